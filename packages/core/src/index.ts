@@ -1,0 +1,41 @@
+/**
+ * `@meshguard/core`: the Cerbos-compatible embedded policy engine, workload/actor identity, the
+ * framework-neutral guard pipeline, audit and telemetry. Adapters and the client build on this.
+ *
+ * @packageDocumentation
+ */
+export {
+  MeshguardError,
+  ConfigError,
+  PolicyError,
+  RequestError,
+  IdentityMissingError,
+  IdentityError,
+  DeniedError,
+  UnavailableError,
+  MintError,
+  ConditionError,
+  ResourceResolutionError,
+  AuditError,
+  InternalError,
+  ERROR_HTTP_STATUS,
+  formatPolicyIssue,
+  toMeshguardError,
+} from './errors.js'
+export type { MeshguardErrorCode, MeshguardErrorOptions, PolicyIssue } from './errors.js'
+export type {
+  Value,
+  Principal,
+  Resource,
+  ResourceCheck,
+  AuxData,
+  CheckResourcesRequest,
+  Effect,
+  ValidationErrorSource,
+  ValidationError,
+  OutputEntry,
+  ActionMeta,
+  CheckResourceResult,
+  CheckResourcesResponse,
+  DecisionEngine,
+} from './types.js'

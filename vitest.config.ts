@@ -1,0 +1,24 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const pkg = (name: string): string => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url))
+
+// Tests import workspace packages from source, so a test run never depends on a stale build.
+// test/package checks the built output separately.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@meshguard\/core$/, replacement: pkg('core') },
+      { find: /^@meshguard\/express$/, replacement: pkg('express') },
+      { find: /^@meshguard\/fastify$/, replacement: pkg('fastify') },
+      { find: /^@meshguard\/nestjs$/, replacement: pkg('nestjs') },
+      { find: /^@meshguard\/client$/, replacement: pkg('client') },
+    ],
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+})
