@@ -39,3 +39,14 @@ export type {
   CheckResourcesResponse,
   DecisionEngine,
 } from './types.js'
+export * from './cel/index.js'
+export * from './policy/index.js'
+export * from './engine/index.js'
+export * from './testsuite/index.js'
+export * from './identity/index.js'
+export * from './context/index.js'
+export * from './pipeline/index.js'
+export * from './audit/index.js'
+export * from './telemetry/index.js'
+export * from './reload/index.js'
+export * from './remote/index.js'

@@ -1,0 +1,2 @@
+// Public API of the cel module: named exports only. Owned by the cel work stream.
+export {}

@@ -1,0 +1,2 @@
+// Public API of the context module: named exports only. Owned by the context work stream.
+export {}

@@ -1,0 +1,2 @@
+// Public API of the pipeline module: named exports only. Owned by the pipeline work stream.
+export {}

@@ -1,0 +1,2 @@
+// Public API of the policy module: named exports only. Owned by the policy work stream.
+export {}

@@ -1,0 +1,2 @@
+// Public API of the remote module: named exports only. Owned by the remote work stream.
+export {}

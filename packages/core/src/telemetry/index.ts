@@ -1,0 +1,2 @@
+// Public API of the telemetry module: named exports only. Owned by the telemetry work stream.
+export {}
