@@ -1,0 +1,59 @@
+import type { ParseResult } from '@marcbachmann/cel-js'
+import { ConditionError } from '../errors.js'
+import { collectRefs, rewriteProtoFieldNames } from './ast.js'
+import { cerbosEnvironment } from './environment.js'
+import { toConditionError } from './failure.js'
+import { scope } from './scope.js'
+import type { CelActivation, CelProgram } from './types.js'
+
+const VARIABLE_MAPS: ReadonlySet<string> = new Set(['V', 'variables'])
+const CONSTANT_MAPS: ReadonlySet<string> = new Set(['C', 'constants'])
+
+class CompiledCel implements CelProgram {
+  readonly source: string
+  readonly variableRefs: ReadonlySet<string>
+  readonly constantRefs: ReadonlySet<string>
+  readonly #run: ParseResult
+
+  constructor(source: string, run: ParseResult) {
+    this.source = source
+    this.#run = run
+    this.variableRefs = collectRefs(run.ast, VARIABLE_MAPS)
+    this.constantRefs = collectRefs(run.ast, CONSTANT_MAPS)
+  }
+
+  evaluate(activation: CelActivation): unknown {
+    const previous = scope.activation
+    scope.activation = activation
+    try {
+      return this.#run(scope)
+    } catch (err) {
+      throw toConditionError(err, 'evaluate')
+    } finally {
+      scope.activation = previous
+    }
+  }
+}
+
+/**
+ * Compiles a Cerbos condition expression once: parses it, maps the protobuf field spellings
+ * (`request.aux_data`), type-checks it against the Cerbos environment and records which variables
+ * and constants it reads.
+ *
+ * @param source - the CEL expression as written in the policy
+ * @returns a program to evaluate against many activations
+ * @throws ConditionError (reason `parse_error`, `type_error`, ...) when the expression is invalid
+ */
+export function compileCel(source: string): CelProgram {
+  if (typeof source !== 'string') throw new ConditionError('CEL expression must be a string', { reason: 'invalid_expression' })
+  let run: ParseResult
+  try {
+    run = cerbosEnvironment().parse(source)
+    rewriteProtoFieldNames(run.ast)
+  } catch (err) {
+    throw toConditionError(err, 'compile')
+  }
+  const checked = run.check()
+  if (!checked.valid) throw toConditionError(checked.error, 'compile')
+  return new CompiledCel(source, run)
+}
