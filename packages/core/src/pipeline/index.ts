@@ -1,2 +1,30 @@
 // Public API of the pipeline module: named exports only. Owned by the pipeline work stream.
-export {}
+export { createGuard } from './guard.js'
+export { PROBLEM_CONTENT_TYPE, buildProblem } from './problem.js'
+export { UNSPECIFIED_RESOURCE_ID } from './resolve.js'
+export type {
+  HeaderView,
+  ActorRequirement,
+  RequestView,
+  ResourceResolver,
+  ActionResolver,
+  RouteAuthorization,
+  AuthenticateOptions,
+  VerifiedCallerLike,
+  IdentityVerifierLike,
+  CallerContextLike,
+  AuthorizationEventKind,
+  AuthorizationEventResult,
+  AuthorizationEvent,
+  AuditLike,
+  TelemetryLike,
+  ProblemDetails,
+  ProblemCustomizer,
+  GuardDecision,
+  GuardGrant,
+  GuardSuccess,
+  GuardFailure,
+  GuardOutcome,
+  GuardOptions,
+  Guard,
+} from './types.js'

@@ -1,0 +1,91 @@
+/**
+ * Turns a meshguard error into the RFC 9457 problem body and response headers an adapter sends.
+ * Texts are fixed per code, so no error message (which may name policy internals) reaches a caller.
+ */
+import type { MeshguardError, MeshguardErrorCode } from '../errors.js'
+import type { GuardFailure, ProblemCustomizer, ProblemDetails } from './types.js'
+
+/** The media type of every refusal body. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+const DETAILS: Readonly<Partial<Record<MeshguardErrorCode, string>>> = {
+  ERR_AUTHZ_IDENTITY_MISSING: 'Credentials are required for this request.',
+  ERR_AUTHZ_IDENTITY_INVALID: 'The credentials presented were rejected.',
+  ERR_AUTHZ_DENIED: 'The policy does not allow this action on this resource.',
+  ERR_AUTHZ_UNAVAILABLE: 'A dependency needed to decide is unavailable; try again later.',
+  ERR_AUTHZ_RESOURCE_RESOLUTION: 'The resource of this request could not be resolved.',
+  ERR_AUTHZ_AUDIT_FAILED: 'The decision could not be recorded; try again later.',
+  ERR_AUTHZ_REQUEST_INVALID: 'The authorization request was invalid.',
+}
+
+const DEFAULT_DETAIL = 'The request could not be authorized.'
+
+/** Settings resolved once by the guard. */
+export interface ProblemSettings {
+  readonly typeBase: string
+  readonly realm: string
+  readonly customize?: ProblemCustomizer | undefined
+  readonly onInternalError: (error: unknown) => void
+}
+
+/** `ERR_AUTHZ_IDENTITY_INVALID` → `identity-invalid`. */
+function problemSlug(code: MeshguardErrorCode): string {
+  return code.replace(/^ERR_AUTHZ_/, '').toLowerCase().replaceAll('_', '-')
+}
+
+/** Quotes a value for an HTTP auth-param (RFC 9110 quoted-string). */
+function quoted(value: string): string {
+  return `"${value.replace(/[\\"]/g, '\\$&')}"`
+}
+
+/** RFC 6750 §3: no error code when credentials are absent, `invalid_token` when they were rejected. */
+function wwwAuthenticate(error: MeshguardError, realm: string): string {
+  if (error.code === 'ERR_AUTHZ_IDENTITY_MISSING') return `Bearer realm=${quoted(realm)}`
+  return `Bearer realm=${quoted(realm)}, error="invalid_token"`
+}
+
+/** The default problem body for an error. */
+export function buildProblem(error: MeshguardError, decisionId: string, typeBase: string): ProblemDetails {
+  const status = error.httpStatus
+  return {
+    type: `${typeBase}${problemSlug(error.code)}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail: DETAILS[error.code] ?? DEFAULT_DETAIL,
+    code: error.code,
+    reason: error.reason,
+    decisionId,
+  }
+}
+
+/** Applies the service's customizer inside a guard; the status always stays the error's. */
+function customized(problem: ProblemDetails, error: MeshguardError, settings: ProblemSettings): ProblemDetails {
+  if (!settings.customize) return problem
+  try {
+    const shaped = settings.customize({ ...problem }, error)
+    if (typeof shaped !== 'object' || shaped === null) return problem
+    return { ...shaped, status: problem.status }
+  } catch (err) {
+    settings.onInternalError(err)
+    return problem
+  }
+}
+
+/** The complete refusal an adapter sends. */
+export function failureFor(error: MeshguardError, decisionId: string, settings: ProblemSettings): GuardFailure {
+  const problem = customized(buildProblem(error, decisionId, settings.typeBase), error, settings)
+  const headers: Record<string, string> = {
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'cache-control': 'no-store',
+  }
+  if (problem.status === 401) headers['www-authenticate'] = wwwAuthenticate(error, settings.realm)
+  return Object.freeze({ ok: false, status: problem.status, headers: Object.freeze(headers), problem, error })
+}

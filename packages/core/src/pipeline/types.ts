@@ -1,0 +1,268 @@
+/**
+ * Public types of the framework-neutral guard pipeline. Adapters build a {@link RequestView}, call
+ * `guard.authorize(view, route)` and translate the {@link GuardOutcome} into their framework's idiom.
+ */
+import type { MeshguardError } from '../errors.js'
+import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
+
+/**
+ * Request headers as received: lower-cased names, every value kept. A header sent twice appears as an
+ * array, so identity can reject duplicated credentials (Node's `req.headers` silently drops a second
+ * `Authorization`; adapters pass `req.headersDistinct`).
+ */
+export type HeaderView = Record<string, string | string[] | undefined>
+
+/** Whether a route needs the end user (actor) a workload acts for. */
+export type ActorRequirement = 'required' | 'forbidden' | 'optional'
+
+/**
+ * The small, framework-neutral picture of one request that an adapter hands to the guard.
+ *
+ * @typeParam Req - the framework's own request object, handed to user resolvers unchanged.
+ */
+export interface RequestView<Req = unknown> {
+  /** HTTP method, upper case. */
+  method: string
+  /** Request path (without query string). Used for telemetry only; never for decisions. */
+  path: string
+  /** The route pattern (`/reviews/:id`), when the framework knows it; low-cardinality, for spans. */
+  route?: string | undefined
+  /** Headers as received; see {@link HeaderView}. */
+  headers: HeaderView
+  /** Route parameters. */
+  params: Record<string, string | undefined>
+  /** Parsed query string. */
+  query: Record<string, unknown>
+  /** Parsed body, when the framework has parsed it at this point. */
+  body?: unknown
+  /** The framework's request, passed to resource and action resolvers. */
+  request: Req
+}
+
+/** Computes the resource of a request: from params/body, or through an async loader (e.g. a database). */
+export type ResourceResolver<Req = unknown> = (request: Req) => Resource | Promise<Resource>
+
+/** Computes the action of a request, e.g. from its method. */
+export type ActionResolver<Req = unknown> = (request: Req) => string
+
+/**
+ * How one route is protected. Adapters accept exactly this shape with their request type plugged in.
+ *
+ * @typeParam Req - the framework's request type seen by resolvers.
+ */
+export interface RouteAuthorization<Req = unknown> {
+  /**
+   * The resource: a kind (the id is then the `id` route parameter, or `_` when there is none), or a
+   * function / async loader returning the full resource with the attributes the policy needs.
+   */
+  resource: string | ResourceResolver<Req>
+  /** The action checked on the resource (`read`, `update`, ...), or a function of the request. */
+  action: string | ActionResolver<Req>
+  /**
+   * Whether the end user (actor token) must, must not, or may accompany the workload token.
+   * @defaultValue the guard's `defaultActor` (`'optional'` unless configured)
+   */
+  actor?: ActorRequirement | undefined
+}
+
+/** Options for routes that only need a verified caller, without a policy check. */
+export interface AuthenticateOptions {
+  /** @defaultValue the guard's `defaultActor` */
+  actor?: ActorRequirement | undefined
+}
+
+/**
+ * What the pipeline needs from a verified caller: the principal handed to the engine. The identity
+ * module's `VerifiedCaller` satisfies it and carries more (actor, transaction id, token binding).
+ */
+export interface VerifiedCallerLike {
+  /** `{ id: <workload id>, roles, attr: { ...claims, act: { user } } }`. */
+  readonly principal: Principal
+}
+
+/**
+ * What the pipeline needs from identity: verify the credentials in a header view. Resolves to a
+ * verified caller or rejects with an `IdentityMissingError` / `IdentityError` (401) or an
+ * `UnavailableError` (503, e.g. JWKS down). `createIdentityVerifier` returns one.
+ */
+export interface IdentityVerifierLike<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
+  verify(headers: HeaderView, options: { actor: ActorRequirement }): Promise<Caller>
+}
+
+/**
+ * Runs a function with the verified caller as the current one, so outbound calls made by the handler
+ * find the actor to forward. Core's `callerContext` is one.
+ */
+export interface CallerContextLike<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
+  run<T>(caller: Caller, fn: () => T): T
+}
+
+/** The kind of check an {@link AuthorizationEvent} reports. */
+export type AuthorizationEventKind = 'authorization' | 'authentication'
+
+/** The result an {@link AuthorizationEvent} reports. */
+export type AuthorizationEventResult = 'allow' | 'deny' | 'authenticated' | 'error'
+
+/**
+ * One authorization (or authentication) as the pipeline saw it. Handed to audit and telemetry once per
+ * request. Never contains tokens; the principal is given by id only.
+ */
+export interface AuthorizationEvent {
+  /** The decision id: also the engine request id and the `decisionId` of problem bodies. */
+  readonly decisionId: string
+  readonly kind: AuthorizationEventKind
+  readonly result: AuthorizationEventResult
+  /** HTTP status the adapter answers with when the request is refused; 200 when it proceeds. */
+  readonly status: number
+  /** The service this guard protects. */
+  readonly service: string
+  readonly method: string
+  /** Route pattern when known, else undefined (paths may hold ids; patterns do not). */
+  readonly route?: string | undefined
+  readonly action?: string | undefined
+  readonly resource?: { readonly kind: string; readonly id: string } | undefined
+  /** The calling workload, when identity got that far. */
+  readonly principalId?: string | undefined
+  /** The end user the workload acts for, when present. */
+  readonly actorId?: string | undefined
+  /** The policy that decided, e.g. `resource.review.vdefault`, when the engine reported it. */
+  readonly policy?: string | undefined
+  /** Stable error code and snake_case reason on refusals and failures. */
+  readonly code?: string | undefined
+  readonly reason?: string | undefined
+  /** The failure itself, for span events and logs; never sent to callers. */
+  readonly error?: MeshguardError | undefined
+  /** Epoch milliseconds when the pipeline started. */
+  readonly startTime: number
+  /** How long the pipeline took, in milliseconds (fractional). */
+  readonly durationMs: number
+}
+
+/**
+ * Where the pipeline writes audit records. May return a promise; the pipeline waits for it only when
+ * `auditFailClosed` is set, otherwise a failing sink is reported through `onInternalError` and the
+ * decision stands.
+ */
+export interface AuditLike {
+  record(event: AuthorizationEvent): void | Promise<void>
+}
+
+/** Where the pipeline reports spans and metrics: one call per request, after the fact. */
+export interface TelemetryLike {
+  record(event: AuthorizationEvent): void
+}
+
+/**
+ * An RFC 9457 `application/problem+json` body. Holds the reason code and decision id, never tokens,
+ * policy internals or stack traces.
+ */
+export interface ProblemDetails {
+  /** A URI naming the problem kind, e.g. `urn:meshguard:problem:identity-invalid`. */
+  type: string
+  title: string
+  status: number
+  detail: string
+  /** The stable meshguard error code. */
+  code: string
+  /** The snake_case reason, e.g. `aud_mismatch`. */
+  reason: string
+  /** Correlates with the audit record and span. */
+  decisionId: string
+  /** Extension members added by a `problem.customize` hook. */
+  [extension: string]: unknown
+}
+
+/**
+ * Lets a service shape its own error responses. Runs inside a guard: if it throws, the default body is
+ * sent (the status never changes; a failure stays a failure).
+ */
+export type ProblemCustomizer = (problem: ProblemDetails, error: MeshguardError) => ProblemDetails
+
+/** The outcome of a successful policy decision. */
+export interface GuardDecision {
+  /** The decision id (also in the audit record and span). */
+  readonly id: string
+  readonly allowed: true
+  readonly effect: Effect
+  readonly action: string
+  readonly resource: Resource
+  /** The matched policy, when the engine reported it. */
+  readonly policy?: string | undefined
+}
+
+/** What an adapter attaches to the request on success. */
+export interface GuardGrant<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
+  readonly caller: Caller
+  /** The decision, or `null` on routes that only required a verified caller. */
+  readonly decision: GuardDecision | null
+}
+
+/** The request may proceed; run the handler inside `guard.run(outcome.caller, ...)`. */
+export interface GuardSuccess<Caller extends VerifiedCallerLike = VerifiedCallerLike> extends GuardGrant<Caller> {
+  readonly ok: true
+}
+
+/** The request is refused; answer with `status`, `headers` and the problem body. */
+export interface GuardFailure {
+  readonly ok: false
+  /** 401, 403, 400, 500 or 503. */
+  readonly status: number
+  /** `content-type`, `cache-control`, and `www-authenticate` on 401. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly problem: ProblemDetails
+  /** The typed failure, for framework logs (never sent). */
+  readonly error: MeshguardError
+}
+
+/** Either the request proceeds or it is refused. Deny is an outcome, not an exception. */
+export type GuardOutcome<Caller extends VerifiedCallerLike = VerifiedCallerLike> = GuardSuccess<Caller> | GuardFailure
+
+/** Options of {@link createGuard}. */
+export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
+  /** Decides. The embedded engine or the remote Cerbos PDP. */
+  engine: DecisionEngine
+  /** Verifies the caller's credentials. */
+  identity: IdentityVerifierLike<Caller>
+  /** The name of the service this guard protects (audit, spans and the `WWW-Authenticate` realm). */
+  service: string
+  /** Runs handlers as the verified caller. @defaultValue core's `callerContext` */
+  context?: CallerContextLike<Caller> | undefined
+  /** Audit sink. @defaultValue none */
+  audit?: AuditLike | undefined
+  /** Telemetry sink. @defaultValue none */
+  telemetry?: TelemetryLike | undefined
+  /**
+   * Refuse the request (503, `audit_unavailable`) when the audit record cannot be written.
+   * @defaultValue false
+   */
+  auditFailClosed?: boolean | undefined
+  /** Actor requirement of routes that do not set one. @defaultValue `'optional'` */
+  defaultActor?: ActorRequirement | undefined
+  /** Problem body settings. */
+  problem?:
+    | {
+        /** Prefix of the problem `type` URI. @defaultValue `'urn:meshguard:problem:'` */
+        typeBase?: string | undefined
+        /** Reshape problem bodies. */
+        customize?: ProblemCustomizer | undefined
+      }
+    | undefined
+  /** Called with failures of sinks and hooks that do not change the outcome. @defaultValue ignore */
+  onInternalError?: ((error: unknown) => void) | undefined
+  /** Clock in epoch ms, for tests. @defaultValue `Date.now` */
+  clock?: (() => number) | undefined
+}
+
+/** The framework-neutral guard adapters call. Never rejects: every failure is a {@link GuardFailure}. */
+export interface Guard<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
+  /** The service name this guard protects. */
+  readonly service: string
+  /** Verify the caller, resolve the resource, decide, audit, and return the outcome. */
+  authorize<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): Promise<GuardOutcome<Caller>>
+  /** Verify the caller only (routes guarded at app level without a policy check). */
+  authenticate<Req>(view: RequestView<Req>, options?: AuthenticateOptions): Promise<GuardOutcome<Caller>>
+  /** Run `fn` (the handler) with `caller` as the current caller for outbound calls. */
+  run<T>(caller: Caller, fn: () => T): T
+  /** The failure outcome for an error met outside the pipeline (e.g. inside an adapter). Fails closed. */
+  fail(error: unknown): GuardFailure
+}
