@@ -9,7 +9,8 @@
  *   authorization-code flow instead, and the tokens look the same to the services.
  *
  * Every access token carries `roles` (and for users `department`) so that meshguard can put
- * them in `request.principal.attr.act.user`; agent tokens also carry `type: "AI_AGENT"`.
+ * them in `request.principal.attr.act.user`; agent tokens also carry `type: "AI_AGENT"` and
+ * `actor_type: "ai_agent"` (the claim meshguard reads to tell agents from users).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
@@ -169,7 +170,7 @@ function tokenClaims(token) {
     return user ? { roles: user.roles, department: user.department, type: 'USER' } : undefined
   }
   const agent = DEMO_AGENTS[token.clientId]
-  return agent ? { roles: agent.roles, type: 'AI_AGENT' } : undefined
+  return agent ? { roles: agent.roles, type: 'AI_AGENT', actor_type: 'ai_agent' } : undefined
 }
 
 /**
