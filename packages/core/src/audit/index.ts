@@ -1,2 +1,18 @@
-// Public API of the audit module: named exports only. Owned by the audit work stream.
-export {}
+// Public API of the audit module: named exports only.
+export type {
+  AuditRecord,
+  AuditRecordKind,
+  AuditOutcome,
+  AuditDelegationHop,
+  AuditTokenDigests,
+  AuditCheckResources,
+} from './record.js'
+export type { AuditSink, AuditLogStats } from './sink.js'
+export { createAuditLog } from './log.js'
+export type { AuditLog, AuditLogOptions, AuditHealth } from './log.js'
+export { stdoutSink, fileSink, functionSink } from './sinks.js'
+export type { StreamSinkOptions, FileSinkOptions } from './sinks.js'
+export { otelLogsSink, AUDIT_LOG_EVENT_NAME } from './otel-logs-sink.js'
+export type { OtelLogsSinkOptions, OtelLoggerProviderLike } from './otel-logs-sink.js'
+export { hashToken, filterAttributes, filterCheckInputs } from './redact.js'
+export type { AttributeFilter, AuditAttributeConfig } from './redact.js'

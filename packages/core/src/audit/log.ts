@@ -1,0 +1,218 @@
+import { AuditError, ConfigError } from '../errors.js'
+import type { AuditRecord } from './record.js'
+import { filterCheckInputs, type AuditAttributeConfig } from './redact.js'
+import type { AuditLogStats, AuditSink } from './sink.js'
+
+/** Options of {@link createAuditLog}. */
+export interface AuditLogOptions {
+  /** Where records go. At least one. */
+  sinks: readonly AuditSink[]
+  /** Records held while sinks catch up; beyond this `record()` drops and counts. @defaultValue 4096 */
+  bufferSize?: number | undefined
+  /** Records handed to a sink per `write` call. @defaultValue 256 */
+  batchSize?: number | undefined
+  /**
+   * When true the service must not serve a request it cannot audit: {@link AuditLog.canWrite}
+   * turns false while the buffer is full or a sink's last write failed, and the guard pipeline
+   * answers 503 (`AuditError`, reason `audit_unavailable`). @defaultValue false
+   */
+  failClosed?: boolean | undefined
+  /** Attribute include/exclude applied to `checkResources.inputs` of every record. */
+  attributes?: AuditAttributeConfig | undefined
+  /** Drop the Cerbos-style `checkResources`/`auditTrail` fields (smaller records). @defaultValue false */
+  omitCheckResources?: boolean | undefined
+  /** Called for every record dropped (e.g. to feed the `meshguard.audit.dropped` metric). */
+  onDrop?: ((record: AuditRecord) => void) | undefined
+  /** Called when a sink fails; never allowed to throw into the log. */
+  onSinkError?: ((error: unknown, sink: AuditSink) => void) | undefined
+}
+
+/** Health of an audit log, for health endpoints and the fail-closed check. */
+export interface AuditHealth {
+  /** Whether a new record can be accepted and written right now. */
+  writable: boolean
+  /** Sinks whose last write failed. */
+  failingSinks: string[]
+  /** Whether the buffer is full. */
+  bufferFull: boolean
+  /** Whether `close()` was called. */
+  closed: boolean
+}
+
+/**
+ * The non-blocking audit log. `record()` only copies into a bounded buffer; sinks are written in
+ * the background in arrival order.
+ */
+export interface AuditLog {
+  /** Whether the log was configured to fail closed. */
+  readonly failClosed: boolean
+  /**
+   * Queues a record without blocking. Returns false when it was dropped (buffer full or closed);
+   * drops are counted and reported through `onDrop`. Never throws.
+   */
+  record(record: AuditRecord): boolean
+  /** Synchronous health check: buffer has room, no sink is failing, not closed. */
+  canWrite(): boolean
+  /** Throws `AuditError` (503, `audit_unavailable`) when `failClosed` is set and `canWrite()` is false. */
+  assertWritable(): void
+  /** Detailed health state. */
+  health(): AuditHealth
+  /** Counters. */
+  stats(): AuditLogStats
+  /** Resolves once everything recorded so far was handed to every sink and sinks flushed. */
+  flush(): Promise<void>
+  /** Flushes, then closes every sink. Later records are dropped. */
+  close(): Promise<void>
+}
+
+const positiveInt = (value: number | undefined, fallback: number, option: string): number => {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(option, 'must be a positive integer')
+  return value
+}
+
+/** Never let a user callback throw into the log. */
+function safely(fn: (() => void) | undefined): void {
+  try {
+    fn?.()
+  } catch {
+    // A throwing observer must not break auditing.
+  }
+}
+
+/**
+ * Creates an audit log over the given sinks.
+ *
+ * @example
+ * ```ts
+ * const audit = createAuditLog({ sinks: [stdoutSink()], failClosed: true })
+ * ```
+ */
+export function createAuditLog(options: AuditLogOptions): AuditLog {
+  if (!Array.isArray(options.sinks) || options.sinks.length === 0) {
+    throw new ConfigError('audit.sinks', 'at least one sink is required')
+  }
+  const sinks = [...options.sinks]
+  const bufferSize = positiveInt(options.bufferSize, 4096, 'audit.bufferSize')
+  const batchSize = positiveInt(options.batchSize, 256, 'audit.batchSize')
+  const failClosed = options.failClosed === true
+
+  let buffer: AuditRecord[] = []
+  const failing = new Set<AuditSink>()
+  const stats = { recorded: 0, dropped: 0, written: 0, failedRecords: 0 }
+  let draining: Promise<void> | undefined
+  let closed = false
+
+  const prepare = (record: AuditRecord): AuditRecord => {
+    if (options.omitCheckResources) {
+      const { checkResources: _io, auditTrail: _trail, ...rest } = record
+      return rest
+    }
+    if (!record.checkResources || !options.attributes) return record
+    return {
+      ...record,
+      checkResources: {
+        ...record.checkResources,
+        inputs: filterCheckInputs(record.checkResources.inputs, options.attributes),
+      },
+    }
+  }
+
+  const writeBatch = async (sink: AuditSink, batch: readonly AuditRecord[]): Promise<void> => {
+    try {
+      await sink.write(batch)
+      failing.delete(sink)
+      stats.written += batch.length
+    } catch (error) {
+      failing.add(sink)
+      stats.failedRecords += batch.length
+      safely(() => options.onSinkError?.(error, sink))
+    }
+  }
+
+  const drain = async (): Promise<void> => {
+    // Yield first so record() returns before any sink runs.
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    while (buffer.length > 0) {
+      const batch = buffer.slice(0, batchSize)
+      buffer = buffer.slice(batch.length)
+      await Promise.all(sinks.map((sink) => writeBatch(sink, batch)))
+    }
+  }
+
+  const schedule = (): Promise<void> => {
+    draining ??= drain().finally(() => {
+      draining = undefined
+      if (buffer.length > 0) void schedule()
+    })
+    return draining
+  }
+
+  const drop = (record: AuditRecord): false => {
+    stats.dropped++
+    safely(() => options.onDrop?.(record))
+    return false
+  }
+
+  const log: AuditLog = {
+    failClosed,
+    record(record) {
+      if (closed || buffer.length >= bufferSize) return drop(record)
+      try {
+        buffer.push(prepare(record))
+      } catch {
+        return drop(record)
+      }
+      stats.recorded++
+      void schedule()
+      return true
+    },
+    canWrite() {
+      return !closed && buffer.length < bufferSize && failing.size === 0
+    },
+    assertWritable() {
+      if (failClosed && !log.canWrite()) {
+        throw new AuditError('the audit log cannot be written and the service is configured to fail closed')
+      }
+    },
+    health() {
+      return {
+        writable: log.canWrite(),
+        failingSinks: [...failing].map((sink) => sink.name),
+        bufferFull: buffer.length >= bufferSize,
+        closed,
+      }
+    },
+    stats() {
+      return { ...stats, buffered: buffer.length }
+    },
+    async flush() {
+      while (draining || buffer.length > 0) await schedule()
+      await Promise.all(
+        sinks.map(async (sink) => {
+          try {
+            await sink.flush?.()
+          } catch (error) {
+            failing.add(sink)
+            safely(() => options.onSinkError?.(error, sink))
+          }
+        }),
+      )
+    },
+    async close() {
+      if (closed) return
+      await log.flush()
+      closed = true
+      await Promise.all(
+        sinks.map(async (sink) => {
+          try {
+            await sink.close?.()
+          } catch (error) {
+            safely(() => options.onSinkError?.(error, sink))
+          }
+        }),
+      )
+    },
+  }
+  return log
+}
