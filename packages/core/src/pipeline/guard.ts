@@ -3,18 +3,18 @@
  * Adapters only translate requests in and outcomes out; every decision is made here, and every
  * unexpected failure becomes a refusal (fail closed).
  */
-import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError, type MeshguardError } from '../errors.js'
-import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
+import type { AuditLog } from '../audit/index.js'
+import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError } from '../errors.js'
+import type { AuthorizationSpan, Telemetry } from '../telemetry/index.js'
+import type { CheckResourcesRequest, DecisionEngine } from '../types.js'
 import { failureFor, type ProblemSettings } from './problem.js'
+import { auditRecordOf, spanEndOf, type RunFacts } from './report.js'
 import { resolveAction, resolveResource } from './resolve.js'
 import type {
   ActorRequirement,
   AuthenticateOptions,
-  AuthorizationEvent,
-  AuthorizationEventKind,
   CallerContextLike,
   Guard,
-  GuardDecision,
   GuardFailure,
   GuardOptions,
   GuardOutcome,
@@ -27,20 +27,13 @@ const ACTOR_REQUIREMENTS: readonly ActorRequirement[] = ['required', 'forbidden'
 
 const DEFAULT_PROBLEM_TYPE_BASE = 'urn:meshguard:problem:'
 
+/** Span name placeholder until a resolver tells the kind. */
+const UNRESOLVED_KIND = 'unknown'
+
 /** Without a context the handler still runs; outbound propagation is then the caller's job. */
 const PASS_THROUGH_CONTEXT: CallerContextLike<never> = { run: (_caller, fn) => fn() }
 
 const ignore = (): void => {}
-
-/** The end user a principal acts for, in the seed's `attr.act.user.id` shape. */
-function actorIdOf(principal: Principal): string | undefined {
-  const act = principal.attr?.['act']
-  if (typeof act !== 'object' || act === null) return undefined
-  const user = (act as Record<string, unknown>)['user']
-  if (typeof user !== 'object' || user === null) return undefined
-  const id = (user as Record<string, unknown>)['id']
-  return typeof id === 'string' ? id : undefined
-}
 
 function hasMethod(value: unknown, name: string): boolean {
   return typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[name] === 'function'
@@ -59,47 +52,28 @@ function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<C
   if (options.defaultActor !== undefined && !ACTOR_REQUIREMENTS.includes(options.defaultActor)) {
     throw new ConfigError('defaultActor', `must be one of ${ACTOR_REQUIREMENTS.join(', ')}`)
   }
-  if (options.audit !== undefined && !hasMethod(options.audit, 'record')) throw new ConfigError('audit', 'must have record()')
-  if (options.telemetry !== undefined && !hasMethod(options.telemetry, 'record')) {
-    throw new ConfigError('telemetry', 'must have record()')
+  if (options.audit !== undefined && !hasMethod(options.audit, 'record')) throw new ConfigError('audit', 'must be an AuditLog')
+  if (options.telemetry !== undefined && !hasMethod(options.telemetry, 'startAuthorization')) {
+    throw new ConfigError('telemetry', 'must be a Telemetry')
   }
   if (options.context !== undefined && !hasMethod(options.context, 'run')) throw new ConfigError('context', 'must have run()')
 }
 
-/** The engine's verdict on one action of one resource. */
-interface Verdict {
-  effect: Effect
-  policy: string | undefined
-}
-
-/** Asks the engine about one action on one resource. Anything but a clear effect fails closed. */
-async function decide(
-  engine: DecisionEngine,
-  decisionId: string,
-  principal: Principal,
-  resource: Resource,
-  action: string,
-): Promise<Verdict> {
-  const response = await engine.checkResources({
-    requestId: decisionId,
-    principal,
-    resources: [{ resource, actions: [action] }],
-    includeMeta: true,
-  })
+/** Asks the engine about one action on one resource and records the verdict; a deny throws `DeniedError`. */
+async function decide(engine: DecisionEngine, facts: RunFacts, request: CheckResourcesRequest, action: string): Promise<void> {
+  facts.request = request
+  const response = await engine.checkResources(request)
+  facts.response = response
   const result = response.results[0]
-  const effect: Effect | undefined = result?.actions[action]
+  const effect = result?.actions[action]
   if (effect !== 'EFFECT_ALLOW' && effect !== 'EFFECT_DENY') {
     throw new InternalError('engine returned no effect for the action', { reason: 'engine_response_invalid' })
   }
-  return { effect, policy: result?.meta?.actions[action]?.matchedPolicy }
-}
-
-/** What one pipeline run learnt, turned into the audit/telemetry event at the end. */
-interface RunFacts {
-  principal?: Principal
-  action?: string
-  resource?: Resource
-  policy?: string | undefined
+  const meta = result?.meta?.actions[action]
+  facts.effect = effect
+  facts.policy = meta?.matchedPolicy
+  facts.scope = meta?.matchedScope
+  if (effect === 'EFFECT_DENY') throw new DeniedError('denied by policy')
 }
 
 /**
@@ -108,16 +82,17 @@ interface RunFacts {
  * @throws `ConfigError` (`ERR_AUTHZ_INVALID_CONFIG`) naming the bad option.
  * @example
  * ```ts
- * const guard = createGuard({ engine, identity, service: 'review-service', audit, telemetry })
+ * const guard = createGuard({ engine, identity, service: 'review-service', audit, telemetry, context: callerContext })
  * const outcome = await guard.authorize(view, { resource: 'review', action: 'read', actor: 'required' })
  * ```
  */
 export function createGuard<Caller extends VerifiedCallerLike>(options: GuardOptions<Caller>): Guard<Caller> {
   checkOptions(options)
-  const { engine, identity, service, audit, telemetry } = options
+  const { engine, identity, service } = options
+  const audit: AuditLog | undefined = options.audit
+  const telemetry: Telemetry | undefined = options.telemetry
   const context: CallerContextLike<Caller> = options.context ?? PASS_THROUGH_CONTEXT
   const defaultActor = options.defaultActor ?? 'optional'
-  const auditFailClosed = options.auditFailClosed === true
   const onInternalError = options.onInternalError ?? ignore
   const clock = options.clock ?? Date.now
   const problemSettings: ProblemSettings = Object.freeze({
@@ -127,121 +102,102 @@ export function createGuard<Caller extends VerifiedCallerLike>(options: GuardOpt
     onInternalError,
   })
 
-  /** Identity errors pass through with their reason; anything else fails closed as internal. */
-  const verify = (view: RequestView<unknown>, actor: ActorRequirement | undefined): Promise<Caller> =>
-    identity.verify(view.headers, { actor: actor ?? defaultActor })
+  const newFacts = <Req>(view: RequestView<Req>): RunFacts => ({
+    callId: globalThis.crypto.randomUUID(),
+    startedAt: clock(),
+    method: view.method,
+    route: view.route,
+  })
 
-  /** Reports the event; returns an audit failure only when the service must fail closed on it. */
-  async function report(event: AuthorizationEvent): Promise<MeshguardError | undefined> {
-    if (telemetry) {
+  /** Ends the span and writes the audit record. Returns an audit failure when the log must fail closed. */
+  function report(facts: RunFacts, span: AuthorizationSpan | undefined, audited: boolean): AuditError | undefined {
+    let failure: AuditError | undefined
+    if (audit && audited) {
       try {
-        telemetry.record(event)
+        const accepted = audit.record(auditRecordOf(facts, service, engine, span?.traceId))
+        if (!accepted && audit.failClosed && !facts.error) failure = new AuditError('audit record was dropped')
+      } catch (err) {
+        onInternalError(err)
+        if (audit.failClosed && !facts.error) failure = new AuditError('audit record could not be written', { cause: err })
+      }
+    }
+    if (span) {
+      try {
+        span.end(spanEndOf(failure ? { ...facts, error: failure } : facts, engine))
       } catch (err) {
         onInternalError(err)
       }
     }
-    if (!audit) return undefined
+    return failure
+  }
+
+  function outcomeOf(facts: RunFacts, caller: Caller | undefined, span: AuthorizationSpan | undefined, audited: boolean): GuardOutcome<Caller> {
+    const auditFailure = report(facts, span, audited)
+    const failure = facts.error ?? auditFailure
+    if (failure !== undefined) return failureFor(failure, facts.callId, problemSettings)
+    if (caller === undefined) return failureFor(new InternalError('no verified caller'), facts.callId, problemSettings)
+    const decision = facts.effect === 'EFFECT_ALLOW' && facts.action !== undefined && facts.resource !== undefined
+      ? Object.freeze({ id: facts.callId, allowed: true as const, effect: facts.effect, action: facts.action, resource: facts.resource, policy: facts.policy })
+      : null
+    return Object.freeze({ ok: true as const, caller, decision })
+  }
+
+  function startSpan<Req>(facts: RunFacts, route: RouteAuthorization<Req>): AuthorizationSpan | undefined {
+    if (!telemetry) return undefined
     try {
-      const written = audit.record(event)
-      if (auditFailClosed) await written
-      else if (written) written.then(ignore, onInternalError)
+      return telemetry.startAuthorization({
+        resourceKind: typeof route.resource === 'string' ? route.resource : UNRESOLVED_KIND,
+        action: typeof route.action === 'string' ? route.action : undefined,
+        callId: facts.callId,
+        engine: engine.kind,
+      })
     } catch (err) {
-      if (auditFailClosed) return new AuditError('audit record could not be written', { cause: err })
       onInternalError(err)
+      return undefined
     }
-    return undefined
   }
-
-  async function finish(
-    kind: AuthorizationEventKind,
-    view: RequestView<unknown>,
-    started: { at: number; perf: number; id: string },
-    facts: RunFacts,
-    caller: Caller | undefined,
-    decision: GuardDecision | null,
-    error: MeshguardError | undefined,
-  ): Promise<GuardOutcome<Caller>> {
-    const result = error
-      ? error.code === 'ERR_AUTHZ_DENIED'
-        ? 'deny'
-        : 'error'
-      : kind === 'authorization'
-        ? 'allow'
-        : 'authenticated'
-    const event: AuthorizationEvent = {
-      decisionId: started.id,
-      kind,
-      result,
-      status: error ? error.httpStatus : 200,
-      service,
-      method: view.method,
-      route: view.route,
-      action: facts.action,
-      resource: facts.resource ? { kind: facts.resource.kind, id: facts.resource.id } : undefined,
-      principalId: facts.principal?.id,
-      actorId: facts.principal ? actorIdOf(facts.principal) : undefined,
-      policy: facts.policy,
-      code: error?.code,
-      reason: error?.reason,
-      error,
-      startTime: started.at,
-      durationMs: performance.now() - started.perf,
-    }
-    const auditFailure = await report(event)
-    const failure = error ?? auditFailure
-    if (failure || !caller) return failureFor(failure ?? new InternalError('no caller'), started.id, problemSettings)
-    return Object.freeze({ ok: true, caller, decision })
-  }
-
-  const start = (): { at: number; perf: number; id: string } => ({
-    at: clock(),
-    perf: performance.now(),
-    id: globalThis.crypto.randomUUID(),
-  })
 
   return Object.freeze({
     service,
 
     async authorize<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): Promise<GuardOutcome<Caller>> {
-      const started = start()
-      const facts: RunFacts = {}
+      const facts = newFacts(view)
+      const span = startSpan(facts, route)
       let caller: Caller | undefined
-      let decision: GuardDecision | null = null
-      let error: MeshguardError | undefined
       try {
-        caller = await verify(view, route.actor)
+        audit?.assertWritable()
+        caller = await identity.verify(view.headers, { actor: route.actor ?? defaultActor })
         facts.principal = caller.principal
-        facts.action = resolveAction(view, route)
-        facts.resource = await resolveResource(view, route)
-        const verdict = await decide(engine, started.id, caller.principal, facts.resource, facts.action)
-        facts.policy = verdict.policy
-        if (verdict.effect !== 'EFFECT_ALLOW') throw new DeniedError('denied by policy')
-        decision = Object.freeze({
-          id: started.id,
-          allowed: true,
-          effect: verdict.effect,
-          action: facts.action,
-          resource: facts.resource,
-          policy: verdict.policy,
-        })
+        const action = resolveAction(view, route)
+        facts.action = action
+        const resource = await resolveResource(view, route)
+        facts.resource = resource
+        if (span && typeof route.resource !== 'string') span.span.updateName(`authorize ${resource.kind}`)
+        const request: CheckResourcesRequest = {
+          requestId: facts.callId,
+          principal: caller.principal,
+          resources: [{ resource, actions: [action] }],
+          includeMeta: true,
+        }
+        await decide(engine, facts, request, action)
       } catch (err) {
-        error = toMeshguardError(err)
+        facts.error = toMeshguardError(err)
       }
-      return finish('authorization', view, started, facts, caller, decision, error)
+      return outcomeOf(facts, caller, span, true)
     },
 
     async authenticate<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): Promise<GuardOutcome<Caller>> {
-      const started = start()
-      const facts: RunFacts = {}
+      const facts = newFacts(view)
       let caller: Caller | undefined
-      let error: MeshguardError | undefined
       try {
-        caller = await verify(view, opts.actor)
+        audit?.assertWritable()
+        caller = await identity.verify(view.headers, { actor: opts.actor ?? defaultActor })
         facts.principal = caller.principal
       } catch (err) {
-        error = toMeshguardError(err)
+        facts.error = toMeshguardError(err)
       }
-      return finish('authentication', view, started, facts, caller, null, error)
+      // Only failures are audited here: a verified caller is not a decision; the route's own check is.
+      return outcomeOf(facts, caller, undefined, facts.error !== undefined)
     },
 
     run<T>(caller: Caller, fn: () => T): T {

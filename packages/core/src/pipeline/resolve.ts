@@ -36,7 +36,8 @@ function wrapped(err: unknown, what: string): MeshguardError {
 export async function resolveResource<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): Promise<Resource> {
   const { resource } = route
   if (typeof resource === 'string') {
-    return { kind: resource, id: view.params['id'] ?? UNSPECIFIED_RESOURCE_ID, attr: {} }
+    const id = view.params['id']
+    return { kind: resource, id: typeof id === 'string' && id !== '' ? id : UNSPECIFIED_RESOURCE_ID, attr: {} }
   }
   if (typeof resource !== 'function') {
     throw new ResourceResolutionError('route has no resource', { reason: 'resource_invalid' })

@@ -2,7 +2,9 @@
  * Public types of the framework-neutral guard pipeline. Adapters build a {@link RequestView}, call
  * `guard.authorize(view, route)` and translate the {@link GuardOutcome} into their framework's idiom.
  */
+import type { AuditLog } from '../audit/index.js'
 import type { MeshguardError } from '../errors.js'
+import type { Telemetry } from '../telemetry/index.js'
 import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
 
 /**
@@ -29,10 +31,10 @@ export interface RequestView<Req = unknown> {
   route?: string | undefined
   /** Headers as received; see {@link HeaderView}. */
   headers: HeaderView
-  /** Route parameters. */
-  params: Record<string, string | undefined>
-  /** Parsed query string. */
-  query: Record<string, unknown>
+  /** Route parameters (Express 5 wildcards give arrays; only a string `id` is used by the pipeline). */
+  params: Readonly<Record<string, unknown>>
+  /** Parsed query string, when the adapter offers it (kept lazy: nothing in the pipeline needs it). */
+  query?: Record<string, unknown> | undefined
   /** Parsed body, when the framework has parsed it at this point. */
   body?: unknown
   /** The framework's request, passed to resource and action resolvers. */
@@ -95,61 +97,6 @@ export interface IdentityVerifierLike<Caller extends VerifiedCallerLike = Verifi
  */
 export interface CallerContextLike<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
   run<T>(caller: Caller, fn: () => T): T
-}
-
-/** The kind of check an {@link AuthorizationEvent} reports. */
-export type AuthorizationEventKind = 'authorization' | 'authentication'
-
-/** The result an {@link AuthorizationEvent} reports. */
-export type AuthorizationEventResult = 'allow' | 'deny' | 'authenticated' | 'error'
-
-/**
- * One authorization (or authentication) as the pipeline saw it. Handed to audit and telemetry once per
- * request. Never contains tokens; the principal is given by id only.
- */
-export interface AuthorizationEvent {
-  /** The decision id: also the engine request id and the `decisionId` of problem bodies. */
-  readonly decisionId: string
-  readonly kind: AuthorizationEventKind
-  readonly result: AuthorizationEventResult
-  /** HTTP status the adapter answers with when the request is refused; 200 when it proceeds. */
-  readonly status: number
-  /** The service this guard protects. */
-  readonly service: string
-  readonly method: string
-  /** Route pattern when known, else undefined (paths may hold ids; patterns do not). */
-  readonly route?: string | undefined
-  readonly action?: string | undefined
-  readonly resource?: { readonly kind: string; readonly id: string } | undefined
-  /** The calling workload, when identity got that far. */
-  readonly principalId?: string | undefined
-  /** The end user the workload acts for, when present. */
-  readonly actorId?: string | undefined
-  /** The policy that decided, e.g. `resource.review.vdefault`, when the engine reported it. */
-  readonly policy?: string | undefined
-  /** Stable error code and snake_case reason on refusals and failures. */
-  readonly code?: string | undefined
-  readonly reason?: string | undefined
-  /** The failure itself, for span events and logs; never sent to callers. */
-  readonly error?: MeshguardError | undefined
-  /** Epoch milliseconds when the pipeline started. */
-  readonly startTime: number
-  /** How long the pipeline took, in milliseconds (fractional). */
-  readonly durationMs: number
-}
-
-/**
- * Where the pipeline writes audit records. May return a promise; the pipeline waits for it only when
- * `auditFailClosed` is set, otherwise a failing sink is reported through `onInternalError` and the
- * decision stands.
- */
-export interface AuditLike {
-  record(event: AuthorizationEvent): void | Promise<void>
-}
-
-/** Where the pipeline reports spans and metrics: one call per request, after the fact. */
-export interface TelemetryLike {
-  record(event: AuthorizationEvent): void
 }
 
 /**
@@ -227,15 +174,13 @@ export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller
   service: string
   /** Runs handlers as the verified caller. @defaultValue core's `callerContext` */
   context?: CallerContextLike<Caller> | undefined
-  /** Audit sink. @defaultValue none */
-  audit?: AuditLike | undefined
-  /** Telemetry sink. @defaultValue none */
-  telemetry?: TelemetryLike | undefined
   /**
-   * Refuse the request (503, `audit_unavailable`) when the audit record cannot be written.
-   * @defaultValue false
+   * Where decision and authentication-failure records go (`createAuditLog`). With its `failClosed`
+   * set, a request that cannot be audited is refused (503, `audit_unavailable`). @defaultValue none
    */
-  auditFailClosed?: boolean | undefined
+  audit?: AuditLog | undefined
+  /** Spans and metrics (`createTelemetry`). @defaultValue none */
+  telemetry?: Telemetry | undefined
   /** Actor requirement of routes that do not set one. @defaultValue `'optional'` */
   defaultActor?: ActorRequirement | undefined
   /** Problem body settings. */

@@ -1,11 +1,16 @@
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { describe, expect, it, vi } from 'vitest'
 import {
   ConfigError,
+  createAuditLog,
+  createTelemetry,
+  functionSink,
+  type AuditRecord,
+  type AuditSink,
   IdentityError,
   IdentityMissingError,
   UnavailableError,
   createGuard,
-  type AuthorizationEvent,
   type CheckResourcesRequest,
   type CheckResourcesResponse,
   type DecisionEngine,
@@ -89,19 +94,26 @@ function view(headers: HeaderView, extra: Partial<RequestView<{ params: Record<s
 
 const authed = (user?: string): HeaderView => ({ authorization: `Bearer ${GOOD}`, ...(user ? { 'x-actor-token': user } : {}) })
 
-function setup(options: Partial<GuardOptions<Caller>> = {}) {
-  const events: AuthorizationEvent[] = []
-  const spans: AuthorizationEvent[] = []
+function setup(options: Partial<GuardOptions<Caller>> = {}, sinks?: AuditSink[]) {
+  const records: AuditRecord[] = []
+  const exporter = new InMemorySpanExporter()
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+  const audit = createAuditLog({ sinks: sinks ?? [functionSink((r) => void records.push(r))], failClosed: sinks !== undefined })
   const engine = engineDouble()
   const guard = createGuard<Caller>({
     engine,
     identity,
     service: 'review-service',
-    audit: { record: (e) => void events.push(e) },
-    telemetry: { record: (e) => void spans.push(e) },
+    audit,
+    telemetry: createTelemetry({ tracerProvider }),
     ...options,
   })
-  return { guard, events, spans, engine }
+  /** Audit writes happen in the background; wait for them. */
+  const events = async (): Promise<AuditRecord[]> => {
+    await audit.flush()
+    return records
+  }
+  return { guard, events, spans: () => exporter.getFinishedSpans(), engine, audit }
 }
 
 const hrReview = { resource: (req: { params: Record<string, string> }) => ({ kind: 'review', id: req.params['id'] ?? '', attr: { department: 'hr' } }), action: 'read' }
@@ -115,9 +127,17 @@ describe('createGuard: allow and deny', () => {
     expect(outcome.caller.principal.id).toBe('spiffe://example.org/ns/hr/sa/gateway')
     expect(outcome.decision).toMatchObject({ allowed: true, effect: 'EFFECT_ALLOW', action: 'read', resource: { kind: 'review', id: 'r1' }, policy: 'resource.review.vdefault' })
     expect(engine.requests[0]?.requestId).toBe(outcome.decision?.id)
-    expect(events).toHaveLength(1)
-    expect(spans).toHaveLength(1)
-    expect(events[0]).toMatchObject({ kind: 'authorization', result: 'allow', status: 200, service: 'review-service', route: '/reviews/:id', actorId: 'alice', decisionId: outcome.decision?.id })
+    const records = await events()
+    expect(records).toHaveLength(1)
+    expect(records[0]).toMatchObject({
+      kind: 'decision', outcome: 'allowed', effect: 'EFFECT_ALLOW', service: 'review-service', callId: outcome.decision?.id,
+      workloadId: 'spiffe://example.org/ns/hr/sa/gateway', actorId: 'alice', resource: { kind: 'review', id: 'r1' }, action: 'read',
+      policy: 'resource.review.vdefault', engine: 'embedded', metadata: { method: 'GET', route: '/reviews/:id' },
+    })
+    expect(records[0]?.checkResources?.outputs?.results[0]?.actions).toEqual({ read: 'EFFECT_ALLOW' })
+    expect(spans()).toHaveLength(1)
+    expect(spans()[0]?.name).toBe('authorize review')
+    expect(spans()[0]?.attributes).toMatchObject({ 'authz.decision': 'allowed', 'authz.action': 'read', 'authz.resource.kind': 'review' })
   })
 
   it('denies with 403 and a problem body carrying the decision id of the audit record', async () => {
@@ -133,11 +153,11 @@ describe('createGuard: allow and deny', () => {
       detail: 'The policy does not allow this action on this resource.',
       code: 'ERR_AUTHZ_DENIED',
       reason: 'denied',
-      decisionId: events[0]?.decisionId,
+      decisionId: (await events())[0]?.callId,
     })
     expect(outcome.headers['content-type']).toBe('application/problem+json')
     expect(outcome.headers['www-authenticate']).toBeUndefined()
-    expect(events[0]).toMatchObject({ result: 'deny', status: 403, policy: 'resource.review.vdefault', code: 'ERR_AUTHZ_DENIED' })
+    expect((await events())[0]).toMatchObject({ kind: 'decision', outcome: 'denied', effect: 'EFFECT_DENY', policy: 'resource.review.vdefault', reason: 'denied' })
   })
 
   it('uses the id route parameter for kind-only resources', async () => {
@@ -157,13 +177,14 @@ describe('createGuard: allow and deny', () => {
 
 describe('createGuard: identity failures', () => {
   it('answers 401 without an error code when credentials are missing', async () => {
-    const { guard, events } = setup()
+    const { guard, events, spans } = setup()
     const outcome = await guard.authorize(view({}), hrReview)
     if (outcome.ok) throw new Error('expected a refusal')
     expect(outcome.status).toBe(401)
     expect(outcome.problem.reason).toBe('token_missing')
     expect(outcome.headers['www-authenticate']).toBe('Bearer realm="review-service"')
-    expect(events[0]).toMatchObject({ kind: 'authorization', result: 'error', status: 401, reason: 'token_missing' })
+    expect((await events())[0]).toMatchObject({ kind: 'auth_failure', outcome: 'unauthenticated', reason: 'token_missing', errorCode: 'ERR_AUTHZ_IDENTITY_MISSING' })
+    expect(spans()[0]?.attributes).toMatchObject({ 'authz.decision': 'unauthenticated', 'authz.reason': 'token_missing' })
   })
 
   it('answers 401 invalid_token with the reason and never echoes the token', async () => {
@@ -258,33 +279,33 @@ describe('createGuard: user code and engine failures fail closed', () => {
 })
 
 describe('createGuard: audit, telemetry and problem customisation', () => {
-  it('keeps the decision when a sink throws, and reports the sink failure', async () => {
+  it('keeps the decision when a telemetry hook throws, and reports it', async () => {
     const onInternalError = vi.fn()
     const { guard } = setup({
-      audit: { record: () => { throw new Error('disk full') } },
-      telemetry: { record: () => { throw new Error('exporter bug') } },
+      telemetry: { startAuthorization: () => { throw new Error('exporter bug') } } as never,
       onInternalError,
     })
     const outcome = await guard.authorize(view(authed('a')), hrReview)
     expect(outcome.ok).toBe(true)
-    expect(onInternalError).toHaveBeenCalledTimes(2)
+    expect(onInternalError).toHaveBeenCalledOnce()
   })
 
-  it('does not wait for an async sink unless told to fail closed', async () => {
-    const onInternalError = vi.fn()
-    const { guard } = setup({ audit: { record: () => Promise.reject(new Error('late failure')) }, onInternalError })
-    const outcome = await guard.authorize(view(authed('a')), hrReview)
-    expect(outcome.ok).toBe(true)
-    await vi.waitFor(() => expect(onInternalError).toHaveBeenCalledOnce())
+  it('keeps the decision when an audit sink fails and the log does not fail closed', async () => {
+    const onSinkError = vi.fn()
+    const audit = createAuditLog({ sinks: [{ name: 'broken', write: async () => { throw new Error('disk full') } }], onSinkError })
+    const { guard } = setup({ audit })
+    expect((await guard.authorize(view(authed('a')), hrReview)).ok).toBe(true)
+    await audit.flush()
+    expect(onSinkError).toHaveBeenCalled()
+    expect((await guard.authorize(view(authed('a')), hrReview)).ok).toBe(true)
   })
 
-  it.each([
-    ['throws', () => { throw new Error('disk full') }],
-    ['rejects', () => Promise.reject(new Error('disk full'))],
-  ])('refuses with 503 when the audit sink %s and auditFailClosed is set', async (_name, record) => {
-    const { guard } = setup({ audit: { record }, auditFailClosed: true })
+  it('refuses with 503 once a fail-closed audit log cannot write', async () => {
+    const { guard, audit } = setup({}, [{ name: 'broken', write: async () => { throw new Error('disk full') } }])
+    expect((await guard.authorize(view(authed('a')), hrReview)).ok).toBe(true)
+    await audit.flush()
     const outcome = await guard.authorize(view(authed('a')), hrReview)
-    expect(outcome.ok ? 0 : [outcome.status, outcome.problem.reason]).toEqual([503, 'audit_unavailable'])
+    expect(outcome.ok ? 0 : [outcome.status, outcome.problem.code, outcome.problem.reason]).toEqual([503, 'ERR_AUTHZ_AUDIT_FAILED', 'audit_unavailable'])
   })
 
   it('lets the service reshape the problem body but never its status', async () => {
@@ -312,9 +333,10 @@ describe('createGuard: authenticate, run, fail', () => {
     const outcome = await guard.authenticate(view(authed('a')), { actor: 'required' })
     expect(outcome.ok && outcome.decision).toBeNull()
     expect(engine.requests).toHaveLength(0)
-    expect(events[0]).toMatchObject({ kind: 'authentication', result: 'authenticated', status: 200 })
+    expect(await events()).toHaveLength(0)
     const refused = await guard.authenticate(view(authed()), { actor: 'required' })
     expect(refused.ok ? 0 : refused.problem.reason).toBe('actor_required')
+    expect((await events())[0]).toMatchObject({ kind: 'auth_failure', reason: 'actor_required' })
   })
 
   it('runs the handler through the configured caller context', async () => {
