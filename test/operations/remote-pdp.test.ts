@@ -1,0 +1,67 @@
+/**
+ * The remote engine against the real Cerbos PDP binary on loopback: the PDP's decisions come back
+ * intact through @cerbos/grpc, and a PDP that goes away makes checks fail closed with a reason code.
+ */
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RemoteEngine, UnavailableError, type CheckResourcesRequest, type Principal, type Resource } from '@meshguard/core'
+import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
+import { SAMPLE_CHECKS } from './sample-checks.js'
+
+const policyDir = fileURLToPath(new URL('../../examples/policies', import.meta.url))
+
+let pdp: CerbosPdp | undefined
+let engine: RemoteEngine | undefined
+
+beforeAll(async () => {
+  pdp = await startCerbosPdp({ policyDir })
+  engine = new RemoteEngine({ address: pdp.grpcAddress, timeoutMs: 5000 })
+})
+
+afterAll(async () => {
+  await engine?.close()
+  await pdp?.stop()
+})
+
+describe('RemoteEngine against a real Cerbos PDP', () => {
+  it.each(SAMPLE_CHECKS)('$name', async ({ request, expected }) => {
+    const response = await engine!.checkResources(request)
+    expect(response.requestId).toBe(request.requestId)
+    expect(response.results.map((r) => r.actions)).toEqual(expected)
+  })
+
+  it('returns meta (matched policy, derived roles) and outputs', async () => {
+    const principal: Principal = {
+      id: 'spiffe://meshguard.example/ns/hr/sa/employee-service',
+      roles: ['employee-service'],
+      attr: { act: { user: { id: 'alice', roles: ['employee', 'manager'], attr: { department: 'engineering' } } } },
+    }
+    const resource: Resource = { kind: 'review', id: 'rv-1', attr: { department: 'engineering' } }
+    const request: CheckResourcesRequest = {
+      requestId: 'meta',
+      includeMeta: true,
+      principal,
+      resources: [{ resource, actions: ['read', 'delete'] }],
+    }
+    const [result] = (await engine!.checkResources(request)).results
+    expect(result?.actions).toEqual({ read: 'EFFECT_ALLOW', delete: 'EFFECT_DENY' })
+    expect(result?.meta?.actions['read']?.matchedPolicy).toBe('resource.review.vdefault')
+    expect(result?.meta?.effectiveDerivedRoles).toContain('manager_in_department')
+    // Cerbos echoes the request's (empty) policy version and scope.
+    expect(result?.resource).toEqual({ kind: 'review', id: 'rv-1', policyVersion: '', scope: '' })
+  })
+
+  it('fails closed with a reason code once the PDP is gone', async () => {
+    await pdp!.stop()
+    const [check] = SAMPLE_CHECKS
+    let error: unknown
+    try {
+      await engine!.checkResources(check!.request)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(UnavailableError)
+    expect(['pdp_unavailable', 'pdp_timeout']).toContain((error as UnavailableError).reason)
+    expect((error as UnavailableError).httpStatus).toBe(503)
+  })
+})
