@@ -1,4 +1,5 @@
 import { AuditError, ConfigError } from '../errors.js'
+import type { Telemetry } from '../telemetry/index.js'
 import type { AuditRecord } from './record.js'
 import { filterCheckInputs, type AuditAttributeConfig } from './redact.js'
 import type { AuditLogStats, AuditSink } from './sink.js'
@@ -21,7 +22,9 @@ export interface AuditLogOptions {
   attributes?: AuditAttributeConfig | undefined
   /** Drop the Cerbos-style `checkResources`/`auditTrail` fields (smaller records). @defaultValue false */
   omitCheckResources?: boolean | undefined
-  /** Called for every record dropped (e.g. to feed the `meshguard.audit.dropped` metric). */
+  /** Counts drops in the `meshguard.audit.dropped` metric. */
+  telemetry?: Pick<Telemetry, 'recordAuditDrop'> | undefined
+  /** Called for every record dropped. */
   onDrop?: ((record: AuditRecord) => void) | undefined
   /** Called when a sink fails; never allowed to throw into the log. */
   onSinkError?: ((error: unknown, sink: AuditSink) => void) | undefined
@@ -150,6 +153,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
 
   const drop = (record: AuditRecord): false => {
     stats.dropped++
+    safely(() => options.telemetry?.recordAuditDrop(1))
     safely(() => options.onDrop?.(record))
     return false
   }
