@@ -1,2 +1,3 @@
-// Public API of the context module: named exports only. Owned by the context work stream.
-export {}
+// Public API of the context module: named exports only.
+export { CallerContext, callerContext } from './caller-context.js'
+export type { CallerMode, OutboundContext, BackgroundScopeOptions } from './caller-context.js'

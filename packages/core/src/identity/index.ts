@@ -1,2 +1,46 @@
-// Public API of the identity module: named exports only. Owned by the identity work stream.
-export {}
+// Public API of the identity module: named exports only.
+export { parseSpiffeId, isSpiffeId } from './spiffe.js'
+export type { SpiffeId, IdentityPattern } from './spiffe.js'
+export { createTrustBundle, TrustBundle, WORKLOAD_TOKEN_TYP, ACCESS_TOKEN_TYP } from './trust-bundle.js'
+export { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS } from './jwk.js'
+export { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER } from './headers.js'
+export { AI_AGENT_TYPE } from './principal.js'
+export { sha256Base64url } from './digest.js'
+export { createIdentityVerifier, actorTokenOf, kActorToken } from './verifier.js'
+export type { IdentityVerifier } from './verifier.js'
+export { selfSignedTokenSource, tokenFileSource, clientCredentialsSource } from './token-sources.js'
+export type {
+  WorkloadTokenSource,
+  TokenRequest,
+  SourcedToken,
+  SelfSignedSourceOptions,
+  TokenFileSourceOptions,
+  ClientCredentialsSourceOptions,
+} from './token-sources.js'
+export { loadSigningKey } from './signing-key.js'
+export type { SigningKeyInput, SigningAlgorithm, SigningKey } from './signing-key.js'
+export { createWorkloadIdentity } from './workload-identity.js'
+export type { WorkloadIdentity, WorkloadIdentityOptions, OutboundIdentityRequest } from './workload-identity.js'
+export type {
+  PublicJwk,
+  JsonWebKeySet,
+  RemoteJwksOptions,
+  KeySourceOptions,
+  WorkloadTrustAnchor,
+  ActorIssuer,
+  TrustEvent,
+  TrustCounters,
+  TrustBundleOptions,
+  VerifyCallOptions,
+  ActorType,
+  WorkloadMapping,
+  ActorMapping,
+  ClaimMappingOptions,
+  IdentityVerifierOptions,
+  VerifiedWorkload,
+  VerifiedActor,
+  Delegation,
+  TokenDigests,
+  VerifiedCaller,
+  VerifierStats,
+} from './types.js'

@@ -1,0 +1,103 @@
+import { importJWK, type CryptoKey } from 'jose'
+import type { PublicJwk } from './types.js'
+
+/** Every asymmetric JWS algorithm meshguard can verify. HMAC and `none` are never accepted. */
+export const ASYMMETRIC_ALGORITHMS: ReadonlySet<string> = new Set([
+  'EdDSA',
+  'Ed25519',
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+])
+
+/** The default algorithm allowlist of a trust anchor. */
+export const DEFAULT_ALGORITHMS: readonly string[] = Object.freeze(['EdDSA', 'Ed25519', 'ES256', 'ES384', 'PS256', 'RS256'])
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'] as const
+
+/** A verification key from a bundle, with the algorithms it may be used with. */
+export interface KeyEntry {
+  readonly kid: string
+  /** One key, its algorithms: the JWK `alg` if present, otherwise those its type allows. */
+  readonly algorithms: ReadonlySet<string>
+  /** The imported key for one algorithm (imported once, then reused). */
+  key(alg: string): Promise<CryptoKey | Uint8Array>
+}
+
+function algorithmsOf(jwk: PublicJwk): string[] {
+  switch (jwk.kty) {
+    case 'OKP':
+      return jwk.crv === 'Ed25519' ? ['EdDSA', 'Ed25519'] : []
+    case 'EC':
+      return jwk.crv === 'P-256' ? ['ES256'] : jwk.crv === 'P-384' ? ['ES384'] : jwk.crv === 'P-521' ? ['ES512'] : []
+    case 'RSA':
+      return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
+    default:
+      return [] // 'oct' (HMAC) and unknown types never verify anything
+  }
+}
+
+/**
+ * Checks one JWK of a bundle and turns it into a {@link KeyEntry}, or says why it must be ignored.
+ * SPIFFE bundles mark keys `use: "jwt-svid"`; plain JWKS use `sig` or nothing.
+ */
+export function toKeyEntry(raw: unknown): KeyEntry | { ignored: string } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ignored: 'not_an_object' }
+  const jwk = raw as PublicJwk
+  if (typeof jwk.kid !== 'string' || jwk.kid.length === 0) return { ignored: 'kid_missing' }
+  if (jwk.use !== undefined && jwk.use !== 'sig' && jwk.use !== 'jwt-svid') return { ignored: 'use_not_sig' }
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) {
+    return { ignored: 'key_ops_without_verify' }
+  }
+  if (PRIVATE_MEMBERS.some((member) => member in jwk)) return { ignored: 'private_key_material' }
+  let algorithms = algorithmsOf(jwk)
+  if (jwk.alg !== undefined) algorithms = algorithms.filter((alg) => alg === jwk.alg)
+  if (algorithms.length === 0) return { ignored: 'unsupported_key_type' }
+  const { kty, crv, x, y, n, e } = jwk
+  // Only the public members reach the importer: use/key_ops/alg were checked above.
+  const material = Object.fromEntries(Object.entries({ kty, crv, x, y, n, e }).filter(([, v]) => v !== undefined))
+  const imported = new Map<string, Promise<CryptoKey | Uint8Array>>()
+  return Object.freeze({
+    kid: jwk.kid,
+    algorithms: new Set(algorithms),
+    key(alg: string): Promise<CryptoKey | Uint8Array> {
+      let key = imported.get(alg)
+      if (key === undefined) {
+        key = importJWK(material, alg)
+        imported.set(alg, key)
+        // A key that fails to import must not poison the cache for later attempts.
+        key.catch(() => imported.delete(alg))
+      }
+      return key
+    },
+  })
+}
+
+/** Builds a kid → key map from a JWKS document, reporting every ignored key. */
+export function toKeyMap(jwks: unknown, onIgnored: (reason: string) => void): Map<string, KeyEntry> {
+  const keys = new Map<string, KeyEntry>()
+  const list = typeof jwks === 'object' && jwks !== null ? (jwks as { keys?: unknown }).keys : undefined
+  if (!Array.isArray(list)) throw new TypeError('a JWKS must be an object with a "keys" array')
+  const duplicates = new Set<string>()
+  for (const raw of list) {
+    const entry = toKeyEntry(raw)
+    if ('ignored' in entry) {
+      onIgnored(entry.ignored)
+      continue
+    }
+    if (keys.has(entry.kid)) duplicates.add(entry.kid)
+    keys.set(entry.kid, entry)
+  }
+  // Two keys under one kid are ambiguous: neither is used.
+  for (const kid of duplicates) {
+    keys.delete(kid)
+    onIgnored('duplicate_kid')
+  }
+  return keys
+}

@@ -1,0 +1,101 @@
+import { readFileSync, statSync } from 'node:fs'
+import { ConfigError, IdentityError } from '../errors.js'
+import { toKeyMap, type KeyEntry } from './jwk.js'
+import { RemoteJwks } from './remote-jwks.js'
+import type { KeySourceOptions, TrustEvent } from './types.js'
+
+/** Finds verification keys by `kid`. */
+export interface KeyStore {
+  /** A short, token-free description for events (`inline`, the file path, the URL). */
+  readonly source: string
+  /**
+   * The key with this kid.
+   * @throws IdentityError `unknown_key`; UnavailableError `jwks_unavailable` (remote only)
+   */
+  getKey(kid: string): Promise<KeyEntry> | KeyEntry
+}
+
+/** Context a key store needs from its bundle. */
+export interface KeyStoreContext {
+  emit(event: TrustEvent): void
+  clock(): number
+}
+
+const unknownKey = (): IdentityError => new IdentityError('unknown_key', 'no trusted key matches the token kid')
+
+class StaticKeyStore implements KeyStore {
+  constructor(
+    readonly source: string,
+    private readonly keys: Map<string, KeyEntry>,
+  ) {}
+  getKey(kid: string): KeyEntry {
+    const key = this.keys.get(kid)
+    if (key === undefined) throw unknownKey()
+    return key
+  }
+}
+
+/** A JWKS file: loaded at startup (failing fast), re-read when its mtime changes, checked at most once per second. */
+class FileKeyStore implements KeyStore {
+  private keys: Map<string, KeyEntry>
+  private mtimeMs: number
+  private checkedAt: number
+  constructor(
+    readonly source: string,
+    private readonly context: KeyStoreContext,
+  ) {
+    this.mtimeMs = statSync(source).mtimeMs
+    this.keys = this.read()
+    this.checkedAt = context.clock()
+  }
+  private read(): Map<string, KeyEntry> {
+    const text = readFileSync(this.source, 'utf8')
+    return toKeyMap(JSON.parse(text), (reason) => this.context.emit({ type: 'jwk_ignored', source: this.source, reason }))
+  }
+  private refreshIfChanged(): void {
+    const now = this.context.clock()
+    if (now - this.checkedAt < 1000) return
+    this.checkedAt = now
+    try {
+      const mtimeMs = statSync(this.source).mtimeMs
+      if (mtimeMs === this.mtimeMs) return
+      this.keys = this.read()
+      this.mtimeMs = mtimeMs
+      this.context.emit({ type: 'jwks_file_reloaded', source: this.source, keys: this.keys.size })
+    } catch (err) {
+      // A half-written or vanished file keeps the last good keys.
+      this.context.emit({ type: 'jwks_fetch_failed', source: this.source, error: err instanceof Error ? err.message : 'unreadable' })
+    }
+  }
+  getKey(kid: string): KeyEntry {
+    this.refreshIfChanged()
+    const key = this.keys.get(kid)
+    if (key === undefined) throw unknownKey()
+    return key
+  }
+}
+
+/** Creates the key store for one anchor's `keys` option; configuration mistakes throw `ConfigError` naming `option`. */
+export function createKeyStore(keys: KeySourceOptions, option: string, context: KeyStoreContext): KeyStore {
+  if (typeof keys !== 'object' || keys === null) throw new ConfigError(option, 'must be { jwks }, { jwksFile } or { jwksUrl }')
+  if ('jwks' in keys) {
+    try {
+      const map = toKeyMap(keys.jwks, (reason) => {
+        throw new ConfigError(`${option}.jwks`, `unusable key (${reason})`)
+      })
+      return new StaticKeyStore('inline', map)
+    } catch (err) {
+      if (err instanceof ConfigError) throw err
+      throw new ConfigError(`${option}.jwks`, err instanceof Error ? err.message : 'invalid JWKS')
+    }
+  }
+  if ('jwksFile' in keys) {
+    try {
+      return new FileKeyStore(keys.jwksFile, context)
+    } catch (err) {
+      throw new ConfigError(`${option}.jwksFile`, err instanceof Error ? err.message : 'unreadable JWKS file', { cause: err })
+    }
+  }
+  if ('jwksUrl' in keys) return new RemoteJwks(keys, `${option}.jwksUrl`, context)
+  throw new ConfigError(option, 'must be { jwks }, { jwksFile } or { jwksUrl }')
+}

@@ -1,0 +1,262 @@
+/**
+ * Public option and result types of the identity module. Durations are in seconds unless the
+ * name ends in `Ms`.
+ */
+import type { Principal } from '../types.js'
+import type { TrustBundle } from './trust-bundle.js'
+
+/** A JSON Web Key as found in a JWKS (public members only are used). */
+export interface PublicJwk {
+  kty: string
+  kid?: string | undefined
+  alg?: string | undefined
+  use?: string | undefined
+  key_ops?: string[] | undefined
+  crv?: string | undefined
+  x?: string | undefined
+  y?: string | undefined
+  n?: string | undefined
+  e?: string | undefined
+  [member: string]: unknown
+}
+
+/** A JSON Web Key Set. */
+export interface JsonWebKeySet {
+  keys: PublicJwk[]
+}
+
+/** Options of a remote JWKS (fetched over HTTP, cached, refreshed with limits). */
+export interface RemoteJwksOptions {
+  /** The JWKS URL. `https:` is required except for loopback hosts. */
+  jwksUrl: string
+  /** Abort a fetch after this long. @defaultValue 5000 */
+  timeoutMs?: number | undefined
+  /** Minimum time between two fetches triggered by an unknown `kid` or a failure. @defaultValue 30000 */
+  cooldownMs?: number | undefined
+  /** Keys are refreshed once older than this. @defaultValue 600000 (10 min) */
+  cacheMaxAgeMs?: number | undefined
+  /**
+   * While the endpoint fails, keep serving the last known keys for this long past `cacheMaxAgeMs`,
+   * then fail closed (`UnavailableError`, reason `jwks_unavailable`). @defaultValue 3600000 (1 h)
+   */
+  staleIfErrorMs?: number | undefined
+  /** Extra request headers (e.g. an API key for a private bundle endpoint). */
+  headers?: Record<string, string> | undefined
+  /** The fetch implementation (tests, proxies). @defaultValue `globalThis.fetch` */
+  fetch?: typeof fetch | undefined
+}
+
+/** Where the keys of one trust anchor come from: inline JWKS, a JWKS file, or a JWKS URL. */
+export type KeySourceOptions = { jwks: JsonWebKeySet } | { jwksFile: string } | RemoteJwksOptions
+
+/**
+ * One trusted signer of workload tokens, with the identities its keys may sign for. A key of this
+ * anchor can never vouch for an identity outside `identities` (service A's key cannot mint a token
+ * that says it is service B).
+ */
+export interface WorkloadTrustAnchor {
+  /**
+   * The exact `iss` its tokens carry. For self-signed workload tokens this is the service's SPIFFE
+   * ID. Omit only for JWT-SVIDs without `iss`.
+   */
+  issuer?: string | undefined
+  /**
+   * Identities (`sub`) the keys may sign for: exact SPIFFE IDs or `spiffe://<td>/*`.
+   * @defaultValue `[issuer]` when `issuer` is a SPIFFE ID (self-signed), otherwise required
+   */
+  identities?: string[] | undefined
+  /** The verification keys. */
+  keys: KeySourceOptions
+  /**
+   * Accepted `typ` header values (compared case-insensitively, `application/` prefix optional).
+   * @defaultValue `['workload+jwt']`
+   */
+  typ?: string[] | undefined
+  /** Accept tokens without a `typ` header (JWT-SVIDs may omit it). @defaultValue false */
+  typOptional?: boolean | undefined
+  /** Allowed signature algorithms (asymmetric only). @defaultValue EdDSA, ES256, ES384, PS256, RS256 */
+  algorithms?: string[] | undefined
+  /**
+   * Require the `ath` actor binding whenever an actor token travels with a token of this anchor.
+   * Turn off only for token sources that cannot bind (SPIRE token files, client credentials).
+   * @defaultValue true
+   */
+  requireActorBinding?: boolean | undefined
+}
+
+/** One trusted issuer of actor tokens (end users' or AI agents' access tokens). */
+export interface ActorIssuer {
+  /** The exact `iss`, e.g. `https://idp.example.org`. */
+  issuer: string
+  /** The verification keys. */
+  keys: KeySourceOptions
+  /** Audiences accepted on actor tokens (any one must be present in `aud`). */
+  audiences: string[]
+  /** Accepted `typ` values. @defaultValue `['at+jwt']` */
+  typ?: string[] | undefined
+  /** Allowed signature algorithms (asymmetric only). @defaultValue EdDSA, ES256, ES384, PS256, RS256 */
+  algorithms?: string[] | undefined
+  /** Reject tokens issued (`iat`) longer ago than this. @defaultValue 3600 */
+  maxTokenAge?: number | undefined
+  /** Reject tokens whose `exp - iat` exceeds this. @defaultValue 86400 */
+  maxLifetime?: number | undefined
+}
+
+/** The events a trust bundle reports, for metrics and logs. Never contain tokens. */
+export type TrustEvent =
+  | { type: 'jwks_fetched'; source: string; keys: number; durationMs: number }
+  | { type: 'jwks_fetch_failed'; source: string; error: string }
+  | { type: 'jwks_stale_served'; source: string; ageMs: number }
+  | { type: 'jwks_refresh_suppressed'; source: string }
+  | { type: 'jwks_unavailable'; source: string }
+  | { type: 'jwks_file_reloaded'; source: string; keys: number }
+  | { type: 'jwk_ignored'; source: string; reason: string }
+
+/** Running totals of trust-bundle events (for metrics). */
+export interface TrustCounters {
+  jwksFetches: number
+  jwksFetchFailures: number
+  jwksStaleServed: number
+  jwksRefreshSuppressed: number
+  jwksUnavailable: number
+}
+
+/** Options of {@link createTrustBundle}. */
+export interface TrustBundleOptions {
+  /** Signers of workload tokens. */
+  workloads: WorkloadTrustAnchor[]
+  /** Issuers of actor tokens. @defaultValue none (actor tokens are then rejected) */
+  actors?: ActorIssuer[] | undefined
+  /** Called for every trust event; exceptions it throws are swallowed. */
+  onEvent?: ((event: TrustEvent) => void) | undefined
+  /** Milliseconds clock. @defaultValue `Date.now` */
+  clock?: (() => number) | undefined
+}
+
+/** Whether a route needs an actor (user or agent) next to the workload. */
+export type ActorRequirement = 'required' | 'forbidden' | 'optional'
+
+/** Per-call options of `verifier.verify`. */
+export interface VerifyCallOptions {
+  /** @defaultValue `'optional'` */
+  actor?: ActorRequirement | undefined
+}
+
+/** A request's headers: lower-case names, every value received (duplicates kept as arrays). */
+export type HeaderView = Readonly<Record<string, string | readonly string[] | undefined>>
+
+/** What kind of actor a token stands for. */
+export type ActorType = 'user' | 'agent'
+
+/** Mapped roles and attributes of a workload. */
+export interface WorkloadMapping {
+  roles: string[]
+  attr: Record<string, unknown>
+}
+
+/** Mapped identity of an actor. */
+export interface ActorMapping {
+  id: string
+  type: ActorType
+  roles: string[]
+  attr: Record<string, unknown>
+}
+
+/** How verified claims become roles and attributes. Functions override the claim-name options. */
+export interface ClaimMappingOptions {
+  /** Claim holding workload roles. @defaultValue `'roles'` (else the last SPIFFE path segment) */
+  workloadRolesClaim?: string | undefined
+  /** Claim holding actor roles. @defaultValue `'roles'` */
+  actorRolesClaim?: string | undefined
+  /** Claim naming the actor type (`agent`/`ai_agent` → agent). @defaultValue `'actor_type'` */
+  actorTypeClaim?: string | undefined
+  /** Full control over the workload mapping. */
+  mapWorkload?: ((claims: Readonly<Record<string, unknown>>, id: string) => WorkloadMapping) | undefined
+  /** Full control over the actor mapping. */
+  mapActor?: ((claims: Readonly<Record<string, unknown>>) => ActorMapping) | undefined
+}
+
+/** Options of {@link createIdentityVerifier}. */
+export interface IdentityVerifierOptions {
+  /** This service's audience name(s); workload tokens must be minted for one of them. */
+  audience: string | string[]
+  /** `exact`: `aud` is exactly one of ours; `contains`: ours is among several. @defaultValue `'exact'` */
+  audienceMode?: 'exact' | 'contains' | undefined
+  /** The trust bundle (shared between verifiers) or its options. */
+  trust: TrustBundle | TrustBundleOptions
+  /** Header carrying the actor token. @defaultValue `'x-meshguard-actor'` */
+  actorHeader?: string | undefined
+  /** Header carrying the transaction id. @defaultValue `'x-meshguard-txn'` */
+  transactionHeader?: string | undefined
+  /** Clock skew tolerated on `exp`, `nbf` and `iat`, at most 60. @defaultValue 30 */
+  clockTolerance?: number | undefined
+  /** Maximum `exp - iat` of a workload token. @defaultValue 900 */
+  maxWorkloadLifetime?: number | undefined
+  /** Maximum size of one token in bytes. @defaultValue 8192 */
+  maxTokenBytes?: number | undefined
+  /** Maximum depth of an `act` delegation chain. @defaultValue 5 */
+  maxActDepth?: number | undefined
+  /** Claim → role/attribute mapping. */
+  claims?: ClaimMappingOptions | undefined
+  /** Verified-result cache size (entries); 0 disables it. @defaultValue 10000 */
+  cacheSize?: number | undefined
+  /** Milliseconds clock. @defaultValue `Date.now` */
+  clock?: (() => number) | undefined
+}
+
+/** The verified calling workload. */
+export interface VerifiedWorkload {
+  /** Its SPIFFE ID. */
+  id: string
+  trustDomain: string
+  /** The token's `iss`, if any. */
+  issuer: string | undefined
+  roles: string[]
+  /** All verified claims. */
+  claims: Readonly<Record<string, unknown>>
+}
+
+/** The verified actor (end user or AI agent) the workload acts for. */
+export interface VerifiedActor {
+  id: string
+  type: ActorType
+  roles: string[]
+  attr: Record<string, unknown>
+  issuer: string
+  claims: Readonly<Record<string, unknown>>
+}
+
+/** The delegation chains, for the audit record only (never for decisions, RFC 8693 §4.1). */
+export interface Delegation {
+  /** Workloads earlier in the call chain, nearest first (from the workload token's `act`). */
+  workloads: string[]
+  /** Actors named in the actor token's own `act` chain, current actor first. */
+  actorChain: string[]
+}
+
+/** sha256 digests (base64url) of the presented tokens, for audit. Never the tokens themselves. */
+export interface TokenDigests {
+  workload: string
+  actor?: string | undefined
+}
+
+/** The outcome of a successful verification. */
+export interface VerifiedCaller {
+  workload: VerifiedWorkload
+  actor?: VerifiedActor | undefined
+  delegation: Delegation
+  /** The transaction id of this call chain (from the token, the header, or freshly generated). */
+  transactionId: string
+  tokenDigests: TokenDigests
+  /** The principal for the engine: the workload, with the actor in `attr.act.user`. */
+  principal: Principal
+  /** When the earliest of the tokens expires (epoch ms). */
+  expiresAt: number
+}
+
+/** Statistics of a verifier, for metrics. */
+export interface VerifierStats extends TrustCounters {
+  cacheHits: number
+  cacheMisses: number
+  cacheSize: number
+}

@@ -1,0 +1,152 @@
+import { compactVerify, errors as joseErrors, type CryptoKey } from 'jose'
+import { IdentityError, MeshguardError } from '../errors.js'
+import { checkActorAudience, checkTimes, checkWorkloadAudience } from './claims.js'
+import { parseCompactToken } from './compact.js'
+import { ASYMMETRIC_ALGORITHMS, type KeyEntry } from './jwk.js'
+import type { KeyStore } from './key-store.js'
+import { parseSpiffeId, type SpiffeId } from './spiffe.js'
+import { normalizeTyp, type ResolvedActorIssuer, type ResolvedWorkloadAnchor, type TrustBundle } from './trust-bundle.js'
+
+/** Limits shared by both token slots. */
+export interface SlotLimits {
+  maxTokenBytes: number
+  tolerance: number
+  /** Seconds clock. */
+  now: number
+}
+
+/** A verified workload token. */
+export interface VerifiedWorkloadToken {
+  id: SpiffeId
+  claims: Readonly<Record<string, unknown>>
+  anchor: ResolvedWorkloadAnchor
+  exp: number
+}
+
+/** A verified actor token. */
+export interface VerifiedActorToken {
+  claims: Readonly<Record<string, unknown>>
+  issuer: ResolvedActorIssuer
+  exp: number
+}
+
+function headerAlg(header: Readonly<Record<string, unknown>>): string {
+  const { alg } = header
+  // Exact case: "none", "noNE", "HS256" and friends all stop here, before any key is touched.
+  if (typeof alg !== 'string' || !ASYMMETRIC_ALGORITHMS.has(alg)) {
+    throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
+  }
+  if (header['crit'] !== undefined) throw new IdentityError('crit_unsupported', 'token has critical header parameters')
+  return alg
+}
+
+function headerKid(header: Readonly<Record<string, unknown>>): string {
+  const { kid } = header
+  if (typeof kid !== 'string' || kid.length === 0 || kid.length > 256) {
+    throw new IdentityError('kid_missing', 'token header has no usable "kid"')
+  }
+  return kid
+}
+
+function checkTyp(header: Readonly<Record<string, unknown>>, accepted: ReadonlySet<string>, optional: boolean): void {
+  const { typ } = header
+  if (typ === undefined && optional) return
+  if (typeof typ !== 'string' || !accepted.has(normalizeTyp(typ))) {
+    throw new IdentityError('typ_mismatch', 'token type is not accepted in this slot')
+  }
+}
+
+/** Verifies the signature with a key from the bundle (header `jwk`, `jku`, `x5u`, `x5c` are never used). */
+async function checkSignature(token: string, entry: KeyEntry, alg: string, allowed: ReadonlySet<string>): Promise<void> {
+  if (!allowed.has(alg) || !entry.algorithms.has(alg)) {
+    throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed for this key')
+  }
+  let key: CryptoKey | Uint8Array
+  try {
+    key = await entry.key(alg)
+  } catch (err) {
+    throw new IdentityError('unknown_key', 'trusted key cannot be used for this algorithm', { cause: err })
+  }
+  try {
+    await compactVerify(token, key, { algorithms: [alg] })
+  } catch (err) {
+    if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
+      throw new IdentityError('signature_invalid', 'token signature is invalid')
+    }
+    throw new IdentityError('token_malformed', 'token could not be verified', { cause: err })
+  }
+}
+
+async function findKey(stores: readonly KeyStore[], kid: string): Promise<{ entry: KeyEntry; index: number }> {
+  let notFound: unknown
+  for (let index = 0; index < stores.length; index++) {
+    try {
+      return { entry: await (stores[index] as KeyStore).getKey(kid), index }
+    } catch (err) {
+      if (err instanceof MeshguardError && err.reason === 'unknown_key') {
+        notFound = err
+        continue
+      }
+      throw err
+    }
+  }
+  throw notFound ?? new IdentityError('unknown_key', 'no trusted key matches the token kid')
+}
+
+/**
+ * Verifies a workload token: grammar and size, alg allowlist, issuer and key from the bundle only,
+ * explicit `typ`, signature, times and lifetime, `sub` as a SPIFFE ID the key is bound to, and the
+ * per-hop audience.
+ */
+export async function verifyWorkloadToken(
+  token: string,
+  bundle: TrustBundle,
+  limits: SlotLimits & { audience: ReadonlySet<string>; audienceMode: 'exact' | 'contains'; maxLifetime: number },
+): Promise<VerifiedWorkloadToken> {
+  const { header, payload } = parseCompactToken(token, limits.maxTokenBytes)
+  const alg = headerAlg(header)
+  const iss = payload['iss']
+  if (iss !== undefined && typeof iss !== 'string') throw new IdentityError('claim_invalid', 'token "iss" is not a string')
+  const anchors = bundle.workloadAnchors(iss)
+  if (anchors.length === 0) throw new IdentityError('unknown_issuer', 'token issuer is not trusted for workloads')
+  const kid = headerKid(header)
+  const { entry, index } = await findKey(
+    anchors.map((a) => a.keys),
+    kid,
+  )
+  const anchor = anchors[index] as ResolvedWorkloadAnchor
+  checkTyp(header, anchor.typ, anchor.typOptional)
+  await checkSignature(token, entry, alg, anchor.algorithms)
+  const exp = checkTimes(payload, { now: limits.now, tolerance: limits.tolerance, maxLifetime: limits.maxLifetime, requireIat: false })
+  const id = parseSpiffeId(payload['sub'])
+  // The key-identity binding: this anchor's keys may only vouch for the identities it lists.
+  if (!anchor.mayIdentify(id)) throw new IdentityError('key_not_bound', 'token key may not sign for this identity')
+  checkWorkloadAudience(payload, limits.audience, limits.audienceMode)
+  return { id, claims: payload, anchor, exp }
+}
+
+/** Verifies an actor token against the trusted user/agent issuers: its own `typ`, audiences and ages. */
+export async function verifyActorToken(token: string, bundle: TrustBundle, limits: SlotLimits): Promise<VerifiedActorToken> {
+  const { header, payload } = parseCompactToken(token, limits.maxTokenBytes)
+  const alg = headerAlg(header)
+  const iss = payload['iss']
+  const issuer = typeof iss === 'string' ? bundle.actorIssuer(iss) : undefined
+  if (issuer === undefined) throw new IdentityError('unknown_issuer', 'actor token issuer is not trusted')
+  checkTyp(header, issuer.typ, false)
+  const kid = headerKid(header)
+  const { entry } = await findKey([issuer.keys], kid)
+  await checkSignature(token, entry, alg, issuer.algorithms)
+  const exp = checkTimes(payload, {
+    now: limits.now,
+    tolerance: limits.tolerance,
+    maxLifetime: issuer.maxLifetime,
+    maxTokenAge: issuer.maxTokenAge,
+    requireIat: true,
+  })
+  const sub = payload['sub']
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 512) {
+    throw new IdentityError('claim_missing', 'actor token has no valid "sub"')
+  }
+  checkActorAudience(payload, issuer.audiences)
+  return { claims: payload, issuer, exp }
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it, beforeAll } from 'vitest'
+import { IdentityError, IdentityMissingError, MeshguardError } from '../../src/errors.js'
+import { actorTokenOf, createIdentityVerifier, type IdentityVerifier } from '../../src/identity/index.js'
+import {
+  BROKEN_WORKLOAD_TOKENS,
+  createIdentityFixture,
+  serviceId,
+  type BrokenWorkloadToken,
+  type IdentityFixture,
+} from '../../../../test/support/identity.js'
+
+async function reasonOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (err) {
+    expect(err).toBeInstanceOf(MeshguardError)
+    return (err as MeshguardError).reason
+  }
+  throw new Error('expected a rejection')
+}
+
+describe('createIdentityVerifier', () => {
+  let ids: IdentityFixture
+  let verifier: IdentityVerifier
+  beforeAll(async () => {
+    ids = await createIdentityFixture()
+    verifier = createIdentityVerifier(ids.verifierOptions('review-service'))
+  })
+
+  it('builds the on-behalf-of principal the seed policies expect', async () => {
+    const headers = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'alice', transactionId: 'txn-1' })
+    const caller = await verifier.verify(headers, { actor: 'required' })
+    expect(caller.principal).toEqual({
+      id: serviceId('employee-service'),
+      roles: ['employee-service'],
+      attr: { act: { user: { id: 'alice', roles: ['employee', 'manager'], attr: { department: 'engineering' } } } },
+    })
+    expect(caller.workload.id).toBe(serviceId('employee-service'))
+    expect(caller.actor?.type).toBe('user')
+    expect(caller.transactionId).toBe('txn-1')
+    expect(caller.tokenDigests.workload).toMatch(/^[A-Za-z0-9_-]{43}$/)
+  })
+
+  it('marks an AI agent so policies can see attr.type == "AI_AGENT"', async () => {
+    const headers = await ids.headers({ from: 'ai-reporting-agent', to: 'review-service', actor: 'agent' })
+    const caller = await verifier.verify(headers)
+    const act = caller.principal.attr?.['act'] as { user: { attr: Record<string, unknown>; roles: string[] } }
+    expect(act.user.attr['type']).toBe('AI_AGENT')
+    expect(act.user.roles).toEqual(['ai_agent'])
+    expect(caller.actor?.type).toBe('agent')
+  })
+
+  it('keeps the raw actor token out of serialisation but available to the client', async () => {
+    const headers = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'ed' })
+    const caller = await verifier.verify(headers)
+    expect(actorTokenOf(caller)).toBe(headers['x-meshguard-actor'])
+    const text = JSON.stringify(caller)
+    expect(text).not.toContain(headers['x-meshguard-actor'])
+    expect(text).not.toContain(headers['authorization']?.slice(7))
+    expect(Object.keys(caller)).not.toContain('actorToken')
+  })
+
+  it('serves a repeated token pair from the cache, never past exp', async () => {
+    let now = Date.now()
+    const v = createIdentityVerifier(ids.verifierOptions('review-service', { clock: () => now }))
+    const token = await ids.mintWorkloadToken('employee-service', { audience: 'review-service', lifetime: 60, now: Math.floor(now / 1000) })
+    await v.verify({ authorization: `Bearer ${token}` })
+    await v.verify({ authorization: `Bearer ${token}` })
+    expect(v.stats()).toMatchObject({ cacheHits: 1, cacheMisses: 1 })
+    // Past exp the cached result is dropped: the token is verified again (clock tolerance applies)...
+    now += 61_000
+    await v.verify({ authorization: `Bearer ${token}` })
+    expect(v.stats()).toMatchObject({ cacheHits: 1, cacheMisses: 2 })
+    // ...and once beyond the tolerance it is rejected.
+    now += 30_000
+    expect(await reasonOf(v.verify({ authorization: `Bearer ${token}` }))).toBe('token_expired')
+  })
+
+  it('requires, forbids or accepts an actor per route', async () => {
+    const bare = await ids.headers({ from: 'employee-service', to: 'review-service' })
+    const err = await verifier.verify(bare, { actor: 'required' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(IdentityMissingError)
+    expect((err as IdentityMissingError).reason).toBe('actor_required')
+    const withActor = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'alice' })
+    expect(await reasonOf(verifier.verify(withActor, { actor: 'forbidden' }))).toBe('actor_forbidden')
+    await expect(verifier.verify(bare, { actor: 'optional' })).resolves.toBeDefined()
+  })
+
+  it('reports a missing workload token as token_missing', async () => {
+    const err = await verifier.verify({}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(IdentityMissingError)
+    expect((err as IdentityMissingError).reason).toBe('token_missing')
+  })
+
+  for (const [kind, reason] of Object.entries(BROKEN_WORKLOAD_TOKENS)) {
+    it(`rejects the broken fixture token "${kind}" with ${reason}`, async () => {
+      const token = await ids.brokenWorkloadToken(kind as BrokenWorkloadToken, 'employee-service', 'review-service')
+      const err = await verifier.verify({ authorization: `Bearer ${token}` }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(IdentityError)
+      expect((err as IdentityError).reason).toBe(reason)
+      expect((err as Error).message).not.toContain(token.slice(0, 20))
+    })
+  }
+})
