@@ -75,3 +75,42 @@ export function rewriteProtoFieldNames(root: ASTNode): void {
     else if (key === 'effective_derived_roles' && identifierName(operand) === 'runtime') args[1] = 'effectiveDerivedRoles'
   })
 }
+
+/** The name slot of a call node: `call` is `[name, args]`, `rcall` is `[name, receiver, args]`. */
+function callParts(node: WalkNode): { args: unknown[]; callArgs: unknown[] } | undefined {
+  if (!Array.isArray(node.args)) return undefined
+  if (node.op === 'call') return { args: node.args, callArgs: (node.args[1] as unknown[] | undefined) ?? [] }
+  if (node.op === 'rcall') return { args: node.args, callArgs: (node.args[2] as unknown[] | undefined) ?? [] }
+  return undefined
+}
+
+/**
+ * Points calls at the environment's replacements for library built-ins that cannot be
+ * re-registered: `matches` (RE2 instead of JS RegExp) and the zoned timestamp getters
+ * (`ts.getHours("-05:00")`). `renames` maps a function name to its replacement; `oneArgRenames`
+ * applies only to method calls with exactly one argument.
+ */
+export function renameCalls(
+  root: ASTNode,
+  renames: ReadonlyMap<string, string>,
+  oneArgRenames: ReadonlyMap<string, string>,
+): void {
+  walk(root, (node) => {
+    const parts = callParts(node)
+    if (parts === undefined || typeof parts.args[0] !== 'string') return
+    const name = parts.args[0]
+    const renamed = renames.get(name) ?? (node.op === 'rcall' && parts.callArgs.length === 1 ? oneArgRenames.get(name) : undefined)
+    if (renamed !== undefined) parts.args[0] = renamed
+  })
+}
+
+/** Calls `check` with the literal string argument at `position` of every call named `name`. */
+export function forEachLiteralArgument(root: ASTNode, name: string, check: (literal: string) => void): void {
+  walk(root, (node) => {
+    const parts = callParts(node)
+    if (parts === undefined || parts.args[0] !== name) return
+    // Method form: pattern is the first argument; global form `matches(text, pattern)`: the second.
+    const pattern = node.op === 'rcall' ? parts.callArgs[0] : parts.callArgs[1]
+    if (isNode(pattern) && pattern.op === 'value' && typeof pattern.args === 'string') check(pattern.args)
+  })
+}

@@ -1,26 +1,53 @@
 import { Environment } from '@marcbachmann/cel-js'
+import { registerCerbosLib } from './lib/cerbos.js'
+import { registerCollections } from './lib/collections.js'
+import { registerComprehensions } from './lib/comprehensions.js'
+import { registerHierarchy } from './lib/hierarchy.js'
+import { registerNetwork } from './lib/network.js'
+import { registerNumericSemantics } from './lib/numeric.js'
+import { registerRegex } from './lib/regex.js'
+import { registerStrings } from './lib/strings.js'
+import { registerTime } from './lib/time.js'
 import { CERBOS_IDENTIFIERS, currentNow } from './scope.js'
 
+/** Options for {@link createCelEnvironment}. */
+export interface CelEnvironmentOptions {
+  /** Accept any identifier as a `dyn` variable (used to run the cel-spec conformance files). */
+  readonly anyVariable?: boolean
+}
+
 /**
- * Builds the one CEL environment every condition is compiled in: Cerbos's top-level identifiers as
- * `dyn`, optional types on, mixed literals allowed (cel-go's defaults), and the Cerbos functions.
- * Building an environment is expensive, so this runs once per process.
+ * Builds a CEL environment with Cerbos's functions and semantics: optional types on, mixed
+ * literals allowed (cel-go's defaults), cross-type numeric equality, RE2 `matches`, the Cerbos
+ * library and the cel-go extensions Cerbos enables. Building one is expensive (do it once).
  */
-function createCerbosEnvironment(): Environment {
+export function createCelEnvironment(options: CelEnvironmentOptions = {}): Environment {
   const env = new Environment({
     enableOptionalTypes: true,
     homogeneousAggregateLiterals: false,
-    unlistedVariablesAreDyn: false,
+    unlistedVariablesAreDyn: options.anyVariable === true,
   })
-  for (const name of CERBOS_IDENTIFIERS) env.registerVariable(name, 'dyn')
+  registerNumericSemantics(env)
+  registerCerbosLib(env)
+  registerHierarchy(env)
+  registerTime(env)
+  registerRegex(env)
+  registerStrings(env)
+  registerCollections(env)
+  registerNetwork(env)
+  registerComprehensions(env)
   env.registerFunction('now(): google.protobuf.Timestamp', () => currentNow())
   return env
 }
 
 let shared: Environment | undefined
 
-/** The shared Cerbos CEL environment, built on first use. */
+/** The shared Cerbos environment: the Cerbos identifiers as `dyn`, nothing else. Built on first use. */
 export function cerbosEnvironment(): Environment {
-  shared ??= createCerbosEnvironment()
+  if (shared === undefined) {
+    const env = createCelEnvironment()
+    for (const name of CERBOS_IDENTIFIERS) env.registerVariable(name, 'dyn')
+    shared = env
+  }
   return shared
 }

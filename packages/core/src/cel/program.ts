@@ -1,13 +1,27 @@
 import type { ParseResult } from '@marcbachmann/cel-js'
 import { ConditionError } from '../errors.js'
-import { collectRefs, rewriteProtoFieldNames } from './ast.js'
+import type { ASTNode } from '@marcbachmann/cel-js'
+import { collectRefs, forEachLiteralArgument, renameCalls, rewriteProtoFieldNames } from './ast.js'
 import { cerbosEnvironment } from './environment.js'
 import { toConditionError } from './failure.js'
+import { RE2_MATCHES, re2 } from './lib/regex.js'
+import { ZONED_GETTERS } from './lib/time.js'
 import { scope } from './scope.js'
 import type { CelActivation, CelProgram } from './types.js'
 
 const VARIABLE_MAPS: ReadonlySet<string> = new Set(['V', 'variables'])
 const CONSTANT_MAPS: ReadonlySet<string> = new Set(['C', 'constants'])
+const RENAMES: ReadonlyMap<string, string> = new Map([['matches', RE2_MATCHES]])
+
+/**
+ * Rewrites a freshly parsed tree before type-checking: Cerbos's protobuf field spellings, the
+ * replacements of library built-ins, and compile-time validation of regex literals (as Cerbos does).
+ */
+export function prepareAst(ast: ASTNode): void {
+  rewriteProtoFieldNames(ast)
+  renameCalls(ast, RENAMES, ZONED_GETTERS)
+  forEachLiteralArgument(ast, RE2_MATCHES, (pattern) => void re2(pattern))
+}
 
 class CompiledCel implements CelProgram {
   readonly source: string
@@ -49,7 +63,7 @@ export function compileCel(source: string): CelProgram {
   let run: ParseResult
   try {
     run = cerbosEnvironment().parse(source)
-    rewriteProtoFieldNames(run.ast)
+    prepareAst(run.ast)
   } catch (err) {
     throw toConditionError(err, 'compile')
   }

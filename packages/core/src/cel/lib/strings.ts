@@ -1,0 +1,181 @@
+import type { Environment } from '@marcbachmann/cel-js'
+import { ConditionError } from '../../errors.js'
+import { formatTimestamp } from './time.js'
+import { Duration, Optional, UnsignedInt, invalidArgument, toIndex } from '../values.js'
+
+function codePoints(text: string): string[] {
+  return Array.from(text)
+}
+
+function charAt(text: string, index: bigint): string {
+  const chars = codePoints(text)
+  const i = toIndex(index)
+  if (i < 0 || i > chars.length) invalidArgument(`index out of range: ${i}`)
+  return chars[i] ?? ''
+}
+
+function replace(text: string, from: string, to: string, limit: bigint = -1n): string {
+  if (limit < 0n) return text.split(from).join(to)
+  let out = text
+  let position = 0
+  for (let n = 0n; n < limit; n++) {
+    const at = out.indexOf(from, position)
+    if (at < 0) break
+    out = out.slice(0, at) + to + out.slice(at + from.length)
+    position = at + to.length + (from === '' ? 1 : 0)
+  }
+  return out
+}
+
+/** Go `strconv.Quote`-style quoting used by `strings.quote`. */
+export function quote(text: string): string {
+  let out = '"'
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!
+    switch (ch) {
+      case '"':
+        out += '\\"'
+        break
+      case '\\':
+        out += '\\\\'
+        break
+      case '\n':
+        out += '\\n'
+        break
+      case '\r':
+        out += '\\r'
+        break
+      case '\t':
+        out += '\\t'
+        break
+      case '\b':
+        out += '\\b'
+        break
+      case '\f':
+        out += '\\f'
+        break
+      case '\v':
+        out += '\\v'
+        break
+      case '\x07':
+        out += '\\a'
+        break
+      default:
+        out += code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : ch
+    }
+  }
+  return `${out}"`
+}
+
+/** How `%s` shows a value (cel-go's string conversion rules). */
+export function displayString(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (typeof value === 'bigint' || typeof value === 'boolean') return String(value)
+  if (typeof value === 'number') return formatDouble(value)
+  if (value === null) return 'null'
+  if (value instanceof UnsignedInt) return value.toString()
+  if (value instanceof Date) return formatTimestamp(value)
+  if (value instanceof Duration) return value.toString()
+  if (value instanceof Uint8Array) return new TextDecoder().decode(value)
+  if (Array.isArray(value)) return `[${value.map(displayNested).join(', ')}]`
+  if (value instanceof Optional) return value.hasValue() ? `optional(${displayNested(value.value())})` : 'optional.none()'
+  if (value instanceof Map) {
+    return `{${[...value.entries()].map(([k, v]) => `${displayNested(k)}: ${displayNested(v)}`).join(', ')}}`
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${displayNested(k)}: ${displayNested(v)}`).join(', ')}}`
+  }
+  return String(value)
+}
+
+function displayNested(value: unknown): string {
+  return typeof value === 'string' ? quote(value) : displayString(value)
+}
+
+function formatDouble(value: number): string {
+  if (Number.isNaN(value)) return 'NaN'
+  if (value === Infinity) return '+Inf'
+  if (value === -Infinity) return '-Inf'
+  return String(value)
+}
+
+function asNumber(value: unknown, verb: string): number | bigint {
+  if (typeof value === 'number' || typeof value === 'bigint') return value
+  if (value instanceof UnsignedInt) return value.valueOf() as bigint
+  throw new ConditionError(`error during formatting: ${verb} expects a number`, { reason: 'invalid_argument' })
+}
+
+function fixed(value: unknown, precision: number, verb: string): string {
+  const n = Number(asNumber(value, verb))
+  if (!Number.isFinite(n)) return formatDouble(n)
+  return verb === 'e' ? n.toExponential(precision).replace(/e([+-])(\d)$/, 'e$10$2') : n.toFixed(precision)
+}
+
+function integer(value: unknown, radix: number, verb: string): string {
+  const n = asNumber(value, verb)
+  if (typeof n === 'number' && !Number.isInteger(n)) {
+    throw new ConditionError(`error during formatting: ${verb} expects an integer`, { reason: 'invalid_argument' })
+  }
+  return BigInt(n).toString(radix)
+}
+
+function hexOf(value: unknown, upper: boolean): string {
+  let out: string
+  if (typeof value === 'string') out = Buffer.from(value, 'utf8').toString('hex')
+  else if (value instanceof Uint8Array) out = Buffer.from(value).toString('hex')
+  else out = integer(value, 16, 'x')
+  return upper ? out.toUpperCase() : out
+}
+
+/** cel-go `string.format(list)`: `%s %d %f %.Nf %e %x %X %o %b %%`. */
+export function format(template: string, args: readonly unknown[]): string {
+  let next = 0
+  const take = (): unknown => {
+    if (next >= args.length) {
+      throw new ConditionError(`index ${next} out of range`, { reason: 'invalid_argument' })
+    }
+    return args[next++]
+  }
+  return template.replace(/%(\.\d+)?([a-zA-Z%])?/g, (_, precisionText: string | undefined, verb: string | undefined) => {
+    const precision = precisionText === undefined ? undefined : Number(precisionText.slice(1))
+    switch (verb) {
+      case '%':
+        return '%'
+      case 's':
+        return displayString(take())
+      case 'd':
+        return integer(take(), 10, 'd')
+      case 'f':
+        return fixed(take(), precision ?? 6, 'f')
+      case 'e':
+        return fixed(take(), precision ?? 6, 'e')
+      case 'x':
+        return hexOf(take(), false)
+      case 'X':
+        return hexOf(take(), true)
+      case 'o':
+        return integer(take(), 8, 'o')
+      case 'b':
+        return integer(take(), 2, 'b')
+      default:
+        throw new ConditionError(`could not parse formatting clause: unrecognized formatting clause "${verb ?? ''}"`, {
+          reason: 'invalid_argument',
+        })
+    }
+  })
+}
+
+class StringsNamespace {}
+
+/** Registers the parts of cel-go's strings extension the library lacks. */
+export function registerStrings(env: Environment): void {
+  env.registerFunction('string.charAt(int): string', charAt)
+  env.registerFunction('string.replace(string, string): string', (t: string, a: string, b: string) => replace(t, a, b))
+  env.registerFunction('string.replace(string, string, int): string', replace)
+  env.registerFunction('string.format(list): string', format)
+  env.registerFunction('string.reverse(): string', (t: string) => codePoints(t).reverse().join(''))
+  env.registerType('StringsNamespace', StringsNamespace)
+  env.registerConstant('strings', 'StringsNamespace', new StringsNamespace())
+  env.registerFunction('StringsNamespace.quote(string): string', (_: unknown, t: string) => quote(t))
+}
