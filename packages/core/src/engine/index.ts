@@ -1,2 +1,22 @@
 // Public API of the engine module: named exports only. Owned by the engine work stream.
-export {}
+/**
+ * The embedded Cerbos-compatible engine.
+ *
+ * - `EmbeddedEngine.fromDirectory(dir, options)` / `EmbeddedEngine.fromSources(sources, options)`
+ * - `engine.checkResources(request)` (async, `DecisionEngine`) and `engine.checkResourcesSync(request)`
+ * - `engine.checkInputs(inputs)`: Cerbos `CheckOutput`s with attribution, outputs and evaluation errors
+ * - `engine.swap(set)` (atomic), `engine.reload()` (keeps the last good set on failure), `engine.policyDigest`
+ *
+ * Options: `{ globals, lenientScopeSearch, schemaEnforcement: 'none' | 'warn' | 'reject', now }`.
+ */
+export { EmbeddedEngine } from './embedded-engine.js'
+export { NO_MATCH } from './check.js'
+export type {
+  EmbeddedEngineOptions,
+  SchemaEnforcement,
+  CheckInput,
+  CheckOutput,
+  CheckOutputEntry,
+  ActionEffect,
+} from './types.js'
+export type { EvaluationError } from './evaluation.js'

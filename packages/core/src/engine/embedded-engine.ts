@@ -1,0 +1,191 @@
+/**
+ * The embedded, in-process decision engine: Cerbos CheckResources semantics over a compiled policy
+ * set, with an atomic swap for hot reload.
+ */
+import { ConfigError, toMeshguardError } from '../errors.js'
+import { compilePolicies, type CompileOptions, type PolicyObjectSource, type PolicySource } from '../policy/compile.js'
+import type { CompiledPolicySet } from '../policy/compiled.js'
+import { loadPolicyDirectory } from '../policy/disk-store.js'
+import type { CheckResourceResult, CheckResourcesRequest, CheckResourcesResponse, DecisionEngine } from '../types.js'
+import { checkInput, type CheckSettings } from './check.js'
+import { toCheckInputs, validateCheckInputs } from './request.js'
+import { RuleTable } from './rule-table.js'
+import type { CheckInput, CheckOutput, EmbeddedEngineOptions, SchemaEnforcement } from './types.js'
+
+interface ActiveSet {
+  readonly set: CompiledPolicySet
+  readonly table: RuleTable
+}
+
+const ENFORCEMENTS: readonly SchemaEnforcement[] = ['none', 'warn', 'reject']
+
+function settingsFrom(options: EmbeddedEngineOptions): CheckSettings & { now: () => Date } {
+  const enforcement = options.schemaEnforcement ?? 'none'
+  if (!ENFORCEMENTS.includes(enforcement)) throw new ConfigError('schemaEnforcement', `must be one of ${ENFORCEMENTS.join(', ')}`)
+  if (options.globals !== undefined && (typeof options.globals !== 'object' || options.globals === null || Array.isArray(options.globals))) {
+    throw new ConfigError('globals', 'must be an object')
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigError('now', 'must be a function returning a Date')
+  return {
+    lenientScopeSearch: options.lenientScopeSearch === true,
+    schemaEnforcement: enforcement,
+    globals: options.globals ?? {},
+    now: options.now ?? (() => new Date()),
+  }
+}
+
+/** Builds the public per-resource result from an engine output. */
+function toResult(input: CheckInput, output: CheckOutput, includeMeta: boolean): CheckResourceResult {
+  const actions: CheckResourceResult['actions'] = {}
+  const metaActions: Record<string, { matchedPolicy: string; matchedScope: string }> = {}
+  for (const [action, e] of Object.entries(output.actions)) {
+    actions[action] = e.effect
+    metaActions[action] = { matchedPolicy: e.policy, matchedScope: e.scope }
+  }
+  return {
+    resource: {
+      id: input.resource.id,
+      kind: input.resource.kind,
+      policyVersion: input.resource.policyVersion ?? '',
+      scope: input.resource.scope ?? '',
+    },
+    actions,
+    validationErrors: output.validationErrors,
+    meta: includeMeta ? { actions: metaActions, effectiveDerivedRoles: [...output.effectiveDerivedRoles].sort() } : undefined,
+    outputs: output.outputs.map((o) => ({ src: o.src, val: o.error !== undefined ? { error: o.error } : o.val })),
+  }
+}
+
+/**
+ * An in-process engine that decides CheckResources requests exactly as a Cerbos 0.55 PDP would,
+ * from a compiled policy set. Checks are synchronous under the hood; `checkResources` is the async
+ * {@link DecisionEngine} form.
+ *
+ * @example
+ * ```ts
+ * const engine = await EmbeddedEngine.fromDirectory('./policies', { globals: { env: 'prod' } })
+ * const res = engine.checkResourcesSync({
+ *   principal: { id: 'svc-a', roles: ['workload'], attr: { act: { user: { attr: { department: 'x' } } } } },
+ *   resources: [{ resource: { kind: 'review', id: 'r1', attr: { department: 'x' } }, actions: ['read'] }],
+ * })
+ * res.results[0]?.actions.read // 'EFFECT_ALLOW'
+ * ```
+ */
+export class EmbeddedEngine implements DecisionEngine {
+  /** Always `embedded`. */
+  readonly kind = 'embedded' as const
+  private active: ActiveSet
+  private readonly settings: CheckSettings & { now: () => Date }
+  private readonly directory: string | undefined
+
+  /**
+   * @param set - a compiled policy set (from `loadPolicyDirectory` or `compilePolicies`)
+   * @param options - engine options
+   * @param directory - the directory `reload()` re-reads, when the set came from disk
+   * @throws ConfigError on invalid options
+   */
+  constructor(set: CompiledPolicySet, options: EmbeddedEngineOptions = {}, directory?: string) {
+    this.settings = settingsFrom(options)
+    this.active = { set, table: new RuleTable(set) }
+    this.directory = directory
+  }
+
+  /**
+   * Loads and compiles a policy directory.
+   *
+   * @throws PolicyError listing every issue (file:line) when the policies do not compile
+   */
+  static async fromDirectory(dir: string, options: EmbeddedEngineOptions = {}): Promise<EmbeddedEngine> {
+    return new EmbeddedEngine(await loadPolicyDirectory(dir), options, dir)
+  }
+
+  /**
+   * Compiles in-memory policies (text or parsed objects).
+   *
+   * @throws PolicyError listing every issue when the policies do not compile
+   */
+  static fromSources(sources: ReadonlyArray<PolicySource | PolicyObjectSource>, options: EmbeddedEngineOptions = {}, compileOptions: CompileOptions = {}): EmbeddedEngine {
+    return new EmbeddedEngine(compilePolicies(sources, compileOptions), options)
+  }
+
+  /** sha256 (hex) of the policy set in force. */
+  get policyDigest(): string {
+    return this.active.set.digest
+  }
+
+  /** The compiled policy set in force. */
+  get policySet(): CompiledPolicySet {
+    return this.active.set
+  }
+
+  /** Replaces the policy set atomically: checks already running finish on the old set. */
+  swap(set: CompiledPolicySet): void {
+    this.active = { set, table: new RuleTable(set) }
+  }
+
+  /**
+   * Re-reads the directory the engine was created from and swaps it in. On failure the last good
+   * set stays in force and the error is thrown.
+   *
+   * @returns the digest of the new set
+   * @throws PolicyError when the new policies do not compile (the old set is kept)
+   * @throws ConfigError when the engine was not created from a directory
+   */
+  async reload(): Promise<string> {
+    if (this.directory === undefined) throw new ConfigError('directory', 'reload() needs an engine created with EmbeddedEngine.fromDirectory')
+    const set = await loadPolicyDirectory(this.directory)
+    this.swap(set)
+    return set.digest
+  }
+
+  /**
+   * Decides engine-level inputs and returns Cerbos `CheckOutput`s (attribution, outputs,
+   * evaluation errors). All inputs of one call share the same `now()`.
+   *
+   * @throws RequestError when an input is malformed
+   */
+  checkInputs(inputs: readonly CheckInput[]): CheckOutput[] {
+    const valid = validateCheckInputs(inputs)
+    const { set, table } = this.active
+    const now = this.settings.now()
+    return valid.map((input) => checkInput(table, set, input, this.settings, now))
+  }
+
+  /**
+   * Decides every action on every resource of a CheckResources request, synchronously.
+   *
+   * @throws RequestError (`ERR_AUTHZ_REQUEST_INVALID`) when the request is malformed; never allows on failure
+   */
+  checkResourcesSync(request: CheckResourcesRequest): CheckResourcesResponse {
+    const inputs = toCheckInputs(request)
+    const { set, table } = this.active
+    const now = this.settings.now()
+    const includeMeta = request.includeMeta === true
+    const results: CheckResourceResult[] = []
+    const errors = new Set<string>()
+    const effectivePolicies: Record<string, { attributes: Record<string, string> }> = {}
+    for (const input of inputs) {
+      let output: CheckOutput
+      try {
+        output = checkInput(table, set, input, this.settings, now)
+      } catch (err) {
+        throw toMeshguardError(err)
+      }
+      results.push(toResult(input, output, includeMeta))
+      for (const e of output.evaluationErrors) errors.add(`${e.expression}: ${e.message}`)
+      for (const [key, source] of Object.entries(output.effectivePolicies)) effectivePolicies[key] = { attributes: { driver: 'disk', source } }
+    }
+    return {
+      requestId: request.requestId ?? '',
+      results,
+      evaluationErrors: errors.size > 0 ? [...errors] : undefined,
+      effectivePolicies,
+    }
+  }
+
+  /** {@inheritDoc DecisionEngine.checkResources} */
+  async checkResources(request: CheckResourcesRequest): Promise<CheckResourcesResponse> {
+    return this.checkResourcesSync(request)
+  }
+}
+

@@ -1,0 +1,153 @@
+/**
+ * Per-input evaluation state: the CEL activation, variable evaluation, condition trees and
+ * outputs. A CEL runtime error never throws out of here: it is recorded (de-duplicated) and the
+ * expression counts as false, as Cerbos does without strict evaluation.
+ */
+import type { CelActivation, CelProgram, CelRequest } from '../cel/index.js'
+import { ConditionError } from '../errors.js'
+import type { CompiledCondition, CompiledParams } from '../policy/compiled.js'
+
+/** A swallowed CEL runtime error. */
+export interface EvaluationError {
+  expression: string
+  message: string
+}
+
+/** Collects CEL runtime errors once each, then lists them sorted by (expression, message). */
+export class CelErrorCollector {
+  private readonly seen = new Map<string, EvaluationError>()
+
+  add(expression: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err)
+    const key = `${expression}\0${message}`
+    if (!this.seen.has(key)) this.seen.set(key, { expression, message })
+  }
+
+  all(): EvaluationError[] {
+    return [...this.seen.values()].sort((a, b) =>
+      a.expression < b.expression ? -1 : a.expression > b.expression ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0,
+    )
+  }
+}
+
+/** Thrown by a variables object when a variable that failed to evaluate is read (cel-go's wording). */
+function undefinedField(name: string): never {
+  throw new ConditionError(`undefined field '${name}'`)
+}
+
+/** Everything shared by all evaluations of one input. */
+export class EvaluationContext {
+  readonly errors = new CelErrorCollector()
+  /** Derived roles visible as `runtime.effectiveDerivedRoles`; changes as scopes are visited. */
+  effectiveDerivedRoles: readonly string[] = []
+
+  constructor(
+    private readonly request: CelRequest,
+    private readonly globals: Record<string, unknown>,
+    private readonly now: Date,
+  ) {}
+
+  private activation(constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): CelActivation {
+    return {
+      request: this.request,
+      variables,
+      constants: constants as Record<string, unknown>,
+      globals: this.globals,
+      runtime: { effectiveDerivedRoles: this.effectiveDerivedRoles },
+      now: this.now,
+    }
+  }
+
+  /**
+   * Evaluates an expression; a runtime error is recorded and reported as `{ failed: true }`.
+   */
+  evaluate(program: CelProgram, constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): { failed: false; value: unknown } | { failed: true; error: unknown } {
+    try {
+      return { failed: false, value: program.evaluate(this.activation(constants, variables)) }
+    } catch (err) {
+      this.errors.add(program.source, err)
+      return { failed: true, error: err }
+    }
+  }
+
+  /**
+   * Evaluates a policy's variables in order. A failed variable is left out: reading it later
+   * raises `undefined field '<name>'` (rule rows) or reads as null (derived-role scope pass).
+   */
+  evaluateVariables(params: CompiledParams, failedAs: 'undefined' | 'null'): Record<string, unknown> {
+    const values: Record<string, unknown> = {}
+    const failed: string[] = []
+    for (const v of params.variables) {
+      const r = this.evaluate(v.program, params.constants, values)
+      if (r.failed) {
+        if (failedAs === 'null') values[v.name] = null
+        else failed.push(v.name)
+      } else {
+        values[v.name] = r.value
+      }
+    }
+    for (const name of failed) {
+      Object.defineProperty(values, name, { enumerable: false, configurable: true, get: () => undefinedField(name) })
+    }
+    return values
+  }
+
+  /** A condition tree: errors count as false; a non-boolean result counts as false. */
+  satisfies(condition: CompiledCondition | undefined, constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): boolean {
+    if (!condition) return true
+    switch (condition.op) {
+      case 'expr': {
+        const r = this.evaluate(condition.program, constants, variables)
+        return !r.failed && r.value === true
+      }
+      case 'all':
+        return condition.items.every((c) => this.satisfies(c, constants, variables))
+      case 'any':
+        return condition.items.some((c) => this.satisfies(c, constants, variables))
+      case 'none':
+        return !condition.items.some((c) => this.satisfies(c, constants, variables))
+    }
+  }
+
+  /** Evaluates an output expression to a JSON value, or its error text. */
+  output(program: CelProgram, constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): { val: unknown } | { error: string } {
+    try {
+      return { val: toJson(program.evaluate(this.activation(constants, variables))) }
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) }
+    }
+  }
+}
+
+/** Converts a CEL result to JSON the way protobuf `Value` conversion does (numbers become doubles). */
+export function toJson(value: unknown): unknown {
+  if (value === null || value === undefined) return null
+  switch (typeof value) {
+    case 'bigint':
+      return Number(value)
+    case 'number':
+    case 'string':
+    case 'boolean':
+      return value
+    case 'object': {
+      if (value instanceof Date) return value.toISOString()
+      if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
+      if (Array.isArray(value)) return value.map(toJson)
+      if (value instanceof Map) {
+        const out: Record<string, unknown> = {}
+        for (const [k, v] of value) out[String(k)] = toJson(v)
+        return out
+      }
+      if (value instanceof Set) return [...value].map(toJson)
+      const asString = (value as { toString?: () => string }).toString
+      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null && typeof asString === 'function') {
+        return asString.call(value)
+      }
+      const out: Record<string, unknown> = {}
+      for (const [k, v] of Object.entries(value)) out[k] = toJson(v)
+      return out
+    }
+    default:
+      throw new ConditionError(`cannot convert ${typeof value} to JSON`)
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Request validation: a malformed request is a RequestError, never a decision. The rules follow
+ * the Cerbos API (principal id and at least one role, resource kind and id, non-empty unique
+ * string actions).
+ */
+import { RequestError } from '../errors.js'
+import type { CheckResourcesRequest, Principal, Resource } from '../types.js'
+import type { CheckInput } from './types.js'
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function fail(reason: string, message: string): never {
+  throw new RequestError(message, { reason })
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string') fail('invalid_field', `${field} must be a string`)
+  return value
+}
+
+function attrOf(value: unknown, field: string): Record<string, unknown> {
+  if (value === undefined || value === null) return {}
+  if (!isRecord(value)) fail('invalid_attr', `${field} must be an object`)
+  return value
+}
+
+/** Validates and normalises a principal. */
+export function validatePrincipal(value: unknown): Principal {
+  if (!isRecord(value)) fail('principal_missing', 'principal must be an object')
+  if (typeof value.id !== 'string' || value.id === '') fail('principal_id_missing', 'principal.id must be a non-empty string')
+  const roles = value.roles
+  if (!Array.isArray(roles) || roles.length === 0) fail('principal_roles_missing', 'principal.roles must be a non-empty array')
+  if (!roles.every((r): r is string => typeof r === 'string' && r !== '')) fail('invalid_role', 'principal.roles must contain non-empty strings')
+  if (new Set(roles).size !== roles.length) fail('duplicate_role', 'principal.roles must be unique')
+  return {
+    id: value.id,
+    roles: [...roles],
+    attr: attrOf(value.attr, 'principal.attr'),
+    policyVersion: optionalString(value.policyVersion, 'principal.policyVersion'),
+    scope: optionalString(value.scope, 'principal.scope'),
+  }
+}
+
+/** Validates and normalises a resource. */
+export function validateResource(value: unknown, index: number): Resource {
+  const at = `resources[${index}].resource`
+  if (!isRecord(value)) fail('resource_missing', `${at} must be an object`)
+  if (typeof value.kind !== 'string' || value.kind === '') fail('resource_kind_missing', `${at}.kind must be a non-empty string`)
+  if (typeof value.id !== 'string' || value.id === '') fail('resource_id_missing', `${at}.id must be a non-empty string`)
+  return {
+    kind: value.kind,
+    id: value.id,
+    attr: attrOf(value.attr, `${at}.attr`),
+    policyVersion: optionalString(value.policyVersion, `${at}.policyVersion`),
+    scope: optionalString(value.scope, `${at}.scope`),
+  }
+}
+
+/** Validates an action list. */
+export function validateActions(value: unknown, at: string): string[] {
+  if (!Array.isArray(value) || value.length === 0) fail('actions_missing', `${at} must be a non-empty array`)
+  if (!value.every((a): a is string => typeof a === 'string' && a !== '')) fail('invalid_action', `${at} must contain non-empty strings`)
+  if (new Set(value).size !== value.length) fail('duplicate_action', `${at} must be unique`)
+  return [...value]
+}
+
+/**
+ * Turns a CheckResources request into engine inputs (one per resource).
+ *
+ * @throws RequestError (`ERR_AUTHZ_REQUEST_INVALID`) on any malformed field
+ */
+export function toCheckInputs(request: CheckResourcesRequest): CheckInput[] {
+  if (!isRecord(request)) fail('request_missing', 'request must be an object')
+  const principal = validatePrincipal(request.principal)
+  const requestId = optionalString(request.requestId, 'requestId')
+  const aux = request.auxData as unknown
+  if (aux !== undefined && aux !== null && !isRecord(aux)) fail('invalid_aux_data', 'auxData must be an object')
+  const jwt = isRecord(aux) ? attrOf(aux.jwt, 'auxData.jwt') : {}
+  const resources = request.resources as unknown
+  if (!Array.isArray(resources) || resources.length === 0) fail('resources_missing', 'resources must be a non-empty array')
+  return resources.map((entry: unknown, i) => {
+    if (!isRecord(entry)) fail('resource_missing', `resources[${i}] must be an object`)
+    return {
+      requestId,
+      principal,
+      resource: validateResource(entry.resource, i),
+      actions: validateActions(entry.actions, `resources[${i}].actions`),
+      auxData: { jwt },
+    }
+  })
+}
+
+/**
+ * Validates engine-level inputs (used by {@link EmbeddedEngine.checkInputs}).
+ *
+ * @throws RequestError on any malformed field
+ */
+export function validateCheckInputs(inputs: readonly unknown[]): CheckInput[] {
+  if (!Array.isArray(inputs)) fail('inputs_missing', 'inputs must be an array')
+  return inputs.map((input: unknown, i) => {
+    if (!isRecord(input)) fail('input_missing', `inputs[${i}] must be an object`)
+    const aux = input.auxData
+    if (aux !== undefined && aux !== null && !isRecord(aux)) fail('invalid_aux_data', `inputs[${i}].auxData must be an object`)
+    return {
+      requestId: optionalString(input.requestId, `inputs[${i}].requestId`),
+      principal: validatePrincipal(input.principal),
+      resource: validateResource(input.resource, i),
+      actions: validateActions(input.actions, `inputs[${i}].actions`),
+      auxData: { jwt: isRecord(aux) ? attrOf(aux.jwt, `inputs[${i}].auxData.jwt`) : {} },
+    }
+  })
+}

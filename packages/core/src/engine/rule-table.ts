@@ -1,0 +1,397 @@
+/**
+ * The rule table: every (policy, rule, action, role) becomes one row ("binding"), indexed by
+ * policy kind, version and scope. Queries return rows in load order, with role-policy denials
+ * synthesised first, exactly as Cerbos' rule-table engine sees them.
+ */
+import type { CompiledCondition, CompiledOutput, CompiledParams, CompiledPolicySet, CompiledDerivedRole, CompiledResourcePolicy } from '../policy/compiled.js'
+import { matchesGlob, matchesKey } from '../policy/glob.js'
+import type { ScopePermissions } from '../policy/model.js'
+import { resourcePolicyKey, rolePolicyKey, sanitizeName } from '../policy/names.js'
+import type { Effect } from '../types.js'
+
+/** Which policy family a row belongs to (role-policy rows count as resource rows). */
+export type RowKind = 'resource' | 'principal'
+
+/** One row of the rule table. */
+export interface Binding {
+  readonly kind: RowKind
+  readonly version: string
+  readonly scope: string
+  /** Sanitized resource kind or a glob. */
+  readonly resource: string
+  /** Role name or glob (`*`). */
+  readonly role: string
+  /** Action or glob; undefined for role-policy allow-list rows. */
+  readonly action: string | undefined
+  /** Principal id for principal-policy rows, `''` otherwise. */
+  readonly principal: string
+  /** Role-policy allow-list (only on role-policy rows). */
+  readonly allowActions: readonly string[] | undefined
+  /** Undefined for output-only synthetic rows. */
+  readonly effect: Effect | undefined
+  readonly condition: CompiledCondition | undefined
+  readonly derivedRoleCondition: CompiledCondition | undefined
+  readonly hasDerivedRole: boolean
+  readonly output: CompiledOutput | undefined
+  readonly params: CompiledParams | undefined
+  readonly derivedRoleParams: CompiledParams | undefined
+  /** Key of the policy the row came from (`resource.x.vdefault/acme`). */
+  readonly originKey: string
+  readonly name: string
+  readonly fromRolePolicy: boolean
+  readonly noMatchForScopePermissions: boolean
+  /** Condition-cache key: rows of the same rule share it. `''` = never cached. */
+  readonly evalKey: string
+  readonly scopePermissions: ScopePermissions | undefined
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+const EMPTY_PARAMS: CompiledParams = Object.freeze({ constants: Object.freeze({}), variables: Object.freeze([]) })
+
+const negate = (condition: CompiledCondition): CompiledCondition => ({ op: 'none', items: [condition] })
+
+function baseRow(partial: Partial<Binding> & Pick<Binding, 'kind' | 'version' | 'scope' | 'originKey'>): Mutable<Binding> {
+  return {
+    resource: '',
+    role: '',
+    action: undefined,
+    principal: '',
+    allowActions: undefined,
+    effect: undefined,
+    condition: undefined,
+    derivedRoleCondition: undefined,
+    hasDerivedRole: false,
+    output: undefined,
+    params: undefined,
+    derivedRoleParams: undefined,
+    name: '',
+    fromRolePolicy: false,
+    noMatchForScopePermissions: false,
+    evalKey: '',
+    scopePermissions: undefined,
+    ...partial,
+  }
+}
+
+/** Under REQUIRE_PARENTAL_CONSENT a conditional ALLOW becomes "DENY unless the condition holds". */
+function applyConsent(row: Mutable<Binding>, perms: ScopePermissions): void {
+  if (perms === 'SCOPE_PERMISSIONS_REQUIRE_PARENTAL_CONSENT_FOR_ALLOWS' && row.effect === 'EFFECT_ALLOW' && row.condition) {
+    row.condition = negate(row.condition)
+    row.effect = 'EFFECT_DENY'
+  }
+}
+
+/** A derived role as seen from one resource policy (for `effectiveDerivedRoles`). */
+export interface ScopedDerivedRole {
+  readonly name: string
+  readonly role: CompiledDerivedRole
+}
+
+/** Immutable, query-ready rule table. */
+export class RuleTable {
+  private readonly groups = new Map<string, Binding[]>()
+  private readonly rolePolicyGroups = new Map<string, Binding[]>()
+  private readonly principalScopes = new Set<string>()
+  private readonly resourceScopes = new Set<string>()
+  private readonly scopePermissions = new Map<string, ScopePermissions>()
+  /** scope → role → all ancestor roles (role policies' parentRoles, recursive). */
+  private readonly parentRoles = new Map<string, Map<string, string[]>>()
+  private readonly resourcePolicies = new Map<string, CompiledResourcePolicy>()
+  private readonly sources = new Map<string, string>()
+  private readonly queryCache = new Map<string, readonly Binding[]>()
+
+  constructor(set: CompiledPolicySet) {
+    const roleParents = new Map<string, Map<string, readonly string[]>>()
+    for (const policy of set.policies) {
+      this.sources.set(policy.key, policy.file)
+      if (policy.kind === 'resource') this.addResourcePolicy(policy)
+      else if (policy.kind === 'principal') this.addPrincipalPolicy(policy)
+      else {
+        const byResource = new Map<string, typeof policy.rules[number][]>()
+        for (const rule of policy.rules) {
+          const list = byResource.get(rule.resource) ?? []
+          list.push(rule)
+          byResource.set(rule.resource, list)
+        }
+        for (const [resource, rules] of byResource) {
+          rules.forEach((rule, idx) => {
+            this.add(
+              baseRow({
+                kind: 'resource',
+                version: policy.version,
+                scope: policy.scope,
+                originKey: policy.key,
+                resource,
+                role: policy.role,
+                allowActions: rule.allowActions,
+                condition: rule.condition,
+                output: rule.output,
+                name: rule.name,
+                params: policy.params,
+                fromRolePolicy: true,
+                evalKey: `${policy.key}#${policy.role}_rule-${String(idx).padStart(3, '0')}`,
+              }),
+            )
+          })
+        }
+        const scoped = roleParents.get(policy.scope) ?? new Map<string, readonly string[]>()
+        scoped.set(policy.role, policy.parentRoles)
+        roleParents.set(policy.scope, scoped)
+      }
+    }
+    for (const [scope, roles] of roleParents) {
+      const compiled = new Map<string, string[]>()
+      for (const role of roles.keys()) {
+        const found = new Set<string>()
+        const visited = new Set<string>()
+        const collect = (r: string): void => {
+          if (visited.has(r)) return
+          visited.add(r)
+          for (const p of roles.get(r) ?? []) {
+            found.add(p)
+            collect(p)
+          }
+        }
+        collect(role)
+        compiled.set(role, [...found])
+      }
+      this.parentRoles.set(scope, compiled)
+    }
+  }
+
+  private add(row: Binding): void {
+    if (row.scopePermissions !== undefined) this.scopePermissions.set(row.scope, row.scopePermissions)
+    if (row.kind === 'principal') this.principalScopes.add(row.scope)
+    else this.resourceScopes.add(row.scope)
+    const groupKey = `${row.kind}\0${row.version}\0${row.scope}`
+    const target = row.allowActions ? this.rolePolicyGroups : this.groups
+    const list = target.get(groupKey) ?? []
+    list.push(row)
+    target.set(groupKey, list)
+  }
+
+  private addResourcePolicy(p: CompiledResourcePolicy): void {
+    this.resourcePolicies.set(p.key, p)
+    const resource = sanitizeName(p.resource)
+    const common = { kind: 'resource' as const, version: p.version, scope: p.scope, originKey: p.key, resource, scopePermissions: p.scopePermissions }
+    if (p.rules.length === 0) {
+      // A policy without rules still makes its scope part of the chain (pass-through).
+      this.add(baseRow({ ...common, params: EMPTY_PARAMS, derivedRoleParams: EMPTY_PARAMS }))
+    }
+    for (const rule of p.rules) {
+      const ruleKey = `${p.key}#${rule.name}`
+      for (const action of rule.actions) {
+        for (const role of rule.roles) {
+          const row = baseRow({
+            ...common,
+            role,
+            action,
+            effect: rule.effect,
+            condition: rule.condition,
+            output: rule.output,
+            name: rule.name,
+            params: p.params,
+            evalKey: `${p.key}#${ruleKey}`,
+          })
+          applyConsent(row, p.scopePermissions)
+          this.add(row)
+        }
+        for (const drName of rule.derivedRoles) {
+          const dr = p.derivedRoles.get(drName)
+          if (!dr) continue
+          for (const parent of dr.parentRoles) {
+            const row = baseRow({
+              ...common,
+              role: parent,
+              action,
+              effect: rule.effect,
+              condition: rule.condition,
+              derivedRoleCondition: dr.condition,
+              hasDerivedRole: true,
+              output: rule.output,
+              name: rule.name,
+              params: p.params,
+              derivedRoleParams: dr.params,
+              evalKey: `derived_roles.${drName}#${ruleKey}`,
+            })
+            applyConsent(row, p.scopePermissions)
+            this.add(row)
+          }
+        }
+      }
+    }
+  }
+
+  private addPrincipalPolicy(p: CompiledPolicySet['policies'][number] & { kind: 'principal' }): void {
+    const common = { kind: 'principal' as const, version: p.version, scope: p.scope, originKey: p.key, principal: p.principal, scopePermissions: p.scopePermissions }
+    if (p.rules.length === 0) {
+      this.add(baseRow({ ...common, params: EMPTY_PARAMS, derivedRoleParams: EMPTY_PARAMS }))
+    }
+    for (const rule of p.rules) {
+      const row = baseRow({
+        ...common,
+        resource: sanitizeName(rule.resource),
+        // Principal rules apply to every role.
+        role: '*',
+        action: rule.action,
+        effect: rule.effect,
+        condition: rule.condition,
+        output: rule.output,
+        name: rule.name,
+        params: p.params,
+        evalKey: `${p.key}#${p.key}#${rule.name}`,
+      })
+      applyConsent(row, p.scopePermissions)
+      this.add(row)
+    }
+  }
+
+  /** Source file of a policy key, for the audit trail. */
+  sourceOf(policyKey: string): string | undefined {
+    return this.sources.get(policyKey)
+  }
+
+  /** The scope permissions in force at `scope` (set by any resource or principal policy there). */
+  scopePermissionsAt(scope: string): ScopePermissions | undefined {
+    return this.scopePermissions.get(scope)
+  }
+
+  /** Derived roles referenced by the resource policy for (kind, version, scope), if any. */
+  derivedRolesAt(kind: string, version: string, scope: string): ReadonlyMap<string, CompiledDerivedRole> | undefined {
+    return this.resourcePolicies.get(resourcePolicyKey(kind, version, scope))?.derivedRoles
+  }
+
+  /** The resource policy at the root scope for (kind, version): its schemas are the ones in force. */
+  rootResourcePolicy(kind: string, version: string): CompiledResourcePolicy | undefined {
+    return this.resourcePolicies.get(resourcePolicyKey(kind, version, ''))
+  }
+
+  /**
+   * The scope chain for a request (most specific first) and the key of its first existing policy.
+   * A scope counts if any policy of that family exists there.
+   */
+  scopeChain(kind: RowKind, scope: string, keyOf: (scope: string) => string, lenient: boolean): { scopes: string[]; key: string } {
+    const known = kind === 'principal' ? this.principalScopes : this.resourceScopes
+    const scopes: string[] = []
+    let key = ''
+    if (known.has(scope)) {
+      scopes.push(scope)
+      key = keyOf(scope)
+    } else if (!lenient) {
+      return { scopes, key }
+    }
+    for (let i = scope.length - 1; i >= 0; i--) {
+      if (scope[i] === '.' || i === 0) {
+        const parent = scope.slice(0, i)
+        if (known.has(parent)) {
+          scopes.push(parent)
+          if (key === '') key = keyOf(parent)
+        }
+      }
+    }
+    return { scopes, key }
+  }
+
+  /** Whether any resource rows for `resource` exist at `version` in one of `scopes`. */
+  resourceExists(version: string, resource: string, scopes: readonly string[]): boolean {
+    for (const scope of scopes) {
+      for (const target of [this.groups, this.rolePolicyGroups]) {
+        const rows = target.get(`resource\0${version}\0${scope}`)
+        if (rows?.some((r) => matchesKey(r.resource, resource))) return true
+      }
+    }
+    return false
+  }
+
+  /** Whether any principal rows exist at `version` in one of `scopes` (for any principal). */
+  principalExists(version: string, scopes: readonly string[]): boolean {
+    return scopes.some((scope) => (this.groups.get(`principal\0${version}\0${scope}`)?.length ?? 0) > 0)
+  }
+
+  /** `roles` plus every ancestor role defined by role policies at `scope`. */
+  withParentRoles(scope: string, roles: readonly string[]): string[] {
+    const byRole = this.parentRoles.get(scope)
+    if (!byRole) return [...roles]
+    const out = [...roles]
+    for (const role of roles) out.push(...(byRole.get(role) ?? []))
+    return out
+  }
+
+  /**
+   * Rows matching one (version, resource, scope, action, roles) for a policy family. For resource
+   * queries, role-policy denials come first.
+   */
+  query(version: string, resource: string, scope: string, action: string, roles: readonly string[], kind: RowKind, principal: string): readonly Binding[] {
+    const cacheKey = `${kind}\0${version}\0${resource}\0${scope}\0${action}\0${principal}\0${roles.join('\0')}`
+    const cached = this.queryCache.get(cacheKey)
+    if (cached) return cached
+    const out: Binding[] = []
+    if (kind === 'resource') this.appendRolePolicyDenies(version, resource, scope, action, roles, out)
+    for (const row of this.groups.get(`${kind}\0${version}\0${scope}`) ?? []) {
+      if (row.action === undefined || !matchesKey(row.action, action)) continue
+      if (!matchesKey(row.resource, resource)) continue
+      if (principal !== '' && row.principal !== principal) continue
+      if (!roles.some((r) => matchesKey(row.role, r))) continue
+      out.push(row)
+    }
+    if (this.queryCache.size > 20_000) this.queryCache.clear()
+    this.queryCache.set(cacheKey, out)
+    return out
+  }
+
+  private appendRolePolicyDenies(version: string, resource: string, scope: string, action: string, roles: readonly string[], out: Binding[]): void {
+    const rows = this.rolePolicyGroups.get(`resource\0${version}\0${scope}`)
+    if (!rows) return
+    const candidates = rows.filter((r) => roles.some((role) => matchesKey(r.role, role)))
+    if (candidates.length === 0) return
+    const representative = new Map<string, Binding>()
+    for (const r of candidates) if (!representative.has(r.role)) representative.set(r.role, r)
+    for (const role of roles) {
+      const rep = representative.get(role)
+      if (!rep) continue
+      const roleRows = candidates.filter((r) => r.role === role && matchesKey(r.resource, resource))
+      if (roleRows.length === 0) {
+        out.push(noMatchDeny(role, rep.version, rep.scope, resource, action))
+        continue
+      }
+      const matched = roleRows.filter((r) => r.allowActions!.some((a) => a === action || matchesGlob(a, action)))
+      if (matched.length === 0) {
+        out.push(noMatchDeny(role, roleRows[0]!.version, roleRows[0]!.scope, roleRows[0]!.resource, action))
+        continue
+      }
+      for (const m of matched) {
+        if (!m.condition) {
+          // A plain allow-list entry has no effect, but its output still fires.
+          if (m.output) out.push({ ...m, allowActions: undefined, action, effect: undefined, condition: undefined })
+          continue
+        }
+        out.push({
+          ...m,
+          allowActions: undefined,
+          action,
+          effect: 'EFFECT_DENY',
+          condition: negate(m.condition),
+          // The synthetic row fires when the user's condition is NOT met, so the outputs swap.
+          output: m.output ? { ruleActivated: m.output.conditionNotMet, conditionNotMet: m.output.ruleActivated } : undefined,
+          scopePermissions: undefined,
+        })
+      }
+    }
+  }
+}
+
+function noMatchDeny(role: string, version: string, scope: string, resource: string, action: string): Binding {
+  return baseRow({
+    kind: 'resource',
+    version,
+    scope,
+    originKey: rolePolicyKey(role, version, scope),
+    resource,
+    role,
+    action,
+    effect: 'EFFECT_DENY',
+    fromRolePolicy: true,
+    noMatchForScopePermissions: true,
+  })
+}

@@ -1,0 +1,60 @@
+/**
+ * Engine-level shapes: one input per resource (Cerbos `CheckInput`) and its detailed output
+ * (Cerbos `CheckOutput`), plus the engine options.
+ */
+import type { AuxData, Effect, Principal, Resource, ValidationError } from '../types.js'
+import type { EvaluationError } from './evaluation.js'
+
+/** How JSON-schema validation of attributes is enforced. */
+export type SchemaEnforcement = 'none' | 'warn' | 'reject'
+
+/** Options of {@link EmbeddedEngine}. */
+export interface EmbeddedEngineOptions {
+  /** Values available to conditions as `globals.x` / `G.x`. @defaultValue `{}` */
+  globals?: Record<string, unknown> | undefined
+  /** Skip missing leaf scopes instead of answering NO_MATCH. @defaultValue `false` */
+  lenientScopeSearch?: boolean | undefined
+  /** JSON-schema enforcement for principal and resource attributes. @defaultValue `'none'` */
+  schemaEnforcement?: SchemaEnforcement | undefined
+  /** Clock for `now()` (fixed once per check call). @defaultValue `() => new Date()` */
+  now?: (() => Date) | undefined
+}
+
+/** One resource to decide (Cerbos `CheckInput`). */
+export interface CheckInput {
+  requestId?: string | undefined
+  principal: Principal
+  resource: Resource
+  actions: string[]
+  auxData?: AuxData | undefined
+}
+
+/** The decision for one action with its attribution. */
+export interface ActionEffect {
+  effect: Effect
+  /** Deciding policy key, or `NO_MATCH`. */
+  policy: string
+  /** Scope of the rule that fired; `''` when none did or at the root. */
+  scope: string
+}
+
+/** An output entry with the action it was produced for. */
+export interface CheckOutputEntry {
+  src: string
+  action: string
+  val?: unknown
+  error?: string | undefined
+}
+
+/** Everything decided for one input (Cerbos `CheckOutput`). */
+export interface CheckOutput {
+  requestId: string
+  resourceId: string
+  actions: Record<string, ActionEffect>
+  effectiveDerivedRoles: string[]
+  validationErrors: ValidationError[]
+  outputs: CheckOutputEntry[]
+  evaluationErrors: EvaluationError[]
+  /** Policies consulted while deciding: policy key → source file. */
+  effectivePolicies: Record<string, string>
+}

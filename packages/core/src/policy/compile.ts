@@ -1,0 +1,449 @@
+/**
+ * Compiles a set of policy documents: resolves imports (derived roles, exported variables and
+ * constants), checks scope ancestry and schema references, compiles every expression once.
+ * All issues are collected and thrown together.
+ */
+import { createHash } from 'node:crypto'
+import { PolicyError, type PolicyIssue } from '../errors.js'
+import type { Effect } from '../types.js'
+import type {
+  CompiledDerivedRole,
+  CompiledPolicy,
+  CompiledPolicySet,
+  CompiledPrincipalRule,
+  CompiledResourcePolicy,
+  CompiledResourceRule,
+  CompiledRoleRule,
+} from './compiled.js'
+import { compileCondition, compileExpression, compileOutput, type ExprContext } from './conditions.js'
+import { DefinitionScope, identifierProblem } from './definitions.js'
+import type { ConstantsDef, PolicyDocumentDef, ScopePermissions, VariablesDef } from './model.js'
+import {
+  derivedRolesKey,
+  exportConstantsKey,
+  exportVariablesKey,
+  principalPolicyKey,
+  resourcePolicyKey,
+  rolePolicyKey,
+  scopeParents,
+} from './names.js'
+import { createSchemaRegistry, SCHEMA_URL_PREFIX, type SchemaRegistry } from './schemas.js'
+import { validateDocument, type ValidatedDocument } from './validate-document.js'
+import { issueAt, parsePolicyText, type DocPath, type ParsedDocument } from './yaml-source.js'
+
+/** A policy file's text. */
+export interface PolicySource {
+  /** Name used in issues, normally the path relative to the policy directory. */
+  file: string
+  text: string
+}
+
+/** A policy given as an already-parsed object (for in-memory use). */
+export interface PolicyObjectSource {
+  file: string
+  policy: Record<string, unknown>
+}
+
+/** Options of {@link compilePolicies}. */
+export interface CompileOptions {
+  /** JSON schemas: path relative to `_schemas/` → schema text. */
+  schemas?: ReadonlyArray<{ path: string; text: string }> | undefined
+}
+
+interface Unit {
+  readonly v: ValidatedDocument
+  readonly key: string
+}
+
+const scopePermissionsOf = (value: string | undefined): ScopePermissions =>
+  value === 'SCOPE_PERMISSIONS_REQUIRE_PARENTAL_CONSENT_FOR_ALLOWS' ? value : 'SCOPE_PERMISSIONS_OVERRIDE_PARENT'
+
+function unitKey(def: PolicyDocumentDef): string {
+  if (def.resourcePolicy) {
+    const p = def.resourcePolicy
+    return resourcePolicyKey(p.resource, p.version, p.scope ?? '')
+  }
+  if (def.principalPolicy) {
+    const p = def.principalPolicy
+    return principalPolicyKey(p.principal, p.version, p.scope ?? '')
+  }
+  if (def.rolePolicy) {
+    const p = def.rolePolicy
+    return rolePolicyKey(p.role, p.version ?? '', p.scope ?? '')
+  }
+  if (def.derivedRoles) return derivedRolesKey(def.derivedRoles.name)
+  if (def.exportVariables) return exportVariablesKey(def.exportVariables.name)
+  return exportConstantsKey(def.exportConstants?.name ?? '')
+}
+
+/** Compiles one whole set; see {@link compilePolicies}. */
+class SetCompiler {
+  readonly issues: PolicyIssue[] = []
+  private readonly units = new Map<string, Unit>()
+  private readonly exportVariables = new Map<string, DefinitionScope>()
+  private readonly exportConstants = new Map<string, DefinitionScope>()
+  private readonly derivedRoleSets = new Map<string, Map<string, CompiledDerivedRole> | undefined>()
+
+  constructor(
+    docs: readonly ValidatedDocument[],
+    private readonly schemas: SchemaRegistry,
+  ) {
+    for (const v of docs) {
+      if (v.def.disabled === true) continue
+      const key = unitKey(v.def)
+      const existing = this.units.get(key)
+      if (existing) {
+        this.issues.push(issueAt(v.doc, [v.kind], `Duplicate definition of "${key}": also defined in ${existing.v.doc.file}`, true))
+        continue
+      }
+      this.units.set(key, { v, key })
+    }
+  }
+
+  compile(): CompiledPolicy[] {
+    const out: CompiledPolicy[] = []
+    const ordered = [...this.units.values()].sort((a, b) => (a.v.doc.file < b.v.doc.file ? -1 : a.v.doc.file > b.v.doc.file ? 1 : 0))
+    for (const unit of ordered) {
+      const { def, doc } = unit.v
+      if (def.resourcePolicy) {
+        const p = this.resourcePolicy(unit)
+        if (p) out.push(p)
+      } else if (def.principalPolicy) {
+        out.push(this.principalPolicy(unit))
+      } else if (def.rolePolicy) {
+        out.push(this.rolePolicy(unit))
+      } else if (!def.derivedRoles && !def.exportVariables && !def.exportConstants) {
+        this.issues.push(issueAt(doc, [], 'unknown policy kind'))
+      }
+      // Derived roles and exported definitions are compiled where they are imported, as in Cerbos.
+    }
+    return out
+  }
+
+  private checkAncestors(unit: Unit, scope: string, keyOf: (scope: string) => string): void {
+    if (scope === '') return
+    for (const parent of scopeParents(scope)) {
+      const key = keyOf(parent)
+      if (!this.units.has(key)) this.issues.push(issueAt(unit.v.doc, [], `Missing ancestor policy "${key}"`))
+    }
+  }
+
+  private exportConstantsScope(name: string): DefinitionScope | undefined {
+    if (this.exportConstants.has(name)) return this.exportConstants.get(name)
+    const unit = this.units.get(exportConstantsKey(name))
+    const def = unit?.v.def.exportConstants
+    if (!unit || !def) return undefined
+    const scope = new DefinitionScope(this.issues)
+    for (const [k, value] of Object.entries(def.definitions ?? {})) {
+      const path: DocPath = ['exportConstants', 'definitions', k]
+      const problem = identifierProblem(k)
+      if (problem) this.issues.push(issueAt(unit.v.doc, path, problem, true))
+      scope.addConstant(k, value, { doc: unit.v.doc, path, source: 'definitions' })
+    }
+    this.exportConstants.set(name, scope)
+    return scope
+  }
+
+  private exportVariablesScope(name: string): DefinitionScope | undefined {
+    if (this.exportVariables.has(name)) return this.exportVariables.get(name)
+    const unit = this.units.get(exportVariablesKey(name))
+    const def = unit?.v.def.exportVariables
+    if (!unit || !def) return undefined
+    const scope = new DefinitionScope(this.issues)
+    for (const [k, expr] of Object.entries(def.definitions ?? {})) {
+      const path: DocPath = ['exportVariables', 'definitions', k]
+      const problem = identifierProblem(k)
+      if (problem) this.issues.push(issueAt(unit.v.doc, path, problem, true))
+      scope.addVariable(k, compileExpression({ doc: unit.v.doc, issues: this.issues }, expr, path), { doc: unit.v.doc, path, source: 'definitions' })
+    }
+    this.exportVariables.set(name, scope)
+    return scope
+  }
+
+  /** Builds the variable/constant namespace of a policy (imports, local, deprecated top-level). */
+  private definitions(doc: ParsedDocument, kindKey: string, constants: ConstantsDef | undefined, variables: VariablesDef | undefined, topLevel: Record<string, string> | undefined): DefinitionScope {
+    const scope = new DefinitionScope(this.issues)
+    constants?.import?.forEach((imp, i) => {
+      const imported = this.exportConstantsScope(imp)
+      if (!imported) this.issues.push(issueAt(doc, [kindKey, 'constants', 'import', i], `Constants import '${imp}' cannot be found`))
+      else scope.importFrom(imported, `import '${imp}'`)
+    })
+    for (const [k, value] of Object.entries(constants?.local ?? {})) {
+      const path: DocPath = [kindKey, 'constants', 'local', k]
+      const problem = identifierProblem(k)
+      if (problem) this.issues.push(issueAt(doc, path, problem, true))
+      scope.addConstant(k, value, { doc, path, source: 'policy local constants' })
+    }
+    variables?.import?.forEach((imp, i) => {
+      const imported = this.exportVariablesScope(imp)
+      if (!imported) this.issues.push(issueAt(doc, [kindKey, 'variables', 'import', i], `Variables import '${imp}' cannot be found`))
+      else scope.importFrom(imported, `import '${imp}'`)
+    })
+    const addVariables = (defs: Record<string, string> | undefined, base: DocPath, source: string): void => {
+      for (const [k, expr] of Object.entries(defs ?? {})) {
+        const path: DocPath = [...base, k]
+        const problem = identifierProblem(k)
+        if (problem) this.issues.push(issueAt(doc, path, problem, true))
+        scope.addVariable(k, compileExpression({ doc, issues: this.issues }, expr, path), { doc, path, source })
+      }
+    }
+    addVariables(variables?.local, [kindKey, 'variables', 'local'], 'policy local variables')
+    addVariables(topLevel, ['variables'], 'deprecated top-level policy variables')
+    scope.resolve()
+    return scope
+  }
+
+  private derivedRoleSet(name: string): Map<string, CompiledDerivedRole> | undefined {
+    if (this.derivedRoleSets.has(name)) return this.derivedRoleSets.get(name)
+    const unit = this.units.get(derivedRolesKey(name))
+    const def = unit?.v.def.derivedRoles
+    if (!unit || !def) return undefined
+    const doc = unit.v.doc
+    const scope = this.definitions(doc, 'derivedRoles', def.constants, def.variables, unit.v.def.variables)
+    const ctx: ExprContext = { doc, issues: this.issues, scope }
+    const roles = new Map<string, CompiledDerivedRole>()
+    def.definitions.forEach((d, i) => {
+      scope.resetUsage()
+      const condition = compileCondition(ctx, d.condition, ['derivedRoles', 'definitions', i, 'condition'])
+      roles.set(d.name, {
+        name: d.name,
+        parentRoles: d.parentRoles.includes('*') ? ['*'] : [...new Set(d.parentRoles)],
+        condition,
+        params: scope.params(),
+        setName: def.name,
+      })
+    })
+    this.derivedRoleSets.set(name, roles)
+    return roles
+  }
+
+  private importedDerivedRoles(unit: Unit): Map<string, CompiledDerivedRole> {
+    const doc = unit.v.doc
+    const rp = unit.v.def.resourcePolicy!
+    const byRole = new Map<string, Array<{ imp: string; file: string; path: DocPath; role: CompiledDerivedRole }>>()
+    rp.importDerivedRoles?.forEach((imp, i) => {
+      const path: DocPath = ['resourcePolicy', 'importDerivedRoles', i]
+      const set = this.derivedRoleSet(imp)
+      if (!set) {
+        this.issues.push(issueAt(doc, path, `Derived roles import "${imp}" cannot be found`))
+        return
+      }
+      const file = this.units.get(derivedRolesKey(imp))!.v.doc.file
+      for (const role of set.values()) {
+        const list = byRole.get(role.name) ?? []
+        list.push({ imp, file, path, role })
+        byRole.set(role.name, list)
+      }
+    })
+    const referenced = new Map<string, CompiledDerivedRole>()
+    const unknown = new Map<string, DocPath>()
+    const ambiguous = new Set<string>()
+    rp.rules?.forEach((rule, i) => {
+      rule.derivedRoles?.forEach((name, j) => {
+        const candidates = byRole.get(name)
+        if (!candidates) {
+          unknown.set(name, ['resourcePolicy', 'rules', i, 'derivedRoles', j])
+        } else if (candidates.length > 1) {
+          if (ambiguous.has(name)) return
+          ambiguous.add(name)
+          const list = candidates
+            .map((c) => {
+              const pos = doc.positionOf(c.path)
+              return pos ? `${c.file} (imported as "${c.imp}" at ${pos.line}:${pos.column})` : `${c.file} (imported as "${c.imp}")`
+            })
+            .join(', ')
+          this.issues.push(issueAt(doc, [], `Derived role "${name}" is defined in more than one import: ${list}`))
+        } else {
+          referenced.set(name, candidates[0]!.role)
+        }
+      })
+    })
+    for (const [name, path] of unknown) this.issues.push(issueAt(doc, path, `Derived role "${name}" is not defined in any imports`))
+    return referenced
+  }
+
+  private checkSchemas(unit: Unit): void {
+    const schemas = unit.v.def.resourcePolicy?.schemas
+    for (const which of ['principalSchema', 'resourceSchema'] as const) {
+      const ref = schemas?.[which]?.ref
+      if (!ref) continue
+      try {
+        this.schemas.validator(ref.startsWith(SCHEMA_URL_PREFIX) ? ref : `${SCHEMA_URL_PREFIX}${ref}`)
+      } catch (err) {
+        const label = which === 'principalSchema' ? 'principal' : 'resource'
+        this.issues.push(
+          issueAt(unit.v.doc, ['resourcePolicy', 'schemas', which, 'ref'], `Failed to load ${label} schema "${ref}": ${err instanceof Error ? err.message : String(err)}`),
+        )
+      }
+    }
+  }
+
+  private resourcePolicy(unit: Unit): CompiledResourcePolicy | undefined {
+    const { doc, def } = unit.v
+    const rp = def.resourcePolicy!
+    const scopeName = rp.scope ?? ''
+    this.checkAncestors(unit, scopeName, (s) => resourcePolicyKey(rp.resource, rp.version, s))
+    const derivedRoles = this.importedDerivedRoles(unit)
+    this.checkSchemas(unit)
+    const scope = this.definitions(doc, 'resourcePolicy', rp.constants, rp.variables, def.variables)
+    const ctx: ExprContext = { doc, issues: this.issues, scope }
+    const rules: CompiledResourceRule[] = []
+    ;(rp.rules ?? []).forEach((rule, i) => {
+      const path: DocPath = ['resourcePolicy', 'rules', i]
+      const name = rule.name || `rule-${String(i + 1).padStart(3, '0')}`
+      if ((rule.roles ?? []).length === 0 && (rule.derivedRoles ?? []).length === 0) {
+        this.issues.push(issueAt(doc, path, `Rule '${name}' does not specify any roles or derived roles to be matched`))
+      }
+      const roles = rule.roles ?? []
+      rules.push({
+        name,
+        actions: [...new Set(rule.actions)],
+        roles: roles.includes('*') ? ['*'] : [...new Set(roles)],
+        derivedRoles: [...new Set(rule.derivedRoles ?? [])],
+        effect: rule.effect as Effect,
+        condition: compileCondition(ctx, rule.condition, [...path, 'condition']),
+        output: compileOutput(ctx, rule.output, path),
+      })
+    })
+    return {
+      kind: 'resource',
+      key: unit.key,
+      file: doc.file,
+      resource: rp.resource,
+      version: rp.version,
+      scope: scopeName,
+      scopePermissions: scopePermissionsOf(rp.scopePermissions),
+      rules,
+      derivedRoles,
+      params: scope.params(),
+      schemas: rp.schemas,
+      annotations: def.metadata?.annotations ?? {},
+    }
+  }
+
+  private principalPolicy(unit: Unit): CompiledPolicy {
+    const { doc, def } = unit.v
+    const pp = def.principalPolicy!
+    const scopeName = pp.scope ?? ''
+    this.checkAncestors(unit, scopeName, (s) => principalPolicyKey(pp.principal, pp.version, s))
+    const scope = this.definitions(doc, 'principalPolicy', pp.constants, pp.variables, def.variables)
+    const ctx: ExprContext = { doc, issues: this.issues, scope }
+    // Cerbos keys principal rules by resource: a later rule for the same resource replaces an earlier one.
+    const byResource = new Map<string, CompiledPrincipalRule[]>()
+    ;(pp.rules ?? []).forEach((rule, r) => {
+      const list: CompiledPrincipalRule[] = []
+      rule.actions.forEach((action, i) => {
+        const path: DocPath = ['principalPolicy', 'rules', r, 'actions', i]
+        list.push({
+          name: action.name || `${rule.resource}_rule-${String(i + 1).padStart(3, '0')}`,
+          resource: rule.resource,
+          action: action.action,
+          effect: action.effect as Effect,
+          condition: compileCondition(ctx, action.condition, [...path, 'condition']),
+          output: compileOutput(ctx, action.output, path),
+        })
+      })
+      byResource.set(rule.resource, list)
+    })
+    return {
+      kind: 'principal',
+      key: unit.key,
+      file: doc.file,
+      principal: pp.principal,
+      version: pp.version,
+      scope: scopeName,
+      scopePermissions: scopePermissionsOf(pp.scopePermissions),
+      rules: [...byResource.values()].flat(),
+      params: scope.params(),
+      annotations: def.metadata?.annotations ?? {},
+    }
+  }
+
+  private rolePolicy(unit: Unit): CompiledPolicy {
+    const { doc, def } = unit.v
+    const rp = def.rolePolicy!
+    const scope = this.definitions(doc, 'rolePolicy', rp.constants, rp.variables, undefined)
+    const ctx: ExprContext = { doc, issues: this.issues, scope }
+    const rules: CompiledRoleRule[] = (rp.rules ?? []).map((rule, i) => {
+      const path: DocPath = ['rolePolicy', 'rules', i]
+      return {
+        name: rule.name ?? '',
+        resource: rule.resource,
+        allowActions: [...new Set(rule.allowActions)],
+        condition: compileCondition(ctx, rule.condition, [...path, 'condition']),
+        output: compileOutput(ctx, rule.output, path),
+      }
+    })
+    return {
+      kind: 'role',
+      key: unit.key,
+      file: doc.file,
+      role: rp.role,
+      version: rp.version || 'default',
+      scope: rp.scope ?? '',
+      parentRoles: rp.parentRoles ?? [],
+      rules,
+      params: scope.params(),
+      annotations: def.metadata?.annotations ?? {},
+    }
+  }
+}
+
+/** sha256 over the sorted (relative path, content) pairs. */
+export function digestSources(entries: ReadonlyArray<{ path: string; text: string }>): string {
+  const hash = createHash('sha256')
+  for (const e of [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    hash.update(e.path).update('\0').update(e.text).update('\0')
+  }
+  return hash.digest('hex')
+}
+
+const isTextSource = (s: PolicySource | PolicyObjectSource): s is PolicySource => typeof (s as PolicySource).text === 'string'
+
+/**
+ * Compiles policies given as text (YAML or JSON) or as parsed objects.
+ *
+ * @param sources - one entry per policy file
+ * @param options - JSON schemas referenced by resource policies
+ * @returns the compiled set, ready for `EmbeddedEngine`
+ * @throws PolicyError (`ERR_AUTHZ_POLICY_INVALID`) carrying every issue found, each with file and line
+ * @example
+ * ```ts
+ * const set = compilePolicies([{ file: 'review.yaml', text: yamlText }])
+ * ```
+ */
+export function compilePolicies(sources: ReadonlyArray<PolicySource | PolicyObjectSource>, options: CompileOptions = {}): CompiledPolicySet {
+  const issues: PolicyIssue[] = []
+  const validated: ValidatedDocument[] = []
+  const digestInput: Array<{ path: string; text: string }> = []
+  for (const source of sources) {
+    const text = isTextSource(source) ? source.text : JSON.stringify(source.policy)
+    digestInput.push({ path: source.file, text })
+    const parsed = parsePolicyText(source.file, text)
+    issues.push(...parsed.issues)
+    if (parsed.docs.length > 1) {
+      issues.push({ file: source.file, message: 'a policy file must contain exactly one policy document' })
+      continue
+    }
+    for (const doc of parsed.docs) {
+      const result = validateDocument(doc)
+      if ('issues' in result) issues.push(...result.issues)
+      else validated.push(result.ok)
+    }
+  }
+  const schemaDocs = new Map<string, unknown>()
+  for (const s of options.schemas ?? []) {
+    digestInput.push({ path: `_schemas/${s.path}`, text: s.text })
+    try {
+      schemaDocs.set(s.path, JSON.parse(s.text))
+    } catch (err) {
+      issues.push({ file: `_schemas/${s.path}`, message: `invalid JSON schema: ${err instanceof Error ? err.message : String(err)}` })
+    }
+  }
+  const registry = createSchemaRegistry(schemaDocs)
+  const compiler = new SetCompiler(validated, registry)
+  const policies = compiler.compile()
+  issues.push(...compiler.issues)
+  if (issues.length > 0) throw new PolicyError(issues)
+  return Object.freeze({ policies: Object.freeze(policies), schemas: registry, digest: digestSources(digestInput) })
+}

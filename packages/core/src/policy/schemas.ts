@@ -1,0 +1,64 @@
+/**
+ * JSON Schemas from `_schemas/` (draft 2020-12), addressed as `cerbos:///<path>`. Schemas are
+ * compiled lazily once and shared by every check.
+ */
+import { Ajv2020, type ValidateFunction } from './ajv.js'
+
+/** The `cerbos:///` URL scheme prefix. */
+export const SCHEMA_URL_PREFIX = 'cerbos:///'
+
+/** Compiled attribute schemas by reference. */
+export interface SchemaRegistry {
+  /** Every known reference (`cerbos:///principal.json`, ...). */
+  readonly refs: readonly string[]
+  /**
+   * The validator for `ref`.
+   *
+   * @throws Error with Cerbos-like wording when the schema is missing or does not compile
+   */
+  validator(ref: string): ValidateFunction
+}
+
+/**
+ * Builds a registry from raw schema documents.
+ *
+ * @param schemas - path relative to `_schemas/` → parsed JSON
+ */
+export function createSchemaRegistry(schemas: ReadonlyMap<string, unknown>): SchemaRegistry {
+  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false })
+  const failed = new Map<string, Error>()
+  const compiled = new Map<string, ValidateFunction>()
+  const refs: string[] = []
+  for (const [path, schema] of schemas) {
+    const ref = `${SCHEMA_URL_PREFIX}${path}`
+    refs.push(ref)
+    try {
+      const doc = typeof schema === 'object' && schema !== null ? { ...(schema as object) } : schema
+      if (typeof doc === 'object' && doc !== null) delete (doc as { $id?: unknown }).$id
+      ajv.addSchema(doc as object, ref)
+    } catch (err) {
+      failed.set(ref, err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+  return {
+    refs,
+    validator(ref) {
+      const done = compiled.get(ref)
+      if (done) return done
+      const earlier = failed.get(ref)
+      if (earlier) throw earlier
+      const path = ref.startsWith(SCHEMA_URL_PREFIX) ? ref.slice(SCHEMA_URL_PREFIX.length) : ref
+      if (!schemas.has(path)) throw new Error(`schema _schemas/${path} doesn't exist`)
+      try {
+        const fn = ajv.getSchema(ref)
+        if (!fn) throw new Error(`schema _schemas/${path} doesn't exist`)
+        compiled.set(ref, fn)
+        return fn
+      } catch (err) {
+        const error = new Error(`jsonschema ${ref} compilation failed: ${err instanceof Error ? err.message : String(err)}`)
+        failed.set(ref, error)
+        throw error
+      }
+    },
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * YAML/JSON parsing with positions: every policy issue can name the line and column of the value
+ * (or map key) it is about.
+ */
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml'
+import type { PolicyIssue } from '../errors.js'
+
+/** A path inside a document: map keys and sequence indexes. */
+export type DocPath = ReadonlyArray<string | number>
+
+/** One parsed policy document and a way to locate any of its values. */
+export interface ParsedDocument {
+  /** The file, relative to the policy directory (or a caller-given name). */
+  readonly file: string
+  /** The document as plain JS (YAML merge keys applied). */
+  readonly value: unknown
+  /** Line/column (1-based) of the value at `path`, or of the map key when `key` is true. */
+  positionOf(path: DocPath, key?: boolean): { line: number; column: number } | undefined
+}
+
+/** Formats a path the way Cerbos does: `$.resourcePolicy.rules[0].condition.match.expr`. */
+export function formatDocPath(path: DocPath): string {
+  let out = '$'
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`
+    else if (/^[A-Za-z_$][\w$]*$/.test(seg) || seg === '') out += `.${seg}`
+    else out += `.'${seg}'`
+  }
+  return out
+}
+
+/** Builds an issue located at `path` in `doc`. */
+export function issueAt(doc: ParsedDocument, path: DocPath, message: string, key = false): PolicyIssue {
+  const pos = doc.positionOf(path, key)
+  return { file: doc.file, line: pos?.line, column: pos?.column, path: formatDocPath(path), message }
+}
+
+function nodeAt(doc: Document, path: DocPath, key: boolean): Node | undefined {
+  let node: unknown = doc.contents
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]
+    const last = i === path.length - 1
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg))
+      if (!pair) return undefined
+      if (last && key) return pair.key as Node
+      node = pair.value
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg]
+    } else {
+      return undefined
+    }
+  }
+  return (node ?? undefined) as Node | undefined
+}
+
+/**
+ * Parses every document in `text`. Syntax errors come back as issues; empty documents are dropped.
+ *
+ * @param file - name used in issues
+ * @param text - YAML or JSON source
+ */
+export function parsePolicyText(file: string, text: string): { docs: ParsedDocument[]; issues: PolicyIssue[] } {
+  const lineCounter = new LineCounter()
+  const issues: PolicyIssue[] = []
+  const docs: ParsedDocument[] = []
+  const parsed = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: false, uniqueKeys: true })
+  const list = Array.isArray(parsed) ? parsed : []
+  if (!Array.isArray(parsed)) {
+    issues.push({ file, message: 'failed to parse document' })
+  }
+  for (const doc of list) {
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors) {
+        const pos = lineCounter.linePos(err.pos[0])
+        issues.push({ file, line: pos.line, column: pos.col, message: `invalid YAML: ${err.message.split('\n')[0]}` })
+      }
+      continue
+    }
+    if (doc.contents === null) continue
+    const value = doc.toJS({ maxAliasCount: 1000 }) as unknown
+    docs.push({
+      file,
+      value,
+      positionOf(path, key = false) {
+        const node = nodeAt(doc, path, key)
+        const offset = node?.range?.[0]
+        if (offset === undefined) return undefined
+        const pos = lineCounter.linePos(offset)
+        return { line: pos.line, column: pos.col }
+      },
+    })
+  }
+  return { docs, issues }
+}
