@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+/**
+ * The meshguard demo: `pnpm demo` (or `node examples/demo/run.mjs [--keep]`).
+ *
+ * Starts the sample system on 127.0.0.1, runs the scripted scenario (including attacks), prints the
+ * results table, each request's call tree from the audit log, and where the audit log is. Exits 1
+ * if any expectation is not met. `--keep` leaves everything running and prints curl commands;
+ * Ctrl-C stops it. Every server it started is stopped on exit, Ctrl-C or SIGTERM.
+ */
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { callTree, palette, resultsTable } from './src/render.mjs'
+import { runScenario } from './src/run-scenario.mjs'
+import { startSystem } from './src/system.mjs'
+
+const args = new Set(process.argv.slice(2))
+if (args.has('--help') || args.has('-h')) {
+  console.log('usage: node examples/demo/run.mjs [--keep]\n  --keep  leave the services running and print curl commands (Ctrl-C stops them)')
+  process.exit(0)
+}
+const keep = args.has('--keep')
+const colors = palette(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)
+
+const auditFile = join(await mkdtemp(join(tmpdir(), 'meshguard-demo-')), 'audit.jsonl')
+console.log(colors.dim('starting the sample system on 127.0.0.1 …'))
+const system = await startSystem({ auditFile })
+
+let stopping = false
+const stop = async (/** @type {number} */ code) => {
+  if (stopping) return
+  stopping = true
+  await system.close()
+  process.exit(code)
+}
+process.once('SIGINT', () => void stop(130))
+process.once('SIGTERM', () => void stop(143))
+
+try {
+  const outcomes = await runScenario(system)
+  console.log()
+  console.log(
+    resultsTable(
+      outcomes.map((o) => ({
+        caller: o.step.caller,
+        onBehalfOf: o.step.onBehalfOf,
+        request: o.step.request,
+        expected: o.step.expected,
+        status: o.status,
+        decidedBy: o.decidedBy,
+        passed: o.passed,
+      })),
+      colors,
+    ),
+  )
+
+  console.log(`\n${colors.bold('Call trees')} ${colors.dim('(one per request, from the audit records of every service)')}`)
+  outcomes.forEach((o, i) => {
+    const trace = o.records.find((r) => r.traceId)?.traceId
+    const txn = o.records.find((r) => r.transactionId)?.transactionId
+    const ids = [trace ? `trace ${trace}` : '', txn ? `txn ${txn}` : ''].filter(Boolean).join(' · ')
+    console.log(`\n${colors.bold(`${i + 1}. ${o.step.request}`)} ${colors.dim(`— ${o.step.point}`)}${ids ? `\n  ${colors.dim(ids)}` : ''}`)
+    const lines = callTree(o.records, colors, system.nameOf)
+    console.log(lines.length > 0 ? lines.join('\n') : colors.dim('  (refused at the edge: no service was reached)'))
+  })
+
+  const failed = outcomes.filter((o) => !o.passed)
+  console.log(`\n${colors.bold('Audit log')}: ${system.auditFile} ${colors.dim(`(${system.audit.length} records, JSON lines)`)}`)
+  console.log(
+    failed.length === 0
+      ? colors.ok(`\nAll ${outcomes.length} expectations met.`)
+      : colors.bad(`\n${failed.length} of ${outcomes.length} expectations NOT met: ${failed.map((o) => o.step.request).join('; ')}`),
+  )
+
+  if (keep) {
+    printCurlCommands()
+    console.log(colors.dim('\nServices keep running; press Ctrl-C to stop them.'))
+  } else {
+    await stop(failed.length === 0 ? 0 : 1)
+  }
+} catch (err) {
+  console.error(err)
+  await stop(1)
+}
+
+function printCurlCommands() {
+  const t = system.tokens
+  console.log(`\n${colors.bold('Try it')} ${colors.dim('(tokens are valid for 10 minutes)')}`)
+  console.log(`export ALICE='${t.alice}'\nexport HANA='${t.hana}'\nexport ED='${t.ed}'\nexport AGENT='${t.agent}'`)
+  const g = system.urls.gateway
+  console.log(`curl -i -H "authorization: Bearer $ALICE" ${g}/api/reviews/rv-eng-1     # 200`)
+  console.log(`curl -i -H "authorization: Bearer $ALICE" ${g}/api/reviews/rv-sales-1   # 403`)
+  console.log(`curl -i -H "authorization: Bearer $HANA"  ${g}/api/reviews/rv-sales-1   # 200`)
+  console.log(`curl -i -H "authorization: Bearer $AGENT" ${g}/api/reports/hr-summary   # 200`)
+  console.log(`curl -i -H "authorization: Bearer $AGENT" ${g}/api/reports/hr-raw       # 403`)
+  console.log(`curl -i -X POST -H "authorization: Bearer $ED" -H 'content-type: application/json' -d '{"item":"desk","amount":42}' ${g}/api/orders   # 201`)
+  console.log(`curl -i -H "x-meshguard-actor: $ALICE" ${system.urls.review}/reviews/rv-eng-1   # 401: no workload token`)
+  console.log(`tail -f ${system.auditFile}`)
+}

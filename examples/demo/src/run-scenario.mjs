@@ -1,0 +1,59 @@
+/**
+ * Runs the scenario against a running system, one step at a time, and attributes audit records to
+ * the step that caused them (steps never overlap, and each step waits for every service to flush).
+ */
+import { SCENARIO } from './scenario.mjs'
+
+/**
+ * @typedef {object} StepOutcome
+ * @property {import('./scenario.mjs').Step} step
+ * @property {number} status
+ * @property {any} body
+ * @property {any[]} records    audit records this step produced, in order
+ * @property {boolean} passed
+ * @property {string} decidedBy the deciding policy, or the reason of the refusal
+ */
+
+/**
+ * @param {import('./system.mjs').System} system
+ * @param {import('./scenario.mjs').Step[]} [steps]
+ * @returns {Promise<StepOutcome[]>}
+ */
+export async function runScenario(system, steps = SCENARIO) {
+  /** @type {StepOutcome[]} */
+  const outcomes = []
+  for (const step of steps) {
+    const first = system.audit.length
+    /** @type {{ status: number, body: any }} */
+    let response
+    try {
+      response = await step.send(system)
+    } catch (err) {
+      response = { status: 0, body: { reason: err instanceof Error ? err.message : String(err) } }
+    }
+    await system.flushAudit()
+    const records = system.audit.slice(first)
+    outcomes.push({
+      step,
+      status: response.status,
+      body: response.body,
+      records,
+      passed: response.status === step.expected,
+      decidedBy: decidedBy(records, response.body),
+    })
+  }
+  return outcomes
+}
+
+/**
+ * The hop that refused decides; when every hop allowed, the innermost policy is named.
+ * @param {any[]} records
+ * @param {any} body
+ */
+export function decidedBy(records, body) {
+  const refusal = records.find((r) => r.outcome !== 'allowed')
+  if (refusal) return refusal.outcome === 'denied' ? (refusal.policy ?? 'denied') : (refusal.reason ?? refusal.outcome)
+  const last = records.at(-1)
+  if (last?.policy) return last.policy
+  return typeof body?.reason === 'string' ? body.reason : ''
+}

@@ -1,0 +1,147 @@
+/**
+ * The scripted scenario: who calls what, on whose behalf, and what must happen. Every step is a
+ * real HTTP request to a service of the running sample system.
+ */
+
+/**
+ * @typedef {import('./system.mjs').System} System
+ * @typedef {{ status: number, body: any }} StepResponse
+ */
+
+/**
+ * @typedef {object} Step
+ * @property {string} caller       who sends the request
+ * @property {string} onBehalfOf   the user or agent it acts for
+ * @property {string} request      short description: method, service, path
+ * @property {number} expected     the HTTP status that proves the point
+ * @property {string} point        what the step demonstrates
+ * @property {(system: System) => Promise<StepResponse>} send
+ */
+
+/**
+ * @param {string} url
+ * @param {{ method?: string, headers?: Record<string, string>, body?: unknown }} [init]
+ * @returns {Promise<StepResponse>}
+ */
+export async function call(url, init = {}) {
+  const response = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  })
+  const text = await response.text()
+  let body
+  try {
+    body = text === '' ? undefined : JSON.parse(text)
+  } catch {
+    body = text
+  }
+  return { status: response.status, body }
+}
+
+const bearer = (/** @type {string} */ token) => ({ authorization: `Bearer ${token}` })
+
+/** @type {Step[]} */
+export const SCENARIO = [
+  {
+    caller: 'browser',
+    onBehalfOf: 'alice (manager, engineering)',
+    request: 'GET gateway /api/reviews/rv-eng-1',
+    expected: 200,
+    point: 'a manager reads a review of her own department, checked at every hop',
+    send: (s) => call(`${s.urls.gateway}/api/reviews/rv-eng-1`, { headers: bearer(s.tokens.alice) }),
+  },
+  {
+    caller: 'browser',
+    onBehalfOf: 'alice (manager, engineering)',
+    request: 'GET gateway /api/reviews/rv-sales-1',
+    expected: 403,
+    point: 'but not one of another department (seed policy condition)',
+    send: (s) => call(`${s.urls.gateway}/api/reviews/rv-sales-1`, { headers: bearer(s.tokens.alice) }),
+  },
+  {
+    caller: 'browser',
+    onBehalfOf: 'hana (HR)',
+    request: 'GET gateway /api/reviews/rv-sales-1',
+    expected: 200,
+    point: 'HR reads any review (derived role hr_user)',
+    send: (s) => call(`${s.urls.gateway}/api/reviews/rv-sales-1`, { headers: bearer(s.tokens.hana) }),
+  },
+  {
+    caller: 'browser',
+    onBehalfOf: 'ed (employee)',
+    request: 'GET gateway /api/reviews/rv-eng-1',
+    expected: 403,
+    point: 'a plain employee reads no review',
+    send: (s) => call(`${s.urls.gateway}/api/reviews/rv-eng-1`, { headers: bearer(s.tokens.ed) }),
+  },
+  {
+    caller: 'scheduler',
+    onBehalfOf: 'hr-reporting-agent (AI)',
+    request: 'GET gateway /api/reports/hr-summary',
+    expected: 200,
+    point: 'the AI agent reads aggregates (read:aggregate on hr_report)',
+    send: (s) => call(`${s.urls.gateway}/api/reports/hr-summary`, { headers: bearer(s.tokens.agent) }),
+  },
+  {
+    caller: 'scheduler',
+    onBehalfOf: 'hr-reporting-agent (AI)',
+    request: 'GET gateway /api/reports/hr-raw',
+    expected: 403,
+    point: 'the agent reaching for raw reviews is denied (least privilege)',
+    send: (s) => call(`${s.urls.gateway}/api/reports/hr-raw`, { headers: bearer(s.tokens.agent) }),
+  },
+  {
+    caller: 'browser',
+    onBehalfOf: 'ed (employee)',
+    request: 'POST gateway /api/orders',
+    expected: 201,
+    point: 'orders charges the user it acts for at payments',
+    send: (s) => call(`${s.urls.gateway}/api/orders`, { method: 'POST', headers: bearer(s.tokens.ed), body: { item: 'laptop stand', amount: 42 } }),
+  },
+  {
+    caller: 'browser',
+    onBehalfOf: 'ed (employee)',
+    request: 'POST gateway /api/orders/ord-1/cancel',
+    expected: 403,
+    point: 'lateral move: orders tries a refund at payments and is denied',
+    send: (s) => call(`${s.urls.gateway}/api/orders/ord-1/cancel`, { method: 'POST', headers: bearer(s.tokens.ed) }),
+  },
+  {
+    caller: 'attacker',
+    onBehalfOf: 'alice (token stolen)',
+    request: 'GET review-service /reviews/rv-eng-1',
+    expected: 401,
+    point: "a user's token sent straight to an inner service: no workload identity",
+    send: (s) => call(`${s.urls.review}/reviews/rv-eng-1`, { headers: { 'x-meshguard-actor': s.tokens.alice } }),
+  },
+  {
+    caller: 'attacker as employee-service',
+    onBehalfOf: 'ed',
+    request: 'POST payments /payments/pay-1/charge',
+    expected: 401,
+    point: 'replay: a token minted for review-service presented at payments',
+    send: async (s) =>
+      call(`${s.urls.payments}/payments/pay-1/charge`, {
+        method: 'POST',
+        headers: await s.attacker.replayedHeaders(),
+        body: { amount: 1000 },
+      }),
+  },
+  {
+    caller: 'attacker as employee-service',
+    onBehalfOf: 'hana',
+    request: 'GET review-service /reviews/rv-sales-1',
+    expected: 401,
+    point: 'forged: a token signed with a key the trust bundle does not hold',
+    send: async (s) => call(`${s.urls.review}/reviews/rv-sales-1`, { headers: await s.attacker.forgedHeaders() }),
+  },
+  {
+    caller: 'employee-service (old token)',
+    onBehalfOf: 'hana',
+    request: 'GET review-service /reviews/rv-sales-1',
+    expected: 401,
+    point: 'expired: a genuine token an hour too old',
+    send: async (s) => call(`${s.urls.review}/reviews/rv-sales-1`, { headers: await s.attacker.expiredHeaders() }),
+  },
+]

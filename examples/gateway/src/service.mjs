@@ -1,0 +1,108 @@
+/**
+ * gateway (Express): the edge. It verifies the user's (or agent's) access token, then calls inward
+ * **on their behalf**: meshguard's fetch mints a workload token for each callee and forwards the
+ * access token as the actor. The gateway holds no business rules; every inner hop decides itself.
+ */
+import { createServer } from 'node:http'
+import express from 'express'
+import { callerContext, createWorkloadIdentity, selfSignedTokenSource } from '@meshguard/core'
+import { createMeshguardFetch } from '@meshguard/client'
+import { createEdgeAuthenticator, EdgeAuthError } from './edge.mjs'
+import { relay, serve } from './meshguard.mjs'
+
+/** This service's workload identity. */
+export const SERVICE_ID = 'spiffe://meshguard.example/ns/edge/sa/gateway'
+
+/**
+ * @typedef {object} GatewayConfig
+ * @property {string} [id]
+ * @property {import('node:crypto').KeyObject | string} signingKey
+ * @property {string} kid
+ * @property {import('./edge.mjs').IdpSettings} idp  the IdP whose access tokens users present
+ * @property {Record<string, import('./meshguard.mjs').Upstream>} upstreams
+ *   `employee-service`, `ai-reporting-agent` and `orders`
+ * @property {string} [host]
+ * @property {number} [port]
+ */
+
+/**
+ * Starts the gateway.
+ * @param {GatewayConfig} config
+ * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void> }>}
+ */
+export async function start(config) {
+  const id = config.id ?? SERVICE_ID
+  const upstream = (/** @type {string} */ name) => {
+    const found = config.upstreams[name]
+    if (!found) throw new Error(`gateway needs upstreams['${name}']`)
+    return found.url
+  }
+  const employees = upstream('employee-service')
+  const agent = upstream('ai-reporting-agent')
+  const orders = upstream('orders')
+
+  const authenticate = createEdgeAuthenticator(config.idp)
+  const workload = createWorkloadIdentity({ id, source: selfSignedTokenSource({ key: config.signingKey, kid: config.kid }) })
+  const destinations = Object.fromEntries(Object.values(config.upstreams).map((u) => [new URL(u.url).origin, u.id]))
+  const fetch = createMeshguardFetch({ identity: workload, destinations, onUnmapped: 'refuse' })
+
+  /**
+   * Verifies the user, then forwards to `target` acting for them.
+   * @param {(req: import('express').Request) => { url: string, method?: string, body?: unknown }} route
+   * @returns {import('express').RequestHandler}
+   */
+  const forward = (route) => async (req, res, next) => {
+    let user
+    try {
+      user = await authenticate(req.get('authorization'))
+    } catch (err) {
+      if (!(err instanceof EdgeAuthError)) return next(err)
+      res.status(401).type('application/problem+json').json({
+        type: 'urn:meshguard:problem:identity-invalid',
+        title: 'Unauthorized',
+        status: 401,
+        reason: err.reason,
+      })
+      return
+    }
+    try {
+      const target = route(req)
+      // Everything called inside acts for this user; the client forwards their token, bound to a
+      // token the gateway mints per callee.
+      const answer = await callerContext.runWithActor(user.token, async () =>
+        relay(
+          await fetch(target.url, {
+            method: target.method ?? 'GET',
+            headers: target.body === undefined ? {} : { 'content-type': 'application/json' },
+            body: target.body === undefined ? undefined : JSON.stringify(target.body),
+          }),
+        ),
+      )
+      res.status(answer.status).type(answer.contentType).send(answer.body)
+    } catch (err) {
+      next(err)
+    }
+  }
+
+  const app = express()
+  app.use(express.json())
+  app.get('/health', (_req, res) => {
+    res.json({ service: id })
+  })
+  app.get('/api/reviews/:id', forward((req) => ({ url: `${employees}/reviews/${encodeURIComponent(req.params['id'] ?? '')}` })))
+  app.get('/api/reports/hr-summary', forward(() => ({ url: `${agent}/summaries/hr` })))
+  app.get('/api/reports/hr-raw', forward(() => ({ url: `${agent}/summaries/hr-raw` })))
+  app.post('/api/orders', forward((req) => ({ url: `${orders}/orders`, method: 'POST', body: req.body ?? {} })))
+  app.post('/api/orders/:id/cancel', forward((req) => ({ url: `${orders}/orders/${encodeURIComponent(req.params['id'] ?? '')}/cancel`, method: 'POST' })))
+
+  const http = await serve(createServer(app), config)
+  return {
+    url: http.url,
+    id,
+    flush: async () => {},
+    close: async () => {
+      await http.close()
+      await fetch.close()
+    },
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * review-service (Fastify): holds performance reviews, protected by the seed policy. Only
+ * employee-service may read a review, and only for a manager of the review's department or an HR
+ * user. The AI reporting agent may read aggregates (`hr_report`), never a review.
+ */
+import Fastify from 'fastify'
+import { meshguard } from '@meshguard/fastify'
+import { createServiceMeshguard } from './meshguard.mjs'
+import { REVIEWS, aggregate } from './reviews.mjs'
+
+/** This service's workload identity. */
+export const SERVICE_ID = 'spiffe://meshguard.example/ns/hr/sa/review-service'
+
+/**
+ * The policy needs the review's department: load it before deciding. Unknown ids get no
+ * attributes, so they are denied like any review the caller may not see (no existence oracle).
+ * @param {{ params: unknown }} request
+ */
+function reviewResource(request) {
+  const id = String(/** @type {Record<string, unknown>} */ (request.params)['id'] ?? '')
+  const review = REVIEWS.get(id)
+  return { kind: 'review', id, attr: review ? { department: review.department, employee: review.employee } : {} }
+}
+
+/**
+ * Starts review-service.
+ * @param {import('./meshguard.mjs').ServiceConfig} config
+ * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void> }>}
+ */
+export async function start(config) {
+  const mesh = await createServiceMeshguard(config, SERVICE_ID)
+  const app = Fastify()
+  await app.register(meshguard, { guard: mesh.guard })
+
+  app.get('/health', { config: { meshguard: { public: true } } }, async () => ({ service: mesh.id, policyDigest: mesh.engine.policyDigest }))
+
+  app.get(
+    '/reviews/:id',
+    { config: { meshguard: { resource: reviewResource, action: 'read', actor: 'required' } } },
+    async (request, reply) => {
+      const review = REVIEWS.get(String(/** @type {Record<string, unknown>} */ (request.params)['id']))
+      if (!review) return reply.code(404).send({ error: 'no such review' })
+      return review
+    },
+  )
+
+  app.get(
+    '/reports/hr',
+    { config: { meshguard: { resource: () => ({ kind: 'hr_report', id: 'reviews-2026', attr: {} }), action: 'read:aggregate', actor: 'required' } } },
+    async () => aggregate(),
+  )
+
+  const url = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 0 })
+  return {
+    url,
+    id: mesh.id,
+    flush: () => mesh.audit.flush(),
+    close: async () => {
+      await app.close()
+      await mesh.close()
+    },
+  }
+}
