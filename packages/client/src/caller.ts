@@ -1,8 +1,18 @@
-import type { OutboundCaller } from './types.js'
+import { callerContext, DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER } from '@meshguard/core'
 
-// INTERIM until core's context module lands: no ambient caller (act as the service itself).
-export const DEFAULT_IDENTITY_HEADERS: readonly string[] = ['x-meshguard-actor', 'x-meshguard-transaction-id']
+import type { OutboundActing } from './types.js'
 
-export function currentCallerFromContext(): OutboundCaller | undefined {
-  return undefined
+/** Header names only meshguard may set, by default: core's actor and transaction id headers. */
+export const DEFAULT_IDENTITY_HEADERS: readonly string[] = [DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER]
+
+/**
+ * Who the current call acts for, from core's `callerContext`: the request being served (set by the
+ * adapters), or a background job's explicit `runAsService` / `runWithActor` scope; outside any scope
+ * the service acts as itself.
+ *
+ * @throws MintError `actor_expired` when the served request's actor token has expired, so a job that
+ *   outlived its request never forwards a stale user token.
+ */
+export function actingFromCallerContext(): OutboundActing {
+  return callerContext.outbound()
 }

@@ -12,7 +12,7 @@ export type { Destination, DestinationMap } from './destinations.js'
 export type {
   MeshguardClientOptions,
   OnUnmapped,
-  OutboundCaller,
+  OutboundActing,
   OutboundHeadersRequest,
   OutboundIdentity,
 } from './types.js'

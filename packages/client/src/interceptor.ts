@@ -8,7 +8,7 @@ import { failBeforeSend } from './not-sent-controller.js'
 import { currentPinnedPlan, type OutboundPlan } from './outbound-plan.js'
 import { resolveClientOptions, type ResolvedClientOptions } from './resolve-options.js'
 import { injectTraceContext } from './trace.js'
-import type { MeshguardClientOptions } from './types.js'
+import type { MeshguardClientOptions, OutboundActing } from './types.js'
 
 /**
  * An undici interceptor that gives every request to a mapped callee a workload token minted for
@@ -67,7 +67,7 @@ export function interceptorFor(resolved: ResolvedClientOptions): Dispatcher.Disp
         failBeforeSend(handler, step.error)
         return true
       }
-      resolved.identity.headersFor({ audience: step.audience, actor: step.plan.actorToken, transactionId: step.plan.transactionId }).then(
+      resolved.identity.headersFor({ ...step.plan.acting, audience: step.audience }).then(
         (minted) => {
           // Nothing has been sent yet, so a failure here is still reported before sending.
           try {
@@ -87,14 +87,13 @@ export function interceptorFor(resolved: ResolvedClientOptions): Dispatcher.Disp
 
 /** Starts the plan of a new logical request from the ambient caller and trace context. */
 export function newPlan(resolved: ResolvedClientOptions, origin: string | undefined): OutboundPlan {
-  const caller = resolved.caller()
-  return Object.freeze({
-    owner: resolved,
-    origin,
-    actorToken: caller?.actorToken,
-    transactionId: caller?.transactionId,
-    traceContext: context.active(),
-  })
+  return Object.freeze({ owner: resolved, origin, acting: snapshot(resolved.acting()), traceContext: context.active() })
+}
+
+/** A frozen copy, so later changes to the caller's object cannot change what a redirect hop sends. */
+function snapshot(acting: OutboundActing | undefined): OutboundActing | undefined {
+  if (acting === undefined) return undefined
+  return Object.freeze({ caller: acting.caller, actor: acting.actor, transactionId: acting.transactionId })
 }
 
 type DispatchStep =

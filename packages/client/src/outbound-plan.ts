@@ -2,6 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 
 import type { Context } from '@opentelemetry/api'
 
+import type { OutboundActing } from './types.js'
+
 /**
  * What one logical outbound request (the first hop plus any redirects or retries that follow it)
  * was decided to carry, fixed when the request was first dispatched. Later hops reuse it instead of
@@ -13,10 +15,8 @@ export interface OutboundPlan {
   readonly owner: object
   /** Canonical origin of the first hop: the only origin that may receive identity headers. */
   readonly origin: string | undefined
-  /** The actor token to forward as-is, or `undefined` when acting as the service itself. */
-  readonly actorToken: string | undefined
-  /** The transaction id of the call being served, if any. */
-  readonly transactionId: string | undefined
+  /** Who the request acts for; `undefined` when the service acts as itself. */
+  readonly acting: OutboundActing | undefined
   /** The OpenTelemetry context active when the request was made. */
   readonly traceContext: Context
 }

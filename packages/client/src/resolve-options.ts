@@ -1,16 +1,16 @@
 import type { TextMapPropagator } from '@opentelemetry/api'
 import { ConfigError } from '@meshguard/core'
 
-import { currentCallerFromContext, DEFAULT_IDENTITY_HEADERS } from './caller.js'
+import { actingFromCallerContext, DEFAULT_IDENTITY_HEADERS } from './caller.js'
 import { compileDestinations, type DestinationTable } from './destinations.js'
-import type { MeshguardClientOptions, OnUnmapped, OutboundCaller, OutboundIdentity } from './types.js'
+import type { MeshguardClientOptions, OnUnmapped, OutboundActing, OutboundIdentity } from './types.js'
 
 /** Validated, frozen client options. Per-request code reads only this. */
 export interface ResolvedClientOptions {
   readonly identity: OutboundIdentity
   readonly destinations: DestinationTable
   readonly onUnmapped: OnUnmapped
-  readonly caller: () => OutboundCaller | undefined
+  readonly acting: () => OutboundActing | undefined
   readonly propagator: TextMapPropagator | undefined
   readonly propagateTraceToUnmapped: boolean
   /** Lower-case names removed from every outgoing request before the client adds its own. */
@@ -36,8 +36,8 @@ export function resolveClientOptions(options: MeshguardClientOptions): ResolvedC
   if (!ON_UNMAPPED.includes(onUnmapped)) {
     throw new ConfigError('onUnmapped', `must be one of ${ON_UNMAPPED.map((v) => `'${v}'`).join(', ')}`)
   }
-  if (options.caller !== undefined && typeof options.caller !== 'function') {
-    throw new ConfigError('caller', 'must be a function returning the caller being served')
+  if (options.acting !== undefined && typeof options.acting !== 'function') {
+    throw new ConfigError('acting', 'must be a function returning who the current call acts for')
   }
   if (options.propagator !== undefined && typeof options.propagator?.inject !== 'function') {
     throw new ConfigError('propagator', 'must be an OpenTelemetry TextMapPropagator')
@@ -48,7 +48,7 @@ export function resolveClientOptions(options: MeshguardClientOptions): ResolvedC
     identity: options.identity,
     destinations: compileDestinations(options.destinations),
     onUnmapped,
-    caller: options.caller ?? currentCallerFromContext,
+    acting: options.acting ?? actingFromCallerContext,
     propagator: options.propagator,
     propagateTraceToUnmapped,
     identityHeaders: resolveHeaderNames(options.identityHeaders),

@@ -2,14 +2,27 @@ import type { TextMapPropagator } from '@opentelemetry/api'
 
 import type { DestinationMap } from './destinations.js'
 
+/**
+ * Who one outbound call acts for, handed unchanged to the minting side. All fields empty means the
+ * service acts as itself.
+ */
+export interface OutboundActing {
+  /**
+   * The inbound caller being served (core's `VerifiedCaller`, from `callerContext`): the minting side
+   * forwards its actor token as-is, propagates its transaction id, extends the `act` chain with its
+   * workload and refuses to forward an actor token past its verified lifetime.
+   */
+  readonly caller?: unknown
+  /** An explicit actor token (a background job acting for a user); wins over `caller`'s. */
+  readonly actor?: string | undefined
+  /** An explicit transaction id; defaults to the caller's. */
+  readonly transactionId?: string | undefined
+}
+
 /** What the client asks the minting side for one outbound request. */
-export interface OutboundHeadersRequest {
+export interface OutboundHeadersRequest extends OutboundActing {
   /** The callee's audience, from the destination map. */
-  audience: string
-  /** The actor token to forward and bind to, or `undefined` when acting as the service itself. */
-  actor?: string | undefined
-  /** The transaction id to propagate; the minting side creates one when absent. */
-  transactionId?: string | undefined
+  readonly audience: string
 }
 
 /**
@@ -19,14 +32,6 @@ export interface OutboundHeadersRequest {
  */
 export interface OutboundIdentity {
   headersFor(request: OutboundHeadersRequest): Promise<Record<string, string>>
-}
-
-/** The caller being served, as far as the outbound side needs it. */
-export interface OutboundCaller {
-  /** The raw actor token the caller presented, forwarded unchanged. */
-  readonly actorToken?: string | undefined
-  /** The caller's transaction id. */
-  readonly transactionId?: string | undefined
 }
 
 /** What to do with a request to an origin that is not in the destination map. */
@@ -46,10 +51,11 @@ export interface MeshguardClientOptions {
    */
   onUnmapped?: OnUnmapped | undefined
   /**
-   * Where the actor of the current call comes from. Defaults to core's `callerContext`, which the
-   * adapters set per incoming request. Return `undefined` to act as the service itself.
+   * Who the current call acts for, read once when a request is first dispatched. Defaults to core's
+   * `callerContext` (set per incoming request by the adapters, with explicit modes for background
+   * jobs). Return `undefined` to act as the service itself.
    */
-  caller?: (() => OutboundCaller | undefined) | undefined
+  acting?: (() => OutboundActing | undefined) | undefined
   /**
    * Propagator for `traceparent`/`tracestate`. Defaults to the global one of `@opentelemetry/api`
    * (a no-op without an SDK).

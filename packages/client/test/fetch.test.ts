@@ -19,7 +19,7 @@ afterAll(async () => {
 describe('createMeshguardFetch', () => {
   it('sends minted identity with undici fetch, for string, URL and Request inputs', async () => {
     const identity = new RecordingIdentity()
-    const fetch = createMeshguardFetch({ identity, destinations: { [mapped.origin]: 'spiffe://acme/b' }, caller: () => ({ actorToken: 'alice' }) })
+    const fetch = createMeshguardFetch({ identity, destinations: { [mapped.origin]: 'spiffe://acme/b' }, acting: () => ({ actor: 'alice' }) })
     try {
       for (const input of [`${mapped.origin}/s`, new URL(`${mapped.origin}/u`), new Request(`${mapped.origin}/r`)]) {
         const res = await fetch(input)

@@ -2,7 +2,7 @@ import { ConfigError, MintError } from '@meshguard/core'
 import { Agent, request, type Dispatcher } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
-import { meshguardInterceptor, type MeshguardClientOptions, type OutboundCaller } from '../src/index.js'
+import { meshguardInterceptor, type MeshguardClientOptions, type OutboundActing } from '../src/index.js'
 import { ACTOR_HEADER, RecordingIdentity, TXN_HEADER } from './support/fake-identity.js'
 import { startRecordingServer, type RecordingServer } from './support/recording-server.js'
 
@@ -37,10 +37,10 @@ async function send(dispatcher: Dispatcher, url: string, headers?: Record<string
 describe('meshguardInterceptor', () => {
   it('sends a token minted for the mapped callee, with the caller actor and transaction id', async () => {
     const identity = new RecordingIdentity()
-    const caller: OutboundCaller = { actorToken: 'user-token-alice', transactionId: 'txn-1' }
-    const dispatcher = clientFor({ identity, caller: () => caller })
+    const caller: OutboundActing = { actor: 'user-token-alice', transactionId: 'txn-1' }
+    const dispatcher = clientFor({ identity, acting: () => caller })
     expect(await send(dispatcher, `${mapped.origin}/reviews/1`)).toBe(200)
-    expect(identity.calls).toEqual([{ audience: 'spiffe://acme/b', actor: 'user-token-alice', transactionId: 'txn-1' }])
+    expect(identity.calls).toEqual([{ audience: 'spiffe://acme/b', caller: undefined, actor: 'user-token-alice', transactionId: 'txn-1' }])
     const [seen] = mapped.requests
     expect(seen?.headers.authorization).toBe('Bearer workload-for:spiffe://acme/b')
     expect(seen?.headers[ACTOR_HEADER]).toBe('user-token-alice')
@@ -49,9 +49,9 @@ describe('meshguardInterceptor', () => {
 
   it('acts as the service itself when there is no caller, dropping any actor header set by hand', async () => {
     const identity = new RecordingIdentity()
-    const dispatcher = clientFor({ identity, caller: () => undefined })
+    const dispatcher = clientFor({ identity, acting: () => undefined })
     await send(dispatcher, `${mapped.origin}/jobs`, { 'X-Meshguard-Actor': 'stale-user-token', Authorization: 'Bearer forged' })
-    expect(identity.calls).toEqual([{ audience: 'spiffe://acme/b', actor: undefined, transactionId: undefined }])
+    expect(identity.calls).toEqual([{ audience: 'spiffe://acme/b' }])
     const [seen] = mapped.requests
     expect(seen?.headers[ACTOR_HEADER]).toBeUndefined()
     expect(seen?.headers.authorization).toBe('Bearer workload-for:spiffe://acme/b')
@@ -59,7 +59,7 @@ describe('meshguardInterceptor', () => {
 
   it('sends nothing of identity to an unmapped origin and never mints for it', async () => {
     const identity = new RecordingIdentity()
-    const dispatcher = clientFor({ identity, caller: () => ({ actorToken: 'user-token-alice', transactionId: 'txn-1' }) })
+    const dispatcher = clientFor({ identity, acting: () => ({ actor: 'user-token-alice', transactionId: 'txn-1' }) })
     await send(dispatcher, `${unmapped.origin}/elsewhere`, { 'x-meshguard-actor': 'user-token-alice', 'x-api-key': 'k' })
     expect(identity.calls).toEqual([])
     const [seen] = unmapped.requests
@@ -115,10 +115,10 @@ describe('meshguardInterceptor', () => {
 
   it('reads the caller at dispatch time, so each request acts for the caller being served then', async () => {
     const identity = new RecordingIdentity()
-    let current: OutboundCaller | undefined = { actorToken: 'alice' }
-    const dispatcher = clientFor({ identity, caller: () => current })
+    let current: OutboundActing | undefined = { actor: 'alice' }
+    const dispatcher = clientFor({ identity, acting: () => current })
     await send(dispatcher, `${mapped.origin}/1`)
-    current = { actorToken: 'bob' }
+    current = { actor: 'bob' }
     await send(dispatcher, `${mapped.origin}/2`)
     current = undefined
     await send(dispatcher, `${mapped.origin}/3`)
@@ -137,8 +137,8 @@ describe('meshguardInterceptor', () => {
     expect(() => meshguardInterceptor({ identity, destinations: {}, identityHeaders: ['bad header'] })).toThrow(
       expect.objectContaining({ option: 'identityHeaders[0]' }),
     )
-    expect(() => meshguardInterceptor({ identity, destinations: {}, caller: 'alice' as never })).toThrow(
-      expect.objectContaining({ option: 'caller' }),
+    expect(() => meshguardInterceptor({ identity, destinations: {}, acting: 'alice' as never })).toThrow(
+      expect.objectContaining({ option: 'acting' }),
     )
   })
 

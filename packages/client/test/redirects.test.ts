@@ -28,8 +28,8 @@ const identityHeaderNames = ['authorization', ACTOR_HEADER, TXN_HEADER]
 const identityHeadersOf = (server: RecordingServer, index = 0): string[] =>
   identityHeaderNames.filter((name) => server.requests[index]?.headers[name] !== undefined)
 
-function options(identity: RecordingIdentity, caller = { actorToken: 'user-token-alice', transactionId: 'txn-9' }): MeshguardClientOptions {
-  return { identity, destinations: { [b.origin]: 'spiffe://acme/b', [c.origin]: 'spiffe://acme/c' }, caller: () => caller }
+function options(identity: RecordingIdentity, caller = { actor: 'user-token-alice', transactionId: 'txn-9' }): MeshguardClientOptions {
+  return { identity, destinations: { [b.origin]: 'spiffe://acme/b', [c.origin]: 'spiffe://acme/c' }, acting: () => caller }
 }
 
 function agentWith(...chain: Dispatcher.DispatcherComposeInterceptor[]): Dispatcher {
@@ -79,7 +79,7 @@ describe('redirects with the undici redirect interceptor (meshguard composed ins
     let reads = 0
     const identity = new RecordingIdentity()
     const dispatcher = agentWith(
-      meshguardInterceptor({ ...options(identity), caller: () => ({ actorToken: `user-${++reads}` }) }),
+      meshguardInterceptor({ ...options(identity), acting: () => ({ actor: `user-${++reads}` }) }),
       interceptors.redirect({ maxRedirections: 3 }),
     )
     await get(dispatcher, `${b.origin}/start`)

@@ -4,7 +4,7 @@ import type { OutboundHeadersRequest, OutboundIdentity } from '../../src/index.j
 
 /** The actor and transaction header names the fake mints (core's defaults). */
 export const ACTOR_HEADER = 'x-meshguard-actor'
-export const TXN_HEADER = 'x-meshguard-transaction-id'
+export const TXN_HEADER = 'x-meshguard-txn'
 
 /**
  * A minting side that records what it was asked and returns recognisable headers. `fail` makes the
