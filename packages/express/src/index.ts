@@ -1,1 +1,10 @@
-export {}
+/**
+ * `@meshguard/express`: Express middleware over meshguard's guard pipeline.
+ *
+ * @packageDocumentation
+ */
+import './request.js'
+
+export { authorize, authenticate } from './middleware.js'
+export type { ExpressRouteAuthorization, ExpressAuthenticateOptions } from './middleware.js'
+export { viewOf } from './request-view.js'

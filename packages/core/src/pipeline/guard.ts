@@ -4,7 +4,9 @@
  * unexpected failure becomes a refusal (fail closed).
  */
 import type { AuditLog } from '../audit/index.js'
+import { callerContext } from '../context/index.js'
 import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError } from '../errors.js'
+import type { VerifiedCaller } from '../identity/index.js'
 import type { AuthorizationSpan, Telemetry } from '../telemetry/index.js'
 import type { CheckResourcesRequest, DecisionEngine } from '../types.js'
 import { failureFor, type ProblemSettings } from './problem.js'
@@ -30,8 +32,18 @@ const DEFAULT_PROBLEM_TYPE_BASE = 'urn:meshguard:problem:'
 /** Span name placeholder until a resolver tells the kind. */
 const UNRESOLVED_KIND = 'unknown'
 
-/** Without a context the handler still runs; outbound propagation is then the caller's job. */
-const PASS_THROUGH_CONTEXT: CallerContextLike<never> = { run: (_caller, fn) => fn() }
+/**
+ * Core's caller context for verified callers. A caller without a verified workload (a test double, a
+ * custom verifier) has nothing to forward, so its handler runs without a context.
+ */
+const DEFAULT_CONTEXT: CallerContextLike<VerifiedCallerLike> = {
+  run: (caller, fn) => (isVerifiedCaller(caller) ? callerContext.run(caller, fn) : fn()),
+}
+
+function isVerifiedCaller(caller: VerifiedCallerLike): caller is VerifiedCaller {
+  const workload = (caller as { workload?: { id?: unknown } }).workload
+  return typeof workload?.id === 'string'
+}
 
 const ignore = (): void => {}
 
@@ -86,12 +98,12 @@ async function decide(engine: DecisionEngine, facts: RunFacts, request: CheckRes
  * const outcome = await guard.authorize(view, { resource: 'review', action: 'read', actor: 'required' })
  * ```
  */
-export function createGuard<Caller extends VerifiedCallerLike>(options: GuardOptions<Caller>): Guard<Caller> {
+export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(options: GuardOptions<Caller>): Guard<Caller> {
   checkOptions(options)
   const { engine, identity, service } = options
   const audit: AuditLog | undefined = options.audit
   const telemetry: Telemetry | undefined = options.telemetry
-  const context: CallerContextLike<Caller> = options.context ?? PASS_THROUGH_CONTEXT
+  const context: CallerContextLike<Caller> = options.context ?? DEFAULT_CONTEXT
   const defaultActor = options.defaultActor ?? 'optional'
   const onInternalError = options.onInternalError ?? ignore
   const clock = options.clock ?? Date.now
@@ -167,6 +179,7 @@ export function createGuard<Caller extends VerifiedCallerLike>(options: GuardOpt
       try {
         audit?.assertWritable()
         caller = await identity.verify(view.headers, { actor: route.actor ?? defaultActor })
+        facts.caller = caller
         facts.principal = caller.principal
         const action = resolveAction(view, route)
         facts.action = action
@@ -192,6 +205,7 @@ export function createGuard<Caller extends VerifiedCallerLike>(options: GuardOpt
       try {
         audit?.assertWritable()
         caller = await identity.verify(view.headers, { actor: opts.actor ?? defaultActor })
+        facts.caller = caller
         facts.principal = caller.principal
       } catch (err) {
         facts.error = toMeshguardError(err)

@@ -2,13 +2,15 @@
  * Turns what one pipeline run learnt into the audit record and the span's end. The pipeline is the
  * only caller of audit and telemetry on the request path.
  */
-import type { AuditOutcome, AuditRecord } from '../audit/index.js'
+import type { AuditDelegationHop, AuditOutcome, AuditRecord } from '../audit/index.js'
 import type { MeshguardError } from '../errors.js'
 import type { AuthorizationEnd } from '../telemetry/index.js'
+import type { VerifiedCallerLike } from './types.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, Effect, Principal, Resource } from '../types.js'
 
 /** Everything a run found out, filled in as it goes. */
 export interface RunFacts {
+  caller?: VerifiedCallerLike | undefined
   readonly callId: string
   readonly startedAt: number
   readonly method: string
@@ -34,6 +36,18 @@ export function actorIdOf(principal: Principal | undefined): string | undefined 
   return typeof id === 'string' ? id : undefined
 }
 
+/** The delegation chain for the audit record, direct caller first. */
+function delegationOf(caller: VerifiedCallerLike | undefined): AuditDelegationHop[] | undefined {
+  if (!caller) return undefined
+  const hops: AuditDelegationHop[] = [{ id: caller.principal.id, type: 'workload' }]
+  for (const id of caller.delegation?.workloads ?? []) hops.push({ id, type: 'workload' })
+  if (caller.actor) hops.push({ id: caller.actor.id, type: caller.actor.type })
+  for (const id of caller.delegation?.actorChain.slice(1) ?? []) hops.push({ id })
+  return hops
+}
+
+const digest = (value: string | undefined): string | undefined => (value === undefined ? undefined : `sha256:${value}`)
+
 /** allowed / denied from the policy; unauthenticated for 401s; error for everything that failed closed. */
 export function outcomeOf(facts: RunFacts): AuditOutcome {
   const { error } = facts
@@ -51,14 +65,17 @@ export function auditRecordOf(
   traceId: string | undefined,
 ): AuditRecord {
   const outcome = outcomeOf(facts)
-  const { error, request, response } = facts
+  const { error, request, response, caller } = facts
+  const digests = caller?.tokenDigests
   return {
     kind: outcome === 'unauthenticated' ? 'auth_failure' : 'decision',
     callId: facts.callId,
     timestamp: new Date(facts.startedAt).toISOString(),
     service,
     workloadId: facts.principal?.id,
-    actorId: actorIdOf(facts.principal),
+    actorId: caller?.actor?.id ?? actorIdOf(facts.principal),
+    delegation: delegationOf(caller),
+    transactionId: caller?.transactionId,
     traceId,
     resource: facts.resource ? { kind: facts.resource.kind, id: facts.resource.id } : undefined,
     action: facts.action,
@@ -74,6 +91,7 @@ export function auditRecordOf(
       ? { inputs: request, outputs: response, error: response ? undefined : error?.code }
       : undefined,
     auditTrail: response?.effectivePolicies ? { effectivePolicies: response.effectivePolicies } : undefined,
+    tokenDigests: digests ? { workload: digest(digests.workload), actor: digest(digests.actor) } : undefined,
     metadata: facts.route === undefined ? { method: facts.method } : { method: facts.method, route: facts.route },
   }
 }
@@ -91,6 +109,8 @@ export function spanEndOf(facts: RunFacts, engine: DecisionEngine): Authorizatio
     scope: facts.scope,
     policyDigest: engine.policyDigest,
     workloadId: facts.principal?.id,
-    userId: actorIdOf(facts.principal),
+    userId: facts.caller?.actor?.id ?? actorIdOf(facts.principal),
+    transactionId: facts.caller?.transactionId,
+    delegationDepth: facts.caller?.delegation?.workloads.length,
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { AuditLog } from '../audit/index.js'
 import type { MeshguardError } from '../errors.js'
+import type { VerifiedCaller } from '../identity/index.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
 
@@ -74,12 +75,20 @@ export interface AuthenticateOptions {
 }
 
 /**
- * What the pipeline needs from a verified caller: the principal handed to the engine. The identity
- * module's `VerifiedCaller` satisfies it and carries more (actor, transaction id, token binding).
+ * What the pipeline needs from a verified caller: the principal handed to the engine, and what the
+ * audit record names. The identity module's `VerifiedCaller` satisfies it.
  */
 export interface VerifiedCallerLike {
   /** `{ id: <workload id>, roles, attr: { ...claims, act: { user } } }`. */
   readonly principal: Principal
+  /** The end user or agent the workload acts for. */
+  readonly actor?: { readonly id: string; readonly type?: string | undefined } | undefined
+  /** The end-to-end transaction id of the call chain. */
+  readonly transactionId?: string | undefined
+  /** Delegation chains, for the audit record only. */
+  readonly delegation?: { readonly workloads: readonly string[]; readonly actorChain: readonly string[] } | undefined
+  /** sha256 (base64url) digests of the presented tokens. */
+  readonly tokenDigests?: { readonly workload?: string | undefined; readonly actor?: string | undefined } | undefined
 }
 
 /**
@@ -87,7 +96,7 @@ export interface VerifiedCallerLike {
  * verified caller or rejects with an `IdentityMissingError` / `IdentityError` (401) or an
  * `UnavailableError` (503, e.g. JWKS down). `createIdentityVerifier` returns one.
  */
-export interface IdentityVerifierLike<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
+export interface IdentityVerifierLike<Caller extends VerifiedCallerLike = VerifiedCaller> {
   verify(headers: HeaderView, options: { actor: ActorRequirement }): Promise<Caller>
 }
 
@@ -95,7 +104,7 @@ export interface IdentityVerifierLike<Caller extends VerifiedCallerLike = Verifi
  * Runs a function with the verified caller as the current one, so outbound calls made by the handler
  * find the actor to forward. Core's `callerContext` is one.
  */
-export interface CallerContextLike<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
+export interface CallerContextLike<Caller extends VerifiedCallerLike = VerifiedCaller> {
   run<T>(caller: Caller, fn: () => T): T
 }
 
@@ -138,14 +147,14 @@ export interface GuardDecision {
 }
 
 /** What an adapter attaches to the request on success. */
-export interface GuardGrant<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
+export interface GuardGrant<Caller extends VerifiedCallerLike = VerifiedCaller> {
   readonly caller: Caller
   /** The decision, or `null` on routes that only required a verified caller. */
   readonly decision: GuardDecision | null
 }
 
 /** The request may proceed; run the handler inside `guard.run(outcome.caller, ...)`. */
-export interface GuardSuccess<Caller extends VerifiedCallerLike = VerifiedCallerLike> extends GuardGrant<Caller> {
+export interface GuardSuccess<Caller extends VerifiedCallerLike = VerifiedCaller> extends GuardGrant<Caller> {
   readonly ok: true
 }
 
@@ -162,17 +171,20 @@ export interface GuardFailure {
 }
 
 /** Either the request proceeds or it is refused. Deny is an outcome, not an exception. */
-export type GuardOutcome<Caller extends VerifiedCallerLike = VerifiedCallerLike> = GuardSuccess<Caller> | GuardFailure
+export type GuardOutcome<Caller extends VerifiedCallerLike = VerifiedCaller> = GuardSuccess<Caller> | GuardFailure
 
 /** Options of {@link createGuard}. */
-export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
+export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller> {
   /** Decides. The embedded engine or the remote Cerbos PDP. */
   engine: DecisionEngine
   /** Verifies the caller's credentials. */
   identity: IdentityVerifierLike<Caller>
   /** The name of the service this guard protects (audit, spans and the `WWW-Authenticate` realm). */
   service: string
-  /** Runs handlers as the verified caller. @defaultValue core's `callerContext` */
+  /**
+   * Runs handlers as the verified caller. @defaultValue core's `callerContext` (for callers that
+   * carry a verified workload; others run without a context)
+   */
   context?: CallerContextLike<Caller> | undefined
   /**
    * Where decision and authentication-failure records go (`createAuditLog`). With its `failClosed`
@@ -199,7 +211,7 @@ export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller
 }
 
 /** The framework-neutral guard adapters call. Never rejects: every failure is a {@link GuardFailure}. */
-export interface Guard<Caller extends VerifiedCallerLike = VerifiedCallerLike> {
+export interface Guard<Caller extends VerifiedCallerLike = VerifiedCaller> {
   /** The service name this guard protects. */
   readonly service: string
   /** Verify the caller, resolve the resource, decide, audit, and return the outcome. */

@@ -1,0 +1,70 @@
+/**
+ * The Fastify plugin: decorates the request, reads each route's `config.meshguard`, and runs the guard
+ * in one hook. Refusals are answered with problem+json; the handler runs as the verified caller.
+ */
+import { ConfigError, type Guard, type GuardFailure, type GuardOutcome } from '@meshguard/core'
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import fp from 'fastify-plugin'
+import { viewOf } from './request-view.js'
+import type { FastifyPublicRoute, FastifyRouteAuthorization, MeshguardFastifyOptions, MeshguardHook } from './types.js'
+
+const HOOKS: readonly MeshguardHook[] = ['onRequest', 'preValidation', 'preHandler']
+
+function sendFailure(reply: FastifyReply, failure: GuardFailure): void {
+  void reply.code(failure.status).headers(failure.headers).send(JSON.stringify(failure.problem))
+}
+
+function isPublic(route: FastifyRouteAuthorization | FastifyPublicRoute): route is FastifyPublicRoute {
+  return (route as FastifyPublicRoute).public === true
+}
+
+function checkOptions(options: MeshguardFastifyOptions): void {
+  const guard: Partial<Guard> | undefined = options?.guard
+  if (typeof guard?.authorize !== 'function') throw new ConfigError('guard', 'must be a guard from createGuard()')
+  if (options.hook !== undefined && !HOOKS.includes(options.hook)) {
+    throw new ConfigError('hook', `must be one of ${HOOKS.join(', ')}`)
+  }
+}
+
+const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify, options, done) => {
+  checkOptions(options)
+  const { guard } = options
+  const unconfigured = options.unconfigured ?? {}
+
+  /** Continues as the verified caller, or answers the refusal. */
+  const proceed = (outcome: Promise<GuardOutcome>, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void => {
+    outcome.then(
+      (result) => {
+        if (!result.ok) return sendFailure(reply, result)
+        request.meshguard = { caller: result.caller, decision: result.decision }
+        // The handler is called synchronously from `next`, so it runs inside the caller context.
+        guard.run(result.caller, () => next())
+      },
+      (err: unknown) => sendFailure(reply, guard.fail(err)),
+    )
+  }
+
+  fastify.decorateRequest('meshguard', null)
+  fastify.addHook(options.hook ?? 'preHandler', function meshguardHook(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) {
+    const route = request.routeOptions.config.meshguard
+    if (route === undefined) {
+      if (unconfigured === 'public') return next()
+      return proceed(guard.authenticate(viewOf(request), unconfigured), request, reply, next)
+    }
+    if (isPublic(route)) return next()
+    return proceed(guard.authorize(viewOf(request), route), request, reply, next)
+  })
+  done()
+}
+
+/**
+ * The meshguard Fastify plugin (Fastify 5). Register once; protect routes through `config.meshguard`.
+ *
+ * @example
+ * ```ts
+ * await app.register(meshguard, { guard })
+ * app.get('/reviews/:id', { config: { meshguard: { resource: 'review', action: 'read', actor: 'required' } } }, handler)
+ * app.get('/health', { config: { meshguard: { public: true } } }, () => 'ok')
+ * ```
+ */
+export const meshguard = fp(meshguardPlugin, { name: '@meshguard/fastify', fastify: '5.x' })

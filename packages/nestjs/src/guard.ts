@@ -1,0 +1,73 @@
+/** The Nest guard and the interceptor that runs handlers as the verified caller. */
+import type { Guard, GuardOutcome } from '@meshguard/core'
+import {
+  Inject,
+  Injectable,
+  type CallHandler,
+  type CanActivate,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common'
+import { Reflector } from '@nestjs/core'
+import type { Observable } from 'rxjs'
+import { MeshguardProblemException } from './exception.js'
+import { viewOf } from './request-view.js'
+import { AUTHORIZE_METADATA, MESHGUARD_OPTIONS, PUBLIC_METADATA } from './tokens.js'
+import type { MeshguardModuleOptions, NestHttpRequest, NestRouteAuthorization } from './types.js'
+
+/**
+ * Checks every request it guards: `@Public()` passes, `@Authorize()` runs the full pipeline, anything
+ * else needs a verified caller. Refusals become `MeshguardProblemException` (problem+json).
+ */
+@Injectable()
+export class MeshguardGuard implements CanActivate {
+  private readonly reflector: Reflector
+  private readonly options: MeshguardModuleOptions
+
+  constructor(@Inject(Reflector) reflector: Reflector, @Inject(MESHGUARD_OPTIONS) options: MeshguardModuleOptions) {
+    this.reflector = reflector
+    this.options = options
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    // Only HTTP is supported; anything else is refused rather than let through.
+    if (context.getType() !== 'http') return false
+    const targets = [context.getHandler(), context.getClass()]
+    if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, targets) === true) return true
+    const route = this.reflector.getAllAndOverride<NestRouteAuthorization | undefined>(AUTHORIZE_METADATA, targets)
+    const { guard, unconfigured = {} } = this.options
+    if (route === undefined && unconfigured === 'public') return true
+    const authenticateOptions = unconfigured === 'public' ? {} : unconfigured
+    const request = context.switchToHttp().getRequest<NestHttpRequest>()
+    let outcome: GuardOutcome
+    try {
+      const view = viewOf(request)
+      outcome = await (route === undefined ? guard.authenticate(view, authenticateOptions) : guard.authorize(view, route))
+    } catch (err) {
+      outcome = guard.fail(err)
+    }
+    if (!outcome.ok) throw new MeshguardProblemException(outcome)
+    request.meshguard = { caller: outcome.caller, decision: outcome.decision }
+    return true
+  }
+}
+
+/**
+ * Runs the handler inside the caller context (for `@meshguard/client`). Nest binds the handler's async
+ * context when `next.handle()` is called, so calling it inside `guard.run` is enough.
+ */
+@Injectable()
+export class MeshguardContextInterceptor implements NestInterceptor {
+  private readonly guard: Guard
+
+  constructor(@Inject(MESHGUARD_OPTIONS) options: MeshguardModuleOptions) {
+    this.guard = options.guard
+  }
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle()
+    const grant = context.switchToHttp().getRequest<NestHttpRequest>().meshguard
+    if (!grant) return next.handle()
+    return this.guard.run(grant.caller, () => next.handle())
+  }
+}

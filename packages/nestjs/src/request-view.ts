@@ -1,0 +1,59 @@
+/** Builds the guard's view from the request of either Nest platform. */
+import type { RequestView } from '@meshguard/core'
+import type { IncomingMessage } from 'node:http'
+import type { NestHttpRequest } from './types.js'
+
+interface FastifyLikeRequest extends NestHttpRequest {
+  raw: IncomingMessage
+  url: string
+  method: string
+  routeOptions?: { url?: string | undefined } | undefined
+}
+
+interface ExpressLikeRequest extends NestHttpRequest {
+  method: string
+  headersDistinct: IncomingMessage['headersDistinct']
+  path: string
+  baseUrl: string
+  route?: { path?: unknown } | undefined
+}
+
+function isFastify(request: object): request is FastifyLikeRequest {
+  return 'raw' in request && 'routeOptions' in request
+}
+
+const withoutQuery = (url: string): string => {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
+/**
+ * Headers come from Node's `headersDistinct` on both platforms: `headers` keeps only the first of two
+ * `Authorization` headers, and identity must see both to reject them.
+ */
+export function viewOf(request: NestHttpRequest): RequestView<NestHttpRequest> {
+  if (isFastify(request)) {
+    return {
+      method: request.method,
+      get path() {
+        return withoutQuery(request.url)
+      },
+      route: request.routeOptions?.url,
+      headers: request.raw.headersDistinct,
+      params: request.params ?? {},
+      body: request.body,
+      request,
+    }
+  }
+  const req = request as ExpressLikeRequest
+  const routePath = req.route?.path
+  return {
+    method: req.method,
+    path: req.path,
+    route: typeof routePath === 'string' ? `${req.baseUrl}${routePath}` : undefined,
+    headers: req.headersDistinct,
+    params: req.params ?? {},
+    body: req.body,
+    request,
+  }
+}

@@ -1,0 +1,10 @@
+/** Injection tokens and metadata keys. Explicit tokens everywhere: no `emitDecoratorMetadata` needed. */
+
+/** Injects the module options (`{ guard, ... }`). */
+export const MESHGUARD_OPTIONS = Symbol.for('@meshguard/nestjs:options')
+
+/** Metadata key of `@Authorize()`. */
+export const AUTHORIZE_METADATA = '@meshguard/nestjs:authorize'
+
+/** Metadata key of `@Public()`. */
+export const PUBLIC_METADATA = '@meshguard/nestjs:public'
