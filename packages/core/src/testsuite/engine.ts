@@ -2,7 +2,7 @@
  * What the test-suite runner needs from an engine. Kept to one method so the embedded engine, a remote
  * PDP or a test double can all run suites.
  */
-import type { CheckResourcesRequest, CheckResourcesResponse } from '../types.js'
+import type { CheckResourcesRequest, Effect } from '../types.js'
 
 /** Engine settings a suite or test can choose through its `options`. */
 export interface TestEngineOptions {
@@ -19,9 +19,22 @@ export interface TestEngineOptions {
   readonly now: () => Date
 }
 
+/** An output as an engine reports it. `action` and `error` are read when present (the Cerbos HTTP API sends both). */
+export interface TestEngineOutput {
+  src: string
+  val?: unknown
+  action?: string | undefined
+  error?: string | undefined
+}
+
+/** The part of a CheckResources response the runner reads (a `CheckResourcesResponse` qualifies). */
+export interface TestEngineResponse {
+  results: readonly { actions: Readonly<Record<string, Effect>>; outputs?: readonly TestEngineOutput[] | undefined }[]
+}
+
 /** Anything that can decide a CheckResources request (a `DecisionEngine` qualifies). */
 export interface TestEngine {
-  checkResources(request: CheckResourcesRequest): CheckResourcesResponse | Promise<CheckResourcesResponse>
+  checkResources(request: CheckResourcesRequest): TestEngineResponse | Promise<TestEngineResponse>
 }
 
 /** Builds (or returns a cached) engine for a set of options. Called once per distinct option set. */

@@ -4,7 +4,7 @@
  */
 import type { AuxData, CheckResourcesRequest, Principal, Resource } from '../types.js'
 import type { Expectation, ExpectedOutput, Fixtures, SuiteDefinition, TestDefinition, TestOptions } from './definition.js'
-import type { TestEngine, TestEngineFactory } from './engine.js'
+import type { TestEngine, TestEngineFactory, TestEngineOutput } from './engine.js'
 import type {
   TestActionResult,
   TestCaseResult,
@@ -130,23 +130,49 @@ function policyFqn(kind: 'resource' | 'principal', name: string, version: string
   return `cerbos.${kind}.${name}.v${version || 'default'}${s ? `/${s}` : ''}`
 }
 
-/** A clock the runner controls per check and can ask whether it was read. */
+/**
+ * A Date that reports when its value is read. Engines may take the time once per call whether or not
+ * a policy needs it; what matters for "`now` was not provided" is whether a condition used the value.
+ */
+class WatchedDate extends Date {
+  onRead: () => void = () => {}
+}
+for (const name of Object.getOwnPropertyNames(Date.prototype)) {
+  const original: unknown = Reflect.get(Date.prototype, name)
+  if (name === 'constructor' || name.startsWith('set') || typeof original !== 'function') continue
+  Object.defineProperty(WatchedDate.prototype, name, {
+    value: function (this: WatchedDate, ...args: unknown[]): unknown {
+      this.onRead()
+      return Reflect.apply(original, this, args)
+    },
+  })
+}
+Object.defineProperty(WatchedDate.prototype, Symbol.toPrimitive, {
+  value: function (this: WatchedDate, hint: string): unknown {
+    this.onRead()
+    return hint === 'number' ? this.getTime() : this.toString()
+  },
+})
+
+/** A clock the runner controls per check and can ask whether a policy used the time. */
 class TestClock {
   fixed: Date | undefined
   readWithoutFixed = false
   readonly now = (): Date => {
     if (this.fixed !== undefined) return this.fixed
-    this.readWithoutFixed = true
-    return new Date()
+    const date = new WatchedDate()
+    date.onRead = () => {
+      this.readWithoutFixed = true
+    }
+    return date
   }
 }
 
-function outputsFor(entries: readonly unknown[], action: string): TestOutput[] {
+function outputsFor(entries: readonly TestEngineOutput[], action: string): TestOutput[] {
   const outputs: TestOutput[] = []
-  for (const raw of entries) {
-    const entry = raw as { src?: unknown; val?: unknown; action?: unknown; error?: unknown }
+  for (const entry of entries) {
     if (typeof entry.action === 'string' && entry.action !== action) continue
-    const output: TestOutput = { src: String(entry.src ?? ''), action }
+    const output: TestOutput = { src: entry.src, action }
     if (typeof entry.error === 'string' && entry.error !== '') output.error = entry.error
     else output.val = entry.val ?? null
     outputs.push(output)

@@ -40,6 +40,8 @@ function fakeEngine(seen: TestEngineOptions[] = [], requests: CheckResourcesRequ
                 if (action === 'out') outputs.push({ src: 'resource.doc.vdefault#out', val: { who: request.principal.id, n: 1 } })
                 if (action === 'err') outputs.push({ src: 'resource.doc.vdefault#err', val: null, error: 'division by zero' })
                 if (action === 'late') allow = options.now().getUTCFullYear() >= 2030
+                // Takes the time without using it, like an engine that fixes now() once per call.
+                if (action === 'eager') allow = options.now() instanceof Date
                 if (action === 'global') allow = options.globals['env'] === 'test'
                 return [action, allow ? 'EFFECT_ALLOW' : 'EFFECT_DENY'] as const
               }),
@@ -209,8 +211,8 @@ tests:
 name: Now
 tests:
   - name: no now
-    input: { principals: [bob], resources: [doc], actions: [late, read] }
-    expected: [{ principal: bob, resource: doc, actions: { read: EFFECT_ALLOW } }]
+    input: { principals: [bob], resources: [doc], actions: [late, read, eager] }
+    expected: [{ principal: bob, resource: doc, actions: { read: EFFECT_ALLOW, eager: EFFECT_ALLOW } }]
 `,
     })
     const results = await runPolicyTests(dir, { engine: fakeEngine() })
@@ -220,6 +222,7 @@ tests:
       error: 'a policy used a time-based condition, but `now` was not provided in the test options',
     })
     expect(actions?.[1]?.details.result).toBe('RESULT_PASSED')
+    expect(actions?.[2]?.details.result).toBe('RESULT_PASSED')
     expect(results.summary.overallResult).toBe('RESULT_ERRORED')
   })
 
