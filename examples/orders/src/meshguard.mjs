@@ -11,7 +11,6 @@ import {
   createGuard,
   createIdentityVerifier,
   createWorkloadIdentity,
-  loadPolicyDirectory,
   selfSignedTokenSource,
   stdoutSink,
 } from '@meshguard/core'
@@ -46,7 +45,7 @@ export const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../../policies/', impor
  */
 export async function createServiceMeshguard(config, defaultId) {
   const id = config.id ?? defaultId
-  const engine = new EmbeddedEngine(await loadPolicyDirectory(config.policyDir ?? DEFAULT_POLICY_DIR))
+  const engine = await EmbeddedEngine.fromDirectory(config.policyDir ?? DEFAULT_POLICY_DIR)
   const identity = createIdentityVerifier({ audience: id, trust: config.trust })
   const audit = createAuditLog({ sinks: config.auditSinks ?? [stdoutSink()] })
   const guard = createGuard({ engine, identity, service: id, audit, context: callerContext })

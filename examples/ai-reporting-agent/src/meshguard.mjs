@@ -1,0 +1,102 @@
+/**
+ * Wires meshguard for one service: policies → embedded engine, trust bundle → identity verifier,
+ * signing key → outbound workload identity, plus the guard (inbound) and fetch (outbound).
+ * Every sample service has this same file; copy it with the service.
+ */
+import { fileURLToPath } from 'node:url'
+import {
+  EmbeddedEngine,
+  callerContext,
+  createAuditLog,
+  createGuard,
+  createIdentityVerifier,
+  createWorkloadIdentity,
+  selfSignedTokenSource,
+  stdoutSink,
+} from '@meshguard/core'
+import { createMeshguardFetch } from '@meshguard/client'
+
+/** The sample system's shared policy directory. */
+export const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../../policies/', import.meta.url))
+
+/**
+ * @typedef {object} Upstream
+ * @property {string} url  base URL, e.g. `http://127.0.0.1:4100`
+ * @property {string} id   the callee's SPIFFE ID (the audience of tokens minted for it)
+ */
+
+/**
+ * @typedef {object} ServiceConfig
+ * @property {string} [id]         this service's SPIFFE ID (each service has a default)
+ * @property {import('node:crypto').KeyObject | string} signingKey  private key (Ed25519 or P-256), KeyObject or PEM
+ * @property {string} kid          key id published for it in the trust bundle
+ * @property {import('@meshguard/core').TrustBundle | import('@meshguard/core').TrustBundleOptions} trust
+ *   who may call this service (workload keys) and which IdPs issue actor tokens
+ * @property {string} [policyDir]  defaults to `examples/policies`
+ * @property {import('@meshguard/core').AuditSink[]} [auditSinks] defaults to JSON lines on stdout
+ * @property {Record<string, Upstream>} [upstreams] services this one calls
+ * @property {string} [host]       defaults to 127.0.0.1
+ * @property {number} [port]       defaults to 0 (a free port)
+ */
+
+/**
+ * @param {ServiceConfig} config
+ * @param {string} defaultId
+ */
+export async function createServiceMeshguard(config, defaultId) {
+  const id = config.id ?? defaultId
+  const engine = await EmbeddedEngine.fromDirectory(config.policyDir ?? DEFAULT_POLICY_DIR)
+  const identity = createIdentityVerifier({ audience: id, trust: config.trust })
+  const audit = createAuditLog({ sinks: config.auditSinks ?? [stdoutSink()] })
+  const guard = createGuard({ engine, identity, service: id, audit, context: callerContext })
+  const workload = createWorkloadIdentity({ id, source: selfSignedTokenSource({ key: config.signingKey, kid: config.kid }) })
+  const destinations = Object.fromEntries(Object.values(config.upstreams ?? {}).map((u) => [new URL(u.url).origin, u.id]))
+  const fetch = createMeshguardFetch({ identity: workload, destinations, onUnmapped: 'refuse' })
+  return {
+    id,
+    engine,
+    guard,
+    audit,
+    fetch,
+    async close() {
+      await fetch.close()
+      await audit.close()
+    },
+  }
+}
+
+/**
+ * Serves a Node HTTP server on the configured host/port (loopback and a free port by default).
+ * @param {import('node:http').Server} server
+ * @param {ServiceConfig} config
+ * @returns {Promise<{ url: string, close: () => Promise<void> }>}
+ */
+export async function serve(server, config) {
+  const host = config.host ?? '127.0.0.1'
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port ?? 0, host, () => resolve(undefined))
+  })
+  const address = /** @type {import('node:net').AddressInfo} */ (server.address())
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/**
+ * Relays a downstream answer (status, content type, body) to the caller: a 403 at review-service
+ * stays a 403 with its problem body.
+ * @param {Response | import('undici').Response} upstream
+ */
+export async function relay(upstream) {
+  return {
+    status: upstream.status,
+    contentType: upstream.headers.get('content-type') ?? 'application/json',
+    body: await upstream.text(),
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The demo scenario runs in the normal test suite: the whole sample system over real HTTP on
+ * 127.0.0.1, every expectation asserted, plus what the audit trail must show for each point.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+// @ts-expect-error -- plain ESM JavaScript sample without type declarations
+import { startSystem } from '../../examples/demo/src/system.mjs'
+// @ts-expect-error -- plain ESM JavaScript sample without type declarations
+import { runScenario } from '../../examples/demo/src/run-scenario.mjs'
+// @ts-expect-error -- plain ESM JavaScript sample without type declarations
+import { SCENARIO } from '../../examples/demo/src/scenario.mjs'
+
+interface AuditRecordView {
+  kind: string
+  service: string
+  workloadId?: string
+  actorId?: string
+  outcome: string
+  policy?: string
+  reason?: string
+  transactionId?: string
+  resource?: { kind: string; id: string }
+  action?: string
+}
+interface Outcome {
+  step: { request: string; expected: number; point: string }
+  status: number
+  body: unknown
+  records: AuditRecordView[]
+  passed: boolean
+  decidedBy: string
+}
+interface System {
+  audit: AuditRecordView[]
+  auditFile: string
+  nameOf(id: string | undefined): string
+  close(): Promise<void>
+}
+
+let dir: string
+let system: System
+let outcomes: Outcome[]
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'meshguard-demo-test-'))
+  system = (await startSystem({ auditFile: join(dir, 'audit.jsonl') })) as System
+  outcomes = (await runScenario(system)) as Outcome[]
+})
+
+afterAll(async () => {
+  await system?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+const outcomeOf = (request: string, point: RegExp): Outcome => {
+  const found = outcomes.find((o) => o.step.request === request && point.test(o.step.point))
+  if (!found) throw new Error(`no step ${request} ${point}`)
+  return found
+}
+const hops = (o: Outcome): string[] => o.records.map((r) => `${system.nameOf(r.workloadId)}→${system.nameOf(r.service)}:${r.outcome}`)
+
+describe('the demo scenario', () => {
+  it('meets every expectation', () => {
+    expect(outcomes).toHaveLength((SCENARIO as unknown[]).length)
+    for (const o of outcomes) expect({ request: o.step.request, point: o.step.point, status: o.status }).toEqual({ request: o.step.request, point: o.step.point, status: o.step.expected })
+  })
+
+  it('checks a manager at every hop, for her, with one transaction id', () => {
+    const o = outcomeOf('GET gateway /api/reviews/rv-eng-1', /own department/)
+    expect(hops(o)).toEqual(['gateway→employee-service:allowed', 'employee-service→review-service:allowed'])
+    expect(new Set(o.records.map((r) => r.actorId))).toEqual(new Set(['alice']))
+    expect(new Set(o.records.map((r) => r.transactionId)).size).toBe(1)
+    expect(o.decidedBy).toBe('resource.review.vdefault')
+  })
+
+  it('denies another department at review-service under the seed policy', () => {
+    const o = outcomeOf('GET gateway /api/reviews/rv-sales-1', /another department/)
+    expect(hops(o)).toEqual(['gateway→employee-service:allowed', 'employee-service→review-service:denied'])
+    expect(o.decidedBy).toBe('resource.review.vdefault')
+  })
+
+  it('holds the AI agent to aggregates', () => {
+    const ok = outcomeOf('GET gateway /api/reports/hr-summary', /aggregates/)
+    expect(ok.records.at(-1)).toMatchObject({ outcome: 'allowed', action: 'read:aggregate', resource: { kind: 'hr_report' }, actorId: 'hr-reporting-agent' })
+    const raw = outcomeOf('GET gateway /api/reports/hr-raw', /raw reviews/)
+    expect(raw.records.at(-1)).toMatchObject({ outcome: 'denied', action: 'read', resource: { kind: 'review' }, policy: 'resource.review.vdefault' })
+  })
+
+  it('stops the lateral move at payments', () => {
+    const o = outcomeOf('POST gateway /api/orders/ord-1/cancel', /lateral/)
+    expect(hops(o)).toEqual(['gateway→orders:allowed', 'orders→payments:denied'])
+    expect(o.records.at(-1)).toMatchObject({ action: 'refund', policy: 'resource.payment.vdefault' })
+  })
+
+  it('rejects the attacks with the reason that names the check', () => {
+    const reasons = outcomes.filter((o) => o.step.expected === 401).map((o) => [o.step.point.split(':')[0], o.records.at(-1)?.reason])
+    expect(reasons).toEqual([
+      ["a user's token sent straight to an inner service", 'token_missing'],
+      ['replay', 'aud_mismatch'],
+      ['forged', 'signature_invalid'],
+      ['expired', 'token_expired'],
+    ])
+    for (const o of outcomes.filter((x) => x.step.expected === 401)) expect(o.records.every((r) => r.kind === 'auth_failure')).toBe(true)
+  })
+
+  it('writes every record to the JSON-lines audit file, without tokens', async () => {
+    const text = await readFile(system.auditFile, 'utf8')
+    const lines = text.trim().split('\n')
+    expect(lines).toHaveLength(system.audit.length)
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow()
+    expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/)
+  })
+})
