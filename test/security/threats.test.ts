@@ -1,0 +1,455 @@
+/**
+ * One test per threat of the on-behalf-of threat list (T1–T26, ../shared/research/identity-and-threats.md §5),
+ * each asserting the stable reason code. README.md maps threats to tests and explains the ones that do not
+ * apply to the identity layer.
+ */
+import { createHmac, generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { inspect } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callerContext } from '../../packages/core/src/context/index.js'
+import { ConfigError, MeshguardError, MintError } from '../../packages/core/src/errors.js'
+import {
+  createIdentityVerifier,
+  createTrustBundle,
+  type HeaderView,
+  type IdentityVerifier,
+  type IdentityVerifierOptions,
+} from '../../packages/core/src/identity/index.js'
+import {
+  createIdentityFixture,
+  generateFixtureKey,
+  serviceId,
+  USER_ISSUER,
+  type IdentityFixture,
+} from '../support/identity.js'
+
+/** The reason code a verification fails with; fails the test if it succeeds. */
+async function reason(promise: Promise<unknown>): Promise<string> {
+  const outcome = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  )
+  if (outcome === undefined) throw new Error('expected the verification to fail, but it succeeded')
+  expect(outcome).toBeInstanceOf(MeshguardError)
+  return (outcome as MeshguardError).reason
+}
+
+const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+const parts = (token: string): [string, string, string] => token.split('.') as [string, string, string]
+const claimsOf = (token: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(parts(token)[1], 'base64url').toString()) as Record<string, unknown>
+
+let ids: IdentityFixture
+let atReview: IdentityVerifier
+let atPayments: IdentityVerifier
+const REVIEW = serviceId('review-service')
+const PAYMENTS = serviceId('payments')
+const EMPLOYEE = serviceId('employee-service')
+const now = (): number => Math.floor(Date.now() / 1000)
+
+beforeAll(async () => {
+  ids = await createIdentityFixture()
+  atReview = createIdentityVerifier(ids.verifierOptions('review-service'))
+  atPayments = createIdentityVerifier(ids.verifierOptions('payments'))
+})
+
+const bearer = (token: string, extra: Record<string, string | string[]> = {}): HeaderView => ({ authorization: `Bearer ${token}`, ...extra })
+const wl = (spec: Parameters<IdentityFixture['mintWorkloadToken']>[1], from = 'employee-service') => ids.mintWorkloadToken(from, spec)
+
+describe('threats', () => {
+  it('T1 replay at another service: aud must be exactly this service', async () => {
+    const forReview = await wl({ audience: 'review-service' })
+    await expect(atReview.verify(bearer(forReview))).resolves.toBeDefined()
+    expect(await reason(atPayments.verify(bearer(forReview)))).toBe('aud_mismatch')
+    expect(await reason(atPayments.verify(bearer(await wl({ audience: 'x', claims: { aud: [REVIEW, PAYMENTS] } }))))).toBe('multi_audience')
+    expect(await reason(atPayments.verify(bearer(await wl({ audience: 'spiffe://example.org' }))))).toBe('aud_mismatch')
+  })
+
+  it('T2 replay over time: exp required, bounded lifetime, tokens never echoed', async () => {
+    const expired = await wl({ audience: 'review-service', now: now() - 300 - 31, lifetime: 300 })
+    expect(await reason(atReview.verify(bearer(expired)))).toBe('token_expired')
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service', claims: { exp: undefined } }))))).toBe('claim_missing')
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service', lifetime: 86_400 }))))).toBe('lifetime_too_long')
+    const err = await atReview.verify(bearer(expired)).catch((e: unknown) => e)
+    expect(`${String(err)} ${inspect(err)}`).not.toContain(parts(expired)[1])
+  })
+
+  it('T3 confused deputy: a user route never falls back to the workload alone', async () => {
+    const bare = await ids.headers({ from: 'employee-service', to: 'review-service' })
+    expect(await reason(atReview.verify(bare, { actor: 'required' }))).toBe('actor_required')
+    // With the actor, the principal keeps both parties apart so the policy can require both (intersection).
+    const caller = await atReview.verify(await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'ed' }), { actor: 'required' })
+    expect(caller.principal.id).toBe(EMPLOYEE)
+    expect((caller.principal.attr?.['act'] as { user: { id: string } }).user.id).toBe('ed')
+  })
+
+  it('T4 actor/workload mismatch: the workload token is bound to the actor token it travels with', async () => {
+    const alice = await ids.mintActorToken('alice')
+    const ed = await ids.mintActorToken('ed')
+    const boundToAlice = await wl({ audience: 'review-service', actorToken: alice })
+    expect(await reason(atReview.verify(bearer(boundToAlice, { 'x-meshguard-actor': ed })))).toBe('actor_binding_mismatch')
+    const unbound = await wl({ audience: 'review-service' })
+    expect(await reason(atReview.verify(bearer(unbound, { 'x-meshguard-actor': alice })))).toBe('actor_binding_mismatch')
+    // An exchanged actor token issued to workload Y (act.sub) presented by workload X.
+    const issuedToOther = await ids.mintActorToken('alice', { claims: { act: { sub: serviceId('orders') } } })
+    const presented = await wl({ audience: 'review-service', actorToken: issuedToOther })
+    expect(await reason(atReview.verify(bearer(presented, { 'x-meshguard-actor': issuedToOther })))).toBe('actor_workload_mismatch')
+  })
+
+  it('T5 audience widening: wildcard and multi-audience hop tokens are refused', async () => {
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'x', claims: { aud: ['*'] } }))))).toBe('aud_mismatch')
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'x', claims: { aud: [REVIEW, '*'] } }))))).toBe('multi_audience')
+  })
+
+  it('T6 privilege growth across hops: the actor token is forwarded byte-identical, so its scope cannot grow', async () => {
+    const atEmployee = createIdentityVerifier(ids.verifierOptions('employee-service'))
+    const inbound = await atEmployee.verify(await ids.headers({ from: 'gateway', to: 'employee-service', actor: 'hana' }))
+    const outbound = await ids.workloadIdentity('employee-service').headersFor({ audience: REVIEW, caller: inbound })
+    const atC = await atReview.verify(outbound)
+    expect(atC.tokenDigests.actor).toBe(inbound.tokenDigests.actor)
+    // A workload token cannot smuggle user attributes: act.user comes only from the verified actor token.
+    const sneaky = await wl({ audience: 'review-service', claims: { roles: ['employee-service'], department: 'people' } })
+    const caller = await atReview.verify(bearer(sneaky))
+    expect(caller.principal.attr?.['act']).toBeUndefined()
+  })
+
+  it('T7 delegation-depth explosion and parser DoS', async () => {
+    const chain = (n: number): string[] => Array.from({ length: n }, (_, i) => serviceId(`hop-${i}`))
+    await expect(atReview.verify(bearer(await wl({ audience: 'review-service', chain: chain(5) })))).resolves.toBeDefined()
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service', chain: chain(6) }))))).toBe('act_too_deep')
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service', claims: { act: 'gateway' } }))))).toBe('act_invalid')
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service', claims: { pad: 'x'.repeat(64 * 1024) } }))))).toBe(
+      'token_too_large',
+    )
+    // 100k-deep nesting is refused by size before any JSON parsing or recursion.
+    let deep = '{"sub":"x"}'
+    for (let i = 0; i < 100_000; i++) deep = `{"sub":"x","act":${deep}}`
+    const huge = `${b64({ alg: 'EdDSA', kid: 'k' })}.${Buffer.from(deep).toString('base64url')}.sig`
+    expect(await reason(atReview.verify(bearer(huge)))).toBe('token_too_large')
+    // The walk is iterative: a verifier configured for deep chains handles them without recursion.
+    const deepVerifier = createIdentityVerifier(ids.verifierOptions('review-service', { maxActDepth: 100, maxTokenBytes: 65_536 }))
+    expect(await reason(deepVerifier.verify(bearer(await wl({ audience: 'review-service', chain: chain(101) }))))).toBe('act_too_deep')
+  })
+
+  it('T8 chain splice: only the current workload and actor reach the principal', async () => {
+    const admin = serviceId('admin-service')
+    const token = await wl({ audience: 'review-service', chain: [serviceId('gateway'), admin] })
+    const caller = await atReview.verify(bearer(token))
+    expect(caller.delegation.workloads).toEqual([serviceId('gateway'), admin])
+    expect(JSON.stringify(caller.principal)).not.toContain(admin)
+    expect(caller.principal.roles).toEqual(['employee-service'])
+  })
+
+  it('T9 stale actor token: maximum age, and jobs never forward an expired user token', async () => {
+    const old = await ids.mintActorToken('ed', { now: now() - 7200, lifetime: 86_000 })
+    const w = await wl({ audience: 'review-service', actorToken: old })
+    expect(await reason(atReview.verify(bearer(w, { 'x-meshguard-actor': old })))).toBe('token_too_old')
+    const caller = await atReview.verify(await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'ed' }))
+    expect(() => callerContext.run(caller, () => callerContext.outbound(caller.expiresAt))).toThrow(MintError)
+    expect(callerContext.run(caller, () => callerContext.runAsService(() => callerContext.outbound(caller.expiresAt)))).toEqual({
+      transactionId: undefined,
+    })
+  })
+
+  it('T10 algorithm confusion and alg none', async () => {
+    const valid = await wl({ audience: 'review-service' })
+    const [, payload] = parts(valid)
+    const svc = ids.services['employee-service']
+    if (svc === undefined) throw new Error('fixture')
+    for (const alg of ['none', 'noNE', 'NONE']) {
+      expect(await reason(atReview.verify(bearer(`${b64({ alg, kid: svc.kid, typ: 'workload+jwt' })}.${payload}.`)))).toBe('alg_not_allowed')
+    }
+    // HS256 "signed" with the service's public key as the HMAC secret.
+    const pem = svc.publicKey.export({ format: 'pem', type: 'spki' }).toString()
+    const hsInput = `${b64({ alg: 'HS256', kid: svc.kid, typ: 'workload+jwt' })}.${payload}`
+    const hs = `${hsInput}.${createHmac('sha256', pem).update(hsInput).digest('base64url')}`
+    expect(await reason(atReview.verify(bearer(hs)))).toBe('alg_not_allowed')
+    // ES256 header against an Ed25519 key.
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service', header: { alg: 'ES256' } }))))).toBe('alg_not_allowed')
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service', header: { crit: ['exp'] } }))))).toBe('crit_unsupported')
+  })
+
+  it('T11 key injection through headers: jwk/jku/x5u/x5c are ignored, kid is opaque', async () => {
+    let jkuRequests = 0
+    const server = createServer((_req, res) => {
+      jkuRequests++
+      res.end('{}')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const attacker = generateFixtureKey('EdDSA', 'attacker')
+      const jku = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`
+      const embedded = await wl({
+        audience: 'review-service',
+        signWith: attacker,
+        header: { kid: 'attacker', jwk: attacker.publicJwk, jku, x5u: jku, x5c: ['AAAA'] },
+      })
+      expect(await reason(atReview.verify(bearer(embedded)))).toBe('unknown_key')
+      // Same attack keeping the rightful kid: the bundle key is used, so the signature fails.
+      const rightKid = await wl({ audience: 'review-service', signWith: attacker, header: { jwk: attacker.publicJwk, jku } })
+      expect(await reason(atReview.verify(bearer(rightKid)))).toBe('signature_invalid')
+      expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service', header: { kid: '../../etc/passwd' } }))))).toBe(
+        'unknown_key',
+      )
+      expect(jkuRequests).toBe(0)
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+
+  it('T12 cross-JWT confusion: each slot accepts only its own token kind', async () => {
+    const userToken = await ids.mintActorToken('alice')
+    expect(await reason(atReview.verify(bearer(userToken)))).toBe('unknown_issuer')
+    const workloadAsActor = await wl({ audience: 'review-service' })
+    const w = await wl({ audience: 'review-service', actorToken: workloadAsActor })
+    expect(await reason(atReview.verify(bearer(w, { 'x-meshguard-actor': workloadAsActor })))).toBe('unknown_issuer')
+    const idToken = await ids.mintActorToken('alice', { header: { typ: 'JWT' } })
+    const w2 = await wl({ audience: 'review-service', actorToken: idToken })
+    expect(await reason(atReview.verify(bearer(w2, { 'x-meshguard-actor': idToken })))).toBe('typ_mismatch')
+  })
+
+  it('T13 issuer/key mix-up: the issuer picks the keys, the key binds the identity', async () => {
+    const gateway = ids.services['gateway']
+    if (gateway === undefined) throw new Error('fixture')
+    // iss = employee-service, signed with the gateway's key under the gateway's kid.
+    const mixed = await wl({ audience: 'review-service', signWith: gateway, header: { kid: gateway.kid, alg: gateway.alg } })
+    expect(await reason(atReview.verify(bearer(mixed)))).toBe('unknown_key')
+    // ... and under employee-service's kid.
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service', signWith: gateway }))))).toBe('signature_invalid')
+    // A trust domain's key cannot vouch for another trust domain.
+    const td = generateFixtureKey('EdDSA', 'td-a')
+    const verifier = createIdentityVerifier({
+      audience: REVIEW,
+      trust: { workloads: [{ identities: ['spiffe://td-a.example/*'], keys: { jwks: { keys: [td.publicJwk] } }, typOptional: true }] },
+    })
+    const svid = await wl({ audience: 'review-service', signWith: td, header: { kid: 'td-a', typ: undefined }, claims: { iss: undefined, sub: 'spiffe://td-b.example/x' } })
+    expect(await reason(verifier.verify(bearer(svid)))).toBe('key_not_bound')
+  })
+
+  it('T14 JWKS outage and refresh abuse: bounded fetches, bounded staleness, then fail closed', async () => {
+    const key = generateFixtureKey('EdDSA', 'rk')
+    let requests = 0
+    let up = true
+    const server = createServer((_req, res) => {
+      requests++
+      if (!up) res.writeHead(503).end()
+      else res.writeHead(200).end(JSON.stringify({ keys: [key.publicJwk] }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      let clock = Date.now()
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`
+      const trust = createTrustBundle({ workloads: [{ issuer: EMPLOYEE, keys: { jwksUrl: url, staleIfErrorMs: 60_000 } }], clock: () => clock })
+      const verifier = createIdentityVerifier({ audience: REVIEW, trust, cacheSize: 0, clock: () => clock })
+      const token = (kid: string) => wl({ audience: 'review-service', signWith: key, header: { kid }, now: Math.floor(clock / 1000) })
+      await verifier.verify(bearer(await token('rk')))
+      const storm = await Promise.all(Array.from({ length: 1000 }, (_, i) => token(`rand-${i}`)))
+      const results = await Promise.allSettled(storm.map((t) => verifier.verify(bearer(t))))
+      expect(results.every((r) => r.status === 'rejected')).toBe(true)
+      expect(requests).toBe(1)
+      up = false
+      clock += 600_000 + 1
+      await expect(verifier.verify(bearer(await token('rk')))).resolves.toBeDefined()
+      expect(trust.counters().jwksStaleServed).toBeGreaterThan(0)
+      clock += 60_000
+      expect(await reason(verifier.verify(bearer(await token('rk'))))).toBe('jwks_unavailable')
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+
+  it('T15 removed or compromised key: a rotated JWKS file drops it; an empty set trusts nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-t15-'))
+    try {
+      const k1 = generateFixtureKey('EdDSA', 'k1')
+      const k2 = generateFixtureKey('EdDSA', 'k2')
+      const file = join(dir, 'jwks.json')
+      writeFileSync(file, JSON.stringify({ keys: [k1.publicJwk] }))
+      let clock = Date.now()
+      const verifier = createIdentityVerifier({
+        audience: REVIEW,
+        trust: createTrustBundle({ workloads: [{ issuer: EMPLOYEE, keys: { jwksFile: file } }], clock: () => clock }),
+        cacheSize: 0,
+      })
+      await verifier.verify(bearer(await wl({ audience: 'review-service', signWith: k1, header: { kid: 'k1' } })))
+      writeFileSync(file, JSON.stringify({ keys: [k2.publicJwk] }))
+      utimesSync(file, new Date(), new Date(Date.now() + 10_000))
+      clock += 1500
+      expect(await reason(verifier.verify(bearer(await wl({ audience: 'review-service', signWith: k1, header: { kid: 'k1' } }))))).toBe('unknown_key')
+      const empty = createIdentityVerifier({ audience: REVIEW, trust: { workloads: [{ issuer: EMPLOYEE, keys: { jwks: { keys: [] } } }] } })
+      expect(await reason(empty.verify(bearer(await wl({ audience: 'review-service' }))))).toBe('unknown_key')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('T16 clock-skew abuse and malformed times', async () => {
+    const at = (claims: Record<string, unknown>) => wl({ audience: 'review-service', claims })
+    expect(await reason(atReview.verify(bearer(await at({ iat: now() + 120 }))))).toBe('iat_in_future')
+    expect(await reason(atReview.verify(bearer(await at({ nbf: now() + 120 }))))).toBe('token_not_yet_valid')
+    expect(await reason(atReview.verify(bearer(await at({ exp: '9999999999' }))))).toBe('claim_invalid')
+    expect(await reason(atReview.verify(bearer(await at({ exp: 1e308 }))))).toBe('lifetime_too_long')
+    expect(() => createIdentityVerifier(ids.verifierOptions('review-service', { clockTolerance: 120 }))).toThrow(ConfigError)
+  })
+
+  it('T17 header smuggling and duplicates', async () => {
+    const token = await wl({ audience: 'review-service' })
+    expect(await reason(atReview.verify({ authorization: [`Bearer ${token}`, `Bearer ${token}`] }))).toBe('duplicate_header')
+    const actor = await ids.mintActorToken('alice')
+    expect(await reason(atReview.verify(bearer(token, { 'x-meshguard-actor': `${actor}, ${actor}` })))).toBe('duplicate_header')
+    expect(await reason(atReview.verify(bearer(token, { 'x-meshguard-actor': [actor, actor] })))).toBe('duplicate_header')
+    expect(await reason(atReview.verify({ authorization: `Basic ${token}` }))).toBe('auth_scheme_invalid')
+    expect(await reason(atReview.verify({ authorization: `Bearer ${token} extra` }))).toBe('auth_scheme_invalid')
+    // Only the configured headers are read: a token in the query string or another header is ignored.
+    expect(await reason(atReview.verify({ 'x-access-token': token, ':path': `/r?access_token=${token}` }))).toBe('token_missing')
+  })
+
+  it('T18 identity spoofing through propagated metadata does not change the principal', async () => {
+    const headers = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'ed' })
+    const plain = await atReview.verify(headers)
+    const spoofed = await atReview.verify({
+      ...headers,
+      'x-user-id': 'admin',
+      'x-forwarded-client-cert': 'By=spiffe://example.org/ns/default/sa/admin',
+      baggage: 'user=admin,roles=admin',
+      tracestate: 'sub=admin',
+    })
+    expect(spoofed.principal).toEqual(plain.principal)
+  })
+
+  it('T19 outbound token leakage: verified callers never serialise or print tokens', async () => {
+    const headers = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'alice' })
+    const caller = await atReview.verify(headers)
+    const actor = headers['x-meshguard-actor'] as string
+    const workload = (headers['authorization'] as string).slice(7)
+    for (const text of [JSON.stringify(caller), inspect(caller, { depth: 10, showHidden: false }), JSON.stringify({ ...caller })]) {
+      expect(text).not.toContain(parts(actor)[2])
+      expect(text).not.toContain(parts(workload)[2])
+    }
+  })
+
+  it('T20 fail-open paths: a failing claim mapping or an unknown failure never allows', async () => {
+    const verifier = createIdentityVerifier(
+      ids.verifierOptions('review-service', {
+        claims: {
+          mapWorkload: () => {
+            throw new Error('boom')
+          },
+        },
+      }),
+    )
+    expect(await reason(verifier.verify(await ids.headers({ from: 'employee-service', to: 'review-service' })))).toBe('claim_mapping_failed')
+    const broken = createIdentityVerifier(
+      ids.verifierOptions('review-service', { claims: { mapActor: () => ({ id: '', type: 'user', roles: [], attr: {} }) } }),
+    )
+    expect(await reason(broken.verify(await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'ed' })))).toBe(
+      'claim_mapping_failed',
+    )
+  })
+
+  it('T21 stale cached result: the verification cache never outlives exp or crosses actors', async () => {
+    let clock = Date.now()
+    const verifier = createIdentityVerifier(ids.verifierOptions('review-service', { clock: () => clock, clockTolerance: 0 }))
+    const alice = await ids.mintActorToken('alice', { lifetime: 60, now: Math.floor(clock / 1000) })
+    const w = await wl({ audience: 'review-service', actorToken: alice, lifetime: 300, now: Math.floor(clock / 1000) })
+    await verifier.verify(bearer(w, { 'x-meshguard-actor': alice }))
+    clock += 60_000
+    expect(await reason(verifier.verify(bearer(w, { 'x-meshguard-actor': alice })))).toBe('token_expired')
+    const ed = await ids.mintActorToken('ed', { now: Math.floor(clock / 1000) })
+    expect(await reason(verifier.verify(bearer(w, { 'x-meshguard-actor': ed })))).toBe('actor_binding_mismatch')
+  })
+
+  it('T22 delegation routes refuse calls without the delegating actor', async () => {
+    // may_act is enforced by a token-exchange STS, which meshguard is not (see README). What a hop can
+    // enforce: a route that acts for a user requires that user's token, bound to the workload token.
+    const bare = await ids.headers({ from: 'ai-reporting-agent', to: 'review-service' })
+    expect(await reason(atReview.verify(bare, { actor: 'required' }))).toBe('actor_required')
+  })
+
+  it('T23 transaction-context tampering: txn is signed into the token; a modified token fails', async () => {
+    const token = await wl({ audience: 'review-service', transactionId: 'txn-a' })
+    expect(await reason(atReview.verify(bearer(token, { 'x-meshguard-txn': 'txn-b' })))).toBe('txn_mismatch')
+    expect((await atReview.verify(bearer(token))).transactionId).toBe('txn-a')
+    const [h, p, s] = parts(token)
+    const payload = claimsOf(token)
+    const tampered = `${h}.${b64({ ...payload, txn: 'txn-b' })}.${s}`
+    expect(p).not.toBe(b64({ ...payload, txn: 'txn-b' }))
+    expect(await reason(atReview.verify(bearer(tampered)))).toBe('signature_invalid')
+    expect(await reason(atReview.verify(bearer(token, { 'x-meshguard-txn': 'bad txn!' })))).toBe('txn_invalid')
+  })
+
+  it('T24 SPIFFE ID and trust-domain confusion', async () => {
+    const key = generateFixtureKey('EdDSA', 'td')
+    const verifier = (identities: string[]) =>
+      createIdentityVerifier({ audience: REVIEW, trust: { workloads: [{ issuer: 'spire', identities, keys: { jwks: { keys: [key.publicJwk] } } }] } })
+    const anyInDomain = verifier(['spiffe://example.org/*'])
+    const as = (sub: string) => wl({ audience: 'review-service', signWith: key, header: { kid: 'td' }, claims: { iss: 'spire', sub } })
+    for (const bad of [
+      'spiffe://EXAMPLE.org/x',
+      'spiffe://example.org/a/../admin',
+      'spiffe://example.org/a%2Fb',
+      'spiffe://example.org/svc/',
+      'spiffe://example.org//svc',
+      'spiffe://user@example.org/x',
+      'spiffe://example.org:443/x',
+      'SPIFFE://example.org/x',
+      'spiffe://example.org/x?y',
+      'spiffe://example.org/x#y',
+      'spiffe://example.org',
+    ]) {
+      expect(await reason(anyInDomain.verify(bearer(await as(bad))))).toBe('invalid_spiffe_id')
+    }
+    expect(await reason(anyInDomain.verify(bearer(await as('spiffe://example.org.evil/x'))))).toBe('key_not_bound')
+    const exact = verifier(['spiffe://example.org/ns/a'])
+    await expect(exact.verify(bearer(await as('spiffe://example.org/ns/a')))).resolves.toBeDefined()
+    expect(await reason(exact.verify(bearer(await as('spiffe://example.org/ns/ab'))))).toBe('key_not_bound')
+  })
+
+  it('T25 format confusion: only compact JWS', async () => {
+    const token = await wl({ audience: 'review-service' })
+    const [h, p, s] = parts(token)
+    for (const bad of [
+      JSON.stringify({ payload: p, protected: h, signature: s }),
+      `${h}.${p}.${s}.x.y`,
+      `${h}.${p}`,
+      `${h}.${p.slice(0, 4)}+/${p.slice(4)}.${s}`,
+      `${h}.${p}.${s}=`,
+      `${h} .${p}.${s}`,
+    ]) {
+      expect(await reason(atReview.verify({ authorization: `Bearer ${bad}` }))).toMatch(/^(token_malformed|auth_scheme_invalid|duplicate_header)$/)
+    }
+    expect(await reason(atReview.verify(bearer(`${b64(['alg'])}.${p}.${s}`)))).toBe('token_malformed')
+  })
+
+  it('T26 context stripping: a token minted for a user cannot travel without that user', async () => {
+    const alice = await ids.mintActorToken('alice')
+    const bound = await wl({ audience: 'review-service', actorToken: alice })
+    expect(await reason(atReview.verify(bearer(bound)))).toBe('actor_binding_mismatch')
+    expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service' })), { actor: 'required' }))).toBe('actor_required')
+  })
+})
+
+describe('configuration that would weaken the checks is refused', () => {
+  it('rejects symmetric algorithms, private keys in bundles and unbounded identities', () => {
+    const key = generateKeyPairSync('ed25519')
+    const privateJwk = { ...(key.privateKey.export({ format: 'jwk' }) as Record<string, unknown>), kid: 'p' }
+    const base: Omit<IdentityVerifierOptions, 'trust'> = { audience: REVIEW }
+    expect(() => createIdentityVerifier({ ...base, trust: { workloads: [{ issuer: EMPLOYEE, keys: { jwks: { keys: [] } }, algorithms: ['HS256'] }] } })).toThrow(
+      ConfigError,
+    )
+    expect(() =>
+      createIdentityVerifier({ ...base, trust: { workloads: [{ issuer: EMPLOYEE, keys: { jwks: { keys: [privateJwk as never] } } }] } }),
+    ).toThrow(ConfigError)
+    expect(() => createIdentityVerifier({ ...base, trust: { workloads: [{ issuer: 'https://as.example', keys: { jwks: { keys: [] } } }] } })).toThrow(
+      ConfigError,
+    )
+    expect(() =>
+      createIdentityVerifier({ ...base, trust: { workloads: [], actors: [{ issuer: USER_ISSUER, keys: { jwks: { keys: [] } }, audiences: [] }] } }),
+    ).toThrow(ConfigError)
+  })
+})
