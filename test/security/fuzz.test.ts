@@ -1,0 +1,149 @@
+/**
+ * Property-based fuzzing of the token gate and the verifier with mutated tokens and headers:
+ * whatever the input, the outcome is a typed MeshguardError, never a crash and never an allow
+ * (a mutation the decoder cannot see, e.g. unused bits of the last base64url character, is the
+ * only way a token may still verify).
+ */
+import fc from 'fast-check'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { IdentityError, MeshguardError } from '../../packages/core/src/errors.js'
+import { parseCompactToken } from '../../packages/core/src/identity/compact.js'
+import { createIdentityVerifier, parseSpiffeId, type IdentityVerifier } from '../../packages/core/src/identity/index.js'
+import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+/** True when `mutated` decodes to exactly the same JWS as `original` (same signing input, same signature bytes). */
+function sameJws(original: string, mutated: string): boolean {
+  const [h1, p1, s1] = original.split('.')
+  const [h2, p2, s2, ...rest] = mutated.split('.')
+  if (rest.length > 0 || h1 !== h2 || p1 !== p2 || s2 === undefined) return false
+  return Buffer.from(s1 ?? '', 'base64url').equals(Buffer.from(s2, 'base64url'))
+}
+
+type Mutation = (token: string) => string
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.tuple(fc.nat(), fc.constantFrom(...B64URL)).map(([i, c]): Mutation => (t) => {
+    const at = i % t.length
+    return t.slice(0, at) + c + t.slice(at + 1)
+  }),
+  fc.nat().map((i): Mutation => (t) => {
+    const at = i % t.length
+    return t.slice(0, at) + t.slice(at + 1)
+  }),
+  fc.tuple(fc.nat(), fc.string({ maxLength: 4 })).map(([i, s]): Mutation => (t) => {
+    const at = i % t.length
+    return t.slice(0, at) + s + t.slice(at)
+  }),
+  fc.nat().map((i): Mutation => (t) => t.slice(0, i % t.length)),
+  fc.constant<Mutation>((t) => t.split('.').reverse().join('.')),
+  // Re-encode the header or payload with a changed member, keeping the old signature.
+  fc.tuple(fc.boolean(), fc.constantFrom('alg', 'typ', 'kid', 'iss', 'sub', 'aud', 'exp', 'iat', 'ath', 'act', 'jku'), fc.jsonValue()).map(
+    ([header, key, value]): Mutation =>
+      (t) => {
+        const [h = '', p = '', s = ''] = t.split('.')
+        let part: Record<string, unknown>
+        try {
+          part = JSON.parse(Buffer.from(header ? h : p, 'base64url').toString()) as Record<string, unknown>
+        } catch {
+          return t // an earlier mutation already broke this part
+        }
+        if (typeof part !== 'object' || part === null) return t
+        part[key] = value
+        return header ? `${b64(part)}.${p}.${s}` : `${h}.${b64(part)}.${s}`
+      },
+  ),
+)
+
+describe('fuzzing', () => {
+  let ids: IdentityFixture
+  let verifier: IdentityVerifier
+  let workload: string
+  let actor: string
+  let bound: string
+  beforeAll(async () => {
+    ids = await createIdentityFixture({ services: ['caller', 'callee'] })
+    verifier = createIdentityVerifier(ids.verifierOptions('callee', { cacheSize: 0 }))
+    actor = await ids.mintActorToken('alice')
+    workload = await ids.mintWorkloadToken('caller', { audience: 'callee' })
+    bound = await ids.mintWorkloadToken('caller', { audience: 'callee', actorToken: actor })
+  })
+
+  it('the compact-token gate only ever throws IdentityError', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.stringMatching(/^[A-Za-z0-9_.-]{0,200}$/)), (input) => {
+        try {
+          parseCompactToken(input, 8192)
+        } catch (err) {
+          expect(err).toBeInstanceOf(IdentityError)
+        }
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('the SPIFFE ID parser only ever throws IdentityError', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.webUrl(), fc.string().map((s) => `spiffe://${s}`)), (input) => {
+        try {
+          const id = parseSpiffeId(input)
+          expect(id.id).toBe(input)
+          expect(id.trustDomain).toMatch(/^[a-z0-9._-]+$/)
+        } catch (err) {
+          expect(err).toBeInstanceOf(IdentityError)
+        }
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('a mutated workload token is never allowed', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
+        const mutated = mutations.reduce((t, m) => (t.length > 0 ? m(t) : t), workload)
+        const outcome = await verifier.verify({ authorization: `Bearer ${mutated}` }).then(
+          () => 'allowed',
+          (err: unknown) => err,
+        )
+        if (outcome === 'allowed') expect(sameJws(workload, mutated)).toBe(true)
+        else expect(outcome).toBeInstanceOf(MeshguardError)
+      }),
+      { numRuns: 400 },
+    )
+  })
+
+  it('a mutated actor token is never allowed next to a valid bound workload token', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 2 }), async (mutations) => {
+        const mutated = mutations.reduce((t, m) => (t.length > 0 ? m(t) : t), actor)
+        fc.pre(mutated !== actor)
+        const outcome = await verifier.verify({ authorization: `Bearer ${bound}`, 'x-meshguard-actor': mutated }).then(
+          () => 'allowed',
+          (err: unknown) => err,
+        )
+        // The binding hashes the exact actor token, so even an invisible mutation is refused.
+        expect(outcome).not.toBe('allowed')
+        expect(outcome).toBeInstanceOf(MeshguardError)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('arbitrary header views never crash the verifier', async () => {
+    const value = fc.oneof(fc.string({ maxLength: 100 }), fc.array(fc.string({ maxLength: 50 }), { maxLength: 3 }), fc.constant(undefined))
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ authorization: value, 'x-meshguard-actor': value, 'x-meshguard-txn': value }, { requiredKeys: [] }),
+        async (headers) => {
+          const outcome = await verifier.verify(headers as never).then(
+            () => 'allowed',
+            (err: unknown) => err,
+          )
+          expect(outcome).toBeInstanceOf(MeshguardError)
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+})
