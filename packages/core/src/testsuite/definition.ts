@@ -114,7 +114,10 @@ export function readResource(check: DocumentChecker, value: unknown, path: DocPa
   return resource
 }
 
-/** Reads one aux data fixture: `{jwt: {claims}}` or `{jwts: {name: {claims: {...}}}}` (claims merged by name). */
+/**
+ * Reads one aux data fixture: `{jwt: {claims}}`, or `{jwts: {name: {claims: {...}}}}` which is passed on
+ * as `auxData.jwts` (policies read it as `request.auxData.jwts.<name>.claims`).
+ */
 export function readAuxData(check: DocumentChecker, value: unknown, path: DocPath): AuxData | undefined {
   const obj = check.object(value, path, ['jwt', 'jwts'])
   if (!obj) return undefined
@@ -122,13 +125,13 @@ export function readAuxData(check: DocumentChecker, value: unknown, path: DocPat
   const jwts = check.map(obj['jwts'], [...path, 'jwts'])
   if (jwt && jwts) check.report(path, 'jwt and jwts may not both be present')
   if (jwts) {
-    const merged: Record<string, unknown> = {}
-    for (const name of Object.keys(jwts).sort()) {
-      const token = check.object(jwts[name], [...path, 'jwts', name], ['claims'])
-      const claims = token ? check.map(token['claims'], [...path, 'jwts', name, 'claims']) : undefined
-      Object.assign(merged, claims ?? {})
+    const tokens: Record<string, { claims: Record<string, unknown> }> = {}
+    for (const [name, token] of Object.entries(jwts)) {
+      const t = check.object(token, [...path, 'jwts', name], ['claims'])
+      tokens[name] = { claims: (t ? check.map(t['claims'], [...path, 'jwts', name, 'claims']) : undefined) ?? {} }
     }
-    return { jwt: merged }
+    // `AuxData` types only `jwt`; engines that understand several tokens read `jwts`.
+    return { jwts: tokens } as AuxData
   }
   return jwt ? { jwt } : {}
 }

@@ -2,7 +2,8 @@
 export { runPolicyTests, findTestSuites, TEST_SUITE_FILE } from './run.js'
 export type { RunPolicyTestsOptions } from './run.js'
 export type { PolicyTestFilter } from './runner.js'
-export type { TestEngine, TestEngineFactory, TestEngineOptions } from './engine.js'
+export type { TestEngine, TestEngineFactory, TestEngineOptions, TestEngineOutput, TestEngineResponse } from './engine.js'
+export { embeddedTestEngines } from './embedded.js'
 export { formatTestResults } from './format.js'
 export type {
   TestResult,

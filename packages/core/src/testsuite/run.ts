@@ -3,8 +3,10 @@
  */
 import { readFile, readdir } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
+import { loadPolicyDirectory } from '../policy/index.js'
 import { DocumentChecker } from './checker.js'
 import { readSuite, type Fixtures } from './definition.js'
+import { embeddedTestEngines } from './embedded.js'
 import type { TestEngineFactory } from './engine.js'
 import { FixtureError, loadFixtures } from './fixtures.js'
 import type { TestResults, TestSuiteResult } from './results.js'
@@ -14,8 +16,11 @@ import { SourceSyntaxError, formatSourceIssue, readSourceDocument } from './sour
 
 /** Options of {@link runPolicyTests}. */
 export interface RunPolicyTestsOptions {
-  /** Builds the engine a suite runs against, for the suite's engine options (scope search, globals, ...). */
-  engine: TestEngineFactory
+  /**
+   * Builds the engine a suite runs against, for the suite's engine options (scope search, globals, ...).
+   * @defaultValue the embedded engine over the policies compiled from `dir`
+   */
+  engine?: TestEngineFactory | undefined
   /** Which tests to run. @defaultValue all */
   filter?: PolicyTestFilter | undefined
 }
@@ -91,9 +96,12 @@ async function runSuiteFile(dir: string, file: string, runner: SuiteRunner, fixt
  * Runs every policy test suite found under `dir` (see {@link findTestSuites}) and returns Cerbos-shaped
  * `TestResults`. Problems in a suite (bad YAML, unknown fixtures, ...) become an errored suite result,
  * never an exception; only I/O failures and engine construction failures throw.
+ *
+ * @throws PolicyError when no `engine` is given and the policies in `dir` do not compile
  */
-export async function runPolicyTests(dir: string, options: RunPolicyTestsOptions): Promise<TestResults> {
-  const runner = new SuiteRunner(options.engine, options.filter)
+export async function runPolicyTests(dir: string, options: RunPolicyTestsOptions = {}): Promise<TestResults> {
+  const engine = options.engine ?? embeddedTestEngines(await loadPolicyDirectory(dir))
+  const runner = new SuiteRunner(engine, options.filter)
   const fixtureCache = new Map<string, Promise<Fixtures>>()
   const suites: TestSuiteResult[] = []
   for (const file of await findTestSuites(dir)) suites.push(await runSuiteFile(dir, file, runner, fixtureCache))

@@ -127,7 +127,7 @@ tests:
     expect(formatTestResults(results)).toMatch(/bob > doc > write: expected EFFECT_ALLOW, got EFFECT_DENY/)
   })
 
-  it('expands groups, merges jwts and compares outputs (missing, mismatched, errored)', async () => {
+  it('expands groups, passes jwts and compares outputs (missing, mismatched, errored)', async () => {
     const requests: CheckResourcesRequest[] = []
     const dir = await tree({
       ...FIXTURES,
@@ -170,7 +170,7 @@ tests:
       { src: 'resource.doc.vdefault#err', errored: { expected: 1, error: 'division by zero' } },
       { src: 'resource.doc.vdefault#none', missing: { expected: 2 } },
     ])
-    expect(requests[0]?.auxData).toEqual({ jwt: { iss: 'x', aud: 'y' } })
+    expect(requests[0]?.auxData).toEqual({ jwts: { a: { claims: { iss: 'x' } }, b: { claims: { aud: 'y' } } } })
     // One request per action, so every output is attributed to its action.
     expect(requests.every((r) => r.resources.length === 1 && r.resources[0]?.actions.length === 1)).toBe(true)
   })
