@@ -60,7 +60,10 @@ try {
     const txn = o.records.find((r) => r.transactionId)?.transactionId
     const ids = [trace ? `trace ${trace}` : '', txn ? `txn ${txn}` : ''].filter(Boolean).join(' · ')
     console.log(`\n${colors.bold(`${i + 1}. ${o.step.request}`)} ${colors.dim(`— ${o.step.point}`)}${ids ? `\n  ${colors.dim(ids)}` : ''}`)
-    const lines = callTree(o.records, colors, system.nameOf)
+    // The gateway verifies the user's token itself (no workload token at the edge), so its check is
+    // the root of the tree rather than an audit record.
+    const edge = / gateway /.test(o.step.request) ? `${o.step.onBehalfOf.split(' ')[0]} → gateway: access token verified at the edge` : undefined
+    const lines = callTree(o.records, colors, system.nameOf, edge)
     console.log(lines.length > 0 ? lines.join('\n') : colors.dim('  (refused at the edge: no service was reached)'))
   })
 

@@ -44,3 +44,18 @@ describe('demo rendering', () => {
     ])
   })
 })
+
+describe('call tree with an edge root', () => {
+  it('hangs the first hops under the root line', () => {
+    const hops = [
+      { service: 'svc:employee', workloadId: 'svc:gateway', actorId: 'alice', outcome: 'allowed', policy: 'p1', resource: { kind: 'employee_review', id: 'r1' }, action: 'read', timestamp: '2026-01-01T00:00:00.002Z' },
+      { service: 'svc:review', workloadId: 'svc:employee', actorId: 'alice', outcome: 'denied', policy: 'p2', resource: { kind: 'review', id: 'r1' }, action: 'read', timestamp: '2026-01-01T00:00:00.003Z' },
+    ]
+    const lines = callTree(hops, palette(false), (id: string | undefined) => (id ?? '').replace(/^\w+:/, ''), 'alice → gateway: verified') as string[]
+    expect(lines).toEqual([
+      '  alice → gateway: verified',
+      '  └─ gateway → employee for alice: read employee_review/r1 ALLOW (p1)',
+      '     └─ employee → review for alice: read review/r1 DENY (p2)',
+    ])
+  })
+})

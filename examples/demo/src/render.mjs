@@ -99,9 +99,10 @@ export function describeStatus(status) {
  * @param {HopRecord[]} hops  the audit records of one request, any order
  * @param {Palette} colors
  * @param {(id: string | undefined) => string} name  short display name of a workload or actor id
+ * @param {string} [root]  a first line the hops hang from (e.g. the edge's own check)
  * @returns {string[]} lines
  */
-export function callTree(hops, colors, name) {
+export function callTree(hops, colors, name, root) {
   const ordered = [...hops].sort((a, b) => a.timestamp.localeCompare(b.timestamp))
   /** @type {Map<HopRecord, HopRecord[]>} */
   const children = new Map(ordered.map((h) => [h, []]))
@@ -121,7 +122,11 @@ export function callTree(hops, colors, name) {
     const nextPrefix = top ? prefix : prefix + (last ? '   ' : '│  ')
     kids.forEach((kid, i) => visit(kid, nextPrefix, i === kids.length - 1, false))
   }
-  roots.forEach((hop) => visit(hop, '  ', true, true))
+  if (root === undefined) roots.forEach((hop) => visit(hop, '  ', true, true))
+  else {
+    lines.push(`  ${root}`)
+    roots.forEach((hop, i) => visit(hop, '  ', i === roots.length - 1, false))
+  }
   return lines
 }
 
@@ -136,5 +141,5 @@ function describeHop(hop, colors, name) {
   const what = hop.resource ? `${hop.action ?? '?'} ${hop.resource.kind}/${hop.resource.id}` : 'authenticate'
   const actor = hop.actorId ? ` for ${name(hop.actorId)}` : ''
   const why = hop.policy ?? hop.reason ?? ''
-  return `${name(hop.workloadId) || '(unidentified)'} → ${name(hop.service)}${actor}: ${what} ${verdict}${why ? colors.dim(` (${why})`) : ''}`
+  return `${name(hop.workloadId) || '(unverified caller)'} → ${name(hop.service)}${actor}: ${what} ${verdict}${why ? colors.dim(` (${why})`) : ''}`
 }

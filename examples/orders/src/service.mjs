@@ -27,37 +27,29 @@ export async function start(config) {
     res.json({ service: mesh.id, policyDigest: mesh.engine.policyDigest })
   })
 
-  app.post('/orders', authorize(mesh.guard, { resource: 'order', action: 'create', actor: 'required' }), async (req, res, next) => {
-    try {
-      const orderId = `ord-${nextOrder++}`
-      // The user this request acts for, as verified by meshguard (never taken from the body).
-      const customer = String(req.meshguard?.caller.principal.attr?.['act']?.user?.id ?? '')
-      const amount = Number(req.body?.amount ?? 0)
-      const charge = await mesh.fetch(`${payments.url}/payments/pay-${orderId}/charge`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ customer, amount }),
-      })
-      if (!charge.ok) {
-        const answer = await relay(charge)
-        res.status(answer.status).type(answer.contentType).send(answer.body)
-        return
-      }
-      res.status(201).json({ id: orderId, item: String(req.body?.item ?? ''), amount, payment: await charge.json() })
-    } catch (err) {
-      next(err)
+  app.post('/orders', authorize(mesh.guard, { resource: 'order', action: 'create', actor: 'required' }), async (req, res) => {
+    const orderId = `ord-${nextOrder++}`
+    // The user this request acts for, as verified by meshguard (never taken from the body).
+    const customer = String(req.meshguard?.caller.principal.attr?.['act']?.user?.id ?? '')
+    const amount = Number(req.body?.amount ?? 0)
+    const charge = await mesh.fetch(`${payments.url}/payments/pay-${orderId}/charge`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customer, amount }),
+    })
+    if (!charge.ok) {
+      const answer = await relay(charge)
+      res.status(answer.status).type(answer.contentType).send(answer.body)
+      return
     }
+    res.status(201).json({ id: orderId, item: String(req.body?.item ?? ''), amount, payment: await charge.json() })
   })
 
   // The lateral move: orders has no business refunding; payments' policy says so.
-  app.post('/orders/:id/cancel', authorize(mesh.guard, { resource: 'order', action: 'cancel', actor: 'required' }), async (req, res, next) => {
-    try {
-      const refund = await mesh.fetch(`${payments.url}/payments/pay-${encodeURIComponent(req.params.id ?? '')}/refund`, { method: 'POST' })
-      const answer = await relay(refund)
-      res.status(answer.status).type(answer.contentType).send(answer.body)
-    } catch (err) {
-      next(err)
-    }
+  app.post('/orders/:id/cancel', authorize(mesh.guard, { resource: 'order', action: 'cancel', actor: 'required' }), async (req, res) => {
+    const refund = await mesh.fetch(`${payments.url}/payments/pay-${encodeURIComponent(req.params.id)}/refund`, { method: 'POST' })
+    const answer = await relay(refund)
+    res.status(answer.status).type(answer.contentType).send(answer.body)
   })
 
   const http = await serve(createServer(app), config)
