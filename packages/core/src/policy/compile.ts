@@ -133,7 +133,7 @@ class SetCompiler {
     const unit = this.units.get(exportConstantsKey(name))
     const def = unit?.v.def.exportConstants
     if (!unit || !def) return undefined
-    const scope = new DefinitionScope(this.issues)
+    const scope = new DefinitionScope(this.issues, unit.v.doc)
     for (const [k, value] of Object.entries(def.definitions ?? {})) {
       const path: DocPath = ['exportConstants', 'definitions', k]
       const problem = identifierProblem(k)
@@ -149,7 +149,7 @@ class SetCompiler {
     const unit = this.units.get(exportVariablesKey(name))
     const def = unit?.v.def.exportVariables
     if (!unit || !def) return undefined
-    const scope = new DefinitionScope(this.issues)
+    const scope = new DefinitionScope(this.issues, unit.v.doc)
     for (const [k, expr] of Object.entries(def.definitions ?? {})) {
       const path: DocPath = ['exportVariables', 'definitions', k]
       const problem = identifierProblem(k)
@@ -162,7 +162,7 @@ class SetCompiler {
 
   /** Builds the variable/constant namespace of a policy (imports, local, deprecated top-level). */
   private definitions(doc: ParsedDocument, kindKey: string, constants: ConstantsDef | undefined, variables: VariablesDef | undefined, topLevel: Record<string, string> | undefined): DefinitionScope {
-    const scope = new DefinitionScope(this.issues)
+    const scope = new DefinitionScope(this.issues, doc)
     constants?.import?.forEach((imp, i) => {
       const imported = this.exportConstantsScope(imp)
       if (!imported) this.issues.push(issueAt(doc, [kindKey, 'constants', 'import', i], `Constants import '${imp}' cannot be found`))
@@ -432,15 +432,17 @@ export function compilePolicies(sources: ReadonlyArray<PolicySource | PolicyObje
     }
   }
   const schemaDocs = new Map<string, unknown>()
+  const brokenSchemas = new Map<string, string>()
   for (const s of options.schemas ?? []) {
     digestInput.push({ path: `_schemas/${s.path}`, text: s.text })
     try {
       schemaDocs.set(s.path, JSON.parse(s.text))
     } catch (err) {
-      issues.push({ file: `_schemas/${s.path}`, message: `invalid JSON schema: ${err instanceof Error ? err.message : String(err)}` })
+      // Only an error if a policy references it (reported there), as in Cerbos.
+      brokenSchemas.set(s.path, err instanceof Error ? err.message : String(err))
     }
   }
-  const registry = createSchemaRegistry(schemaDocs)
+  const registry = createSchemaRegistry(schemaDocs, brokenSchemas)
   const compiler = new SetCompiler(validated, registry)
   const policies = compiler.compile()
   issues.push(...compiler.issues)

@@ -58,7 +58,14 @@ export class DefinitionScope {
   private usedVariables = new Set<string>()
   private cycleMembers = new Set<string>()
 
-  constructor(private readonly issues: PolicyIssue[]) {}
+  /**
+   * @param issues - where problems are collected
+   * @param owner - the document whose namespace this is (redefinitions are reported there)
+   */
+  constructor(
+    private readonly issues: PolicyIssue[],
+    private readonly owner: ParsedDocument,
+  ) {}
 
   /** Adds a variable definition (`program` undefined when it failed to compile). */
   addVariable(name: string, program: CelProgram | undefined, site: DefinitionSite): void {
@@ -93,12 +100,12 @@ export class DefinitionScope {
   resolve(): void {
     for (const v of this.variables.values()) {
       if (v.sites.length > 1) {
-        this.issues.push(issueAt(v.sites[0]!.doc, [], `Variable '${v.name}' has multiple definitions in ${joinPlaces(v.sites)}`))
+        this.issues.push(issueAt(this.owner, [], `Variable '${v.name}' has multiple definitions in ${joinPlaces(v.sites)}`))
       }
     }
     for (const c of this.constants.values()) {
       if (c.sites.length > 1) {
-        this.issues.push(issueAt(c.sites[0]!.doc, [], `Constant '${c.name}' has multiple definitions in ${joinPlaces(c.sites)}`))
+        this.issues.push(issueAt(this.owner, [], `Constant '${c.name}' has multiple definitions in ${joinPlaces(c.sites)}`))
       }
     }
     for (const v of this.variables.values()) {

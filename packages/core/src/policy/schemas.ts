@@ -23,10 +23,12 @@ export interface SchemaRegistry {
  * Builds a registry from raw schema documents.
  *
  * @param schemas - path relative to `_schemas/` → parsed JSON
+ * @param unreadable - path → why it could not be parsed (an error only where referenced)
  */
-export function createSchemaRegistry(schemas: ReadonlyMap<string, unknown>): SchemaRegistry {
+export function createSchemaRegistry(schemas: ReadonlyMap<string, unknown>, unreadable: ReadonlyMap<string, string> = new Map()): SchemaRegistry {
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false })
   const failed = new Map<string, Error>()
+  for (const [path, reason] of unreadable) failed.set(`${SCHEMA_URL_PREFIX}${path}`, new Error(`jsonschema ${SCHEMA_URL_PREFIX}${path} compilation failed: ${reason}`))
   const compiled = new Map<string, ValidateFunction>()
   const refs: string[] = []
   for (const [path, schema] of schemas) {

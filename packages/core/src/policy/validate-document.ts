@@ -48,6 +48,15 @@ function describe(err: ErrorObject): { path: DocPath; message: string; key: bool
   }
 }
 
+/** Protobuf JSON treats `null` as "field not set"; the schema must see it that way too. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls)
+  if (typeof value !== 'object' || value === null) return value
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v)
+  return out
+}
+
 /** The result of checking one document. */
 export interface ValidatedDocument {
   readonly doc: ParsedDocument
@@ -73,7 +82,7 @@ export function validateDocument(doc: ParsedDocument): { ok: ValidatedDocument }
     issues.push(issueAt(doc, [present[1] as string], `more than one policy kind in one document: ${present.join(', ')}`, true))
   }
   const validate = documentValidator()
-  if (!validate(value)) {
+  if (!validate(withoutNulls(value))) {
     const seen = new Set<string>()
     for (const err of validate.errors ?? []) {
       // The kind alternatives (top-level oneOf) are reported above in plain words.

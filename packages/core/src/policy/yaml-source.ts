@@ -8,14 +8,24 @@ import type { PolicyIssue } from '../errors.js'
 /** A path inside a document: map keys and sequence indexes. */
 export type DocPath = ReadonlyArray<string | number>
 
+/** Which token of a path an issue points at; see {@link ParsedDocument.positionOf}. */
+export type PositionMode = 'auto' | 'key' | 'value'
+
+// Fields whose children are user-named entries (name → expression/value), located at the value.
+const NAME_MAPS = new Set(['local', 'definitions'])
+
 /** One parsed policy document and a way to locate any of its values. */
 export interface ParsedDocument {
   /** The file, relative to the policy directory (or a caller-given name). */
   readonly file: string
   /** The document as plain JS (YAML merge keys applied). */
   readonly value: unknown
-  /** Line/column (1-based) of the value at `path`, or of the map key when `key` is true. */
-  positionOf(path: DocPath, key?: boolean): { line: number; column: number } | undefined
+  /**
+   * Line/column (1-based) where Cerbos reports a problem at `path`: `key` = the map key,
+   * `value` = the value, `auto` = Cerbos' choice (field → its key; entry of a name→value map → the
+   * value; list item → the value, or the first key's colon when the item is a mapping).
+   */
+  positionOf(path: DocPath, mode?: PositionMode): { line: number; column: number } | undefined
 }
 
 /** Formats a path the way Cerbos does: `$.resourcePolicy.rules[0].condition.match.expr`. */
@@ -31,8 +41,18 @@ export function formatDocPath(path: DocPath): string {
 
 /** Builds an issue located at `path` in `doc`. */
 export function issueAt(doc: ParsedDocument, path: DocPath, message: string, key = false): PolicyIssue {
-  const pos = doc.positionOf(path, key)
+  const pos = doc.positionOf(path, key ? 'key' : 'auto')
   return { file: doc.file, line: pos?.line, column: pos?.column, path: formatDocPath(path), message }
+}
+
+function autoMode(path: DocPath): 'key' | 'value' | 'item' {
+  const last = path[path.length - 1]
+  if (last === undefined) return 'value'
+  if (typeof last === 'number') return 'item'
+  const parent = path[path.length - 2]
+  if (parent === undefined) return 'key'
+  if ((typeof parent === 'string' && NAME_MAPS.has(parent)) || (path.length === 2 && parent === 'variables')) return 'value'
+  return 'key'
 }
 
 function nodeAt(doc: Document, path: DocPath, key: boolean): Node | undefined {
@@ -82,9 +102,19 @@ export function parsePolicyText(file: string, text: string): { docs: ParsedDocum
     docs.push({
       file,
       value,
-      positionOf(path, key = false) {
-        const node = nodeAt(doc, path, key)
-        const offset = node?.range?.[0]
+      positionOf(path, mode = 'auto') {
+        const resolved = mode === 'auto' ? autoMode(path) : mode
+        const node = nodeAt(doc, path, resolved === 'key')
+        let offset = node?.range?.[0]
+        if (resolved === 'item' && isMap(node)) {
+          // A mapping inside a list is located at its first key's colon, as Cerbos reports it.
+          const firstKey = node.items[0]?.key as Node | undefined
+          const keyEnd = firstKey?.range?.[1]
+          if (keyEnd !== undefined) {
+            const colon = text.indexOf(':', keyEnd)
+            if (colon >= 0) offset = colon
+          }
+        }
         if (offset === undefined) return undefined
         const pos = lineCounter.linePos(offset)
         return { line: pos.line, column: pos.col }
