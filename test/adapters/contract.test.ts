@@ -1,0 +1,127 @@
+/**
+ * The cross-adapter contract: the table in contract.ts, over real HTTP on 127.0.0.1, against Express,
+ * Fastify, and Nest on both its platforms, all over one guard with the real identity verifier and the
+ * real embedded engine. Every adapter must give the expected answer, and all must give the same
+ * status, headers and problem body (bar the per-request decision id).
+ */
+import {
+  createAuditLog,
+  createGuard,
+  createIdentityVerifier,
+  EmbeddedEngine,
+  functionSink,
+  type AuditRecord,
+  type Guard,
+} from '@meshguard/core'
+import { request } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startNestApp } from '../../packages/nestjs/test/support/contract-app.js'
+import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
+import { CASES, contractEngine, POLICY_DIR, SERVICE, type ContractCase } from './contract.js'
+import type { RunningApp } from './drivers.js'
+import { startExpressApp } from './express-app.js'
+import { startFastifyApp } from './fastify-app.js'
+
+const DRIVERS: Record<string, (guard: Guard) => Promise<RunningApp>> = {
+  express: startExpressApp,
+  fastify: startFastifyApp,
+  'nest (express)': (guard) => startNestApp(guard, 'express'),
+  'nest (fastify)': (guard) => startNestApp(guard, 'fastify'),
+}
+
+/** What one adapter answered, normalised for comparison. */
+interface Answer {
+  status: number
+  contentType: string | undefined
+  wwwAuthenticate: string | undefined
+  cacheControl: string | undefined
+  body: Record<string, unknown>
+}
+
+let ids: IdentityFixture
+const apps = new Map<string, RunningApp>()
+const records: AuditRecord[] = []
+let audit: ReturnType<typeof createAuditLog>
+
+beforeAll(async () => {
+  ids = await createIdentityFixture()
+  audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))] })
+  const guard = createGuard({
+    engine: contractEngine(await EmbeddedEngine.fromDirectory(POLICY_DIR)),
+    identity: createIdentityVerifier(ids.verifierOptions(SERVICE)),
+    service: SERVICE,
+    audit,
+  })
+  for (const [name, start] of Object.entries(DRIVERS)) apps.set(name, await start(guard))
+})
+
+afterAll(async () => {
+  await Promise.all([...apps.values()].map((app) => app.close()))
+  await audit?.close()
+})
+
+async function send(app: RunningApp, testCase: ContractCase, headers: [string, string][]): Promise<Answer> {
+  const flat = headers.flat()
+  const hasBody = testCase.body !== undefined
+  if (hasBody) flat.push('content-type', 'application/json')
+  const response = await request(`${app.url}${testCase.path}`, {
+    method: testCase.method,
+    headers: flat,
+    body: hasBody ? JSON.stringify(testCase.body) : null,
+  })
+  const header = (name: string): string | undefined => {
+    const value = response.headers[name]
+    return Array.isArray(value) ? value.join(', ') : value
+  }
+  return {
+    status: response.statusCode,
+    contentType: header('content-type')?.split(';')[0],
+    wwwAuthenticate: header('www-authenticate'),
+    cacheControl: header('cache-control'),
+    body: (await response.body.json()) as Record<string, unknown>,
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+describe('adapter contract', () => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
+    // One set of credentials per case, sent to every adapter, so only the adapter differs.
+    const headers = await testCase.headers(ids)
+    const answers: Record<string, Answer> = {}
+    for (const [name, app] of apps) answers[name] = await send(app, testCase, headers)
+
+    for (const [name, answer] of Object.entries(answers)) {
+      expect([name, answer.status], JSON.stringify(answer.body)).toEqual([name, testCase.status])
+      if (testCase.status === 200) {
+        expect(answer.body, name).toEqual(testCase.answer)
+        continue
+      }
+      expect(answer.contentType, name).toBe('application/problem+json')
+      expect(answer.cacheControl, name).toBe('no-store')
+      expect(answer.body['reason'], name).toBe(testCase.reason)
+      expect(answer.body['status'], name).toBe(testCase.status)
+      expect(answer.body['decisionId'], name).toMatch(UUID)
+      expect(Object.keys(answer.body).sort(), name).toEqual(['code', 'decisionId', 'detail', 'reason', 'status', 'title', 'type'])
+      // Never a token, a stack or a policy internal in the body.
+      expect(JSON.stringify(answer.body), name).not.toMatch(/eyJ|at .*\.ts|database|engine bug|resource\.review/)
+      expect(answer.wwwAuthenticate !== undefined, name).toBe(testCase.status === 401)
+    }
+
+    // Identical across adapters: same status, headers and body except the per-request decision id.
+    const normalised = Object.values(answers).map(({ body, ...rest }) => ({ ...rest, body: { ...body, decisionId: 'x' } }))
+    for (const other of normalised.slice(1)) expect(other).toEqual(normalised[0])
+  })
+
+  it('audits every refusal under the decision id its problem body names', async () => {
+    const testCase = CASES.find((c) => c.reason === 'denied')!
+    const headers = await testCase.headers(ids)
+    const decisionIds: string[] = []
+    for (const app of apps.values()) decisionIds.push(String((await send(app, testCase, headers)).body['decisionId']))
+    await audit.flush()
+    for (const id of decisionIds) {
+      expect(records.filter((r) => r.callId === id)).toEqual([expect.objectContaining({ kind: 'decision', outcome: 'denied', policy: 'resource.review.vdefault' })])
+    }
+    expect(new Set(decisionIds).size).toBe(decisionIds.length)
+  })
+})

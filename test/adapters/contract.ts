@@ -1,0 +1,275 @@
+/**
+ * The one contract every adapter must honour: the same routes, the same table of requests, the same
+ * answers. Each driver (express.ts, fastify.ts, the Nest app in packages/nestjs/test/support) builds
+ * these routes in its framework's idiom; contract.test.ts runs the table against each over real HTTP.
+ */
+import {
+  callerContext,
+  DEFAULT_ACTOR_HEADER as DEFAULT_ACTOR_HEADER_NAME,
+  UnavailableError,
+  type EmbeddedEngine,
+  type CheckResourcesRequest,
+  type CheckResourcesResponse,
+  type DecisionEngine,
+  type GuardGrant,
+  type Resource,
+} from '@meshguard/core'
+import { fileURLToPath } from 'node:url'
+import { BROKEN_WORKLOAD_TOKENS, type BrokenWorkloadToken, type IdentityFixture } from '../support/identity.js'
+
+/** The service every contract app is. */
+export const SERVICE = 'review-service'
+
+/** The sample policies (the seed review policy among them). */
+export const POLICY_DIR = fileURLToPath(new URL('../../examples/policies', import.meta.url))
+
+/** Reviews the loader knows, with the department the policy compares. */
+export const REVIEWS: Readonly<Record<string, string>> = { 'r-eng': 'engineering', 'r-people': 'people' }
+
+/** A request's resource as every driver's loader computes it (the "database" lookup). */
+export async function loadReview(params: Record<string, unknown>): Promise<Resource> {
+  const id = String(params['id'])
+  // Simulates a database round trip, so the loader is really asynchronous.
+  await new Promise((resolve) => setImmediate(resolve))
+  if (id === 'broken') throw new Error('database connection reset')
+  return { kind: 'review', id, attr: { department: REVIEWS[id] ?? 'unknown' } }
+}
+
+/** A resource taken from the parsed JSON body (needs a hook that runs after body parsing). */
+export function reviewFromBody(body: unknown): Resource {
+  const { id, department } = (body ?? {}) as { id?: unknown; department?: unknown }
+  return { kind: 'review', id: String(id), attr: { department: String(department) } }
+}
+
+/**
+ * The real embedded engine, except for two resource kinds that simulate engine failures: `crash`
+ * throws an unexpected error, `offline` reports the engine unavailable.
+ */
+export function contractEngine(engine: EmbeddedEngine): DecisionEngine {
+  return {
+    kind: engine.kind,
+    get policyDigest() {
+      return engine.policyDigest
+    },
+    checkResources(request: CheckResourcesRequest): Promise<CheckResourcesResponse> {
+      const kind = request.resources[0]?.resource.kind
+      if (kind === 'crash') return Promise.reject(new TypeError('engine bug: cannot read properties of undefined'))
+      if (kind === 'offline') return Promise.reject(new UnavailableError('pdp_unavailable', 'PDP did not answer'))
+      return engine.checkResources(request)
+    },
+  }
+}
+
+/** What every handler answers: who called, for whom, and whether it ran inside the caller context. */
+export function handlerBody(grant: GuardGrant | null | undefined): Record<string, unknown> {
+  const current = callerContext.current()
+  return {
+    workload: grant?.caller.principal.id ?? null,
+    actor: grant?.caller.actor?.id ?? null,
+    policy: grant?.decision?.policy ?? null,
+    inCallerContext: current !== undefined && current === grant?.caller,
+  }
+}
+
+/** The routes every driver serves. */
+export const ROUTES = {
+  /** Loader-resolved review, actor required. */
+  review: '/reviews/:id',
+  /** Body-derived review (POST), actor required. */
+  lookup: '/lookup',
+  /** No credentials needed. */
+  health: '/health',
+  /** No route settings: a verified caller is enough (fail closed). */
+  me: '/me',
+  /** Service-to-service only: an actor token is refused. */
+  internal: '/internal/:id',
+  /** Kind-only route whose engine throws. */
+  crash: '/crash/:id',
+  /** Kind-only route whose engine is unavailable. */
+  offline: '/offline/:id',
+} as const
+
+/** One request of the table. */
+export interface ContractCase {
+  name: string
+  method: 'GET' | 'POST'
+  path: string
+  /** Header lists keep duplicates: each entry is one header line. */
+  headers: (ids: IdentityFixture) => Promise<[string, string][]>
+  body?: unknown
+  status: number
+  /** The problem reason on refusals. */
+  reason?: string
+  /** Expected handler answer on success. */
+  answer?: Record<string, unknown>
+}
+
+const hop = async (ids: IdentityFixture, from: string, actor?: 'alice' | 'hana' | 'ed'): Promise<[string, string][]> =>
+  Object.entries(await ids.headers({ from, to: SERVICE, ...(actor ? { actor } : {}) }))
+
+const employeeService = 'spiffe://example.org/ns/default/sa/employee-service'
+
+/** The table. Every adapter must give exactly these answers. */
+export const CASES: readonly ContractCase[] = [
+  { name: 'no token', method: 'GET', path: '/reviews/r-eng', headers: async () => [], status: 401, reason: 'token_missing' },
+  {
+    name: 'not a bearer token',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: async () => [['authorization', 'Basic dXNlcjpwYXNz']],
+    status: 401,
+    reason: 'auth_scheme_invalid',
+  },
+  ...(Object.entries(BROKEN_WORKLOAD_TOKENS) as [BrokenWorkloadToken, string][]).map(
+    ([kind, reason]): ContractCase => ({
+      name: `bad workload token: ${kind}`,
+      method: 'GET',
+      // A route that accepts a workload alone, so the token itself is what gets judged.
+      path: '/me',
+      headers: async (ids) => [['authorization', `Bearer ${await ids.brokenWorkloadToken(kind, 'employee-service', SERVICE)}`]],
+      status: 401,
+      reason,
+    }),
+  ),
+  {
+    name: 'expired actor token',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: async (ids) => {
+      const actor = await ids.mintActorToken('alice', { now: Math.floor(Date.now() / 1000) - 7200, lifetime: 900 })
+      const workload = await ids.mintWorkloadToken('employee-service', { audience: SERVICE, actorToken: actor })
+      return [['authorization', `Bearer ${workload}`], [DEFAULT_ACTOR_HEADER_NAME, actor]]
+    },
+    status: 401,
+    reason: 'token_expired',
+  },
+  {
+    name: 'actor token swapped for another user',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: async (ids) => {
+      const alice = await ids.mintActorToken('alice')
+      const workload = await ids.mintWorkloadToken('employee-service', { audience: SERVICE, actorToken: alice })
+      return [['authorization', `Bearer ${workload}`], [DEFAULT_ACTOR_HEADER_NAME, await ids.mintActorToken('hana')]]
+    },
+    status: 401,
+    reason: 'actor_binding_mismatch',
+  },
+  {
+    name: 'duplicate authorization header',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: async (ids) => {
+      const [auth] = await hop(ids, 'employee-service')
+      return [auth!, auth!]
+    },
+    status: 401,
+    reason: 'duplicate_header',
+  },
+  {
+    name: 'duplicate actor header',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: async (ids) => {
+      const headers = await hop(ids, 'employee-service', 'alice')
+      const actor = headers.find(([name]) => name === DEFAULT_ACTOR_HEADER_NAME)!
+      return [...headers, actor]
+    },
+    status: 401,
+    reason: 'duplicate_header',
+  },
+  {
+    name: 'allowed: manager reads a review of their department',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: (ids) => hop(ids, 'employee-service', 'alice'),
+    status: 200,
+    answer: { workload: employeeService, actor: 'alice', policy: 'resource.review.vdefault', inCallerContext: true },
+  },
+  {
+    name: 'allowed: HR reads any review',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: (ids) => hop(ids, 'employee-service', 'hana'),
+    status: 200,
+    answer: { workload: employeeService, actor: 'hana', policy: 'resource.review.vdefault', inCallerContext: true },
+  },
+  {
+    name: 'denied: manager of another department',
+    method: 'GET',
+    path: '/reviews/r-people',
+    headers: (ids) => hop(ids, 'employee-service', 'alice'),
+    status: 403,
+    reason: 'denied',
+  },
+  {
+    name: 'denied: employee without a manager role',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: (ids) => hop(ids, 'employee-service', 'ed'),
+    status: 403,
+    reason: 'denied',
+  },
+  {
+    name: 'denied: a workload the policy does not trust (gateway) for a manager',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: (ids) => hop(ids, 'gateway', 'alice'),
+    status: 403,
+    reason: 'denied',
+  },
+  {
+    name: 'actor required',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: (ids) => hop(ids, 'employee-service'),
+    status: 401,
+    reason: 'actor_required',
+  },
+  {
+    name: 'actor forbidden on a service-to-service route',
+    method: 'GET',
+    path: '/internal/r-eng',
+    headers: (ids) => hop(ids, 'employee-service', 'alice'),
+    status: 401,
+    reason: 'actor_forbidden',
+  },
+  {
+    name: 'allowed: body-derived resource',
+    method: 'POST',
+    path: '/lookup',
+    body: { id: 'r-x', department: 'engineering' },
+    headers: (ids) => hop(ids, 'employee-service', 'alice'),
+    status: 200,
+    answer: { workload: employeeService, actor: 'alice', policy: 'resource.review.vdefault', inCallerContext: true },
+  },
+  {
+    name: 'denied: body-derived resource of another department',
+    method: 'POST',
+    path: '/lookup',
+    body: { id: 'r-x', department: 'people' },
+    headers: (ids) => hop(ids, 'employee-service', 'alice'),
+    status: 403,
+    reason: 'denied',
+  },
+  { name: 'public route without credentials', method: 'GET', path: '/health', headers: async () => [], status: 200, answer: { workload: null, actor: null, policy: null, inCallerContext: false } },
+  { name: 'unconfigured route without credentials', method: 'GET', path: '/me', headers: async () => [], status: 401, reason: 'token_missing' },
+  {
+    name: 'unconfigured route with a verified caller',
+    method: 'GET',
+    path: '/me',
+    headers: (ids) => hop(ids, 'gateway'),
+    status: 200,
+    answer: { workload: 'spiffe://example.org/ns/default/sa/gateway', actor: null, policy: null, inCallerContext: true },
+  },
+  {
+    name: 'loader failure fails closed',
+    method: 'GET',
+    path: '/reviews/broken',
+    headers: (ids) => hop(ids, 'employee-service', 'alice'),
+    status: 500,
+    reason: 'resource_resolution_failed',
+  },
+  { name: 'engine failure fails closed', method: 'GET', path: '/crash/c1', headers: (ids) => hop(ids, 'employee-service'), status: 500, reason: 'internal_error' },
+  { name: 'engine unavailable fails closed', method: 'GET', path: '/offline/o1', headers: (ids) => hop(ids, 'employee-service'), status: 503, reason: 'pdp_unavailable' },
+]

@@ -1,0 +1,28 @@
+/** The contract app on Express, with @meshguard/express. */
+import { authenticate, authorize } from '@meshguard/express'
+import type { Guard } from '@meshguard/core'
+import express, { type Request, type Response } from 'express'
+import type { Server } from 'node:http'
+import { handlerBody, loadReview, reviewFromBody, ROUTES } from './contract.js'
+import { closeServer, urlOf, type RunningApp } from './drivers.js'
+
+const answer = (req: Request, res: Response): void => {
+  res.json(handlerBody(req.meshguard))
+}
+
+/** Starts the Express contract app on 127.0.0.1 with an OS-chosen port. */
+export async function startExpressApp(guard: Guard): Promise<RunningApp> {
+  const app = express()
+  app.use(express.json())
+  app.get(ROUTES.health, answer)
+  app.get(ROUTES.review, authorize(guard, { resource: (req) => loadReview(req.params), action: 'read', actor: 'required' }), answer)
+  app.post(ROUTES.lookup, authorize(guard, { resource: (req) => reviewFromBody(req.body), action: 'read', actor: 'required' }), answer)
+  app.get(ROUTES.me, authenticate(guard), answer)
+  app.get(ROUTES.internal, authorize(guard, { resource: 'review', action: 'read', actor: 'forbidden' }), answer)
+  app.get(ROUTES.crash, authorize(guard, { resource: 'crash', action: 'read' }), answer)
+  app.get(ROUTES.offline, authorize(guard, { resource: 'offline', action: 'read' }), answer)
+  const server = await new Promise<Server>((resolve) => {
+    const listening: Server = app.listen(0, '127.0.0.1', () => resolve(listening))
+  })
+  return { url: urlOf(server), close: () => closeServer(server) }
+}
