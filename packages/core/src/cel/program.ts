@@ -3,14 +3,16 @@ import { ConditionError } from '../errors.js'
 import type { ASTNode } from '@marcbachmann/cel-js'
 import { collectRefs, forEachLiteralArgument, renameCalls, rewriteProtoFieldNames } from './ast.js'
 import { cerbosEnvironment } from './environment.js'
+import { FALLBACK, compileFastPath } from './fast-path.js'
 import { toConditionError } from './failure.js'
 import { RE2_MATCHES, re2 } from './lib/regex.js'
 import { ZONED_GETTERS } from './lib/time.js'
-import { scope } from './scope.js'
+import { CERBOS_IDENTIFIERS, scope } from './scope.js'
 import type { CelActivation, CelProgram } from './types.js'
 
 const VARIABLE_MAPS: ReadonlySet<string> = new Set(['V', 'variables'])
 const CONSTANT_MAPS: ReadonlySet<string> = new Set(['C', 'constants'])
+const SCOPE_IDENTIFIERS: ReadonlySet<string> = new Set(CERBOS_IDENTIFIERS)
 const RENAMES: ReadonlyMap<string, string> = new Map([['matches', RE2_MATCHES]])
 
 /**
@@ -28,10 +30,12 @@ class CompiledCel implements CelProgram {
   readonly variableRefs: ReadonlySet<string>
   readonly constantRefs: ReadonlySet<string>
   readonly #run: ParseResult
+  readonly #fast: ((scope: Record<string, unknown>) => unknown) | undefined
 
-  constructor(source: string, run: ParseResult) {
+  constructor(source: string, run: ParseResult, fastPath: boolean) {
     this.source = source
     this.#run = run
+    this.#fast = fastPath ? compileFastPath(run.ast, SCOPE_IDENTIFIERS) : undefined
     this.variableRefs = collectRefs(run.ast, VARIABLE_MAPS)
     this.constantRefs = collectRefs(run.ast, CONSTANT_MAPS)
   }
@@ -40,6 +44,16 @@ class CompiledCel implements CelProgram {
     const previous = scope.activation
     scope.activation = activation
     try {
+      const fast = this.#fast
+      if (fast !== undefined) {
+        let result: unknown
+        try {
+          result = fast(scope as unknown as Record<string, unknown>)
+        } catch {
+          result = FALLBACK // e.g. a lazy variable failed: the library reports the error exactly
+        }
+        if (result !== FALLBACK) return result
+      }
       return this.#run(scope)
     } catch (err) {
       throw toConditionError(err, 'evaluate')
@@ -59,6 +73,17 @@ class CompiledCel implements CelProgram {
  * @throws ConditionError (reason `parse_error`, `type_error`, ...) when the expression is invalid
  */
 export function compileCel(source: string): CelProgram {
+  return compileCelProgram(source, { fastPath: true })
+}
+
+/** Internal options of {@link compileCelProgram}. */
+export interface CompileOptions {
+  /** Use the direct JS closure for simple expressions (default in {@link compileCel}); tests turn it off to compare. */
+  readonly fastPath: boolean
+}
+
+/** {@link compileCel} with internal options; not part of the public API. */
+export function compileCelProgram(source: string, options: CompileOptions): CelProgram {
   if (typeof source !== 'string') throw new ConditionError('CEL expression must be a string', { reason: 'invalid_expression' })
   let run: ParseResult
   try {
@@ -69,5 +94,5 @@ export function compileCel(source: string): CelProgram {
   }
   const checked = run.check()
   if (!checked.valid) throw toConditionError(checked.error, 'compile')
-  return new CompiledCel(source, run)
+  return new CompiledCel(source, run, options.fastPath)
 }

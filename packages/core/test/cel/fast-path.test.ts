@@ -1,0 +1,108 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { compileCelProgram } from '../../src/cel/program.js'
+import { activation } from './activation.js'
+
+/** Outcome of an evaluation, comparable across the two evaluation routes. */
+function outcome(expr: string, fastPath: boolean, a: ReturnType<typeof activation>): unknown {
+  try {
+    return { value: compileCelProgram(expr, { fastPath }).evaluate(a) }
+  } catch (err) {
+    return { error: (err as Error).message }
+  }
+}
+
+const attrValue = fc.oneof(
+  fc.constantFrom('a', 'b', '', 'constructor', 'x.y'),
+  fc.integer({ min: -3, max: 3 }),
+  fc.constantFrom(0.5, 1.0, 2.0, Number.NaN),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom(['a', 'b'], [1, 2], [], ['a', 1]),
+  fc.constantFrom({ a: 1 }, { b: 'a' }, {}),
+)
+const attrs = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'constructor', 'toString'), attrValue, { maxKeys: 4 })
+
+const path = fc.constantFrom(
+  'R.attr.a',
+  'R.attr.b',
+  'P.attr.c',
+  'request.resource.attr.a',
+  'R.attr["b"]',
+  'P.attr.constructor',
+  'R.attr.toString',
+  'R.attr.a.a',
+  'P.id',
+  'R.kind',
+  'V.v',
+)
+const literal = fc.constantFrom('"a"', '""', '1', '-1', '2.0', '0.5', 'true', 'false', 'null', '1u', '[1, 2]', '["a"]', '{"a": 1}')
+const operand = fc.oneof(path, literal)
+const comparison = fc
+  .tuple(operand, fc.constantFrom('==', '!=', '<', '<=', '>', '>=', 'in'), operand)
+  .map(([l, op, r]) => `${l} ${op} ${r}`)
+const expression: fc.Arbitrary<string> = fc.letrec((tie) => ({
+  expr: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    comparison,
+    path,
+    fc.tuple(tie('expr'), fc.constantFrom('&&', '||'), tie('expr')).map(([l, op, r]) => `(${l}) ${op} (${r})`),
+    tie('expr').map((e) => `!(${e})`),
+  ),
+})).expr as fc.Arbitrary<string>
+
+function compiles(expr: string): boolean {
+  try {
+    compileCelProgram(expr, { fastPath: false })
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('fast path', () => {
+  it('gives exactly the library result (value or error) on random expressions and attributes', () => {
+    fc.assert(
+      fc.property(expression, attrs, attrs, attrValue, (expr, resourceAttr, principalAttr, variable) => {
+        fc.pre(compiles(expr))
+        const a = activation({ resource: { attr: resourceAttr }, principal: { attr: principalAttr }, variables: { v: variable } })
+        expect(outcome(expr, true, a)).toEqual(outcome(expr, false, a))
+      }),
+      { numRuns: 1500 },
+    )
+  })
+
+  it('gives exactly the library result for every operator, literal and attribute kind', () => {
+    const values: unknown[] = ['a', '', 1, -1, 0, 2, 1.0, 0.5, 2.5, Number.NaN, true, false, null, ['a'], [1], {}, { a: 1 }]
+    const literals = ['"a"', '""', '1', '-1', '0', '2', '1.0', '0.5', 'true', 'false', 'null', '1u', '[1]', '["a"]', '{"a": 1}']
+    const ops = ['==', '!=', '<', '<=', '>', '>=', 'in']
+    let compared = 0
+    for (const value of values) {
+      const a = activation({ resource: { attr: { a: value } } })
+      for (const lit of literals) {
+        for (const op of ops) {
+          for (const expr of [`R.attr.a ${op} ${lit}`, `${lit} ${op} R.attr.a`, `!(R.attr.a ${op} ${lit}) || false`]) {
+            if (!compiles(expr)) continue
+            compared++
+            expect(outcome(expr, true, a), `${expr} with a = ${JSON.stringify(value)}`).toEqual(outcome(expr, false, a))
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(1000)
+  })
+
+  it('falls back to the library for errors and non-simple values', () => {
+    const a = activation({ resource: { attr: { list: [1, 2], n: 1 } } })
+    expect(outcome('R.attr.missing == 1', true, a)).toEqual({ error: 'no such key: missing' })
+    expect(outcome('R.attr.list == [1, 2]', true, a)).toEqual({ value: true })
+    expect(outcome('R.attr.n == 1u', true, a)).toEqual({ value: true })
+    expect(outcome('R.attr.missing == 1 || true', true, a)).toEqual({ value: true })
+  })
+
+  it('never reads inherited properties of a map', () => {
+    const a = activation({ resource: { attr: {} } })
+    expect(outcome('R.attr.constructor == null', true, a)).toEqual({ error: 'no such key: constructor' })
+    expect(outcome('"toString" in R.attr', true, a)).toEqual({ value: false })
+  })
+})
