@@ -22,6 +22,7 @@ interface AuditRecordView {
   policy?: string
   reason?: string
   transactionId?: string
+  traceId?: string
   resource?: { kind: string; id: string }
   action?: string
 }
@@ -73,6 +74,10 @@ describe('the demo scenario', () => {
     expect(hops(o)).toEqual(['gateway→employee-service:allowed', 'employee-service→review-service:allowed'])
     expect(new Set(o.records.map((r) => r.actorId))).toEqual(new Set(['alice']))
     expect(new Set(o.records.map((r) => r.transactionId)).size).toBe(1)
+    // One trace from the gateway through every hop (W3C traceparent propagated by the client).
+    const traces = new Set(o.records.map((r) => r.traceId))
+    expect(traces.size).toBe(1)
+    expect([...traces][0]).toMatch(/^[0-9a-f]{32}$/)
     expect(o.decidedBy).toBe('resource.review.vdefault')
   })
 

@@ -12,7 +12,7 @@ import 'reflect-metadata'
 import { Controller, Get, HttpException, Inject, Module } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { Authorize, MeshguardModule, Public } from '@meshguard/nestjs'
-import { createServiceMeshguard } from './meshguard.mjs'
+import { continueTrace, createServiceMeshguard } from './meshguard.mjs'
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/ai/sa/ai-reporting-agent'
@@ -89,6 +89,7 @@ export async function start(config) {
   )
 
   const app = await NestFactory.create(AppModule, { logger: false })
+  app.use(continueTrace)
   const host = config.host ?? '127.0.0.1'
   await app.listen(config.port ?? 0, host)
   const address = /** @type {import('node:net').AddressInfo} */ (app.getHttpServer().address())

@@ -12,6 +12,7 @@ import { start as startReviews, SERVICE_ID as REVIEWS_ID } from '@meshguard-exam
 import { start as startAgent, SERVICE_ID as AGENT_ID } from '@meshguard-examples/ai-reporting-agent'
 import { start as startOrders, SERVICE_ID as ORDERS_ID } from '@meshguard-examples/orders'
 import { start as startPayments, SERVICE_ID as PAYMENTS_ID } from '@meshguard-examples/payments'
+import { registerTracing } from './tracing.mjs'
 
 /**
  * @typedef {object} RunningService
@@ -60,6 +61,9 @@ export async function startSystem(options) {
   }
 
   try {
+    // Trace ids in the audit records: one trace per request, started at the gateway.
+    const unregisterTracing = registerTracing()
+    stops.push(async () => unregisterTracing())
     const idp = await startIdp()
     stops.push(() => idp.close())
 

@@ -6,7 +6,7 @@
 import { createServer } from 'node:http'
 import express from 'express'
 import { authorize } from '@meshguard/express'
-import { createServiceMeshguard, relay, serve } from './meshguard.mjs'
+import { continueTrace, createServiceMeshguard, relay, serve } from './meshguard.mjs'
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/hr/sa/employee-service'
@@ -22,6 +22,7 @@ export async function start(config) {
   const mesh = await createServiceMeshguard(config, SERVICE_ID)
 
   const app = express()
+  app.use(continueTrace)
   app.get('/health', (_req, res) => {
     res.json({ service: mesh.id, policyDigest: mesh.engine.policyDigest })
   })

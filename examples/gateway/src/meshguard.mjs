@@ -4,13 +4,11 @@
  * Every sample service has this same file; copy it with the service.
  */
 import { fileURLToPath } from 'node:url'
+import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api'
 import {
-  EmbeddedEngine,
-  callerContext,
   createAuditLog,
-  createGuard,
-  createIdentityVerifier,
-  createWorkloadIdentity,
+  createMeshguard,
+  createTelemetry,
   selfSignedTokenSource,
   stdoutSink,
 } from '@meshguard/core'
@@ -45,13 +43,21 @@ export const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../../policies/', impor
  */
 export async function createServiceMeshguard(config, defaultId) {
   const id = config.id ?? defaultId
-  const engine = await EmbeddedEngine.fromDirectory(config.policyDir ?? DEFAULT_POLICY_DIR)
-  const identity = createIdentityVerifier({ audience: id, trust: config.trust })
   const audit = createAuditLog({ sinks: config.auditSinks ?? [stdoutSink()] })
-  const guard = createGuard({ engine, identity, service: id, audit, context: callerContext })
-  const workload = createWorkloadIdentity({ id, source: selfSignedTokenSource({ key: config.signingKey, kid: config.kid }) })
+  const { guard, engine, workload } = await createMeshguard({
+    service: id,
+    // Cerbos policies, compiled once into the embedded engine.
+    policies: config.policyDir ?? DEFAULT_POLICY_DIR,
+    // Inbound: tokens must be minted for this service, by a workload the trust bundle knows.
+    identity: { audience: id, trust: config.trust },
+    // Outbound: tokens this service mints for its callees, signed with its own key.
+    workload: { id, source: selfSignedTokenSource({ key: config.signingKey, kid: config.kid }) },
+    audit,
+    telemetry: createTelemetry(),
+  })
+  // Only these origins ever receive identity headers; anything else is refused before sending.
   const destinations = Object.fromEntries(Object.values(config.upstreams ?? {}).map((u) => [new URL(u.url).origin, u.id]))
-  const fetch = createMeshguardFetch({ identity: workload, destinations, onUnmapped: 'refuse' })
+  const fetch = createMeshguardFetch({ identity: /** @type {NonNullable<typeof workload>} */ (workload), destinations, onUnmapped: 'refuse' })
   return {
     id,
     engine,
@@ -63,6 +69,19 @@ export async function createServiceMeshguard(config, defaultId) {
       await audit.close()
     },
   }
+}
+
+/**
+ * Continues the caller's trace (W3C `traceparent`) for this request, so this hop's authorization span
+ * and the calls it makes join the caller's trace. Express middleware and Fastify `onRequest` hook
+ * alike. A no-op until an OpenTelemetry SDK is registered; with the SDK, the HTTP instrumentation
+ * (`@opentelemetry/instrumentation-http`) does the same job.
+ * @param {{ headers: Record<string, string | string[] | undefined> }} req
+ * @param {unknown} _res
+ * @param {() => void} next
+ */
+export function continueTrace(req, _res, next) {
+  context.with(propagation.extract(ROOT_CONTEXT, req.headers), next)
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:http'
 import express from 'express'
+import { SpanStatusCode, trace } from '@opentelemetry/api'
 import { callerContext, createWorkloadIdentity, selfSignedTokenSource } from '@meshguard/core'
 import { createMeshguardFetch } from '@meshguard/client'
 import { createEdgeAuthenticator, EdgeAuthError } from './edge.mjs'
@@ -84,8 +85,19 @@ export async function start(config) {
     }
   }
 
+  // The edge starts each request's trace; every inner hop continues it (see continueTrace).
+  const tracer = trace.getTracer('meshguard-example-gateway')
   const app = express()
   app.use(express.json())
+  app.use((req, res, next) => {
+    tracer.startActiveSpan(`${req.method} gateway`, (span) => {
+      res.once('finish', () => {
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+        span.end()
+      })
+      next()
+    })
+  })
   app.get('/health', (_req, res) => {
     res.json({ service: id })
   })

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http'
 import express from 'express'
 import { authorize } from '@meshguard/express'
-import { createServiceMeshguard, relay, serve } from './meshguard.mjs'
+import { continueTrace, createServiceMeshguard, relay, serve } from './meshguard.mjs'
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/shop/sa/orders'
@@ -22,6 +22,7 @@ export async function start(config) {
   let nextOrder = 1
 
   const app = express()
+  app.use(continueTrace)
   app.use(express.json())
   app.get('/health', (_req, res) => {
     res.json({ service: mesh.id, policyDigest: mesh.engine.policyDigest })

@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify'
 import { meshguard } from '@meshguard/fastify'
-import { createServiceMeshguard } from './meshguard.mjs'
+import { continueTrace, createServiceMeshguard } from './meshguard.mjs'
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/shop/sa/payments'
@@ -24,6 +24,7 @@ export async function start(config) {
   /** @type {Map<string, Payment>} */
   const payments = new Map()
   const app = Fastify()
+  app.addHook('onRequest', continueTrace)
   await app.register(meshguard, { guard: mesh.guard })
 
   const idOf = (/** @type {{ params: unknown }} */ request) => String(/** @type {Record<string, unknown>} */ (request.params)['id'] ?? '')

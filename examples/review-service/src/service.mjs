@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify'
 import { meshguard } from '@meshguard/fastify'
-import { createServiceMeshguard } from './meshguard.mjs'
+import { continueTrace, createServiceMeshguard } from './meshguard.mjs'
 import { REVIEWS, aggregate } from './reviews.mjs'
 
 /** This service's workload identity. */
@@ -30,6 +30,7 @@ function reviewResource(request) {
 export async function start(config) {
   const mesh = await createServiceMeshguard(config, SERVICE_ID)
   const app = Fastify()
+  app.addHook('onRequest', continueTrace)
   await app.register(meshguard, { guard: mesh.guard })
 
   app.get('/health', { config: { meshguard: { public: true } } }, async () => ({ service: mesh.id, policyDigest: mesh.engine.policyDigest }))
