@@ -1,9 +1,9 @@
-import { watch, type FSWatcher } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigError, PolicyError, toMeshguardError, type MeshguardError } from '../errors.js'
 import type { Telemetry } from '../telemetry/index.js'
 import { markPolicyLoaded } from './policy-info.js'
+import { watchTree, type TreeWatch } from './tree-watch.js'
 
 /** An engine whose policy set can be replaced atomically. `EmbeddedEngine` fits. */
 export interface SwappableEngine<TSet> {
@@ -158,7 +158,7 @@ export function watchPolicies<TSet>(
     timer.unref?.()
   }
 
-  let watcher: FSWatcher | undefined
+  let watcher: TreeWatch | undefined
   let poller: NodeJS.Timeout | undefined
   const startPolling = (intervalMs: number): void => {
     let signature: Promise<string> = directorySignature(dir).catch(() => '')
@@ -184,11 +184,11 @@ export function watchPolicies<TSet>(
     startPolling(options.poll === true ? 1000 : options.poll.intervalMs)
   } else {
     try {
-      watcher = watch(dir, { recursive: true, persistent: false }, schedule)
-      watcher.on('error', () => {
+      watcher = watchTree(dir, schedule, () => {
         // The directory went away or the platform gave up on watching: keep serving, poll instead.
         watcher?.close()
         watcher = undefined
+        mode = 'poll'
         if (!closed && !poller) startPolling(1000)
       })
     } catch {

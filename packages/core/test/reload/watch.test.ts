@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -166,6 +166,30 @@ describe('watchPolicies', () => {
       await recovered
     },
   )
+
+  it('sees files replaced by rename again and again, and files in new subdirectories', async () => {
+    const dir = await policyDir()
+    const staging = await mkdtemp(join(tmpdir(), 'mg-reload-staging-'))
+    dirs.push(staging)
+    const engine = new TextEngine()
+    const events: ReloadEvent[] = []
+    const watcher = watchPolicies(engine, dir, { load: loadText, debounceMs: 5, onReload: (e) => events.push(e) })
+    watchers.push(watcher)
+    await watcher.reload()
+    for (const version of ['r1', 'r2', 'r3', 'r4']) {
+      const live = nextEvent(events, () => engine.set.includes(`a.yaml=${version}`))
+      await writeFile(join(staging, version), version)
+      await rename(join(staging, version), join(dir, 'resources', 'a.yaml'))
+      await live
+    }
+    // A new directory is watched by the time the reload its creation triggers has run.
+    const afterMkdir = nextEvent(events, () => true)
+    await mkdir(join(dir, 'resources', 'team'))
+    await afterMkdir
+    const nested = nextEvent(events, () => engine.set.includes('deep.yaml=nested'))
+    await writeFile(join(dir, 'resources', 'team', 'deep.yaml'), 'nested')
+    await nested
+  })
 
   it('stops reacting after close()', async () => {
     const dir = await policyDir()
