@@ -77,7 +77,7 @@ export interface FixtureService extends FixtureKey {
 export interface TokenOverrides {
   claims?: Record<string, unknown>
   header?: Record<string, unknown>
-  /** Sign with another key (e.g. another service's) instead of the rightful one. */
+  /** Sign with another key (e.g. another service's) instead of the rightful one; `alg` follows this key unless `header.alg` is set. */
   signWith?: FixtureKey
   /** Seconds clock for iat/exp. @defaultValue now */
   now?: number
@@ -215,7 +215,7 @@ export async function createIdentityFixture(
       txn: spec.transactionId,
       ...spec.claims,
     }
-    const header = { alg: s.alg, kid: s.kid, typ: WORKLOAD_TOKEN_TYP, ...spec.header }
+    const header = { alg: (spec.signWith ?? s).alg, kid: s.kid, typ: WORKLOAD_TOKEN_TYP, ...spec.header }
     return sign(spec.signWith ?? s, header, claims)
   }
 
@@ -230,7 +230,7 @@ export async function createIdentityFixture(
       ...actorClaims(actor),
       ...overrides.claims,
     }
-    const header = { alg: userIssuer.alg, kid: userIssuer.kid, typ: ACCESS_TOKEN_TYP, ...overrides.header }
+    const header = { alg: (overrides.signWith ?? userIssuer).alg, kid: userIssuer.kid, typ: ACCESS_TOKEN_TYP, ...overrides.header }
     return sign(overrides.signWith ?? userIssuer, header, claims)
   }
 

@@ -44,3 +44,5 @@ export type {
   VerifiedCaller,
   VerifierStats,
 } from './types.js'
+export { IDENTITY_MISSING_REASONS, IDENTITY_INVALID_REASONS, IDENTITY_UNAVAILABLE_REASONS, MINT_REASONS } from './reasons.js'
+export type { IdentityReason, MintReason } from './reasons.js'

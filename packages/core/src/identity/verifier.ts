@@ -120,6 +120,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   const ourAudiences: ReadonlySet<string> = new Set(audiences)
 
   const cache = new Lru<string, Verified>(cacheSize)
+  // Concurrent first requests with the same tokens share one verification.
+  const inflight = new Map<string, Promise<Verified>>()
   let cacheHits = 0
   let cacheMisses = 0
 
@@ -221,7 +223,12 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     }
     if (verified === undefined) {
       cacheMisses++
-      verified = await verifyTokens(workloadToken, actorToken, now)
+      let pending = inflight.get(key)
+      if (pending === undefined) {
+        pending = verifyTokens(workloadToken, actorToken, now).finally(() => inflight.delete(key))
+        inflight.set(key, pending)
+      }
+      verified = await pending
       cache.set(key, verified)
     } else {
       cacheHits++

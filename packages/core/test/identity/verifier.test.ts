@@ -102,3 +102,43 @@ describe('createIdentityVerifier', () => {
     })
   }
 })
+
+describe('SPIRE-style JWT-SVIDs', () => {
+  it('accepts SVIDs from a SPIFFE bundle (use: jwt-svid, no iss, typ JWT) bound to a trust domain', async () => {
+    const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    const { generateFixtureKey } = await import('../../../../test/support/identity.js')
+    const key = generateFixtureKey('ES256', 'spire-1')
+    const verifier = createIdentityVerifier({
+      audience: serviceId('callee'),
+      trust: {
+        workloads: [
+          {
+            identities: ['spiffe://example.org/*'],
+            keys: { jwks: { keys: [{ ...key.publicJwk, use: 'jwt-svid', alg: undefined }] } },
+            typ: ['JWT', 'JOSE'],
+            typOptional: true,
+            requireActorBinding: false,
+          },
+        ],
+      },
+    })
+    const svid = await ids.mintWorkloadToken('svc', {
+      audience: 'callee',
+      signWith: key,
+      header: { kid: 'spire-1', typ: 'JWT' },
+      claims: { iss: undefined, jti: undefined },
+    })
+    const caller = await verifier.verify({ authorization: `Bearer ${svid}` })
+    expect(caller.workload).toMatchObject({ id: serviceId('svc'), issuer: undefined, roles: ['svc'] })
+    const noTyp = await ids.mintWorkloadToken('svc', { audience: 'callee', signWith: key, header: { kid: 'spire-1', typ: undefined }, claims: { iss: undefined } })
+    await expect(verifier.verify({ authorization: `Bearer ${noTyp}` })).resolves.toBeDefined()
+  })
+
+  it('shares one verification between concurrent first requests', async () => {
+    const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    const verifier = createIdentityVerifier(ids.verifierOptions('callee'))
+    const headers = await ids.headers({ from: 'svc', to: 'callee', actor: 'alice' })
+    const callers = await Promise.all(Array.from({ length: 10 }, () => verifier.verify(headers)))
+    expect(new Set(callers.map((c) => c.principal)).size).toBe(1)
+  })
+})

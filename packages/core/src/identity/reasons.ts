@@ -1,0 +1,71 @@
+/**
+ * Every reason code the identity layer rejects with, and what it means. Adapters put the code in
+ * problem bodies; docs and dashboards can list them from here. A test keeps this table and the
+ * codes thrown in the source in step.
+ */
+
+/** Reasons of `IdentityMissingError` (401): credentials absent. */
+export const IDENTITY_MISSING_REASONS = Object.freeze({
+  token_missing: 'no workload token in `authorization: Bearer`',
+  actor_required: 'the route acts for a user or agent, and no actor token was sent',
+} as const)
+
+/** Reasons of `IdentityError` (401): credentials present but rejected. */
+export const IDENTITY_INVALID_REASONS = Object.freeze({
+  duplicate_header: 'an identity header was sent more than once (or comma-joined)',
+  auth_scheme_invalid: '`authorization` is not `Bearer <token>`',
+  token_too_large: 'a token exceeds `maxTokenBytes`',
+  token_malformed: 'not a compact JWS with JSON-object header and payload',
+  alg_not_allowed: '`alg` is not an allowed asymmetric algorithm for the issuer and key (covers `none`, HS*)',
+  crit_unsupported: 'the header has `crit` parameters',
+  typ_mismatch: '`typ` is not accepted for this token slot',
+  kid_missing: 'the header has no usable `kid`',
+  unknown_issuer: '`iss` is not a trusted issuer for this token slot',
+  unknown_key: 'no trusted key of the issuer has this `kid`',
+  signature_invalid: 'the signature does not verify with the trusted key',
+  claim_missing: 'a required claim (`exp`, `aud`, `iat`, `sub`) is absent',
+  claim_invalid: 'a claim has the wrong type (e.g. a string `exp`)',
+  token_expired: '`exp` has passed (beyond the clock tolerance)',
+  token_not_yet_valid: '`nbf` is in the future (beyond the clock tolerance)',
+  iat_in_future: '`iat` is in the future (beyond the clock tolerance)',
+  lifetime_too_long: '`exp - iat` (or `exp - now`) exceeds the maximum lifetime',
+  token_too_old: 'the actor token was issued longer ago than `maxTokenAge`',
+  aud_mismatch: 'the token was not minted for this service (or actor audience not accepted)',
+  multi_audience: 'the workload token names several audiences (exact audience mode)',
+  invalid_spiffe_id: '`sub` (or a configured identity) is not a valid SPIFFE ID',
+  key_not_bound: 'the signing key may not sign for the identity the token claims',
+  actor_binding_mismatch: 'the workload token is not bound (`ath`) to the actor token it travels with',
+  actor_workload_mismatch: 'the actor token was issued to (`act.sub`) another workload',
+  actor_forbidden: 'the route does not accept an actor token',
+  act_too_deep: 'the `act` delegation chain exceeds `maxActDepth`',
+  act_invalid: 'an `act` level is not an object with a valid `sub`',
+  txn_invalid: 'the transaction id is malformed',
+  txn_mismatch: 'the transaction id header differs from the token `txn`',
+  claim_mapping_failed: 'the claim mapping threw or returned no roles/attributes',
+} as const)
+
+/** Reasons of `UnavailableError` (503) raised by identity. */
+export const IDENTITY_UNAVAILABLE_REASONS = Object.freeze({
+  jwks_unavailable: 'a trusted key set cannot be fetched and its stale-if-error window has passed',
+} as const)
+
+/** Reasons of `MintError` (outbound: nothing was sent). */
+export const MINT_REASONS = Object.freeze({
+  audience_invalid: 'no callee audience was given',
+  actor_expired: 'the actor token of the request being served has expired',
+  act_too_deep: 'the outbound `act` chain would exceed `maxActDepth`',
+  txn_invalid: 'the transaction id is malformed',
+  signing_failed: 'the workload token could not be signed',
+  token_source_unavailable: 'the workload token file cannot be read',
+  token_expired: 'the workload token file holds an expired token',
+  audience_unavailable: 'the workload token file has no token for this callee',
+  token_endpoint_unavailable: 'the OAuth token endpoint cannot be reached',
+  token_endpoint_rejected: 'the OAuth token endpoint refused the request (OAuth error code in the message)',
+  token_endpoint_invalid: 'the OAuth token endpoint answered without a usable bearer token',
+  token_source_failed: 'a custom token source failed',
+} as const)
+
+/** A reason code of an identity rejection (401). */
+export type IdentityReason = keyof typeof IDENTITY_MISSING_REASONS | keyof typeof IDENTITY_INVALID_REASONS
+/** A reason code of a mint failure. */
+export type MintReason = keyof typeof MINT_REASONS
