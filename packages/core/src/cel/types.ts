@@ -25,7 +25,11 @@ export interface CelResource {
 export interface CelRequest {
   principal: CelPrincipal
   resource: CelResource
-  auxData: { jwt: Record<string, unknown> }
+  /**
+   * Verified JWT claims: `jwt` for the single-token form, `jwts.<name>.claims` for the named
+   * multi-token form (`request.auxData.jwts.token_a.claims.aud`).
+   */
+  auxData: { jwt: Record<string, unknown>; jwts?: Record<string, { claims: Record<string, unknown> }> }
 }
 
 /**
