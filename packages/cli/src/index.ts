@@ -1,1 +1,10 @@
-export {}
+/**
+ * `@meshguard/cli`: the `meshguard` command (check, compile, digest). The bin is `dist/bin.js`; the
+ * functions below run the same commands in-process.
+ *
+ * @packageDocumentation
+ */
+export { main, USAGE } from './main.js'
+export type { CliIo } from './io.js'
+export { readCheckRequest, toHttpResponse, toHttpResult } from './cerbos-http.js'
+export type { HttpCheckRequest } from './cerbos-http.js'

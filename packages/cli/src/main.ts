@@ -1,0 +1,62 @@
+/**
+ * The `meshguard` command: dispatches to a subcommand and turns failures into exit codes
+ * (0 ok, 1 failure, 2 usage). Policy errors print `file:line:col: message`; nothing prints a stack.
+ */
+import { PolicyError, formatPolicyIssue, toMeshguardError } from '@meshguard/core'
+import { runCheck } from './check.js'
+import { runCompile } from './compile.js'
+import { runDigest } from './digest.js'
+import { write, UsageError, type CliIo } from './io.js'
+
+/** The help text. */
+export const USAGE = `Usage: meshguard <command> [options]
+
+Commands:
+  check --policies DIR [--globals JSON] [--lenient-scope-search]
+        [--schema-enforcement none|warn|reject]
+      Read CheckResources requests (Cerbos HTTP API JSON) one per line on stdin and write one
+      Cerbos HTTP API response per line on stdout. A bad line gets an error line, not an exit.
+  compile DIR [--skip-tests] [--tests REGEXP] [--output table|json]
+      Compile the policies in DIR (errors as file:line:col), then run the policy test suites
+      (*_test.yaml) found there. Exits 1 on any compile error or failed test.
+  digest DIR
+      Print the sha256 digest of the policy set in DIR.
+  help
+      Show this text.
+`
+
+const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<number>> = {
+  check: runCheck,
+  compile: runCompile,
+  digest: runDigest,
+}
+
+/** Runs the CLI with `argv` (without `node` and the script); resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...args] = argv
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    await write(command === undefined ? io.stderr : io.stdout, USAGE)
+    return command === undefined ? 2 : 0
+  }
+  const run = COMMANDS[command]
+  if (run === undefined) {
+    await write(io.stderr, `meshguard: unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
+    return 2
+  }
+  try {
+    return await run(args, io)
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {
+      await write(io.stderr, `meshguard: ${(err as Error).message}\n\n${USAGE}`)
+      return 2
+    }
+    if (err instanceof PolicyError) {
+      await write(io.stderr, `${err.issues.map(formatPolicyIssue).join('\n')}\n`)
+      return 1
+    }
+    const error = toMeshguardError(err)
+    const detail = error.code === 'ERR_AUTHZ_INTERNAL' && err instanceof Error ? `: ${err.message}` : ''
+    await write(io.stderr, `meshguard: ${error.code} (${error.reason}): ${error.message}${detail}\n`)
+    return 1
+  }
+}
