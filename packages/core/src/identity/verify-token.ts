@@ -109,6 +109,9 @@ export async function verifyWorkloadToken(
   if (iss !== undefined && typeof iss !== 'string') throw new IdentityError('claim_invalid', 'token "iss" is not a string')
   const anchors = bundle.workloadAnchors(iss)
   if (anchors.length === 0) throw new IdentityError('unknown_issuer', 'token issuer is not trusted for workloads')
+  // Cheap header checks before any key lookup, so a mistyped token never triggers a JWKS fetch.
+  if (!anchors.some((a) => a.algorithms.has(alg))) throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
+  if (anchors.length === 1) checkTyp(header, (anchors[0] as ResolvedWorkloadAnchor).typ, (anchors[0] as ResolvedWorkloadAnchor).typOptional)
   const kid = headerKid(header)
   const { entry, index } = await findKey(
     anchors.map((a) => a.keys),
@@ -133,6 +136,7 @@ export async function verifyActorToken(token: string, bundle: TrustBundle, limit
   const issuer = typeof iss === 'string' ? bundle.actorIssuer(iss) : undefined
   if (issuer === undefined) throw new IdentityError('unknown_issuer', 'actor token issuer is not trusted')
   checkTyp(header, issuer.typ, false)
+  if (!issuer.algorithms.has(alg)) throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
   const kid = headerKid(header)
   const { entry } = await findKey([issuer.keys], kid)
   await checkSignature(token, entry, alg, issuer.algorithms)
