@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs'
+import { readdirSync, watch, type FSWatcher } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -60,8 +60,12 @@ export function watchTree(root: string, onChange: () => void, onError: (error: u
     for (const dir of dirs) add(dir)
   }
 
+  // The first walk is synchronous (start-up, not the request path), so every directory is watched
+  // by the time watchPolicies returns and no change made right after it can be missed.
   add(root)
-  void sync()
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (entry.isDirectory()) add(join(entry.parentPath, entry.name))
+  }
   return {
     close() {
       closed = true
