@@ -1,0 +1,308 @@
+// HTTP benchmark of the adapters: bare framework vs framework + meshguard vs the closest one-token peer,
+// on loopback, with autocannon. Usage: `pnpm bench:http` (builds first, then runs this file).
+//
+// Method (see /work/shared/research/peer-baselines.md): every server runs in its own process on
+// 127.0.0.1 with NODE_ENV=production; autocannon runs in another process (10 connections, a warm-up,
+// then the measured window). Rounds are interleaved and the order rotates each round; ratios are paired
+// (auth ÷ bare of the same framework in the same round), then the median over rounds is printed.
+// Latency percentiles come from the float latency of every 2xx response (autocannon's own histogram
+// stores whole milliseconds). Server CPU µs/req = Δ(utime+stime) of the server process over the
+// measured window ÷ 2xx responses.
+//
+// Variants per framework (Express 5, Fastify 5):
+//   bare       hello world
+//   meshguard  workload token + actor token (same two tokens on every request: verification cache
+//              warm), embedded engine with the seed review policy (CEL condition), audit log (noop
+//              sink), telemetry (no SDK: no-op spans)
+//   fresh      as meshguard, but a NEW workload token on every request (cache miss, signature check;
+//              the actor token is the same user session token, bound by `ath` to each workload token)
+//   peer       express-oauth2-jwt-bearer (JWKS over loopback) / @fastify/jwt, verifying one ES256 token
+//
+// Env: BENCH_ROUNDS (3), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10),
+//      BENCH_VARIANTS (comma list, default all).
+import { spawn } from 'node:child_process'
+import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+
+const SELF = fileURLToPath(import.meta.url)
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const POLICY_DIR = join(ROOT, 'examples/policies')
+
+const TRUST_DOMAIN = 'example.org'
+const CALLER_ID = `spiffe://${TRUST_DOMAIN}/ns/hr/sa/employee-service`
+const SERVICE_ID = `spiffe://${TRUST_DOMAIN}/ns/hr/sa/review-service`
+const USER_ISSUER = 'https://idp.example.org'
+const ACTOR_AUDIENCE = 'meshguard'
+const ACTOR_HEADER = 'x-meshguard-actor'
+
+const VARIANTS = [
+  'express-bare', 'express-meshguard', 'express-fresh', 'express-peer',
+  'fastify-bare', 'fastify-meshguard', 'fastify-fresh', 'fastify-peer',
+]
+
+// ---------------------------------------------------------------------------------------------
+// Tokens: ES256 signed with node:crypto (independent of the code under test).
+
+const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+function jwt(privateKeyPem, kid, typ, claims) {
+  const input = `${b64({ alg: 'ES256', kid, typ })}.${b64(claims)}`
+  const signature = sign('sha256', Buffer.from(input), { key: privateKeyPem, dsaEncoding: 'ieee-p1363' })
+  return `${input}.${signature.toString('base64url')}`
+}
+
+const now = () => Math.floor(Date.now() / 1000)
+
+function actorToken(config) {
+  return jwt(config.user.privatePem, config.user.kid, 'at+jwt', {
+    iss: USER_ISSUER, sub: 'alice', aud: ACTOR_AUDIENCE, iat: now(), exp: now() + 3000, jti: randomUUID(),
+    roles: ['employee', 'manager'], department: 'engineering',
+  })
+}
+
+function workloadToken(config, actor) {
+  return jwt(config.caller.privatePem, config.caller.kid, 'workload+jwt', {
+    iss: CALLER_ID, sub: CALLER_ID, aud: SERVICE_ID, iat: now(), exp: now() + 600, jti: randomUUID(),
+    ath: createHash('sha256').update(actor).digest('base64url'),
+  })
+}
+
+function keyPair(kid) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  return {
+    kid,
+    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }),
+    publicPem: publicKey.export({ format: 'pem', type: 'spki' }),
+    publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers (one per process).
+
+const HELLO = { hello: 'world' }
+
+async function meshguardGuard(config) {
+  const core = await import(join(ROOT, 'packages/core/dist/index.js'))
+  const engine = await core.EmbeddedEngine.fromDirectory(POLICY_DIR)
+  const identity = core.createIdentityVerifier({
+    audience: SERVICE_ID,
+    trust: {
+      workloads: [{ issuer: CALLER_ID, keys: { jwks: { keys: [config.caller.publicJwk] } } }],
+      actors: [{ issuer: USER_ISSUER, keys: { jwks: { keys: [config.user.publicJwk] } }, audiences: [ACTOR_AUDIENCE] }],
+    },
+  })
+  const audit = core.createAuditLog({ sinks: [{ name: 'noop', write: async () => {} }] })
+  return core.createGuard({ engine, identity, service: 'review-service', audit, telemetry: core.createTelemetry() })
+}
+
+const reviewOf = (id) => ({ kind: 'review', id, attr: { department: 'engineering' } })
+
+async function startServer(variant, config) {
+  const [framework, kind] = variant.split('-')
+  if (framework === 'express') {
+    const { default: express } = await import('express')
+    const app = express()
+    const hello = (_req, res) => res.json(HELLO)
+    if (kind === 'bare') app.get('/reviews/:id', hello)
+    else if (kind === 'peer') {
+      const { auth } = await import('express-oauth2-jwt-bearer')
+      app.get('/reviews/:id', auth({ issuer: USER_ISSUER, audience: ACTOR_AUDIENCE, jwksUri: config.jwksUri, tokenSigningAlg: 'ES256' }), hello)
+    } else {
+      const { authorize } = await import(join(ROOT, 'packages/express/dist/index.js'))
+      const guard = await meshguardGuard(config)
+      app.get('/reviews/:id', authorize(guard, { resource: (req) => reviewOf(req.params.id), action: 'read', actor: 'required' }), hello)
+    }
+    return new Promise((resolve) => {
+      const server = app.listen(0, '127.0.0.1', () => resolve(server.address().port))
+    })
+  }
+  const { default: Fastify } = await import('fastify')
+  const app = Fastify({ logger: false })
+  const hello = async () => HELLO
+  if (kind === 'bare') app.get('/reviews/:id', hello)
+  else if (kind === 'peer') {
+    const { default: fastifyJwt } = await import('@fastify/jwt')
+    await app.register(fastifyJwt, {
+      secret: { public: config.user.publicPem },
+      verify: { algorithms: ['ES256'], allowedIss: USER_ISSUER, allowedAud: ACTOR_AUDIENCE },
+    })
+    app.addHook('onRequest', async (request) => {
+      await request.jwtVerify()
+    })
+    app.get('/reviews/:id', hello)
+  } else {
+    const { meshguard } = await import(join(ROOT, 'packages/fastify/dist/index.js'))
+    await app.register(meshguard, { guard: await meshguardGuard(config) })
+    app.get('/reviews/:id', { config: { meshguard: { resource: (req) => reviewOf(req.params.id), action: 'read', actor: 'required' } } }, hello)
+  }
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return app.server.address().port
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load (one process per run).
+
+function headerSets(variant, config, count) {
+  const [, kind] = variant.split('-')
+  if (kind === 'bare') return [{}]
+  const actor = actorToken(config)
+  if (kind === 'peer') return [{ authorization: `Bearer ${actor}` }]
+  if (kind === 'meshguard') return [{ authorization: `Bearer ${workloadToken(config, actor)}`, [ACTOR_HEADER]: actor }]
+  // fresh: enough distinct workload tokens that none repeats within the verifier cache's reach.
+  const sets = []
+  for (let i = 0; i < count; i++) sets.push({ authorization: `Bearer ${workloadToken(config, actor)}`, [ACTOR_HEADER]: actor })
+  return sets
+}
+
+async function runLoad(variant, config, url, warmupS, durationS, connections) {
+  const { default: autocannon } = await import('autocannon')
+  // ~ upper bound of requests in the window; the verifier caches 10k entries, so a larger pool never hits.
+  const sets = headerSets(variant, config, 60_000)
+  let next = 0
+  const requests = [{ method: 'GET', path: '/reviews/r1', setupRequest: (req) => ({ ...req, headers: sets[next++ % sets.length] }) }]
+  const run = (seconds, onResponse) =>
+    new Promise((resolve, reject) => {
+      const instance = autocannon({ url, connections, duration: seconds, requests }, (err, result) => (err ? reject(err) : resolve(result)))
+      if (onResponse) instance.on('response', onResponse)
+    })
+  await run(warmupS)
+  const latencies = []
+  let ok = 0
+  let bad = 0
+  process.stdout.write('measure-start\n')
+  const result = await run(durationS, (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) {
+      ok++
+      latencies.push(ms)
+    } else bad++
+  })
+  process.stdout.write('measure-end\n')
+  latencies.sort((a, b) => a - b)
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN
+  process.stdout.write(
+    `${JSON.stringify({ rps: ok / durationS, p50: pct(50), p99: pct(99), ok, bad: bad + result.errors + result.timeouts, fresh: sets.length })}\n`,
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestration.
+
+function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[11]) + Number(fields[12]) // utime + stime (fields 14, 15 of the full line)
+}
+
+function lines(child) {
+  const rl = createInterface({ input: child.stdout })
+  const queue = []
+  const waiters = []
+  rl.on('line', (line) => (waiters.length > 0 ? waiters.shift()(line) : queue.push(line)))
+  return () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiters.push(resolve)))
+}
+
+function node(args) {
+  return spawn(process.execPath, [SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } })
+}
+
+async function measure(variant, configPath, settings) {
+  const server = node(['server', variant, configPath])
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  try {
+    const port = Number(await lines(server)())
+    const url = `http://127.0.0.1:${port}`
+    const probe = await fetch(`${url}/reviews/r1`, { headers: headerSets(variant, JSON.parse(readFileSync(configPath, 'utf8')), 1)[0] })
+    if (probe.status !== 200) throw new Error(`${variant}: probe answered ${probe.status}: ${await probe.text()}`)
+    const load = node(['load', variant, configPath, url, String(settings.warmupS), String(settings.durationS), String(settings.connections)])
+    const next = lines(load)
+    let line = await next()
+    while (line !== 'measure-start') line = await next()
+    const ticksBefore = cpuTicks(server.pid)
+    await next() // measure-end
+    const ticksAfter = cpuTicks(server.pid)
+    const result = JSON.parse(await next())
+    await new Promise((resolve) => load.once('exit', resolve))
+    // Clock ticks are 10 ms (USER_HZ 100).
+    return { ...result, cpuUs: result.ok > 0 ? ((ticksAfter - ticksBefore) * 10_000) / result.ok : NaN }
+  } finally {
+    server.kill('SIGTERM')
+    await exited
+  }
+}
+
+const median = (values) => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
+  if (sorted.length === 0) return NaN
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+const fmt = (v, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '—')
+
+async function orchestrate() {
+  const settings = {
+    rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+    warmupS: Number(process.env.BENCH_WARMUP_S ?? 3),
+    durationS: Number(process.env.BENCH_DURATION_S ?? 10),
+    connections: Number(process.env.BENCH_CONNECTIONS ?? 10),
+  }
+  const variants = process.env.BENCH_VARIANTS ? process.env.BENCH_VARIANTS.split(',') : VARIANTS
+  const config = { caller: keyPair('employee-service-1'), user: keyPair('idp-1') }
+  // express-oauth2-jwt-bearer fetches its JWKS over HTTP: served here, on loopback, fetched once.
+  const jwks = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [config.user.publicJwk] })))
+  await new Promise((resolve) => jwks.listen(0, '127.0.0.1', resolve))
+  config.jwksUri = `http://127.0.0.1:${jwks.address().port}/jwks.json`
+  const configPath = join(tmpdir(), `meshguard-bench-http-${process.pid}.json`)
+  writeFileSync(configPath, JSON.stringify(config))
+  console.log(`bench:http  node ${process.version}  rounds=${settings.rounds} warmup=${settings.warmupS}s duration=${settings.durationS}s connections=${settings.connections}`)
+  const results = Object.fromEntries(variants.map((v) => [v, []]))
+  try {
+    for (let round = 0; round < settings.rounds; round++) {
+      const order = variants.map((_, i) => variants[(i + round) % variants.length])
+      for (const variant of order) {
+        const r = await measure(variant, configPath, settings)
+        results[variant][round] = r
+        console.log(`  round ${round + 1} ${variant.padEnd(18)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUs, 1)} µs/req  non-2xx/errors ${r.bad}`)
+      }
+    }
+  } finally {
+    jwks.close()
+    rmSync(configPath, { force: true })
+  }
+
+  console.log('\nvariant             req/s (median)   p50 ms   p99 ms   server CPU µs/req')
+  for (const v of variants) {
+    const rs = results[v]
+    console.log(`${v.padEnd(20)}${fmt(median(rs.map((r) => r.rps))).padStart(14)}${fmt(median(rs.map((r) => r.p50)), 2).padStart(9)}${fmt(median(rs.map((r) => r.p99)), 2).padStart(9)}${fmt(median(rs.map((r) => r.cpuUs)), 1).padStart(20)}`)
+  }
+  const ratio = (a, b) => median(results[a]?.map((r, i) => r.rps / results[b]?.[i]?.rps) ?? [])
+  const targets = { express: 0.9, fastify: 0.75 }
+  console.log('\npaired req/s ratios (median over rounds)')
+  for (const fw of ['express', 'fastify']) {
+    if (!results[`${fw}-bare`]) continue
+    const mg = ratio(`${fw}-meshguard`, `${fw}-bare`)
+    const fresh = ratio(`${fw}-fresh`, `${fw}-bare`)
+    const peer = ratio(`${fw}-peer`, `${fw}-bare`)
+    console.log(`  ${fw}: meshguard/bare ${fmt(mg, 2)} (target ≥ ${targets[fw]})  fresh/bare ${fmt(fresh, 2)}  peer/bare ${fmt(peer, 2)}  fresh/peer ${fmt(ratio(`${fw}-fresh`, `${fw}-peer`), 2)} (target > 1)`)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const [mode, variant, configPath, ...rest] = process.argv.slice(2)
+if (mode === 'server') {
+  const port = await startServer(variant, JSON.parse(readFileSync(configPath, 'utf8')))
+  process.stdout.write(`${port}\n`)
+  process.once('SIGTERM', () => process.exit(0))
+} else if (mode === 'load') {
+  const [url, warmupS, durationS, connections] = rest
+  await runLoad(variant, JSON.parse(readFileSync(configPath, 'utf8')), url, Number(warmupS), Number(durationS), Number(connections))
+} else {
+  await orchestrate()
+}
