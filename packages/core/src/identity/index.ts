@@ -46,3 +46,5 @@ export type {
 } from './types.js'
 export { IDENTITY_MISSING_REASONS, IDENTITY_INVALID_REASONS, IDENTITY_UNAVAILABLE_REASONS, MINT_REASONS } from './reasons.js'
 export type { IdentityReason, MintReason } from './reasons.js'
+export { recordTrustEvents } from './trust-metrics.js'
+export type { JwksMetricsRecorder } from './trust-metrics.js'

@@ -127,3 +127,19 @@ describe('Lru', () => {
     expect(off.get('a')).toBeUndefined()
   })
 })
+
+describe('recordTrustEvents', () => {
+  it('maps key-set events onto the telemetry counters', async () => {
+    const { recordTrustEvents } = await import('../../src/identity/index.js')
+    const calls: string[] = []
+    const onEvent = recordTrustEvents({
+      recordJwksRefresh: (outcome, issuer) => calls.push(`refresh ${outcome} ${issuer}`),
+      recordJwksStale: (issuer) => calls.push(`stale ${issuer}`),
+    })
+    onEvent({ type: 'jwks_fetched', source: 'u', keys: 1, durationMs: 1 })
+    onEvent({ type: 'jwks_fetch_failed', source: 'u', error: 'timeout' })
+    onEvent({ type: 'jwks_stale_served', source: 'u', ageMs: 1 })
+    onEvent({ type: 'jwks_refresh_suppressed', source: 'u' })
+    expect(calls).toEqual(['refresh success u', 'refresh failure u', 'stale u'])
+  })
+})
