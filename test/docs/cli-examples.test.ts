@@ -1,0 +1,54 @@
+/**
+ * The examples in docs/cli.md are real: each command on that page runs (in-process, through the
+ * CLI's own `main`) and prints what the page says it prints.
+ */
+import { readFile } from 'node:fs/promises'
+import { PassThrough } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../packages/cli/src/index.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const page = await readFile(new URL('../../docs/cli.md', import.meta.url), 'utf8')
+
+async function meshguard(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (d: Buffer) => (out += d.toString('utf8')))
+  stderr.on('data', (d: Buffer) => (err += d.toString('utf8')))
+  const code = await main(argv, { stdin: (async function* () { yield stdin })(), stdout, stderr })
+  return { code, stdout: out, stderr: err }
+}
+
+/** `pnpm [--silent] meshguard <args>` lines in the page's shell blocks. */
+const commands = [...page.matchAll(/^\s*(?:\| )?pnpm (?:--silent )?meshguard ([^\n#]+)/gm)].map((m) => (m[1] ?? '').trim().split(/\s+/))
+
+describe('docs/cli.md', () => {
+  it('shows compile, check and digest', () => {
+    expect(commands.map((c) => c[0])).toEqual(['compile', 'check', 'digest'])
+  })
+
+  it('compile prints the summary the page quotes and exits 0', async () => {
+    const run = await meshguard((commands[0] ?? []).map((a) => (a.startsWith('examples/') ? root + a : a)))
+    expect(run.code).toBe(0)
+    const quoted = /`(PASSED: [^`]+)`/.exec(page)?.[1]
+    expect(quoted).toBeDefined()
+    expect(run.stdout).toContain(quoted)
+  })
+
+  it('check answers the request on the page with the response on the page', async () => {
+    const request = /echo '([^']+)'/.exec(page)?.[1] ?? ''
+    const response = /```json\n(.+)\n```/.exec(page)?.[1] ?? ''
+    const run = await meshguard(['check', '--policies', `${root}examples/policies`], `${request}\n`)
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout.trim())).toEqual(JSON.parse(response))
+  })
+
+  it('digest prints a sha256 hex digest', async () => {
+    const run = await meshguard(['digest', `${root}examples/policies`])
+    expect(run.code).toBe(0)
+    expect(run.stdout.trim()).toMatch(/^[0-9a-f]{64}$/)
+  })
+})

@@ -1,0 +1,104 @@
+/**
+ * The docs only mention things that exist: relative links resolve, repository paths in backticks
+ * exist, `pnpm <script>` commands are real root scripts, and code blocks marked
+ * `<!-- copy-of: path -->` are verbatim copies of files that tests exercise.
+ */
+import { existsSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+async function markdownFiles(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const entry of await readdir(join(root, dir), { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.name === 'node_modules' || entry.name === 'dist') continue
+    if (entry.isDirectory()) out.push(...(await markdownFiles(path)))
+    else if (entry.name.endsWith('.md')) out.push(path)
+  }
+  return out
+}
+
+const docs = [
+  'README.md',
+  ...(await markdownFiles('docs')),
+  ...(await markdownFiles('examples')),
+  ...(await markdownFiles('packages')).filter((p) => /^packages\/[^/]+\/README\.md$/.test(p)),
+]
+const pages = await Promise.all(docs.map(async (file) => ({ file, text: await readFile(join(root, file), 'utf8') })))
+const rootScripts = Object.keys(
+  (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts,
+)
+
+/** Lines that carry meaning for a copy: no blank lines, no whole-line comments. */
+const significant = (text: string): string =>
+  text
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line.trim() !== '' && !/^\s*(#|\/\/)/.test(line))
+    .join('\n')
+
+describe('documentation', () => {
+  it('covers the pages the project promises', () => {
+    for (const page of [
+      'docs/getting-started.md',
+      'docs/concepts.md',
+      'docs/policies.md',
+      'docs/identity-and-tokens.md',
+      'docs/adapters/express.md',
+      'docs/adapters/fastify.md',
+      'docs/adapters/nestjs.md',
+      'docs/client.md',
+      'docs/operations.md',
+      'docs/security-model.md',
+      'docs/cli.md',
+      'docs/benchmarks.md',
+      'docs/reference/errors.md',
+    ]) {
+      expect(docs, page).toContain(page)
+    }
+  })
+
+  it.each(pages)('$file: relative links resolve', ({ file, text }) => {
+    for (const match of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = match[1] ?? ''
+      if (/^[a-z]+:/i.test(target) || target.startsWith('#')) continue
+      const path = resolve(root, dirname(file), target.split('#')[0] ?? '')
+      expect(existsSync(path), `${file} links to ${target}`).toBe(true)
+    }
+  })
+
+  it.each(pages)('$file: repository paths in backticks exist', ({ file, text }) => {
+    for (const match of text.matchAll(/`((?:examples|packages|docs|test|bench|scripts)\/[^`\s*<>]+?)`/g)) {
+      const path = (match[1] ?? '').replace(/[:#].*$/, '')
+      expect(existsSync(join(root, path)), `${file} mentions ${path}`).toBe(true)
+    }
+  })
+
+  it.each(pages)('$file: pnpm commands name real root scripts', ({ file, text }) => {
+    const blocks = [...text.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
+    const inline = [...text.matchAll(/`((?:npx --yes pnpm@[\d.]+|pnpm) [^`]+)`/g)].map((m) => m[1] ?? '')
+    for (const command of [...blocks, ...inline]) {
+      for (const use of command.matchAll(/(?:^|\s|&&\s)(?:npx --yes pnpm@[\d.]+|pnpm) ([a-z:]+)/g)) {
+        const script = use[1] ?? ''
+        if (['install', 'add', 'exec', 'dlx', 'run'].includes(script)) continue
+        expect(rootScripts, `${file}: pnpm ${script}`).toContain(script)
+      }
+    }
+  })
+
+  it.each(pages.filter((p) => p.text.includes('<!-- copy-of:')))('$file: marked code blocks copy real files', async ({ file, text }) => {
+    const copies = [...text.matchAll(/<!-- copy-of: (\S+) -->\n```[a-z]*\n([\s\S]*?)```/g)]
+    expect(copies.length, `${file} has well-formed copy-of markers`).toBe(text.split('<!-- copy-of:').length - 1)
+    for (const [, source = '', block = ''] of copies) {
+      const path = join(root, source)
+      expect(existsSync(path), `${file} copies ${source}`).toBe(true)
+      if (!existsSync(path)) continue
+      const original = await readFile(path, 'utf8')
+      expect(significant(original), `${file}: block differs from ${relative(root, path)}`).toContain(significant(block))
+    }
+  })
+})
