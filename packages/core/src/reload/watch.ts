@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigError, PolicyError, toMeshguardError, type MeshguardError } from '../errors.js'
+import { loadPolicyDirectory, type CompiledPolicySet } from '../policy/index.js'
 import type { Telemetry } from '../telemetry/index.js'
 import { markPolicyLoaded } from './policy-info.js'
 import { watchTree, type TreeWatch } from './tree-watch.js'
@@ -38,7 +39,10 @@ export type ReloadEvent =
 
 /** Options of {@link watchPolicies}. */
 export interface WatchPoliciesOptions<TSet> {
-  /** Reads and compiles the directory into a set the engine can swap in. Throws `PolicyError` on bad policies. */
+  /**
+   * Reads and compiles the directory into a set the engine can swap in; throws `PolicyError` on bad
+   * policies. @defaultValue `loadPolicyDirectory` (for `EmbeddedEngine`)
+   */
   load: (dir: string) => Promise<TSet> | TSet
   /** Quiet time after the last file event before reloading. @defaultValue 100 */
   debounceMs?: number | undefined
@@ -81,22 +85,35 @@ async function directorySignature(dir: string): Promise<string> {
 /**
  * Watches a policy directory and hot-reloads it: on change (debounced), the directory is compiled
  * while requests keep using the set in force, then swapped in atomically. A set that fails to
- * compile is rejected with its errors and the last good set stays in force.
+ * compile is rejected with its errors and the last good set stays in force. Returns once every
+ * directory is watched.
  *
  * @example
  * ```ts
+ * const engine = await EmbeddedEngine.fromDirectory('./policies')
  * const watcher = watchPolicies(engine, './policies', {
- *   load: (dir) => loadPolicyDirectory(dir),
  *   onReload: (e) => e.ok || log.error(e.error),
  * })
  * ```
  */
+export function watchPolicies(
+  engine: SwappableEngine<CompiledPolicySet>,
+  dir: string,
+  options?: Partial<WatchPoliciesOptions<CompiledPolicySet>>,
+): PolicyWatcher
+/** Watches with a custom loader (any engine that can swap what the loader returns). */
 export function watchPolicies<TSet>(
   engine: SwappableEngine<TSet>,
   dir: string,
   options: WatchPoliciesOptions<TSet>,
+): PolicyWatcher
+export function watchPolicies<TSet>(
+  engine: SwappableEngine<TSet>,
+  dir: string,
+  options: Partial<WatchPoliciesOptions<TSet>> = {},
 ): PolicyWatcher {
-  if (typeof options.load !== 'function') throw new ConfigError('reload.load', 'must be a function')
+  const load = options.load ?? ((path: string) => loadPolicyDirectory(path) as Promise<unknown> as Promise<TSet>)
+  if (typeof load !== 'function') throw new ConfigError('reload.load', 'must be a function')
   const debounceMs = options.debounceMs ?? 100
   if (!Number.isFinite(debounceMs) || debounceMs < 0) {
     throw new ConfigError('reload.debounceMs', 'must be a non-negative number')
@@ -112,7 +129,7 @@ export function watchPolicies<TSet>(
     const previousDigest = engine.policyDigest
     let event: ReloadEvent
     try {
-      const set = await options.load(dir)
+      const set = await load(dir)
       engine.swap(set)
       const at = new Date()
       markPolicyLoaded(engine, at)

@@ -64,7 +64,7 @@ function nextEvent(events: ReloadEvent[], predicate: (e: ReloadEvent) => boolean
 describe('watchPolicies', () => {
   it('validates options', async () => {
     const dir = await policyDir()
-    expect(() => watchPolicies(new TextEngine(), dir, { load: undefined as never })).toThrow(ConfigError)
+    expect(() => watchPolicies(new TextEngine(), dir, { load: 'not a function' as never })).toThrow(ConfigError)
     expect(() => watchPolicies(new TextEngine(), dir, { load: loadText, debounceMs: -1 })).toThrow(/debounceMs/)
   })
 
