@@ -5,11 +5,11 @@
  * swallowed CEL errors exactly as Cerbos 0.55 treats them.
  */
 import type { CelRequest } from '../cel/index.js'
-import type { CompiledParams, CompiledPolicySet } from '../policy/compiled.js'
-import { normalizeScope, principalPolicyKey, resourcePolicyKey, sanitizeName, scopeParents } from '../policy/names.js'
+import type { CompiledCondition, CompiledParams, CompiledPolicySet } from '../policy/compiled.js'
+import { normalizeScope } from '../policy/names.js'
 import type { Effect, ValidationError } from '../types.js'
 import { EvaluationContext } from './evaluation.js'
-import type { RowKind, RuleTable } from './rule-table.js'
+import type { Binding, RowKind, RuleTable } from './rule-table.js'
 import { validateAttributes } from './schema-validation.js'
 import type { ActionEffect, CheckInput, CheckOutput, CheckOutputEntry, SchemaEnforcement } from './types.js'
 
@@ -33,6 +33,31 @@ interface EffectInfo {
 }
 
 const DEFAULT_VERSION = 'default'
+const NO_VARIABLES: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+
+const pureConditions = new WeakMap<CompiledCondition, boolean>()
+
+/**
+ * A derived-role condition gives the same result in the scope pass and in a rule row when it reads
+ * no variables and not `runtime` (the only inputs that differ between the two).
+ */
+function isPure(condition: CompiledCondition, params: CompiledParams): boolean {
+  if (params.variables.length > 0) return false
+  let pure = pureConditions.get(condition)
+  if (pure === undefined) {
+    const sources: string[] = []
+    const collect = (c: CompiledCondition): void => {
+      if (c.op === 'expr') sources.push(c.program.source)
+      else c.items.forEach(collect)
+    }
+    collect(condition)
+    pure = sources.every((src) => !src.includes('runtime') && readsNoVariables(src))
+    pureConditions.set(condition, pure)
+  }
+  return pure
+}
+
+const readsNoVariables = (src: string): boolean => !/\b(V|variables)\b/.test(src)
 
 function finish(input: CheckInput, effects: ReadonlyMap<string, EffectInfo>, extra: Omit<CheckOutput, 'requestId' | 'resourceId' | 'actions'>): CheckOutput {
   const actions: Record<string, ActionEffect> = {}
@@ -66,16 +91,15 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   const result = (evaluationErrors: CheckOutput['evaluationErrors'] = []): CheckOutput =>
     finish(input, effects, { effectiveDerivedRoles: [...effectiveDerivedRoles], validationErrors, outputs, evaluationErrors, effectivePolicies })
 
-  const pchain = table.scopeChain('principal', principalScope, (s) => principalPolicyKey(principal.id, principalVersion, s), settings.lenientScopeSearch)
-  const rchain = table.scopeChain('resource', resourceScope, (s) => resourcePolicyKey(resource.kind, resourceVersion, s), settings.lenientScopeSearch)
-  if (pchain.scopes.length === 0 && rchain.scopes.length === 0) return result()
+  const plan = table.plan(principal.id, principalVersion, principalScope, resource.kind, resourceVersion, resourceScope, settings.lenientScopeSearch)
+  if (plan.principalScopes.length === 0 && plan.resourceScopes.length === 0) return result()
 
   const principalAttr = principal.attr ?? {}
   const resourceAttr = resource.attr ?? {}
-  if (settings.schemaEnforcement !== 'none' && rchain.key !== '') {
-    validationErrors = validateAttributes(set.schemas, table.rootResourcePolicy(resource.kind, resourceVersion), principalAttr, resourceAttr, input.actions)
+  if (settings.schemaEnforcement !== 'none' && plan.resourceKey !== '') {
+    validationErrors = validateAttributes(set.schemas, plan.rootPolicy, principalAttr, resourceAttr, input.actions)
     if (validationErrors.length > 0 && settings.schemaEnforcement === 'reject') {
-      for (const action of input.actions) effects.set(action, { effect: 'EFFECT_DENY', policy: rchain.key, scope: '' })
+      for (const action of input.actions) effects.set(action, { effect: 'EFFECT_DENY', policy: plan.resourceKey, scope: '' })
       return result()
     }
   }
@@ -86,15 +110,24 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     auxData: { jwt: input.auxData?.jwt ?? {} },
   }
   const ctx = new EvaluationContext(request, settings.globals, now)
-  const sanitizedResource = sanitizeName(resource.kind)
-  const scopedPrincipalExists = table.principalExists(principalVersion, pchain.scopes)
-  const scopedResourceExists = table.resourceExists(resourceVersion, sanitizedResource, rchain.scopes)
-  if (!scopedPrincipalExists && !scopedResourceExists) return result()
+  const sanitizedResource = plan.sanitizedResource
+  const { scopedPrincipalExists, scopedResourceExists } = plan
+  if (!scopedPrincipalExists && !scopedResourceExists) return result(ctx.errors.all())
 
-  const includingParentRoles = new Set(table.withParentRoles(resourceScope, principal.roles))
+  const parentRolesOf = (role: string): readonly string[] => {
+    let roles = plan.parentRoles.get(role)
+    if (!roles) {
+      roles = table.withParentRoles(resourceScope, [role])
+      plan.parentRoles.set(role, roles)
+    }
+    return roles
+  }
+  const includingParentRoles = new Set<string>()
+  for (const role of principal.roles) for (const r of parentRolesOf(role)) includingParentRoles.add(r)
   const varCache = new Map<CompiledParams, Record<string, unknown>>()
   const drVarCache = new Map<CompiledParams, Record<string, unknown>>()
   const variablesOf = (params: CompiledParams): Record<string, unknown> => {
+    if (params.variables.length === 0) return NO_VARIABLES
     let v = varCache.get(params)
     if (!v) {
       v = ctx.evaluateVariables(params, 'undefined')
@@ -102,55 +135,52 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     }
     return v
   }
-  const conditionCache = new Map<string, boolean>()
-  const scopedDerivedRoles = new Map<string, readonly string[]>()
-
-  const recordPolicy = (key: string): void => {
-    if (key in effectivePolicies) return
-    const file = table.sourceOf(key)
-    if (file !== undefined) effectivePolicies[key] = file
-    // A scoped policy's set includes its whole ancestor chain.
-    const slash = key.indexOf('/')
-    if (slash > 0) {
-      const base = key.slice(0, slash)
-      for (const parent of scopeParents(key.slice(slash + 1))) {
-        const parentKey = parent === '' ? base : `${base}/${parent}`
-        const parentFile = table.sourceOf(parentKey)
-        if (parentFile !== undefined) effectivePolicies[parentKey] = parentFile
-      }
-    }
-  }
+  let conditionCache: Map<string, boolean> | undefined
+  let drConditionMemo: Map<CompiledCondition, boolean> | undefined
+  let scopedDerivedRoles: Map<string, readonly string[]> | undefined
+  const consulted: string[] = []
 
   const derivedRolesFor = (scope: string): readonly string[] => {
-    const done = scopedDerivedRoles.get(scope)
+    const done = scopedDerivedRoles?.get(scope)
     if (done) return done
     const active: string[] = []
-    for (const [name, dr] of table.derivedRolesAt(resource.kind, resourceVersion, scope) ?? []) {
-      if (!(dr.parentRoles.includes('*') || dr.parentRoles.some((r) => includingParentRoles.has(r)))) continue
-      let vars = drVarCache.get(dr.params)
+    for (const dr of plan.derivedRoles.get(scope) ?? []) {
+      if (!(dr.parentRoles[0] === '*' || dr.parentRoles.some((r) => includingParentRoles.has(r)))) continue
+      let vars = dr.params.variables.length === 0 ? NO_VARIABLES : drVarCache.get(dr.params)
       if (!vars) {
         vars = ctx.evaluateVariables(dr.params, 'null')
         drVarCache.set(dr.params, vars)
       }
-      if (ctx.satisfies(dr.condition, dr.params.constants, vars)) {
-        active.push(name)
-        effectiveDerivedRoles.add(name)
+      const ok = ctx.satisfies(dr.condition, dr.params.constants, vars)
+      if (dr.condition && isPure(dr.condition, dr.params)) (drConditionMemo ??= new Map()).set(dr.condition, ok)
+      if (ok) {
+        active.push(dr.name)
+        effectiveDerivedRoles.add(dr.name)
       }
     }
-    active.sort()
-    scopedDerivedRoles.set(scope, active)
+    if (active.length > 1) active.sort()
+    ;(scopedDerivedRoles ??= new Map()).set(scope, active)
     return active
   }
 
+  const queryRows = (kind: RowKind, scope: string, action: string, role: string): readonly Binding[] => {
+    const key = `${kind}\0${scope}\0${action}\0${role}`
+    let rows = plan.queries.get(key)
+    if (!rows) {
+      rows = table.query(resourceVersion, sanitizedResource, scope, action, parentRolesOf(role), kind, kind === 'principal' ? principal.id : '')
+      if (plan.queries.size > 5_000) plan.queries.clear()
+      plan.queries.set(key, rows)
+    }
+    return rows
+  }
+
   const kinds: RowKind[] = ['principal', 'resource']
-  const seenActions = new Set<string>()
   for (const action of input.actions) {
-    if (seenActions.has(action)) continue
-    seenActions.add(action)
+    // Inputs are validated: actions are unique.
     let actionEffect: EffectInfo = { effect: 'NO_MATCH', policy: '', scope: '' }
     for (const kind of kinds) {
-      const mainKey = kind === 'principal' ? pchain.key : rchain.key
-      const scopes = kind === 'principal' ? pchain.scopes : rchain.scopes
+      const mainKey = kind === 'principal' ? plan.principalKey : plan.resourceKey
+      const scopes = kind === 'principal' ? plan.principalScopes : plan.resourceScopes
       actionEffect.effect = 'NO_MATCH'
       for (let i = 0; i < principal.roles.length; i++) {
         // Principal rules are role-agnostic: one pass covers every role.
@@ -159,30 +189,31 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
         let hasAllow = false
         const roleEffect: EffectInfo = { effect: 'NO_MATCH', policy: NO_MATCH, scope: '' }
         if ((kind === 'resource' && scopedResourceExists) || (kind === 'principal' && scopedPrincipalExists)) roleEffect.policy = mainKey
-        const parentRoles = table.withParentRoles(resourceScope, [role])
         scopesLoop: for (const scope of scopes) {
           if (kind === 'resource') ctx.effectiveDerivedRoles = derivedRolesFor(scope)
           if (roleEffect.effect !== 'NO_MATCH') break
-          const pid = kind === 'principal' ? principal.id : ''
-          for (const b of table.query(resourceVersion, sanitizedResource, scope, action, parentRoles, kind, pid)) {
-            recordPolicy(b.originKey)
+          for (const b of queryRows(kind, scope, action, role)) {
+            if (!consulted.includes(b.originKey)) consulted.push(b.originKey)
             const constants = b.params?.constants ?? {}
             const variables = b.params ? variablesOf(b.params) : {}
             let satisfied: boolean
-            const cached = b.evalKey === '' ? undefined : conditionCache.get(b.evalKey)
+            const cached = b.evalKey === '' ? undefined : conditionCache?.get(b.evalKey)
             if (cached !== undefined) {
               satisfied = cached
             } else {
               if (b.derivedRoleCondition) {
                 const drParams = b.derivedRoleParams
-                const drOk = ctx.satisfies(b.derivedRoleCondition, drParams?.constants ?? {}, drParams ? variablesOf(drParams) : {})
+                // Same condition, same inputs, same answer (and the same errors, already recorded).
+                const drOk =
+                  drConditionMemo?.get(b.derivedRoleCondition) ??
+                  ctx.satisfies(b.derivedRoleCondition, drParams?.constants ?? {}, drParams ? variablesOf(drParams) : NO_VARIABLES)
                 if (!drOk) {
-                  if (b.evalKey !== '') conditionCache.set(b.evalKey, false)
+                  if (b.evalKey !== '') (conditionCache ??= new Map()).set(b.evalKey, false)
                   continue
                 }
               }
               satisfied = ctx.satisfies(b.condition, constants, variables)
-              if (b.evalKey !== '') conditionCache.set(b.evalKey, satisfied)
+              if (b.evalKey !== '') (conditionCache ??= new Map()).set(b.evalKey, satisfied)
             }
             const src = `${b.originKey}#${b.name}`
             if (satisfied) {
@@ -225,6 +256,14 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     }
     if (actionEffect.effect === 'NO_MATCH') actionEffect.effect = 'EFFECT_DENY'
     effects.set(action, actionEffect)
+  }
+  for (const key of consulted) {
+    let chain = plan.policyChains.get(key)
+    if (!chain) {
+      chain = table.policyChain(key)
+      plan.policyChains.set(key, chain)
+    }
+    for (const [k, file] of chain) effectivePolicies[k] = file
   }
   return result(ctx.errors.all())
 }

@@ -37,10 +37,12 @@ function settingsFrom(options: EmbeddedEngineOptions): CheckSettings & { now: ()
 /** Builds the public per-resource result from an engine output. */
 function toResult(input: CheckInput, output: CheckOutput, includeMeta: boolean): CheckResourceResult {
   const actions: CheckResourceResult['actions'] = {}
-  const metaActions: Record<string, { matchedPolicy: string; matchedScope: string }> = {}
-  for (const [action, e] of Object.entries(output.actions)) {
+  let metaActions: Record<string, { matchedPolicy: string; matchedScope: string }> | undefined
+  if (includeMeta) metaActions = {}
+  for (const action in output.actions) {
+    const e = output.actions[action]!
     actions[action] = e.effect
-    metaActions[action] = { matchedPolicy: e.policy, matchedScope: e.scope }
+    if (metaActions) metaActions[action] = { matchedPolicy: e.policy, matchedScope: e.scope }
   }
   return {
     resource: {
@@ -51,8 +53,8 @@ function toResult(input: CheckInput, output: CheckOutput, includeMeta: boolean):
     },
     actions,
     validationErrors: output.validationErrors,
-    meta: includeMeta ? { actions: metaActions, effectiveDerivedRoles: [...output.effectiveDerivedRoles].sort() } : undefined,
-    outputs: output.outputs.map((o) => ({ src: o.src, val: o.error !== undefined ? { error: o.error } : o.val })),
+    meta: metaActions ? { actions: metaActions, effectiveDerivedRoles: [...output.effectiveDerivedRoles].sort() } : undefined,
+    outputs: output.outputs.length === 0 ? [] : output.outputs.map((o) => ({ src: o.src, val: o.error !== undefined ? { error: o.error } : o.val })),
   }
 }
 
@@ -162,7 +164,7 @@ export class EmbeddedEngine implements DecisionEngine {
     const now = this.settings.now()
     const includeMeta = request.includeMeta === true
     const results: CheckResourceResult[] = []
-    const errors = new Set<string>()
+    let errors: Set<string> | undefined
     const effectivePolicies: Record<string, { attributes: Record<string, string> }> = {}
     for (const input of inputs) {
       let output: CheckOutput
@@ -172,13 +174,13 @@ export class EmbeddedEngine implements DecisionEngine {
         throw toMeshguardError(err)
       }
       results.push(toResult(input, output, includeMeta))
-      for (const e of output.evaluationErrors) errors.add(`${e.expression}: ${e.message}`)
-      for (const [key, source] of Object.entries(output.effectivePolicies)) effectivePolicies[key] = { attributes: { driver: 'disk', source } }
+      for (const e of output.evaluationErrors) (errors ??= new Set()).add(`${e.expression}: ${e.message}`)
+      for (const key in output.effectivePolicies) effectivePolicies[key] = { attributes: { driver: 'disk', source: output.effectivePolicies[key]! } }
     }
     return {
       requestId: request.requestId ?? '',
       results,
-      evaluationErrors: errors.size > 0 ? [...errors] : undefined,
+      evaluationErrors: errors ? [...errors] : undefined,
       effectivePolicies,
     }
   }

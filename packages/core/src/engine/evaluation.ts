@@ -15,15 +15,17 @@ export interface EvaluationError {
 
 /** Collects CEL runtime errors once each, then lists them sorted by (expression, message). */
 export class CelErrorCollector {
-  private readonly seen = new Map<string, EvaluationError>()
+  private seen: Map<string, EvaluationError> | undefined
 
   add(expression: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err)
     const key = `${expression}\0${message}`
+    this.seen ??= new Map()
     if (!this.seen.has(key)) this.seen.set(key, { expression, message })
   }
 
   all(): EvaluationError[] {
+    if (!this.seen) return []
     return [...this.seen.values()].sort((a, b) =>
       a.expression < b.expression ? -1 : a.expression > b.expression ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0,
     )

@@ -6,7 +6,7 @@
 import type { CompiledCondition, CompiledOutput, CompiledParams, CompiledPolicySet, CompiledDerivedRole, CompiledResourcePolicy } from '../policy/compiled.js'
 import { matchesGlob, matchesKey } from '../policy/glob.js'
 import type { ScopePermissions } from '../policy/model.js'
-import { resourcePolicyKey, rolePolicyKey, sanitizeName } from '../policy/names.js'
+import { principalPolicyKey, resourcePolicyKey, rolePolicyKey, sanitizeName, scopeParents } from '../policy/names.js'
 import type { Effect } from '../types.js'
 
 /** Which policy family a row belongs to (role-policy rows count as resource rows). */
@@ -88,6 +88,30 @@ export interface ScopedDerivedRole {
   readonly role: CompiledDerivedRole
 }
 
+/**
+ * Everything about a request that depends only on its principal id, kinds, versions and scopes:
+ * computed once per distinct shape and cached, so a hot check only evaluates conditions.
+ */
+export interface RequestPlan {
+  readonly principalScopes: readonly string[]
+  readonly principalKey: string
+  readonly resourceScopes: readonly string[]
+  readonly resourceKey: string
+  readonly sanitizedResource: string
+  readonly scopedPrincipalExists: boolean
+  readonly scopedResourceExists: boolean
+  /** The root resource policy (its schemas are the ones in force). */
+  readonly rootPolicy: CompiledResourcePolicy | undefined
+  /** Derived roles referenced by the resource policy at each scope of the chain. */
+  readonly derivedRoles: ReadonlyMap<string, readonly CompiledDerivedRole[]>
+  /** role → the role plus its role-policy ancestors at the resource scope. */
+  readonly parentRoles: Map<string, readonly string[]>
+  /** Query results by `kind scope action role`. */
+  readonly queries: Map<string, readonly Binding[]>
+  /** Policy key → it and its existing ancestors with their source files. */
+  readonly policyChains: Map<string, ReadonlyArray<readonly [string, string]>>
+}
+
 /** Immutable, query-ready rule table. */
 export class RuleTable {
   private readonly groups = new Map<string, Binding[]>()
@@ -99,7 +123,11 @@ export class RuleTable {
   private readonly parentRoles = new Map<string, Map<string, string[]>>()
   private readonly resourcePolicies = new Map<string, CompiledResourcePolicy>()
   private readonly sources = new Map<string, string>()
-  private readonly queryCache = new Map<string, readonly Binding[]>()
+  private readonly plans = new Map<string, RequestPlan>()
+  // The most recent shape: consecutive checks of the same shape skip even the key building.
+  private lastPlan:
+    | { principalId: string; principalVersion: string; principalScope: string; kind: string; resourceVersion: string; resourceScope: string; lenient: boolean; plan: RequestPlan }
+    | undefined
 
   constructor(set: CompiledPolicySet) {
     const roleParents = new Map<string, Map<string, readonly string[]>>()
@@ -247,6 +275,71 @@ export class RuleTable {
     }
   }
 
+  /**
+   * The cached plan for a request shape (scopes already normalised, versions defaulted).
+   */
+  plan(principalId: string, principalVersion: string, principalScope: string, kind: string, resourceVersion: string, resourceScope: string, lenient: boolean): RequestPlan {
+    const last = this.lastPlan
+    if (
+      last !== undefined &&
+      last.principalId === principalId &&
+      last.kind === kind &&
+      last.principalVersion === principalVersion &&
+      last.principalScope === principalScope &&
+      last.resourceVersion === resourceVersion &&
+      last.resourceScope === resourceScope &&
+      last.lenient === lenient
+    ) {
+      return last.plan
+    }
+    const key = `${principalId}\0${principalVersion}\0${principalScope}\0${kind}\0${resourceVersion}\0${resourceScope}\0${lenient ? 1 : 0}`
+    const cached = this.plans.get(key)
+    if (cached) {
+      this.lastPlan = { principalId, principalVersion, principalScope, kind, resourceVersion, resourceScope, lenient, plan: cached }
+      return cached
+    }
+    const pchain = this.scopeChain('principal', principalScope, (s) => principalPolicyKey(principalId, principalVersion, s), lenient)
+    const rchain = this.scopeChain('resource', resourceScope, (s) => resourcePolicyKey(kind, resourceVersion, s), lenient)
+    const sanitizedResource = sanitizeName(kind)
+    const derivedRoles = new Map<string, readonly CompiledDerivedRole[]>()
+    for (const scope of rchain.scopes) derivedRoles.set(scope, [...(this.derivedRolesAt(kind, resourceVersion, scope)?.values() ?? [])])
+    const plan: RequestPlan = {
+      principalScopes: pchain.scopes,
+      principalKey: pchain.key,
+      resourceScopes: rchain.scopes,
+      resourceKey: rchain.key,
+      sanitizedResource,
+      scopedPrincipalExists: this.principalExists(principalVersion, pchain.scopes),
+      scopedResourceExists: this.resourceExists(resourceVersion, sanitizedResource, rchain.scopes),
+      rootPolicy: rchain.key === '' ? undefined : this.rootResourcePolicy(kind, resourceVersion),
+      derivedRoles,
+      parentRoles: new Map(),
+      queries: new Map(),
+      policyChains: new Map(),
+    }
+    if (this.plans.size > 10_000) this.plans.clear()
+    this.plans.set(key, plan)
+    this.lastPlan = { principalId, principalVersion, principalScope, kind, resourceVersion, resourceScope, lenient, plan }
+    return plan
+  }
+
+  /** A policy key and its existing ancestors (a scoped policy's set includes its whole chain). */
+  policyChain(key: string): ReadonlyArray<readonly [string, string]> {
+    const out: Array<readonly [string, string]> = []
+    const file = this.sources.get(key)
+    if (file !== undefined) out.push([key, file])
+    const slash = key.indexOf('/')
+    if (slash > 0) {
+      const base = key.slice(0, slash)
+      for (const parent of scopeParents(key.slice(slash + 1))) {
+        const parentKey = parent === '' ? base : `${base}/${parent}`
+        const parentFile = this.sources.get(parentKey)
+        if (parentFile !== undefined) out.push([parentKey, parentFile])
+      }
+    }
+    return out
+  }
+
   /** Source file of a policy key, for the audit trail. */
   sourceOf(policyKey: string): string | undefined {
     return this.sources.get(policyKey)
@@ -323,9 +416,6 @@ export class RuleTable {
    * queries, role-policy denials come first.
    */
   query(version: string, resource: string, scope: string, action: string, roles: readonly string[], kind: RowKind, principal: string): readonly Binding[] {
-    const cacheKey = `${kind}\0${version}\0${resource}\0${scope}\0${action}\0${principal}\0${roles.join('\0')}`
-    const cached = this.queryCache.get(cacheKey)
-    if (cached) return cached
     const out: Binding[] = []
     if (kind === 'resource') this.appendRolePolicyDenies(version, resource, scope, action, roles, out)
     for (const row of this.groups.get(`${kind}\0${version}\0${scope}`) ?? []) {
@@ -335,8 +425,6 @@ export class RuleTable {
       if (!roles.some((r) => matchesKey(row.role, r))) continue
       out.push(row)
     }
-    if (this.queryCache.size > 20_000) this.queryCache.clear()
-    this.queryCache.set(cacheKey, out)
     return out
   }
 
