@@ -4,19 +4,41 @@
  */
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RemoteEngine, UnavailableError, type CheckResourcesRequest, type Principal, type Resource } from '@meshguard/core'
+import {
+  EmbeddedEngine,
+  RemoteEngine,
+  UnavailableError,
+  type CheckResourcesRequest,
+  type CheckResourcesResponse,
+  type Principal,
+  type Resource,
+} from '@meshguard/core'
 import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
-import { SAMPLE_CHECKS } from './sample-checks.js'
+import { CROSS_PRODUCT_CHECKS, SAMPLE_CHECKS } from './sample-checks.js'
 
 const policyDir = fileURLToPath(new URL('../../examples/policies', import.meta.url))
 
 let pdp: CerbosPdp | undefined
 let engine: RemoteEngine | undefined
+let embedded: EmbeddedEngine | undefined
 
 beforeAll(async () => {
   pdp = await startCerbosPdp({ policyDir })
   engine = new RemoteEngine({ address: pdp.grpcAddress, timeoutMs: 5000 })
+  embedded = await EmbeddedEngine.fromDirectory(policyDir)
 })
+
+/** What both engines must agree on: effects, attribution, derived roles, outputs, validation errors. */
+function comparable(response: CheckResourcesResponse): unknown {
+  return response.results.map((result) => ({
+    resource: { kind: result.resource.kind, id: result.resource.id },
+    actions: result.actions,
+    matched: result.meta?.actions,
+    derivedRoles: [...(result.meta?.effectiveDerivedRoles ?? [])].sort(),
+    outputs: result.outputs,
+    validationErrors: result.validationErrors,
+  }))
+}
 
 afterAll(async () => {
   await engine?.close()
@@ -29,6 +51,14 @@ describe('RemoteEngine against a real Cerbos PDP', () => {
     expect(response.requestId).toBe(request.requestId)
     expect(response.results.map((r) => r.actions)).toEqual(expected)
   })
+
+  it.each(CROSS_PRODUCT_CHECKS.map((request) => [request.requestId, request] as const))(
+    'decides %s exactly as the embedded engine on the same policies',
+    async (_id, request) => {
+      const [remote, local] = await Promise.all([engine!.checkResources(request), embedded!.checkResources(request)])
+      expect(comparable(remote)).toEqual(comparable(local))
+    },
+  )
 
   it('returns meta (matched policy, derived roles) and outputs', async () => {
     const principal: Principal = {

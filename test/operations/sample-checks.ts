@@ -87,3 +87,37 @@ export const SAMPLE_CHECKS: SampleCheck[] = [
     expected: [{ charge: ALLOW, refund: DENY }],
   },
 ]
+
+const PRINCIPALS: Principal[] = [
+  workload('employee-service', 'employee-service', alice),
+  workload('employee-service', 'employee-service', hana),
+  workload('employee-service', 'employee-service', ed),
+  workload('gateway', 'gateway', alice),
+  workload('gateway', 'gateway', agent),
+  workload('ai-reporting-agent', 'ai-reporting-agent', agent),
+  workload('ai-reporting-agent', 'ai-reporting-agent', alice),
+  workload('orders', 'orders', ed),
+  workload('billing', 'billing', ed),
+]
+
+const RESOURCES = [
+  engineeringReview,
+  salesReview,
+  hrReport,
+  paymentForEd,
+  { kind: 'payment', id: 'pay-2', attr: { customer: 'alice', amount: 42 } },
+  { kind: 'employee_review', id: 'rv-eng-1', attr: {} },
+  { kind: 'hr_summary', id: 'reviews-2026', attr: {} },
+  { kind: 'order', id: 'new', attr: {} },
+  { kind: 'unknown_kind', id: 'x', attr: {} },
+]
+
+const ACTIONS = ['read', 'read:aggregate', 'charge', 'refund', 'create', 'cancel', 'run', 'delete']
+
+/** Every sample principal against every sample resource and action, with meta: for differential checks. */
+export const CROSS_PRODUCT_CHECKS: CheckResourcesRequest[] = PRINCIPALS.map((principal, index) => ({
+  requestId: `cross-${index}`,
+  includeMeta: true,
+  principal,
+  resources: RESOURCES.map((resource) => ({ resource, actions: ACTIONS })),
+}))
