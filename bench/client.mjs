@@ -1,9 +1,15 @@
-// pnpm bench:client — median overhead per outbound request of the meshguard interceptor (token
-// cached by core) versus plain undici, against the same loopback server, in the same run.
-// Runs on the built dist (pnpm bench:client runs `tsc -b` first).
+// pnpm bench:client — median overhead per outbound request of the meshguard interceptor versus
+// plain undici, against the same loopback server, in the same run. Runs on the built dist
+// (`pnpm bench:client` runs `tsc -b` first).
 //
-// Each iteration sends one plain and one meshguard request, alternating which goes first, so drift
-// in machine load hits both sides alike. Latency is measured from dispatch to the end of the body.
+// Three dispatchers, each with one keep-alive connection:
+//   plain      undici Agent
+//   core       Agent + meshguardInterceptor with core's createWorkloadIdentity (token cached by core)
+//   constant   Agent + meshguardInterceptor with a minting side that returns fixed headers, which
+//              isolates the interceptor's own work (header copy, destination lookup, plan, trace)
+//   wire       plain undici sending those same fixed headers by hand: what the bytes alone cost
+// Each iteration sends one request through each, rotating which goes first, so drift in machine
+// load hits all sides alike. Latency runs from dispatch to the end of the response body.
 import { generateKeyPairSync } from 'node:crypto'
 import { createServer } from 'node:http'
 import { Agent, request } from 'undici'
@@ -24,25 +30,36 @@ await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
 const origin = `http://127.0.0.1:${server.address().port}`
 
 const { privateKey } = generateKeyPairSync('ed25519')
-const identity = createWorkloadIdentity({ id: CALLER, source: selfSignedTokenSource({ key: privateKey, kid: 'bench-1' }) })
-let mints = 0
-const countingIdentity = {
+const coreIdentity = createWorkloadIdentity({ id: CALLER, source: selfSignedTokenSource({ key: privateKey, kid: 'bench-1' }) })
+let coreCalls = 0
+const countingCore = {
   headersFor: async (req) => {
-    mints++
-    return identity.headersFor(req)
+    coreCalls++
+    return coreIdentity.headersFor(req)
   },
 }
+const fixedHeaders = await coreIdentity.headersFor({ audience: CALLEE })
+const constantIdentity = { headersFor: async () => fixedHeaders }
 
-// One connection each, so both sides reuse a warm keep-alive socket the same way.
-const plainAgent = new Agent({ connections: 1 })
-const guardedBase = new Agent({ connections: 1 })
-const guarded = guardedBase.compose(
-  meshguardInterceptor({ identity: countingIdentity, destinations: { [origin]: CALLEE }, acting: () => undefined }),
-)
+const agents = []
+function agent() {
+  const a = new Agent({ connections: 1 })
+  agents.push(a)
+  return a
+}
+const options = (identity) => ({ identity, destinations: { [origin]: CALLEE }, acting: () => undefined })
+const sides = {
+  plain: agent(),
+  core: agent().compose(meshguardInterceptor(options(countingCore))),
+  constant: agent().compose(meshguardInterceptor(options(constantIdentity))),
+  wire: agent(),
+}
+const names = Object.keys(sides)
 
-async function timed(dispatcher) {
+async function timed(name) {
+  const dispatcher = sides[name]
   const start = process.hrtime.bigint()
-  const res = await request(`${origin}/reviews/7`, { dispatcher })
+  const res = await request(`${origin}/reviews/7`, name === 'wire' ? { dispatcher, headers: fixedHeaders } : { dispatcher })
   await res.body.dump()
   return Number(process.hrtime.bigint() - start) / 1000 // µs
 }
@@ -53,41 +70,30 @@ const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-for (let i = 0; i < WARMUP; i++) {
-  await timed(plainAgent)
-  await timed(guarded)
-}
+for (let i = 0; i < WARMUP; i++) for (const name of names) await timed(name)
 
-const plain = []
-const meshguard = []
-const paired = []
+const samples = Object.fromEntries(names.map((name) => [name, []]))
 for (let i = 0; i < ITERATIONS; i++) {
-  let p, g
-  if (i % 2 === 0) {
-    p = await timed(plainAgent)
-    g = await timed(guarded)
-  } else {
-    g = await timed(guarded)
-    p = await timed(plainAgent)
+  for (let k = 0; k < names.length; k++) {
+    const name = names[(i + k) % names.length]
+    samples[name].push(await timed(name))
   }
-  plain.push(p)
-  meshguard.push(g)
-  paired.push(g - p)
 }
+const paired = (name) => median(samples[name].map((us, i) => us - samples.plain[i]))
 
-// Cost of the minting path alone when cached (no network), for reference.
-const cachedMintStart = process.hrtime.bigint()
-for (let i = 0; i < ITERATIONS; i++) await identity.headersFor({ audience: CALLEE })
-const cachedMintUs = Number(process.hrtime.bigint() - cachedMintStart) / 1000 / ITERATIONS
+// The minting side alone, when its token is cached (no network), for reference.
+const mintStart = process.hrtime.bigint()
+for (let i = 0; i < ITERATIONS; i++) await coreIdentity.headersFor({ audience: CALLEE })
+const cachedMintUs = Number(process.hrtime.bigint() - mintStart) / 1000 / ITERATIONS
 
-await Promise.all([plainAgent.close(), guardedBase.close()])
+await Promise.all(agents.map((a) => a.close()))
 await new Promise((resolve) => server.close(resolve))
 
-const fmt = (us) => `${us.toFixed(1)} µs`
-console.log(`meshguard client overhead (${ITERATIONS} interleaved pairs, ${WARMUP} warm-up pairs, Node ${process.version})`)
-console.log(`  plain undici           median ${fmt(median(plain))}`)
-console.log(`  with interceptor       median ${fmt(median(meshguard))}`)
-console.log(`  overhead (medians)     ${fmt(median(meshguard) - median(plain))}`)
-console.log(`  overhead (paired)      median ${fmt(median(paired))}`)
-console.log(`  headersFor, cached     mean ${fmt(cachedMintUs)} per call`)
-console.log(`  headersFor calls during the run: ${mints} (one per guarded request; tokens signed once, then cached)`)
+const fmt = (us) => `${us.toFixed(1).padStart(6)} µs`
+console.log(`meshguard client overhead: ${ITERATIONS} rotated rounds (+${WARMUP} warm-up), Node ${process.version}, undici ${(await import('undici/package.json', { with: { type: 'json' } })).default.version}`)
+console.log(`  plain undici                        median ${fmt(median(samples.plain))}`)
+console.log(`  interceptor, core identity (cached) median ${fmt(median(samples.core))}   overhead ${fmt(median(samples.core) - median(samples.plain))} (paired median ${fmt(paired('core'))})`)
+console.log(`  interceptor, constant headers       median ${fmt(median(samples.constant))}   overhead ${fmt(median(samples.constant) - median(samples.plain))} (paired median ${fmt(paired('constant'))})`)
+console.log(`  plain undici, same headers by hand   median ${fmt(median(samples.wire))}   overhead ${fmt(median(samples.wire) - median(samples.plain))} (paired median ${fmt(paired('wire'))})`)
+console.log(`  core headersFor alone, cached       mean   ${fmt(cachedMintUs)} per call`)
+console.log(`  core headersFor calls in the run: ${coreCalls} (one per request through the core side; signed once, then cached)`)

@@ -26,12 +26,29 @@ export interface DestinationTable {
  * an odd value can never match a mapped destination.
  */
 export function canonicalOrigin(value: string | URL): string | undefined {
+  if (typeof value !== 'string') return originOfUrl(value)
+  // A service calls a handful of origins, so remembering the parse saves a URL parse per request.
+  if (originCache.has(value)) return originCache.get(value)
+  const origin = originOfString(value)
+  if (originCache.size >= ORIGIN_CACHE_SIZE) originCache.clear()
+  originCache.set(value, origin)
+  return origin
+}
+
+const ORIGIN_CACHE_SIZE = 256
+const originCache = new Map<string, string | undefined>()
+
+function originOfString(value: string): string | undefined {
   let url: URL
   try {
-    url = typeof value === 'string' ? new URL(value) : value
+    url = new URL(value)
   } catch {
     return undefined
   }
+  return originOfUrl(url)
+}
+
+function originOfUrl(url: URL): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined
   return url.origin
 }

@@ -17,10 +17,14 @@ export function copyHeaders(headers: Dispatcher.DispatchOptions['headers'], drop
   const out: HeaderRecord = {}
   const add = (name: unknown, value: unknown): void => {
     if (value === undefined || value === null) return
-    const key = String(name).toLowerCase()
+    const key = (typeof name === 'string' ? name : String(name)).toLowerCase()
     if (drop.has(key)) return
-    const values = Array.isArray(value) ? value.map(String) : [String(value)]
     const existing = out[key]
+    if (existing === undefined && typeof value === 'string') {
+      out[key] = value
+      return
+    }
+    const values = Array.isArray(value) ? value.map(String) : [String(value)]
     if (existing === undefined) out[key] = values.length === 1 ? (values[0] as string) : values
     else out[key] = [...(Array.isArray(existing) ? existing : [existing]), ...values]
   }
@@ -38,6 +42,7 @@ export function copyHeaders(headers: Dispatcher.DispatchOptions['headers'], drop
     }
     return out
   }
-  for (const [name, value] of Object.entries(headers as Record<string, string | string[] | undefined>)) add(name, value)
+  const record = headers as Record<string, string | string[] | undefined>
+  for (const name in record) if (Object.hasOwn(record, name)) add(name, record[name])
   return out
 }

@@ -85,9 +85,24 @@ export function interceptorFor(resolved: ResolvedClientOptions): Dispatcher.Disp
     }
 }
 
-/** Starts the plan of a new logical request from the ambient caller and trace context. */
+/**
+ * Starts the plan of a new logical request from the ambient caller and trace context.
+ *
+ * @throws MintError when whom the call acts for cannot be determined (`actor_expired` from core's
+ *   caller context, `acting_unknown` when an `acting` hook throws).
+ */
 export function newPlan(resolved: ResolvedClientOptions, origin: string | undefined): OutboundPlan {
-  return Object.freeze({ owner: resolved, origin, acting: snapshot(resolved.acting()), traceContext: context.active() })
+  let acting: OutboundActing | undefined
+  try {
+    // Only the first hop's origin can ever receive identity: whom an unmapped call acts for is moot.
+    const mapped = origin !== undefined && resolved.destinations.lookup(origin) !== undefined
+    acting = mapped ? resolved.acting() : undefined
+  } catch (err) {
+    // Not knowing whom a call acts for must stop it, never send it as someone else.
+    if (err instanceof MeshguardError) throw err
+    throw new MintError('acting_unknown', 'could not tell whom the outbound call acts for', { cause: err })
+  }
+  return Object.freeze({ owner: resolved, origin, acting: snapshot(acting), traceContext: context.active() })
 }
 
 /** A frozen copy, so later changes to the caller's object cannot change what a redirect hop sends. */

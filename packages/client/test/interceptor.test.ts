@@ -125,6 +125,58 @@ describe('meshguardInterceptor', () => {
     expect(mapped.requests.map((r) => r.headers[ACTOR_HEADER])).toEqual(['alice', 'bob', undefined])
   })
 
+  it('fails closed with MintError acting_unknown when the acting hook throws, sending nothing', async () => {
+    const identity = new RecordingIdentity()
+    const dispatcher = clientFor({
+      identity,
+      acting: () => {
+        throw new Error('context store unavailable')
+      },
+    })
+    await expect(request(`${mapped.origin}/x`, { dispatcher })).rejects.toMatchObject({ code: 'ERR_AUTHZ_MINT_FAILED', reason: 'acting_unknown' })
+    expect(identity.calls).toEqual([])
+    expect(mapped.requests).toHaveLength(0)
+  })
+
+  it('does not ask whom a call acts for when it goes to an unmapped origin', async () => {
+    const dispatcher = clientFor({
+      identity: new RecordingIdentity(),
+      acting: () => {
+        throw new Error('must not be read')
+      },
+    })
+    expect(await send(dispatcher, `${unmapped.origin}/third-party`)).toBe(200)
+  })
+
+  it('maps origins given as URL objects or in any letter case', async () => {
+    const identity = new RecordingIdentity()
+    const dispatcher = clientFor({ identity })
+    const viaUrl = await dispatcher.request({ origin: new URL(mapped.origin), path: '/url', method: 'GET' })
+    await viaUrl.body.dump()
+    const viaUpper = await dispatcher.request({ origin: mapped.origin.toUpperCase(), path: '/upper', method: 'GET' })
+    await viaUpper.body.dump()
+    expect(mapped.requests.map((r) => [r.path, r.headers.authorization])).toEqual([
+      ['/url', 'Bearer workload-for:spiffe://acme/b'],
+      ['/upper', 'Bearer workload-for:spiffe://acme/b'],
+    ])
+  })
+
+  it('treats a dispatch without an origin as unmapped', async () => {
+    const identity = new RecordingIdentity()
+    const agent = new Agent()
+    agents.push(agent)
+    const seen: Dispatcher.DispatchOptions[] = []
+    const interceptor = meshguardInterceptor({ identity, destinations: { [mapped.origin]: 'aud' }, onUnmapped: 'refuse' })
+    const dispatch = interceptor((opts) => {
+      seen.push(opts)
+      return true
+    })
+    const errors: Error[] = []
+    dispatch({ path: '/no-origin', method: 'GET' }, { onResponseError: (_c, err) => errors.push(err) })
+    expect(seen).toEqual([])
+    expect(errors[0]).toMatchObject({ reason: 'destination_unmapped' })
+  })
+
   it('validates its options at construction', () => {
     const identity = new RecordingIdentity()
     expect(() => meshguardInterceptor({ identity: {} as never, destinations: {} })).toThrow(ConfigError)
