@@ -1,0 +1,44 @@
+/**
+ * docs/security-model.md stays true to the code: one row per threat T1–T26, each with a test of
+ * that number in the security suite, and every reason code it names is one meshguard really uses.
+ */
+import { readFile } from 'node:fs/promises'
+import { describe, expect, it } from 'vitest'
+import {
+  IDENTITY_INVALID_REASONS,
+  IDENTITY_MISSING_REASONS,
+  IDENTITY_UNAVAILABLE_REASONS,
+  MINT_REASONS,
+} from '@meshguard/core'
+
+const page = await readFile(new URL('../../docs/security-model.md', import.meta.url), 'utf8')
+const suite = await readFile(new URL('../security/threats.test.ts', import.meta.url), 'utf8')
+const rows = [...page.matchAll(/^\| (T\d+) \|(.*)\|$/gm)].map((m) => ({ id: m[1] ?? '', text: m[2] ?? '' }))
+
+/** Reasons outside identity that the page may name (engine, pipeline, remote PDP). */
+const OTHER_REASONS = ['internal_error', 'pdp_unavailable', 'pdp_timeout', 'denied']
+/** snake_case names on the page that are claims, not reasons. */
+const CLAIM_NAMES = new Set(['may_act'])
+const known = new Set([
+  ...Object.keys(IDENTITY_INVALID_REASONS),
+  ...Object.keys(IDENTITY_MISSING_REASONS),
+  ...Object.keys(IDENTITY_UNAVAILABLE_REASONS),
+  ...Object.keys(MINT_REASONS),
+  ...OTHER_REASONS,
+])
+
+describe('docs/security-model.md', () => {
+  it('has one row per threat, T1 to T26, in order', () => {
+    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 26 }, (_, i) => `T${i + 1}`))
+  })
+
+  it('each threat has a test of the same number in test/security/threats.test.ts', () => {
+    for (const { id } of rows) expect(suite, id).toMatch(new RegExp(`it\\('${id} `))
+  })
+
+  it('names only reason codes meshguard uses', () => {
+    const named = new Set([...page.matchAll(/`([a-z]+(?:_[a-z]+)+)`/g)].map((m) => m[1] ?? ''))
+    expect(named.size).toBeGreaterThan(20)
+    for (const reason of named) if (!CLAIM_NAMES.has(reason)) expect(known, reason).toContain(reason)
+  })
+})
