@@ -64,6 +64,17 @@ interface Verified {
   /** The `txn` the workload token carries, if any. */
   readonly tokenTxn: string | undefined
   readonly actorToken: string | undefined
+  /** The workload token, compared in full on every cache hit. */
+  readonly workloadToken: string
+}
+
+/**
+ * The cache key: the two signatures. Hashing them is cheaper than hashing whole tokens; a hit still
+ * compares both tokens in full, so two tokens sharing a signature can never share a result.
+ */
+function cacheKey(workloadToken: string, actorToken: string | undefined): string {
+  const workloadSignature = workloadToken.slice(workloadToken.lastIndexOf('.') + 1)
+  return actorToken === undefined ? workloadSignature : `${workloadSignature}.${actorToken.slice(actorToken.lastIndexOf('.') + 1)}`
 }
 
 function positiveInteger(value: number | undefined, fallback: number, option: string, min = 1): number {
@@ -121,7 +132,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
 
   const cache = new Lru<string, Verified>(cacheSize)
   // Concurrent first requests with the same tokens share one verification.
-  const inflight = new Map<string, Promise<Verified>>()
+  const inflight = new Map<string, { workloadToken: string; actorToken: string | undefined; result: Promise<Verified> }>()
   let cacheHits = 0
   let cacheMisses = 0
 
@@ -189,7 +200,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       principal: buildPrincipal({ id: workload.id.id, ...mappedWorkload }, actor),
       expiresAt,
     })
-    return { caller, tokenTxn: tokenTxn as string | undefined, actorToken }
+    return { caller, tokenTxn: tokenTxn as string | undefined, actorToken, workloadToken }
   }
 
   function checkRequirement(requirement: ActorRequirement, hasActor: boolean): void {
@@ -214,8 +225,11 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     checkRequirement(requirement, actorToken !== undefined)
 
     const now = clock()
-    const key = actorToken === undefined ? workloadToken : `${workloadToken} ${actorToken}`
+    const key = cacheKey(workloadToken, actorToken)
     let verified = cache.get(key)
+    if (verified !== undefined && (verified.workloadToken !== workloadToken || verified.actorToken !== actorToken)) {
+      verified = undefined
+    }
     // A cached result is only used strictly before the earliest `exp`: the cache never extends a token.
     if (verified !== undefined && now >= verified.caller.expiresAt) {
       cache.delete(key)
@@ -223,12 +237,21 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     }
     if (verified === undefined) {
       cacheMisses++
-      let pending = inflight.get(key)
-      if (pending === undefined) {
-        pending = verifyTokens(workloadToken, actorToken, now).finally(() => inflight.delete(key))
-        inflight.set(key, pending)
+      // Share a running verification only with a request carrying the very same tokens.
+      const running = inflight.get(key)
+      if (running !== undefined && running.workloadToken === workloadToken && running.actorToken === actorToken) {
+        verified = await running.result
+      } else {
+        const result = verifyTokens(workloadToken, actorToken, now)
+        if (running === undefined) {
+          inflight.set(key, { workloadToken, actorToken, result })
+          void result.then(
+            () => inflight.delete(key),
+            () => inflight.delete(key),
+          )
+        }
+        verified = await result
       }
-      verified = await pending
       cache.set(key, verified)
     } else {
       cacheHits++

@@ -142,3 +142,31 @@ describe('SPIRE-style JWT-SVIDs', () => {
     expect(new Set(callers.map((c) => c.principal)).size).toBe(1)
   })
 })
+
+describe('verification cache keyed by signatures', () => {
+  it('never serves a result to a different token that reuses a cached signature', async () => {
+    const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    const verifier = createIdentityVerifier(ids.verifierOptions('callee'))
+    const valid = await ids.mintWorkloadToken('svc', { audience: 'callee' })
+    const [h, p, s] = valid.split('.') as [string, string, string]
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, roles: ['admin'] })).toString('base64url')}.${s}`
+    // Concurrently: the forged token must not share the valid one's running verification.
+    const [a, b] = await Promise.allSettled([
+      verifier.verify({ authorization: `Bearer ${valid}` }),
+      verifier.verify({ authorization: `Bearer ${forged}` }),
+    ])
+    expect(a.status).toBe('fulfilled')
+    expect(b.status === 'rejected' && (b.reason as IdentityError).reason).toBe('signature_invalid')
+    // After caching: still refused, and the valid token is still served.
+    expect(await reasonOf(verifier.verify({ authorization: `Bearer ${forged}` }))).toBe('signature_invalid')
+    await expect(verifier.verify({ authorization: `Bearer ${valid}` })).resolves.toBeDefined()
+    // Forged first, then valid: the failure does not stick to the valid token either.
+    const verifier2 = createIdentityVerifier(ids.verifierOptions('callee'))
+    const [c, d] = await Promise.allSettled([
+      verifier2.verify({ authorization: `Bearer ${forged}` }),
+      verifier2.verify({ authorization: `Bearer ${valid}` }),
+    ])
+    expect([c.status, d.status]).toEqual(['rejected', 'fulfilled'])
+  })
+})
