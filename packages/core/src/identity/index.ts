@@ -8,15 +8,13 @@ export { AI_AGENT_TYPE } from './principal.js'
 export { sha256Base64url } from './digest.js'
 export { createIdentityVerifier, actorTokenOf, kActorToken } from './verifier.js'
 export type { IdentityVerifier } from './verifier.js'
-export { selfSignedTokenSource, tokenFileSource, clientCredentialsSource } from './token-sources.js'
-export type {
-  WorkloadTokenSource,
-  TokenRequest,
-  SourcedToken,
-  SelfSignedSourceOptions,
-  TokenFileSourceOptions,
-  ClientCredentialsSourceOptions,
-} from './token-sources.js'
+export { selfSignedTokenSource } from './self-signed-source.js'
+export type { SelfSignedSourceOptions } from './self-signed-source.js'
+export { tokenFileSource } from './token-file-source.js'
+export type { TokenFileSourceOptions } from './token-file-source.js'
+export { clientCredentialsSource } from './client-credentials-source.js'
+export type { ClientCredentialsSourceOptions } from './client-credentials-source.js'
+export type { WorkloadTokenSource, TokenRequest, SourcedToken } from './token-source.js'
 export { loadSigningKey } from './signing-key.js'
 export type { SigningKeyInput, SigningAlgorithm, SigningKey } from './signing-key.js'
 export { createWorkloadIdentity } from './workload-identity.js'

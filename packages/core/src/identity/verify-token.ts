@@ -111,7 +111,8 @@ export async function verifyWorkloadToken(
   if (anchors.length === 0) throw new IdentityError('unknown_issuer', 'token issuer is not trusted for workloads')
   // Cheap header checks before any key lookup, so a mistyped token never triggers a JWKS fetch.
   if (!anchors.some((a) => a.algorithms.has(alg))) throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
-  if (anchors.length === 1) checkTyp(header, (anchors[0] as ResolvedWorkloadAnchor).typ, (anchors[0] as ResolvedWorkloadAnchor).typOptional)
+  const [only] = anchors
+  if (anchors.length === 1 && only !== undefined) checkTyp(header, only.typ, only.typOptional)
   const kid = headerKid(header)
   const { entry, index } = await findKey(
     anchors.map((a) => a.keys),

@@ -4,7 +4,7 @@ import { sha256Base64url } from './digest.js'
 import { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, isTransactionId } from './headers.js'
 import { Lru } from './lru.js'
 import { parseSpiffeId } from './spiffe.js'
-import type { SourcedToken, WorkloadTokenSource } from './token-sources.js'
+import type { SourcedToken, WorkloadTokenSource } from './token-source.js'
 import type { VerifiedCaller } from './types.js'
 import { actorTokenOf } from './verifier.js'
 
