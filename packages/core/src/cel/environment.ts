@@ -2,6 +2,7 @@ import { Environment } from '@marcbachmann/cel-js'
 import { registerCerbosLib } from './lib/cerbos.js'
 import { registerCollections } from './lib/collections.js'
 import { registerComprehensions } from './lib/comprehensions.js'
+import { registerConversions } from './lib/conversions.js'
 import { registerHierarchy } from './lib/hierarchy.js'
 import { registerNetwork } from './lib/network.js'
 import { registerNumericSemantics } from './lib/numeric.js'
@@ -31,6 +32,7 @@ export function createCelEnvironment(options: CelEnvironmentOptions = {}): Envir
   registerCerbosLib(env)
   registerHierarchy(env)
   registerTime(env)
+  registerConversions(env)
   registerRegex(env)
   registerStrings(env)
   registerCollections(env)

@@ -5,7 +5,9 @@ import { collectRefs, forEachLiteralArgument, renameCalls, rewriteProtoFieldName
 import { cerbosEnvironment } from './environment.js'
 import { FALLBACK, compileFastPath } from './fast-path.js'
 import { toConditionError } from './failure.js'
+import { INT_CONVERSION } from './lib/conversions.js'
 import { RE2_MATCHES, re2 } from './lib/regex.js'
+import { STRING_RENAMES } from './lib/strings.js'
 import { ZONED_GETTERS } from './lib/time.js'
 import { CERBOS_IDENTIFIERS, scope } from './scope.js'
 import type { CelActivation, CelProgram } from './types.js'
@@ -13,7 +15,11 @@ import type { CelActivation, CelProgram } from './types.js'
 const VARIABLE_MAPS: ReadonlySet<string> = new Set(['V', 'variables'])
 const CONSTANT_MAPS: ReadonlySet<string> = new Set(['C', 'constants'])
 const SCOPE_IDENTIFIERS: ReadonlySet<string> = new Set(CERBOS_IDENTIFIERS)
-const RENAMES: ReadonlyMap<string, string> = new Map([['matches', RE2_MATCHES]])
+const RENAMES: ReadonlyMap<string, string> = new Map([
+  ['matches', RE2_MATCHES],
+  ['int', INT_CONVERSION],
+  ...STRING_RENAMES,
+])
 
 /**
  * Rewrites a freshly parsed tree before type-checking: Cerbos's protobuf field spellings, the

@@ -163,6 +163,23 @@ export function registerCollections(env: Environment): void {
   })
   env.registerFunction('MathNamespace.sign(double): double', (_: unknown, x: number) => (Number.isNaN(x) ? x : Math.sign(x)))
   env.registerFunction('MathNamespace.sign(int): int', (_: unknown, x: bigint) => (x > 0n ? 1n : x < 0n ? -1n : 0n))
+  const u = (v: bigint): InstanceType<typeof UnsignedInt> => new UnsignedInt(BigInt.asUintN(64, v))
+  const ub = (v: InstanceType<typeof UnsignedInt>): bigint => v.valueOf() as bigint
+  type U = InstanceType<typeof UnsignedInt>
+  env.registerFunction('MathNamespace.abs(uint): uint', (_: unknown, x: U) => x)
+  env.registerFunction('MathNamespace.sign(uint): uint', (_: unknown, x: U) => u(ub(x) > 0n ? 1n : 0n))
+  env.registerFunction('MathNamespace.bitAnd(uint, uint): uint', (_: unknown, a: U, b: U) => u(ub(a) & ub(b)))
+  env.registerFunction('MathNamespace.bitOr(uint, uint): uint', (_: unknown, a: U, b: U) => u(ub(a) | ub(b)))
+  env.registerFunction('MathNamespace.bitXor(uint, uint): uint', (_: unknown, a: U, b: U) => u(ub(a) ^ ub(b)))
+  env.registerFunction('MathNamespace.bitNot(uint): uint', (_: unknown, a: U) => u(~ub(a)))
+  env.registerFunction('MathNamespace.bitShiftLeft(uint, int): uint', (_: unknown, a: U, n: bigint) => {
+    if (n < 0n) invalidArgument(`math.bitShiftLeft() negative offset: ${n}`)
+    return u(n > 63n ? 0n : ub(a) << n)
+  })
+  env.registerFunction('MathNamespace.bitShiftRight(uint, int): uint', (_: unknown, a: U, n: bigint) => {
+    if (n < 0n) invalidArgument(`math.bitShiftRight() negative offset: ${n}`)
+    return u(n > 63n ? 0n : ub(a) >> n)
+  })
   env.registerFunction('MathNamespace.bitAnd(int, int): int', (_: unknown, a: bigint, b: bigint) => a & b)
   env.registerFunction('MathNamespace.bitOr(int, int): int', (_: unknown, a: bigint, b: bigint) => a | b)
   env.registerFunction('MathNamespace.bitXor(int, int): int', (_: unknown, a: bigint, b: bigint) => a ^ b)

@@ -67,7 +67,7 @@ export function quote(text: string): string {
   return `${out}"`
 }
 
-/** How `%s` shows a value (cel-go's string conversion rules). */
+/** How `%s` shows a value (cel-go's rules: nested strings unquoted, map entries sorted by key text). */
 export function displayString(value: unknown): string {
   if (typeof value === 'string') return value
   if (typeof value === 'bigint' || typeof value === 'boolean') return String(value)
@@ -77,27 +77,41 @@ export function displayString(value: unknown): string {
   if (value instanceof Date) return formatTimestamp(value)
   if (value instanceof Duration) return value.toString()
   if (value instanceof Uint8Array) return new TextDecoder().decode(value)
-  if (Array.isArray(value)) return `[${value.map(displayNested).join(', ')}]`
-  if (value instanceof Optional) return value.hasValue() ? `optional(${displayNested(value.value())})` : 'optional.none()'
-  if (value instanceof Map) {
-    return `{${[...value.entries()].map(([k, v]) => `${displayNested(k)}: ${displayNested(v)}`).join(', ')}}`
+  if (Array.isArray(value)) return `[${value.map(displayString).join(', ')}]`
+  if (value instanceof Optional) return value.hasValue() ? `optional(${displayString(value.value())})` : 'optional.none()'
+  if (value instanceof Map || (typeof value === 'object' && isPlainObject(value))) {
+    const entries = value instanceof Map ? [...value.entries()] : Object.entries(value as Record<string, unknown>)
+    const shown = entries.map(([k, v]) => [displayString(k), displayString(v)] as const)
+    shown.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${shown.map(([k, v]) => `${k}: ${v}`).join(', ')}}`
   }
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${displayNested(k)}: ${displayNested(v)}`).join(', ')}}`
-  }
+  const typeName = (value as { name?: unknown } | undefined)?.name
+  if (typeof value === 'object' && value.constructor.name === 'Type' && typeof typeName === 'string') return typeName
   return String(value)
 }
 
-function displayNested(value: unknown): string {
-  return typeof value === 'string' ? quote(value) : displayString(value)
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
 }
 
 function formatDouble(value: number): string {
   if (Number.isNaN(value)) return 'NaN'
-  if (value === Infinity) return '+Inf'
-  if (value === -Infinity) return '-Inf'
+  if (value === Infinity) return 'Infinity'
+  if (value === -Infinity) return '-Infinity'
   return String(value)
+}
+
+/** `x.toFixed(precision)` but ties round half to even on the exact binary value, as Go's strconv does. */
+function toFixedHalfEven(x: number, precision: number): string {
+  const wide = x.toFixed(Math.min(100, precision + 30))
+  const cut = wide.indexOf('.') + 1 + precision
+  const rest = wide.slice(cut)
+  if (!/^50*$/.test(rest)) return x.toFixed(precision)
+  const kept = wide.slice(0, precision === 0 ? cut - 1 : cut)
+  const lastDigit = Number(kept[kept.length - 1])
+  if (lastDigit % 2 === 0) return kept
+  return x.toFixed(precision) // the odd neighbour rounds away, which toFixed already does
 }
 
 function asNumber(value: unknown, verb: string): number | bigint {
@@ -109,10 +123,12 @@ function asNumber(value: unknown, verb: string): number | bigint {
 function fixed(value: unknown, precision: number, verb: string): string {
   const n = Number(asNumber(value, verb))
   if (!Number.isFinite(n)) return formatDouble(n)
-  return verb === 'e' ? n.toExponential(precision).replace(/e([+-])(\d)$/, 'e$10$2') : n.toFixed(precision)
+  return verb === 'e' ? n.toExponential(precision).replace(/e([+-])(\d)$/, 'e$10$2') : toFixedHalfEven(n, precision)
 }
 
 function integer(value: unknown, radix: number, verb: string): string {
+  if (typeof value === 'boolean' && radix === 2) return value ? '1' : '0'
+  if (typeof value === 'number' && !Number.isFinite(value)) return formatDouble(value)
   const n = asNumber(value, verb)
   if (typeof n === 'number' && !Number.isInteger(n)) {
     throw new ConditionError(`error during formatting: ${verb} expects an integer`, { reason: 'invalid_argument' })
@@ -166,6 +182,17 @@ export function format(template: string, args: readonly unknown[]): string {
   })
 }
 
+/** Renamed at compile time: the library's versions are not ASCII-only / trim other characters than cel-go. */
+export const STRING_RENAMES: ReadonlyMap<string, string> = new Map([
+  ['lowerAscii', 'cerbosLowerAscii'],
+  ['upperAscii', 'cerbosUpperAscii'],
+  ['trim', 'cerbosTrim'],
+])
+
+/** Go `unicode.IsSpace`: what cel-go's `trim` removes. */
+const GO_SPACE = '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]'
+const TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, 'g')
+
 class StringsNamespace {}
 
 /** Registers the parts of cel-go's strings extension the library lacks. */
@@ -174,6 +201,9 @@ export function registerStrings(env: Environment): void {
   env.registerFunction('string.replace(string, string): string', (t: string, a: string, b: string) => replace(t, a, b))
   env.registerFunction('string.replace(string, string, int): string', replace)
   env.registerFunction('string.format(list): string', format)
+  env.registerFunction('string.cerbosLowerAscii(): string', (t: string) => t.replace(/[A-Z]+/g, (m) => m.toLowerCase()))
+  env.registerFunction('string.cerbosUpperAscii(): string', (t: string) => t.replace(/[a-z]+/g, (m) => m.toUpperCase()))
+  env.registerFunction('string.cerbosTrim(): string', (t: string) => t.replace(TRIM, ''))
   env.registerFunction('string.reverse(): string', (t: string) => codePoints(t).reverse().join(''))
   env.registerType('StringsNamespace', StringsNamespace)
   env.registerConstant('strings', 'StringsNamespace', new StringsNamespace())

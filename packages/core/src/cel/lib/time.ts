@@ -96,7 +96,6 @@ export function registerTime(env: Environment): void {
   }
   env.registerFunction(`string(${TS}): string`, formatTimestamp)
   env.registerFunction(`string(${DUR}): string`, (d: InstanceType<typeof Duration>) => d.toString())
-  env.registerFunction(`int(${TS}): int`, (ts: Date) => BigInt(Math.floor(ts.getTime() / 1000)))
   env.registerFunction(`timestamp(${TS}): ${TS}`, (ts: Date) => ts)
   env.registerFunction(`duration(${DUR}): ${DUR}`, (d: unknown) => d)
 }
