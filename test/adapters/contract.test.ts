@@ -4,23 +4,16 @@
  * real embedded engine. Every adapter must give the expected answer, and all must give the same
  * status, headers and problem body (bar the per-request decision id).
  */
-import {
-  createAuditLog,
-  createGuard,
-  createIdentityVerifier,
-  EmbeddedEngine,
-  functionSink,
-  type AuditRecord,
-  type Guard,
-} from '@meshguard/core'
+import type { AuditLog, AuditRecord, Guard } from '@meshguard/core'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNestApp } from '../../packages/nestjs/test/support/contract-app.js'
-import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
-import { CASES, contractEngine, POLICY_DIR, SERVICE, type ContractCase } from './contract.js'
+import type { IdentityFixture } from '../support/identity.js'
+import { CASES, type ContractCase } from './contract.js'
 import type { RunningApp } from './drivers.js'
 import { startExpressApp } from './express-app.js'
 import { startFastifyApp } from './fastify-app.js'
+import { createGuardFixture } from './guard-fixture.js'
 
 const DRIVERS: Record<string, (guard: Guard) => Promise<RunningApp>> = {
   express: startExpressApp,
@@ -40,19 +33,13 @@ interface Answer {
 
 let ids: IdentityFixture
 const apps = new Map<string, RunningApp>()
-const records: AuditRecord[] = []
-let audit: ReturnType<typeof createAuditLog>
+let records: AuditRecord[]
+let audit: AuditLog | undefined
 
 beforeAll(async () => {
-  ids = await createIdentityFixture()
-  audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))] })
-  const guard = createGuard({
-    engine: contractEngine(await EmbeddedEngine.fromDirectory(POLICY_DIR)),
-    identity: createIdentityVerifier(ids.verifierOptions(SERVICE)),
-    service: SERVICE,
-    audit,
-  })
-  for (const [name, start] of Object.entries(DRIVERS)) apps.set(name, await start(guard))
+  const fixture = await createGuardFixture()
+  ;({ ids, records, audit } = fixture)
+  for (const [name, start] of Object.entries(DRIVERS)) apps.set(name, await start(fixture.guard))
 })
 
 afterAll(async () => {
@@ -118,7 +105,7 @@ describe('adapter contract', () => {
     const headers = await testCase.headers(ids)
     const decisionIds: string[] = []
     for (const app of apps.values()) decisionIds.push(String((await send(app, testCase, headers)).body['decisionId']))
-    await audit.flush()
+    await audit!.flush()
     for (const id of decisionIds) {
       expect(records.filter((r) => r.callId === id)).toEqual([expect.objectContaining({ kind: 'decision', outcome: 'denied', policy: 'resource.review.vdefault' })])
     }

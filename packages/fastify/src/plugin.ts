@@ -27,7 +27,12 @@ function checkOptions(options: MeshguardFastifyOptions): void {
 }
 
 const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify, options, done) => {
-  checkOptions(options)
+  try {
+    checkOptions(options)
+  } catch (err) {
+    done(err as Error)
+    return
+  }
   const { guard } = options
   const unconfigured = options.unconfigured ?? {}
 
