@@ -1,6 +1,7 @@
 /**
- * Hot reload under load. A real HTTP service on 127.0.0.1 answers every request with one multi-action
- * check, while the policy directory is rewritten many times between two versions whose answers are
+ * Hot reload under load. A real Express service on 127.0.0.1, guarded by @meshguard/express (real
+ * workload + actor token verification, the `view` action checked by the guard, audit and telemetry),
+ * answers every request with one multi-action check for the verified caller, while the policy directory is rewritten many times between two versions whose answers are
  * disjoint (v1 allows read+list, v2 allows write+delete), with broken writes (bad YAML, bad CEL, a
  * missing import, each of which would allow everything if it ever went live) in between.
  * Proof: zero failed or 5xx responses, every answer is exactly v1 or v2 (never a mix within a
@@ -8,11 +9,12 @@
  * reload events and reload metric follow every change.
  */
 import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import express from 'express'
 import { Pool } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -20,14 +22,23 @@ import {
   EmbeddedEngine,
   METRIC_POLICY_RELOADS,
   PolicyError,
+  createAuditLog,
+  createGuard,
+  createIdentityVerifier,
   createTelemetry,
+  functionSink,
   policyInfo,
   watchPolicies,
+  type AuditLog,
+  type AuditRecord,
   type Effect,
   type PolicyWatcher,
   type ReloadEvent,
+  type Resource,
 } from '@meshguard/core'
+import { authorize } from '@meshguard/express'
 import { otelHarness } from '../../packages/core/test/telemetry/harness.js'
+import { createIdentityFixture } from '../support/identity.js'
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/hot-reload/${name}`, import.meta.url))
 
@@ -48,6 +59,10 @@ let engine: EmbeddedEngine
 let watcher: PolicyWatcher
 let server: Server
 let pool: Pool
+let audit: AuditLog
+let headers: Record<string, string>
+const auditRecords: AuditRecord[] = []
+const SERVICE = 'documents-api'
 const harness = otelHarness()
 const events: ReloadEvent[] = []
 let stopped = false
@@ -83,30 +98,36 @@ beforeAll(async () => {
     onReload: (event) => events.push(event),
   })
 
-  // The service: one check of four actions per request, straight on the engine.
-  server = createServer((req, res) => {
-    const department = new URL(req.url ?? '/', 'http://x').searchParams.get('dept') ?? 'eng'
-    engine
-      .checkResources({
-        principal: {
-          id: 'documents-service',
-          roles: ['documents-service'],
-          attr: { act: { user: { id: 'alice', roles: ['employee'], attr: { department } } } },
-        },
-        resources: [{ resource: { kind: 'document', id: 'd1', attr: { department: 'eng' } }, actions: [...ACTIONS] }],
-      })
-      .then(
-        (response) => {
-          res.writeHead(200, { 'content-type': 'application/json' })
-          res.end(JSON.stringify({ actions: response.results[0]?.actions, digest: engine.policyDigest }))
-        },
-        () => {
-          res.writeHead(500)
-          res.end()
-        },
-      )
+  // The service: the guard checks `view` (allowed in both versions); the handler then asks which of
+  // four actions the verified caller may do, in ONE check, and answers with the effects.
+  const telemetry = createTelemetry({ tracerProvider: harness.tracerProvider, meterProvider: harness.meterProvider })
+  const ids = await createIdentityFixture({ services: ['documents-service', SERVICE] })
+  audit = createAuditLog({ sinks: [functionSink((record) => void auditRecords.push(record))], bufferSize: 1 << 20 })
+  const guard = createGuard({
+    engine,
+    identity: createIdentityVerifier(ids.verifierOptions(SERVICE)),
+    service: SERVICE,
+    audit,
+    telemetry,
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  headers = await ids.headers({ from: 'documents-service', to: SERVICE, actor: 'alice' })
+  const documentOf = (id: string): Resource => ({ kind: 'document', id, attr: { department: 'engineering' } })
+  const app = express()
+  app.get(
+    '/documents/:id',
+    authorize(guard, { resource: (req) => documentOf(String(req.params['id'])), action: 'view', actor: 'required' }),
+    (req, res, next) => {
+      engine
+        .checkResources({
+          principal: req.meshguard!.caller.principal,
+          resources: [{ resource: documentOf(String(req.params['id'])), actions: [...ACTIONS] }],
+        })
+        .then((response) => res.json({ actions: response.results[0]?.actions, digest: engine.policyDigest }), next)
+    },
+  )
+  server = await new Promise<Server>((resolve) => {
+    const listening: Server = app.listen(0, '127.0.0.1', () => resolve(listening))
+  })
   const { port } = server.address() as AddressInfo
   pool = new Pool(`http://127.0.0.1:${port}`, { connections: WORKERS })
 })
@@ -115,7 +136,9 @@ afterAll(async () => {
   stopped = true
   await watcher?.close()
   await pool?.close()
+  server?.closeAllConnections()
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+  await audit?.close()
   await harness.shutdown()
   await rm(base, { recursive: true, force: true })
 })
@@ -131,7 +154,7 @@ describe('hot reload under load', () => {
     const worker = async (): Promise<void> => {
       while (!stop && !stopped) {
         try {
-          const { statusCode, body } = await pool.request({ method: 'GET', path: '/documents/d1?dept=eng' })
+          const { statusCode, body } = await pool.request({ method: 'GET', path: '/documents/d1', headers })
           const text = await body.text()
           responses++
           if (statusCode !== 200) {
@@ -194,6 +217,12 @@ describe('hot reload under load', () => {
     // The two versions have two digests, and only those were ever served.
     expect(digests.size).toBe(2)
     expect(policyInfo(engine)).toMatchObject({ digest: engine.policyDigest, engine: 'embedded' })
+    // The guard's own decisions: every one audited as allowed, under one of the two digests, and the
+    // digest change is visible in the audit log.
+    await audit.flush()
+    expect(auditRecords.length).toBe(responses)
+    expect(auditRecords.every((r) => r.outcome === 'allowed' && r.action === 'view')).toBe(true)
+    expect(new Set(auditRecords.map((r) => r.policyDigest))).toEqual(digests)
 
     const reloads = await harness.points(METRIC_POLICY_RELOADS)
     const count = (outcome: string): number =>
