@@ -118,6 +118,11 @@ export class RemoteJwks implements KeyStore {
         await response.body?.cancel().catch(() => undefined)
         throw new Error(`HTTP ${response.status}`)
       }
+      const declared = Number(response.headers.get('content-length') ?? 0)
+      if (declared > MAX_JWKS_BYTES) {
+        await response.body?.cancel().catch(() => undefined)
+        throw new Error('JWKS larger than 512 KiB')
+      }
       const text = await response.text()
       if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS larger than 512 KiB')
       const keys = toKeyMap(JSON.parse(text), (reason) =>

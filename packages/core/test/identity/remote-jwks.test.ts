@@ -15,7 +15,7 @@ import { createIdentityFixture, generateFixtureKey, type FixtureKey, type Identi
 /** A real JWKS endpoint on loopback that can rotate keys, fail, hang and come back. */
 class JwksServer {
   keys: PublicJwk[] = []
-  mode: 'up' | 'down' | 'hang' = 'up'
+  mode: 'up' | 'down' | 'hang' | 'huge' | 'redirect' = 'up'
   requests = 0
   private readonly server: Server
   private readonly hanging = new Set<() => void>()
@@ -24,6 +24,14 @@ class JwksServer {
       this.requests++
       if (this.mode === 'down') {
         res.writeHead(503).end('unavailable')
+        return
+      }
+      if (this.mode === 'huge') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: this.keys, pad: 'x'.repeat(600_000) }))
+        return
+      }
+      if (this.mode === 'redirect') {
+        res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end()
         return
       }
       if (this.mode === 'hang') {
@@ -154,6 +162,16 @@ describe('remote JWKS against a real loopback server', () => {
     build({ timeoutMs: 150 })
     expect(await reason(k1)).toBe('jwks_unavailable')
     expect(events.find((e) => e.type === 'jwks_fetch_failed')).toMatchObject({ error: 'timeout' })
+  })
+
+  it('refuses oversized key sets and does not follow redirects', async () => {
+    server.mode = 'huge'
+    expect(await reason(k1)).toBe('jwks_unavailable')
+    expect(events.find((e) => e.type === 'jwks_fetch_failed')).toMatchObject({ error: 'JWKS larger than 512 KiB' })
+    server.mode = 'redirect'
+    build()
+    expect(await reason(k1)).toBe('jwks_unavailable')
+    expect(events.find((e) => e.type === 'jwks_fetch_failed')).toMatchObject({ error: 'HTTP 302' })
   })
 
   it('refuses plain http to non-loopback hosts at configuration time', () => {
