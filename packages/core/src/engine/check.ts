@@ -34,6 +34,7 @@ interface EffectInfo {
 
 const DEFAULT_VERSION = 'default'
 const NO_VARIABLES: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+const NO_POLICIES: Readonly<Record<string, string>> = Object.freeze({})
 
 const pureConditions = new WeakMap<CompiledCondition, boolean>()
 
@@ -59,10 +60,11 @@ function isPure(condition: CompiledCondition, params: CompiledParams): boolean {
 
 const readsNoVariables = (src: string): boolean => !/\b(V|variables)\b/.test(src)
 
-function finish(input: CheckInput, effects: ReadonlyMap<string, EffectInfo>, extra: Omit<CheckOutput, 'requestId' | 'resourceId' | 'actions'>): CheckOutput {
+function finish(input: CheckInput, effects: ReadonlyArray<EffectInfo | undefined>, extra: Omit<CheckOutput, 'requestId' | 'resourceId' | 'actions'>): CheckOutput {
   const actions: Record<string, ActionEffect> = {}
-  for (const action of input.actions) {
-    const e = effects.get(action)
+  for (let i = 0; i < input.actions.length; i++) {
+    const action = input.actions[i] as string
+    const e = effects[i]
     actions[action] = e && e.effect !== 'NO_MATCH' ? { effect: e.effect, policy: e.policy, scope: e.scope } : { effect: 'EFFECT_DENY', policy: NO_MATCH, scope: '' }
   }
   return { requestId: input.requestId ?? '', resourceId: input.resource.id, actions, ...extra }
@@ -83,13 +85,14 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   const principalVersion = principal.policyVersion || DEFAULT_VERSION
   const resourceScope = normalizeScope(resource.scope)
   const resourceVersion = resource.policyVersion || DEFAULT_VERSION
-  const effects = new Map<string, EffectInfo>()
-  const effectivePolicies: Record<string, string> = {}
+  // Decisions by action index (actions are unique).
+  const effects: Array<EffectInfo | undefined> = []
+  let effectivePolicies: Readonly<Record<string, string>> = NO_POLICIES
   const outputs: CheckOutputEntry[] = []
-  const effectiveDerivedRoles = new Set<string>()
+  const effectiveDerivedRoles: string[] = []
   let validationErrors: ValidationError[] = []
   const result = (evaluationErrors: CheckOutput['evaluationErrors'] = []): CheckOutput =>
-    finish(input, effects, { effectiveDerivedRoles: [...effectiveDerivedRoles], validationErrors, outputs, evaluationErrors, effectivePolicies })
+    finish(input, effects, { effectiveDerivedRoles, validationErrors, outputs, evaluationErrors, effectivePolicies })
 
   const plan = table.plan(principal.id, principalVersion, principalScope, resource.kind, resourceVersion, resourceScope, settings.lenientScopeSearch)
   if (plan.principalScopes.length === 0 && plan.resourceScopes.length === 0) return result()
@@ -99,7 +102,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   if (settings.schemaEnforcement !== 'none' && plan.resourceKey !== '') {
     validationErrors = validateAttributes(set.schemas, plan.rootPolicy, principalAttr, resourceAttr, input.actions)
     if (validationErrors.length > 0 && settings.schemaEnforcement === 'reject') {
-      for (const action of input.actions) effects.set(action, { effect: 'EFFECT_DENY', policy: plan.resourceKey, scope: '' })
+      for (let i = 0; i < input.actions.length; i++) effects[i] = { effect: 'EFFECT_DENY', policy: plan.resourceKey, scope: '' }
       return result()
     }
   }
@@ -122,8 +125,16 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     }
     return roles
   }
-  const includingParentRoles = new Set<string>()
-  for (const role of principal.roles) for (const r of parentRolesOf(role)) includingParentRoles.add(r)
+  const rolesKey = principal.roles.length === 1 ? (principal.roles[0] as string) : principal.roles.join('\0')
+  let includingParentRoles = plan.includingParentRoles.get(rolesKey)
+  if (!includingParentRoles) {
+    const all = new Set<string>()
+    for (const role of principal.roles) for (const r of parentRolesOf(role)) all.add(r)
+    includingParentRoles = all
+    if (plan.includingParentRoles.size > 1_000) plan.includingParentRoles.clear()
+    plan.includingParentRoles.set(rolesKey, all)
+  }
+  const parentSet = includingParentRoles
   const varCache = new Map<CompiledParams, Record<string, unknown>>()
   const drVarCache = new Map<CompiledParams, Record<string, unknown>>()
   const variablesOf = (params: CompiledParams): Record<string, unknown> => {
@@ -145,7 +156,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     if (done) return done
     const active: string[] = []
     for (const dr of plan.derivedRoles.get(scope) ?? []) {
-      if (!(dr.parentRoles[0] === '*' || dr.parentRoles.some((r) => includingParentRoles.has(r)))) continue
+      if (!(dr.parentRoles[0] === '*' || dr.parentRoles.some((r) => parentSet.has(r)))) continue
       let vars = dr.params.variables.length === 0 ? NO_VARIABLES : drVarCache.get(dr.params)
       if (!vars) {
         vars = ctx.evaluateVariables(dr.params, 'null')
@@ -155,7 +166,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
       if (dr.condition && isPure(dr.condition, dr.params)) (drConditionMemo ??= new Map()).set(dr.condition, ok)
       if (ok) {
         active.push(dr.name)
-        effectiveDerivedRoles.add(dr.name)
+        if (!effectiveDerivedRoles.includes(dr.name)) effectiveDerivedRoles.push(dr.name)
       }
     }
     if (active.length > 1) active.sort()
@@ -164,19 +175,27 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   }
 
   const queryRows = (kind: RowKind, scope: string, action: string, role: string): readonly Binding[] => {
-    const key = `${kind}\0${scope}\0${action}\0${role}`
-    let rows = plan.queries.get(key)
+    const byScope = plan.queries[kind]
+    let byAction = byScope.get(scope)
+    if (!byAction) byScope.set(scope, (byAction = new Map()))
+    let byRole = byAction.get(action)
+    if (!byRole) {
+      if (byAction.size > 2_000) byAction.clear()
+      byAction.set(action, (byRole = new Map()))
+    }
+    let rows = byRole.get(role)
     if (!rows) {
       rows = table.query(resourceVersion, sanitizedResource, scope, action, parentRolesOf(role), kind, kind === 'principal' ? principal.id : '')
-      if (plan.queries.size > 5_000) plan.queries.clear()
-      plan.queries.set(key, rows)
+      if (byRole.size > 1_000) byRole.clear()
+      byRole.set(role, rows)
     }
     return rows
   }
 
   const kinds: RowKind[] = ['principal', 'resource']
-  for (const action of input.actions) {
+  for (let actionIndex = 0; actionIndex < input.actions.length; actionIndex++) {
     // Inputs are validated: actions are unique.
+    const action = input.actions[actionIndex] as string
     let actionEffect: EffectInfo = { effect: 'NO_MATCH', policy: '', scope: '' }
     for (const kind of kinds) {
       const mainKey = kind === 'principal' ? plan.principalKey : plan.resourceKey
@@ -255,15 +274,17 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
       if (actionEffect.effect === 'EFFECT_ALLOW' || actionEffect.effect === 'EFFECT_DENY') break
     }
     if (actionEffect.effect === 'NO_MATCH') actionEffect.effect = 'EFFECT_DENY'
-    effects.set(action, actionEffect)
+    effects[actionIndex] = actionEffect
   }
-  for (const key of consulted) {
-    let chain = plan.policyChains.get(key)
-    if (!chain) {
-      chain = table.policyChain(key)
-      plan.policyChains.set(key, chain)
-    }
-    for (const [k, file] of chain) effectivePolicies[k] = file
+  const consultedKey = consulted.length === 1 ? (consulted[0] as string) : consulted.join('\0')
+  let policies = plan.effectivePolicies.get(consultedKey)
+  if (!policies) {
+    const record: Record<string, string> = {}
+    for (const key of consulted) for (const [k, file] of table.policyChain(key)) record[k] = file
+    policies = Object.freeze(record)
+    if (plan.effectivePolicies.size > 1_000) plan.effectivePolicies.clear()
+    plan.effectivePolicies.set(consultedKey, policies)
   }
+  effectivePolicies = policies
   return result(ctx.errors.all())
 }

@@ -9,6 +9,20 @@ import type { CheckInput } from './types.js'
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
+/** Whether a short list holds a duplicate (no Set allocation for the usual handful of items). */
+function hasDuplicate(items: readonly string[]): boolean {
+  if (items.length > 16) return new Set(items).size !== items.length
+  for (let i = 1; i < items.length; i++) {
+    for (let j = 0; j < i; j++) if (items[i] === items[j]) return true
+  }
+  return false
+}
+
+function allNonEmptyStrings(items: readonly unknown[]): items is string[] {
+  for (const item of items) if (typeof item !== 'string' || item === '') return false
+  return true
+}
+
 function fail(reason: string, message: string): never {
   throw new RequestError(message, { reason })
 }
@@ -31,11 +45,11 @@ export function validatePrincipal(value: unknown): Principal {
   if (typeof value.id !== 'string' || value.id === '') fail('principal_id_missing', 'principal.id must be a non-empty string')
   const roles = value.roles
   if (!Array.isArray(roles) || roles.length === 0) fail('principal_roles_missing', 'principal.roles must be a non-empty array')
-  if (!roles.every((r): r is string => typeof r === 'string' && r !== '')) fail('invalid_role', 'principal.roles must contain non-empty strings')
-  if (new Set(roles).size !== roles.length) fail('duplicate_role', 'principal.roles must be unique')
+  if (!allNonEmptyStrings(roles)) fail('invalid_role', 'principal.roles must contain non-empty strings')
+  if (hasDuplicate(roles)) fail('duplicate_role', 'principal.roles must be unique')
   return {
     id: value.id,
-    roles: [...roles],
+    roles: roles.slice(),
     attr: attrOf(value.attr, 'principal.attr'),
     policyVersion: optionalString(value.policyVersion, 'principal.policyVersion'),
     scope: optionalString(value.scope, 'principal.scope'),
@@ -60,9 +74,9 @@ export function validateResource(value: unknown, index: number): Resource {
 /** Validates an action list. */
 export function validateActions(value: unknown, at: string): string[] {
   if (!Array.isArray(value) || value.length === 0) fail('actions_missing', `${at} must be a non-empty array`)
-  if (!value.every((a): a is string => typeof a === 'string' && a !== '')) fail('invalid_action', `${at} must contain non-empty strings`)
-  if (new Set(value).size !== value.length) fail('duplicate_action', `${at} must be unique`)
-  return [...value]
+  if (!allNonEmptyStrings(value)) fail('invalid_action', `${at} must contain non-empty strings`)
+  if (hasDuplicate(value)) fail('duplicate_action', `${at} must be unique`)
+  return value.slice()
 }
 
 /**

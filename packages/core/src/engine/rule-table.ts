@@ -106,10 +106,12 @@ export interface RequestPlan {
   readonly derivedRoles: ReadonlyMap<string, readonly CompiledDerivedRole[]>
   /** role → the role plus its role-policy ancestors at the resource scope. */
   readonly parentRoles: Map<string, readonly string[]>
-  /** Query results by `kind scope action role`. */
-  readonly queries: Map<string, readonly Binding[]>
-  /** Policy key → it and its existing ancestors with their source files. */
-  readonly policyChains: Map<string, ReadonlyArray<readonly [string, string]>>
+  /** Query results: kind → scope → action → role → rows. */
+  readonly queries: { readonly principal: Map<string, Map<string, Map<string, readonly Binding[]>>>; readonly resource: Map<string, Map<string, Map<string, readonly Binding[]>>> }
+  /** The principal's roles plus their ancestors, by the roles joined with NUL. */
+  readonly includingParentRoles: Map<string, ReadonlySet<string>>
+  /** Consulted policy keys (joined with NUL) → policy key → source file, for the audit trail. */
+  readonly effectivePolicies: Map<string, Readonly<Record<string, string>>>
 }
 
 /** Immutable, query-ready rule table. */
@@ -314,8 +316,9 @@ export class RuleTable {
       rootPolicy: rchain.key === '' ? undefined : this.rootResourcePolicy(kind, resourceVersion),
       derivedRoles,
       parentRoles: new Map(),
-      queries: new Map(),
-      policyChains: new Map(),
+      queries: { principal: new Map(), resource: new Map() },
+      includingParentRoles: new Map(),
+      effectivePolicies: new Map(),
     }
     if (this.plans.size > 10_000) this.plans.clear()
     this.plans.set(key, plan)

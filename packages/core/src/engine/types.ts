@@ -55,6 +55,6 @@ export interface CheckOutput {
   validationErrors: ValidationError[]
   outputs: CheckOutputEntry[]
   evaluationErrors: EvaluationError[]
-  /** Policies consulted while deciding: policy key → source file. */
-  effectivePolicies: Record<string, string>
+  /** Policies consulted while deciding: policy key → source file (shared, read-only). */
+  effectivePolicies: Readonly<Record<string, string>>
 }
