@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { callerContext } from '../../packages/core/src/context/index.js'
 import { ConfigError, MeshguardError, MintError } from '../../packages/core/src/errors.js'
 import {

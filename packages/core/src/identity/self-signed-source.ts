@@ -15,7 +15,10 @@ export interface SelfSignedSourceOptions {
   alg?: SigningAlgorithm | undefined
   /** Token lifetime in seconds. @defaultValue 300 */
   lifetime?: number | undefined
-  /** Static claims added to every token (e.g. `roles`). Reserved claims cannot be overridden. */
+  /**
+   * Static claims added to every token, e.g. `roles`, or `type: 'AI_AGENT'` so policies can see an agent
+   * workload as `request.principal.attr.type`. Reserved claims cannot be overridden.
+   */
   claims?: Record<string, unknown> | undefined
 }
 

@@ -18,10 +18,11 @@ describe('clientCredentialsSource against oidc-provider on loopback', () => {
   let tokenRequests = 0
 
   beforeAll(async () => {
-    let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+    // The provider needs its issuer URL (with the port) before it can handle requests.
+    const routes: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {}
     server = createServer((req, res) => {
       if (req.url?.startsWith('/token')) tokenRequests++
-      handler?.(req, res)
+      routes.handler?.(req, res)
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -54,7 +55,7 @@ describe('clientCredentialsSource against oidc-provider on loopback', () => {
         },
       },
     })
-    handler = provider.callback()
+    routes.handler = provider.callback()
   })
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
