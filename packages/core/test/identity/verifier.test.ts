@@ -170,3 +170,53 @@ describe('verification cache keyed by signatures', () => {
     expect([c.status, d.status]).toEqual(['rejected', 'fulfilled'])
   })
 })
+
+describe('claim mapping', () => {
+  it('reads roles and actor type from configured claims', async () => {
+    const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    const verifier = createIdentityVerifier(
+      ids.verifierOptions('callee', { claims: { workloadRolesClaim: 'svc_roles', actorRolesClaim: 'groups', actorTypeClaim: 'kind' } }),
+    )
+    const actor = await ids.mintActorToken({ sub: 'bot-7', groups: ['reports'], kind: 'ai_agent', type: 'USER' })
+    const w = await ids.mintWorkloadToken('svc', { audience: 'callee', actorToken: actor, claims: { svc_roles: ['reporter'], tier: 'gold' } })
+    const caller = await verifier.verify({ authorization: `Bearer ${w}`, 'x-meshguard-actor': actor })
+    expect(caller.principal).toMatchObject({
+      id: serviceId('svc'),
+      roles: ['reporter'],
+      attr: { tier: 'gold', act: { user: { id: 'bot-7', roles: ['reports'], attr: { type: 'AI_AGENT' } } } },
+    })
+    expect(caller.actor?.type).toBe('agent')
+  })
+
+  it('takes full control through mapping functions', async () => {
+    const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    const verifier = createIdentityVerifier(
+      ids.verifierOptions('callee', {
+        claims: {
+          mapWorkload: (claims, id) => ({ roles: ['svc'], attr: { id, team: claims['team'] } }),
+          mapActor: (claims) => ({ id: `user:${String(claims['sub'])}`, type: 'user', roles: ['r'], attr: { dept: claims['department'] } }),
+        },
+      }),
+    )
+    const headers = await ids.headers({ from: 'svc', to: 'callee', actor: 'ed' })
+    const caller = await verifier.verify(headers)
+    expect(caller.principal).toEqual({
+      id: serviceId('svc'),
+      roles: ['svc'],
+      attr: { id: serviceId('svc'), team: undefined, act: { user: { id: 'user:ed', roles: ['r'], attr: { dept: 'engineering' } } } },
+    })
+  })
+
+  it('shows an agent workload minted with type AI_AGENT to policies', async () => {
+    const ids = await createIdentityFixture({ services: ['ai-reporting-agent', 'callee'] })
+    const agent = ids.services['ai-reporting-agent']
+    if (agent === undefined) throw new Error('fixture')
+    const { createWorkloadIdentity, selfSignedTokenSource } = await import('../../src/identity/index.js')
+    const identity = createWorkloadIdentity({
+      id: agent.id,
+      source: selfSignedTokenSource({ key: agent.privateKey, kid: agent.kid, claims: { type: 'AI_AGENT' } }),
+    })
+    const caller = await createIdentityVerifier(ids.verifierOptions('callee')).verify(await identity.headersFor({ audience: serviceId('callee') }))
+    expect(caller.principal).toEqual({ id: agent.id, roles: ['ai-reporting-agent'], attr: { type: 'AI_AGENT' } })
+  })
+})
