@@ -1,0 +1,96 @@
+import 'reflect-metadata'
+import type { GuardDecision, Principal, VerifiedCaller } from '@meshguard/core'
+import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common'
+import { NestFactory } from '@nestjs/core'
+import { request } from 'undici'
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
+import { createGuardFixture, type GuardFixture } from '../../../test/adapters/guard-fixture.js'
+import { Authorize, Caller, MeshguardGuard, MeshguardModule, type MeshguardModuleOptions } from '../src/index.js'
+
+@Controller('guarded')
+@UseGuards(MeshguardGuard)
+@Authorize('review', 'read', { actor: 'required' })
+class GuardedController {
+  @Get(':id')
+  read(@Caller('caller') caller: VerifiedCaller, @Caller('decision') decision: GuardDecision, @Caller() principal: Principal): Record<string, unknown> {
+    return { actor: caller.actor?.id, action: decision.action, policy: decision.policy, principal: principal.id }
+  }
+}
+
+@Controller('open')
+class OpenController {
+  @Get()
+  open(@Caller() principal: Principal | undefined): Record<string, unknown> {
+    return { principal: principal ?? null }
+  }
+}
+
+let fixture: GuardFixture
+const apps: INestApplication[] = []
+
+async function start(options: Omit<MeshguardModuleOptions, 'guard'>, useGlobalGuard: boolean): Promise<string> {
+  @Module({ imports: [MeshguardModule.forRoot({ guard: fixture.guard, ...options, useGlobalGuard })], controllers: [GuardedController, OpenController] })
+  class AppModule {}
+  const app = await NestFactory.create(AppModule, { logger: false })
+  apps.push(app)
+  await app.listen(0, '127.0.0.1')
+  return (await app.getUrl()).replace('[::1]', '127.0.0.1')
+}
+
+beforeAll(async () => {
+  fixture = await createGuardFixture()
+})
+
+afterAll(async () => {
+  await Promise.all(apps.map((app) => app.close()))
+  await fixture?.audit.close()
+})
+
+const get = async (url: string, headers: Record<string, string> = {}) => {
+  const res = await request(url, { headers })
+  return { status: res.statusCode, type: res.headers['content-type'], body: (await res.body.json()) as Record<string, unknown> }
+}
+
+describe('@meshguard/nestjs per-controller guard', () => {
+  it('guards only the controllers that use it when the global guard is off', async () => {
+    const url = await start({}, false)
+    expect(await get(`${url}/open`)).toMatchObject({ status: 200, body: { principal: null } })
+    const refused = await get(`${url}/guarded/r-eng`)
+    expect(refused).toMatchObject({ status: 401, type: 'application/problem+json', body: { reason: 'token_missing' } })
+  })
+
+  it('reads @Authorize from the controller and injects caller, decision and principal', async () => {
+    const url = await start({}, false)
+    const res = await get(`${url}/guarded/r-eng`, await fixture.headers('hana'))
+    expect(res).toEqual({
+      status: 200,
+      type: 'application/json; charset=utf-8',
+      body: { actor: 'hana', action: 'read', policy: 'resource.review.vdefault', principal: 'spiffe://example.org/ns/default/sa/employee-service' },
+    })
+  })
+})
+
+describe('@meshguard/nestjs global guard', () => {
+  it('requires a verified caller on handlers without @Authorize or @Public', async () => {
+    const url = await start({}, true)
+    expect((await get(`${url}/open`)).body['reason']).toBe('token_missing')
+    expect((await get(`${url}/open`, await fixture.headers())).body['principal']).toMatchObject({ id: 'spiffe://example.org/ns/default/sa/employee-service', roles: ['employee-service'] })
+  })
+
+  it('lets unconfigured handlers through when told they are public', async () => {
+    const url = await start({ unconfigured: 'public' }, true)
+    expect(await get(`${url}/open`)).toMatchObject({ status: 200, body: { principal: null } })
+    expect((await get(`${url}/guarded/r-eng`)).status).toBe(401)
+  })
+})
+
+describe('@meshguard/nestjs types', () => {
+  it('types the decorators and options', () => {
+    expectTypeOf(Authorize).returns.toEqualTypeOf<MethodDecorator & ClassDecorator>()
+    expectTypeOf<MeshguardModuleOptions['unconfigured']>().toEqualTypeOf<{ actor?: 'required' | 'forbidden' | 'optional' | undefined } | 'public' | undefined>()
+    // @ts-expect-error an unknown actor requirement is rejected
+    Authorize('review', 'read', { actor: 'maybe' })
+    // @ts-expect-error resolvers get the request and must return a resource
+    Authorize((req) => req.params, 'read')
+  })
+})
