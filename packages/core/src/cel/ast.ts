@@ -1,4 +1,5 @@
 import type { ASTNode } from '@marcbachmann/cel-js'
+import { ConditionError } from '../errors.js'
 
 /** A parsed node as the walker sees it: an operator and its operands (nodes, names, literals). */
 interface WalkNode {
@@ -49,6 +50,25 @@ export function collectRefs(root: ASTNode, mapNames: ReadonlySet<string>): Set<s
     if (name !== undefined && mapNames.has(name)) refs.add(sel.key)
   })
   return refs
+}
+
+const CERBOS_MAPS: ReadonlySet<string> = new Set(['V', 'variables', 'C', 'constants', 'G', 'globals'])
+
+/**
+ * Cerbos types `V`, `C` and `G` as messages, so `V["x"]` is a compile error there
+ * (`found no matching overload for '_[_]' applied to '(cerbos.Variables, string)'`); the same
+ * message is raised here so policies that Cerbos rejects are rejected too.
+ */
+export function rejectIndexedCerbosMaps(root: ASTNode): void {
+  walk(root, (node) => {
+    if ((node.op !== '[]' && node.op !== '[?]') || !Array.isArray(node.args)) return
+    const name = identifierName(node.args[0])
+    if (name !== undefined && CERBOS_MAPS.has(name)) {
+      throw new ConditionError("found no matching overload for '_[_]' applied to '(cerbos.Variables, string)'", {
+        reason: 'type_error',
+      })
+    }
+  })
 }
 
 /** True when `node` is `request.principal`, `request.resource`, `P` or `R`. */

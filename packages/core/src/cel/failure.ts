@@ -41,5 +41,10 @@ export function toConditionError(err: unknown, phase: 'compile' | 'evaluate'): C
   const e = (typeof err === 'object' && err !== null ? err : {}) as CelLibraryError
   const text =
     typeof e.summary === 'string' ? e.summary : typeof e.message === 'string' ? e.message.split('\n')[0]! : String(err)
+  const unknown = /^Unknown variable: (.+)$/.exec(text)
+  if (phase === 'compile' && unknown !== null) {
+    // cel-go's wording, which Cerbos shows in its compile errors.
+    return new ConditionError(`undeclared reference to '${unknown[1]}' (in container '')`, { reason: 'type_error', cause: err })
+  }
   return new ConditionError(celGoMessage(text), { reason: reasonOf(e, phase), cause: err })
 }

@@ -1,10 +1,11 @@
 import type { ParseResult } from '@marcbachmann/cel-js'
 import { ConditionError } from '../errors.js'
 import type { ASTNode } from '@marcbachmann/cel-js'
-import { collectRefs, forEachLiteralArgument, renameCalls, rewriteProtoFieldNames } from './ast.js'
+import { collectRefs, forEachLiteralArgument, rejectIndexedCerbosMaps, renameCalls, rewriteProtoFieldNames } from './ast.js'
 import { cerbosEnvironment } from './environment.js'
 import { FALLBACK, compileFastPath } from './fast-path.js'
 import { toConditionError } from './failure.js'
+import { useCelGoLogic } from './logic.js'
 import { INT_CONVERSION } from './lib/conversions.js'
 import { RE2_MATCHES, re2 } from './lib/regex.js'
 import { STRING_RENAMES } from './lib/strings.js'
@@ -26,7 +27,9 @@ const RENAMES: ReadonlyMap<string, string> = new Map([
  * replacements of library built-ins, and compile-time validation of regex literals (as Cerbos does).
  */
 export function prepareAst(ast: ASTNode): void {
+  rejectIndexedCerbosMaps(ast)
   rewriteProtoFieldNames(ast)
+  useCelGoLogic(ast)
   renameCalls(ast, RENAMES, ZONED_GETTERS)
   forEachLiteralArgument(ast, RE2_MATCHES, (pattern) => void re2(pattern))
 }

@@ -37,7 +37,7 @@ describe('compileCel', () => {
   })
 
   it('finds variable and constant references by walking the AST', () => {
-    const program = compileCel('V.a && variables.b || V["c"] == C.x && constants["y"] > 1 && "V.fake" == "x" && has(V.d)')
+    const program = compileCel('V.a && variables.b || V.c == C.x && constants.y > 1 && "V.fake" == "x" && has(V.d) && R.attr.V == 1')
     expect([...program.variableRefs].sort()).toEqual(['a', 'b', 'c', 'd'])
     expect([...program.constantRefs].sort()).toEqual(['x', 'y'])
   })
@@ -64,6 +64,9 @@ describe('compileCel', () => {
       ['R.attr.x ==', 'parse_error'],
       ['(1 + ', 'parse_error'],
       ['unknownIdent == 1', 'type_error'],
+      ['C.foo > V["bar"]', 'type_error'],
+      ['C["foo"] > 1', 'type_error'],
+      ['globals["baz"] > 1', 'type_error'],
       ['1 + "a"', 'type_error'],
     ] as const) {
       let caught: unknown
@@ -77,6 +80,27 @@ describe('compileCel', () => {
       expect((caught as ConditionError).reason, expr).toBe(reason)
       expect((caught as ConditionError).message).not.toContain('\n')
     }
+  })
+
+  it('words compile errors as cel-go does where Cerbos shows them', () => {
+    expect(() => compileCel('wat')).toThrow("undeclared reference to 'wat' (in container '')")
+    expect(() => compileCel('V["bar"] == 1')).toThrow("found no matching overload for '_[_]' applied to '(cerbos.Variables, string)'")
+  })
+
+  it('&& and || report the left error when neither side decides, as cel-go does', () => {
+    const variables = {}
+    Object.defineProperty(variables, 'eng', {
+      get: () => {
+        throw new ConditionError("undefined field 'eng'")
+      },
+    })
+    const a = activation({ variables, principal: { attr: {} } })
+    expect(() => run('V.eng && P.attr.org == "org-1"', a)).toThrow("undefined field 'eng'")
+    expect(() => run('P.attr.org == "x" || V.eng', a)).toThrow('no such key: org')
+    expect(run('V.eng && false', a)).toBe(false)
+    expect(run('P.attr.org == "x" || true', a)).toBe(true)
+    expect(() => run('true && P.attr.org == "x"', a)).toThrow('no such key: org')
+    expect(() => run('1 == 1 && P.attr.org', a)).toThrow('no such key: org')
   })
 
   it('throws ConditionError with cel-go wording on evaluation errors', () => {
