@@ -3,7 +3,7 @@ import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInfo, type Re
 
 import { canonicalOrigin } from './destinations.js'
 import { interceptorFor, newPlan } from './interceptor.js'
-import { runWithPinnedPlan } from './outbound-plan.js'
+import { withPinnedPlan } from './outbound-plan.js'
 import { resolveClientOptions } from './resolve-options.js'
 import type { MeshguardClientOptions } from './types.js'
 
@@ -54,7 +54,7 @@ export function createMeshguardFetch(options: MeshguardFetchOptions): MeshguardF
     // Fix who this call acts for, and the only origin that may get identity, before fetch starts.
     const plan = newPlan(resolved, originOf(input))
     try {
-      return await runWithPinnedPlan(plan, () => undiciFetch(input, { ...init, dispatcher }))
+      return await withPinnedPlan(plan, async () => undiciFetch(input, { ...init, dispatcher }))
     } catch (err) {
       throw unwrapRefusal(err)
     }

@@ -43,10 +43,11 @@ export function interceptorFor(resolved: ResolvedClientOptions): Dispatcher.Disp
   const plansByHandler = new WeakMap<object, OutboundPlan>()
 
   const planFor = (handler: Dispatcher.DispatchHandler, origin: string | undefined): OutboundPlan => {
-    const pinned = currentPinnedPlan()
-    if (pinned !== undefined && pinned.owner === resolved) return pinned
+    // A handler seen before is a later hop of its own request: its plan wins over any ambient one.
     const known = plansByHandler.get(handler)
     if (known !== undefined) return known
+    const pinned = currentPinnedPlan()
+    if (pinned !== undefined && pinned.owner === resolved) return pinned
     const plan = newPlan(resolved, origin)
     plansByHandler.set(handler, plan)
     return plan

@@ -21,17 +21,34 @@ export interface OutboundPlan {
   readonly traceContext: Context
 }
 
-const pinned = new AsyncLocalStorage<OutboundPlan>()
+/** A pinned plan and whether the call that pinned it is still running. */
+interface Pin {
+  readonly plan: OutboundPlan
+  released: boolean
+}
 
-/** The plan pinned by {@link runWithPinnedPlan} around the current call, if any. */
+const pinned = new AsyncLocalStorage<Pin>()
+
+/**
+ * The plan pinned by {@link withPinnedPlan} around the current call, while that call runs. Async
+ * contexts outlive calls (a socket opened during a call keeps its context for its later events), so
+ * a released pin is ignored rather than applied to some later request.
+ */
 export function currentPinnedPlan(): OutboundPlan | undefined {
-  return pinned.getStore()
+  const pin = pinned.getStore()
+  return pin === undefined || pin.released ? undefined : pin.plan
 }
 
 /**
- * Runs `fn` with `plan` pinned: every dispatch made inside (fetch follows redirects itself, as new
- * dispatches) is judged against the plan's origin rather than starting a plan of its own.
+ * Runs `fn` with `plan` pinned until it settles: every dispatch made meanwhile on its behalf (fetch
+ * follows redirects itself, as new dispatches) is judged against the plan's origin rather than
+ * starting a plan of its own.
  */
-export function runWithPinnedPlan<T>(plan: OutboundPlan, fn: () => T): T {
-  return pinned.run(plan, fn)
+export async function withPinnedPlan<T>(plan: OutboundPlan, fn: () => Promise<T>): Promise<T> {
+  const pin: Pin = { plan, released: false }
+  try {
+    return await pinned.run(pin, fn)
+  } finally {
+    pin.released = true
+  }
 }

@@ -1,5 +1,7 @@
 import { MintError } from '@meshguard/core'
-import { Agent, Request } from 'undici'
+import { AsyncLocalStorage } from 'node:async_hooks'
+
+import { Agent, Request, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { createMeshguardFetch } from '../src/index.js'
@@ -78,5 +80,36 @@ describe('createMeshguardFetch', () => {
     await fetch.close()
     expect(base.closed).toBe(false)
     await base.close()
+  })
+
+  it('does not apply a finished call\'s plan to a later request made in an async context it left behind', async () => {
+    // Contexts outlive calls: e.g. a socket opened during a fetch keeps that fetch's context for later events.
+    const base = new Agent()
+    const leftBehind: (<R>(fn: () => R) => R)[] = []
+    const dispatchOnBase = base.dispatch.bind(base)
+    base.dispatch = (opts, handler) => {
+      leftBehind.push(AsyncLocalStorage.snapshot())
+      return dispatchOnBase(opts, handler)
+    }
+    let user = 'alice'
+    const fetch = createMeshguardFetch({
+      identity: new RecordingIdentity(),
+      destinations: { [mapped.origin]: 'aud' },
+      acting: () => ({ actor: user }),
+      dispatcher: base,
+    })
+    try {
+      await (await fetch(`${mapped.origin}/as-alice`)).arrayBuffer()
+      user = 'bob'
+      const later = await leftBehind[0]!(async () => request(`${mapped.origin}/later`, { dispatcher: fetch.dispatcher }))
+      await later.body.dump()
+      expect(mapped.requests.slice(-2).map((r) => [r.path, r.headers[ACTOR_HEADER]])).toEqual([
+        ['/as-alice', 'alice'],
+        ['/later', 'bob'],
+      ])
+    } finally {
+      await fetch.close()
+      await base.close()
+    }
   })
 })
