@@ -313,7 +313,9 @@ export class RuleTable {
       sanitizedResource,
       scopedPrincipalExists: this.principalExists(principalVersion, pchain.scopes),
       scopedResourceExists: this.resourceExists(resourceVersion, sanitizedResource, rchain.scopes),
-      rootPolicy: rchain.key === '' ? undefined : this.rootResourcePolicy(kind, resourceVersion),
+      // Cerbos looks the schemas up under the first policy key of the chain; when that scope only has
+      // policies of other kinds (or role policies), there is no such policy and nothing is validated.
+      rootPolicy: this.resourcePolicies.has(rchain.key) ? this.rootResourcePolicy(kind, resourceVersion) : undefined,
       derivedRoles,
       parentRoles: new Map(),
       queries: { principal: new Map(), resource: new Map() },
@@ -420,13 +422,17 @@ export class RuleTable {
    */
   query(version: string, resource: string, scope: string, action: string, roles: readonly string[], kind: RowKind, principal: string): readonly Binding[] {
     const out: Binding[] = []
+    const rows = this.groups.get(`${kind}\0${version}\0${scope}`) ?? []
+    const matchesNonAction = (row: Binding): boolean =>
+      matchesKey(row.resource, resource) && (principal === '' || row.principal === principal) && roles.some((r) => matchesKey(row.role, r))
+    // Like Cerbos' index: nothing at all (not even role-policy denials) unless some row of this
+    // scope/version matches the resource, the roles and the principal, whatever its action.
+    const rolePolicyRows = kind === 'resource' ? (this.rolePolicyGroups.get(`resource\0${version}\0${scope}`) ?? []) : []
+    if (!rows.some(matchesNonAction) && !rolePolicyRows.some(matchesNonAction)) return out
     if (kind === 'resource') this.appendRolePolicyDenies(version, resource, scope, action, roles, out)
-    for (const row of this.groups.get(`${kind}\0${version}\0${scope}`) ?? []) {
+    for (const row of rows) {
       if (row.action === undefined || !matchesKey(row.action, action)) continue
-      if (!matchesKey(row.resource, resource)) continue
-      if (principal !== '' && row.principal !== principal) continue
-      if (!roles.some((r) => matchesKey(row.role, r))) continue
-      out.push(row)
+      if (matchesNonAction(row)) out.push(row)
     }
     return out
   }

@@ -74,7 +74,12 @@ function validateAttr(registry: SchemaRegistry, ref: SchemaRefDef | undefined, a
   if (validate(attr)) return []
   const out: ValidationError[] = []
   const required = new Map<string, string[]>()
+  // A type mismatch ends validation of that schema at that instance (santhosh-tekuri/jsonschema),
+  // so sibling keywords (enum, pattern, ...) of the same schema are not reported.
+  const parentOf = (schemaPath: string): string => schemaPath.slice(0, schemaPath.lastIndexOf('/'))
+  const typeFailed = new Set((validate.errors ?? []).filter((e) => e.keyword === 'type').map((e) => `${e.instancePath}\0${parentOf(e.schemaPath)}`))
   for (const err of validate.errors ?? []) {
+    if (err.keyword !== 'type' && typeFailed.has(`${err.instancePath}\0${parentOf(err.schemaPath)}`)) continue
     if (err.keyword === 'required') {
       const list = required.get(err.instancePath) ?? []
       list.push(String((err.params as { missingProperty: unknown }).missingProperty))
