@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callerContext } from '../../packages/core/src/context/index.js'
 import { MeshguardError } from '../../packages/core/src/errors.js'
-import { createIdentityVerifier, type HeaderView, type IdentityVerifier } from '../../packages/core/src/identity/index.js'
+import { createIdentityVerifier, type IdentityVerifier } from '../../packages/core/src/identity/index.js'
+import type { HeaderView } from '../../packages/core/src/identity/types.js'
 import { createIdentityFixture, serviceId, type IdentityFixture } from '../support/identity.js'
 
 type Handler = (req: IncomingMessage) => Promise<unknown>

@@ -16,10 +16,10 @@ import { ConfigError, MeshguardError, MintError } from '../../packages/core/src/
 import {
   createIdentityVerifier,
   createTrustBundle,
-  type HeaderView,
   type IdentityVerifier,
   type IdentityVerifierOptions,
 } from '../../packages/core/src/identity/index.js'
+import type { HeaderView } from '../../packages/core/src/identity/types.js'
 import {
   createIdentityFixture,
   generateFixtureKey,

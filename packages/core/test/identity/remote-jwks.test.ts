@@ -20,7 +20,7 @@ class JwksServer {
   private readonly server: Server
   private readonly hanging = new Set<() => void>()
   constructor() {
-    this.server = createServer((req, res) => {
+    this.server = createServer((_req, res) => {
       this.requests++
       if (this.mode === 'down') {
         res.writeHead(503).end('unavailable')
