@@ -7,6 +7,7 @@ import { registerHierarchy } from './lib/hierarchy.js'
 import { registerNetwork } from './lib/network.js'
 import { registerNumericSemantics } from './lib/numeric.js'
 import { registerRegex } from './lib/regex.js'
+import { registerSpiffe } from './lib/spiffe.js'
 import { registerStrings } from './lib/strings.js'
 import { registerTime } from './lib/time.js'
 import { CERBOS_IDENTIFIERS, currentNow } from './scope.js'
@@ -37,6 +38,7 @@ export function createCelEnvironment(options: CelEnvironmentOptions = {}): Envir
   registerStrings(env)
   registerCollections(env)
   registerNetwork(env)
+  registerSpiffe(env)
   registerComprehensions(env)
   env.registerFunction('now(): google.protobuf.Timestamp', () => currentNow())
   return env

@@ -305,3 +305,28 @@ describe('network errors', () => {
     expect(fails('cidr("192.168.0.0/") == cidr("::/0")').reason).toBe('invalid_argument')
   })
 })
+
+allTrue('SPIFFE', [
+  'spiffeID("spiffe://example.org/ns/prod/sa/api").path() == "/ns/prod/sa/api"',
+  'spiffeID("spiffe://example.org/ns/prod").trustDomain() == spiffeTrustDomain("example.org")',
+  'spiffeID("spiffe://example.org/a").trustDomain().name() == "example.org" && spiffeTrustDomain("example.org").id() == "spiffe://example.org"',
+  'spiffeID("spiffe://example.org/a").isMemberOf(spiffeTrustDomain("spiffe://example.org"))',
+  '!spiffeID("spiffe://example.org/a").isMemberOf(spiffeTrustDomain("other.org"))',
+  'spiffeID("spiffe://example.org/a") == "spiffe://example.org/a" && spiffeID("spiffe://example.org/a") == spiffeID("spiffe://example.org/a")',
+  'spiffeTrustDomain("example.org") == "spiffe://example.org"',
+  'spiffeMatchAny().matchesID("spiffe://x.org/y")',
+  'spiffeMatchExact("spiffe://example.org/a").matchesID(spiffeID("spiffe://example.org/a")) && !spiffeMatchExact(spiffeID("spiffe://example.org/a")).matchesID("spiffe://example.org/b")',
+  'spiffeMatchOneOf(["spiffe://example.org/a", "spiffe://example.org/b"]).matchesID("spiffe://example.org/b")',
+  'spiffeMatchOneOf([spiffeID("spiffe://example.org/a")]).matchesID("spiffe://example.org/a")',
+  'spiffeMatchTrustDomain("example.org").matchesID("spiffe://example.org/any/path") && !spiffeMatchTrustDomain(spiffeTrustDomain("example.org")).matchesID("spiffe://evil.org/x")',
+])
+
+describe('SPIFFE errors', () => {
+  it('rejects malformed IDs and trust domains', () => {
+    for (const bad of ['spiffe://Example.org/a', 'https://example.org/a', 'spiffe://example.org/a/', 'spiffe://example.org/../a', 'spiffe://example.org//a']) {
+      expect(fails(`spiffeID("${bad}").path() == ""`).reason, bad).toBe('invalid_argument')
+    }
+    expect(fails('spiffeTrustDomain("Bad Domain").name() == ""').reason).toBe('invalid_argument')
+    expect(fails('spiffeMatchAny().matchesID("not-an-id")').reason).toBe('invalid_argument')
+  })
+})
