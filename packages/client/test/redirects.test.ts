@@ -132,3 +132,21 @@ describe('redirects followed by createMeshguardFetch', () => {
     expect(identity.calls).toHaveLength(1)
   })
 })
+
+describe('retries with the undici retry interceptor (meshguard composed inside it)', () => {
+  it('re-sends identity on each attempt for the actor fixed at the first one', async () => {
+    let attempts = 0
+    b.respond((_req, res) => (++attempts === 1 ? res.writeHead(503).end() : res.writeHead(200).end('ok')))
+    let reads = 0
+    const dispatcher = agentWith(
+      meshguardInterceptor({ ...options(new RecordingIdentity()), acting: () => ({ actor: `user-${++reads}` }) }),
+      interceptors.retry({ maxRetries: 2, minTimeout: 1, timeoutFactor: 1, statusCodes: [503], methods: ['GET'] }),
+    )
+    expect(await get(dispatcher, `${b.origin}/flaky`)).toBe(200)
+    expect(reads).toBe(1)
+    expect(b.requests.map((r) => [r.path, r.headers[ACTOR_HEADER], r.headers.authorization])).toEqual([
+      ['/flaky', 'user-1', 'Bearer workload-for:spiffe://acme/b'],
+      ['/flaky', 'user-1', 'Bearer workload-for:spiffe://acme/b'],
+    ])
+  })
+})
