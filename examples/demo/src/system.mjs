@@ -38,7 +38,9 @@ import { registerTracing } from './tracing.mjs'
 function newKey(/** @type {string} */ name) {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519')
   const kid = `${name}-${randomBytes(4).toString('hex')}`
-  return { privateKey, kid, jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' } }
+  /** @type {import('@meshguard/core').PublicJwk} */
+  const jwk = { kty: 'OKP', ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' }
+  return { privateKey, kid, jwk }
 }
 
 /**
@@ -119,9 +121,9 @@ export async function startSystem(options) {
         employeeIdentity(keys.employees.privateKey, () => Date.now() - 3_600_000).headersFor({ audience: ids.review, actor: tokens.hana }),
     }
 
-    const names = new Map([
-      ...Object.entries(ids).map(([name, id]) => [id, name === 'employees' ? 'employee-service' : name === 'review' ? 'review-service' : name === 'agent' ? 'ai-reporting-agent' : name]),
-    ])
+    /** @type {Record<keyof typeof ids, string>} */
+    const shortNames = { gateway: 'gateway', employees: 'employee-service', review: 'review-service', agent: 'ai-reporting-agent', orders: 'orders', payments: 'payments' }
+    const names = new Map(Object.entries(ids).map(([name, id]) => [id, shortNames[/** @type {keyof typeof ids} */ (name)]]))
     return {
       urls: { gateway: gateway.url, employees: employees.url, review: review.url, agent: agent.url, orders: orders.url, payments: payments.url, idp: idp.issuer },
       tokens,

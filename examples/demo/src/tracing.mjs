@@ -40,6 +40,7 @@ class AsyncLocalContextManager {
     const manager = this
     return /** @type {T} */ (
       /** @type {unknown} */ (
+        /** @this {unknown} */
         function bound(/** @type {unknown[]} */ ...args) {
           return manager.with(ctx, () => target.apply(this, args))
         }

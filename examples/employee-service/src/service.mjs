@@ -32,7 +32,7 @@ export async function start(config) {
     authorize(mesh.guard, { resource: 'employee_review', action: 'read', actor: 'required' }),
     async (req, res) => {
       // meshguard's fetch mints a token for review-service and forwards the user's token.
-      const answer = await relay(await mesh.fetch(`${reviews.url}/reviews/${encodeURIComponent(req.params.id)}`))
+      const answer = await relay(await mesh.fetch(`${reviews.url}/reviews/${encodeURIComponent(String(req.params['id']))}`))
       res.status(answer.status).type(answer.contentType).send(answer.body)
     },
   )

@@ -101,11 +101,11 @@ export async function start(config) {
   app.get('/health', (_req, res) => {
     res.json({ service: id })
   })
-  app.get('/api/reviews/:id', forward((req) => ({ url: `${employees}/reviews/${encodeURIComponent(req.params['id'] ?? '')}` })))
+  app.get('/api/reviews/:id', forward((req) => ({ url: `${employees}/reviews/${encodeURIComponent(String(req.params['id']))}` })))
   app.get('/api/reports/hr-summary', forward(() => ({ url: `${agent}/summaries/hr` })))
   app.get('/api/reports/hr-raw', forward(() => ({ url: `${agent}/summaries/hr-raw` })))
   app.post('/api/orders', forward((req) => ({ url: `${orders}/orders`, method: 'POST', body: req.body ?? {} })))
-  app.post('/api/orders/:id/cancel', forward((req) => ({ url: `${orders}/orders/${encodeURIComponent(req.params['id'] ?? '')}/cancel`, method: 'POST' })))
+  app.post('/api/orders/:id/cancel', forward((req) => ({ url: `${orders}/orders/${encodeURIComponent(String(req.params['id']))}/cancel`, method: 'POST' })))
 
   const http = await serve(createServer(app), config)
   return {

@@ -104,7 +104,7 @@ export async function startIdp(options = {}) {
 
 /**
  * @param {{ audience: string, ttl: number }} settings
- * @returns {import('oidc-provider').Configuration}
+ * @returns {Record<string, unknown>} oidc-provider configuration
  */
 function providerConfiguration({ audience, ttl }) {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -138,17 +138,21 @@ function providerConfiguration({ audience, ttl }) {
         enabled: true,
         defaultResource: () => audience,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource) => {
+        getResourceServerInfo: (/** @type {unknown} */ _ctx, /** @type {string} */ resource) => {
           if (resource !== audience) throw new errors.InvalidTarget()
           return resourceServerInfo(audience, ttl)
         },
       },
     },
-    extraTokenClaims: (_ctx, token) => tokenClaims(token),
+    extraTokenClaims: (/** @type {unknown} */ _ctx, /** @type {unknown} */ token) => tokenClaims(token),
   }
 }
 
-/** @returns {import('oidc-provider').ResourceServer} */
+/**
+ * The resource server (audience) every access token is issued for: JWT format, ES256.
+ * @param {string} audience
+ * @param {number} ttl seconds
+ */
 function resourceServerInfo(audience, ttl) {
   return {
     audience,

@@ -31,7 +31,8 @@ export async function start(config) {
   app.post('/orders', authorize(mesh.guard, { resource: 'order', action: 'create', actor: 'required' }), async (req, res) => {
     const orderId = `ord-${nextOrder++}`
     // The user this request acts for, as verified by meshguard (never taken from the body).
-    const customer = String(req.meshguard?.caller.principal.attr?.['act']?.user?.id ?? '')
+    const act = /** @type {{ user?: { id?: string } } | undefined} */ (req.meshguard?.caller.principal.attr?.['act'])
+    const customer = String(act?.user?.id ?? '')
     const amount = Number(req.body?.amount ?? 0)
     const charge = await mesh.fetch(`${payments.url}/payments/pay-${orderId}/charge`, {
       method: 'POST',
@@ -48,7 +49,7 @@ export async function start(config) {
 
   // The lateral move: orders has no business refunding; payments' policy says so.
   app.post('/orders/:id/cancel', authorize(mesh.guard, { resource: 'order', action: 'cancel', actor: 'required' }), async (req, res) => {
-    const refund = await mesh.fetch(`${payments.url}/payments/pay-${encodeURIComponent(req.params.id)}/refund`, { method: 'POST' })
+    const refund = await mesh.fetch(`${payments.url}/payments/pay-${encodeURIComponent(String(req.params['id']))}/refund`, { method: 'POST' })
     const answer = await relay(refund)
     res.status(answer.status).type(answer.contentType).send(answer.body)
   })

@@ -87,7 +87,7 @@ export function continueTrace(req, _res, next) {
 /**
  * Serves a Node HTTP server on the configured host/port (loopback and a free port by default).
  * @param {import('node:http').Server} server
- * @param {ServiceConfig} config
+ * @param {{ host?: string, port?: number }} config
  * @returns {Promise<{ url: string, close: () => Promise<void> }>}
  */
 export async function serve(server, config) {
