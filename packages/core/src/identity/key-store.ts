@@ -81,7 +81,10 @@ export function createKeyStore(keys: KeySourceOptions, option: string, context: 
   if ('jwks' in keys) {
     try {
       const map = toKeyMap(keys.jwks, (reason) => {
-        throw new ConfigError(`${option}.jwks`, `unusable key (${reason})`)
+        // A private key in a trust bundle is a leak waiting to happen: refuse it loudly. Other keys
+        // (e.g. SPIFFE `x509-svid` keys next to `jwt-svid` ones) are skipped, as the standard says.
+        if (reason === 'private_key_material') throw new ConfigError(`${option}.jwks`, 'contains private key material')
+        context.emit({ type: 'jwk_ignored', source: 'inline', reason })
       })
       return new StaticKeyStore('inline', map)
     } catch (err) {

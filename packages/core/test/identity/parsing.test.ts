@@ -119,6 +119,22 @@ describe('JWKs in bundles', () => {
   })
 })
 
+describe('SPIFFE bundle documents', () => {
+  it('uses the jwt-svid keys of a bundle and skips the others (reported as events)', () => {
+    const jwtSvid = { ...generateFixtureKey('ES256', 'jwt-1').publicJwk, use: 'jwt-svid' }
+    const x509 = { ...generateFixtureKey('ES256', 'x509-1').publicJwk, use: 'x509-svid', x5c: ['AAAA'] }
+    const events: unknown[] = []
+    const bundle = createTrustBundle({
+      workloads: [{ identities: ['spiffe://example.org/*'], keys: { jwks: { spiffe_refresh_hint: 300, keys: [x509, jwtSvid] } as never } }],
+      onEvent: (e) => events.push(e),
+    })
+    const [anchor] = bundle.workloadAnchors(undefined)
+    expect(() => anchor?.keys.getKey('jwt-1')).not.toThrow()
+    expect(() => anchor?.keys.getKey('x509-1')).toThrow(IdentityError)
+    expect(events).toEqual([{ type: 'jwk_ignored', source: 'inline', reason: 'use_not_sig' }])
+  })
+})
+
 describe('Lru', () => {
   it('evicts the least recently used entry', () => {
     const lru = new Lru<string, number>(2)
