@@ -103,7 +103,18 @@ class SetCompiler {
   compile(): CompiledPolicy[] {
     const out: CompiledPolicy[] = []
     const ordered = [...this.units.values()].sort((a, b) => (a.v.doc.file < b.v.doc.file ? -1 : a.v.doc.file > b.v.doc.file ? 1 : 0))
+    const failed = new Set<string>()
     for (const unit of ordered) {
+      const before = this.issues.length
+      this.compileUnit(unit, out)
+      if (this.issues.length > before) failed.add(unit.key)
+    }
+    for (const unit of ordered) this.checkAncestors(unit, failed)
+    return out
+  }
+
+  private compileUnit(unit: Unit, out: CompiledPolicy[]): void {
+    {
       const { def, doc } = unit.v
       if (def.resourcePolicy) {
         const p = this.resourcePolicy(unit)
@@ -117,14 +128,38 @@ class SetCompiler {
       }
       // Derived roles and exported definitions are compiled where they are imported, as in Cerbos.
     }
-    return out
   }
 
-  private checkAncestors(unit: Unit, scope: string, keyOf: (scope: string) => string): void {
-    if (scope === '') return
-    for (const parent of scopeParents(scope)) {
-      const key = keyOf(parent)
-      if (!this.units.has(key)) this.issues.push(issueAt(unit.v.doc, [], `Missing ancestor policy "${key}"`))
+  /**
+   * Every scoped policy needs all its ancestors. Like Cerbos, which compiles a policy and then its
+   * ancestors nearest first and stops at the first failure, missing ancestors are reported only when
+   * the policy and the ancestors before the gap compiled cleanly.
+   */
+  private checkAncestors(unit: Unit, failed: ReadonlySet<string>): void {
+    const { def } = unit.v
+    let scope: string
+    let keyOf: (scope: string) => string
+    if (def.resourcePolicy) {
+      const rp = def.resourcePolicy
+      scope = rp.scope ?? ''
+      keyOf = (s) => resourcePolicyKey(rp.resource, rp.version, s)
+    } else if (def.principalPolicy) {
+      const pp = def.principalPolicy
+      scope = pp.scope ?? ''
+      keyOf = (s) => principalPolicyKey(pp.principal, pp.version, s)
+    } else {
+      return
+    }
+    if (scope === '' || failed.has(unit.key)) return
+    const parents = scopeParents(scope).map(keyOf)
+    for (const key of parents) {
+      if (!this.units.has(key)) {
+        for (const missing of parents) {
+          if (!this.units.has(missing)) this.issues.push(issueAt(unit.v.doc, [], `Missing ancestor policy "${missing}"`))
+        }
+        return
+      }
+      if (failed.has(key)) return
     }
   }
 
@@ -282,7 +317,6 @@ class SetCompiler {
     const { doc, def } = unit.v
     const rp = def.resourcePolicy!
     const scopeName = rp.scope ?? ''
-    this.checkAncestors(unit, scopeName, (s) => resourcePolicyKey(rp.resource, rp.version, s))
     const derivedRoles = this.importedDerivedRoles(unit)
     this.checkSchemas(unit)
     const scope = this.definitions(doc, 'resourcePolicy', rp.constants, rp.variables, def.variables)
@@ -325,7 +359,6 @@ class SetCompiler {
     const { doc, def } = unit.v
     const pp = def.principalPolicy!
     const scopeName = pp.scope ?? ''
-    this.checkAncestors(unit, scopeName, (s) => principalPolicyKey(pp.principal, pp.version, s))
     const scope = this.definitions(doc, 'principalPolicy', pp.constants, pp.variables, def.variables)
     const ctx: ExprContext = { doc, issues: this.issues, scope }
     // Cerbos keys principal rules by resource: a later rule for the same resource replaces an earlier one.

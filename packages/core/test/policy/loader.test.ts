@@ -79,17 +79,30 @@ describe('policy directory loading', () => {
     expect(formatPolicyIssue(byFile.get('c.yaml')!)).toBe('c.yaml:5:3: $.principalPolicy.rulez: unknown field "rulez"')
   })
 
-  it('reports a missing scope ancestor, an unknown derived-role import and a bad CEL expression', async () => {
+  it('reports missing scope ancestors (all of them) like Cerbos', async () => {
+    const dir = join(root, 'ancestors')
+    await write(dir, {
+      'deep.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: doc\n  scope: acme.hr.uk\n  rules: []\n',
+      'hr.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: doc\n  scope: acme.hr\n  rules: []\n',
+    })
+    const messages = (await issuesOf(dir)).issues.map((i) => `${i.file} ${i.message}`)
+    expect(messages.sort()).toEqual([
+      'deep.yaml Missing ancestor policy "resource.doc.vdefault"',
+      'deep.yaml Missing ancestor policy "resource.doc.vdefault/acme"',
+      'hr.yaml Missing ancestor policy "resource.doc.vdefault"',
+      'hr.yaml Missing ancestor policy "resource.doc.vdefault/acme"',
+    ])
+  })
+
+  it('reports an unknown derived-role import, an unknown derived role and a bad CEL expression', async () => {
     const dir = join(root, 'semantic')
     await write(dir, {
-      'scoped.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: doc\n  scope: acme.hr\n  rules: []\n',
+      'root.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: doc\n  rules: []\n',
       'acme.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: doc\n  scope: acme\n  importDerivedRoles: [nope]\n  rules:\n    - actions: [read]\n      effect: EFFECT_ALLOW\n      derivedRoles: [ghost]\n      condition:\n        match:\n          expr: "P.attr.x ^^ 1"\n',
     })
     const messages = (await issuesOf(dir)).issues.map((i) => `${i.file}:${i.line ?? '-'} ${i.message}`)
     expect(messages).toEqual(
       expect.arrayContaining([
-        'scoped.yaml:1 Missing ancestor policy "resource.doc.vdefault"',
-        'acme.yaml:1 Missing ancestor policy "resource.doc.vdefault"',
         'acme.yaml:6 Derived roles import "nope" cannot be found',
         'acme.yaml:10 Derived role "ghost" is not defined in any imports',
       ]),
