@@ -33,7 +33,7 @@ describe('examples/demo/run.mjs', () => {
     expect(out).toMatch(/All \d+ expectations met\./)
     expect(out).toContain('Call trees')
     expect(out).toMatch(/Audit log: \S+audit\.jsonl/)
-  })
+  }, 120_000)
 
   it('--keep serves until SIGTERM, then stops its servers', async () => {
     const run = launch(['--keep'])
@@ -54,5 +54,5 @@ describe('examples/demo/run.mjs', () => {
     run.child.kill('SIGTERM')
     expect(await run.exit).toBe(143)
     await expect(fetch(`${gateway}/health`)).rejects.toThrow()
-  })
+  }, 120_000)
 })

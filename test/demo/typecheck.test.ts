@@ -19,5 +19,5 @@ describe('examples type-check', () => {
       (err: { stdout?: string }) => err.stdout ?? String(err),
     )
     expect(result).toBe('')
-  })
+  }, 120_000)
 })
