@@ -1,0 +1,166 @@
+/**
+ * Differential test: the real Cerbos PDP (0.55, from @cerbos/cerbos-linux-x64) is the oracle. Random
+ * CheckResources requests, drawn with fast-check from what each policy directory uses plus noise, go
+ * to the PDP over HTTP and to the embedded engine; the answers must be identical: effects, matched
+ * policy and scope per action, effective derived roles, outputs (values and errors) and validation
+ * errors, in the Cerbos HTTP API response shape the CLI writes. Requests both sides reject agree.
+ *
+ * Fixed seed by default; `MESHGUARD_DIFF_SEED=<n>` changes it, `MESHGUARD_DIFF_SCALE=<x>` scales the
+ * number of requests. auxData is not generated: the PDP's HTTP API takes raw JWTs, the engine
+ * verified claims.
+ */
+import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EmbeddedEngine, type CheckResourcesRequest, type EmbeddedEngineOptions } from '@meshguard/core'
+import { readCheckRequest, toHttpResponse } from '../../packages/cli/src/cerbos-http.js'
+import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
+import { requestArbitrary } from './requests.js'
+import { readVocabulary } from './vocabulary.js'
+
+const STORE = fileURLToPath(new URL('../../../shared/conformance/cerbos/store', import.meta.url))
+const SEED_POLICIES = fileURLToPath(new URL('../../examples/policies', import.meta.url))
+const SEED = Number(process.env['MESHGUARD_DIFF_SEED'] ?? 20_261_123)
+const SCALE = Number(process.env['MESHGUARD_DIFF_SCALE'] ?? 1)
+const CONCURRENCY = 8
+
+interface Target {
+  name: string
+  dir: string
+  requests: number
+  options: Required<Pick<EmbeddedEngineOptions, 'globals' | 'lenientScopeSearch' | 'schemaEnforcement'>>
+}
+
+const TARGETS: Target[] = [
+  { name: 'corpus store, strict scope search', dir: STORE, requests: 1000, options: { globals: { environment: 'test' }, lenientScopeSearch: false, schemaEnforcement: 'none' } },
+  { name: 'corpus store, lenient scope search, schema warn', dir: STORE, requests: 400, options: { globals: { environment: 'test' }, lenientScopeSearch: true, schemaEnforcement: 'warn' } },
+  { name: 'corpus store, schema reject', dir: STORE, requests: 200, options: { globals: { environment: 'test' }, lenientScopeSearch: false, schemaEnforcement: 'reject' } },
+  { name: 'seed policies (examples/policies)', dir: SEED_POLICIES, requests: 400, options: { globals: {}, lenientScopeSearch: false, schemaEnforcement: 'none' } },
+]
+
+type Answer = { ok: true; body: unknown } | { ok: false; error: string }
+
+const byOrder = <T>(key: (item: T) => string) => (a: T, b: T): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)
+
+/** Order-free parts of a response put in order: derived roles (a Go set in Cerbos), outputs, validation errors. */
+function normalize(body: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(body, (key, value: unknown) => {
+      if (key === 'cerbosCallId') return undefined
+      if (key === 'effectiveDerivedRoles' && Array.isArray(value)) return [...(value as string[])].sort()
+      if (key === 'outputs' && Array.isArray(value)) {
+        return [...(value as { action?: string; src?: string }[])].sort(byOrder((o) => `${o.action ?? ''}\u0000${o.src ?? ''}`))
+      }
+      // Cerbos's own conformance harness compares validation errors sorted by (source, path).
+      if (key === 'validationErrors' && Array.isArray(value)) {
+        return [...(value as { source: string; path: string; message: string }[])].sort(byOrder((e) => `${e.source}\u0000${e.path}\u0000${e.message}`))
+      }
+      return value
+    }),
+  )
+}
+
+async function askPdp(pdp: CerbosPdp, request: CheckResourcesRequest): Promise<Answer> {
+  const response = await fetch(`${pdp.httpUrl}/api/check/resources`, { method: 'POST', body: JSON.stringify(request) })
+  const body = (await response.json()) as { message?: string }
+  return response.ok ? { ok: true, body: normalize(body) } : { ok: false, error: body.message ?? `HTTP ${response.status}` }
+}
+
+function askEngine(engine: EmbeddedEngine, request: CheckResourcesRequest): Answer {
+  try {
+    const parsed = readCheckRequest(JSON.parse(JSON.stringify(request)))
+    return { ok: true, body: normalize(toHttpResponse(parsed, engine.checkInputs(parsed.inputs))) }
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) }
+  }
+}
+
+/** Names what differs between two answers, per field kind, e.g. `matchedPolicy`, `effect`, `rejected`. */
+function differences(theirs: Answer, ours: Answer): string[] {
+  if (theirs.ok !== ours.ok) return [theirs.ok ? 'engine rejected, cerbos answered' : 'cerbos rejected, engine answered']
+  if (!theirs.ok || !ours.ok) return []
+  const kinds = new Set<string>()
+  const walk = (a: unknown, b: unknown, key: string): void => {
+    if (JSON.stringify(a) === JSON.stringify(b)) return
+    if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b) && key !== 'outputs') {
+      const ao = a as Record<string, unknown>
+      const bo = b as Record<string, unknown>
+      for (const k of new Set([...Object.keys(ao), ...Object.keys(bo)])) walk(ao[k], bo[k], key === 'actions' && typeof ao[k] !== 'object' ? 'effect' : k)
+      return
+    }
+    if (Array.isArray(a) && Array.isArray(b) && key === 'results') {
+      a.forEach((item, i) => walk(item, b[i], 'result'))
+      return
+    }
+    kinds.add(key)
+  }
+  walk(theirs.body, ours.body, 'body')
+  return [...kinds]
+}
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+async function pool<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const i = next++
+        results[i] = await task(items[i] as T, i)
+      }
+    }),
+  )
+  return results
+}
+
+/** Every target's PDP and engine, started together: PDP startup dominates otherwise. */
+const running = new Map<string, { pdp: CerbosPdp; engine: EmbeddedEngine }>()
+beforeAll(async () => {
+  const started = await Promise.allSettled(
+    TARGETS.map(async (target) => {
+      const [pdp, engine] = await Promise.all([startCerbosPdp({ policyDir: target.dir, ...target.options }), EmbeddedEngine.fromDirectory(target.dir, target.options)])
+      running.set(target.name, { pdp, engine })
+    }),
+  )
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+  if (failed) throw failed.reason
+})
+afterAll(async () => {
+  await Promise.all([...running.values()].map(({ pdp }) => pdp.stop()))
+})
+
+describe.each(TARGETS)('differential vs the Cerbos PDP: $name', (target) => {
+  it('gives identical answers to randomized requests', async () => {
+    const { pdp, engine } = running.get(target.name) ?? expect.unreachable('PDP not started')
+    const vocab = await readVocabulary(target.dir)
+    const count = Math.max(1, Math.round(target.requests * SCALE))
+    const requests = fc.sample(requestArbitrary(vocab), { seed: SEED, numRuns: count })
+    const divergences: string[] = []
+    const byKind = new Map<string, number>()
+    let decisions = 0
+    let rejectedByBoth = 0
+    await pool(requests, CONCURRENCY, async (request, i) => {
+      const [theirs, ours] = [await askPdp(pdp, request), askEngine(engine, request)]
+      if (!theirs.ok && !ours.ok) {
+        rejectedByBoth++
+        return
+      }
+      if (theirs.ok) decisions += request.resources.reduce((n, r) => n + r.actions.length, 0)
+      const kinds = differences(theirs, ours)
+      if (kinds.length === 0) return
+      // Keep the first example of each kind of difference in full, the rest by number.
+      const firstOfKind = kinds.some((kind) => !byKind.has(kind))
+      for (const kind of kinds) byKind.set(kind, (byKind.get(kind) ?? 0) + 1)
+      divergences.push(
+        firstOfKind
+          ? `#${i} differs in ${kinds.join(', ')}\n  request ${JSON.stringify(request)}\n  cerbos: ${JSON.stringify(theirs)}\n  engine: ${JSON.stringify(ours)}`
+          : `#${i} differs in ${kinds.join(', ')}`,
+      )
+    })
+    console.log(
+      `differential [${target.name}] seed=${SEED}: ${requests.length} requests compared (${decisions} action decisions, ${rejectedByBoth} rejected by both), ${divergences.length} divergent${byKind.size > 0 ? ` (${[...byKind].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
+    )
+    expect(divergences.length, divergences.filter((d) => d.includes('\n')).join('\n')).toBe(0)
+  })
+})
+

@@ -1,0 +1,112 @@
+/**
+ * fast-check arbitraries for CheckResources requests drawn from a policy vocabulary, plus noise
+ * (unknown kinds, roles, actions, versions and scopes; attributes of the wrong type or missing).
+ */
+import fc from 'fast-check'
+import type { CheckResourcesRequest } from '@meshguard/core'
+import type { Vocabulary } from './vocabulary.js'
+
+const NOISE = ['zzz', 'unknown', 'x:y', '']
+
+/** A mostly-known value: known choices 9 times in 10, noise otherwise. */
+function mostly<T>(known: readonly T[], noise: fc.Arbitrary<T>): fc.Arbitrary<T> {
+  if (known.length === 0) return noise
+  return fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...known) }, { weight: 1, arbitrary: noise })
+}
+
+const noiseString = fc.oneof(fc.constantFrom(...NOISE.filter((n) => n !== '')), fc.string({ minLength: 1, maxLength: 6, unit: 'grapheme-ascii' }))
+
+/** A scope chain element: known scopes and their parents and children. */
+function scopesOf(known: Iterable<string>): string[] {
+  const out = new Set<string>([''])
+  for (const scope of known) {
+    const parts = scope.split('.').filter((p) => p !== '')
+    for (let i = 1; i <= parts.length; i++) out.add(parts.slice(0, i).join('.'))
+    if (scope !== '') out.add(`${scope}.leaf`)
+  }
+  return [...out]
+}
+
+/** Sets `value` at a dotted path inside `target`. */
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.')
+  let node = target
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key]
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {}
+    node = node[key] as Record<string, unknown>
+  }
+  const last = keys[keys.length - 1]
+  if (last !== undefined) node[last] = value
+}
+
+function attrArbitrary(paths: readonly string[], strings: readonly string[], numbers: readonly number[]): fc.Arbitrary<Record<string, unknown>> {
+  const str = mostly(strings, noiseString)
+  const num = numbers.length > 0 ? fc.oneof(fc.constantFrom(...numbers), fc.integer({ min: -5, max: 100 })) : fc.integer({ min: -5, max: 100 })
+  const value: fc.Arbitrary<unknown> = fc.oneof(
+    { weight: 6, arbitrary: str },
+    { weight: 2, arbitrary: num },
+    { weight: 1, arbitrary: fc.boolean() },
+    { weight: 2, arbitrary: fc.array(str, { maxLength: 3 }) },
+    { weight: 1, arbitrary: fc.constant(null) },
+  )
+  if (paths.length === 0) return fc.constant({})
+  return fc.array(fc.tuple(fc.constantFrom(...paths), value), { maxLength: Math.min(8, paths.length + 2) }).map((entries) => {
+    const attr: Record<string, unknown> = {}
+    for (const [path, v] of entries) setPath(attr, path, v)
+    return attr
+  })
+}
+
+/** Requests of 1–3 resources with 1–4 actions each, shaped like the Cerbos HTTP API body. */
+export function requestArbitrary(vocab: Vocabulary): fc.Arbitrary<CheckResourcesRequest> {
+  const strings = [...vocab.strings]
+  const numbers = [...vocab.numbers]
+  const kinds = [...vocab.resources.keys()]
+  const allVersions = [...new Set([...vocab.resources.values(), ...vocab.principals.values()].flatMap((e) => [...e.versions]))]
+  const allScopes = scopesOf([...vocab.resources.values(), ...vocab.principals.values()].flatMap((e) => [...e.scopes]))
+  const roles = [...vocab.roles].filter((r) => r !== '*')
+  const actions = [...vocab.actions].flatMap((a) => (a.includes('*') ? [a.replace(/\*/g, 'any'), a.replace(/:\*$/, '')] : [a]))
+  const principalIds = [...vocab.principals.keys()]
+
+  const version = fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 4, arbitrary: mostly(allVersions, fc.constantFrom('v9', 'staging')) })
+  const scope = fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 5, arbitrary: mostly(allScopes, fc.constantFrom('nowhere', 'acme.zzz', '.')) })
+
+  const principal = fc.record({
+    id: mostly(principalIds.length > 0 ? [...principalIds, ...strings.slice(0, 5)] : strings, noiseString),
+    roles: fc.uniqueArray(mostly(roles, noiseString), { minLength: 1, maxLength: 3 }),
+    attr: attrArbitrary([...vocab.principalAttrPaths], strings, numbers),
+    policyVersion: version,
+    scope,
+  })
+  const resource = fc.record({
+    kind: mostly(kinds, noiseString),
+    id: fc.constantFrom('r1', 'XX125', 'doc-1', 'john'),
+    attr: attrArbitrary([...vocab.resourceAttrPaths], strings, numbers),
+    policyVersion: version,
+    scope,
+  })
+  const entry = fc.record({ resource, actions: fc.uniqueArray(mostly(actions, noiseString), { minLength: 1, maxLength: 4 }) })
+  const valid = fc.record({ principal, resources: fc.array(entry, { minLength: 1, maxLength: 3 }) }).map((request) => ({
+    ...request,
+    includeMeta: true,
+    // Empty optional fields are left out, as a client would.
+    principal: dropUndefined(request.principal),
+    resources: request.resources.map((r) => ({ ...r, resource: dropUndefined(r.resource) })),
+  }))
+  // A few malformed requests: both sides must reject them.
+  const broken = fc.tuple(valid, fc.constantFrom(...BREAKAGES)).map(([request, breakage]) => breakage(structuredClone(request)))
+  return fc.oneof({ weight: 30, arbitrary: valid }, { weight: 1, arbitrary: broken })
+}
+
+const BREAKAGES: ((request: CheckResourcesRequest) => CheckResourcesRequest)[] = [
+  (r) => ({ ...r, principal: { ...r.principal, roles: [] } }),
+  (r) => ({ ...r, principal: { ...r.principal, id: '' } }),
+  (r) => ({ ...r, resources: [] }),
+  (r) => ({ ...r, resources: r.resources.map((e) => ({ ...e, actions: [] })) }),
+  (r) => ({ ...r, resources: r.resources.map((e) => ({ ...e, resource: { ...e.resource, kind: '' } })) }),
+]
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+}

@@ -1,0 +1,128 @@
+/**
+ * What a policy directory talks about, read straight from its YAML: resource kinds with their versions
+ * and scopes, principal ids, roles, actions, the attribute paths conditions read and the literals they
+ * compare against. The request generator draws from this so random requests hit real rules.
+ */
+import { readFile, readdir } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+
+// yaml is a dependency of core, not of the workspace root.
+const { parse } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('yaml') as typeof import('yaml')
+
+/** The names and values a policy set uses. */
+export interface Vocabulary {
+  /** Resource kind → versions and scopes that have a policy. */
+  resources: Map<string, { versions: Set<string>; scopes: Set<string> }>
+  /** Principal ids with principal policies → versions and scopes. */
+  principals: Map<string, { versions: Set<string>; scopes: Set<string> }>
+  roles: Set<string>
+  actions: Set<string>
+  /** Attribute paths read from `request.principal.attr` / `P.attr` (dotted, e.g. `act.user.attr.department`). */
+  principalAttrPaths: Set<string>
+  /** Attribute paths read from `request.resource.attr` / `R.attr`. */
+  resourceAttrPaths: Set<string>
+  /** String literals found in conditions and outputs. */
+  strings: Set<string>
+  /** Number literals found in conditions. */
+  numbers: Set<number>
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') || entry.name === 'testdata' || entry.name === '_schemas') continue
+    const full = join(dir, entry.name)
+    if (entry.isDirectory()) out.push(...(await yamlFiles(full)))
+    else if (/\.(ya?ml|json)$/.test(entry.name) && !/_test\.(ya?ml|json)$/.test(entry.name)) out.push(full)
+  }
+  return out
+}
+
+/** Every string value anywhere in a parsed document (conditions, outputs, variables). */
+function* strings(value: unknown): Generator<string> {
+  if (typeof value === 'string') yield value
+  else if (Array.isArray(value)) for (const v of value) yield* strings(v)
+  else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) yield* strings(v)
+}
+
+const entry = (map: Vocabulary['resources'], key: string): { versions: Set<string>; scopes: Set<string> } => {
+  let found = map.get(key)
+  if (found === undefined) {
+    found = { versions: new Set(), scopes: new Set() }
+    map.set(key, found)
+  }
+  return found
+}
+
+const asList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
+
+/** Reads the vocabulary of a policy directory. */
+export async function readVocabulary(dir: string): Promise<Vocabulary> {
+  const vocab: Vocabulary = {
+    resources: new Map(),
+    principals: new Map(),
+    roles: new Set(),
+    actions: new Set(),
+    principalAttrPaths: new Set(),
+    resourceAttrPaths: new Set(),
+    strings: new Set(),
+    numbers: new Set(),
+  }
+  for (const file of await yamlFiles(dir)) {
+    let doc: Record<string, unknown>
+    try {
+      doc = parse(await readFile(file, 'utf8')) as Record<string, unknown>
+    } catch {
+      continue
+    }
+    if (doc === null || typeof doc !== 'object') continue
+    const rp = doc['resourcePolicy'] as Record<string, unknown> | undefined
+    if (rp && typeof rp['resource'] === 'string') {
+      const e = entry(vocab.resources, rp['resource'])
+      e.versions.add(String(rp['version'] ?? 'default'))
+      e.scopes.add(String(rp['scope'] ?? ''))
+      for (const rule of (rp['rules'] as Record<string, unknown>[] | undefined) ?? []) {
+        asList(rule['actions']).forEach((a) => vocab.actions.add(a))
+        asList(rule['roles']).forEach((r) => vocab.roles.add(r))
+      }
+    }
+    const pp = doc['principalPolicy'] as Record<string, unknown> | undefined
+    if (pp && typeof pp['principal'] === 'string') {
+      const e = entry(vocab.principals, pp['principal'])
+      e.versions.add(String(pp['version'] ?? 'default'))
+      e.scopes.add(String(pp['scope'] ?? ''))
+      for (const rule of (pp['rules'] as Record<string, unknown>[] | undefined) ?? []) {
+        if (typeof rule['resource'] === 'string' && !rule['resource'].includes('*')) entry(vocab.resources, rule['resource'])
+        for (const action of (rule['actions'] as Record<string, unknown>[] | undefined) ?? []) {
+          if (typeof action['action'] === 'string') vocab.actions.add(action['action'])
+        }
+      }
+    }
+    const rolePolicy = doc['rolePolicy'] as Record<string, unknown> | undefined
+    if (rolePolicy && typeof rolePolicy['role'] === 'string') {
+      vocab.roles.add(rolePolicy['role'])
+      asList(rolePolicy['parentRoles']).forEach((r) => vocab.roles.add(r))
+      for (const rule of (rolePolicy['rules'] as Record<string, unknown>[] | undefined) ?? []) {
+        if (typeof rule['resource'] === 'string' && !rule['resource'].includes('*')) entry(vocab.resources, rule['resource'])
+        asList(rule['allowActions']).forEach((a) => vocab.actions.add(a))
+      }
+    }
+    const dr = doc['derivedRoles'] as Record<string, unknown> | undefined
+    for (const def of (dr?.['definitions'] as Record<string, unknown>[] | undefined) ?? []) asList(def['parentRoles']).forEach((r) => vocab.roles.add(r))
+
+    for (const text of strings(doc)) {
+      for (const m of text.matchAll(/(?:request\.principal|\bP)\.attr\.([A-Za-z_][\w.]*)/g)) if (m[1]) vocab.principalAttrPaths.add(m[1])
+      for (const m of text.matchAll(/(?:request\.resource|\bR)\.attr\.([A-Za-z_][\w.]*)/g)) if (m[1]) vocab.resourceAttrPaths.add(m[1])
+      for (const m of text.matchAll(/"([^"\\]{1,40})"|'([^'\\]{1,40})'/g)) vocab.strings.add(m[1] ?? m[2] ?? '')
+      for (const m of text.matchAll(/(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])/g)) vocab.numbers.add(Number(m[1]))
+    }
+  }
+  // A path ending in a method call (`attr.tags.exists`) or a CEL macro is cut at the data part.
+  const trim = (paths: Set<string>): Set<string> =>
+    new Set([...paths].map((p) => p.replace(/\.(exists|all|map|filter|size|contains|startsWith|endsWith|matches|exists_one|inIPAddrRange|timeSince|getHours)$/, '')))
+  vocab.principalAttrPaths = trim(vocab.principalAttrPaths)
+  vocab.resourceAttrPaths = trim(vocab.resourceAttrPaths)
+  vocab.strings.delete('')
+  return vocab
+}
