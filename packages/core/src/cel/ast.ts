@@ -124,13 +124,16 @@ export function renameCalls(
   })
 }
 
-/** Calls `check` with the literal string argument at `position` of every call named `name`. */
+/**
+ * Calls `check` with every string-literal argument of calls named `name`: the last argument of
+ * the global form (`matches(text, "re")`, `duration("1h")`) and the first of the method form
+ * (`text.matches("re")`).
+ */
 export function forEachLiteralArgument(root: ASTNode, name: string, check: (literal: string) => void): void {
   walk(root, (node) => {
     const parts = callParts(node)
     if (parts === undefined || parts.args[0] !== name) return
-    // Method form: pattern is the first argument; global form `matches(text, pattern)`: the second.
-    const pattern = node.op === 'rcall' ? parts.callArgs[0] : parts.callArgs[1]
-    if (isNode(pattern) && pattern.op === 'value' && typeof pattern.args === 'string') check(pattern.args)
+    const argument = node.op === 'rcall' ? parts.callArgs[0] : parts.callArgs[parts.callArgs.length - 1]
+    if (isNode(argument) && argument.op === 'value' && typeof argument.args === 'string') check(argument.args)
   })
 }

@@ -46,5 +46,8 @@ export function toConditionError(err: unknown, phase: 'compile' | 'evaluate'): C
     // cel-go's wording, which Cerbos shows in its compile errors.
     return new ConditionError(`undeclared reference to '${unknown[1]}' (in container '')`, { reason: 'type_error', cause: err })
   }
-  return new ConditionError(celGoMessage(text), { reason: reasonOf(e, phase), cause: err })
+  const reason = reasonOf(e, phase)
+  // At run time cel-go reports a failed dispatch as plain `no such overload`.
+  const message = phase === 'evaluate' && reason === 'no_such_overload' ? 'no such overload' : celGoMessage(text)
+  return new ConditionError(message, { reason, cause: err })
 }

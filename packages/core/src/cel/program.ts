@@ -1,6 +1,5 @@
-import type { ParseResult } from '@marcbachmann/cel-js'
+import type { ASTNode, ParseResult } from '@marcbachmann/cel-js'
 import { ConditionError } from '../errors.js'
-import type { ASTNode } from '@marcbachmann/cel-js'
 import { collectRefs, forEachLiteralArgument, rejectIndexedCerbosMaps, renameCalls, rewriteProtoFieldNames } from './ast.js'
 import { cerbosEnvironment } from './environment.js'
 import { FALLBACK, compileFastPath } from './fast-path.js'
@@ -9,7 +8,7 @@ import { useCelGoLogic } from './logic.js'
 import { INT_CONVERSION } from './lib/conversions.js'
 import { RE2_MATCHES, re2 } from './lib/regex.js'
 import { STRING_RENAMES } from './lib/strings.js'
-import { ZONED_GETTERS } from './lib/time.js'
+import { TIMESTAMP_CONVERSION, ZONED_GETTERS, isDurationText, parseTimestamp } from './lib/time.js'
 import { CERBOS_IDENTIFIERS, scope } from './scope.js'
 import type { CelActivation, CelProgram } from './types.js'
 
@@ -19,6 +18,7 @@ const SCOPE_IDENTIFIERS: ReadonlySet<string> = new Set(CERBOS_IDENTIFIERS)
 const RENAMES: ReadonlyMap<string, string> = new Map([
   ['matches', RE2_MATCHES],
   ['int', INT_CONVERSION],
+  ['timestamp', TIMESTAMP_CONVERSION],
   ...STRING_RENAMES,
 ])
 
@@ -32,6 +32,10 @@ export function prepareAst(ast: ASTNode): void {
   useCelGoLogic(ast)
   renameCalls(ast, RENAMES, ZONED_GETTERS)
   forEachLiteralArgument(ast, RE2_MATCHES, (pattern) => void re2(pattern))
+  forEachLiteralArgument(ast, TIMESTAMP_CONVERSION, (text) => void parseTimestamp(text))
+  forEachLiteralArgument(ast, 'duration', (text) => {
+    if (!isDurationText(text)) throw new ConditionError(`invalid duration literal: ${JSON.stringify(text)}`, { reason: 'invalid_argument' })
+  })
 }
 
 class CompiledCel implements CelProgram {

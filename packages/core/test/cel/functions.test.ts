@@ -77,8 +77,10 @@ describe('numeric errors', () => {
     expect(fails('1 / 0 == 0').message).toBe('division by zero')
     expect(fails('1 % 0 == 0').message).toBe('modulo by zero')
   })
-  it('double and int do not mix in arithmetic (no such overload)', () => {
-    expect(fails('P.attr.n + 1 == 6.0').reason).toBe('no_such_overload')
+  it('double and int do not mix in arithmetic (cel-go: no such overload)', () => {
+    const err = fails('P.attr.n + 1 == 6.0')
+    expect(err.reason).toBe('no_such_overload')
+    expect(err.message).toBe('no such overload')
   })
   it('known gap: an int literal in a literal list of doubles is rejected at compile time (cel-go: true)', () => {
     // Attribute lists are dyn and do compare across kinds (`5 in P.attr.nums` above).
@@ -176,6 +178,17 @@ allTrue('now, timeSince, timestamps and durations', [
 describe('timestamp errors', () => {
   it('rejects an unknown time zone', () => {
     expect(fails('now().getHours("Mars/Base") == 1').reason).toBe('invalid_argument')
+  })
+  it('accepts only RFC 3339 text, as cel-go does', () => {
+    const a = activation({ resource: { attr: { t: '2021-04-20 10:05:20Z', ok: '2021-04-20t10:05:20.123456789z' } } })
+    expect(compileCel('timestamp(R.attr.ok) == timestamp("2021-04-20T10:05:20.123Z")').evaluate(a)).toBe(true)
+    expect(() => compileCel('timestamp(R.attr.t) == now()').evaluate(a)).toThrow(/RFC 3339/)
+    expect(() => compileCel('timestamp(253402300800) == now()').evaluate(a)).toThrow('timestamp out of range')
+  })
+  it('rejects invalid timestamp and duration literals at compile time, as Cerbos does', () => {
+    expect(() => compileCel('now() > timestamp("yesterday")')).toThrow(ConditionError)
+    expect(() => compileCel('now() - timestamp("2021-01-01T00:00:00Z") > duration("1 day")')).toThrow(/invalid duration literal/)
+    expect(() => compileCel('duration("1h30m") > duration("-1.5s")')).not.toThrow()
   })
 })
 

@@ -81,6 +81,34 @@ const FIELDS: Record<string, (d: Date) => number> = {
   getMilliseconds: (d) => d.getUTCMilliseconds(),
 }
 
+/** `timestamp(...)` is renamed at compile time to these overloads: cel-go accepts only RFC 3339 text. */
+export const TIMESTAMP_CONVERSION = 'cerbosTimestamp'
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/
+const MIN_TIMESTAMP_MS = -62135596800000 // 0001-01-01T00:00:00Z
+const MAX_TIMESTAMP_MS = 253402300799999 // 9999-12-31T23:59:59.999Z
+
+/**
+ * Parses an RFC 3339 timestamp (nanoseconds are truncated to milliseconds: JS `Date`).
+ *
+ * @throws ConditionError (reason `invalid_argument`) for any other text or a year outside 1..9999
+ */
+export function parseTimestamp(text: string): Date {
+  const m = RFC3339.exec(text)
+  const date = m === null ? undefined : new Date(`${text.slice(0, 19)}${(m[7] ?? '').slice(0, 4)}${m[8]!.toUpperCase()}`)
+  const ms = date?.getTime()
+  if (m === null || ms === undefined || Number.isNaN(ms) || Number(m[2]) > 12 || Number(m[3]) > 31 || Number(m[4]) > 23) {
+    return invalidArgument(`timestamp validation error: cannot parse ${JSON.stringify(text)} as RFC 3339`)
+  }
+  if (ms < MIN_TIMESTAMP_MS || ms > MAX_TIMESTAMP_MS) return invalidArgument('timestamp out of range')
+  return date!
+}
+
+/** Validates a duration literal the way the library parses it (units ns, us, µs, ms, s, m, h). */
+export function isDurationText(text: string): boolean {
+  return /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$/.test(text) || text === '0'
+}
+
 /** RFC 3339 with the shortest fractional second, as Go's `time.RFC3339Nano`. */
 export function formatTimestamp(ts: Date): string {
   return ts.toISOString().replace(/\.?0+Z$/, 'Z').replace(/\.Z$/, 'Z')
@@ -96,6 +124,12 @@ export function registerTime(env: Environment): void {
   }
   env.registerFunction(`string(${TS}): string`, formatTimestamp)
   env.registerFunction(`string(${DUR}): string`, (d: InstanceType<typeof Duration>) => d.toString())
-  env.registerFunction(`timestamp(${TS}): ${TS}`, (ts: Date) => ts)
+  env.registerFunction(`${TIMESTAMP_CONVERSION}(string): ${TS}`, parseTimestamp)
+  env.registerFunction(`${TIMESTAMP_CONVERSION}(${TS}): ${TS}`, (ts: Date) => ts)
+  env.registerFunction(`${TIMESTAMP_CONVERSION}(int): ${TS}`, (seconds: bigint) => {
+    const ms = Number(seconds) * 1000
+    if (ms < MIN_TIMESTAMP_MS || ms > MAX_TIMESTAMP_MS) return invalidArgument('timestamp out of range')
+    return new Date(ms)
+  })
   env.registerFunction(`duration(${DUR}): ${DUR}`, (d: unknown) => d)
 }
