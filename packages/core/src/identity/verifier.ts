@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { ConfigError, IdentityError, IdentityMissingError } from '../errors.js'
+import { checkActorBinding, checkActorIssuedTo } from './binding.js'
 import { walkActChain } from './delegation.js'
 import { sha256Base64url } from './digest.js'
 import {
@@ -148,16 +149,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const tokenTxn = workload.claims['txn']
     if (tokenTxn !== undefined && !isTransactionId(tokenTxn)) throw new IdentityError('txn_invalid', 'token "txn" is malformed')
 
-    // Binding (DPoP `ath` style): a workload token minted for one actor cannot travel with another,
-    // and one minted for an actor cannot travel without it (context stripping).
-    const ath = workload.claims['ath']
     const actorDigest = actorToken === undefined ? undefined : sha256Base64url(actorToken)
-    if (ath !== undefined && ath !== actorDigest) {
-      throw new IdentityError('actor_binding_mismatch', 'workload token is bound to a different actor token')
-    }
-    if (actorDigest !== undefined && ath === undefined && workload.anchor.requireActorBinding) {
-      throw new IdentityError('actor_binding_mismatch', 'workload token is not bound to the actor token')
-    }
+    checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
 
     const mappedWorkload = runMapping(() => mapWorkload(workload.claims, workload.id.id))
     let actor: VerifiedActor | undefined
@@ -166,12 +159,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     if (actorToken !== undefined) {
       const verifiedActor = await verifyActorToken(actorToken, trust, base)
       actorChain = walkActChain(verifiedActor.claims['act'], maxActDepth, false)
-      // An exchanged actor token names the workload it was issued to; only that workload (or one
-      // upstream in this very call chain) may present it.
-      const current = actorChain[0]
-      if (current !== undefined && current !== workload.id.id && !workloadChain.includes(current)) {
-        throw new IdentityError('actor_workload_mismatch', 'actor token was issued to another workload')
-      }
+      checkActorIssuedTo(actorChain, workload.id.id, workloadChain)
       const mapped = runMapping(() => mapActor(verifiedActor.claims))
       if (typeof mapped.id !== 'string' || mapped.id === '' || (mapped.type !== 'user' && mapped.type !== 'agent')) {
         throw new IdentityError('claim_mapping_failed', 'actor mapping returned no id or type')
