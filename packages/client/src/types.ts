@@ -1,38 +1,25 @@
 import type { TextMapPropagator } from '@opentelemetry/api'
+import type { OutboundContext, OutboundIdentityRequest, WorkloadIdentity } from '@meshguard/core'
 
 import type { DestinationMap } from './destinations.js'
 
 /**
- * Who one outbound call acts for, handed unchanged to the minting side. All fields empty means the
- * service acts as itself.
+ * Who one outbound call acts for: core's `OutboundContext`, as `callerContext.outbound()` returns it.
+ * `caller` is the inbound caller being served (its actor token is forwarded, its transaction id
+ * propagated, its workload joins the `act` chain); `actor` an explicit actor token (a background
+ * job); all empty means the service acts as itself.
  */
-export interface OutboundActing {
-  /**
-   * The inbound caller being served (core's `VerifiedCaller`, from `callerContext`): the minting side
-   * forwards its actor token as-is, propagates its transaction id, extends the `act` chain with its
-   * workload and refuses to forward an actor token past its verified lifetime.
-   */
-  readonly caller?: unknown
-  /** An explicit actor token (a background job acting for a user); wins over `caller`'s. */
-  readonly actor?: string | undefined
-  /** An explicit transaction id; defaults to the caller's. */
-  readonly transactionId?: string | undefined
-}
+export type OutboundActing = OutboundContext
 
-/** What the client asks the minting side for one outbound request. */
-export interface OutboundHeadersRequest extends OutboundActing {
-  /** The callee's audience, from the destination map. */
-  readonly audience: string
-}
+/** What the client asks the minting side for one request: core's `OutboundIdentityRequest`. */
+export type OutboundHeadersRequest = OutboundIdentityRequest
 
 /**
- * The minting side the client needs: core's `createWorkloadIdentity(...)` result satisfies it.
- * `headersFor` resolves to every identity header of the request (workload token for `audience`,
- * the actor token as-is, transaction id) and rejects with a `MintError` when it cannot.
+ * The minting side the client needs: the `headersFor` of core's `createWorkloadIdentity(...)`, which
+ * resolves to every identity header of the request (workload token for the audience, the actor token
+ * as-is, the transaction id) or rejects with a `MintError`.
  */
-export interface OutboundIdentity {
-  headersFor(request: OutboundHeadersRequest): Promise<Record<string, string>>
-}
+export type OutboundIdentity = Pick<WorkloadIdentity, 'headersFor'>
 
 /** What to do with a request to an origin that is not in the destination map. */
 export type OnUnmapped = 'send-anonymous' | 'refuse'
