@@ -84,17 +84,24 @@ describe('fuzzing', () => {
   })
 
   it('the SPIFFE ID parser only ever throws IdentityError', () => {
+    const candidates = fc.oneof(
+      fc.string(),
+      fc.string().map((s) => `spiffe://${s}`),
+      fc.stringMatching(/^spiffe:\/\/[a-zA-Z0-9.%:@_-]{0,20}(\/[a-zA-Z0-9.%_-]{0,8}){0,4}\/?$/),
+    )
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.webUrl(), fc.string().map((s) => `spiffe://${s}`)), (input) => {
+      fc.property(candidates, (input) => {
         try {
           const id = parseSpiffeId(input)
           expect(id.id).toBe(input)
           expect(id.trustDomain).toMatch(/^[a-z0-9._-]+$/)
+          expect(id.path).toMatch(/^(\/[A-Za-z0-9._-]+)+$/)
+          expect(id.path.split('/')).not.toContain('..')
         } catch (err) {
           expect(err).toBeInstanceOf(IdentityError)
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     )
   })
 
@@ -126,6 +133,45 @@ describe('fuzzing', () => {
         expect(outcome).not.toBe('allowed')
         expect(outcome).toBeInstanceOf(MeshguardError)
       }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('validly signed tokens with arbitrary claims are either rejected with a reason or satisfy every check', async () => {
+    const claim = fc.oneof(fc.jsonValue(), fc.constant(undefined), fc.integer(), fc.string({ maxLength: 20 }))
+    const nowS = (): number => Math.floor(Date.now() / 1000)
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            sub: fc.oneof(claim, fc.constant(ids.services['caller']?.id), fc.constant('spiffe://example.org/ns/default/sa/caller/')),
+            aud: fc.oneof(claim, fc.constant(ids.services['callee']?.id), fc.constant([ids.services['callee']?.id, 'x'])),
+            exp: fc.oneof(claim, fc.integer({ min: -1000, max: 100_000 }).map((d) => nowS() + d)),
+            iat: fc.oneof(claim, fc.integer({ min: -100_000, max: 1000 }).map((d) => nowS() + d)),
+            nbf: claim,
+            act: fc.oneof(claim, fc.constant({ sub: 'spiffe://example.org/x' }), fc.constant({ sub: 'spiffe://example.org/x', act: 'y' })),
+            roles: claim,
+            txn: claim,
+          },
+          { requiredKeys: [] },
+        ),
+        async (overrides) => {
+          const token = await ids.mintWorkloadToken('caller', { audience: 'callee', claims: overrides })
+          const outcome = await verifier.verify({ authorization: `Bearer ${token}` }).then(
+            (caller) => caller,
+            (err: unknown) => err,
+          )
+          if (outcome instanceof Error) {
+            expect(outcome).toBeInstanceOf(MeshguardError)
+            return
+          }
+          // Allowed: then every rule really held.
+          const claims = (outcome as { workload: { claims: Record<string, unknown> } }).workload.claims
+          expect(claims['sub']).toBe(ids.services['caller']?.id)
+          expect([claims['aud'], (claims['aud'] as unknown[])?.[0]]).toContain(ids.services['callee']?.id)
+          expect(typeof claims['exp'] === 'number' && claims['exp'] > nowS() - 31).toBe(true)
+        },
+      ),
       { numRuns: 300 },
     )
   })
