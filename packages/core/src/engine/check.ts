@@ -58,6 +58,12 @@ function isPure(condition: CompiledCondition, params: CompiledParams): boolean {
   return pure
 }
 
+/** Whether a derived role's parent roles (`*` = any) meet the principal's roles. */
+function appliesTo(parentRoles: readonly string[], roles: ReadonlySet<string>): boolean {
+  for (const r of parentRoles) if (r === '*' || roles.has(r)) return true
+  return false
+}
+
 const readsNoVariables = (src: string): boolean => !/\b(V|variables)\b/.test(src)
 
 function finish(input: CheckInput, effects: ReadonlyArray<EffectInfo | undefined>, extra: Omit<CheckOutput, 'requestId' | 'resourceId' | 'actions'>): CheckOutput {
@@ -77,9 +83,9 @@ function finish(input: CheckInput, effects: ReadonlyArray<EffectInfo | undefined
  * @param set - the compiled set (for its schemas)
  * @param input - a validated input
  * @param settings - engine options
- * @param now - the request time, fixed for the whole check call
+ * @param now - the clock of this check call (the same Date every time it is called)
  */
-export function checkInput(table: RuleTable, set: CompiledPolicySet, input: CheckInput, settings: CheckSettings, now: Date): CheckOutput {
+export function checkInput(table: RuleTable, set: CompiledPolicySet, input: CheckInput, settings: CheckSettings, now: () => Date): CheckOutput {
   const { principal, resource } = input
   const principalScope = normalizeScope(principal.scope)
   const principalVersion = principal.policyVersion || DEFAULT_VERSION
@@ -135,14 +141,14 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     plan.includingParentRoles.set(rolesKey, all)
   }
   const parentSet = includingParentRoles
-  const varCache = new Map<CompiledParams, Record<string, unknown>>()
-  const drVarCache = new Map<CompiledParams, Record<string, unknown>>()
+  let varCache: Map<CompiledParams, Record<string, unknown>> | undefined
+  let drVarCache: Map<CompiledParams, Record<string, unknown>> | undefined
   const variablesOf = (params: CompiledParams): Record<string, unknown> => {
     if (params.variables.length === 0) return NO_VARIABLES
-    let v = varCache.get(params)
+    let v = varCache?.get(params)
     if (!v) {
       v = ctx.evaluateVariables(params, 'undefined')
-      varCache.set(params, v)
+      ;(varCache ??= new Map()).set(params, v)
     }
     return v
   }
@@ -156,11 +162,11 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     if (done) return done
     const active: string[] = []
     for (const dr of plan.derivedRoles.get(scope) ?? []) {
-      if (!(dr.parentRoles[0] === '*' || dr.parentRoles.some((r) => parentSet.has(r)))) continue
-      let vars = dr.params.variables.length === 0 ? NO_VARIABLES : drVarCache.get(dr.params)
+      if (!appliesTo(dr.parentRoles, parentSet)) continue
+      let vars = dr.params.variables.length === 0 ? NO_VARIABLES : drVarCache?.get(dr.params)
       if (!vars) {
         vars = ctx.evaluateVariables(dr.params, 'null')
-        drVarCache.set(dr.params, vars)
+        ;(drVarCache ??= new Map()).set(dr.params, vars)
       }
       const ok = ctx.satisfies(dr.condition, dr.params.constants, vars)
       if (dr.condition && isPure(dr.condition, dr.params)) (drConditionMemo ??= new Map()).set(dr.condition, ok)
@@ -265,7 +271,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
         }
         if (actionEffect.effect === 'NO_MATCH') actionEffect = { ...roleEffect }
         if (roleEffect.effect === 'EFFECT_ALLOW') {
-          actionEffect = { ...roleEffect }
+          actionEffect = { effect: roleEffect.effect, policy: roleEffect.policy, scope: roleEffect.scope }
           break
         } else if (roleEffect.effect === 'EFFECT_DENY' && actionEffect.policy === NO_MATCH_FOR_SCOPE_PERMISSIONS && roleEffect.policy !== NO_MATCH_FOR_SCOPE_PERMISSIONS) {
           actionEffect = { ...roleEffect }

@@ -120,6 +120,13 @@ export class EmbeddedEngine implements DecisionEngine {
     return this.active.set
   }
 
+  /** A clock for one check call: the engine clock is read at most once, on first use. */
+  private clock(): () => Date {
+    let value: Date | undefined
+    const read = this.settings.now
+    return () => (value ??= read())
+  }
+
   /** Replaces the policy set atomically: checks already running finish on the old set. */
   swap(set: CompiledPolicySet): void {
     this.active = { set, table: new RuleTable(set) }
@@ -149,7 +156,7 @@ export class EmbeddedEngine implements DecisionEngine {
   checkInputs(inputs: readonly CheckInput[]): CheckOutput[] {
     const valid = validateCheckInputs(inputs)
     const { set, table } = this.active
-    const now = this.settings.now()
+    const now = this.clock()
     return valid.map((input) => checkInput(table, set, input, this.settings, now))
   }
 
@@ -161,7 +168,7 @@ export class EmbeddedEngine implements DecisionEngine {
   checkResourcesSync(request: CheckResourcesRequest): CheckResourcesResponse {
     const inputs = toCheckInputs(request)
     const { set, table } = this.active
-    const now = this.settings.now()
+    const now = this.clock()
     const includeMeta = request.includeMeta === true
     const results: CheckResourceResult[] = []
     let errors: Set<string> | undefined

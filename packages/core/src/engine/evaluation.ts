@@ -37,27 +37,58 @@ function undefinedField(name: string): never {
   throw new ConditionError(`undefined field '${name}'`)
 }
 
+/**
+ * The activation handed to CEL. One object per input, updated in place between evaluations
+ * (evaluation is synchronous), so a check allocates no activation per condition. `now` is read
+ * lazily from a clock fixed for the whole check call.
+ */
+class InputActivation implements CelActivation {
+  variables: Record<string, unknown> = {}
+  constants: Record<string, unknown> = {}
+  runtime: { effectiveDerivedRoles: readonly string[] } = { effectiveDerivedRoles: [] }
+
+  constructor(
+    readonly request: CelRequest,
+    readonly globals: Record<string, unknown>,
+    private readonly clock: () => Date,
+  ) {}
+
+  get now(): Date {
+    return this.clock()
+  }
+}
+
 /** Everything shared by all evaluations of one input. */
 export class EvaluationContext {
   readonly errors = new CelErrorCollector()
-  /** Derived roles visible as `runtime.effectiveDerivedRoles`; changes as scopes are visited. */
-  effectiveDerivedRoles: readonly string[] = []
+  private readonly act: InputActivation
+  private roles: readonly string[] = []
 
-  constructor(
-    private readonly request: CelRequest,
-    private readonly globals: Record<string, unknown>,
-    private readonly now: Date,
-  ) {}
+  /**
+   * @param request - the CEL `request` object
+   * @param globals - engine globals
+   * @param now - the check call's clock (returns the same Date on every call)
+   */
+  constructor(request: CelRequest, globals: Record<string, unknown>, now: () => Date) {
+    this.act = new InputActivation(request, globals, now)
+  }
+
+  /** Derived roles visible as `runtime.effectiveDerivedRoles`; changes as scopes are visited. */
+  get effectiveDerivedRoles(): readonly string[] {
+    return this.roles
+  }
+
+  set effectiveDerivedRoles(roles: readonly string[]) {
+    if (roles !== this.roles) {
+      this.roles = roles
+      this.act.runtime = { effectiveDerivedRoles: roles }
+    }
+  }
 
   private activation(constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): CelActivation {
-    return {
-      request: this.request,
-      variables,
-      constants: constants as Record<string, unknown>,
-      globals: this.globals,
-      runtime: { effectiveDerivedRoles: this.effectiveDerivedRoles },
-      now: this.now,
-    }
+    this.act.constants = constants as Record<string, unknown>
+    this.act.variables = variables
+    return this.act
   }
 
   /**
