@@ -88,6 +88,8 @@ try {
 
 function printCurlCommands() {
   const t = system.tokens
+  console.log(`\n${colors.bold('Running')}`)
+  for (const [name, url] of Object.entries(system.urls)) console.log(`  ${name.padEnd(10)} ${url}`)
   console.log(`\n${colors.bold('Try it')} ${colors.dim('(tokens are valid for 10 minutes)')}`)
   console.log(`export ALICE='${t.alice}'\nexport HANA='${t.hana}'\nexport ED='${t.ed}'\nexport AGENT='${t.agent}'`)
   const g = system.urls.gateway
