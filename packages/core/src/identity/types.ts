@@ -114,6 +114,7 @@ export type TrustEvent =
 
 /** Running totals of trust-bundle events (for metrics). */
 export interface TrustCounters {
+  /** Successful JWKS fetches. */
   jwksFetches: number
   jwksFetchFailures: number
   jwksStaleServed: number
@@ -208,9 +209,11 @@ export interface IdentityVerifierOptions {
 export interface VerifiedWorkload {
   /** Its SPIFFE ID. */
   id: string
+  /** The trust domain of its SPIFFE ID. */
   trustDomain: string
   /** The token's `iss`, if any. */
   issuer: string | undefined
+  /** Roles from the claim mapping (default: `roles` claim, else the last SPIFFE path segment). */
   roles: string[]
   /** All verified claims. */
   claims: Readonly<Record<string, unknown>>
@@ -218,11 +221,17 @@ export interface VerifiedWorkload {
 
 /** The verified actor (end user or AI agent) the workload acts for. */
 export interface VerifiedActor {
+  /** The actor's id (default: `sub`). */
   id: string
+  /** `user` or `agent` (agents carry `attr.type = "AI_AGENT"`). */
   type: ActorType
+  /** Roles from the claim mapping (default: the `roles` claim). */
   roles: string[]
+  /** Attributes for policies: the claims that describe the actor, not the token. */
   attr: Record<string, unknown>
+  /** The trusted issuer that signed the actor token. */
   issuer: string
+  /** All verified claims. */
   claims: Readonly<Record<string, unknown>>
 }
 
@@ -236,14 +245,19 @@ export interface Delegation {
 
 /** sha256 digests (base64url) of the presented tokens, for audit. Never the tokens themselves. */
 export interface TokenDigests {
+  /** Digest of the workload token. */
   workload: string
+  /** Digest of the actor token, when one came (equals the workload token's `ath`). */
   actor?: string | undefined
 }
 
 /** The outcome of a successful verification. */
 export interface VerifiedCaller {
+  /** Who is calling. */
   workload: VerifiedWorkload
+  /** On whose behalf, when an actor token came. */
   actor?: VerifiedActor | undefined
+  /** Earlier parties of the call, for audit only. */
   delegation: Delegation
   /** The transaction id of this call chain (from the token, the header, or freshly generated). */
   transactionId: string
@@ -256,7 +270,10 @@ export interface VerifiedCaller {
 
 /** Statistics of a verifier, for metrics. */
 export interface VerifierStats extends TrustCounters {
+  /** Requests answered from the verified-result cache. */
   cacheHits: number
+  /** Requests that verified signatures. */
   cacheMisses: number
+  /** Entries in the cache now. */
   cacheSize: number
 }
