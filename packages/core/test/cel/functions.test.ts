@@ -343,3 +343,11 @@ describe('SPIFFE errors', () => {
     expect(fails('spiffeMatchAny().matchesID("not-an-id")').reason).toBe('invalid_argument')
   })
 })
+
+allTrue('optional helpers', [
+  'optional.ofNonZeroValue("").hasValue() == false && optional.ofNonZeroValue("x").value() == "x"',
+  'optional.ofNonZeroValue(0).hasValue() == false && optional.ofNonZeroValue([]).hasValue() == false && optional.ofNonZeroValue({}).hasValue() == false',
+  'optional.of(41).optMap(x, x + 1).value() == 42 && !optional.none().optMap(x, x + 1).hasValue()',
+  'R.attr.?s.optMap(s, s.size()).orValue(0) == 9 && R.attr.?nope.optMap(s, s.size()).orValue(0) == 0',
+  'P.attr.?clients.optFlatMap(c, c.?acme).hasValue() && !P.attr.?clients.optFlatMap(c, c.?other).hasValue()',
+])
