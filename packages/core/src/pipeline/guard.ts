@@ -6,14 +6,13 @@
 import type { AuditLog } from '../audit/index.js'
 import { callerContext } from '../context/index.js'
 import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError } from '../errors.js'
-import type { VerifiedCaller } from '../identity/index.js'
+import type { ActorRequirement, VerifiedCaller } from '../identity/types.js'
 import type { AuthorizationSpan, Telemetry } from '../telemetry/index.js'
 import type { CheckResourcesRequest, DecisionEngine } from '../types.js'
 import { failureFor, type ProblemSettings } from './problem.js'
 import { auditRecordOf, spanEndOf, type RunFacts } from './report.js'
 import { resolveAction, resolveResource } from './resolve.js'
 import type {
-  ActorRequirement,
   AuthenticateOptions,
   CallerContextLike,
   Guard,

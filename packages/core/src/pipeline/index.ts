@@ -1,10 +1,11 @@
 // Public API of the pipeline module: named exports only. Owned by the pipeline work stream.
-// HeaderView and ActorRequirement are the identity module's (same shapes); not re-exported here.
 export { createGuard } from './guard.js'
 export { createMeshguard } from './meshguard.js'
 export type { MeshguardConfig, Meshguard } from './meshguard.js'
 export { PROBLEM_CONTENT_TYPE, buildProblem } from './problem.js'
 export { UNSPECIFIED_RESOURCE_ID } from './resolve.js'
+// The header view and actor requirement are identity's types, re-exported here as part of RequestView's API.
+export type { HeaderView, ActorRequirement } from '../identity/types.js'
 export type {
   RequestView,
   ResourceResolver,

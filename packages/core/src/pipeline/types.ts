@@ -4,19 +4,9 @@
  */
 import type { AuditLog } from '../audit/index.js'
 import type { MeshguardError } from '../errors.js'
-import type { VerifiedCaller } from '../identity/index.js'
+import type { ActorRequirement, HeaderView, VerifiedCaller } from '../identity/types.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
-
-/**
- * Request headers as received: lower-cased names, every value kept. A header sent twice appears as an
- * array, so identity can reject duplicated credentials (Node's `req.headers` silently drops a second
- * `Authorization`; adapters pass `req.headersDistinct`).
- */
-export type HeaderView = Record<string, string | string[] | undefined>
-
-/** Whether a route needs the end user (actor) a workload acts for. */
-export type ActorRequirement = 'required' | 'forbidden' | 'optional'
 
 /**
  * The small, framework-neutral picture of one request that an adapter hands to the guard.
