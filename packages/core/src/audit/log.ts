@@ -100,7 +100,22 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const batchSize = positiveInt(options.batchSize, 256, 'audit.batchSize')
   const failClosed = options.failClosed === true
 
-  let buffer: AuditRecord[] = []
+  // A FIFO as an array plus a read index, compacted now and then: taking a batch is O(batch).
+  const buffer: AuditRecord[] = []
+  let head = 0
+  const pending = (): number => buffer.length - head
+  const takeBatch = (): AuditRecord[] => {
+    const batch = buffer.slice(head, head + batchSize)
+    head += batch.length
+    if (head === buffer.length) {
+      buffer.length = 0
+      head = 0
+    } else if (head >= 1024 && head * 2 >= buffer.length) {
+      buffer.splice(0, head)
+      head = 0
+    }
+    return batch
+  }
   const failing = new Set<AuditSink>()
   const stats = { recorded: 0, dropped: 0, written: 0, failedRecords: 0 }
   let draining: Promise<void> | undefined
@@ -136,9 +151,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const drain = async (): Promise<void> => {
     // Yield first so record() returns before any sink runs.
     await new Promise<void>((resolve) => setImmediate(resolve))
-    while (buffer.length > 0) {
-      const batch = buffer.slice(0, batchSize)
-      buffer = buffer.slice(batch.length)
+    while (pending() > 0) {
+      const batch = takeBatch()
       await Promise.all(sinks.map((sink) => writeBatch(sink, batch)))
     }
   }
@@ -146,7 +160,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const schedule = (): Promise<void> => {
     draining ??= drain().finally(() => {
       draining = undefined
-      if (buffer.length > 0) void schedule()
+      if (pending() > 0) void schedule()
     })
     return draining
   }
@@ -161,7 +175,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const log: AuditLog = {
     failClosed,
     record(record) {
-      if (closed || buffer.length >= bufferSize) return drop(record)
+      if (closed || pending() >= bufferSize) return drop(record)
       try {
         buffer.push(prepare(record))
       } catch {
@@ -172,7 +186,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       return true
     },
     canWrite() {
-      return !closed && buffer.length < bufferSize && failing.size === 0
+      return !closed && pending() < bufferSize && failing.size === 0
     },
     assertWritable() {
       if (failClosed && !log.canWrite()) {
@@ -183,15 +197,15 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       return {
         writable: log.canWrite(),
         failingSinks: [...failing].map((sink) => sink.name),
-        bufferFull: buffer.length >= bufferSize,
+        bufferFull: pending() >= bufferSize,
         closed,
       }
     },
     stats() {
-      return { ...stats, buffered: buffer.length }
+      return { ...stats, buffered: pending() }
     },
     async flush() {
-      while (draining || buffer.length > 0) await schedule()
+      while (draining || pending() > 0) await schedule()
       await Promise.all(
         sinks.map(async (sink) => {
           try {

@@ -25,6 +25,19 @@ describe('createAuditLog', () => {
     expect(log.stats()).toMatchObject({ recorded: 3, written: 3, dropped: 0, buffered: 0 })
   })
 
+  it('keeps order across many batches while records keep arriving during writes', async () => {
+    const sink = collecting()
+    const log = createAuditLog({ sinks: [sink], bufferSize: 10_000, batchSize: 7 })
+    const records = Array.from({ length: 5000 }, () => decisionRecord())
+    records.slice(0, 3000).forEach((r) => log.record(r))
+    // Let a few batches go out, then add more while the queue is half drained.
+    await new Promise((resolve) => setImmediate(resolve))
+    records.slice(3000).forEach((r) => log.record(r))
+    await log.flush()
+    expect(sink.records.map((r) => r.callId)).toEqual(records.map((r) => r.callId))
+    expect(log.stats()).toMatchObject({ recorded: 5000, written: 5000, buffered: 0 })
+  })
+
   it('drops and counts when a slow sink lets the buffer fill, without blocking record()', async () => {
     const gate = deferred()
     const written: string[] = []
