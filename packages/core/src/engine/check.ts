@@ -16,6 +16,8 @@ import type { ActionEffect, CheckInput, CheckOutput, CheckOutputEntry, SchemaEnf
 /** Engine-wide settings for a check. */
 export interface CheckSettings {
   readonly lenientScopeSearch: boolean
+  /** A condition that fails to evaluate denies instead of counting as false. */
+  readonly strictEvaluation: boolean
   readonly schemaEnforcement: SchemaEnforcement
   readonly globals: Record<string, unknown>
 }
@@ -33,8 +35,15 @@ interface EffectInfo {
 }
 
 const DEFAULT_VERSION = 'default'
+
+/** Derived roles of one scope: the active ones and (strict mode) those whose condition failed. */
+interface ScopedRoles {
+  readonly active: readonly string[]
+  readonly failed: readonly string[] | undefined
+}
 const NO_VARIABLES: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
 const NO_POLICIES: Readonly<Record<string, string>> = Object.freeze({})
+const NO_CLAIMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
 
 const pureConditions = new WeakMap<CompiledCondition, boolean>()
 
@@ -116,9 +125,10 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   const request: CelRequest = {
     principal: { id: principal.id, roles: principal.roles, attr: principalAttr, policyVersion: principal.policyVersion ?? '', scope: principalScope },
     resource: { kind: resource.kind, id: resource.id, attr: resourceAttr, policyVersion: resource.policyVersion ?? '', scope: resourceScope },
-    auxData: { jwt: input.auxData?.jwt ?? {} },
+    // `jwts` is not in the CEL contract's type but the CEL layer reads any field of auxData.
+    auxData: { jwt: input.auxData?.jwt ?? NO_CLAIMS, jwts: input.auxData?.jwts ?? NO_CLAIMS } as CelRequest['auxData'],
   }
-  const ctx = new EvaluationContext(request, settings.globals, now)
+  const ctx = new EvaluationContext(request, settings.globals, now, settings.strictEvaluation)
   const sanitizedResource = plan.sanitizedResource
   const { scopedPrincipalExists, scopedResourceExists } = plan
   if (!scopedPrincipalExists && !scopedResourceExists) return result(ctx.errors.all())
@@ -154,21 +164,26 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   }
   let conditionCache: Map<string, boolean> | undefined
   let drConditionMemo: Map<CompiledCondition, boolean> | undefined
-  let scopedDerivedRoles: Map<string, readonly string[]> | undefined
+  let scopedDerivedRoles: Map<string, ScopedRoles> | undefined
   const consulted: string[] = []
 
-  const derivedRolesFor = (scope: string): readonly string[] => {
+  const derivedRolesFor = (scope: string): ScopedRoles => {
     const done = scopedDerivedRoles?.get(scope)
     if (done) return done
     const active: string[] = []
+    let failedRoles: string[] | undefined
     for (const dr of plan.derivedRoles.get(scope) ?? []) {
       if (!appliesTo(dr.parentRoles, parentSet)) continue
       let vars = dr.params.variables.length === 0 ? NO_VARIABLES : drVarCache?.get(dr.params)
       if (!vars) {
-        vars = ctx.evaluateVariables(dr.params, 'null')
+        vars = ctx.evaluateVariables(dr.params, settings.strictEvaluation ? 'undefined' : 'null')
         ;(drVarCache ??= new Map()).set(dr.params, vars)
       }
       const ok = ctx.satisfies(dr.condition, dr.params.constants, vars)
+      if (ok === undefined) {
+        ;(failedRoles ??= []).push(dr.name)
+        continue
+      }
       if (dr.condition && isPure(dr.condition, dr.params)) (drConditionMemo ??= new Map()).set(dr.condition, ok)
       if (ok) {
         active.push(dr.name)
@@ -176,8 +191,9 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
       }
     }
     if (active.length > 1) active.sort()
-    ;(scopedDerivedRoles ??= new Map()).set(scope, active)
-    return active
+    const result: ScopedRoles = { active, failed: failedRoles?.sort() }
+    ;(scopedDerivedRoles ??= new Map()).set(scope, result)
+    return result
   }
 
   const queryRows = (kind: RowKind, scope: string, action: string, role: string): readonly Binding[] => {
@@ -203,7 +219,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     // Inputs are validated: actions are unique.
     const action = input.actions[actionIndex] as string
     let actionEffect: EffectInfo = { effect: 'NO_MATCH', policy: '', scope: '' }
-    for (const kind of kinds) {
+    policiesLoop: for (const kind of kinds) {
       const mainKey = kind === 'principal' ? plan.principalKey : plan.resourceKey
       const scopes = kind === 'principal' ? plan.principalScopes : plan.resourceScopes
       actionEffect.effect = 'NO_MATCH'
@@ -215,7 +231,10 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
         const roleEffect: EffectInfo = { effect: 'NO_MATCH', policy: NO_MATCH, scope: '' }
         if ((kind === 'resource' && scopedResourceExists) || (kind === 'principal' && scopedPrincipalExists)) roleEffect.policy = mainKey
         scopesLoop: for (const scope of scopes) {
-          if (kind === 'resource') ctx.effectiveDerivedRoles = derivedRolesFor(scope)
+          if (kind === 'resource') {
+            const roles = derivedRolesFor(scope)
+            ctx.setEffectiveDerivedRoles(roles.active, roles.failed)
+          }
           if (roleEffect.effect !== 'NO_MATCH') break
           for (const b of queryRows(kind, scope, action, role)) {
             if (!consulted.includes(b.originKey)) consulted.push(b.originKey)
@@ -232,12 +251,22 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
                 const drOk =
                   drConditionMemo?.get(b.derivedRoleCondition) ??
                   ctx.satisfies(b.derivedRoleCondition, drParams?.constants ?? {}, drParams ? variablesOf(drParams) : NO_VARIABLES)
+                if (drOk === undefined) {
+                  // Strict evaluation: a condition that fails to evaluate denies the action.
+                  actionEffect = { effect: 'EFFECT_DENY', policy: b.originKey, scope }
+                  break policiesLoop
+                }
                 if (!drOk) {
                   if (b.evalKey !== '') (conditionCache ??= new Map()).set(b.evalKey, false)
                   continue
                 }
               }
-              satisfied = ctx.satisfies(b.condition, constants, variables)
+              const ok = ctx.satisfies(b.condition, constants, variables)
+              if (ok === undefined) {
+                actionEffect = { effect: 'EFFECT_DENY', policy: b.originKey, scope }
+                break policiesLoop
+              }
+              satisfied = ok
               if (b.evalKey !== '') (conditionCache ??= new Map()).set(b.evalKey, satisfied)
             }
             const src = `${b.originKey}#${b.name}`

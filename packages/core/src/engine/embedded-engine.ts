@@ -28,6 +28,7 @@ function settingsFrom(options: EmbeddedEngineOptions): CheckSettings & { now: ()
   if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigError('now', 'must be a function returning a Date')
   return {
     lenientScopeSearch: options.lenientScopeSearch === true,
+    strictEvaluation: options.strictEvaluation === true,
     schemaEnforcement: enforcement,
     globals: options.globals ?? {},
     now: options.now ?? (() => new Date()),

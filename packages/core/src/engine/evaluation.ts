@@ -45,7 +45,9 @@ function undefinedField(name: string): never {
 class InputActivation implements CelActivation {
   variables: Record<string, unknown> = {}
   constants: Record<string, unknown> = {}
-  runtime: { effectiveDerivedRoles: readonly string[] } = { effectiveDerivedRoles: [] }
+  runtimeValue: { effectiveDerivedRoles: readonly string[] } = { effectiveDerivedRoles: [] }
+  /** Strict mode: derived roles whose condition failed make `runtime` itself an error. */
+  failedRoles: readonly string[] | undefined
 
   constructor(
     readonly request: CelRequest,
@@ -55,6 +57,13 @@ class InputActivation implements CelActivation {
 
   get now(): Date {
     return this.clock()
+  }
+
+  get runtime(): { effectiveDerivedRoles: readonly string[] } {
+    if (this.failedRoles !== undefined && this.failedRoles.length > 0) {
+      throw new ConditionError(`failed to compute effective derived roles [${this.failedRoles.join(', ')}]`)
+    }
+    return this.runtimeValue
   }
 }
 
@@ -69,20 +78,22 @@ export class EvaluationContext {
    * @param globals - engine globals
    * @param now - the check call's clock (returns the same Date on every call)
    */
-  constructor(request: CelRequest, globals: Record<string, unknown>, now: () => Date) {
+  constructor(
+    request: CelRequest,
+    globals: Record<string, unknown>,
+    now: () => Date,
+    private readonly strict = false,
+  ) {
     this.act = new InputActivation(request, globals, now)
   }
 
-  /** Derived roles visible as `runtime.effectiveDerivedRoles`; changes as scopes are visited. */
-  get effectiveDerivedRoles(): readonly string[] {
-    return this.roles
-  }
-
-  set effectiveDerivedRoles(roles: readonly string[]) {
+  /** Sets what `runtime.effectiveDerivedRoles` shows (it changes as scopes are visited). */
+  setEffectiveDerivedRoles(roles: readonly string[], failed: readonly string[] | undefined): void {
     if (roles !== this.roles) {
       this.roles = roles
-      this.act.runtime = { effectiveDerivedRoles: roles }
+      this.act.runtimeValue = { effectiveDerivedRoles: roles }
     }
+    this.act.failedRoles = failed
   }
 
   private activation(constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): CelActivation {
@@ -125,20 +136,37 @@ export class EvaluationContext {
     return values
   }
 
-  /** A condition tree: errors count as false; a non-boolean result counts as false. */
-  satisfies(condition: CompiledCondition | undefined, constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): boolean {
+  /**
+   * A condition tree; a non-boolean result counts as false. A runtime error counts as false, or in
+   * strict mode makes the whole tree fail (`undefined`).
+   */
+  satisfies(condition: CompiledCondition | undefined, constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): boolean | undefined {
     if (!condition) return true
     switch (condition.op) {
       case 'expr': {
         const r = this.evaluate(condition.program, constants, variables)
-        return !r.failed && r.value === true
+        if (r.failed) return this.strict ? undefined : false
+        return r.value === true
       }
       case 'all':
-        return condition.items.every((c) => this.satisfies(c, constants, variables))
+        for (const c of condition.items) {
+          const v = this.satisfies(c, constants, variables)
+          if (v !== true) return v
+        }
+        return true
       case 'any':
-        return condition.items.some((c) => this.satisfies(c, constants, variables))
+        for (const c of condition.items) {
+          const v = this.satisfies(c, constants, variables)
+          if (v !== false) return v
+        }
+        return false
       case 'none':
-        return !condition.items.some((c) => this.satisfies(c, constants, variables))
+        for (const c of condition.items) {
+          const v = this.satisfies(c, constants, variables)
+          if (v === undefined) return undefined
+          if (v) return false
+        }
+        return true
     }
   }
 

@@ -7,12 +7,13 @@
  * - `engine.checkInputs(inputs)`: Cerbos `CheckOutput`s with attribution, outputs and evaluation errors
  * - `engine.swap(set)` (atomic), `engine.reload()` (keeps the last good set on failure), `engine.policyDigest`
  *
- * Options: `{ globals, lenientScopeSearch, schemaEnforcement: 'none' | 'warn' | 'reject', now }`.
+ * Options: `{ globals, lenientScopeSearch, strictEvaluation, schemaEnforcement: 'none' | 'warn' | 'reject', now }`.
  */
 export { EmbeddedEngine } from './embedded-engine.js'
 export { NO_MATCH } from './check.js'
 export type {
   EmbeddedEngineOptions,
+  EngineAuxData,
   SchemaEnforcement,
   CheckInput,
   CheckOutput,

@@ -5,7 +5,7 @@
  */
 import { RequestError } from '../errors.js'
 import type { CheckResourcesRequest, Principal, Resource } from '../types.js'
-import type { CheckInput } from './types.js'
+import type { CheckInput, EngineAuxData } from './types.js'
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
@@ -79,6 +79,23 @@ export function validateActions(value: unknown, at: string): string[] {
   return value.slice()
 }
 
+/** Validates auxiliary data: claims of one JWT (`jwt`) and/or of named JWTs (`jwts.<name>.claims`). */
+export function validateAuxData(value: unknown, at: string): EngineAuxData {
+  if (value === undefined || value === null) return {}
+  if (!isRecord(value)) fail('invalid_aux_data', `${at} must be an object`)
+  const out: EngineAuxData = { jwt: attrOf(value.jwt, `${at}.jwt`) }
+  if (value.jwts !== undefined && value.jwts !== null) {
+    if (!isRecord(value.jwts)) fail('invalid_aux_data', `${at}.jwts must be an object`)
+    const jwts: Record<string, { claims: Record<string, unknown> }> = {}
+    for (const [name, token] of Object.entries(value.jwts)) {
+      if (!isRecord(token)) fail('invalid_aux_data', `${at}.jwts.${name} must be an object`)
+      jwts[name] = { claims: attrOf(token.claims, `${at}.jwts.${name}.claims`) }
+    }
+    out.jwts = jwts
+  }
+  return out
+}
+
 /**
  * Turns a CheckResources request into engine inputs (one per resource).
  *
@@ -88,9 +105,7 @@ export function toCheckInputs(request: CheckResourcesRequest): CheckInput[] {
   if (!isRecord(request)) fail('request_missing', 'request must be an object')
   const principal = validatePrincipal(request.principal)
   const requestId = optionalString(request.requestId, 'requestId')
-  const aux = request.auxData as unknown
-  if (aux !== undefined && aux !== null && !isRecord(aux)) fail('invalid_aux_data', 'auxData must be an object')
-  const jwt = isRecord(aux) ? attrOf(aux.jwt, 'auxData.jwt') : {}
+  const auxData = validateAuxData(request.auxData, 'auxData')
   const resources = request.resources as unknown
   if (!Array.isArray(resources) || resources.length === 0) fail('resources_missing', 'resources must be a non-empty array')
   return resources.map((entry: unknown, i) => {
@@ -100,7 +115,7 @@ export function toCheckInputs(request: CheckResourcesRequest): CheckInput[] {
       principal,
       resource: validateResource(entry.resource, i),
       actions: validateActions(entry.actions, `resources[${i}].actions`),
-      auxData: { jwt },
+      auxData,
     }
   })
 }
@@ -114,14 +129,12 @@ export function validateCheckInputs(inputs: readonly unknown[]): CheckInput[] {
   if (!Array.isArray(inputs)) fail('inputs_missing', 'inputs must be an array')
   return inputs.map((input: unknown, i) => {
     if (!isRecord(input)) fail('input_missing', `inputs[${i}] must be an object`)
-    const aux = input.auxData
-    if (aux !== undefined && aux !== null && !isRecord(aux)) fail('invalid_aux_data', `inputs[${i}].auxData must be an object`)
     return {
       requestId: optionalString(input.requestId, `inputs[${i}].requestId`),
       principal: validatePrincipal(input.principal),
       resource: validateResource(input.resource, i),
       actions: validateActions(input.actions, `inputs[${i}].actions`),
-      auxData: { jwt: isRecord(aux) ? attrOf(aux.jwt, `inputs[${i}].auxData.jwt`) : {} },
+      auxData: validateAuxData(input.auxData, `inputs[${i}].auxData`),
     }
   })
 }

@@ -14,10 +14,24 @@ export interface EmbeddedEngineOptions {
   globals?: Record<string, unknown> | undefined
   /** Skip missing leaf scopes instead of answering NO_MATCH. @defaultValue `false` */
   lenientScopeSearch?: boolean | undefined
+  /**
+   * Cerbos `engine.strictEvaluation`: a condition that fails to evaluate denies the actions of its
+   * rule (attributed to that rule's policy) instead of counting as false. @defaultValue `false`
+   */
+  strictEvaluation?: boolean | undefined
   /** JSON-schema enforcement for principal and resource attributes. @defaultValue `'none'` */
   schemaEnforcement?: SchemaEnforcement | undefined
   /** Clock for `now()` (fixed once per check call). @defaultValue `() => new Date()` */
   now?: (() => Date) | undefined
+}
+
+/**
+ * Auxiliary data as the engine takes it: already-verified JWT claims, either one token (`jwt`,
+ * read as `request.auxData.jwt.<claim>`) or named tokens (`jwts`, read as
+ * `request.auxData.jwts.<name>.claims.<claim>`).
+ */
+export interface EngineAuxData extends AuxData {
+  jwts?: Record<string, { claims: Record<string, unknown> }> | undefined
 }
 
 /** One resource to decide (Cerbos `CheckInput`). */
@@ -26,7 +40,7 @@ export interface CheckInput {
   principal: Principal
   resource: Resource
   actions: string[]
-  auxData?: AuxData | undefined
+  auxData?: EngineAuxData | undefined
 }
 
 /** The decision for one action with its attribution. */

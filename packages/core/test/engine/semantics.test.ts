@@ -266,3 +266,50 @@ describe('globals and now()', () => {
     expect(engine.checkInputs([input(['user'], ['read'])])[0]?.actions.read?.effect).toBe('EFFECT_ALLOW')
   })
 })
+
+describe('strict evaluation and auxData', () => {
+  const sources: Sources = {
+    'doc.yaml': `${header}resourcePolicy:
+  version: default
+  resource: doc
+  rules:
+    - actions: [read]
+      effect: EFFECT_ALLOW
+      roles: [user]
+    - name: no-contractors
+      actions: [read]
+      effect: EFFECT_DENY
+      roles: [user]
+      condition:
+        match:
+          expr: P.attr.contractor == true
+    - actions: [sso]
+      effect: EFFECT_ALLOW
+      roles: [user]
+      condition:
+        match:
+          all:
+            of:
+              - expr: request.auxData.jwt.iss == "idp"
+              - expr: '"x" in request.auxData.jwts.token_a.claims.aud'
+`,
+  }
+
+  it('skips an erroring DENY rule by default but denies with it under strictEvaluation', () => {
+    const noAttr: CheckInput = { principal: { id: 'a', roles: ['user'] }, resource: { kind: 'doc', id: 'd' }, actions: ['read'] }
+    expect(engineOf(sources).checkInputs([noAttr])[0]?.actions.read?.effect).toBe('EFFECT_ALLOW')
+    const [strict] = engineOf(sources, { strictEvaluation: true }).checkInputs([noAttr])
+    expect(strict?.actions.read).toEqual({ effect: 'EFFECT_DENY', policy: 'resource.doc.vdefault', scope: '' })
+    expect(strict?.evaluationErrors).toEqual([{ expression: 'P.attr.contractor == true', message: 'no such key: contractor' }])
+  })
+
+  it('reads single and named JWT claims from auxData', () => {
+    const engine = engineOf(sources)
+    const base: CheckInput = { principal: { id: 'a', roles: ['user'] }, resource: { kind: 'doc', id: 'd' }, actions: ['sso'] }
+    const ok = engine.checkInputs([{ ...base, auxData: { jwt: { iss: 'idp' }, jwts: { token_a: { claims: { aud: ['x'] } } } } }])[0]
+    expect(ok?.actions.sso?.effect).toBe('EFFECT_ALLOW')
+    const missing = engine.checkInputs([{ ...base, auxData: { jwt: { iss: 'idp' } } }])[0]
+    expect(missing?.actions.sso?.effect).toBe('EFFECT_DENY')
+    expect(missing?.evaluationErrors[0]?.message).toBe('no such key: token_a')
+  })
+})
