@@ -7,6 +7,7 @@
 import type { AuditLog, AuditRecord, Guard } from '@meshguard/core'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { express4Package, startExpress4App } from '../../packages/express/test/support/express4-app.js'
 import { startNestApp } from '../../packages/nestjs/test/support/contract-app.js'
 import type { IdentityFixture } from '../support/identity.js'
 import { CASES, type ContractCase } from './contract.js'
@@ -16,7 +17,8 @@ import { startFastifyApp } from './fastify-app.js'
 import { createGuardFixture } from './guard-fixture.js'
 
 const DRIVERS: Record<string, (guard: Guard) => Promise<RunningApp>> = {
-  express: startExpressApp,
+  express: (guard) => startExpressApp(guard),
+  'express 4': startExpress4App,
   fastify: startFastifyApp,
   'nest (express)': (guard) => startNestApp(guard, 'express'),
   'nest (fastify)': (guard) => startNestApp(guard, 'fastify'),
@@ -72,6 +74,10 @@ async function send(app: RunningApp, testCase: ContractCase, headers: [string, s
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 describe('adapter contract', () => {
+  it('runs the Express 4 driver on Express 4', () => {
+    expect(express4Package.version).toMatch(/^4\./)
+  })
+
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
     // One set of credentials per case, sent to every adapter, so only the adapter differs.
     const headers = await testCase.headers(ids)

@@ -10,10 +10,14 @@ const answer = (req: Request, res: Response): void => {
   res.json(handlerBody(req.meshguard))
 }
 
-/** Starts the Express contract app on 127.0.0.1 with an OS-chosen port. */
-export async function startExpressApp(guard: Guard): Promise<RunningApp> {
-  const app = express()
-  app.use(express.json())
+/**
+ * Starts the Express contract app on 127.0.0.1 with an OS-chosen port.
+ *
+ * @param framework - the `express` export to build with (Express 5 here; Express 4 in its own run).
+ */
+export async function startExpressApp(guard: Guard, framework: typeof express = express): Promise<RunningApp> {
+  const app = framework()
+  app.use(framework.json())
   app.get(ROUTES.health, answer)
   app.get(ROUTES.review, authorize(guard, { resource: (req) => loadReview(req.params), action: 'read', actor: 'required' }), answer)
   app.post(ROUTES.lookup, authorize(guard, { resource: (req) => reviewFromBody(req.body), action: 'read', actor: 'required' }), answer)
