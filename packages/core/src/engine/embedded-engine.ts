@@ -19,6 +19,13 @@ interface ActiveSet {
 
 const ENFORCEMENTS: readonly SchemaEnforcement[] = ['none', 'warn', 'reject']
 
+function assertPolicySet(set: unknown): asserts set is CompiledPolicySet {
+  const s = set as Partial<CompiledPolicySet> | undefined
+  if (typeof s !== 'object' || s === null || !Array.isArray(s.policies) || typeof s.digest !== 'string' || typeof s.schemas?.validator !== 'function') {
+    throw new ConfigError('policySet', 'must be a compiled policy set (from loadPolicyDirectory or compilePolicies)')
+  }
+}
+
 function settingsFrom(options: EmbeddedEngineOptions): CheckSettings & { now: () => Date } {
   const enforcement = options.schemaEnforcement ?? 'none'
   if (!ENFORCEMENTS.includes(enforcement)) throw new ConfigError('schemaEnforcement', `must be one of ${ENFORCEMENTS.join(', ')}`)
@@ -88,6 +95,7 @@ export class EmbeddedEngine implements DecisionEngine {
    * @throws ConfigError on invalid options
    */
   constructor(set: CompiledPolicySet, options: EmbeddedEngineOptions = {}, directory?: string) {
+    assertPolicySet(set)
     this.settings = settingsFrom(options)
     this.active = { set, table: new RuleTable(set) }
     this.directory = directory
@@ -128,8 +136,13 @@ export class EmbeddedEngine implements DecisionEngine {
     return () => (value ??= read())
   }
 
-  /** Replaces the policy set atomically: checks already running finish on the old set. */
+  /**
+   * Replaces the policy set atomically: checks already running finish on the old set.
+   *
+   * @throws ConfigError when `set` is not a compiled policy set
+   */
   swap(set: CompiledPolicySet): void {
+    assertPolicySet(set)
     this.active = { set, table: new RuleTable(set) }
   }
 
@@ -152,13 +165,17 @@ export class EmbeddedEngine implements DecisionEngine {
    * Decides engine-level inputs and returns Cerbos `CheckOutput`s (attribution, outputs,
    * evaluation errors). All inputs of one call share the same `now()`.
    *
-   * @throws RequestError when an input is malformed
+   * @throws RequestError when an input is malformed; InternalError on an unexpected failure (never an allow)
    */
   checkInputs(inputs: readonly CheckInput[]): CheckOutput[] {
     const valid = validateCheckInputs(inputs)
     const { set, table } = this.active
     const now = this.clock()
-    return valid.map((input) => checkInput(table, set, input, this.settings, now))
+    try {
+      return valid.map((input) => checkInput(table, set, input, this.settings, now))
+    } catch (err) {
+      throw toMeshguardError(err)
+    }
   }
 
   /**

@@ -106,3 +106,15 @@ describe('hot reload', () => {
     expect(engine.checkResourcesSync(reviewRequest(['hr'], 'x', 'y')).results[0]?.actions.read).toBe('EFFECT_DENY')
   })
 })
+
+describe('engine construction', () => {
+  it('rejects something that is not a compiled policy set', () => {
+    expect(() => new EmbeddedEngine({} as never)).toThrow(expect.objectContaining({ code: 'ERR_AUTHZ_INVALID_CONFIG' }))
+  })
+
+  it('rejects invalid options', async () => {
+    const set = (await EmbeddedEngine.fromDirectory(SEED_DIR)).policySet
+    expect(() => new EmbeddedEngine(set, { schemaEnforcement: 'strict' as never })).toThrow(expect.objectContaining({ code: 'ERR_AUTHZ_INVALID_CONFIG' }))
+    expect(() => new EmbeddedEngine(set, { globals: [] as never })).toThrow(expect.objectContaining({ code: 'ERR_AUTHZ_INVALID_CONFIG' }))
+  })
+})
