@@ -78,7 +78,7 @@ afterEach(async () => {
 
 const telemetry = () => createTelemetry({ tracerProvider: harness.tracerProvider, meterProvider: harness.meterProvider })
 
-const statusOf = (outcome: GuardOutcome): number => (outcome.ok ? 200 : outcome.status)
+const statusOf = (outcome: GuardOutcome<VerifiedCallerLike>): number => (outcome.ok ? 200 : outcome.status)
 
 describe('audit through the guard pipeline', () => {
   it('writes one record per decision and per authentication failure, with digest and check I/O, no tokens', async () => {

@@ -1,5 +1,16 @@
 import type { AuditSink } from './sink.js'
 
+/** A log body value, as `@opentelemetry/api-logs` `AnyValue` defines it. */
+export type OtelLogValue =
+  | string
+  | number
+  | boolean
+  | Uint8Array
+  | OtelLogValue[]
+  | { [key: string]: OtelLogValue }
+  | null
+  | undefined
+
 /**
  * The part of an OpenTelemetry `LoggerProvider` (from `@opentelemetry/api-logs`) this sink uses.
  * Structural, so core's types never require `@opentelemetry/api-logs` to be installed.
@@ -10,7 +21,7 @@ export interface OtelLoggerProviderLike {
       timestamp?: Date
       severityNumber?: number
       severityText?: string
-      body?: unknown
+      body?: OtelLogValue
       eventName?: string
       attributes?: Record<string, string | number | boolean | undefined>
     }): void
@@ -70,7 +81,8 @@ export function otelLogsSink(options: OtelLogsSinkOptions = {}): AuditSink {
           severityNumber: allowed ? SEVERITY_INFO : SEVERITY_WARN,
           severityText: allowed ? 'INFO' : 'WARN',
           eventName: AUDIT_LOG_EVENT_NAME,
-          body: JSON.parse(JSON.stringify(record)) as unknown,
+          // A JSON round trip turns the record into plain log values (drops undefined fields).
+          body: JSON.parse(JSON.stringify(record)) as OtelLogValue,
           attributes: {
             'authz.call_id': record.callId,
             'authz.outcome': record.outcome,
