@@ -3,6 +3,8 @@
  * intact through @cerbos/grpc, and a PDP that goes away makes checks fail closed with a reason code.
  */
 import { fileURLToPath } from 'node:url'
+import { GRPC } from '@cerbos/grpc'
+import { HTTP } from '@cerbos/http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   EmbeddedEngine,
@@ -79,6 +81,22 @@ describe('RemoteEngine against a real Cerbos PDP', () => {
     expect(result?.meta?.effectiveDerivedRoles).toContain('manager_in_department')
     // Cerbos echoes the request's (empty) policy version and scope.
     expect(result?.resource).toEqual({ kind: 'review', id: 'rv-1', policyVersion: '', scope: '' })
+  })
+
+  it('accepts a ready @cerbos/grpc or @cerbos/http client instead of an address', async () => {
+    const grpc = new GRPC(pdp!.grpcAddress, { tls: false })
+    const http = new HTTP(pdp!.httpUrl)
+    try {
+      for (const client of [grpc, http]) {
+        const viaClient = new RemoteEngine({ client, timeoutMs: 5000 })
+        for (const { request, expected } of SAMPLE_CHECKS) {
+          expect((await viaClient.checkResources(request)).results.map((r) => r.actions)).toEqual(expected)
+        }
+        await viaClient.close()
+      }
+    } finally {
+      grpc.close()
+    }
   })
 
   it('fails closed with a reason code once the PDP is gone', async () => {
