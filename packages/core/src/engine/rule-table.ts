@@ -3,7 +3,15 @@
  * policy kind, version and scope. Queries return rows in load order, with role-policy denials
  * synthesised first, exactly as Cerbos' rule-table engine sees them.
  */
-import type { CompiledCondition, CompiledOutput, CompiledParams, CompiledPolicySet, CompiledDerivedRole, CompiledResourcePolicy } from '../policy/compiled.js'
+import type {
+  CompiledCondition,
+  CompiledDerivedRole,
+  CompiledOutput,
+  CompiledParams,
+  CompiledPolicySet,
+  CompiledPrincipalPolicy,
+  CompiledResourcePolicy,
+} from '../policy/compiled.js'
 import { matchesGlob, matchesKey } from '../policy/glob.js'
 import type { ScopePermissions } from '../policy/model.js'
 import { principalPolicyKey, resourcePolicyKey, rolePolicyKey, sanitizeName, scopeParents } from '../policy/names.js'
@@ -80,12 +88,6 @@ function applyConsent(row: Mutable<Binding>, perms: ScopePermissions): void {
     row.condition = negate(row.condition)
     row.effect = 'EFFECT_DENY'
   }
-}
-
-/** A derived role as seen from one resource policy (for `effectiveDerivedRoles`). */
-export interface ScopedDerivedRole {
-  readonly name: string
-  readonly role: CompiledDerivedRole
 }
 
 /**
@@ -222,7 +224,7 @@ export class RuleTable {
             output: rule.output,
             name: rule.name,
             params: p.params,
-            evalKey: `${p.key}#${ruleKey}`,
+            evalKey: ruleKey,
           })
           applyConsent(row, p.scopePermissions)
           this.add(row)
@@ -253,7 +255,7 @@ export class RuleTable {
     }
   }
 
-  private addPrincipalPolicy(p: CompiledPolicySet['policies'][number] & { kind: 'principal' }): void {
+  private addPrincipalPolicy(p: CompiledPrincipalPolicy): void {
     const common = { kind: 'principal' as const, version: p.version, scope: p.scope, originKey: p.key, principal: p.principal, scopePermissions: p.scopePermissions }
     if (p.rules.length === 0) {
       this.add(baseRow({ ...common, params: EMPTY_PARAMS, derivedRoleParams: EMPTY_PARAMS }))
@@ -270,7 +272,7 @@ export class RuleTable {
         output: rule.output,
         name: rule.name,
         params: p.params,
-        evalKey: `${p.key}#${p.key}#${rule.name}`,
+        evalKey: `${p.key}#${rule.name}`,
       })
       applyConsent(row, p.scopePermissions)
       this.add(row)
