@@ -175,14 +175,17 @@ describe('hot reload under load', () => {
 
     let seq = 0
     let brokenWrites = 0
+    const swapLatencies: number[] = []
     for (let round = 1; round <= ROUNDS; round++) {
       const version = round % 2 === 1 ? 'v2' : 'v1'
       const before = seen[version]
       const eventsBefore = events.length
+      const writtenAt = Date.now()
       await install(version, ++seq)
       // Wait until the new version is live AND the load has been served by it.
       await until(() => events.length > eventsBefore && seen[version] > before, `${version} to go live`, () => ({ seen, responses, failures: failures.slice(0, 3), events: events.length }))
       expect(engine.policyDigest).toBe(events.at(-1)?.digest)
+      swapLatencies.push(events[eventsBefore]!.at.getTime() - writtenAt)
 
       if (round % 3 === 0) {
         const broken = BROKEN[(round / 3) % BROKEN.length]!
@@ -229,9 +232,11 @@ describe('hot reload under load', () => {
       Number(reloads.find((p) => p.attributes[ATTR_AUTHZ_OUTCOME] === outcome)?.value ?? 0)
     expect(count('success')).toBe(events.filter((e) => e.ok).length)
     expect(count('failure')).toBe(rejected.length)
+    swapLatencies.sort((a, b) => a - b)
     console.info(
       `hot reload: ${responses} responses (${seen.v1} v1, ${seen.v2} v2), ${events.length} reloads ` +
-        `(${rejected.length} rejected), ${seq} writes, 0 failures`,
+        `(${rejected.length} rejected), ${seq} writes, 0 failures; write → live ms ` +
+        `median ${swapLatencies[swapLatencies.length >> 1]} max ${swapLatencies.at(-1)}`,
     )
   })
 })

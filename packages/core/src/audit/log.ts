@@ -95,6 +95,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   if (!Array.isArray(options.sinks) || options.sinks.length === 0) {
     throw new ConfigError('audit.sinks', 'at least one sink is required')
   }
+  options.sinks.forEach((sink, index) => {
+    if (typeof sink?.write !== 'function') throw new ConfigError(`audit.sinks[${index}]`, 'must be an AuditSink with write()')
+  })
   const sinks = [...options.sinks]
   const bufferSize = positiveInt(options.bufferSize, 4096, 'audit.bufferSize')
   const batchSize = positiveInt(options.batchSize, 256, 'audit.batchSize')

@@ -1,3 +1,4 @@
+import type { SecureContext } from 'node:tls'
 import { ConfigError, MeshguardError, RequestError, UnavailableError } from '../errors.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine } from '../types.js'
 import {
@@ -23,8 +24,11 @@ export interface CerbosClientLike {
 export interface RemoteEngineOptions {
   /** gRPC address of the PDP: `host:port` or `unix:/path`. Required unless `client` is given. */
   address?: string | undefined
-  /** Use TLS to the PDP. @defaultValue false */
-  tls?: boolean | undefined
+  /**
+   * TLS to the PDP: `true` for the default CAs, or a `tls.createSecureContext(...)` for custom CAs
+   * and mutual TLS. @defaultValue false (plaintext, for a PDP sidecar on loopback)
+   */
+  tls?: boolean | SecureContext | undefined
   /** A ready client instead of `address`; it is not closed by `close()`. */
   client?: CerbosClientLike | undefined
   /** Per-check deadline; beyond it the check fails closed with reason `pdp_timeout`. @defaultValue 1000 */
@@ -66,7 +70,7 @@ export class RemoteEngine implements DecisionEngine {
   readonly #auxData: 'reject' | 'drop'
   readonly #ownsClient: boolean
   readonly #address: string | undefined
-  readonly #tls: boolean
+  readonly #tls: boolean | SecureContext
   #client: Promise<CerbosClientLike> | undefined
   #closed = false
 
@@ -85,7 +89,7 @@ export class RemoteEngine implements DecisionEngine {
     this.#auxData = options.auxData ?? 'reject'
     this.#ownsClient = !options.client
     this.#address = options.address
-    this.#tls = options.tls === true
+    this.#tls = options.tls ?? false
     this.policyDigest = options.policyDigest
     if (options.client) this.#client = Promise.resolve(options.client)
   }

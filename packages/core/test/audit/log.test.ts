@@ -12,6 +12,7 @@ describe('createAuditLog', () => {
   it('rejects a configuration without sinks or with a bad buffer size', () => {
     expect(() => createAuditLog({ sinks: [] })).toThrow(ConfigError)
     expect(() => createAuditLog({ sinks: [collecting()], bufferSize: 0 })).toThrow(/audit.bufferSize/)
+    expect(() => createAuditLog({ sinks: [collecting(), {} as AuditSink] })).toThrow(/audit.sinks\[1\]/)
   })
 
   it('returns from record() before any sink runs, then writes in order', async () => {
