@@ -4,7 +4,8 @@
  * responses to the same requests, field by field.
  */
 import { spawn } from 'node:child_process'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createPublicKey, verify } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -226,5 +227,42 @@ tests:
     const run = await cli(['digest', dir])
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/^p\.yaml:\d+/m)
+  })
+})
+
+describe('meshguard keys and token (development helpers)', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'meshguard-keys-'))
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('makes a key pair whose JWKS verifies the tokens it mints', async () => {
+    const keys = await cli(['keys', '--out', dir, '--kid', 'dev-1'])
+    expect(keys.code).toBe(0)
+    expect(keys.stdout).not.toContain('PRIVATE KEY')
+    const jwks = JSON.parse(await readFile(join(dir, 'jwks.json'), 'utf8')) as { keys: (JsonWebKey & { kid: string; alg: string })[] }
+    expect(jwks.keys[0]).toMatchObject({ kid: 'dev-1', alg: 'EdDSA', kty: 'OKP', crv: 'Ed25519' })
+    expect(jwks.keys[0]).not.toHaveProperty('d')
+    expect((await stat(join(dir, 'dev-1.key.pem'))).mode & 0o077).toBe(0)
+
+    const minted = await cli(['token', '--key', join(dir, 'dev-1.key.pem'), '--kid', 'dev-1', '--id', 'spiffe://example/ns/a/sa/gateway', '--aud', 'review-service', '--claims', '{"roles":["gateway"]}'])
+    expect(minted.code).toBe(0)
+    const [header, payload, signature] = minted.stdout.trim().split('.') as [string, string, string]
+    const decode = (part: string): Record<string, unknown> => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>
+    expect(decode(header)).toEqual({ alg: 'EdDSA', kid: 'dev-1', typ: 'workload+jwt' })
+    expect(decode(payload)).toMatchObject({ iss: 'spiffe://example/ns/a/sa/gateway', sub: 'spiffe://example/ns/a/sa/gateway', aud: 'review-service', roles: ['gateway'] })
+    const publicKey = createPublicKey({ key: jwks.keys[0] as JsonWebKey, format: 'jwk' })
+    expect(verify(null, Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature, 'base64url'))).toBe(true)
+  })
+
+  it('refuses missing options and unreadable keys', async () => {
+    expect((await cli(['keys'])).code).toBe(2)
+    expect((await cli(['token', '--kid', 'k', '--id', 'a', '--aud', 'b'])).code).toBe(2)
+    const bad = await cli(['token', '--key', join(dir, 'missing.pem'), '--kid', 'k', '--id', 'a', '--aud', 'b'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('ERR_AUTHZ_INVALID_CONFIG')
   })
 })

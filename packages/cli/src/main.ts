@@ -7,6 +7,7 @@ import { runCheck } from './check.js'
 import { runCompile } from './compile.js'
 import { runDigest } from './digest.js'
 import { write, UsageError, type CliIo } from './io.js'
+import { runKeys, runToken } from './keys.js'
 
 /** The help text. */
 export const USAGE = `Usage: meshguard <command> [options]
@@ -21,6 +22,10 @@ Commands:
       (*_test.yaml) found there. Exits 1 on any compile error or failed test.
   digest DIR
       Print the sha256 digest of the policy set in DIR.
+  keys --out DIR [--alg EdDSA|ES256] [--kid KID]
+      (development) Make a workload signing key pair: DIR/<kid>.key.pem and DIR/jwks.json.
+  token --key FILE --kid KID --id SPIFFE_ID --aud AUDIENCE [--claims JSON] [--lifetime SECONDS]
+      (development) Mint a workload token (typ workload+jwt) signed with that key.
   help
       Show this text.
 `
@@ -29,6 +34,8 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   check: runCheck,
   compile: runCompile,
   digest: runDigest,
+  keys: runKeys,
+  token: runToken,
 }
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves to the exit code. */

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest'
+import type { CheckOutput } from '@meshguard/core'
+import { readCheckRequest, toHttpResponse } from '../src/cerbos-http.js'
+
+const output = (over: Partial<CheckOutput> = {}): CheckOutput => ({
+  requestId: '',
+  resourceId: 'r1',
+  actions: { write: { effect: 'EFFECT_DENY', policy: 'resource.doc.vdefault', scope: '' }, read: { effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault/acme', scope: 'acme' } },
+  effectiveDerivedRoles: [],
+  validationErrors: [],
+  outputs: [],
+  evaluationErrors: [],
+  effectivePolicies: {},
+  ...over,
+})
+
+describe('Cerbos HTTP API shapes', () => {
+  const body = { principal: { id: 'p', roles: ['r'] }, resources: [{ actions: ['read', 'write'], resource: { kind: 'doc', id: 'r1', scope: 'acme' } }] }
+
+  it('omits empty fields and meta unless asked, and sorts action keys', () => {
+    const response = toHttpResponse(readCheckRequest(body), [output()])
+    expect(JSON.stringify(response)).toBe('{"results":[{"resource":{"id":"r1","kind":"doc","scope":"acme"},"actions":{"read":"EFFECT_ALLOW","write":"EFFECT_DENY"}}]}')
+  })
+
+  it('writes meta, derived roles, validation errors and outputs like the PDP', () => {
+    const request = readCheckRequest({ ...body, requestId: 'q', includeMeta: true })
+    const response = toHttpResponse(request, [
+      output({
+        effectiveDerivedRoles: ['owner'],
+        validationErrors: [{ path: '/a', message: 'bad', source: 'SOURCE_RESOURCE' }],
+        outputs: [
+          { src: 'resource.doc.vdefault#r', action: 'read', val: { b: 1, a: [{ d: 1, c: 2 }] } },
+          { src: 'resource.doc.vdefault#e', action: 'write', error: 'division by zero' },
+        ],
+      }),
+    ])
+    expect(JSON.stringify(response)).toBe(
+      '{"requestId":"q","results":[{"resource":{"id":"r1","kind":"doc","scope":"acme"},"actions":{"read":"EFFECT_ALLOW","write":"EFFECT_DENY"},' +
+        '"validationErrors":[{"path":"/a","message":"bad","source":"SOURCE_RESOURCE"}],' +
+        '"meta":{"actions":{"read":{"matchedPolicy":"resource.doc.vdefault/acme","matchedScope":"acme"},"write":{"matchedPolicy":"resource.doc.vdefault"}},"effectiveDerivedRoles":["owner"]},' +
+        '"outputs":[{"src":"resource.doc.vdefault#r","val":{"a":[{"c":2,"d":1}],"b":1},"action":"read"},{"src":"resource.doc.vdefault#e","action":"write","error":"division by zero"}]}]}',
+    )
+  })
+
+  it('rejects malformed envelopes with a reason', () => {
+    const reasons = [null, [], { ...body, resources: [] }, { ...body, requestId: 1 }, { ...body, includeMeta: 'yes' }, { ...body, auxData: 3 }, { ...body, resources: [1] }].map((b) => {
+      try {
+        readCheckRequest(b)
+        return 'accepted'
+      } catch (err) {
+        return (err as { reason: string }).reason
+      }
+    })
+    expect(reasons).toEqual(['request_not_object', 'request_not_object', 'resources_missing', 'invalid_field', 'invalid_field', 'invalid_aux_data', 'resource_missing'])
+  })
+
+  it('passes verified JWT claims through and refuses raw tokens', () => {
+    expect(readCheckRequest({ ...body, auxData: { jwt: { sub: 'x' } } }).inputs[0]?.auxData).toEqual({ jwt: { sub: 'x' } })
+    expect(() => readCheckRequest({ ...body, auxData: { jwt: { token: 'a.b.c' } } })).toThrow(/auxData.jwt.token/)
+  })
+})
