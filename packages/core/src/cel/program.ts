@@ -6,6 +6,7 @@ import { FALLBACK, compileFastPath } from './fast-path.js'
 import { toConditionError } from './failure.js'
 import { useCelGoLogic } from './logic.js'
 import { INT_CONVERSION } from './lib/conversions.js'
+import { parseStrictCIDR, parseStrictIP } from './lib/ip.js'
 import { RE2_MATCHES, re2 } from './lib/regex.js'
 import { STRING_RENAMES } from './lib/strings.js'
 import { TIMESTAMP_CONVERSION, ZONED_GETTERS, isDurationText, parseTimestamp } from './lib/time.js'
@@ -24,7 +25,8 @@ const RENAMES: ReadonlyMap<string, string> = new Map([
 
 /**
  * Rewrites a freshly parsed tree before type-checking: Cerbos's protobuf field spellings, the
- * replacements of library built-ins, and compile-time validation of regex literals (as Cerbos does).
+ * replacements of library built-ins, cel-go's `&&`/`||`, and compile-time validation of regex,
+ * timestamp, duration, ip and cidr literals (as Cerbos does).
  */
 export function prepareAst(ast: ASTNode): void {
   rejectIndexedCerbosMaps(ast)
@@ -33,6 +35,12 @@ export function prepareAst(ast: ASTNode): void {
   renameCalls(ast, RENAMES, ZONED_GETTERS)
   forEachLiteralArgument(ast, RE2_MATCHES, (pattern) => void re2(pattern))
   forEachLiteralArgument(ast, TIMESTAMP_CONVERSION, (text) => void parseTimestamp(text))
+  forEachLiteralArgument(ast, 'ip', (text) => {
+    if (parseStrictIP(text) === undefined) throw new ConditionError(`invalid ip argument: ${JSON.stringify(text)}`, { reason: 'invalid_argument' })
+  })
+  forEachLiteralArgument(ast, 'cidr', (text) => {
+    if (parseStrictCIDR(text) === undefined) throw new ConditionError(`invalid cidr argument: ${JSON.stringify(text)}`, { reason: 'invalid_argument' })
+  })
   forEachLiteralArgument(ast, 'duration', (text) => {
     if (!isDurationText(text)) throw new ConditionError(`invalid duration literal: ${JSON.stringify(text)}`, { reason: 'invalid_argument' })
   })

@@ -32,8 +32,8 @@ function numericValue(value: unknown): number | bigint | undefined {
 }
 
 /**
- * CEL equality with cel-go's heterogeneous semantics: numbers of any kind compare by value
- * (`1 == 1.0 == 1u`), values of different kinds are unequal (never an error), lists and maps
+ * CEL run-time equality with cel-go's heterogeneous semantics: numbers of any kind compare by
+ * value (`dyn(1) == 1.0`), values of different kinds are unequal (never an error), lists and maps
  * compare element-wise.
  */
 export function celEquals(a: unknown, b: unknown): boolean {

@@ -1,51 +1,13 @@
 import type { Environment } from '@marcbachmann/cel-js'
 import { ConditionError } from '../../errors.js'
 import { currentNow } from '../scope.js'
-import { celEquals, Duration, UnsignedInt } from '../values.js'
+import { celEquals, Duration } from '../values.js'
 import { parseLenientCIDR, parseLenientIP } from './ip.js'
-
-/**
- * cel-go's set helpers index the second list by value when it has more than 3 elements that are
- * all of a hashable kind; then membership is by exact type and value (`1` does not find `1.0`).
- * Shorter or mixed lists are searched with CEL equality. Reproduced so results match Cerbos.
- */
-function hashKey(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'string':
-      return `s${value}`
-    case 'bigint':
-      return `i${value}`
-    case 'number':
-      return `d${value}`
-    default:
-      if (value instanceof UnsignedInt) return `u${value.toString()}`
-      if (value instanceof Date) return `t${value.getTime()}`
-      if (value instanceof Duration) return `D${value.seconds}:${value.nanos}`
-      return undefined
-  }
-}
 
 type Membership = (value: unknown) => boolean
 
+/** Membership by CEL equality (`1` finds `1.0`), as Cerbos 0.55 does for every list length. */
 function membershipOf(list: readonly unknown[]): Membership {
-  if (list.length > 3 && hashKey(list[0]) !== undefined) {
-    const keys = new Set<string>()
-    let hashable = true
-    for (const item of list) {
-      const key = hashKey(item)
-      if (key === undefined) {
-        hashable = false
-        break
-      }
-      keys.add(key)
-    }
-    if (hashable) {
-      return (value) => {
-        const key = hashKey(value)
-        return key !== undefined && keys.has(key)
-      }
-    }
-  }
   return (value) => list.some((item) => celEquals(value, item))
 }
 
@@ -91,6 +53,8 @@ export function timeSince(ts: Date): InstanceType<typeof Duration> {
 
 /** Registers the Cerbos functions on lists, addresses and time (`CerbosCELLib`). */
 export function registerCerbosLib(env: Environment): void {
+  // cel-go declares these over `list(A)`, which only matters to its checker (`[1].isSubset([1.0])`
+  // is a compile error there, accepted here); at run time it dispatches on any two lists, as here.
   const setOps: Array<[string, (a: unknown[], b: unknown[]) => unknown, string]> = [
     ['except', except, 'list'],
     ['intersect', intersect, 'list'],

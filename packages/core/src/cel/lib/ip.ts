@@ -150,10 +150,15 @@ function formatIPv6(bytes: Uint8Array): string {
   return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLength))}`
 }
 
-/** `net/netip.ParseAddr` rules: IPv4 or IPv6 text, no zone, no dotted IPv4 tail inside IPv6. */
+/**
+ * The network extension's rules (as in Cerbos 0.55): IPv4 or IPv6 text, no zone, no dotted IPv4
+ * tail inside IPv6, and no IPv4-mapped IPv6 address (`::ffff:c0a8:1`).
+ */
 export function parseStrictIP(text: string): IPAddress | undefined {
   const bytes = text.includes(':') ? parseIPv6(text, false) : parseIPv4(text)
-  return bytes && new IPAddress(bytes)
+  if (bytes === undefined) return undefined
+  const address = new IPAddress(bytes)
+  return address.unmapped() === address ? address : undefined
 }
 
 /** `net.ParseIP` rules (Cerbos `inIPAddrRange`): IPv6 may end in a dotted IPv4 address. */

@@ -89,9 +89,7 @@ export function registerSpiffe(env: Environment): void {
   env.registerFunction(`string(${TD}): string`, (td: SpiffeTrustDomain) => td.name)
 
   env.registerOperator(`${ID} == ${ID}`, (a: SpiffeId, b: SpiffeId) => a.toString() === b.toString())
-  env.registerOperator(`${ID} == string`, (a: SpiffeId, b: string) => a.toString() === b)
   env.registerOperator(`${TD} == ${TD}`, (a: SpiffeTrustDomain, b: SpiffeTrustDomain) => a.name === b.name)
-  env.registerOperator(`${TD} == string`, (a: SpiffeTrustDomain, b: string) => parseTrustDomain(b)?.name === a.name)
 
   env.registerFunction(`spiffeMatchAny(): ${M}`, () => new SpiffeMatcher(() => true))
   const exact = (value: string | SpiffeId): SpiffeMatcher => {
