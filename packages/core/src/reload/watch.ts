@@ -120,8 +120,10 @@ export function watchPolicies<TSet>(
   }
 
   let lastEvent: ReloadEvent | undefined
-  let running: Promise<ReloadEvent> | undefined
-  let again = false
+  // Reloads run one at a time. A reload asked for while one runs is queued after it (its changes
+  // may not have been read yet); every caller arriving before the queued one starts shares it.
+  let tail: Promise<unknown> = Promise.resolve()
+  let queued: Promise<ReloadEvent> | undefined
   let closed = false
   let timer: NodeJS.Timeout | undefined
 
@@ -149,20 +151,15 @@ export function watchPolicies<TSet>(
     return event
   }
 
-  // One reload at a time; a change during a reload triggers exactly one more afterwards.
   const reload = (): Promise<ReloadEvent> => {
-    if (running) {
-      again = true
-      return running
-    }
-    running = attempt().finally(() => {
-      running = undefined
-      if (again && !closed) {
-        again = false
-        void reload()
-      }
+    if (queued) return queued
+    const run = tail.then(() => {
+      queued = undefined
+      return attempt()
     })
-    return running
+    queued = run
+    tail = run
+    return run
   }
 
   const schedule = (): void => {
@@ -227,7 +224,7 @@ export function watchPolicies<TSet>(
       if (timer) clearTimeout(timer)
       watcher?.close()
       if (poller) clearInterval(poller)
-      if (running) await running
+      await tail
     },
   }
 }

@@ -125,23 +125,36 @@ describe('watchPolicies', () => {
     if (!event.ok) expect(event.error.code).toBe('ERR_AUTHZ_INTERNAL')
   })
 
-  it('shares one reload between concurrent callers and runs one more for changes during it', async () => {
+  it('shares one reload between callers in the same tick, and queues one for callers during a reload', async () => {
     const dir = await policyDir()
     let loads = 0
-    const watcher = watchPolicies(new TextEngine(), dir, {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const engine = new TextEngine()
+    const watcher = watchPolicies(engine, dir, {
       load: async (d) => {
+        const text = await loadText(d)
         loads++
-        await new Promise((resolve) => setTimeout(resolve, 10))
-        return loadText(d)
+        if (loads === 1) await gate
+        return text
       },
     })
     watchers.push(watcher)
-    const [a, b, c] = [watcher.reload(), watcher.reload(), watcher.reload()]
-    expect(await a).toBe(await b)
-    expect(await c).toBe(await a)
-    await watcher.close()
-    expect(loads).toBeLessThanOrEqual(2)
-    expect(loads).toBeGreaterThanOrEqual(1)
+    const [a, b] = [watcher.reload(), watcher.reload()]
+    expect(a).toBe(b)
+    // Wait until the first reload has read the files, then change them and ask again.
+    while (loads === 0) await new Promise((resolve) => setImmediate(resolve))
+    await writeFile(join(dir, 'resources', 'a.yaml'), 'v2')
+    const [c, d] = [watcher.reload(), watcher.reload()]
+    expect(c).toBe(d)
+    expect(c).not.toBe(a)
+    release()
+    const first = await a
+    const second = await c
+    expect(loads).toBe(2)
+    // The queued reload saw the change the running one had missed.
+    expect(engine.set).toContain('a.yaml=v2')
+    expect(second.ok && first.ok && second.previousDigest === first.digest && second.changed).toBe(true)
   })
 
   it.each([['watch', undefined], ['poll', { intervalMs: 20 }]] as const)(
