@@ -32,6 +32,7 @@ export function readCheckRequest(body: unknown): HttpCheckRequest {
   if (!Array.isArray(resources) || resources.length === 0) fail('resources_missing', 'resources: value is required')
   if (auxData !== undefined && auxData !== null && !isRecord(auxData)) fail('invalid_aux_data', 'auxData must be an object')
   const jwt = isRecord(auxData) ? auxData['jwt'] : undefined
+  const jwts = isRecord(auxData) ? auxData['jwts'] : undefined
   if (isRecord(jwt) && typeof jwt['token'] === 'string') {
     // The PDP verifies raw tokens against its key sets; the CLI has none, so it never trusts one.
     fail('aux_data_token_unsupported', 'auxData.jwt.token is not accepted: pass verified claims as auxData.jwt')
@@ -43,7 +44,8 @@ export function readCheckRequest(body: unknown): HttpCheckRequest {
       principal: principal as CheckInput['principal'],
       resource: entry['resource'] as CheckInput['resource'],
       actions: entry['actions'] as string[],
-      auxData: isRecord(jwt) ? { jwt } : undefined,
+      // Verified claims only: one token (`jwt`) and/or named tokens (`jwts.<name>.claims`); the engine validates them.
+      auxData: isRecord(auxData) ? ({ ...(jwt !== undefined ? { jwt } : {}), ...(jwts !== undefined ? { jwts } : {}) } as CheckInput['auxData']) : undefined,
     }
   })
   return { requestId: requestId ?? '', includeMeta: includeMeta === true, inputs }

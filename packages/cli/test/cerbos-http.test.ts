@@ -56,6 +56,8 @@ describe('Cerbos HTTP API shapes', () => {
 
   it('passes verified JWT claims through and refuses raw tokens', () => {
     expect(readCheckRequest({ ...body, auxData: { jwt: { sub: 'x' } } }).inputs[0]?.auxData).toEqual({ jwt: { sub: 'x' } })
+    const named = { a: { claims: { aud: 'y' } } }
+    expect(readCheckRequest({ ...body, auxData: { jwts: named } }).inputs[0]?.auxData).toEqual({ jwts: named })
     expect(() => readCheckRequest({ ...body, auxData: { jwt: { token: 'a.b.c' } } })).toThrow(/auxData.jwt.token/)
   })
 })

@@ -17,7 +17,12 @@ import type { TestEngineFactory, TestEngineResponse } from './engine.js'
  */
 export function embeddedTestEngines(set: CompiledPolicySet): TestEngineFactory {
   return (options) => {
-    const engine = new EmbeddedEngine(set, { globals: { ...options.globals }, lenientScopeSearch: options.lenientScopeSearch, now: options.now })
+    const engine = new EmbeddedEngine(set, {
+      globals: { ...options.globals },
+      lenientScopeSearch: options.lenientScopeSearch,
+      strictEvaluation: options.strictEvaluation,
+      now: options.now,
+    })
     return {
       checkResources(request): TestEngineResponse {
         const outputs = engine.checkInputs(
