@@ -47,6 +47,8 @@ export function toConditionError(err: unknown, phase: 'compile' | 'evaluate'): C
     return new ConditionError(`undeclared reference to '${unknown[1]}' (in container '')`, { reason: 'type_error', cause: err })
   }
   const reason = reasonOf(e, phase)
+  const outOfBounds = reason === 'index_out_of_bounds' ? /index (-?\d+)/.exec(text) : null
+  if (outOfBounds !== null) return new ConditionError(`index out of bounds: ${outOfBounds[1]}`, { reason, cause: err })
   // At run time cel-go reports a failed dispatch as plain `no such overload`.
   const message = phase === 'evaluate' && reason === 'no_such_overload' ? 'no such overload' : celGoMessage(text)
   return new ConditionError(message, { reason, cause: err })

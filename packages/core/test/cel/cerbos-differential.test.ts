@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { compileCel } from '../../src/cel/index.js'
 import { activation } from './activation.js'
-import { cerbosAvailable, runInCerbosRepl, type Outcome, type ReplBatch } from './cerbos-repl.js'
+import { cerbosAvailable, evaluationErrorMessage, replBlocks, runInCerbosRepl, type Outcome, type ReplBatch } from './cerbos-repl.js'
 import { FIXTURE, REJECTED_EXPRESSIONS, TRUE_EXPRESSIONS } from './corpus.js'
 
 type Attrs = Record<string, unknown>
@@ -60,6 +60,35 @@ const condition = fc.oneof(
 )
 const randomCases = fc.sample(fc.tuple(condition, attrs, attrs), { numRuns: 400, seed: 20260423 })
 
+/**
+ * Run-time errors whose message Cerbos reports in `evaluationErrors`: the wording must match.
+ * Attributes: n = 5 (double), l = [1], s = "x", m = {}.
+ */
+const ERROR_ATTRS = { n: 5, l: [1], s: 'x', m: {} }
+const RUNTIME_ERRORS = [
+  'P.attr.missing == 1',
+  'P.attr.m.x.y == 1',
+  'P.attr.n.x == 1',
+  'P.attr.l[3] == 1',
+  'int(P.attr.s) == 1',
+  'timestamp(P.attr.s) == timestamp("2021-01-01T00:00:00Z")',
+  'int(P.attr.n * 1e19) == 1',
+  'P.attr.s.inIPAddrRange("10.0.0.0/8")',
+  '1 / (P.attr.l.size() - 1) == 1',
+  '"x".charAt(5) == ""',
+  'P.attr.n + 1 > 0',
+  'P.attr.l.all(x, x > "a")',
+]
+
+function ourErrorMessage(expr: string): string | undefined {
+  try {
+    compileCel(expr).evaluate(activation({ principal: { attr: structuredClone(ERROR_ATTRS) } }))
+    return undefined
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
 describe.skipIf(!cerbosAvailable())('CEL agrees with the Cerbos 0.55 REPL', () => {
   let corpusOutcomes: Outcome[]
   let rejectedOutcomes: Outcome[]
@@ -89,6 +118,13 @@ describe.skipIf(!cerbosAvailable())('CEL agrees with the Cerbos 0.55 REPL', () =
   it('rejects what Cerbos rejects at compile time', () => {
     expect(rejectedOutcomes).toEqual(REJECTED.map(() => 'error'))
     expect(REJECTED.map((e) => ourOutcome(e, {}, {}))).toEqual(REJECTED.map(() => 'error'))
+  })
+
+  it('words run-time errors as Cerbos does (they appear in evaluationErrors)', async () => {
+    const [blocks] = await replBlocks([{ request: requestFor(structuredClone(ERROR_ATTRS), {}), expressions: RUNTIME_ERRORS }])
+    const theirs = blocks!.map(evaluationErrorMessage)
+    expect(theirs.every((m) => m !== undefined)).toBe(true)
+    expect(RUNTIME_ERRORS.map(ourErrorMessage)).toEqual(theirs)
   })
 
   it('gives the same outcome on random conditions over random attributes', () => {

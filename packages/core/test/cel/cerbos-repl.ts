@@ -20,6 +20,12 @@ export function cerbosAvailable(): boolean {
 /** The outcome of one expression. */
 export type Outcome = 'true' | 'false' | 'error' | 'value'
 
+/** The run-time error message the REPL printed for a block, if it was an evaluation error. */
+export function evaluationErrorMessage(block: string): string | undefined {
+  const m = /^Error: Failed to process input\s*\n\s*(.+)$/m.exec(block.trim())
+  return m?.[1]?.trim()
+}
+
 /** One REPL session step: set the `request` (and `variables`), then evaluate expressions. */
 export interface ReplBatch {
   request: unknown
@@ -40,6 +46,12 @@ function outcomeOf(block: string): Outcome {
  * order. The process is killed if it does not finish within `timeoutMs`.
  */
 export async function runInCerbosRepl(batches: readonly ReplBatch[], timeoutMs = 60_000): Promise<Outcome[][]> {
+  const blocks = await replBlocks(batches, timeoutMs)
+  return blocks.map((batch) => batch.map(outcomeOf))
+}
+
+/** Like {@link runInCerbosRepl} but returns the raw output block of every expression. */
+export async function replBlocks(batches: readonly ReplBatch[], timeoutMs = 60_000): Promise<string[][]> {
   const lines: string[] = []
   for (const batch of batches) {
     lines.push(`:let request = ${JSON.stringify(batch.request)}`)
@@ -67,11 +79,11 @@ export async function runInCerbosRepl(batches: readonly ReplBatch[], timeoutMs =
   // Strip terminal escapes, then split on the prompt; block 0 is the banner.
   const output = Buffer.concat(chunks).toString('utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
   const blocks = output.split(/^-> /m).slice(1)
-  const results: Outcome[][] = []
+  const results: string[][] = []
   let index = 0
   for (const batch of batches) {
     index += 2 // the two :let lines
-    results.push(batch.expressions.map(() => outcomeOf(blocks[index++] ?? 'ERROR: missing output')))
+    results.push(batch.expressions.map(() => blocks[index++] ?? 'ERROR: missing output'))
   }
   return results
 }

@@ -22,7 +22,7 @@ function fromDouble(value: number): bigint {
 }
 
 function fromString(value: string): bigint {
-  if (!/^[-+]?\d+$/.test(value)) throw new ConditionError(`cannot convert "${value}" to int`, { reason: 'invalid_argument' })
+  if (!/^[-+]?\d+$/.test(value)) throw new ConditionError("type conversion error from 'string' to 'int'", { reason: 'invalid_argument' })
   return inRange(BigInt(value))
 }
 

@@ -98,7 +98,7 @@ export function parseTimestamp(text: string): Date {
   const date = m === null ? undefined : new Date(`${text.slice(0, 19)}${(m[7] ?? '').slice(0, 4)}${m[8]!.toUpperCase()}`)
   const ms = date?.getTime()
   if (m === null || ms === undefined || Number.isNaN(ms) || Number(m[2]) > 12 || Number(m[3]) > 31 || Number(m[4]) > 23) {
-    return invalidArgument(`timestamp validation error: cannot parse ${JSON.stringify(text)} as RFC 3339`)
+    return invalidArgument(`invalid RFC 3339 timestamp ${JSON.stringify(text)}`)
   }
   if (ms < MIN_TIMESTAMP_MS || ms > MAX_TIMESTAMP_MS) return invalidArgument('timestamp out of range')
   return date!
