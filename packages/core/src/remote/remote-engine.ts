@@ -34,9 +34,9 @@ export interface RemoteEngineOptions {
   /** Per-check deadline; beyond it the check fails closed with reason `pdp_timeout`. @defaultValue 1000 */
   timeoutMs?: number | undefined
   /**
-   * Verified JWT claims in `auxData.jwt` cannot be forwarded: the Cerbos API takes the raw token and
+   * Verified JWT claims in `auxData` cannot be forwarded: the Cerbos API takes the raw token and
    * verifies it itself. `reject` fails such requests (`remote_aux_data_unsupported`); `drop` sends
-   * them without auxData (policies reading `request.auxData.jwt` then see nothing). @defaultValue 'reject'
+   * them without auxData (policies reading `request.auxData` then see nothing). @defaultValue 'reject'
    */
   auxData?: 'reject' | 'drop' | undefined
   /** Digest of the policy set the PDP serves, if the operator knows it (reported by `policyInfo`). */
@@ -97,8 +97,11 @@ export class RemoteEngine implements DecisionEngine {
   /** Asks the PDP. Throws a `MeshguardError` on any failure; never resolves to an allow on error. */
   async checkResources(request: CheckResourcesRequest): Promise<CheckResourcesResponse> {
     if (this.#closed) throw new UnavailableError('pdp_unavailable', 'the remote engine is closed')
-    if (request.auxData?.jwt !== undefined && this.#auxData === 'reject') {
-      throw new RequestError('auxData.jwt cannot be sent to a remote PDP (it takes raw tokens)', {
+    // Nothing in auxData is forwarded (Cerbos wants raw tokens, we hold verified claims): refuse
+    // rather than let the PDP decide without data the policies may read.
+    const hasAuxData = request.auxData !== undefined && Object.values(request.auxData).some((v) => v !== undefined)
+    if (hasAuxData && this.#auxData === 'reject') {
+      throw new RequestError('auxData cannot be sent to a remote PDP (it takes raw tokens, not verified claims)', {
         reason: 'remote_aux_data_unsupported',
       })
     }
