@@ -47,13 +47,20 @@ export async function readPolicyDirectory(dir: string): Promise<PolicyDirectoryF
   const policyPaths: string[] = []
   const schemaPaths: string[] = []
   const testSuites: string[] = []
+  const misplacedSchemas: string[] = []
   try {
     await walk(dir, (full, isDir) => {
       const rel = toPosix(relative(dir, full))
       const name = rel.slice(rel.lastIndexOf('/') + 1)
       if (name.startsWith('.')) return false
       const inSchemas = rel === SCHEMA_DIR || rel.startsWith(`${SCHEMA_DIR}/`)
-      if (isDir) return inSchemas || name !== 'testdata'
+      if (isDir) {
+        if (name === SCHEMA_DIR && rel !== SCHEMA_DIR && !inSchemas) {
+          misplacedSchemas.push(rel)
+          return false
+        }
+        return inSchemas || name !== 'testdata'
+      }
       if (inSchemas) {
         if (/\.json$/i.test(name)) schemaPaths.push(rel)
       } else if (POLICY_EXT.test(name)) {
@@ -64,6 +71,9 @@ export async function readPolicyDirectory(dir: string): Promise<PolicyDirectoryF
     })
   } catch (err) {
     throw new PolicyError([{ file: dir, message: `cannot read policy directory: ${err instanceof Error ? err.message : String(err)}` }], { cause: err })
+  }
+  if (misplacedSchemas.length > 0) {
+    throw new PolicyError(misplacedSchemas.map((file) => ({ file, message: `${SCHEMA_DIR} directory must be under the root of the storage directory` })))
   }
   const read = (rel: string): Promise<string> => readFile(join(dir, ...rel.split('/')), 'utf8')
   const policies = await Promise.all(policyPaths.map(async (file) => ({ file, text: await read(file) })))

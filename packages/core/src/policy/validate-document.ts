@@ -81,6 +81,10 @@ export function validateDocument(doc: ParsedDocument): { ok: ValidatedDocument }
   } else if (present.length > 1) {
     issues.push(issueAt(doc, [present[1] as string], `more than one policy kind in one document: ${present.join(', ')}`, true))
   }
+  // Disabled policies are skipped before validation, as the Cerbos disk store does.
+  if ((value as { disabled?: unknown }).disabled === true && present.length === 1) {
+    return { ok: { doc, def: value as PolicyDocumentDef, kind: present[0] as PolicyKindKey } }
+  }
   const validate = documentValidator()
   if (!validate(withoutNulls(value))) {
     const seen = new Set<string>()
@@ -98,5 +102,75 @@ export function validateDocument(doc: ParsedDocument): { ok: ValidatedDocument }
     }
   }
   if (issues.length > 0) return { issues }
-  return { ok: { doc, def: value as PolicyDocumentDef, kind: present[0] as PolicyKindKey } }
+  const def = value as PolicyDocumentDef
+  const semantic = checkNames(doc, def)
+  if (semantic.length > 0) return { issues: semantic }
+  return { ok: { doc, def, kind: present[0] as PolicyKindKey } }
+}
+
+/** Finds the first index of each name and reports later duplicates, in Cerbos' words. */
+function duplicates(
+  doc: ParsedDocument,
+  names: ReadonlyArray<string | undefined>,
+  pathOfIndex: (i: number) => DocPath,
+  message: (name: string, index: number, firstIndex: number, at: string) => string,
+): PolicyIssue[] {
+  const issues: PolicyIssue[] = []
+  const first = new Map<string, number>()
+  names.forEach((name, i) => {
+    if (!name) return
+    const earlier = first.get(name)
+    if (earlier === undefined) {
+      first.set(name, i)
+      return
+    }
+    const pos = doc.positionOf(pathOfIndex(earlier))
+    issues.push(issueAt(doc, pathOfIndex(i), message(name, i + 1, earlier + 1, pos ? ` at ${pos.line}:${pos.column}` : '')))
+  })
+  return issues
+}
+
+/** The checks Cerbos runs on a document after its shape (duplicate names, unsupported fields). */
+function checkNames(doc: ParsedDocument, def: PolicyDocumentDef): PolicyIssue[] {
+  if (def.resourcePolicy) {
+    return duplicates(
+      doc,
+      (def.resourcePolicy.rules ?? []).map((r) => r.name),
+      (i) => ['resourcePolicy', 'rules', i],
+      (name, i, j, at) => `duplicate rule name "${name}": rule #${i} has the same name as rule #${j}${at ? ` defined${at}` : ''}`,
+    )
+  }
+  if (def.principalPolicy) {
+    const rules = def.principalPolicy.rules ?? []
+    const issues = duplicates(
+      doc,
+      rules.map((r) => r.resource),
+      (i) => ['principalPolicy', 'rules', i],
+      (name, i, j, at) => `duplicate resource "${name}" at rule #${i}: previous definition in rule #${j}${at}`,
+    )
+    rules.forEach((rule, r) => {
+      issues.push(
+        ...duplicates(
+          doc,
+          rule.actions.map((a) => a.name),
+          (i) => ['principalPolicy', 'rules', r, 'actions', i],
+          (name, i, j, at) => `duplicate action rule name "${name}": action rule #${i} for resource "${rule.resource}" has the same name as action rule #${j}${at ? ` defined${at}` : ''}`,
+        ),
+      )
+    })
+    return issues
+  }
+  if (def.derivedRoles) {
+    return duplicates(
+      doc,
+      def.derivedRoles.definitions.map((d) => d.name),
+      (i) => ['derivedRoles', 'definitions', i],
+      (name, i, j, at) => `duplicate derived role definition "${name}": definition #${i} has the same name as definition #${j}${at}`,
+    )
+  }
+  if ((def.exportConstants || def.exportVariables) && Object.keys(def.variables ?? {}).length > 0) {
+    const kind = def.exportConstants ? 'export constants' : 'export variables'
+    return [issueAt(doc, ['variables'], `${kind} policies do not support the deprecated top-level variables field`)]
+  }
+  return []
 }

@@ -99,10 +99,32 @@ describe('compilePolicies', () => {
     )
   })
 
-  it('ignores disabled policies and rejects duplicates', () => {
-    const disabled = compilePolicies([{ file: 'a.yaml', text: `apiVersion: api.cerbos.dev/v1\ndisabled: true\nresourcePolicy:\n  version: default\n  resource: doc\n` }])
+  it('ignores disabled policies (without validating them) and rejects duplicates', () => {
+    const disabled = compilePolicies([{ file: 'a.yaml', text: `apiVersion: api.cerbos.dev/v1\ndisabled: true\nresourcePolicy:\n  resource: doc\n  bogus: 1\n` }])
     expect(disabled.policies).toEqual([])
     const dupes = issues({ 'a.yaml': rp('  rules: []\n'), 'b.yaml': rp('  rules: []\n') })
     expect(dupes[0]?.message).toMatch(/Duplicate definition of "resource.doc.vdefault"/)
+  })
+
+  it('rejects duplicate rule, resource and derived-role names like Cerbos', () => {
+    const found = issues({
+      'doc.yaml': rp(`  rules:
+    - name: a
+      actions: [read]
+      effect: EFFECT_ALLOW
+      roles: [user]
+    - name: a
+      actions: [write]
+      effect: EFFECT_ALLOW
+      roles: [user]
+`),
+      'p.yaml': 'apiVersion: api.cerbos.dev/v1\nprincipalPolicy:\n  principal: bob\n  version: default\n  rules:\n    - resource: doc\n      actions: [{ action: read, effect: EFFECT_ALLOW }]\n    - resource: doc\n      actions: [{ action: write, effect: EFFECT_ALLOW }]\n',
+      'dr.yaml': 'apiVersion: api.cerbos.dev/v1\nderivedRoles:\n  name: set\n  definitions:\n    - { name: x, parentRoles: [a] }\n    - { name: x, parentRoles: [b] }\n',
+    }).map((i) => `${i.file}:${i.line} ${i.message}`)
+    expect(found).toEqual([
+      'doc.yaml:10 duplicate rule name "a": rule #2 has the same name as rule #1 defined at 6:11',
+      'p.yaml:8 duplicate resource "doc" at rule #2: previous definition in rule #1 at 6:15',
+      'dr.yaml:6 duplicate derived role definition "x": definition #2 has the same name as definition #1 at 5:13',
+    ])
   })
 })
