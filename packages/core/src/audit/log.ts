@@ -13,6 +13,11 @@ export interface AuditLogOptions {
   /** Records handed to a sink per `write` call. @defaultValue 256 */
   batchSize?: number | undefined
   /**
+   * A sink write that has not settled after this long counts as failed, so one hung sink cannot
+   * stall the others forever. @defaultValue 10000
+   */
+  writeTimeoutMs?: number | undefined
+  /**
    * When true the service must not serve a request it cannot audit: {@link AuditLog.canWrite}
    * turns false while the buffer is full or a sink's last write failed, and the guard pipeline
    * answers 503 (`AuditError`, reason `audit_unavailable`). @defaultValue false
@@ -101,6 +106,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const sinks = [...options.sinks]
   const bufferSize = positiveInt(options.bufferSize, 4096, 'audit.bufferSize')
   const batchSize = positiveInt(options.batchSize, 256, 'audit.batchSize')
+  const writeTimeoutMs = positiveInt(options.writeTimeoutMs, 10_000, 'audit.writeTimeoutMs')
   const failClosed = options.failClosed === true
 
   // A FIFO as an array plus a read index, compacted now and then: taking a batch is O(batch).
@@ -140,14 +146,21 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   }
 
   const writeBatch = async (sink: AuditSink, batch: readonly AuditRecord[]): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`audit sink ${sink.name} did not finish a write in ${writeTimeoutMs} ms`)), writeTimeoutMs)
+      timer.unref?.()
+    })
     try {
-      await sink.write(batch)
+      await Promise.race([sink.write(batch), timeout])
       failing.delete(sink)
       stats.written += batch.length
     } catch (error) {
       failing.add(sink)
       stats.failedRecords += batch.length
       safely(() => options.onSinkError?.(error, sink))
+    } finally {
+      clearTimeout(timer)
     }
   }
 
