@@ -60,6 +60,57 @@ const condition = fc.oneof(
 )
 const randomCases = fc.sample(fc.tuple(condition, attrs, attrs), { numRuns: 400, seed: 20260423 })
 
+// Function-heavy conditions over string, list and number attributes.
+const funcValue = fc.oneof(
+  fc.constantFrom('a,b', 'Hello', '', 'a.b.c', '2021-04-20T10:05:20Z', '2021-04-20T10:05:20.5+05:30', '1h30m', '10.0.0.1', 'MiXeD'),
+  fc.constantFrom(['a', 'b'], [1, 2, 3], [], ['a.b', 'a'], [1.5, 'a']),
+  fc.constantFrom(0, 3, -1.5),
+)
+const funcAttrs = fc.record({ x: funcValue, y: funcValue })
+const literal = fc.constantFrom('"a"', '"Hello"', '""', '"a.b"', '1', '2.0', '[]', '["a"]')
+const funcCondition = fc.oneof(
+  fc.tuple(fc.constantFrom('startsWith', 'endsWith', 'contains'), literal).map(([f, l]) => `R.attr.x.${f}(${l})`),
+  fc.constantFrom('^a', 'b$', '(?i)hello', '[0-9]+', '^$').map((re) => `R.attr.x.matches("${re}")`),
+  fc.tuple(fc.constantFrom('size(R.attr.x)', 'R.attr.x.size()', 'R.attr.x.split(",").size()', 'R.attr.x.indexOf("b")'), fc.constantFrom('0', '1', '2', '3')).map(
+    ([e, n]) => `${e} == ${n}`,
+  ),
+  literal.map((l) => `R.attr.x.lowerAscii() == ${l} || R.attr.x.upperAscii() == ${l}`),
+  literal.map((l) => `${l} in R.attr.x`),
+  fc.constantFrom(
+    'R.attr.x.exists(e, e == "a")',
+    'R.attr.x.all(e, e > 0)',
+    'R.attr.x.filter(e, e != "a").size() == 1',
+    'R.attr.x.map(e, e).size() == 2',
+    'R.attr.x.exists_one(e, e == 1)',
+    'R.attr.x.intersect(R.attr.y).size() > 0',
+    'R.attr.x.except(["a"]) == ["b"]',
+    'hasIntersection(R.attr.x, R.attr.y)',
+    'R.attr.x.isSubset(R.attr.y)',
+    'hierarchy(R.attr.x).ancestorOf(hierarchy(R.attr.y))',
+    'hierarchy(R.attr.x).size() == 3',
+    'timestamp(R.attr.x).getHours() == 10',
+    'timestamp(R.attr.x).getHours("+05:30") == 10',
+    'timestamp(R.attr.x).getDayOfWeek("Europe/London") == 2',
+    'timestamp(R.attr.x) < timestamp(R.attr.y)',
+    'duration(R.attr.x) > duration("1h")',
+    'R.attr.x.inIPAddrRange("10.0.0.0/8")',
+    'int(R.attr.x) > 0',
+    'double(R.attr.x) > 0.0',
+    'string(R.attr.x) == "3"',
+    '"%s".format([R.attr.x]) == "a,b"',
+    'R.attr.x.charAt(1) == "i"',
+    'R.attr.x.substring(1) == "ello"',
+    'R.attr.x.replace("a", "b") == "b,b"',
+    'R.attr.x + R.attr.y == "a,ba,b"',
+    'R.attr.x > R.attr.y',
+    'R.attr.x == R.attr.y',
+    'has(R.attr.x.a)',
+    'R.attr.x.sort() == R.attr.x',
+    'math.greatest(R.attr.x) == 3',
+  ),
+)
+const funcCases = fc.sample(fc.tuple(funcCondition, funcAttrs), { numRuns: 500, seed: 7 })
+
 /**
  * Run-time errors whose message Cerbos reports in `evaluationErrors`: the wording must match.
  * Attributes: n = 5 (double), l = [1], s = "x", m = {}.
@@ -93,6 +144,7 @@ describe.skipIf(!cerbosAvailable())('CEL agrees with the Cerbos 0.55 REPL', () =
   let corpusOutcomes: Outcome[]
   let rejectedOutcomes: Outcome[]
   let randomOutcomes: Outcome[][]
+  let funcOutcomes: Outcome[][]
 
   beforeAll(async () => {
     const fixture: ReplBatch = {
@@ -100,10 +152,12 @@ describe.skipIf(!cerbosAvailable())('CEL agrees with the Cerbos 0.55 REPL', () =
       expressions: [...corpus.map((c) => c.expr), ...REJECTED],
     }
     const random: ReplBatch[] = randomCases.map(([expr, p, r]) => ({ request: requestFor(p, r), expressions: [expr] }))
-    const [fixtureOutcomes, ...rest] = await runInCerbosRepl([fixture, ...random])
+    const funcs: ReplBatch[] = funcCases.map(([expr, r]) => ({ request: requestFor({}, r), expressions: [expr] }))
+    const [fixtureOutcomes, ...rest] = await runInCerbosRepl([fixture, ...random, ...funcs])
     corpusOutcomes = fixtureOutcomes!.slice(0, corpus.length)
     rejectedOutcomes = fixtureOutcomes!.slice(corpus.length)
-    randomOutcomes = rest
+    randomOutcomes = rest.slice(0, random.length)
+    funcOutcomes = rest.slice(random.length)
   }, 120_000)
 
   it('evaluates the feature corpus to true, as Cerbos does', () => {
@@ -135,5 +189,20 @@ describe.skipIf(!cerbosAvailable())('CEL agrees with the Cerbos 0.55 REPL', () =
       if (cerbos !== ours) disagreements.push(`${expr} with P.attr=${JSON.stringify(p)} R.attr=${JSON.stringify(r)}: cerbos ${cerbos}, ours ${ours}`)
     })
     expect(disagreements).toEqual([])
+  })
+
+  it('gives the same outcome on random function calls over random attributes', () => {
+    const disagreements: string[] = []
+    funcCases.forEach(([expr, r], i) => {
+      const cerbos = funcOutcomes[i]![0]
+      const ours = ourOutcome(expr, {}, r)
+      if (cerbos !== ours) disagreements.push(`${expr} with R.attr=${JSON.stringify(r)}: cerbos ${cerbos}, ours ${ours}`)
+    })
+    expect([...new Set(disagreements)]).toEqual([])
+    // The sample must exercise every outcome, not just errors.
+    const counts = { true: 0, false: 0, error: 0, value: 0 }
+    for (const [o] of funcOutcomes) counts[o!]++
+    expect(counts.true).toBeGreaterThan(10)
+    expect(counts.false).toBeGreaterThan(50)
   })
 })
