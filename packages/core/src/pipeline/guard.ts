@@ -8,7 +8,7 @@ import { callerContext } from '../context/index.js'
 import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError } from '../errors.js'
 import type { ActorRequirement, VerifiedCaller } from '../identity/types.js'
 import type { AuthorizationSpan, Telemetry } from '../telemetry/index.js'
-import type { CheckResourcesRequest, DecisionEngine } from '../types.js'
+import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine } from '../types.js'
 import { failureFor, type ProblemSettings } from './problem.js'
 import { auditRecordOf, spanEndOf, type RunFacts } from './report.js'
 import { resolveAction, resolveResource } from './resolve.js'
@@ -70,10 +70,16 @@ function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<C
   if (options.context !== undefined && !hasMethod(options.context, 'run')) throw new ConfigError('context', 'must have run()')
 }
 
-/** Asks the engine about one action on one resource and records the verdict; a deny throws `DeniedError`. */
-async function decide(engine: DecisionEngine, facts: RunFacts, request: CheckResourcesRequest, action: string): Promise<void> {
-  facts.request = request
-  const response = await engine.checkResources(request)
+/** The embedded engine's synchronous entry point, when the engine has one (saves a promise per request). */
+type SyncCheck = (request: CheckResourcesRequest) => CheckResourcesResponse
+
+function syncCheckOf(engine: DecisionEngine): SyncCheck | undefined {
+  const sync = (engine as { checkResourcesSync?: unknown }).checkResourcesSync
+  return typeof sync === 'function' ? (sync.bind(engine) as SyncCheck) : undefined
+}
+
+/** Records the engine's verdict on one action; anything but a clear effect fails closed, a deny throws. */
+function recordVerdict(facts: RunFacts, response: CheckResourcesResponse, action: string): void {
   facts.response = response
   const result = response.results[0]
   const effect = result?.actions[action]
@@ -100,6 +106,7 @@ async function decide(engine: DecisionEngine, facts: RunFacts, request: CheckRes
 export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(options: GuardOptions<Caller>): Guard<Caller> {
   checkOptions(options)
   const { engine, identity, service } = options
+  const checkSync = syncCheckOf(engine)
   const audit: AuditLog | undefined = options.audit
   const telemetry: Telemetry | undefined = options.telemetry
   const context: CallerContextLike<Caller> = options.context ?? DEFAULT_CONTEXT
@@ -182,7 +189,8 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
         facts.principal = caller.principal
         const action = resolveAction(view, route)
         facts.action = action
-        const resource = await resolveResource(view, route)
+        const pending = resolveResource(view, route)
+        const resource = pending instanceof Promise ? await pending : pending
         facts.resource = resource
         if (span && typeof route.resource !== 'string') span.span.updateName(`authorize ${resource.kind}`)
         const request: CheckResourcesRequest = {
@@ -191,7 +199,8 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
           resources: [{ resource, actions: [action] }],
           includeMeta: true,
         }
-        await decide(engine, facts, request, action)
+        facts.request = request
+        recordVerdict(facts, checkSync ? checkSync(request) : await engine.checkResources(request), action)
       } catch (err) {
         facts.error = toMeshguardError(err)
       }

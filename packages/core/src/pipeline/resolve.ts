@@ -32,8 +32,14 @@ function wrapped(err: unknown, what: string): MeshguardError {
   return new ResourceResolutionError(`${what} failed`, { cause: err })
 }
 
-/** Resolves the route's resource. Rejects with a meshguard error. */
-export async function resolveResource<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): Promise<Resource> {
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+
+/**
+ * Resolves the route's resource. Synchronous resolvers are answered without a promise (the hot path);
+ * loaders return one. Throws or rejects with a meshguard error.
+ */
+export function resolveResource<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): Resource | Promise<Resource> {
   const { resource } = route
   if (typeof resource === 'string') {
     const id = view.params['id']
@@ -44,11 +50,14 @@ export async function resolveResource<Req>(view: RequestView<Req>, route: RouteA
   }
   let value: unknown
   try {
-    value = await resource(view.request)
+    value = resource(view.request)
   } catch (err) {
     throw wrapped(err, 'resource resolver')
   }
-  return checkedResource(value)
+  if (!isPromiseLike(value)) return checkedResource(value)
+  return Promise.resolve(value).then(checkedResource, (err: unknown) => {
+    throw wrapped(err, 'resource loader')
+  })
 }
 
 /** Resolves the route's action. Throws a meshguard error. */
