@@ -59,7 +59,10 @@ export interface WatchPoliciesOptions<TSet> {
 
 /** A running policy watcher. */
 export interface PolicyWatcher {
-  /** Reloads now (also what file events trigger). Concurrent calls share one reload. Never rejects. */
+  /**
+   * Reloads now (also what file events trigger). Calls made while a reload runs share one reload
+   * queued after it, so the result always reflects files written before the call. Never rejects.
+   */
   reload(): Promise<ReloadEvent>
   /** The last reload attempt, if any. */
   readonly lastEvent: ReloadEvent | undefined
@@ -194,8 +197,12 @@ export function watchPolicies<TSet>(
 
   let mode: 'watch' | 'poll' = 'watch'
   if (options.poll) {
+    const intervalMs = options.poll === true ? 1000 : options.poll.intervalMs
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new ConfigError('reload.poll.intervalMs', 'must be a positive number')
+    }
     mode = 'poll'
-    startPolling(options.poll === true ? 1000 : options.poll.intervalMs)
+    startPolling(intervalMs)
   } else {
     try {
       watcher = watchTree(dir, schedule, () => {

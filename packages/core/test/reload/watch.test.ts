@@ -66,6 +66,7 @@ describe('watchPolicies', () => {
     const dir = await policyDir()
     expect(() => watchPolicies(new TextEngine(), dir, { load: 'not a function' as never })).toThrow(ConfigError)
     expect(() => watchPolicies(new TextEngine(), dir, { load: loadText, debounceMs: -1 })).toThrow(/debounceMs/)
+    expect(() => watchPolicies(new TextEngine(), dir, { load: loadText, poll: { intervalMs: 0 } })).toThrow(/poll.intervalMs/)
   })
 
   it('reloads programmatically, reports digest changes and the load time', async () => {
