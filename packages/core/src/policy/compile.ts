@@ -88,6 +88,10 @@ class SetCompiler {
     docs: readonly ValidatedDocument[],
     private readonly schemas: SchemaRegistry,
   ) {
+    // Scope → scopePermissions values seen. Cerbos' index never records the first policy of a scope
+    // (only later ones), so e.g. OVERRIDE + REQUIRE in two files pass and a third file decides.
+    const scopeValues = new Map<string, Set<string>>()
+    const conflicting = new Set<string>()
     for (const v of docs) {
       if (v.def.disabled === true) continue
       const key = unitKey(v.def)
@@ -97,6 +101,19 @@ class SetCompiler {
         continue
       }
       this.units.set(key, { v, key })
+      const scoped = v.def.resourcePolicy ?? v.def.principalPolicy ?? v.def.rolePolicy
+      const scope = scoped?.scope ?? ''
+      const perms = (v.def.resourcePolicy ?? v.def.principalPolicy)?.scopePermissions ?? 'SCOPE_PERMISSIONS_UNSPECIFIED'
+      const seen = scopeValues.get(scope)
+      if (!seen) {
+        scopeValues.set(scope, new Set())
+      } else if (!conflicting.has(scope)) {
+        seen.add(perms)
+        if (seen.size > 1) {
+          conflicting.add(scope)
+          this.issues.push(issueAt(v.doc, [], `policies sharing scope ${scope} have conflicting scopePermissions`))
+        }
+      }
     }
   }
 

@@ -128,3 +128,15 @@ describe('compilePolicies', () => {
     ])
   })
 })
+
+describe('scope permission conflicts (Cerbos index rules)', () => {
+  const doc = (resource: string, perms?: string): string =>
+    `apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: ${resource}\n${perms ? `  scopePermissions: ${perms}\n` : ''}  rules: []\n`
+
+  it('flags a scope once later policies disagree, ignoring the first policy of the scope as Cerbos does', () => {
+    // Verified against the Cerbos 0.55 binary: these three conflict, while any two of them compile.
+    const three = issues({ 'a.yaml': doc('a'), 'b.yaml': doc('b', 'SCOPE_PERMISSIONS_OVERRIDE_PARENT'), 'c.yaml': doc('c') })
+    expect(three.map((i) => i.message)).toEqual(['policies sharing scope  have conflicting scopePermissions'])
+    expect(issues({ 'b.yaml': doc('b', 'SCOPE_PERMISSIONS_OVERRIDE_PARENT'), 'c.yaml': doc('c', 'SCOPE_PERMISSIONS_REQUIRE_PARENTAL_CONSENT_FOR_ALLOWS') })).toEqual([])
+  })
+})
