@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   EmbeddedEngine,
   RemoteEngine,
+  RequestError,
   UnavailableError,
   type CheckResourcesRequest,
   type CheckResourcesResponse,
@@ -97,6 +98,19 @@ describe('RemoteEngine against a real Cerbos PDP', () => {
     } finally {
       grpc.close()
     }
+  })
+
+  it('turns a request the PDP rejects into a RequestError, never a decision', async () => {
+    const invalid: CheckResourcesRequest = {
+      principal: { id: '', roles: [] },
+      resources: [{ resource: { kind: 'review', id: 'r1' }, actions: ['read'] }],
+    }
+    const error = await engine!.checkResources(invalid).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(RequestError)
+    expect((error as RequestError).reason).toBe('pdp_rejected_request')
   })
 
   it('fails closed with a reason code once the PDP is gone', async () => {
