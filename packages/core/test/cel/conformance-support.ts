@@ -4,10 +4,11 @@
  */
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 
-/** Root of the shared conformance data. */
-export const CONFORMANCE_ROOT = '/work/shared/conformance'
+/** Root of the shared conformance data (`../shared/conformance` beside the repository). */
+export const CONFORMANCE_ROOT = fileURLToPath(new URL('../../../../../shared/conformance/', import.meta.url))
 
 /** A Cerbos `condition.match` block. */
 export type MatchBlock =
