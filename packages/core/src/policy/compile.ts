@@ -17,6 +17,7 @@ import type {
 } from './compiled.js'
 import { compileCondition, compileExpression, compileOutput, type ExprContext } from './conditions.js'
 import { DefinitionScope, identifierProblem } from './definitions.js'
+import { matchesGlob } from './glob.js'
 import type { ConstantsDef, PolicyDocumentDef, ScopePermissions, VariablesDef } from './model.js'
 import {
   derivedRolesKey,
@@ -126,8 +127,9 @@ class SetCompiler {
       this.compileUnit(unit, out)
       if (this.issues.length > before) failed.add(unit.key)
     }
-    for (const unit of ordered) this.checkAncestors(unit, failed)
-    return out
+    const dropped = new Set<string>()
+    for (const unit of ordered) if (this.checkAncestors(unit, failed) === 'dropped') dropped.add(unit.key)
+    return dropped.size === 0 ? out : out.filter((p) => !dropped.has(p.key))
   }
 
   private compileUnit(unit: Unit, out: CompiledPolicy[]): void {
@@ -152,7 +154,7 @@ class SetCompiler {
    * ancestors nearest first and stops at the first failure, missing ancestors are reported only when
    * the policy and the ancestors before the gap compiled cleanly.
    */
-  private checkAncestors(unit: Unit, failed: ReadonlySet<string>): void {
+  private checkAncestors(unit: Unit, failed: ReadonlySet<string>): 'ok' | 'dropped' {
     const { def } = unit.v
     let scope: string
     let keyOf: (scope: string) => string
@@ -165,19 +167,34 @@ class SetCompiler {
       scope = pp.scope ?? ''
       keyOf = (s) => principalPolicyKey(pp.principal, pp.version, s)
     } else {
-      return
+      return 'ok'
     }
-    if (scope === '' || failed.has(unit.key)) return
-    const parents = scopeParents(scope).map(keyOf)
-    for (const key of parents) {
-      if (!this.units.has(key)) {
-        for (const missing of parents) {
-          if (!this.units.has(missing)) this.issues.push(issueAt(unit.v.doc, [], `Missing ancestor policy "${missing}"`))
-        }
-        return
+    if (scope === '' || failed.has(unit.key)) return 'ok'
+    // A role policy with a rule for this resource kind fills a gap in a resource policy's chain as
+    // far as loading goes; Cerbos then cannot compile the policy and leaves it out (its scope answers
+    // NO_MATCH), which the engine mirrors by dropping it.
+    const rp = def.resourcePolicy
+    const filled = (parentScope: string): boolean =>
+      rp !== undefined &&
+      [...this.units.values()].some(({ v }) => {
+        const role = v.def.rolePolicy
+        return (
+          role !== undefined &&
+          (role.scope ?? '') === parentScope &&
+          (role.version || 'default') === rp.version &&
+          (role.rules ?? []).some((r) => matchesGlob(r.resource, rp.resource))
+        )
+      })
+    const parents = scopeParents(scope).map((s) => ({ key: keyOf(s), exists: this.units.has(keyOf(s)), filled: filled(s) }))
+    for (const { key, exists } of parents) {
+      if (!exists) {
+        const missing = parents.filter((p) => !p.exists && !p.filled)
+        for (const m of missing) this.issues.push(issueAt(unit.v.doc, [], `Missing ancestor policy "${m.key}"`))
+        return 'dropped'
       }
-      if (failed.has(key)) return
+      if (failed.has(key)) return 'ok'
     }
+    return 'ok'
   }
 
   private exportConstantsScope(name: string): DefinitionScope | undefined {

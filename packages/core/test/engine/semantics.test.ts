@@ -313,3 +313,21 @@ describe('strict evaluation and auxData', () => {
     expect(missing?.evaluationErrors[0]?.message).toBe('no such key: token_a')
   })
 })
+
+describe('a role policy in a gap of a resource scope chain', () => {
+  // Checked against the Cerbos 0.55 PDP: the directory loads, but the policy below the gap cannot
+  // be compiled and is left out, so its scope answers NO_MATCH; the other scopes work.
+  const engine = engineOf({
+    'root.yaml': `${header}resourcePolicy:\n  version: default\n  resource: doc\n  rules:\n    - actions: [read, write]\n      effect: EFFECT_ALLOW\n      roles: [user]\n`,
+    'hr.yaml': `${header}resourcePolicy:\n  version: default\n  resource: doc\n  scope: acme.hr\n  rules:\n    - actions: [write]\n      effect: EFFECT_DENY\n      roles: [user]\n`,
+    'role.yaml': `${header}rolePolicy:\n  role: auditor\n  version: default\n  scope: acme\n  parentRoles: [user]\n  rules:\n    - resource: doc\n      allowActions: [read]\n`,
+  })
+  const at = (roles: string[], scope: string): CheckInput => ({ principal: { id: 'p', roles }, resource: { kind: 'doc', id: 'd', scope }, actions: ['read', 'write'] })
+
+  it('loads, drops the policy below the gap and keeps the rest', () => {
+    const [hr, acme, auditor] = engine.checkInputs([at(['user'], 'acme.hr'), at(['user'], 'acme'), at(['auditor'], 'acme')])
+    expect(hr?.actions.read).toEqual({ effect: 'EFFECT_DENY', policy: 'NO_MATCH', scope: '' })
+    expect(acme?.actions.write).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault/acme', scope: '' })
+    expect(auditor?.actions.write).toEqual({ effect: 'EFFECT_DENY', policy: 'role.auditor.vdefault/acme', scope: 'acme' })
+  })
+})
