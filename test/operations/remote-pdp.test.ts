@@ -34,7 +34,7 @@ beforeAll(async () => {
 /** What both engines must agree on: effects, attribution, derived roles, outputs, validation errors. */
 function comparable(response: CheckResourcesResponse): unknown {
   return response.results.map((result) => ({
-    resource: { kind: result.resource.kind, id: result.resource.id },
+    resource: result.resource,
     actions: result.actions,
     matched: result.meta?.actions,
     derivedRoles: [...(result.meta?.effectiveDerivedRoles ?? [])].sort(),
