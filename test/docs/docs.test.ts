@@ -29,9 +29,8 @@ const docs = [
   ...(await markdownFiles('packages')).filter((p) => /^packages\/[^/]+\/README\.md$/.test(p)),
 ]
 const pages = await Promise.all(docs.map(async (file) => ({ file, text: await readFile(join(root, file), 'utf8') })))
-const rootScripts = Object.keys(
-  (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts,
-)
+const scriptTable = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
+const rootScripts = Object.keys(scriptTable)
 
 /** Lines that carry meaning for a copy: no blank lines, no whole-line comments. */
 const significant = (text: string): string =>
@@ -86,6 +85,12 @@ describe('documentation', () => {
         const script = use[1] ?? ''
         if (['install', 'add', 'exec', 'dlx', 'run'].includes(script)) continue
         expect(rootScripts, `${file}: pnpm ${script}`).toContain(script)
+        // A script that runs a source file (`node bench/engine.mjs`) is only real if the file is
+        // there; build outputs (`dist/`) appear only after `tsc -b`.
+        for (const [, target = ''] of (scriptTable[script] ?? '').matchAll(/\bnode (\S+\.m?js)/g)) {
+          if (target.includes('/dist/')) continue
+          expect(existsSync(join(root, target)), `${file}: pnpm ${script} runs ${target}`).toBe(true)
+        }
       }
     }
   })
