@@ -96,7 +96,9 @@ process.once('exit', () => {
   for (const child of children) {
     try {
       process.kill(-child.pid, 'SIGKILL')
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
 })
 
@@ -133,7 +135,9 @@ async function startPdp({ dir, globals }) {
     try {
       const res = await fetch(`${httpUrl}/_cerbos/health`)
       if ((await res.json()).status === 'SERVING') break
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`Cerbos PDP for ${dir} did not start`)
     await new Promise((r) => setTimeout(r, 50))
   }
@@ -143,7 +147,9 @@ async function startPdp({ dir, globals }) {
     async stop() {
       try {
         process.kill(-child.pid, 'SIGTERM')
-      } catch {}
+      } catch {
+        // already gone
+      }
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)))
       children.delete(child)
       await rm(work, { recursive: true, force: true })

@@ -15,9 +15,10 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { embeddedTestEngines, loadPolicyDirectory, runPolicyTests, type TestEngineFactory, type PolicyTestFilter, type TestResults } from '@meshguard/core'
+import type * as YamlModule from 'yaml'
 
 // yaml is a dependency of core, not of the workspace root.
-const { parse } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('yaml') as typeof import('yaml')
+const { parse } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('yaml') as typeof YamlModule
 
 /** The conformance data root (`../shared/conformance/cerbos` from the repository root). */
 const CERBOS_CONFORMANCE = fileURLToPath(new URL('../../../shared/conformance/cerbos/', import.meta.url))

@@ -6,9 +6,10 @@
 import { readFile, readdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import type * as YamlModule from 'yaml'
 
 // yaml is a dependency of core, not of the workspace root.
-const { parse } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('yaml') as typeof import('yaml')
+const { parse } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('yaml') as typeof YamlModule
 
 /** The names and values a policy set uses. */
 export interface Vocabulary {

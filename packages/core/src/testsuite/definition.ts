@@ -3,7 +3,7 @@
  * typed definitions. Field names follow Cerbos's `TestSuite` schema.
  */
 import type { AuxData, Principal, Resource } from '../types.js'
-import { DocumentChecker, type PlainObject } from './checker.js'
+import type { DocumentChecker, PlainObject } from './checker.js'
 import type { DocPath, SourceDocument } from './source.js'
 import type { TestEffect } from './results.js'
 
