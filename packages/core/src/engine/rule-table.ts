@@ -51,7 +51,19 @@ export interface Binding {
   /** Condition-cache key: rows of the same rule share it. `''` = never cached. */
   readonly evalKey: string
   readonly scopePermissions: ScopePermissions | undefined
+  /** Load order: queries return rows in this order, as Cerbos' index does. */
+  readonly seq: number
 }
+
+/** The rows of one (family, version, scope), indexed by resource. */
+interface RowGroup {
+  readonly all: Binding[]
+  readonly byResource: Map<string, Binding[]>
+  /** Rows whose resource is a glob. */
+  readonly globResource: Binding[]
+}
+
+const NO_ROWS: readonly Binding[] = Object.freeze([])
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -78,6 +90,7 @@ function baseRow(partial: Partial<Binding> & Pick<Binding, 'kind' | 'version' | 
     noMatchForScopePermissions: false,
     evalKey: '',
     scopePermissions: undefined,
+    seq: 0,
     ...partial,
   }
 }
@@ -116,10 +129,24 @@ export interface RequestPlan {
   readonly effectivePolicies: Map<string, Readonly<Record<string, string>>>
 }
 
+type QueryCache = Map<string, Map<string, Map<string, readonly Binding[]>>>
+
+/** The part of a plan that depends only on the resource kind, version and scope. */
+type ResourcePart = Omit<RequestPlan, 'principalScopes' | 'principalKey' | 'scopedPrincipalExists' | 'queries'> & { readonly queries: QueryCache }
+
+/** The part of a plan that depends on the principal (and the resource kind and version). */
+interface PrincipalPart {
+  readonly principalScopes: readonly string[]
+  readonly principalKey: string
+  readonly scopedPrincipalExists: boolean
+  readonly queries: QueryCache
+}
+
 /** Immutable, query-ready rule table. */
 export class RuleTable {
-  private readonly groups = new Map<string, Binding[]>()
-  private readonly rolePolicyGroups = new Map<string, Binding[]>()
+  private readonly groups = new Map<string, RowGroup>()
+  private readonly rolePolicyGroups = new Map<string, RowGroup>()
+  private nextSeq = 0
   private readonly principalScopes = new Set<string>()
   private readonly resourceScopes = new Set<string>()
   private readonly scopePermissions = new Map<string, ScopePermissions>()
@@ -128,6 +155,8 @@ export class RuleTable {
   private readonly resourcePolicies = new Map<string, CompiledResourcePolicy>()
   private readonly sources = new Map<string, string>()
   private readonly plans = new Map<string, RequestPlan>()
+  private readonly resourceParts = new Map<string, ResourcePart>()
+  private readonly principalParts = new Map<string, PrincipalPart>()
   // The most recent shape: consecutive checks of the same shape skip even the key building.
   private lastPlan:
     | { principalId: string; principalVersion: string; principalScope: string; kind: string; resourceVersion: string; resourceScope: string; lenient: boolean; plan: RequestPlan }
@@ -198,9 +227,17 @@ export class RuleTable {
     else this.resourceScopes.add(row.scope)
     const groupKey = `${row.kind}\0${row.version}\0${row.scope}`
     const target = row.allowActions ? this.rolePolicyGroups : this.groups
-    const list = target.get(groupKey) ?? []
-    list.push(row)
-    target.set(groupKey, list)
+    let group = target.get(groupKey)
+    if (!group) target.set(groupKey, (group = { all: [], byResource: new Map(), globResource: [] }))
+    ;(row as Mutable<Binding>).seq = this.nextSeq++
+    group.all.push(row)
+    if (row.resource.includes('*')) {
+      group.globResource.push(row)
+    } else {
+      const list = group.byResource.get(row.resource)
+      if (list) list.push(row)
+      else group.byResource.set(row.resource, [row])
+    }
   }
 
   private addResourcePolicy(p: CompiledResourcePolicy): void {
@@ -302,32 +339,62 @@ export class RuleTable {
       this.lastPlan = { principalId, principalVersion, principalScope, kind, resourceVersion, resourceScope, lenient, plan: cached }
       return cached
     }
-    const pchain = this.scopeChain('principal', principalScope, (s) => principalPolicyKey(principalId, principalVersion, s), lenient)
+    const resourcePart = this.resourcePart(kind, resourceVersion, resourceScope, lenient)
+    const principalPart = this.principalPart(principalId, principalVersion, principalScope, kind, resourceVersion, lenient)
+    const plan: RequestPlan = {
+      ...principalPart,
+      ...resourcePart,
+      queries: { principal: principalPart.queries, resource: resourcePart.queries },
+    }
+    if (this.plans.size > 10_000) this.plans.clear()
+    this.plans.set(key, plan)
+    this.lastPlan = { principalId, principalVersion, principalScope, kind, resourceVersion, resourceScope, lenient, plan }
+    return plan
+  }
+
+  /** The resource side of a plan (shared by every principal). */
+  private resourcePart(kind: string, resourceVersion: string, resourceScope: string, lenient: boolean): ResourcePart {
+    const key = `${kind}\0${resourceVersion}\0${resourceScope}\0${lenient ? 1 : 0}`
+    const cached = this.resourceParts.get(key)
+    if (cached) return cached
     const rchain = this.scopeChain('resource', resourceScope, (s) => resourcePolicyKey(kind, resourceVersion, s), lenient)
     const sanitizedResource = sanitizeName(kind)
     const derivedRoles = new Map<string, readonly CompiledDerivedRole[]>()
     for (const scope of rchain.scopes) derivedRoles.set(scope, [...(this.derivedRolesAt(kind, resourceVersion, scope)?.values() ?? [])])
-    const plan: RequestPlan = {
-      principalScopes: pchain.scopes,
-      principalKey: pchain.key,
+    const part: ResourcePart = {
       resourceScopes: rchain.scopes,
       resourceKey: rchain.key,
       sanitizedResource,
-      scopedPrincipalExists: this.principalExists(principalVersion, pchain.scopes),
       scopedResourceExists: this.resourceExists(resourceVersion, sanitizedResource, rchain.scopes),
       // Cerbos looks the schemas up under the first policy key of the chain; when that scope only has
       // policies of other kinds (or role policies), there is no such policy and nothing is validated.
       rootPolicy: this.resourcePolicies.has(rchain.key) ? this.rootResourcePolicy(kind, resourceVersion) : undefined,
       derivedRoles,
       parentRoles: new Map(),
-      queries: { principal: new Map(), resource: new Map() },
+      queries: new Map(),
       includingParentRoles: new Map(),
       effectivePolicies: new Map(),
     }
-    if (this.plans.size > 10_000) this.plans.clear()
-    this.plans.set(key, plan)
-    this.lastPlan = { principalId, principalVersion, principalScope, kind, resourceVersion, resourceScope, lenient, plan }
-    return plan
+    if (this.resourceParts.size > 10_000) this.resourceParts.clear()
+    this.resourceParts.set(key, part)
+    return part
+  }
+
+  /** The principal side of a plan (principal rows are matched by the resource kind and version). */
+  private principalPart(principalId: string, principalVersion: string, principalScope: string, kind: string, resourceVersion: string, lenient: boolean): PrincipalPart {
+    const key = `${principalId}\0${principalVersion}\0${principalScope}\0${kind}\0${resourceVersion}\0${lenient ? 1 : 0}`
+    const cached = this.principalParts.get(key)
+    if (cached) return cached
+    const pchain = this.scopeChain('principal', principalScope, (s) => principalPolicyKey(principalId, principalVersion, s), lenient)
+    const part: PrincipalPart = {
+      principalScopes: pchain.scopes,
+      principalKey: pchain.key,
+      scopedPrincipalExists: this.principalExists(principalVersion, pchain.scopes),
+      queries: new Map(),
+    }
+    if (this.principalParts.size > 10_000) this.principalParts.clear()
+    this.principalParts.set(key, part)
+    return part
   }
 
   /** A policy key and its existing ancestors (a scoped policy's set includes its whole chain). */
@@ -397,8 +464,7 @@ export class RuleTable {
   resourceExists(version: string, resource: string, scopes: readonly string[]): boolean {
     for (const scope of scopes) {
       for (const target of [this.groups, this.rolePolicyGroups]) {
-        const rows = target.get(`resource\0${version}\0${scope}`)
-        if (rows?.some((r) => matchesKey(r.resource, resource))) return true
+        if (candidates(target.get(`resource\0${version}\0${scope}`), resource).length > 0) return true
       }
     }
     return false
@@ -406,7 +472,7 @@ export class RuleTable {
 
   /** Whether any principal rows exist at `version` in one of `scopes` (for any principal). */
   principalExists(version: string, scopes: readonly string[]): boolean {
-    return scopes.some((scope) => (this.groups.get(`principal\0${version}\0${scope}`)?.length ?? 0) > 0)
+    return scopes.some((scope) => (this.groups.get(`principal\0${version}\0${scope}`)?.all.length ?? 0) > 0)
   }
 
   /** `roles` plus every ancestor role defined by role policies at `scope`. */
@@ -424,12 +490,12 @@ export class RuleTable {
    */
   query(version: string, resource: string, scope: string, action: string, roles: readonly string[], kind: RowKind, principal: string): readonly Binding[] {
     const out: Binding[] = []
-    const rows = this.groups.get(`${kind}\0${version}\0${scope}`) ?? []
-    const matchesNonAction = (row: Binding): boolean =>
-      matchesKey(row.resource, resource) && (principal === '' || row.principal === principal) && roles.some((r) => matchesKey(row.role, r))
+    const rows = candidates(this.groups.get(`${kind}\0${version}\0${scope}`), resource)
+    // Rows from candidates() already match the resource.
+    const matchesNonAction = (row: Binding): boolean => (principal === '' || row.principal === principal) && roles.some((r) => matchesKey(row.role, r))
     // Like Cerbos' index: nothing at all (not even role-policy denials) unless some row of this
     // scope/version matches the resource, the roles and the principal, whatever its action.
-    const rolePolicyRows = kind === 'resource' ? (this.rolePolicyGroups.get(`resource\0${version}\0${scope}`) ?? []) : []
+    const rolePolicyRows = kind === 'resource' ? candidates(this.rolePolicyGroups.get(`resource\0${version}\0${scope}`), resource) : NO_ROWS
     if (!rows.some(matchesNonAction) && !rolePolicyRows.some(matchesNonAction)) return out
     if (kind === 'resource') this.appendRolePolicyDenies(version, resource, scope, action, roles, out)
     for (const row of rows) {
@@ -440,7 +506,7 @@ export class RuleTable {
   }
 
   private appendRolePolicyDenies(version: string, resource: string, scope: string, action: string, roles: readonly string[], out: Binding[]): void {
-    const rows = this.rolePolicyGroups.get(`resource\0${version}\0${scope}`)
+    const rows = this.rolePolicyGroups.get(`resource\0${version}\0${scope}`)?.all
     if (!rows) return
     const candidates = rows.filter((r) => roles.some((role) => matchesKey(r.role, role)))
     if (candidates.length === 0) return
@@ -478,6 +544,17 @@ export class RuleTable {
       }
     }
   }
+}
+
+/** The rows of a group whose resource (literal or glob) matches `resource`, in load order. */
+function candidates(group: RowGroup | undefined, resource: string): readonly Binding[] {
+  if (!group) return NO_ROWS
+  const exact = group.byResource.get(resource) ?? NO_ROWS
+  if (group.globResource.length === 0) return exact
+  const globs = group.globResource.filter((r) => matchesKey(r.resource, resource))
+  if (globs.length === 0) return exact
+  if (exact.length === 0) return globs
+  return [...exact, ...globs].sort((a, b) => a.seq - b.seq)
 }
 
 function noMatchDeny(role: string, version: string, scope: string, resource: string, action: string): Binding {
