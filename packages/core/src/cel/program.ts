@@ -5,6 +5,7 @@ import { cerbosEnvironment } from './environment.js'
 import { FALLBACK, compileFastPath } from './fast-path.js'
 import { toConditionError } from './failure.js'
 import { useCelGoLogic } from './logic.js'
+import { useCelGoPresence } from './presence.js'
 import { INT_CONVERSION } from './lib/conversions.js'
 import { parseStrictCIDR, parseStrictIP } from './lib/ip.js'
 import { RE2_MATCHES, re2 } from './lib/regex.js'
@@ -32,6 +33,7 @@ export function prepareAst(ast: ASTNode): void {
   rejectIndexedCerbosMaps(ast)
   rewriteProtoFieldNames(ast)
   useCelGoLogic(ast)
+  useCelGoPresence(ast)
   renameCalls(ast, RENAMES, ZONED_GETTERS)
   forEachLiteralArgument(ast, RE2_MATCHES, (pattern) => void re2(pattern))
   forEachLiteralArgument(ast, TIMESTAMP_CONVERSION, (text) => void parseTimestamp(text))

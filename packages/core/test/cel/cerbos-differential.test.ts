@@ -111,6 +111,55 @@ const funcCondition = fc.oneof(
 )
 const funcCases = fc.sample(fc.tuple(funcCondition, funcAttrs), { numRuns: 500, seed: 7 })
 
+// Operators applied to dyn attribute values of every JSON kind.
+const dynValue = fc.constantFrom<unknown>('a', '', 0, 1, 2.5, -1, true, false, null, [1, 'a'], [], ['x'], { a: 1 }, {}, { b: { c: 'd' } })
+const dynExpression = fc.constantFrom(
+  'R.attr.a[R.attr.b] == 1',
+  'R.attr.a[0] == 1',
+  'R.attr.a[1.0] == "a"',
+  'R.attr.a["a"] == 1',
+  '{"a": 1, "b": 2}[R.attr.a] == 1',
+  '[5, 6][R.attr.a] == 6',
+  'size(R.attr.a) == 1',
+  'R.attr.a.size() == 2',
+  'type(R.attr.a) == list',
+  'type(R.attr.a) == map',
+  'type(R.attr.a) == double',
+  'type(R.attr.a) == null_type',
+  'R.attr.a + R.attr.b == R.attr.a',
+  'R.attr.a * 2.0 == 5.0',
+  'R.attr.a - 1.0 < 0.0',
+  '-R.attr.a == -1.0',
+  '!R.attr.a',
+  'R.attr.a ? true : false',
+  'R.attr.a == R.attr.b',
+  'R.attr.a != R.attr.b',
+  'R.attr.a < R.attr.b',
+  'R.attr.a in R.attr.b',
+  'has(R.attr.a.b)',
+  'has(R.attr.a.b.c)',
+  'R.attr.a.b == R.attr.b',
+  'int(R.attr.a) == 1',
+  'uint(R.attr.a) == 1u',
+  'string(R.attr.a) == "1"',
+  'double(R.attr.a) == 1.0',
+  'bool(R.attr.a)',
+  'dyn(R.attr.a) == 1',
+  'R.attr.a == 1 || R.attr.b == 1',
+  'R.attr.a == 1 && R.attr.b == 1',
+  'R.attr.a.exists(x, x == 1)',
+  'R.attr.a.all(k, k != "")',
+  'R.attr.a.map(x, x) == R.attr.a',
+  'R.attr.a == []',
+  'R.attr.a == {}',
+  'R.attr.a == null',
+  'R.attr.a % 2.0 == 0.0',
+  'R.attr.a / 0.0 > 1.0',
+  'R.attr.?a.orValue(1) == 1',
+  'R.attr.?a.b.orValue(1) == 1',
+)
+const dynCases = fc.sample(fc.tuple(dynExpression, fc.record({ a: dynValue, b: dynValue })), { numRuns: 500, seed: 11 })
+
 /**
  * Run-time errors whose message Cerbos reports in `evaluationErrors`: the wording must match.
  * Attributes: n = 5 (double), l = [1], s = "x", m = {}.
@@ -145,6 +194,7 @@ describe.skipIf(!cerbosAvailable())('CEL agrees with the Cerbos 0.55 REPL', () =
   let rejectedOutcomes: Outcome[]
   let randomOutcomes: Outcome[][]
   let funcOutcomes: Outcome[][]
+  let dynOutcomes: Outcome[][]
 
   beforeAll(async () => {
     const fixture: ReplBatch = {
@@ -153,11 +203,13 @@ describe.skipIf(!cerbosAvailable())('CEL agrees with the Cerbos 0.55 REPL', () =
     }
     const random: ReplBatch[] = randomCases.map(([expr, p, r]) => ({ request: requestFor(p, r), expressions: [expr] }))
     const funcs: ReplBatch[] = funcCases.map(([expr, r]) => ({ request: requestFor({}, r), expressions: [expr] }))
-    const [fixtureOutcomes, ...rest] = await runInCerbosRepl([fixture, ...random, ...funcs])
+    const dyns: ReplBatch[] = dynCases.map(([expr, r]) => ({ request: requestFor({}, r), expressions: [expr] }))
+    const [fixtureOutcomes, ...rest] = await runInCerbosRepl([fixture, ...random, ...funcs, ...dyns])
     corpusOutcomes = fixtureOutcomes!.slice(0, corpus.length)
     rejectedOutcomes = fixtureOutcomes!.slice(corpus.length)
     randomOutcomes = rest.slice(0, random.length)
-    funcOutcomes = rest.slice(random.length)
+    funcOutcomes = rest.slice(random.length, random.length + funcs.length)
+    dynOutcomes = rest.slice(random.length + funcs.length)
   }, 120_000)
 
   it('evaluates the feature corpus to true, as Cerbos does', () => {
@@ -204,5 +256,15 @@ describe.skipIf(!cerbosAvailable())('CEL agrees with the Cerbos 0.55 REPL', () =
     for (const [o] of funcOutcomes) counts[o!]++
     expect(counts.true).toBeGreaterThan(10)
     expect(counts.false).toBeGreaterThan(50)
+  })
+
+  it('gives the same outcome for operators on dyn attribute values of every JSON kind', () => {
+    const disagreements: string[] = []
+    dynCases.forEach(([expr, r], i) => {
+      const cerbos = dynOutcomes[i]![0]
+      const ours = ourOutcome(expr, {}, r)
+      if (cerbos !== ours) disagreements.push(`${expr} with R.attr=${JSON.stringify(r)}: cerbos ${cerbos}, ours ${ours}`)
+    })
+    expect([...new Set(disagreements)]).toEqual([])
   })
 })

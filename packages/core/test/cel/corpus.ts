@@ -66,6 +66,9 @@ export const TRUE_EXPRESSIONS: Readonly<Record<string, readonly string[]>> = {
     '!has(P.attr.clients.other)',
     'R.attr.?nope.orValue("d") == "d"',
     'R.attr.?s.orValue("d") == "marketing"',
+    '!has(R.attr.s.x) && !has(R.attr.x.y) && !has(R.attr.count.y)',
+    'R.attr.?s.x.orValue(1) == 1 && !R.attr.x.?y.hasValue()',
+    'P.attr.?clients.acme.active.orValue(false) && !P.attr.?clients.other.active.hasValue()',
   ],
   'Cerbos list functions (global and member forms, deprecated spellings)': [
     'intersect(["design", "engineering"], P.attr.teams) == ["design"]',

@@ -42,6 +42,13 @@ describe('compile-time rejections (cel-go checker)', () => {
   }
 })
 
+describe('presence on lists (cel-go: an error, not "absent")', () => {
+  it('has() and .? on a list fail', () => {
+    expect(fails('has(R.attr.tags.x)').message).toBe("unsupported index type 'string' in list")
+    expect(fails('R.attr.?tags.x.hasValue()').message).toBe("unsupported index type 'string' in list")
+  })
+})
+
 describe('numeric errors', () => {
   it('int arithmetic overflows and divides by zero like cel-go', () => {
     expect(fails('9223372036854775807 + 1 == 0').reason).toBe('numeric_overflow')
