@@ -128,6 +128,13 @@ allTrue('lists extension and macros')
 
 allTrue('two-variable comprehensions')
 
+describe('resource limits', () => {
+  it('lists.range() refuses to build a list from a huge request-controlled size (fails closed)', () => {
+    const a = activation({ resource: { attr: { n: 1e12 } } })
+    expect(() => compileCel('lists.range(int(R.attr.n)).size() > 0').evaluate(a)).toThrow(/exceeds the limit/)
+  })
+})
+
 describe('comprehension errors', () => {
   it('all() is false when any element is false even if another errors', () => {
     expect(run('[1, 0].all(i, v, 1 / v > 0 && false)')).toBe(false)

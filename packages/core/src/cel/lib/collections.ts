@@ -46,7 +46,14 @@ function slice(list: readonly unknown[], start: bigint, end: bigint): unknown[] 
   return list.slice(s, e)
 }
 
+/**
+ * The largest list `lists.range(n)` builds. cel-go has no cap, but `n` may come from request data,
+ * and an unbounded allocation would take the process down; beyond this the call fails (deny).
+ */
+export const MAX_RANGE = 1_000_000
+
 function range(n: bigint): bigint[] {
+  if (n > BigInt(MAX_RANGE)) invalidArgument(`lists.range(${n}) exceeds the limit of ${MAX_RANGE} elements`)
   const out: bigint[] = []
   for (let i = 0n; i < n; i++) out.push(i)
   return out
@@ -54,7 +61,7 @@ function range(n: bigint): bigint[] {
 
 function extreme(args: readonly unknown[], pick: (cmp: number) => boolean, name: string): unknown {
   const values = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args
-  if (values.length === 0) invalidArgument(`math.@${name}(list) argument must not be empty`)
+  if (values.length === 0) invalidArgument(`math.${name}(list) argument must not be empty`)
   let best = values[0]
   for (const v of values.slice(1)) {
     if (typeof v !== 'number' && typeof v !== 'bigint' && !(v instanceof UnsignedInt)) {
