@@ -2,7 +2,7 @@ import type { ASTNode } from '@marcbachmann/cel-js'
 
 /**
  * A direct JS function for the simple shapes most Cerbos conditions have (field paths, literals,
- * `==`, `!=`, ordering, `in`, `&&`, `||`, `!`). It handles only values whose CEL semantics are
+ * `==`, `!=`, ordering, `in`, `&&`, `||`, `!`, `has()` on a map). It handles only values whose CEL semantics are
  * unambiguous in JS (strings, booleans, doubles, ints, null, plain-object maps, arrays) and returns
  * {@link FALLBACK} for anything else (a missing key, a list compared with `==`, a uint, ...), in
  * which case the caller evaluates with the CEL library. Evaluation has no side effects, so
@@ -163,6 +163,19 @@ class CodeGenerator {
         this.lines.push(`let ${t} = ${decisive};`, `if (${a} !== ${decisive}) {`, `if (${a} !== ${!decisive}) return F;`)
         const b = this.emit(r)
         this.lines.push(`if (typeof ${b} !== 'boolean') return F;`, `${t} = ${b};`, '}')
+        return t
+      }
+      case 'call': {
+        // has(x.f) on a map; anything else (lists error, scalars are absent) goes to the library.
+        const [name, callArgs] = node.args as [unknown, unknown]
+        const selection = Array.isArray(callArgs) && callArgs.length === 1 ? callArgs[0] : undefined
+        if (name !== 'has' || !isNodeLike(selection) || selection.op !== '.') throw new Unsupported()
+        const [operandNode, key] = selection.args as [unknown, unknown]
+        if (!isNodeLike(operandNode) || typeof key !== 'string') throw new Unsupported()
+        const obj = this.emit(operandNode)
+        const k = JSON.stringify(key)
+        const inherited = key in Object.prototype ? ` && hasOwn(${obj}, ${k})` : ''
+        this.lines.push(`if (!isMap(${obj})) return F;`, `const ${t} = ${obj}[${k}] !== undefined${inherited};`)
         return t
       }
       case '!_': {

@@ -46,6 +46,7 @@ const expression: fc.Arbitrary<string> = fc.letrec((tie) => ({
     { depthSize: 'small', withCrossShrink: true },
     comparison,
     path,
+    fc.constantFrom('has(R.attr.a)', 'has(R.attr.a.a)', 'has(P.attr.constructor)', 'has(request.resource.attr.b)', 'has(V.v.a)'),
     fc.tuple(tie('expr'), fc.constantFrom('&&', '||'), tie('expr')).map(([l, op, r]) => `(${l}) ${op} (${r})`),
     tie('expr').map((e) => `!(${e})`),
   ),
