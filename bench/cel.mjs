@@ -1,5 +1,5 @@
 // Micro-benchmark of the CEL layer: median ns per evaluation of compiled Cerbos conditions.
-// Usage: `pnpm build && node bench/cel.mjs` (reads the built @meshguard/core), or
+// Usage: `pnpm bench:cel` (builds, then reads the built @meshguard/core), or
 // `node bench/cel.mjs <path to a built cel/index.js>`.
 import { pathToFileURL } from 'node:url'
 
