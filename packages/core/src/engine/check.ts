@@ -109,8 +109,9 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   const result = (evaluationErrors: CheckOutput['evaluationErrors'] = []): CheckOutput =>
     finish(input, effects, { effectiveDerivedRoles, validationErrors, outputs, evaluationErrors, effectivePolicies })
 
-  const plan = table.plan(principal.id, principalVersion, principalScope, resource.kind, resourceVersion, resourceScope, settings.lenientScopeSearch)
-  if (plan.principalScopes.length === 0 && plan.resourceScopes.length === 0) return result()
+  const plan = table.resourcePlan(resource.kind, resourceVersion, resourceScope, settings.lenientScopeSearch)
+  const pplan = table.principalPlan(principal.id, principalVersion, principalScope, resource.kind, resourceVersion, settings.lenientScopeSearch)
+  if (pplan.principalScopes.length === 0 && plan.resourceScopes.length === 0) return result()
 
   const principalAttr = principal.attr ?? {}
   const resourceAttr = resource.attr ?? {}
@@ -130,7 +131,8 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   }
   const ctx = new EvaluationContext(request, settings.globals, now, settings.strictEvaluation)
   const sanitizedResource = plan.sanitizedResource
-  const { scopedPrincipalExists, scopedResourceExists } = plan
+  const { scopedResourceExists } = plan
+  const { scopedPrincipalExists } = pplan
   if (!scopedPrincipalExists && !scopedResourceExists) return result(ctx.errors.all())
 
   const parentRolesOf = (role: string): readonly string[] => {
@@ -197,7 +199,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   }
 
   const queryRows = (kind: RowKind, scope: string, action: string, role: string): readonly Binding[] => {
-    const byScope = plan.queries[kind]
+    const byScope = kind === 'principal' ? pplan.queries : plan.queries
     let byAction = byScope.get(scope)
     if (!byAction) byScope.set(scope, (byAction = new Map()))
     let byRole = byAction.get(action)
@@ -220,8 +222,8 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     const action = input.actions[actionIndex] as string
     let actionEffect: EffectInfo = { effect: 'NO_MATCH', policy: '', scope: '' }
     policiesLoop: for (const kind of kinds) {
-      const mainKey = kind === 'principal' ? plan.principalKey : plan.resourceKey
-      const scopes = kind === 'principal' ? plan.principalScopes : plan.resourceScopes
+      const mainKey = kind === 'principal' ? pplan.principalKey : plan.resourceKey
+      const scopes = kind === 'principal' ? pplan.principalScopes : plan.resourceScopes
       actionEffect.effect = 'NO_MATCH'
       for (let i = 0; i < principal.roles.length; i++) {
         // Principal rules are role-agnostic: one pass covers every role.

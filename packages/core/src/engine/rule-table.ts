@@ -103,17 +103,13 @@ function applyConsent(row: Mutable<Binding>, perms: ScopePermissions): void {
   }
 }
 
-/**
- * Everything about a request that depends only on its principal id, kinds, versions and scopes:
- * computed once per distinct shape and cached, so a hot check only evaluates conditions.
- */
-export interface RequestPlan {
-  readonly principalScopes: readonly string[]
-  readonly principalKey: string
+type QueryCache = Map<string, Map<string, Map<string, readonly Binding[]>>>
+
+/** What a check needs about the resource side of a request, cached per (kind, version, scope). */
+export interface ResourcePlan {
   readonly resourceScopes: readonly string[]
   readonly resourceKey: string
   readonly sanitizedResource: string
-  readonly scopedPrincipalExists: boolean
   readonly scopedResourceExists: boolean
   /** The root resource policy (its schemas are the ones in force). */
   readonly rootPolicy: CompiledResourcePolicy | undefined
@@ -121,24 +117,20 @@ export interface RequestPlan {
   readonly derivedRoles: ReadonlyMap<string, readonly CompiledDerivedRole[]>
   /** role → the role plus its role-policy ancestors at the resource scope. */
   readonly parentRoles: Map<string, readonly string[]>
-  /** Query results: kind → scope → action → role → rows. */
-  readonly queries: { readonly principal: Map<string, Map<string, Map<string, readonly Binding[]>>>; readonly resource: Map<string, Map<string, Map<string, readonly Binding[]>>> }
+  /** Resource-row query results: scope → action → role → rows. */
+  readonly queries: QueryCache
   /** The principal's roles plus their ancestors, by the roles joined with NUL. */
   readonly includingParentRoles: Map<string, ReadonlySet<string>>
   /** Consulted policy keys (joined with NUL) → policy key → source file, for the audit trail. */
   readonly effectivePolicies: Map<string, Readonly<Record<string, string>>>
 }
 
-type QueryCache = Map<string, Map<string, Map<string, readonly Binding[]>>>
-
-/** The part of a plan that depends only on the resource kind, version and scope. */
-type ResourcePart = Omit<RequestPlan, 'principalScopes' | 'principalKey' | 'scopedPrincipalExists' | 'queries'> & { readonly queries: QueryCache }
-
-/** The part of a plan that depends on the principal (and the resource kind and version). */
-interface PrincipalPart {
+/** What a check needs about the principal side, cached per (principal, kind, versions, scope). */
+export interface PrincipalPlan {
   readonly principalScopes: readonly string[]
   readonly principalKey: string
   readonly scopedPrincipalExists: boolean
+  /** Principal-row query results: scope → action → role → rows. */
   readonly queries: QueryCache
 }
 
@@ -154,12 +146,12 @@ export class RuleTable {
   private readonly parentRoles = new Map<string, Map<string, string[]>>()
   private readonly resourcePolicies = new Map<string, CompiledResourcePolicy>()
   private readonly sources = new Map<string, string>()
-  private readonly plans = new Map<string, RequestPlan>()
-  private readonly resourceParts = new Map<string, ResourcePart>()
-  private readonly principalParts = new Map<string, PrincipalPart>()
-  // The most recent shape: consecutive checks of the same shape skip even the key building.
-  private lastPlan:
-    | { principalId: string; principalVersion: string; principalScope: string; kind: string; resourceVersion: string; resourceScope: string; lenient: boolean; plan: RequestPlan }
+  private readonly resourceParts = new Map<string, ResourcePlan>()
+  private readonly principalParts = new Map<string, PrincipalPlan>()
+  // The most recent shapes: consecutive checks of the same shape skip even the key building.
+  private lastResourcePlan: { kind: string; version: string; scope: string; lenient: boolean; plan: ResourcePlan } | undefined
+  private lastPrincipalPlan:
+    | { id: string; version: string; scope: string; kind: string; resourceVersion: string; lenient: boolean; plan: PrincipalPlan }
     | undefined
 
   constructor(set: CompiledPolicySet) {
@@ -317,51 +309,23 @@ export class RuleTable {
   }
 
   /**
-   * The cached plan for a request shape (scopes already normalised, versions defaulted).
+   * Everything about a request that depends only on the resource kind, version and scope: computed
+   * once per shape and cached, so a hot check only evaluates conditions.
    */
-  plan(principalId: string, principalVersion: string, principalScope: string, kind: string, resourceVersion: string, resourceScope: string, lenient: boolean): RequestPlan {
-    const last = this.lastPlan
-    if (
-      last !== undefined &&
-      last.principalId === principalId &&
-      last.kind === kind &&
-      last.principalVersion === principalVersion &&
-      last.principalScope === principalScope &&
-      last.resourceVersion === resourceVersion &&
-      last.resourceScope === resourceScope &&
-      last.lenient === lenient
-    ) {
-      return last.plan
-    }
-    const key = `${principalId}\0${principalVersion}\0${principalScope}\0${kind}\0${resourceVersion}\0${resourceScope}\0${lenient ? 1 : 0}`
-    const cached = this.plans.get(key)
-    if (cached) {
-      this.lastPlan = { principalId, principalVersion, principalScope, kind, resourceVersion, resourceScope, lenient, plan: cached }
-      return cached
-    }
-    const resourcePart = this.resourcePart(kind, resourceVersion, resourceScope, lenient)
-    const principalPart = this.principalPart(principalId, principalVersion, principalScope, kind, resourceVersion, lenient)
-    const plan: RequestPlan = {
-      ...principalPart,
-      ...resourcePart,
-      queries: { principal: principalPart.queries, resource: resourcePart.queries },
-    }
-    if (this.plans.size > 10_000) this.plans.clear()
-    this.plans.set(key, plan)
-    this.lastPlan = { principalId, principalVersion, principalScope, kind, resourceVersion, resourceScope, lenient, plan }
-    return plan
-  }
-
-  /** The resource side of a plan (shared by every principal). */
-  private resourcePart(kind: string, resourceVersion: string, resourceScope: string, lenient: boolean): ResourcePart {
+  resourcePlan(kind: string, resourceVersion: string, resourceScope: string, lenient: boolean): ResourcePlan {
+    const last = this.lastResourcePlan
+    if (last && last.kind === kind && last.version === resourceVersion && last.scope === resourceScope && last.lenient === lenient) return last.plan
     const key = `${kind}\0${resourceVersion}\0${resourceScope}\0${lenient ? 1 : 0}`
     const cached = this.resourceParts.get(key)
-    if (cached) return cached
+    if (cached) {
+      this.lastResourcePlan = { kind, version: resourceVersion, scope: resourceScope, lenient, plan: cached }
+      return cached
+    }
     const rchain = this.scopeChain('resource', resourceScope, (s) => resourcePolicyKey(kind, resourceVersion, s), lenient)
     const sanitizedResource = sanitizeName(kind)
     const derivedRoles = new Map<string, readonly CompiledDerivedRole[]>()
     for (const scope of rchain.scopes) derivedRoles.set(scope, [...(this.derivedRolesAt(kind, resourceVersion, scope)?.values() ?? [])])
-    const part: ResourcePart = {
+    const part: ResourcePlan = {
       resourceScopes: rchain.scopes,
       resourceKey: rchain.key,
       sanitizedResource,
@@ -377,16 +341,32 @@ export class RuleTable {
     }
     if (this.resourceParts.size > 10_000) this.resourceParts.clear()
     this.resourceParts.set(key, part)
+    this.lastResourcePlan = { kind, version: resourceVersion, scope: resourceScope, lenient, plan: part }
     return part
   }
 
-  /** The principal side of a plan (principal rows are matched by the resource kind and version). */
-  private principalPart(principalId: string, principalVersion: string, principalScope: string, kind: string, resourceVersion: string, lenient: boolean): PrincipalPart {
+  /** The principal side of a request (principal rows are matched by the resource kind and version). */
+  principalPlan(principalId: string, principalVersion: string, principalScope: string, kind: string, resourceVersion: string, lenient: boolean): PrincipalPlan {
+    const last = this.lastPrincipalPlan
+    if (
+      last &&
+      last.id === principalId &&
+      last.version === principalVersion &&
+      last.scope === principalScope &&
+      last.kind === kind &&
+      last.resourceVersion === resourceVersion &&
+      last.lenient === lenient
+    ) {
+      return last.plan
+    }
     const key = `${principalId}\0${principalVersion}\0${principalScope}\0${kind}\0${resourceVersion}\0${lenient ? 1 : 0}`
-    const cached = this.principalParts.get(key)
-    if (cached) return cached
+    let part = this.principalParts.get(key)
+    if (part) {
+      this.lastPrincipalPlan = { id: principalId, version: principalVersion, scope: principalScope, kind, resourceVersion, lenient, plan: part }
+      return part
+    }
     const pchain = this.scopeChain('principal', principalScope, (s) => principalPolicyKey(principalId, principalVersion, s), lenient)
-    const part: PrincipalPart = {
+    part = {
       principalScopes: pchain.scopes,
       principalKey: pchain.key,
       scopedPrincipalExists: this.principalExists(principalVersion, pchain.scopes),
@@ -394,6 +374,7 @@ export class RuleTable {
     }
     if (this.principalParts.size > 10_000) this.principalParts.clear()
     this.principalParts.set(key, part)
+    this.lastPrincipalPlan = { id: principalId, version: principalVersion, scope: principalScope, kind, resourceVersion, lenient, plan: part }
     return part
   }
 
