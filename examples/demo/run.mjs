@@ -62,7 +62,13 @@ try {
     console.log(`\n${colors.bold(`${i + 1}. ${o.step.request}`)} ${colors.dim(`— ${o.step.point}`)}${ids ? `\n  ${colors.dim(ids)}` : ''}`)
     // The gateway verifies the user's token itself (no workload token at the edge), so its check is
     // the root of the tree rather than an audit record.
-    const edge = / gateway /.test(o.step.request) ? `${o.step.onBehalfOf.split(' ')[0]} → gateway: access token verified at the edge` : undefined
+    const who = o.step.onBehalfOf.split(' ')[0]
+    const refusedAtEdge = o.records.length === 0 && o.status === 401
+    const edge = !/ gateway /.test(o.step.request)
+      ? undefined
+      : refusedAtEdge
+        ? `${who} → gateway: access token ${colors.bad('REJECTED')} at the edge ${colors.dim(`(${o.decidedBy}; no service was reached)`)}`
+        : `${who} → gateway: access token verified at the edge`
     const lines = callTree(o.records, colors, system.nameOf, edge)
     console.log(lines.length > 0 ? lines.join('\n') : colors.dim('  (refused at the edge: no service was reached)'))
   })

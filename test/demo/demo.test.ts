@@ -100,15 +100,23 @@ describe('the demo scenario', () => {
     expect(o.records.at(-1)).toMatchObject({ action: 'refund', policy: 'resource.payment.vdefault' })
   })
 
-  it('rejects the attacks with the reason that names the check', () => {
-    const reasons = outcomes.filter((o) => o.step.expected === 401).map((o) => [o.step.point.split(':')[0], o.records.at(-1)?.reason])
+  it('refuses an edited user token at the edge, before any service is reached', () => {
+    const o = outcomeOf('GET gateway /api/reviews/rv-sales-1', /tampered/)
+    expect(o.records).toEqual([])
+    expect(o.body).toMatchObject({ status: 401, code: 'ERR_AUTHZ_IDENTITY_INVALID', reason: 'token_invalid' })
+    expect(o.decidedBy).toBe('token_invalid')
+  })
+
+  it('rejects the attacks on inner services with the reason that names the check', () => {
+    const inner = outcomes.filter((o) => o.step.expected === 401 && o.records.length > 0)
+    const reasons = inner.map((o) => [o.step.point.split(':')[0], o.records.at(-1)?.reason])
     expect(reasons).toEqual([
       ["a user's token sent straight to an inner service", 'token_missing'],
       ['replay', 'aud_mismatch'],
       ['forged', 'signature_invalid'],
       ['expired', 'token_expired'],
     ])
-    for (const o of outcomes.filter((x) => x.step.expected === 401)) expect(o.records.every((r) => r.kind === 'auth_failure')).toBe(true)
+    for (const o of inner) expect(o.records.every((r) => r.kind === 'auth_failure')).toBe(true)
   })
 
   it('writes every record to the JSON-lines audit file, without tokens', async () => {

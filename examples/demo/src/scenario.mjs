@@ -41,6 +41,18 @@ export async function call(url, init = {}) {
 
 const bearer = (/** @type {string} */ token) => ({ authorization: `Bearer ${token}` })
 
+/**
+ * The same JWT with some payload claims changed and the original signature kept: what an attacker
+ * who edits a token gets.
+ * @param {string} token
+ * @param {Record<string, unknown>} claims
+ */
+function withClaims(token, claims) {
+  const [header, payload, signature] = token.split('.')
+  const edited = { ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')), ...claims }
+  return `${header}.${Buffer.from(JSON.stringify(edited)).toString('base64url')}.${signature}`
+}
+
 /** @type {Step[]} */
 export const SCENARIO = [
   {
@@ -106,6 +118,14 @@ export const SCENARIO = [
     expected: 403,
     point: 'lateral move: orders tries a refund at payments and is denied',
     send: (s) => call(`${s.urls.gateway}/api/orders/ord-1/cancel`, { method: 'POST', headers: bearer(s.tokens.ed) }),
+  },
+  {
+    caller: 'attacker',
+    onBehalfOf: 'alice (token edited)',
+    request: 'GET gateway /api/reviews/rv-sales-1',
+    expected: 401,
+    point: "tampered: alice's token with its department changed to sales, refused at the edge",
+    send: (s) => call(`${s.urls.gateway}/api/reviews/rv-sales-1`, { headers: bearer(withClaims(s.tokens.alice, { department: 'sales' })) }),
   },
   {
     caller: 'attacker',

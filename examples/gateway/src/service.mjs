@@ -58,12 +58,18 @@ export async function start(config) {
       user = await authenticate(req.get('authorization'))
     } catch (err) {
       if (!(err instanceof EdgeAuthError)) return next(err)
-      res.status(401).type('application/problem+json').json({
-        type: 'urn:meshguard:problem:identity-invalid',
-        title: 'Unauthorized',
-        status: 401,
-        reason: err.reason,
-      })
+      const missing = err.reason === 'token_missing'
+      res
+        .status(401)
+        .type('application/problem+json')
+        .json({
+          type: `urn:meshguard:problem:${missing ? 'identity-missing' : 'identity-invalid'}`,
+          title: 'Unauthorized',
+          status: 401,
+          detail: missing ? 'Sign in first: no access token was sent.' : 'The access token was rejected.',
+          code: missing ? 'ERR_AUTHZ_IDENTITY_MISSING' : 'ERR_AUTHZ_IDENTITY_INVALID',
+          reason: err.reason,
+        })
       return
     }
     try {
