@@ -119,6 +119,12 @@ describe('the demo scenario', () => {
     for (const o of inner) expect(o.records.every((r) => r.kind === 'auth_failure')).toBe(true)
   })
 
+  it('reports a step whose answer differs from its expectation as failed', async () => {
+    const wrong = { ...(SCENARIO as Array<Outcome['step']>)[1], expected: 200 }
+    const [result] = (await runScenario(system, [wrong])) as Outcome[]
+    expect(result).toMatchObject({ status: 403, passed: false })
+  })
+
   it('writes every record to the JSON-lines audit file, without tokens', async () => {
     const text = await readFile(system.auditFile, 'utf8')
     const lines = text.trim().split('\n')
