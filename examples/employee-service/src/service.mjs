@@ -23,9 +23,6 @@ export async function start(config) {
 
   const app = express()
   app.use(continueTrace)
-  app.get('/health', (_req, res) => {
-    res.json({ service: mesh.id, policyDigest: mesh.engine.policyDigest })
-  })
   // Only the gateway, on behalf of an employee (policy: employee_review).
   app.get(
     '/reviews/:id',
@@ -36,6 +33,9 @@ export async function start(config) {
       res.status(answer.status).type(answer.contentType).send(answer.body)
     },
   )
+  app.get('/health', (_req, res) => {
+    res.json({ service: mesh.id, policyDigest: mesh.engine.policyDigest })
+  })
 
   const http = await serve(createServer(app), config)
   return {
