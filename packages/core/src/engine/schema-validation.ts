@@ -6,7 +6,7 @@ import type { ErrorObject } from '../policy/ajv.js'
 import type { CompiledResourcePolicy } from '../policy/compiled.js'
 import { matchesGlob } from '../policy/glob.js'
 import type { SchemaRefDef } from '../policy/model.js'
-import { SCHEMA_URL_PREFIX, type SchemaRegistry } from '../policy/schemas.js'
+import type { SchemaRegistry } from '../policy/schemas.js'
 import type { ValidationError, ValidationErrorSource } from '../types.js'
 
 const quote = (v: unknown): string => JSON.stringify(v)
@@ -63,10 +63,9 @@ function validateAttr(registry: SchemaRegistry, ref: SchemaRefDef | undefined, a
   if (!ref?.ref) return []
   const ignore = ref.ignoreWhen?.actions ?? []
   if (ignore.length > 0 && actions.every((a) => ignore.some((g) => matchesGlob(g, a)))) return []
-  const fullRef = ref.ref.startsWith(SCHEMA_URL_PREFIX) ? ref.ref : `${SCHEMA_URL_PREFIX}${ref.ref}`
   let validate
   try {
-    validate = registry.validator(fullRef)
+    validate = registry.validator(ref.ref)
   } catch (err) {
     const label = source === 'SOURCE_PRINCIPAL' ? 'principal' : 'resource'
     return [{ path: '', message: `Failed to load ${label} schema "${ref.ref}": ${err instanceof Error ? err.message : String(err)}`, source }]

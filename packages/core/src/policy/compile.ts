@@ -28,7 +28,7 @@ import {
   rolePolicyKey,
   scopeParents,
 } from './names.js'
-import { createSchemaRegistry, SCHEMA_URL_PREFIX, type SchemaRegistry } from './schemas.js'
+import { createSchemaRegistry, type SchemaRegistry } from './schemas.js'
 import { validateDocument, type ValidatedDocument } from './validate-document.js'
 import { issueAt, parsePolicyText, type DocPath, type ParsedDocument } from './yaml-source.js'
 
@@ -337,7 +337,7 @@ class SetCompiler {
       const ref = schemas?.[which]?.ref
       if (!ref) continue
       try {
-        this.schemas.validator(ref.startsWith(SCHEMA_URL_PREFIX) ? ref : `${SCHEMA_URL_PREFIX}${ref}`)
+        this.schemas.validator(ref)
       } catch (err) {
         const label = which === 'principalSchema' ? 'principal' : 'resource'
         this.issues.push(

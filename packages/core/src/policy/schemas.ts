@@ -49,18 +49,31 @@ export function createSchemaRegistry(schemas: ReadonlyMap<string, unknown>, unre
       if (done) return done
       const earlier = failed.get(ref)
       if (earlier) throw earlier
-      const path = ref.startsWith(SCHEMA_URL_PREFIX) ? ref.slice(SCHEMA_URL_PREFIX.length) : ref
-      if (!schemas.has(path)) throw new Error(`schema _schemas/${path} doesn't exist`)
+      // Only `cerbos:///` references resolve into `_schemas/`; anything else is looked up as written.
+      if (!ref.startsWith(SCHEMA_URL_PREFIX) || !schemas.has(ref.slice(SCHEMA_URL_PREFIX.length))) {
+        throw new Error(`schema ${displayRef(ref)} doesn't exist`)
+      }
       try {
         const fn = ajv.getSchema(ref)
-        if (!fn) throw new Error(`schema _schemas/${path} doesn't exist`)
+        if (!fn) throw new Error(`schema ${displayRef(ref)} doesn't exist`)
         compiled.set(ref, fn)
         return fn
       } catch (err) {
-        const error = new Error(`jsonschema ${ref} compilation failed: ${err instanceof Error ? err.message : String(err)}`)
+        const missing = (err as { missingRef?: unknown }).missingRef
+        const error =
+          typeof missing === 'string'
+            ? new Error(`schema ${displayRef(missing.replace(/#.*$/, ''))} referenced by ${ref} doesn't exist`)
+            : new Error(`jsonschema ${ref} compilation failed: ${err instanceof Error ? err.message : String(err)}`)
         failed.set(ref, error)
         throw error
       }
     },
   }
+}
+
+/** How Cerbos names a schema location in errors: `_schemas/x.json`, `/x.json` (file URL) or the URL. */
+function displayRef(ref: string): string {
+  if (ref.startsWith(SCHEMA_URL_PREFIX)) return `_schemas/${ref.slice(SCHEMA_URL_PREFIX.length)}`
+  if (ref.startsWith('file://')) return ref.slice('file://'.length)
+  return ref
 }
