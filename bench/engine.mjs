@@ -21,7 +21,8 @@ const STORE = root('../shared/conformance/cerbos/store')
 const SEED_POLICIES = root('examples/policies')
 
 const ENGINE_ROUNDS = 15
-const ENGINE_BATCH = 20_000
+/** Each timed round runs about this long, so slow and fast scenarios both get stable medians. */
+const ROUND_NS = 40e6
 const PDP_CALLS = Number(process.env.BENCH_PDP_CALLS ?? 400)
 
 // ---------------------------------------------------------------- scenarios
@@ -92,6 +93,8 @@ const POLICY_SETS = {
 // ---------------------------------------------------------------- PDP lifecycle
 
 const children = new Set()
+// Ctrl-C or a kill still runs the exit hook below, so no PDP outlives the benchmark.
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130))
 process.once('exit', () => {
   for (const child of children) {
     try {
@@ -167,12 +170,23 @@ const median = (values) => {
 
 let sink = 0
 function benchEngine(engine, request) {
-  for (let i = 0; i < ENGINE_BATCH; i++) sink ^= engine.checkResourcesSync(request).results.length
+  // Warm up (JIT, caches) and size the batch from a first estimate.
+  let batch = 100
+  let start = process.hrtime.bigint()
+  for (let i = 0; i < batch; i++) sink ^= engine.checkResourcesSync(request).results.length
+  for (let elapsed = 0; elapsed < 200e6; ) {
+    start = process.hrtime.bigint()
+    for (let i = 0; i < batch; i++) sink ^= engine.checkResourcesSync(request).results.length
+    elapsed += Number(process.hrtime.bigint() - start)
+    batch *= 2
+  }
+  const estimate = Number(process.hrtime.bigint() - start) / (batch / 2)
+  batch = Math.max(100, Math.round(ROUND_NS / estimate))
   const rounds = []
   for (let r = 0; r < ENGINE_ROUNDS; r++) {
-    const start = process.hrtime.bigint()
-    for (let i = 0; i < ENGINE_BATCH; i++) sink ^= engine.checkResourcesSync(request).results.length
-    rounds.push(Number(process.hrtime.bigint() - start) / ENGINE_BATCH)
+    start = process.hrtime.bigint()
+    for (let i = 0; i < batch; i++) sink ^= engine.checkResourcesSync(request).results.length
+    rounds.push(Number(process.hrtime.bigint() - start) / batch)
   }
   return median(rounds)
 }
@@ -258,7 +272,7 @@ function print(rows) {
   ]
   const widths = header.map((_, c) => Math.max(...table.map((row) => row[c].length)))
   const line = (row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')
-  console.log(`\nEmbedded engine vs Cerbos 0.55 PDP on loopback (node ${process.version}, ${ENGINE_ROUNDS}×${ENGINE_BATCH} engine checks, ${PDP_CALLS} PDP calls per transport, medians)\n`)
+  console.log(`\nEmbedded engine vs Cerbos 0.55 PDP on loopback (node ${process.version}; engine: median of ${ENGINE_ROUNDS} rounds of ~${ROUND_NS / 1e6} ms; PDP: median of ${PDP_CALLS} sequential calls per transport)\n`)
   console.log(line(table[0]))
   console.log(widths.map((w) => '-'.repeat(w)).join('  '))
   for (const row of table.slice(1)) console.log(line(row))
