@@ -13,8 +13,9 @@ describe('demo rendering', () => {
     for (const color of [false, true]) {
       const lines = (resultsTable(results, palette(color)) as string).split('\n')
       const columnStarts = (line: string): number[] => {
+        // eslint-disable-next-line no-control-regex -- strips ANSI colour codes
         const plain = line.replace(/\u001b\[[0-9;]*m/g, '')
-        return [...plain.matchAll(/(?<=  )\S/g)].map((m) => m.index)
+        return [...plain.matchAll(/(?<= {2})\S/g)].map((m) => m.index)
       }
       const header = columnStarts(lines[0] ?? '')
       expect(header.length).toBe(6)

@@ -3,6 +3,7 @@
  * when asked (the runner asks when stdout is a TTY and NO_COLOR is unset).
  */
 
+// eslint-disable-next-line no-control-regex -- matching the ESC of ANSI colour codes is the point
 const ANSI = /\u001b\[[0-9;]*m/g
 
 /** @param {string} text */

@@ -37,12 +37,12 @@ class AsyncLocalContextManager {
    */
   bind(ctx, target) {
     if (typeof target !== 'function') return target
-    const manager = this
+    const runInContext = (/** @type {() => unknown} */ fn) => this.with(ctx, fn)
     return /** @type {T} */ (
       /** @type {unknown} */ (
         /** @this {unknown} */
         function bound(/** @type {unknown[]} */ ...args) {
-          return manager.with(ctx, () => target.apply(this, args))
+          return runInContext(() => target.apply(this, args))
         }
       )
     )

@@ -14,6 +14,7 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
+import { URLSearchParams } from 'node:url'
 import { DEMO_AGENTS, DEMO_USERS, LOGIN_CLIENT } from './accounts.mjs'
 import { createMemoryAdapter } from './memory-adapter.mjs'
 
