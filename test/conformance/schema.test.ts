@@ -9,13 +9,14 @@ import { readdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type * as YamlModule from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { validateAttributes } from '../../packages/core/src/engine/schema-validation.js'
 import type { CompiledResourcePolicy } from '../../packages/core/src/policy/compiled.js'
 import { createSchemaRegistry } from '../../packages/core/src/policy/schemas.js'
 import { CERBOS_CASES_DIR, loadKnownFailures } from './support/cerbos-cases.js'
 
-const { parse } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('yaml') as typeof import('yaml')
+const { parse } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('yaml') as typeof YamlModule
 const KNOWN_FAILURES_FILE = fileURLToPath(new URL('./known-failures-engine.md', import.meta.url))
 const CASES = join(CERBOS_CASES_DIR, 'schema', 'test_cases')
 const SCHEMAS = join(CERBOS_CASES_DIR, 'schema', 'fs', '_schemas')

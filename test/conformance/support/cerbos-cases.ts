@@ -7,9 +7,10 @@ import { readdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type * as YamlModule from 'yaml'
 
 // yaml is a dependency of core, not of the workspace root.
-const { parse } = createRequire(new URL('../../../packages/core/package.json', import.meta.url))('yaml') as typeof import('yaml')
+const { parse } = createRequire(new URL('../../../packages/core/package.json', import.meta.url))('yaml') as typeof YamlModule
 
 /** The conformance data root. */
 export const CERBOS_CONFORMANCE_DIR = fileURLToPath(new URL('../../../../shared/conformance/cerbos/', import.meta.url))
