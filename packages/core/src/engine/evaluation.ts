@@ -191,7 +191,8 @@ export function toJson(value: unknown): unknown {
     case 'boolean':
       return value
     case 'object': {
-      if (value instanceof Date) return value.toISOString()
+      // RFC 3339 with trailing fractional zeros dropped, as Go's RFC3339Nano prints it.
+      if (value instanceof Date) return value.toISOString().replace(/\.?0+Z$/, 'Z')
       if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
       if (Array.isArray(value)) return value.map(toJson)
       if (value instanceof Map) {

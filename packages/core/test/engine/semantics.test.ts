@@ -331,3 +331,32 @@ describe('a role policy in a gap of a resource scope chain', () => {
     expect(auditor?.actions.write).toEqual({ effect: 'EFFECT_DENY', policy: 'role.auditor.vdefault/acme', scope: 'acme' })
   })
 })
+
+describe('output values', () => {
+  it('converts CEL values to JSON the way Cerbos does', () => {
+    const engine = engineOf(
+      {
+        'doc.yaml': `${header}resourcePolicy:
+  version: default
+  resource: doc
+  rules:
+    - name: values
+      actions: [read]
+      effect: EFFECT_ALLOW
+      roles: [user]
+      output:
+        when:
+          ruleActivated: '{"int": 1, "double": 1.5, "list": [1, "a", true, null], "now": now(), "ms": timestamp("2024-01-02T03:04:05.120Z")}'
+`,
+      },
+      { now: () => new Date('2024-01-02T03:04:05.000Z') },
+    )
+    expect(engine.checkInputs([input(['user'], ['read'])])[0]?.outputs[0]?.val).toEqual({
+      int: 1,
+      double: 1.5,
+      list: [1, 'a', true, null],
+      now: '2024-01-02T03:04:05Z',
+      ms: '2024-01-02T03:04:05.12Z',
+    })
+  })
+})
