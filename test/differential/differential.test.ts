@@ -6,8 +6,8 @@
  * errors, in the Cerbos HTTP API response shape the CLI writes. Requests both sides reject agree.
  *
  * Fixed seed by default; `MESHGUARD_DIFF_SEED=<n>` changes it, `MESHGUARD_DIFF_SCALE=<x>` scales the
- * number of requests. auxData is not generated: the PDP's HTTP API takes raw JWTs, the engine
- * verified claims.
+ * number of requests. auxData claims are generated too: the PDP gets them as an unverified JWT
+ * (its config disables verification), the engine as verified claims.
  */
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
@@ -60,8 +60,19 @@ function normalize(body: unknown): unknown {
   )
 }
 
+/**
+ * The PDP's HTTP API takes auxData as a raw JWT; the helper starts it with `disableVerification`, so a
+ * token carrying the same claims with a dummy signature reaches the policies as those claims.
+ */
+function withToken(request: CheckResourcesRequest): unknown {
+  const claims = request.auxData?.jwt
+  if (claims === undefined) return request
+  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+  return { ...request, auxData: { jwt: { token: `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}.${part('unverified')}` } } }
+}
+
 async function askPdp(pdp: CerbosPdp, request: CheckResourcesRequest): Promise<Answer> {
-  const response = await fetch(`${pdp.httpUrl}/api/check/resources`, { method: 'POST', body: JSON.stringify(request) })
+  const response = await fetch(`${pdp.httpUrl}/api/check/resources`, { method: 'POST', body: JSON.stringify(withToken(request)) })
   const body = (await response.json()) as { message?: string }
   return response.ok ? { ok: true, body: normalize(body) } : { ok: false, error: body.message ?? `HTTP ${response.status}` }
 }
@@ -139,6 +150,7 @@ describe.each(TARGETS)('differential vs the Cerbos PDP: $name', (target) => {
     const byKind = new Map<string, number>()
     let decisions = 0
     let rejectedByBoth = 0
+    const withAuxData = requests.filter((r) => r.auxData !== undefined).length
     await pool(requests, CONCURRENCY, async (request, i) => {
       const [theirs, ours] = [await askPdp(pdp, request), askEngine(engine, request)]
       if (!theirs.ok && !ours.ok) {
@@ -158,7 +170,7 @@ describe.each(TARGETS)('differential vs the Cerbos PDP: $name', (target) => {
       )
     })
     console.log(
-      `differential [${target.name}] seed=${SEED}: ${requests.length} requests compared (${decisions} action decisions, ${rejectedByBoth} rejected by both), ${divergences.length} divergent${byKind.size > 0 ? ` (${[...byKind].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
+      `differential [${target.name}] seed=${SEED}: ${requests.length} requests compared (${decisions} action decisions, ${withAuxData} with JWT claims, ${rejectedByBoth} rejected by both), ${divergences.length} divergent${byKind.size > 0 ? ` (${[...byKind].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
     )
     expect(divergences.length, divergences.filter((d) => d.includes('\n')).join('\n')).toBe(0)
   })

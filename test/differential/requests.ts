@@ -87,8 +87,12 @@ export function requestArbitrary(vocab: Vocabulary): fc.Arbitrary<CheckResources
     scope,
   })
   const entry = fc.record({ resource, actions: fc.uniqueArray(mostly(actions, noiseString), { minLength: 1, maxLength: 4 }) })
-  const valid = fc.record({ principal, resources: fc.array(entry, { minLength: 1, maxLength: 3 }) }).map((request) => ({
+  const claims = (vocab.jwtClaimPaths.size > 0 ? attrArbitrary([...vocab.jwtClaimPaths], strings, numbers) : fc.constant({})).map(wellTypedRegisteredClaims)
+  // Verified JWT claims on some requests (the differential test turns them into a token for the PDP).
+  const auxData = fc.option(claims.map((jwt) => ({ jwt })), { freq: 3, nil: undefined })
+  const valid = fc.record({ principal, resources: fc.array(entry, { minLength: 1, maxLength: 3 }), auxData }).map(({ auxData: aux, ...request }) => ({
     ...request,
+    ...(aux !== undefined && Object.keys(aux.jwt).length > 0 ? { auxData: aux } : {}),
     includeMeta: true,
     // Empty optional fields are left out, as a client would.
     principal: dropUndefined(request.principal),
@@ -97,6 +101,25 @@ export function requestArbitrary(vocab: Vocabulary): fc.Arbitrary<CheckResources
   // A few malformed requests: both sides must reject them.
   const broken = fc.tuple(valid, fc.constantFrom(...BREAKAGES)).map(([request, breakage]) => breakage(structuredClone(request)))
   return fc.oneof({ weight: 30, arbitrary: valid }, { weight: 1, arbitrary: broken })
+}
+
+/**
+ * Registered JWT claims keep their JWT types: a token with an ill-typed `aud` is not a token (the PDP
+ * rejects it while parsing, meshguard's identity layer never produces it). `aud` is always a list,
+ * as the PDP's JWT parser normalises it; time claims are left out.
+ */
+function wellTypedRegisteredClaims(claims: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...claims }
+  for (const name of ['iss', 'sub', 'jti']) {
+    if (name in out && typeof out[name] !== 'string') delete out[name]
+  }
+  if ('aud' in out) {
+    const aud = out['aud']
+    if (typeof aud === 'string') out['aud'] = [aud]
+    else if (!Array.isArray(aud) || aud.length === 0 || !aud.every((a) => typeof a === 'string')) delete out['aud']
+  }
+  for (const name of ['exp', 'nbf', 'iat']) delete out[name]
+  return out
 }
 
 const BREAKAGES: ((request: CheckResourcesRequest) => CheckResourcesRequest)[] = [

@@ -23,6 +23,8 @@ export interface Vocabulary {
   principalAttrPaths: Set<string>
   /** Attribute paths read from `request.resource.attr` / `R.attr`. */
   resourceAttrPaths: Set<string>
+  /** Claim paths read from `request.auxData.jwt` / `request.aux_data.jwt`. */
+  jwtClaimPaths: Set<string>
   /** String literals found in conditions and outputs. */
   strings: Set<string>
   /** Number literals found in conditions. */
@@ -67,6 +69,7 @@ export async function readVocabulary(dir: string): Promise<Vocabulary> {
     actions: new Set(),
     principalAttrPaths: new Set(),
     resourceAttrPaths: new Set(),
+    jwtClaimPaths: new Set(),
     strings: new Set(),
     numbers: new Set(),
   }
@@ -115,6 +118,7 @@ export async function readVocabulary(dir: string): Promise<Vocabulary> {
     for (const text of strings(doc)) {
       for (const m of text.matchAll(/(?:request\.principal|\bP)\.attr\.([A-Za-z_][\w.]*)/g)) if (m[1]) vocab.principalAttrPaths.add(m[1])
       for (const m of text.matchAll(/(?:request\.resource|\bR)\.attr\.([A-Za-z_][\w.]*)/g)) if (m[1]) vocab.resourceAttrPaths.add(m[1])
+      for (const m of text.matchAll(/request\.(?:auxData|aux_data)\.jwt\.([A-Za-z_][\w.]*)/g)) if (m[1]) vocab.jwtClaimPaths.add(m[1])
       for (const m of text.matchAll(/"([^"\\]{1,40})"|'([^'\\]{1,40})'/g)) vocab.strings.add(m[1] ?? m[2] ?? '')
       for (const m of text.matchAll(/(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])/g)) vocab.numbers.add(Number(m[1]))
     }
@@ -124,6 +128,7 @@ export async function readVocabulary(dir: string): Promise<Vocabulary> {
     new Set([...paths].map((p) => p.replace(/\.(exists|all|map|filter|size|contains|startsWith|endsWith|matches|exists_one|inIPAddrRange|timeSince|getHours)$/, '')))
   vocab.principalAttrPaths = trim(vocab.principalAttrPaths)
   vocab.resourceAttrPaths = trim(vocab.resourceAttrPaths)
+  vocab.jwtClaimPaths = trim(vocab.jwtClaimPaths)
   vocab.strings.delete('')
   return vocab
 }
