@@ -7,6 +7,7 @@ import { registerHierarchy } from './lib/hierarchy.js'
 import { registerNetwork } from './lib/network.js'
 import { registerNumericSemantics } from './lib/numeric.js'
 import { registerOptionals } from './lib/optionals.js'
+import { registerPaths } from './lib/paths.js'
 import { registerRegex } from './lib/regex.js'
 import { registerSpiffe } from './lib/spiffe.js'
 import { registerStrings } from './lib/strings.js'
@@ -40,6 +41,7 @@ export function createCelEnvironment(options: CelEnvironmentOptions = {}): Envir
   registerCollections(env)
   registerNetwork(env)
   registerSpiffe(env)
+  registerPaths(env)
   registerComprehensions(env)
   registerOptionals(env)
   env.registerFunction('now(): google.protobuf.Timestamp', () => currentNow())

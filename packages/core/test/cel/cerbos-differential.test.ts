@@ -267,4 +267,31 @@ describe.skipIf(!cerbosAvailable())('CEL agrees with the Cerbos 0.55 REPL', () =
     })
     expect([...new Set(disagreements)]).toEqual([])
   })
+
+  it('computes the same path strings as Cerbos (UNIX and Windows paths, globs)', async () => {
+    const paths = ['/a/b/c.txt', 'a/b', '/', '', '.', '..', 'a/../../b', '/a/./b/', 'C:\\foo\\bar.txt', '\\\\host\\share\\dir', 'C:', '/a/b.tar.gz', 'a\\b']
+    const patterns = ['/a/*', '*.txt', '/a/b/c.???', '[', '/a/[^b]*', 'a/\\*', '*', '/a/b/*.txt', 'C:\\foo\\*.txt']
+    const lit = (v: string): string => JSON.stringify(v)
+    const expressions: string[] = []
+    for (const x of paths) {
+      expressions.push(`basePath(${lit(x)})`, `dirPath(${lit(x)})`, `extPath(${lit(x)})`, `volumeName(${lit(x)})`)
+      for (const y of paths.slice(0, 7)) expressions.push(`relPath(${lit(y)}, ${lit(x)})`, `joinPath([${lit(y)}, ${lit(x)}])`, `string(pathHasPrefix(${lit(x)}, ${lit(y)}))`)
+      for (const g of patterns) expressions.push(`string(pathMatch(${lit(x)}, ${lit(g)}))`)
+    }
+    const [blocks] = await replBlocks([{ request: requestFor({}, {}), expressions }])
+    const theirs = blocks!.map((b) => {
+      const text = b.trim()
+      return text.startsWith('_ = ') ? text.slice(4) : 'error'
+    })
+    const ours = expressions.map((e) => {
+      try {
+        return JSON.stringify(compileCel(e).evaluate(activation()))
+      } catch {
+        return 'error'
+      }
+    })
+    const disagreements = expressions.map((e, i) => `${e}: cerbos ${theirs[i]}, ours ${ours[i]}`).filter((_, i) => theirs[i] !== ours[i])
+    expect(disagreements).toEqual([])
+    expect(theirs.filter((t) => t === 'error').length).toBeLessThan(expressions.length / 2)
+  })
 })

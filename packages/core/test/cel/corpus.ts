@@ -243,4 +243,16 @@ export const TRUE_EXPRESSIONS: Readonly<Record<string, readonly string[]>> = {
     'R.attr.?s.optMap(s, s.size()).orValue(0) == 9 && R.attr.?nope.optMap(s, s.size()).orValue(0) == 0',
     'P.attr.?clients.optFlatMap(c, c.?acme).hasValue() && !P.attr.?clients.optFlatMap(c, c.?other).hasValue()',
   ],
+  'paths': [
+    'basePath("/a/b.txt") == "b.txt" && dirPath("/a/b.txt") == "/a" && extPath("/a/b.txt") == ".txt"',
+    'basePath("") == "." && dirPath("") == "." && extPath("a") == ""',
+    'joinPath(["a", "b", "../c"]) == "a/c" && joinPath([]) == ""',
+    'pathHasPrefix("/a/b/c", "/a/b") && "/a/b/c".pathHasPrefix("/a/b") && !pathHasPrefix("/a/bc", "/a/b")',
+    'pathMatch("/a/b.txt", "/a/*.txt") && "/a/b.txt".pathMatch("/a/*.txt") && !pathMatch("/a/b/c.txt", "/a/*.txt")',
+    'pathMatch("/a/x1", "/a/[a-z][0-9]") && !pathMatch("/a/x1", "/a/[^a-z]?")',
+    'pathMatchAnyOf("/a/b.txt", ["/x/*", "/a/*"])',
+    'relPath("/a/b", "/a/b/c/d") == "c/d" && relPath("/a/b", "/a/x") == "../x"',
+    'volumeName("C:\\\\foo") == "C:" && volumeName("/foo") == ""',
+    'dirPath("C:\\\\foo\\\\bar") == "C:\\\\foo"',
+  ],
 }

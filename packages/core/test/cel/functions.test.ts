@@ -128,6 +128,13 @@ allTrue('lists extension and macros')
 
 allTrue('two-variable comprehensions')
 
+describe('path errors', () => {
+  it('reports a bad glob and an impossible relative path as Cerbos does', () => {
+    expect(fails('pathMatch("a", "[")').message).toBe('failed to match pattern "[" on path "a": syntax error in pattern')
+    expect(fails('relPath("a", "/b") == ""').message).toBe("failed to determine relative path of /b: Rel: can't make /b relative to a")
+  })
+})
+
 describe('resource limits', () => {
   it('lists.range() refuses to build a list from a huge request-controlled size (fails closed)', () => {
     const a = activation({ resource: { attr: { n: 1e12 } } })
@@ -170,3 +177,4 @@ describe('SPIFFE errors', () => {
 })
 
 allTrue('optional helpers')
+allTrue('paths')
