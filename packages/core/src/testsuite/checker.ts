@@ -12,8 +12,11 @@ export type PlainObject = Record<string, unknown>
 /** Collects issues for one document. */
 export class DocumentChecker {
   readonly issues: SourceIssue[] = []
+  private readonly doc: SourceDocument | undefined
 
-  constructor(private readonly doc: SourceDocument | undefined) {}
+  constructor(doc: SourceDocument | undefined) {
+    this.doc = doc
+  }
 
   /** Records a problem at `path`. */
   report(path: DocPath, message: string, atKey = false): void {

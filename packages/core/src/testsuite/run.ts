@@ -98,6 +98,7 @@ async function runSuiteFile(dir: string, file: string, runner: SuiteRunner, fixt
  * never an exception; only I/O failures and engine construction failures throw.
  *
  * @throws PolicyError when no `engine` is given and the policies in `dir` do not compile
+ * @throws ConfigError when `filter.includedTestNamesRegexp` is not a valid regular expression
  */
 export async function runPolicyTests(dir: string, options: RunPolicyTestsOptions = {}): Promise<TestResults> {
   const engine = options.engine ?? embeddedTestEngines(await loadPolicyDirectory(dir))

@@ -2,6 +2,7 @@
  * Runs one parsed suite against an engine: resolves fixtures, validates every test before running any
  * (as Cerbos does), then checks every principal × resource × action and compares effects and outputs.
  */
+import { ConfigError } from '../errors.js'
 import type { AuxData, CheckResourcesRequest, Principal, Resource } from '../types.js'
 import type { Expectation, ExpectedOutput, Fixtures, SuiteDefinition, TestDefinition, TestOptions } from './definition.js'
 import type { TestEngine, TestEngineFactory, TestEngineOutput } from './engine.js'
@@ -195,13 +196,19 @@ function compareOutputs(expected: readonly ExpectedOutput[], actual: readonly Te
 export class SuiteRunner {
   private readonly engines = new Map<string, Promise<TestEngine>>()
   private readonly clock = new TestClock()
+  private readonly factory: TestEngineFactory
+  private readonly filter: PolicyTestFilter
   private readonly nameFilter: RegExp | undefined
 
-  constructor(
-    private readonly factory: TestEngineFactory,
-    private readonly filter: PolicyTestFilter = {},
-  ) {
-    this.nameFilter = filter.includedTestNamesRegexp ? new RegExp(filter.includedTestNamesRegexp) : undefined
+  /** @throws ConfigError when `filter.includedTestNamesRegexp` is not a valid regular expression */
+  constructor(factory: TestEngineFactory, filter: PolicyTestFilter = {}) {
+    this.factory = factory
+    this.filter = filter
+    try {
+      this.nameFilter = filter.includedTestNamesRegexp ? new RegExp(filter.includedTestNamesRegexp) : undefined
+    } catch (err) {
+      throw new ConfigError('filter.includedTestNamesRegexp', 'is not a valid regular expression', { cause: err })
+    }
   }
 
   private engineFor(options: TestOptions): Promise<TestEngine> {

@@ -42,8 +42,10 @@ export function formatSourceIssue(issue: SourceIssue): string {
 
 /** The document could not be parsed at all. */
 export class SourceSyntaxError extends Error {
-  constructor(readonly issues: readonly SourceIssue[]) {
+  readonly issues: readonly SourceIssue[]
+  constructor(issues: readonly SourceIssue[]) {
     super(issues.map(formatSourceIssue).join('\n'))
+    this.issues = issues
     this.name = 'SourceSyntaxError'
   }
 }

@@ -342,6 +342,14 @@ tests:
       ['x_test.yaml', 'failed to load test fixtures from testdata: failed to load principals:\n5:5 principals.bob.policyVursion: unknown field "policyVursion"'],
     ])
   })
+
+  it('rejects an invalid test-name filter as a configuration error', async () => {
+    const dir = await tree({ ...FIXTURES })
+    await expect(runPolicyTests(dir, { engine: fakeEngine(), filter: { includedTestNamesRegexp: '(' } })).rejects.toMatchObject({
+      code: 'ERR_AUTHZ_INVALID_CONFIG',
+      option: 'filter.includedTestNamesRegexp',
+    })
+  })
 })
 
 describe('findTestSuites', () => {
