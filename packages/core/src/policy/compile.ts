@@ -133,21 +133,20 @@ class SetCompiler {
   }
 
   private compileUnit(unit: Unit, out: CompiledPolicy[]): void {
-    {
-      const { def, doc } = unit.v
-      if (def.resourcePolicy) {
-        const p = this.resourcePolicy(unit)
-        if (p) out.push(p)
-      } else if (def.principalPolicy) {
-        out.push(this.principalPolicy(unit))
-      } else if (def.rolePolicy) {
-        out.push(this.rolePolicy(unit))
-      } else if (!def.derivedRoles && !def.exportVariables && !def.exportConstants) {
-        this.issues.push(issueAt(doc, [], 'unknown policy kind'))
-      }
-      // Derived roles and exported definitions are compiled where they are imported, as in Cerbos.
+    const { def, doc } = unit.v
+    if (def.resourcePolicy) {
+      const p = this.resourcePolicy(unit)
+      if (p) out.push(p)
+    } else if (def.principalPolicy) {
+      out.push(this.principalPolicy(unit))
+    } else if (def.rolePolicy) {
+      out.push(this.rolePolicy(unit))
+    } else if (!def.derivedRoles && !def.exportVariables && !def.exportConstants) {
+      this.issues.push(issueAt(doc, [], 'unknown policy kind'))
     }
+    // Derived roles and exported definitions are compiled where they are imported, as in Cerbos.
   }
+
 
   /**
    * Every scoped policy needs all its ancestors. Like Cerbos, which compiles a policy and then its
