@@ -3,7 +3,7 @@
  * and `testdata/` skipped, only `.yaml`/`.yml`/`.json`, `*_test.*` files are test suites (not
  * policies), and `_schemas/` at the root holds JSON schemas.
  */
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import { PolicyError } from '../errors.js'
 import { compilePolicies, type PolicySource } from './compile.js'
@@ -25,6 +25,15 @@ const SCHEMA_DIR = '_schemas'
 
 const toPosix = (p: string): string => p.split(sep).join('/')
 
+async function isFileTarget(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile()
+  } catch {
+    // A dangling link is skipped.
+    return false
+  }
+}
+
 async function walk(dir: string, visit: (path: string, isDir: boolean) => boolean): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true })
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -32,7 +41,8 @@ async function walk(dir: string, visit: (path: string, isDir: boolean) => boolea
     const full = join(dir, entry.name)
     if (entry.isDirectory()) {
       if (visit(full, true) !== false) await walk(full, visit)
-    } else if (entry.isFile()) {
+    } else if (entry.isFile() || (entry.isSymbolicLink() && (await isFileTarget(full)))) {
+      // Like Go's fs.WalkDir, symlinked files are read and symlinked directories are not entered.
       visit(full, false)
     }
   }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -49,8 +49,14 @@ describe('policy directory loading', () => {
       '_schemas/doc.json': '{"type":"object"}',
       '_schemas/ignored.yaml': 'not: [valid',
     })
+    await symlink(join(dir, 'resources', 'doc.yaml'), join(root, 'outside.yaml'))
+    await mkdir(join(dir, 'links'))
+    await symlink(join(root, 'outside.yaml'), join(dir, 'links', 'linked.yaml'))
+    await symlink(join(dir, 'resources'), join(dir, 'linked-dir'))
     const files = await readPolicyDirectory(dir)
-    expect(files.policies.map((p) => p.file)).toEqual(['resources/doc.yaml'])
+    // A symlinked file is read (like Go's fs.WalkDir), a symlinked directory is not entered.
+    expect(files.policies.map((p) => p.file)).toEqual(['links/linked.yaml', 'resources/doc.yaml'])
+    await rm(join(dir, 'links'), { recursive: true })
     expect(files.schemas.map((s) => s.path)).toEqual(['doc.json'])
     expect(files.testSuites).toEqual(['resources/doc_test.yaml'])
     const set = await loadPolicyDirectory(dir)
