@@ -12,7 +12,7 @@ import { CERBOS_STORE_DIR, CERBOS_TEST_GLOBALS, loadEngineCases, loadKnownFailur
 const KNOWN_FAILURES_FILE = fileURLToPath(new URL('./known-failures-engine.md', import.meta.url))
 
 /** The comparison tiers, in the order the README suggests. */
-const TIERS = ['effects', 'attribution', 'derivedRoles', 'outputs', 'validationErrors', 'evaluationErrors'] as const
+const TIERS = ['effects', 'attribution', 'derivedRoles', 'outputs', 'validationErrors', 'evaluationErrors', 'auditTrail'] as const
 type Tier = (typeof TIERS)[number]
 
 interface Run {
@@ -90,6 +90,13 @@ describe('Cerbos engine conformance', () => {
           for (const t of TIERS) tiersFailed.set(t, `threw ${String(err)}`)
           results.push({ id, tiersFailed })
           continue
+        }
+        const wantTrail = c.wantDecisionLogs?.[0]?.auditTrail?.effectivePolicies
+        if (wantTrail) {
+          // The decision log of the whole call: every policy consulted, with its source file.
+          const want = Object.entries(wantTrail).map(([k, v]) => `${k}=${v.attributes?.source ?? ''}`).sort()
+          const got = [...new Set(outputs.flatMap((o) => Object.entries(o.effectivePolicies).map(([k, v]) => `${k}=${v}`)))].sort()
+          if (JSON.stringify(want) !== JSON.stringify(got)) tiersFailed.set('auditTrail', `want ${JSON.stringify(want)} got ${JSON.stringify(got)}`)
         }
         c.wantOutputs.forEach((want, i) => {
           const got = outputs[i]

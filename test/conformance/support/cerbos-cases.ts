@@ -46,12 +46,14 @@ export interface EngineCase {
   description: string
   inputs: Array<Record<string, unknown>>
   wantOutputs: WantOutput[]
+  /** The expected decision-log entries (only the audit trail is compared). */
+  wantDecisionLogs?: Array<{ auditTrail?: { effectivePolicies?: Record<string, { attributes?: { source?: string } }> } }> | undefined
 }
 
 const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
 
 /** Renames snake_case keys to lowerCamel (cases mix both spellings); attribute maps are left alone. */
-export function camelizeKeys(value: unknown, keep: ReadonlySet<string> = new Set(['attr', 'val', 'jwt', 'actions'])): unknown {
+export function camelizeKeys(value: unknown, keep: ReadonlySet<string> = new Set(['attr', 'val', 'jwt', 'effectivePolicies', 'actions'])): unknown {
   if (Array.isArray(value)) return value.map((v) => camelizeKeys(v, keep))
   if (typeof value !== 'object' || value === null) return value
   const out: Record<string, unknown> = {}
@@ -76,7 +78,7 @@ export async function loadEngineCases(dir: string): Promise<EngineCase[]> {
   return await Promise.all(
     entries.map(async (file) => {
       const raw = camelizeKeys(parse(await readFile(join(root, file), 'utf8'))) as Partial<EngineCase>
-      return { name: `${dir}/${file}`, description: raw.description ?? '', inputs: raw.inputs ?? [], wantOutputs: raw.wantOutputs ?? [] }
+      return { name: `${dir}/${file}`, description: raw.description ?? '', inputs: raw.inputs ?? [], wantOutputs: raw.wantOutputs ?? [], wantDecisionLogs: raw.wantDecisionLogs }
     }),
   )
 }

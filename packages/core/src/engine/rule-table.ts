@@ -384,7 +384,8 @@ export class RuleTable {
     const file = this.sources.get(key)
     if (file !== undefined) out.push([key, file])
     const slash = key.indexOf('/')
-    if (slash > 0) {
+    // Role policies stand alone; resource and principal policy sets carry their whole scope chain.
+    if (slash > 0 && !key.startsWith('role.')) {
       const base = key.slice(0, slash)
       for (const parent of scopeParents(key.slice(slash + 1))) {
         const parentKey = parent === '' ? base : `${base}/${parent}`
