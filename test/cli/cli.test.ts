@@ -119,10 +119,28 @@ describe('meshguard check', () => {
     expect(out[4]).toEqual(out[0])
   })
 
-  it('never trusts a raw JWT in auxData', async () => {
-    const request = { ...REQUESTS[1], auxData: { jwt: { token: 'eyJhbGciOiJub25lIn0.e30.' } } }
-    const run = await cli(['check', '--policies', STORE], JSON.stringify(request))
-    expect(lines(run.stdout)[0]).toMatchObject({ code: 3, reason: 'aux_data_token_unsupported' })
+  it('reads auxData tokens as a PDP with JWT verification disabled does', async () => {
+    const part = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url')
+    const token = (claims: unknown): string => `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}.${part('unverified')}`
+    const leave = { principal: JOHN, resources: [{ actions: ['defer'], resource: LEAVE_REQUEST }] }
+    const requests = [
+      { ...leave, auxData: { jwt: { token: token({ aud: 'cerbos-jwt-tests', customArray: ['A'] }) } } },
+      { ...leave, auxData: { jwt: { token: token({ aud: ['other'], customArray: ['A'] }) } } },
+      { ...leave, auxData: { jwt: { token: token({ aud: ['cerbos-jwt-tests'], exp: 1000 }) } } },
+    ]
+    const run = await cli(['check', '--policies', STORE, '--globals', '{"environment":"test"}'], requests.map((r) => JSON.stringify(r)).join('\n'))
+    const ours = lines(run.stdout) as Record<string, unknown>[]
+    expect((ours[0] as { results: { actions: unknown }[] }).results[0]?.actions).toEqual({ defer: 'EFFECT_ALLOW' })
+    for (const [i, request] of requests.entries()) {
+      const response = await fetch(`${pdp?.httpUrl}/api/check/resources`, { method: 'POST', body: JSON.stringify(request) })
+      const theirs = (await response.json()) as Record<string, unknown>
+      if ('code' in theirs) {
+        expect(ours[i], `request ${i}`).toMatchObject({ code: theirs['code'], message: theirs['message'], reason: 'invalid_aux_data' })
+      } else {
+        delete theirs['cerbosCallId']
+        expect(ours[i], `request ${i}`).toEqual(theirs)
+      }
+    }
   })
 
   it('streams thousands of lines, one answer per line in order', async () => {

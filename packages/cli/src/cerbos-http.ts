@@ -4,6 +4,7 @@
  * and the same omissions (empty strings, empty lists and absent meta are left out).
  */
 import { RequestError, type CheckInput, type CheckOutput } from '@meshguard/core'
+import { decodeUnverifiedClaims } from './aux-token.js'
 
 /** A parsed request: the engine inputs plus what the response needs. */
 export interface HttpCheckRequest {
@@ -20,7 +21,8 @@ function fail(reason: string, message: string): never {
 
 /**
  * Reads a CheckResources request body (already JSON-parsed). Only the envelope is checked here;
- * the engine validates principals, resources and actions.
+ * the engine validates principals, resources and actions. `auxData.jwt` is either the HTTP API's
+ * `{token}` (decoded without signature verification, see aux-token.ts) or already-verified claims.
  *
  * @throws RequestError when the envelope is malformed
  */
@@ -31,11 +33,12 @@ export function readCheckRequest(body: unknown): HttpCheckRequest {
   if (includeMeta !== undefined && typeof includeMeta !== 'boolean') fail('invalid_field', 'includeMeta must be a boolean')
   if (!Array.isArray(resources) || resources.length === 0) fail('resources_missing', 'resources: value is required')
   if (auxData !== undefined && auxData !== null && !isRecord(auxData)) fail('invalid_aux_data', 'auxData must be an object')
-  const jwt = isRecord(auxData) ? auxData['jwt'] : undefined
+  let jwt = isRecord(auxData) ? auxData['jwt'] : undefined
   const jwts = isRecord(auxData) ? auxData['jwts'] : undefined
-  if (isRecord(jwt) && typeof jwt['token'] === 'string') {
-    // The PDP verifies raw tokens against its key sets; the CLI has none, so it never trusts one.
-    fail('aux_data_token_unsupported', 'auxData.jwt.token is not accepted: pass verified claims as auxData.jwt')
+  if (isRecord(jwt) && 'token' in jwt) {
+    // The HTTP API shape: a raw token (plus an optional keySetId, which the CLI has no use for).
+    if (typeof jwt['token'] !== 'string') fail('invalid_aux_data', 'invalid auxData')
+    jwt = decodeUnverifiedClaims(jwt['token'], Math.floor(Date.now() / 1000))
   }
   const inputs = resources.map((entry: unknown, i): CheckInput => {
     if (!isRecord(entry)) fail('resource_missing', `resources[${i}] must be an object`)

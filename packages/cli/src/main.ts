@@ -17,6 +17,7 @@ Commands:
         [--schema-enforcement none|warn|reject]
       Read CheckResources requests (Cerbos HTTP API JSON) one per line on stdin and write one
       Cerbos HTTP API response per line on stdout. A bad line gets an error line, not an exit.
+      auxData.jwt.token is decoded WITHOUT signature verification (PDP disableVerification).
   compile DIR [--skip-tests] [--tests REGEXP] [--output table|json]
       Compile the policies in DIR (errors as file:line:col), then run the policy test suites
       (*_test.yaml) found there. Exits 1 on any compile error or failed test.
