@@ -32,6 +32,15 @@ const pages = await Promise.all(docs.map(async (file) => ({ file, text: await re
 const scriptTable = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
 const rootScripts = Object.keys(scriptTable)
 
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
+const headingAnchors = (text: string): string[] =>
+  [...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+    (m[1] ?? '')
+      .toLowerCase()
+      .replace(/[^a-z0-9 _-]/g, '')
+      .replace(/ /g, '-'),
+  )
+
 /** Lines that carry meaning for a copy: no blank lines, no whole-line comments. */
 const significant = (text: string): string =>
   text
@@ -61,13 +70,27 @@ describe('documentation', () => {
     }
   })
 
-  it.each(pages)('$file: relative links resolve', ({ file, text }) => {
+  it.each(pages)('$file: relative links resolve, anchors included', async ({ file, text }) => {
     for (const match of text.matchAll(/\]\(([^)\s]+)\)/g)) {
       const target = match[1] ?? ''
-      if (/^[a-z]+:/i.test(target) || target.startsWith('#')) continue
-      const path = resolve(root, dirname(file), target.split('#')[0] ?? '')
+      if (/^[a-z]+:/i.test(target)) continue
+      const [pathPart = '', anchor] = target.split('#')
+      const path = pathPart === '' ? join(root, file) : resolve(root, dirname(file), pathPart)
       expect(existsSync(path), `${file} links to ${target}`).toBe(true)
+      if (anchor !== undefined && path.endsWith('.md') && existsSync(path)) {
+        expect(headingAnchors(await readFile(path, 'utf8')), `${file} links to ${target}`).toContain(anchor)
+      }
     }
+  })
+
+  it('links every page under docs/ from the README or another page', () => {
+    const linked = new Set<string>()
+    for (const { file, text } of pages) {
+      for (const match of text.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)) {
+        if (!/^[a-z]+:/i.test(match[1] ?? '')) linked.add(relative(root, resolve(root, dirname(file), match[1] ?? '')))
+      }
+    }
+    for (const page of docs.filter((d) => d.startsWith('docs/'))) expect(linked, page).toContain(page)
   })
 
   it.each(pages)('$file: repository paths in backticks exist', ({ file, text }) => {
