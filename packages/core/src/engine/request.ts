@@ -33,9 +33,26 @@ function optionalString(value: unknown, field: string): string | undefined {
   return value
 }
 
+// The Cerbos API's patterns for versions and scopes.
+const VERSION_PATTERN = /^\w*$/
+const SCOPE_PATTERN = /^(|\.|[0-9A-Za-z][-\w]*(\.\w[-\w]*)*)$/
+
+function optionalVersion(value: unknown, field: string): string | undefined {
+  const version = optionalString(value, field)
+  if (version !== undefined && !VERSION_PATTERN.test(version)) fail('invalid_policy_version', `${field} must contain only letters, digits and underscores`)
+  return version
+}
+
+function optionalScope(value: unknown, field: string): string | undefined {
+  const scope = optionalString(value, field)
+  if (scope !== undefined && !SCOPE_PATTERN.test(scope)) fail('invalid_scope', `${field} must be a dotted scope such as "acme.hr"`)
+  return scope
+}
+
 function attrOf(value: unknown, field: string): Record<string, unknown> {
   if (value === undefined || value === null) return {}
   if (!isRecord(value)) fail('invalid_attr', `${field} must be an object`)
+  if ('' in value) fail('invalid_attr', `${field} must not have an empty key`)
   return value
 }
 
@@ -51,8 +68,8 @@ export function validatePrincipal(value: unknown): Principal {
     id: value.id,
     roles: roles.slice(),
     attr: attrOf(value.attr, 'principal.attr'),
-    policyVersion: optionalString(value.policyVersion, 'principal.policyVersion'),
-    scope: optionalString(value.scope, 'principal.scope'),
+    policyVersion: optionalVersion(value.policyVersion, 'principal.policyVersion'),
+    scope: optionalScope(value.scope, 'principal.scope'),
   }
 }
 
@@ -66,8 +83,8 @@ export function validateResource(value: unknown, index: number): Resource {
     kind: value.kind,
     id: value.id,
     attr: attrOf(value.attr, `${at}.attr`),
-    policyVersion: optionalString(value.policyVersion, `${at}.policyVersion`),
-    scope: optionalString(value.scope, `${at}.scope`),
+    policyVersion: optionalVersion(value.policyVersion, `${at}.policyVersion`),
+    scope: optionalScope(value.scope, `${at}.scope`),
   }
 }
 

@@ -66,6 +66,9 @@ describe('seed policy (issue 2)', () => {
     ['non-string action', { resources: [{ resource: { kind: 'review', id: 'r' }, actions: [1] }] }],
     ['no actions', { resources: [{ resource: { kind: 'review', id: 'r' }, actions: [] }] }],
     ['no resources', { resources: [] }],
+    ['bad scope', { resources: [{ resource: { kind: 'review', id: 'r', scope: 'acme..hr' }, actions: ['read'] }] }],
+    ['bad policy version', { principal: { id: 'p', roles: ['a'], policyVersion: 'v-1' } }],
+    ['duplicate actions', { resources: [{ resource: { kind: 'review', id: 'r' }, actions: ['read', 'read'] }] }],
   ])('rejects a malformed request (%s) with RequestError', async (_name, patch) => {
     const request = { ...reviewRequest(['hr'], 'x', 'x'), ...patch } as unknown as CheckResourcesRequest
     expect(() => engine.checkResourcesSync(request)).toThrow(RequestError)
