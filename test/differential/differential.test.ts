@@ -6,8 +6,8 @@
  * errors, in the Cerbos HTTP API response shape the CLI writes. Requests both sides reject agree.
  *
  * Fixed seed by default; `MESHGUARD_DIFF_SEED=<n>` changes it, `MESHGUARD_DIFF_SCALE=<x>` scales the
- * number of requests. auxData claims are generated too: the PDP gets them as an unverified JWT
- * (its config disables verification), the engine as verified claims.
+ * number of requests. auxData claims are generated too, sent as an unverified JWT to both sides (the
+ * PDP's config disables verification; the CLI's reader decodes it the same way).
  */
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
@@ -79,7 +79,8 @@ async function askPdp(pdp: CerbosPdp, request: CheckResourcesRequest): Promise<A
 
 function askEngine(engine: EmbeddedEngine, request: CheckResourcesRequest): Answer {
   try {
-    const parsed = readCheckRequest(JSON.parse(JSON.stringify(request)))
+    // The same body the PDP gets, token included: this is the `meshguard check` pipeline.
+    const parsed = readCheckRequest(JSON.parse(JSON.stringify(withToken(request))))
     return { ok: true, body: normalize(toHttpResponse(parsed, engine.checkInputs(parsed.inputs))) }
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) }

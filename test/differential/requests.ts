@@ -105,8 +105,8 @@ export function requestArbitrary(vocab: Vocabulary): fc.Arbitrary<CheckResources
 
 /**
  * Registered JWT claims keep their JWT types: a token with an ill-typed `aud` is not a token (the PDP
- * rejects it while parsing, meshguard's identity layer never produces it). `aud` is always a list,
- * as the PDP's JWT parser normalises it; time claims are left out.
+ * rejects it while parsing, meshguard's identity layer never produces it). A string `aud` stays a
+ * string (both the PDP and the CLI turn it into a list); time claims are left out.
  */
 function wellTypedRegisteredClaims(claims: Record<string, unknown>): Record<string, unknown> {
   const out = { ...claims }
@@ -115,8 +115,7 @@ function wellTypedRegisteredClaims(claims: Record<string, unknown>): Record<stri
   }
   if ('aud' in out) {
     const aud = out['aud']
-    if (typeof aud === 'string') out['aud'] = [aud]
-    else if (!Array.isArray(aud) || aud.length === 0 || !aud.every((a) => typeof a === 'string')) delete out['aud']
+    if (typeof aud !== 'string' && (!Array.isArray(aud) || aud.length === 0 || !aud.every((a) => typeof a === 'string'))) delete out['aud']
   }
   for (const name of ['exp', 'nbf', 'iat']) delete out[name]
   return out
