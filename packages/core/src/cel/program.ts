@@ -6,7 +6,7 @@ import { FALLBACK, compileFastPath } from './fast-path.js'
 import { toConditionError } from './failure.js'
 import { useCelGoLogic } from './logic.js'
 import { useCelGoPresence } from './presence.js'
-import { INT_CONVERSION } from './lib/conversions.js'
+import { INT_CONVERSION, STRING_CONVERSION } from './lib/conversions.js'
 import { parseStrictCIDR, parseStrictIP } from './lib/ip.js'
 import { RE2_MATCHES, re2 } from './lib/regex.js'
 import { STRING_RENAMES } from './lib/strings.js'
@@ -20,6 +20,7 @@ const SCOPE_IDENTIFIERS: ReadonlySet<string> = new Set(CERBOS_IDENTIFIERS)
 const RENAMES: ReadonlyMap<string, string> = new Map([
   ['matches', RE2_MATCHES],
   ['int', INT_CONVERSION],
+  ['string', STRING_CONVERSION],
   ['timestamp', TIMESTAMP_CONVERSION],
   ...STRING_RENAMES,
 ])

@@ -294,4 +294,43 @@ describe.skipIf(!cerbosAvailable())('CEL agrees with the Cerbos 0.55 REPL', () =
     expect(disagreements).toEqual([])
     expect(theirs.filter((t) => t === 'error').length).toBeLessThan(expressions.length / 2)
   })
+
+  it('computes the same timestamp fields, durations and formats as Cerbos', async () => {
+    const stamps = ['2021-04-20T10:05:20.021-05:00', '2021-12-31T23:30:00Z', '2024-02-29T00:00:00+14:00', '1999-01-01T12:00:00.999Z', '2021-03-28T01:30:00Z']
+    const zones = ['', '"UTC"', '"-05:00"', '"+05:30"', '"America/New_York"', '"Europe/London"', '"Asia/Kolkata"', '"NZ"', '"Mars/Base"']
+    const getters = ['getFullYear', 'getMonth', 'getDate', 'getDayOfMonth', 'getDayOfWeek', 'getDayOfYear', 'getHours', 'getMinutes', 'getSeconds', 'getMilliseconds']
+    const expressions: string[] = []
+    for (const ts of stamps) {
+      for (const zone of zones) for (const g of getters) expressions.push(`timestamp("${ts}").${g}(${zone})`)
+      // A computed timestamp prints in UTC here but keeps the written offset in Go (known difference).
+      expressions.push(`string(timestamp("${ts}"))`, `timestamp("${ts}") + duration("90m") == timestamp("${ts}") + duration("1.5h")`, `int(timestamp("${ts}"))`)
+    }
+    for (const d of ['1h', '90m', '1.5h', '-30s', '3750s', '1ms', '2h45m30.5s']) {
+      expressions.push(`string(duration("${d}"))`)
+      for (const g of ['getHours', 'getMinutes', 'getSeconds', 'getMilliseconds']) expressions.push(`duration("${d}").${g}()`)
+    }
+    for (const f of ['%s', '%d', '%.2f', '%e', '%x', '%o', '%b']) {
+      for (const v of ['1', '2.5', '"a"', 'true', '[1, "a"]', '{"k": 1}', '-7', 'null', '2500000.0', '1e21', '0.00001']) {
+        expressions.push(`"${f}".format([${v}])`)
+      }
+    }
+    for (const v of ['2.5', '1234567.0', '100000.0', '123456.7', '0.00001', '0.0001', '-0.0', '1e300', '5e-324', '2500000.0', '1u', '-3', 'true', 'b"ok"']) {
+      expressions.push(`string(${v})`)
+    }
+    const [blocks] = await replBlocks([{ request: requestFor({}, {}), expressions }])
+    const theirs = blocks!.map((b) => {
+      const text = b.trim()
+      return text.startsWith('_ = ') ? text.slice(4) : 'error'
+    })
+    const ours = expressions.map((e) => {
+      try {
+        const v = compileCel(e).evaluate(activation())
+        return typeof v === 'bigint' ? v.toString() : JSON.stringify(v)
+      } catch {
+        return 'error'
+      }
+    })
+    const disagreements = expressions.map((e, i) => `${e}: cerbos ${theirs[i]}, ours ${ours[i]}`).filter((_, i) => theirs[i] !== ours[i])
+    expect(disagreements).toEqual([])
+  })
 })

@@ -1,5 +1,6 @@
 import type { Environment } from '@marcbachmann/cel-js'
 import { invalidArgument } from '../values.js'
+import { STRING_CONVERSION } from './conversions.js'
 import { CIDRBlock, IPAddress, parseStrictCIDR, parseStrictIP } from './ip.js'
 
 function ip(text: string): IPAddress {
@@ -53,8 +54,8 @@ export function registerNetwork(env: Environment): void {
   env.registerType('IPNamespace', IPNamespace)
   env.registerConstant('ip', 'IPNamespace', new IPNamespace())
   env.registerFunction('IPNamespace.isCanonical(string): bool', (_: unknown, t: string) => ip(t).toString() === t)
-  env.registerFunction('string(net.IP): string', (a: IPAddress) => a.toString())
-  env.registerFunction('string(net.CIDR): string', (c: CIDRBlock) => c.toString())
+  env.registerFunction(`${STRING_CONVERSION}(net.IP): string`, (a: IPAddress) => a.toString())
+  env.registerFunction(`${STRING_CONVERSION}(net.CIDR): string`, (c: CIDRBlock) => c.toString())
   env.registerOperator('net.IP == net.IP', (a: IPAddress, b: IPAddress) => a.equals(b))
   env.registerOperator('net.CIDR == net.CIDR', (a: CIDRBlock, b: CIDRBlock) => a.equals(b))
   env.registerFunction('net.IP.family(): int', (a: IPAddress) => BigInt(a.family))

@@ -1,5 +1,6 @@
 import type { Environment } from '@marcbachmann/cel-js'
 import { invalidArgument } from '../values.js'
+import { STRING_CONVERSION } from './conversions.js'
 
 /**
  * Cerbos's SPIFFE functions (`spiffeID`, `spiffeTrustDomain`, `spiffeMatch*`), with go-spiffe's
@@ -85,8 +86,8 @@ export function registerSpiffe(env: Environment): void {
   env.registerFunction(`${ID}.isMemberOf(${TD}): bool`, (id: SpiffeId, td: SpiffeTrustDomain) => id.trustDomain.name === td.name)
   env.registerFunction(`${TD}.id(): string`, (td: SpiffeTrustDomain) => td.idString())
   env.registerFunction(`${TD}.name(): string`, (td: SpiffeTrustDomain) => td.name)
-  env.registerFunction(`string(${ID}): string`, (id: SpiffeId) => id.toString())
-  env.registerFunction(`string(${TD}): string`, (td: SpiffeTrustDomain) => td.name)
+  env.registerFunction(`${STRING_CONVERSION}(${ID}): string`, (id: SpiffeId) => id.toString())
+  env.registerFunction(`${STRING_CONVERSION}(${TD}): string`, (td: SpiffeTrustDomain) => td.name)
 
   env.registerOperator(`${ID} == ${ID}`, (a: SpiffeId, b: SpiffeId) => a.toString() === b.toString())
   env.registerOperator(`${TD} == ${TD}`, (a: SpiffeTrustDomain, b: SpiffeTrustDomain) => a.name === b.name)

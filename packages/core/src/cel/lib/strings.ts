@@ -99,11 +99,43 @@ function formatDouble(value: number): string {
   if (Number.isNaN(value)) return 'NaN'
   if (value === Infinity) return 'Infinity'
   if (value === -Infinity) return '-Infinity'
-  return String(value)
+  return plainDecimal(value)
+}
+
+/** The shortest round-trip digits of `n` without an exponent (Go `FormatFloat(n, 'f', -1, 64)`). */
+export function plainDecimal(n: number): string {
+  const text = String(n)
+  const e = text.indexOf('e')
+  if (e < 0) return text
+  const negative = text.startsWith('-')
+  const mantissa = text.slice(negative ? 1 : 0, e)
+  const exponent = Number(text.slice(e + 1))
+  const digits = mantissa.replace('.', '')
+  const point = (mantissa.indexOf('.') < 0 ? mantissa.length : mantissa.indexOf('.')) + exponent
+  const body =
+    point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`
+  return negative ? `-${body}` : body
+}
+
+/** `string(double)`: Go `FormatFloat(n, 'g', -1, 64)`, i.e. an exponent from 1e6 up or below 1e-4. */
+export function goFormatG(n: number): string {
+  if (Number.isNaN(n)) return 'NaN'
+  if (n === Infinity) return '+Inf'
+  if (n === -Infinity) return '-Inf'
+  if (n === 0) return Object.is(n, -0) ? '-0' : '0'
+  const [mantissa, exponentText] = n.toExponential().split('e') as [string, string]
+  const exponent = Number(exponentText)
+  if (exponent < -4 || exponent >= 6) {
+    const sign = exponent < 0 ? '-' : '+'
+    return `${mantissa}e${sign}${String(Math.abs(exponent)).padStart(2, '0')}`
+  }
+  return plainDecimal(n)
 }
 
 /** `x.toFixed(precision)` but ties round half to even on the exact binary value, as Go's strconv does. */
 function toFixedHalfEven(x: number, precision: number): string {
+  // From 1e21 on, toFixed switches to exponent notation; such doubles are integers anyway.
+  if (Math.abs(x) >= 1e21) return precision === 0 ? plainDecimal(x) : `${plainDecimal(x)}.${'0'.repeat(precision)}`
   const wide = x.toFixed(Math.min(100, precision + 30))
   const cut = wide.indexOf('.') + 1 + precision
   const rest = wide.slice(cut)
@@ -128,12 +160,14 @@ function fixed(value: unknown, precision: number, verb: string): string {
 
 function integer(value: unknown, radix: number, verb: string): string {
   if (typeof value === 'boolean' && radix === 2) return value ? '1' : '0'
-  if (typeof value === 'number' && !Number.isFinite(value)) return formatDouble(value)
-  const n = asNumber(value, verb)
-  if (typeof n === 'number' && !Number.isInteger(n)) {
-    throw new ConditionError(`error during formatting: ${verb} expects an integer`, { reason: 'invalid_argument' })
+  if (typeof value === 'number') {
+    // cel-go prints a double given to %d as its plain decimal digits; other integer verbs reject it.
+    if (radix === 10) return formatDouble(value)
+    throw new ConditionError(`error during formatting: only ints, uints, bytes, and strings can be formatted as hex, was given double`, {
+      reason: 'invalid_argument',
+    })
   }
-  return BigInt(n).toString(radix)
+  return BigInt(asNumber(value, verb)).toString(radix)
 }
 
 function hexOf(value: unknown, upper: boolean): string {

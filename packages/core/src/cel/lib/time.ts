@@ -1,5 +1,5 @@
 import type { Environment } from '@marcbachmann/cel-js'
-import { Duration, invalidArgument } from '../values.js'
+import { invalidArgument } from '../values.js'
 
 /** Renamed at compile time: `ts.getHours(tz)` calls these so offsets like `-05:00` work (cel-go accepts them). */
 export const ZONED_GETTERS: ReadonlyMap<string, string> = new Map(
@@ -89,6 +89,13 @@ const MIN_TIMESTAMP_MS = -62135596800000 // 0001-01-01T00:00:00Z
 const MAX_TIMESTAMP_MS = 253402300799999 // 9999-12-31T23:59:59.999Z
 
 /**
+ * The UTC offset (minutes) a timestamp was written with. Go keeps it and prints it back in
+ * `string(ts)`; a JS `Date` cannot, so it is remembered beside the parsed value. Values computed
+ * from it (`ts + duration`) print in UTC.
+ */
+const writtenOffsets = new WeakMap<Date, number>()
+
+/**
  * Parses an RFC 3339 timestamp (nanoseconds are truncated to milliseconds: JS `Date`).
  *
  * @throws ConditionError (reason `invalid_argument`) for any other text or a year outside 1..9999
@@ -101,6 +108,11 @@ export function parseTimestamp(text: string): Date {
     return invalidArgument(`invalid RFC 3339 timestamp ${JSON.stringify(text)}`)
   }
   if (ms < MIN_TIMESTAMP_MS || ms > MAX_TIMESTAMP_MS) return invalidArgument('timestamp out of range')
+  const zone = m[8]!
+  if (zone !== 'Z' && zone !== 'z') {
+    const minutes = Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))
+    if (minutes !== 0) writtenOffsets.set(date!, zone.startsWith('-') ? -minutes : minutes)
+  }
   return date!
 }
 
@@ -109,9 +121,14 @@ export function isDurationText(text: string): boolean {
   return /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$/.test(text) || text === '0'
 }
 
-/** RFC 3339 with the shortest fractional second, as Go's `time.RFC3339Nano`. */
+/** RFC 3339 with the shortest fractional second, as Go's `time.RFC3339Nano`, in the written offset. */
 export function formatTimestamp(ts: Date): string {
-  return ts.toISOString().replace(/\.?0+Z$/, 'Z').replace(/\.Z$/, 'Z')
+  const offset = writtenOffsets.get(ts)
+  if (offset === undefined) return ts.toISOString().replace(/\.?0+Z$/, 'Z').replace(/\.Z$/, 'Z')
+  const local = new Date(ts.getTime() + offset * 60_000).toISOString().replace(/\.?0+Z$/, '').replace(/Z$/, '')
+  const abs = Math.abs(offset)
+  const zone = `${offset < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`
+  return `${local}${zone}`
 }
 
 /** Timestamp and duration functions cel-go has and the library lacks or words differently. */
@@ -122,8 +139,6 @@ export function registerTime(env: Environment): void {
     const field = FIELDS[name]!
     env.registerFunction(`${TS}.${renamed}(string): int`, (ts: Date, zone: string) => BigInt(field(inZone(ts, zone))))
   }
-  env.registerFunction(`string(${TS}): string`, formatTimestamp)
-  env.registerFunction(`string(${DUR}): string`, (d: InstanceType<typeof Duration>) => d.toString())
   env.registerFunction(`${TIMESTAMP_CONVERSION}(string): ${TS}`, parseTimestamp)
   env.registerFunction(`${TIMESTAMP_CONVERSION}(${TS}): ${TS}`, (ts: Date) => ts)
   env.registerFunction(`${TIMESTAMP_CONVERSION}(int): ${TS}`, (seconds: bigint) => {
