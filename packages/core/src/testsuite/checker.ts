@@ -21,7 +21,8 @@ export class DocumentChecker {
   /** Records a problem at `path`. */
   report(path: DocPath, message: string, atKey = false): void {
     const pos = this.doc?.positionOf(path, atKey)
-    this.issues.push({ path: formatDocPath(path), message, line: pos?.line, column: pos?.column })
+    // A problem with a key itself (unknown field) is located by position only, as Cerbos prints it.
+    this.issues.push({ path: atKey && pos !== undefined ? '' : formatDocPath(path), message, line: pos?.line, column: pos?.column })
   }
 
   /** An object whose keys are all in `allowed`; anything else is reported and treated as absent. */

@@ -23,14 +23,18 @@ export interface SourceDocument {
   positionOf(path: DocPath, key?: boolean): { line: number; column: number } | undefined
 }
 
-/** Renders `tests[0].expected[0]` or `resources["john"].kind` from a path. */
+/** Fields whose values are maps keyed by user-chosen names; their keys print quoted, as Cerbos prints them. */
+const MAP_FIELDS = new Set(['actions', 'principals', 'resources', 'auxData', 'principalGroups', 'resourceGroups', 'jwts', 'globals', 'attr'])
+
+/** Renders `tests[0].expected[0].actions["view:public"]` or `resources["doc"].kind` from a path. */
 export function formatDocPath(path: DocPath): string {
   let out = ''
-  for (const part of path) {
+  path.forEach((part, i) => {
+    const parent = path[i - 1]
     if (typeof part === 'number') out += `[${part}]`
-    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) out += out === '' ? part : `.${part}`
-    else out += `[${JSON.stringify(part)}]`
-  }
+    else if (typeof parent === 'string' && MAP_FIELDS.has(parent)) out += `[${JSON.stringify(part)}]`
+    else out += out === '' ? part : `.${part}`
+  })
   return out
 }
 

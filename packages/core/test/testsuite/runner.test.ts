@@ -316,14 +316,14 @@ tests:
     expect(byFile['a_test.yaml']).toMatchObject({ name: 'Unknown', summary: { overallResult: 'RESULT_ERRORED' } })
     expect(byFile['a_test.yaml']?.error).toMatch(/^failed to load test suite:\n1:1 invalid document/)
     expect(byFile['b_test.yaml']?.error).toContain('6:9 tests[0].expected[0]: principal, principals, or principalGroups must be present')
-    expect(byFile['b_test.yaml']?.error).toContain('7:26 tests[0].expected[0].actions.read: must be one of [EFFECT_ALLOW, EFFECT_DENY]')
+    expect(byFile['b_test.yaml']?.error).toContain('7:26 tests[0].expected[0].actions["read"]: must be one of [EFFECT_ALLOW, EFFECT_DENY]')
     expect(byFile['c_test.yaml']).toMatchObject({
       name: 'Missing',
       error: 'Failed to load the test suite: invalid test "uses ghost": principal "ghost" not found',
     })
     expect(byFile['d_test.yaml']?.error).toBe('Invalid test suite: another test named same already exists')
     expect(byFile['e_test.yaml']?.error).toContain('found expectations for actions that do not exist in the input actions list: [write]')
-    expect(byFile['f_test.yaml']?.error).toContain('unknown field "what"')
+    expect(byFile['f_test.yaml']?.error).toContain('2:1 unknown field "what"')
     expect(byFile['f_test.yaml']?.error).toContain('tests: value is required')
     expect(byFile['g_test.yaml']?.error).toMatch(/2:17 options\.now: invalid timestamp value "blah"/)
     expect(results.summary).toEqual({ overallResult: 'RESULT_ERRORED' })
@@ -338,8 +338,8 @@ tests:
     })
     const results = await runPolicyTests(dir, { engine: fakeEngine() })
     expect(results.suites.map((s) => [s.file, s.error])).toEqual([
-      ['sub/y_test.yaml', 'failed to load test fixtures from testdata: failed to load resources:\nresources.doc.kind: value is required'],
-      ['x_test.yaml', 'failed to load test fixtures from testdata: failed to load principals:\n5:5 principals.bob.policyVursion: unknown field "policyVursion"'],
+      ['sub/y_test.yaml', 'failed to load test fixtures from testdata: failed to load resources:\nresources["doc"].kind: value is required'],
+      ['x_test.yaml', 'failed to load test fixtures from testdata: failed to load principals:\n5:5 unknown field "policyVursion"'],
     ])
   })
 
