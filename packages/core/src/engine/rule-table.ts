@@ -3,136 +3,15 @@
  * policy kind, version and scope. Queries return rows in load order, with role-policy denials
  * synthesised first, exactly as Cerbos' rule-table engine sees them.
  */
-import type {
-  CompiledCondition,
-  CompiledDerivedRole,
-  CompiledOutput,
-  CompiledParams,
-  CompiledPolicySet,
-  CompiledPrincipalPolicy,
-  CompiledResourcePolicy,
-} from '../policy/compiled.js'
+import type { CompiledDerivedRole, CompiledPolicySet, CompiledPrincipalPolicy, CompiledResourcePolicy } from '../policy/compiled.js'
 import { matchesGlob, matchesKey } from '../policy/glob.js'
 import type { ScopePermissions } from '../policy/model.js'
-import { principalPolicyKey, resourcePolicyKey, rolePolicyKey, sanitizeName, scopeParents } from '../policy/names.js'
-import type { Effect } from '../types.js'
+import { principalPolicyKey, resourcePolicyKey, sanitizeName, scopeParents } from '../policy/names.js'
+import type { PrincipalPlan, ResourcePlan } from './plans.js'
+import { applyConsent, baseRow, candidates, EMPTY_PARAMS, negate, NO_ROWS, noMatchDeny, type Binding, type Mutable, type RowGroup, type RowKind } from './rows.js'
 
-/** Which policy family a row belongs to (role-policy rows count as resource rows). */
-export type RowKind = 'resource' | 'principal'
-
-/** One row of the rule table. */
-export interface Binding {
-  readonly kind: RowKind
-  readonly version: string
-  readonly scope: string
-  /** Sanitized resource kind or a glob. */
-  readonly resource: string
-  /** Role name or glob (`*`). */
-  readonly role: string
-  /** Action or glob; undefined for role-policy allow-list rows. */
-  readonly action: string | undefined
-  /** Principal id for principal-policy rows, `''` otherwise. */
-  readonly principal: string
-  /** Role-policy allow-list (only on role-policy rows). */
-  readonly allowActions: readonly string[] | undefined
-  /** Undefined for output-only synthetic rows. */
-  readonly effect: Effect | undefined
-  readonly condition: CompiledCondition | undefined
-  readonly derivedRoleCondition: CompiledCondition | undefined
-  readonly hasDerivedRole: boolean
-  readonly output: CompiledOutput | undefined
-  readonly params: CompiledParams | undefined
-  readonly derivedRoleParams: CompiledParams | undefined
-  /** Key of the policy the row came from (`resource.x.vdefault/acme`). */
-  readonly originKey: string
-  readonly name: string
-  readonly fromRolePolicy: boolean
-  readonly noMatchForScopePermissions: boolean
-  /** Condition-cache key: rows of the same rule share it. `''` = never cached. */
-  readonly evalKey: string
-  readonly scopePermissions: ScopePermissions | undefined
-  /** Load order: queries return rows in this order, as Cerbos' index does. */
-  readonly seq: number
-}
-
-/** The rows of one (family, version, scope), indexed by resource. */
-interface RowGroup {
-  readonly all: Binding[]
-  readonly byResource: Map<string, Binding[]>
-  /** Rows whose resource is a glob. */
-  readonly globResource: Binding[]
-}
-
-const NO_ROWS: readonly Binding[] = Object.freeze([])
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
-
-const EMPTY_PARAMS: CompiledParams = Object.freeze({ constants: Object.freeze({}), variables: Object.freeze([]) })
-
-const negate = (condition: CompiledCondition): CompiledCondition => ({ op: 'none', items: [condition] })
-
-function baseRow(partial: Partial<Binding> & Pick<Binding, 'kind' | 'version' | 'scope' | 'originKey'>): Mutable<Binding> {
-  return {
-    resource: '',
-    role: '',
-    action: undefined,
-    principal: '',
-    allowActions: undefined,
-    effect: undefined,
-    condition: undefined,
-    derivedRoleCondition: undefined,
-    hasDerivedRole: false,
-    output: undefined,
-    params: undefined,
-    derivedRoleParams: undefined,
-    name: '',
-    fromRolePolicy: false,
-    noMatchForScopePermissions: false,
-    evalKey: '',
-    scopePermissions: undefined,
-    seq: 0,
-    ...partial,
-  }
-}
-
-/** Under REQUIRE_PARENTAL_CONSENT a conditional ALLOW becomes "DENY unless the condition holds". */
-function applyConsent(row: Mutable<Binding>, perms: ScopePermissions): void {
-  if (perms === 'SCOPE_PERMISSIONS_REQUIRE_PARENTAL_CONSENT_FOR_ALLOWS' && row.effect === 'EFFECT_ALLOW' && row.condition) {
-    row.condition = negate(row.condition)
-    row.effect = 'EFFECT_DENY'
-  }
-}
-
-type QueryCache = Map<string, Map<string, Map<string, readonly Binding[]>>>
-
-/** What a check needs about the resource side of a request, cached per (kind, version, scope). */
-export interface ResourcePlan {
-  readonly resourceScopes: readonly string[]
-  readonly resourceKey: string
-  readonly sanitizedResource: string
-  readonly scopedResourceExists: boolean
-  /** The root resource policy (its schemas are the ones in force). */
-  readonly rootPolicy: CompiledResourcePolicy | undefined
-  /** Derived roles referenced by the resource policy at each scope of the chain. */
-  readonly derivedRoles: ReadonlyMap<string, readonly CompiledDerivedRole[]>
-  /** role → the role plus its role-policy ancestors at the resource scope. */
-  readonly parentRoles: Map<string, readonly string[]>
-  /** Resource-row query results: scope → action → role → rows. */
-  readonly queries: QueryCache
-  /** The principal's roles plus their ancestors, by the roles joined with NUL. */
-  readonly includingParentRoles: Map<string, ReadonlySet<string>>
-  /** Consulted policy keys (joined with NUL) → policy key → source file, for the audit trail. */
-  readonly effectivePolicies: Map<string, Readonly<Record<string, string>>>
-}
-
-/** What a check needs about the principal side, cached per (principal, kind, versions, scope). */
-export interface PrincipalPlan {
-  readonly principalScopes: readonly string[]
-  readonly principalKey: string
-  readonly scopedPrincipalExists: boolean
-  /** Principal-row query results: scope → action → role → rows. */
-  readonly queries: QueryCache
-}
+export type { Binding, RowKind } from './rows.js'
+export type { PrincipalPlan, ResourcePlan } from './plans.js'
 
 /** Immutable, query-ready rule table. */
 export class RuleTable {
@@ -528,28 +407,3 @@ export class RuleTable {
   }
 }
 
-/** The rows of a group whose resource (literal or glob) matches `resource`, in load order. */
-function candidates(group: RowGroup | undefined, resource: string): readonly Binding[] {
-  if (!group) return NO_ROWS
-  const exact = group.byResource.get(resource) ?? NO_ROWS
-  if (group.globResource.length === 0) return exact
-  const globs = group.globResource.filter((r) => matchesKey(r.resource, resource))
-  if (globs.length === 0) return exact
-  if (exact.length === 0) return globs
-  return [...exact, ...globs].sort((a, b) => a.seq - b.seq)
-}
-
-function noMatchDeny(role: string, version: string, scope: string, resource: string, action: string): Binding {
-  return baseRow({
-    kind: 'resource',
-    version,
-    scope,
-    originKey: rolePolicyKey(role, version, scope),
-    resource,
-    role,
-    action,
-    effect: 'EFFECT_DENY',
-    fromRolePolicy: true,
-    noMatchForScopePermissions: true,
-  })
-}
