@@ -17,7 +17,7 @@ import type {
 } from './compiled.js'
 import { compileCondition, compileExpression, compileOutput, type ExprContext } from './conditions.js'
 import { DefinitionScope, identifierProblem } from './definitions.js'
-import { matchesGlob } from './glob.js'
+import { checkAncestors, scopePermissionConflicts } from './set-checks.js'
 import type { ConstantsDef, PolicyDocumentDef, ScopePermissions, VariablesDef } from './model.js'
 import {
   derivedRolesKey,
@@ -26,7 +26,6 @@ import {
   principalPolicyKey,
   resourcePolicyKey,
   rolePolicyKey,
-  scopeParents,
 } from './names.js'
 import { createSchemaRegistry, type SchemaRegistry } from './schemas.js'
 import { validateDocument, type ValidatedDocument } from './validate-document.js'
@@ -89,10 +88,7 @@ class SetCompiler {
     docs: readonly ValidatedDocument[],
     private readonly schemas: SchemaRegistry,
   ) {
-    // Scope → scopePermissions values seen. Cerbos' index never records the first policy of a scope
-    // (only later ones), so e.g. OVERRIDE + REQUIRE in two files pass and a third file decides.
-    const scopeValues = new Map<string, Set<string>>()
-    const conflicting = new Set<string>()
+    const units: ValidatedDocument[] = []
     for (const v of docs) {
       if (v.def.disabled === true) continue
       const key = unitKey(v.def)
@@ -102,20 +98,9 @@ class SetCompiler {
         continue
       }
       this.units.set(key, { v, key })
-      const scoped = v.def.resourcePolicy ?? v.def.principalPolicy ?? v.def.rolePolicy
-      const scope = scoped?.scope ?? ''
-      const perms = (v.def.resourcePolicy ?? v.def.principalPolicy)?.scopePermissions ?? 'SCOPE_PERMISSIONS_UNSPECIFIED'
-      const seen = scopeValues.get(scope)
-      if (!seen) {
-        scopeValues.set(scope, new Set())
-      } else if (!conflicting.has(scope)) {
-        seen.add(perms)
-        if (seen.size > 1) {
-          conflicting.add(scope)
-          this.issues.push(issueAt(v.doc, [], `policies sharing scope ${scope} have conflicting scopePermissions`))
-        }
-      }
+      units.push(v)
     }
+    this.issues.push(...scopePermissionConflicts(units))
   }
 
   compile(): CompiledPolicy[] {
@@ -128,7 +113,12 @@ class SetCompiler {
       if (this.issues.length > before) failed.add(unit.key)
     }
     const dropped = new Set<string>()
-    for (const unit of ordered) if (this.checkAncestors(unit, failed) === 'dropped') dropped.add(unit.key)
+    const present = new Map([...this.units].map(([key, unit]) => [key, unit.v]))
+    for (const unit of ordered) {
+      const found = checkAncestors(unit.v, unit.key, present, failed)
+      this.issues.push(...found.issues)
+      if (found.dropped) dropped.add(unit.key)
+    }
     return dropped.size === 0 ? out : out.filter((p) => !dropped.has(p.key))
   }
 
@@ -148,53 +138,6 @@ class SetCompiler {
   }
 
 
-  /**
-   * Every scoped policy needs all its ancestors. Like Cerbos, which compiles a policy and then its
-   * ancestors nearest first and stops at the first failure, missing ancestors are reported only when
-   * the policy and the ancestors before the gap compiled cleanly.
-   */
-  private checkAncestors(unit: Unit, failed: ReadonlySet<string>): 'ok' | 'dropped' {
-    const { def } = unit.v
-    let scope: string
-    let keyOf: (scope: string) => string
-    if (def.resourcePolicy) {
-      const rp = def.resourcePolicy
-      scope = rp.scope ?? ''
-      keyOf = (s) => resourcePolicyKey(rp.resource, rp.version, s)
-    } else if (def.principalPolicy) {
-      const pp = def.principalPolicy
-      scope = pp.scope ?? ''
-      keyOf = (s) => principalPolicyKey(pp.principal, pp.version, s)
-    } else {
-      return 'ok'
-    }
-    if (scope === '' || failed.has(unit.key)) return 'ok'
-    // A role policy with a rule for this resource kind fills a gap in a resource policy's chain as
-    // far as loading goes; Cerbos then cannot compile the policy and leaves it out (its scope answers
-    // NO_MATCH), which the engine mirrors by dropping it.
-    const rp = def.resourcePolicy
-    const filled = (parentScope: string): boolean =>
-      rp !== undefined &&
-      [...this.units.values()].some(({ v }) => {
-        const role = v.def.rolePolicy
-        return (
-          role !== undefined &&
-          (role.scope ?? '') === parentScope &&
-          (role.version || 'default') === rp.version &&
-          (role.rules ?? []).some((r) => matchesGlob(r.resource, rp.resource))
-        )
-      })
-    const parents = scopeParents(scope).map((s) => ({ key: keyOf(s), exists: this.units.has(keyOf(s)), filled: filled(s) }))
-    for (const { key, exists } of parents) {
-      if (!exists) {
-        const missing = parents.filter((p) => !p.exists && !p.filled)
-        for (const m of missing) this.issues.push(issueAt(unit.v.doc, [], `Missing ancestor policy "${m.key}"`))
-        return 'dropped'
-      }
-      if (failed.has(key)) return 'ok'
-    }
-    return 'ok'
-  }
 
   private exportConstantsScope(name: string): DefinitionScope | undefined {
     if (this.exportConstants.has(name)) return this.exportConstants.get(name)
