@@ -43,13 +43,60 @@ function selection(node: WalkNode): { operand: unknown; key: string } | undefine
 /** Names read from the maps bound to the given identifiers (`V.x`, `variables["x"]`, ...). */
 export function collectRefs(root: ASTNode, mapNames: ReadonlySet<string>): Set<string> {
   const refs = new Set<string>()
-  walk(root, (node) => {
-    const sel = selection(node)
-    if (sel === undefined) return
-    const name = identifierName(sel.operand)
-    if (name !== undefined && mapNames.has(name)) refs.add(sel.key)
-  })
+  const visit = (item: unknown, shadowed: ReadonlySet<string>): void => {
+    if (Array.isArray(item)) {
+      for (const element of item) visit(element, shadowed)
+      return
+    }
+    if (!isNode(item)) return
+    const sel = selection(item)
+    const name = sel && identifierName(sel.operand)
+    if (sel !== undefined && name !== undefined && mapNames.has(name) && !shadowed.has(name)) refs.add(sel.key)
+    const bound = boundVariables(item)
+    if (bound === undefined) {
+      visit(item.args, shadowed)
+      return
+    }
+    // A macro's iteration variables (`xs.all(V, V.x)`) hide the policy maps inside its body.
+    const inner = new Set([...shadowed, ...bound.names])
+    for (const [i, arg] of bound.args.entries()) visit(arg, i < bound.firstInner ? shadowed : inner)
+    visit(bound.receiver, shadowed)
+  }
+  visit(root, new Set())
   return refs
+}
+
+/** Comprehension macros and `cel.bind`: the names they bind and the arguments they bind them in. */
+const BINDING_MACROS: ReadonlyMap<string, number> = new Map([
+  ['all', 1],
+  ['exists', 1],
+  ['exists_one', 1],
+  ['existsOne', 1],
+  ['map', 1],
+  ['filter', 1],
+  ['sortBy', 1],
+  ['optMap', 1],
+  ['optFlatMap', 1],
+  ['transformList', 2],
+  ['transformMap', 2],
+  ['transformMapEntry', 2],
+  ['bind', 1],
+])
+
+function boundVariables(node: WalkNode): { names: string[]; args: unknown[]; receiver: unknown; firstInner: number } | undefined {
+  if (node.op !== 'rcall' || !Array.isArray(node.args)) return undefined
+  const [name, receiver, args] = node.args as [unknown, unknown, unknown]
+  if (typeof name !== 'string' || !Array.isArray(args)) return undefined
+  let count = BINDING_MACROS.get(name)
+  if (count === undefined) return undefined
+  // Two-variable forms: `xs.all(i, v, p)` binds two names.
+  if (count === 1 && name !== 'bind' && args.length >= 3 && identifierName(args[1]) !== undefined && ['all', 'exists', 'existsOne'].includes(name)) {
+    count = 2
+  }
+  const names = args.slice(0, count).map(identifierName)
+  if (names.some((n) => n === undefined)) return undefined
+  // cel.bind(x, init, body): init is evaluated outside the binding.
+  return { names: names as string[], args, receiver, firstInner: name === 'bind' ? 2 : count }
 }
 
 const CERBOS_MAPS: ReadonlySet<string> = new Set(['V', 'variables', 'C', 'constants', 'G', 'globals'])

@@ -42,6 +42,12 @@ describe('compileCel', () => {
     expect([...program.constantRefs].sort()).toEqual(['x', 'y'])
   })
 
+  it('does not count iteration variables that shadow V or C as references', () => {
+    const program = compileCel('R.attr.items.exists(V, V.x == 1) && R.attr.m.all(k, C, C.y > 0) && V.real == 1 && cel.bind(C, C.init, C == 1)')
+    expect([...program.variableRefs]).toEqual(['real'])
+    expect([...program.constantRefs]).toEqual(['init'])
+  })
+
   it('reads lazy getters on the variables object only when used', () => {
     let computed = 0
     const variables = {}
