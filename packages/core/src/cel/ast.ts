@@ -43,27 +43,36 @@ function selection(node: WalkNode): { operand: unknown; key: string } | undefine
 /** Names read from the maps bound to the given identifiers (`V.x`, `variables["x"]`, ...). */
 export function collectRefs(root: ASTNode, mapNames: ReadonlySet<string>): Set<string> {
   const refs = new Set<string>()
-  const visit = (item: unknown, shadowed: ReadonlySet<string>): void => {
+  walkScoped(root, (node, shadowed) => {
+    const sel = selection(node)
+    const name = sel && identifierName(sel.operand)
+    if (sel !== undefined && name !== undefined && mapNames.has(name) && !shadowed.has(name)) refs.add(sel.key)
+  })
+  return refs
+}
+
+/**
+ * Like {@link walk}, but tells `visit` which names are bound by enclosing macros at that point
+ * (`xs.all(V, V.x)`: inside the predicate `V` is the iteration variable, not the policy's).
+ */
+export function walkScoped(root: ASTNode, visit: (node: WalkNode, shadowed: ReadonlySet<string>) => void): void {
+  const go = (item: unknown, shadowed: ReadonlySet<string>): void => {
     if (Array.isArray(item)) {
-      for (const element of item) visit(element, shadowed)
+      for (const element of item) go(element, shadowed)
       return
     }
     if (!isNode(item)) return
-    const sel = selection(item)
-    const name = sel && identifierName(sel.operand)
-    if (sel !== undefined && name !== undefined && mapNames.has(name) && !shadowed.has(name)) refs.add(sel.key)
+    visit(item, shadowed)
     const bound = boundVariables(item)
     if (bound === undefined) {
-      visit(item.args, shadowed)
+      go(item.args, shadowed)
       return
     }
-    // A macro's iteration variables (`xs.all(V, V.x)`) hide the policy maps inside its body.
     const inner = new Set([...shadowed, ...bound.names])
-    for (const [i, arg] of bound.args.entries()) visit(arg, i < bound.firstInner ? shadowed : inner)
-    visit(bound.receiver, shadowed)
+    for (const [i, arg] of bound.args.entries()) go(arg, i < bound.firstInner ? shadowed : inner)
+    go(bound.receiver, shadowed)
   }
-  visit(root, new Set())
-  return refs
+  go(root, new Set())
 }
 
 /** Comprehension macros and `cel.bind`: the names they bind and the arguments they bind them in. */
@@ -107,10 +116,10 @@ const CERBOS_MAPS: ReadonlySet<string> = new Set(['V', 'variables', 'C', 'consta
  * message is raised here so policies that Cerbos rejects are rejected too.
  */
 export function rejectIndexedCerbosMaps(root: ASTNode): void {
-  walk(root, (node) => {
+  walkScoped(root, (node, shadowed) => {
     if ((node.op !== '[]' && node.op !== '[?]') || !Array.isArray(node.args)) return
     const name = identifierName(node.args[0])
-    if (name !== undefined && CERBOS_MAPS.has(name)) {
+    if (name !== undefined && CERBOS_MAPS.has(name) && !shadowed.has(name)) {
       throw new ConditionError("found no matching overload for '_[_]' applied to '(cerbos.Variables, string)'", {
         reason: 'type_error',
       })

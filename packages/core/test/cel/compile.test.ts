@@ -48,6 +48,10 @@ describe('compileCel', () => {
     expect([...program.constantRefs]).toEqual(['init'])
   })
 
+  it('allows indexing an iteration variable named like a policy map', () => {
+    expect(compileCel('R.attr.items.exists(V, V["x"] == 1)').evaluate(activation({ resource: { attr: { items: [{ x: 1 }] } } }))).toBe(true)
+  })
+
   it('reads lazy getters on the variables object only when used', () => {
     let computed = 0
     const variables = {}
