@@ -42,6 +42,21 @@ function settingsFrom(options: EmbeddedEngineOptions): CheckSettings & { now: ()
   }
 }
 
+type AuditTrail = Readonly<Record<string, { attributes: Record<string, string> }>>
+const auditTrails = new WeakMap<Readonly<Record<string, string>>, AuditTrail>()
+
+/** The response's `effectivePolicies` for an output's (shared, immutable) policy → file record. */
+function auditTrailOf(policies: Readonly<Record<string, string>>): AuditTrail {
+  let trail = auditTrails.get(policies)
+  if (!trail) {
+    const out: Record<string, { attributes: Record<string, string> }> = {}
+    for (const key in policies) out[key] = Object.freeze({ attributes: Object.freeze({ driver: 'disk', source: policies[key]! }) }) as { attributes: Record<string, string> }
+    trail = Object.freeze(out)
+    auditTrails.set(policies, trail)
+  }
+  return trail
+}
+
 /** Builds the public per-resource result from an engine output. */
 function toResult(input: CheckInput, output: CheckOutput, includeMeta: boolean): CheckResourceResult {
   const actions: CheckResourceResult['actions'] = {}
@@ -200,7 +215,7 @@ export class EmbeddedEngine implements DecisionEngine {
       }
       results.push(toResult(input, output, includeMeta))
       for (const e of output.evaluationErrors) (errors ??= new Set()).add(`${e.expression}: ${e.message}`)
-      for (const key in output.effectivePolicies) effectivePolicies[key] = { attributes: { driver: 'disk', source: output.effectivePolicies[key]! } }
+      Object.assign(effectivePolicies, auditTrailOf(output.effectivePolicies))
     }
     return {
       requestId: request.requestId ?? '',

@@ -96,9 +96,11 @@ export function validateActions(value: unknown, at: string): string[] {
   return value.slice()
 }
 
+const NO_AUX_DATA: EngineAuxData = Object.freeze({})
+
 /** Validates auxiliary data: claims of one JWT (`jwt`) and/or of named JWTs (`jwts.<name>.claims`). */
 export function validateAuxData(value: unknown, at: string): EngineAuxData {
-  if (value === undefined || value === null) return {}
+  if (value === undefined || value === null) return NO_AUX_DATA
   if (!isRecord(value)) fail('invalid_aux_data', `${at} must be an object`)
   const out: EngineAuxData = { jwt: attrOf(value.jwt, `${at}.jwt`) }
   if (value.jwts !== undefined && value.jwts !== null) {
