@@ -42,6 +42,20 @@ type Answer = { ok: true; body: unknown } | { ok: false; error: string }
 
 const byOrder = <T>(key: (item: T) => string) => (a: T, b: T): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)
 
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
+
+/**
+ * `now()` differs between two processes: an output value that is a timestamp within a minute of the
+ * wall clock is the current time on both sides (policies such as `output_now` return it) and compares
+ * as `<now>`.
+ */
+function maskNow(value: unknown): unknown {
+  if (typeof value === 'string' && TIMESTAMP.test(value) && Math.abs(Date.parse(value) - Date.now()) < 60_000) return '<now>'
+  if (Array.isArray(value)) return value.map(maskNow)
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskNow(v)]))
+  return value
+}
+
 /** Order-free parts of a response put in order: derived roles (a Go set in Cerbos), outputs, validation errors. */
 function normalize(body: unknown): unknown {
   return JSON.parse(
@@ -49,7 +63,9 @@ function normalize(body: unknown): unknown {
       if (key === 'cerbosCallId') return undefined
       if (key === 'effectiveDerivedRoles' && Array.isArray(value)) return [...(value as string[])].sort()
       if (key === 'outputs' && Array.isArray(value)) {
-        return [...(value as { action?: string; src?: string }[])].sort(byOrder((o) => `${o.action ?? ''}\u0000${o.src ?? ''}`))
+        return (value as { action?: string; src?: string; val?: unknown }[])
+          .map((o) => ('val' in o ? { ...o, val: maskNow(o.val) } : o))
+          .sort(byOrder((o) => `${o.action ?? ''}\u0000${o.src ?? ''}`))
       }
       // Cerbos's own conformance harness compares validation errors sorted by (source, path).
       if (key === 'validationErrors' && Array.isArray(value)) {
