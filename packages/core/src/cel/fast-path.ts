@@ -43,7 +43,7 @@ function eq(a: Simple, b: Simple): boolean {
   if (a === b) return true
   const ta = typeof a
   const tb = typeof b
-  // eslint-disable-next-line eqeqeq -- int/double compare by value, as cel-go does
+  // Loose equality on purpose: an int (bigint) and a double (number) compare by value, as in cel-go.
   return ta !== tb && (ta === 'number' || ta === 'bigint') && (tb === 'number' || tb === 'bigint') && a == b
 }
 
@@ -214,7 +214,6 @@ export function compileFastPath(root: ASTNode, identifiers: ReadonlySet<string>)
   }
   const body = `'use strict';\nreturn function celFastPath(scope) {\n${generator.lines.join('\n')}\nreturn ${result};\n};`
   const names = Object.keys(HELPERS)
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the AST; see the module comment
   const factory = new Function(...names, body) as (...helpers: unknown[]) => Fast
   return factory(...names.map((name) => HELPERS[name as keyof typeof HELPERS]))
 }

@@ -41,7 +41,7 @@ export function celEquals(a: unknown, b: unknown): boolean {
   const na = numericValue(a)
   if (na !== undefined) {
     const nb = numericValue(b)
-    // eslint-disable-next-line eqeqeq -- bigint/number comparison by value is the point
+    // Loose equality on purpose: bigint and number compare by value.
     return nb !== undefined && na == nb
   }
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false

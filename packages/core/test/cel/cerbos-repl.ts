@@ -77,6 +77,7 @@ export async function replBlocks(batches: readonly ReplBatch[], timeoutMs = 60_0
   child.stdin.end(`${lines.join('\n')}\n`)
   await done
   // Strip terminal escapes, then split on the prompt; block 0 is the banner.
+  // eslint-disable-next-line no-control-regex -- removing ANSI escape sequences means matching ESC
   const output = Buffer.concat(chunks).toString('utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
   const blocks = output.split(/^-> /m).slice(1)
   const results: string[][] = []

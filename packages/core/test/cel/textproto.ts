@@ -73,7 +73,7 @@ function tokenize(source: string): Token[] {
       i++
     } else {
       const rest = source.slice(i)
-      const match = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])/.exec(rest) ?? /^[-+]?[\w.\/]+/.exec(rest)
+      const match = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])/.exec(rest) ?? /^[-+]?[\w./]+/.exec(rest)
       if (match === null) throw new SyntaxError(`unexpected character ${ch} at ${i}`)
       tokens.push({ kind: 'word', text: match[0] })
       i += match[0].length

@@ -1,6 +1,6 @@
 import type { Environment } from '@marcbachmann/cel-js'
 import { ConditionError } from '../../errors.js'
-import { Duration, UnsignedInt } from '../values.js'
+import type { Duration, UnsignedInt } from '../values.js'
 import { goFormatG } from './strings.js'
 import { formatTimestamp } from './time.js'
 
@@ -22,9 +22,11 @@ function inRange(value: bigint): bigint {
   return value
 }
 
+const TWO_TO_63 = 2 ** 63
+
 function fromDouble(value: number): bigint {
-  // cel-go rejects doubles whose truncation is not representable (2^63 itself included).
-  if (!Number.isFinite(value) || value <= -9223372036854775809 || value >= 9223372036854775808) {
+  // cel-go rejects doubles outside (-2^63, 2^63): both bounds are exact doubles and out of range.
+  if (!Number.isFinite(value) || value <= -TWO_TO_63 || value >= TWO_TO_63) {
     throw new ConditionError('integer overflow', { reason: 'numeric_overflow' })
   }
   return inRange(BigInt(Math.trunc(value)))
