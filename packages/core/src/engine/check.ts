@@ -140,6 +140,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     if (!roles) {
       roles = table.withParentRoles(resourceScope, [role])
       plan.parentRoles.set(role, roles)
+      table.noteCachedEntry()
     }
     return roles
   }
@@ -151,6 +152,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     includingParentRoles = all
     if (plan.includingParentRoles.size > 1_000) plan.includingParentRoles.clear()
     plan.includingParentRoles.set(rolesKey, all)
+    table.noteCachedEntry()
   }
   const parentSet = includingParentRoles
   let varCache: Map<CompiledParams, Record<string, unknown>> | undefined
@@ -212,6 +214,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
       rows = table.query(resourceVersion, sanitizedResource, scope, action, parentRolesOf(role), kind, kind === 'principal' ? principal.id : '')
       if (byRole.size > 1_000) byRole.clear()
       byRole.set(role, rows)
+      table.noteCachedEntry()
     }
     return rows
   }
@@ -321,6 +324,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     policies = Object.freeze(record)
     if (plan.effectivePolicies.size > 1_000) plan.effectivePolicies.clear()
     plan.effectivePolicies.set(consultedKey, policies)
+    table.noteCachedEntry()
   }
   effectivePolicies = policies
   return result(ctx.errors.all())

@@ -13,6 +13,9 @@ import { applyConsent, baseRow, candidates, EMPTY_PARAMS, negate, NO_ROWS, noMat
 export type { Binding, RowKind } from './rows.js'
 export type { PrincipalPlan, ResourcePlan } from './plans.js'
 
+/** How many cached query results and role sets all plans may hold together. */
+const CACHE_BUDGET = 100_000
+
 /** Immutable, query-ready rule table. */
 export class RuleTable {
   private readonly groups = new Map<string, RowGroup>()
@@ -27,6 +30,8 @@ export class RuleTable {
   private readonly sources = new Map<string, string>()
   private readonly resourceParts = new Map<string, ResourcePlan>()
   private readonly principalParts = new Map<string, PrincipalPlan>()
+  /** Entries cached in all plans; past the budget every plan is dropped (memory stays bounded). */
+  private cachedEntries = 0
   // The most recent shapes: consecutive checks of the same shape skip even the key building.
   private lastResourcePlan: { kind: string; version: string; scope: string; lenient: boolean; plan: ResourcePlan } | undefined
   private lastPrincipalPlan:
@@ -219,6 +224,7 @@ export class RuleTable {
       effectivePolicies: new Map(),
     }
     if (this.resourceParts.size > 10_000) this.resourceParts.clear()
+    this.noteCachedEntry()
     this.resourceParts.set(key, part)
     this.lastResourcePlan = { kind, version: resourceVersion, scope: resourceScope, lenient, plan: part }
     return part
@@ -252,9 +258,23 @@ export class RuleTable {
       queries: new Map(),
     }
     if (this.principalParts.size > 10_000) this.principalParts.clear()
+    this.noteCachedEntry()
     this.principalParts.set(key, part)
     this.lastPrincipalPlan = { id: principalId, version: principalVersion, scope: principalScope, kind, resourceVersion, lenient, plan: part }
     return part
+  }
+
+  /**
+   * Counts one more entry cached inside a plan. When the total passes `CACHE_BUDGET`, every plan is
+   * dropped (the caller's current plan stays usable; the next checks rebuild what they need).
+   */
+  noteCachedEntry(): void {
+    if (++this.cachedEntries <= CACHE_BUDGET) return
+    this.cachedEntries = 0
+    this.resourceParts.clear()
+    this.principalParts.clear()
+    this.lastResourcePlan = undefined
+    this.lastPrincipalPlan = undefined
   }
 
   /** A policy key and its existing ancestors (a scoped policy's set includes its whole chain). */
