@@ -121,3 +121,17 @@ describe('engine construction', () => {
     expect(() => new EmbeddedEngine(set, { globals: [] as never })).toThrow(expect.objectContaining({ code: 'ERR_AUTHZ_INVALID_CONFIG' }))
   })
 })
+
+describe('plan caches', () => {
+  it('keep deciding correctly after many distinct request shapes have flushed them', async () => {
+    const engine = await EmbeddedEngine.fromDirectory(SEED_DIR)
+    const base = reviewRequest(['manager'], 'eng', 'eng')
+    // 120k distinct actions overflow the shared cache budget at least once.
+    for (let i = 0; i < 60_000; i++) {
+      const request = { ...base, resources: [{ resource: { kind: 'review', id: `r${i}`, attr: { department: 'eng' } }, actions: [`a${i}`, `b${i}`] }] }
+      expect(engine.checkResourcesSync(request).results[0]?.actions[`a${i}`]).toBe('EFFECT_DENY')
+    }
+    expect(engine.checkResourcesSync(base).results[0]?.actions.read).toBe('EFFECT_ALLOW')
+    expect(engine.checkResourcesSync(reviewRequest(['manager'], 'sales', 'eng')).results[0]?.actions.read).toBe('EFFECT_DENY')
+  })
+})
