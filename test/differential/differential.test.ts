@@ -167,6 +167,7 @@ describe.each(TARGETS)('differential vs the Cerbos PDP: $name', (target) => {
     const byKind = new Map<string, number>()
     let decisions = 0
     let rejectedByBoth = 0
+    let allows = 0
     const withAuxData = requests.filter((r) => r.auxData !== undefined).length
     await pool(requests, CONCURRENCY, async (request, i) => {
       const [theirs, ours] = [await askPdp(pdp, request), askEngine(engine, request)]
@@ -174,7 +175,10 @@ describe.each(TARGETS)('differential vs the Cerbos PDP: $name', (target) => {
         rejectedByBoth++
         return
       }
-      if (theirs.ok) decisions += request.resources.reduce((n, r) => n + r.actions.length, 0)
+      if (theirs.ok) {
+        decisions += request.resources.reduce((n, r) => n + r.actions.length, 0)
+        allows += JSON.stringify(theirs.body).split('"EFFECT_ALLOW"').length - 1
+      }
       const kinds = differences(theirs, ours)
       if (kinds.length === 0) return
       // Keep the first example of each kind of difference in full, the rest by number.
@@ -187,7 +191,7 @@ describe.each(TARGETS)('differential vs the Cerbos PDP: $name', (target) => {
       )
     })
     console.log(
-      `differential [${target.name}] seed=${SEED}: ${requests.length} requests compared (${decisions} action decisions, ${withAuxData} with JWT claims, ${rejectedByBoth} rejected by both), ${divergences.length} divergent${byKind.size > 0 ? ` (${[...byKind].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
+      `differential [${target.name}] seed=${SEED}: ${requests.length} requests compared (${decisions} action decisions of which ${allows} allowed, ${withAuxData} with JWT claims, ${rejectedByBoth} rejected by both), ${divergences.length} divergent${byKind.size > 0 ? ` (${[...byKind].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
     )
     expect(divergences.length, divergences.filter((d) => d.includes('\n')).join('\n')).toBe(0)
   })

@@ -90,14 +90,17 @@ export function requestArbitrary(vocab: Vocabulary): fc.Arbitrary<CheckResources
   const claims = (vocab.jwtClaimPaths.size > 0 ? attrArbitrary([...vocab.jwtClaimPaths], strings, numbers) : fc.constant({})).map(wellTypedRegisteredClaims)
   // Verified JWT claims on some requests (the differential test turns them into a token for the PDP).
   const auxData = fc.option(claims.map((jwt) => ({ jwt })), { freq: 3, nil: undefined })
-  const valid = fc.record({ principal, resources: fc.array(entry, { minLength: 1, maxLength: 3 }), auxData }).map(({ auxData: aux, ...request }) => ({
-    ...request,
-    ...(aux !== undefined && Object.keys(aux.jwt).length > 0 ? { auxData: aux } : {}),
-    includeMeta: true,
-    // Empty optional fields are left out, as a client would.
-    principal: dropUndefined(request.principal),
-    resources: request.resources.map((r) => ({ ...r, resource: dropUndefined(r.resource) })),
-  }))
+  const random = fc.record({ principal, resources: fc.array(entry, { minLength: 1, maxLength: 3 }), auxData })
+  const valid = fc
+    .oneof({ weight: 1, arbitrary: random }, { weight: 1, arbitrary: coherentArbitrary(vocab, principal, auxData) })
+    .map(({ auxData: aux, ...request }) => ({
+      ...request,
+      ...(aux !== undefined && Object.keys(aux.jwt).length > 0 ? { auxData: aux } : {}),
+      includeMeta: true,
+      // Empty optional fields are left out, as a client would.
+      principal: dropUndefined(request.principal),
+      resources: request.resources.map((r) => ({ ...r, resource: dropUndefined(r.resource) })),
+    }))
   // A few malformed requests: both sides must reject them.
   const broken = fc.tuple(valid, fc.constantFrom(...BREAKAGES)).map(([request, breakage]) => breakage(structuredClone(request)))
   return fc.oneof({ weight: 30, arbitrary: valid }, { weight: 1, arbitrary: broken })
@@ -128,6 +131,56 @@ const BREAKAGES: ((request: CheckResourcesRequest) => CheckResourcesRequest)[] =
   (r) => ({ ...r, resources: r.resources.map((e) => ({ ...e, actions: [] })) }),
   (r) => ({ ...r, resources: r.resources.map((e) => ({ ...e, resource: { ...e.resource, kind: '' } })) }),
 ]
+
+/**
+ * Requests shaped after one policy, so rules actually fire: a kind with a policy, one of its versions
+ * and scopes, the actions and roles its rules name, attributes the principal and the resource share
+ * (same department, geography, ...) and sometimes the principal as the resource's owner.
+ */
+function coherentArbitrary(
+  vocab: Vocabulary,
+  principal: fc.Arbitrary<CheckResourcesRequest['principal']>,
+  auxData: fc.Arbitrary<{ jwt: Record<string, unknown> } | undefined>,
+): fc.Arbitrary<{ principal: CheckResourcesRequest['principal']; resources: CheckResourcesRequest['resources']; auxData: { jwt: Record<string, unknown> } | undefined }> {
+  const kinds = [...vocab.resources].filter(([, names]) => names.versions.size > 0 && names.actions.size > 0)
+  if (kinds.length === 0) return fc.record({ principal, resources: fc.constant([]), auxData })
+  // Attribute pairs compared by policies: the same name on both sides (`department`), wherever it sits
+  // (`act.user.attr.department` on the principal).
+  const last = (path: string): string => path.slice(path.lastIndexOf('.') + 1)
+  const shared = [...vocab.principalAttrPaths].flatMap((p) => [...vocab.resourceAttrPaths].filter((r) => last(r) === last(p)).map((r) => [p, r] as const))
+  const sharedValue = mostly([...vocab.strings], noiseString)
+  return fc
+    .constantFrom(...kinds)
+    .chain(([kind, names]) => {
+      const actions = [...names.actions].flatMap((a) => (a.includes('*') ? [a.replace(/\*/g, 'any')] : [a]))
+      const roles = [...names.roles].filter((r) => r !== '*')
+      return fc.record({
+        principal,
+        kind: fc.constant(kind),
+        version: fc.constantFrom(...names.versions).map((v) => (v === 'default' ? undefined : v)),
+        scope: fc.constantFrom(...names.scopes).map((sc) => (sc === '' ? undefined : sc)),
+        actions: fc.uniqueArray(fc.constantFrom(...actions), { minLength: 1, maxLength: 4 }),
+        roles: roles.length > 0 ? fc.uniqueArray(fc.constantFrom(...roles), { minLength: 1, maxLength: 2 }) : fc.constant(undefined),
+        common: fc.array(fc.tuple(fc.constantFrom(...(shared.length > 0 ? shared : [['department', 'department'] as const])), sharedValue), { maxLength: 4 }),
+        owner: fc.boolean(),
+        auxData,
+      })
+    })
+    .map(({ principal: p, kind, version, scope, actions, roles, common, owner, auxData: aux }) => {
+      const principalAttr: Record<string, unknown> = { ...(p.attr ?? {}) }
+      const resourceAttr: Record<string, unknown> = {}
+      for (const [[principalPath, resourcePath], value] of common) {
+        setPath(principalAttr, principalPath, value)
+        setPath(resourceAttr, resourcePath, value)
+      }
+      if (owner) resourceAttr['owner'] = p.id
+      return {
+        principal: { ...p, roles: roles ?? p.roles, attr: principalAttr, policyVersion: version, scope },
+        resources: [{ resource: { kind, id: 'XX125', attr: resourceAttr, policyVersion: version, scope }, actions }],
+        auxData: aux,
+      }
+    })
+}
 
 function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T

@@ -13,10 +13,10 @@ const { parse } = createRequire(new URL('../../packages/core/package.json', impo
 
 /** The names and values a policy set uses. */
 export interface Vocabulary {
-  /** Resource kind → versions and scopes that have a policy. */
-  resources: Map<string, { versions: Set<string>; scopes: Set<string> }>
+  /** Resource kind → versions and scopes that have a policy, and the actions and roles its rules name. */
+  resources: Map<string, PolicyNames>
   /** Principal ids with principal policies → versions and scopes. */
-  principals: Map<string, { versions: Set<string>; scopes: Set<string> }>
+  principals: Map<string, PolicyNames>
   roles: Set<string>
   actions: Set<string>
   /** Attribute paths read from `request.principal.attr` / `P.attr` (dotted, e.g. `act.user.attr.department`). */
@@ -29,6 +29,14 @@ export interface Vocabulary {
   strings: Set<string>
   /** Number literals found in conditions. */
   numbers: Set<number>
+}
+
+/** The names one policy target (a resource kind or a principal id) is used with. */
+export interface PolicyNames {
+  versions: Set<string>
+  scopes: Set<string>
+  actions: Set<string>
+  roles: Set<string>
 }
 
 async function yamlFiles(dir: string): Promise<string[]> {
@@ -49,10 +57,10 @@ function* strings(value: unknown): Generator<string> {
   else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) yield* strings(v)
 }
 
-const entry = (map: Vocabulary['resources'], key: string): { versions: Set<string>; scopes: Set<string> } => {
+const entry = (map: Vocabulary['resources'], key: string): PolicyNames => {
   let found = map.get(key)
   if (found === undefined) {
-    found = { versions: new Set(), scopes: new Set() }
+    found = { versions: new Set(), scopes: new Set(), actions: new Set(), roles: new Set() }
     map.set(key, found)
   }
   return found
@@ -73,6 +81,9 @@ export async function readVocabulary(dir: string): Promise<Vocabulary> {
     strings: new Set(),
     numbers: new Set(),
   }
+  // Derived-role sets by name (their parent roles), and which sets each resource kind imports.
+  const derivedParents = new Map<string, string[]>()
+  const imports: [string, string][] = []
   for (const file of await yamlFiles(dir)) {
     let doc: Record<string, unknown>
     try {
@@ -87,9 +98,10 @@ export async function readVocabulary(dir: string): Promise<Vocabulary> {
       e.versions.add(String(rp['version'] ?? 'default'))
       e.scopes.add(String(rp['scope'] ?? ''))
       for (const rule of (rp['rules'] as Record<string, unknown>[] | undefined) ?? []) {
-        asList(rule['actions']).forEach((a) => vocab.actions.add(a))
-        asList(rule['roles']).forEach((r) => vocab.roles.add(r))
+        asList(rule['actions']).forEach((a) => (vocab.actions.add(a), e.actions.add(a)))
+        asList(rule['roles']).forEach((r) => (vocab.roles.add(r), e.roles.add(r)))
       }
+      for (const set of asList(rp['importDerivedRoles'])) imports.push([rp['resource'], set])
     }
     const pp = doc['principalPolicy'] as Record<string, unknown> | undefined
     if (pp && typeof pp['principal'] === 'string') {
@@ -97,9 +109,12 @@ export async function readVocabulary(dir: string): Promise<Vocabulary> {
       e.versions.add(String(pp['version'] ?? 'default'))
       e.scopes.add(String(pp['scope'] ?? ''))
       for (const rule of (pp['rules'] as Record<string, unknown>[] | undefined) ?? []) {
-        if (typeof rule['resource'] === 'string' && !rule['resource'].includes('*')) entry(vocab.resources, rule['resource'])
+        const kind = typeof rule['resource'] === 'string' && !rule['resource'].includes('*') ? entry(vocab.resources, rule['resource']) : undefined
         for (const action of (rule['actions'] as Record<string, unknown>[] | undefined) ?? []) {
-          if (typeof action['action'] === 'string') vocab.actions.add(action['action'])
+          if (typeof action['action'] === 'string') {
+            vocab.actions.add(action['action'])
+            kind?.actions.add(action['action'])
+          }
         }
       }
     }
@@ -108,12 +123,16 @@ export async function readVocabulary(dir: string): Promise<Vocabulary> {
       vocab.roles.add(rolePolicy['role'])
       asList(rolePolicy['parentRoles']).forEach((r) => vocab.roles.add(r))
       for (const rule of (rolePolicy['rules'] as Record<string, unknown>[] | undefined) ?? []) {
-        if (typeof rule['resource'] === 'string' && !rule['resource'].includes('*')) entry(vocab.resources, rule['resource'])
-        asList(rule['allowActions']).forEach((a) => vocab.actions.add(a))
+        const kind = typeof rule['resource'] === 'string' && !rule['resource'].includes('*') ? entry(vocab.resources, rule['resource']) : undefined
+        kind?.roles.add(rolePolicy['role'])
+        asList(rule['allowActions']).forEach((a) => (vocab.actions.add(a), kind?.actions.add(a)))
       }
     }
     const dr = doc['derivedRoles'] as Record<string, unknown> | undefined
-    for (const def of (dr?.['definitions'] as Record<string, unknown>[] | undefined) ?? []) asList(def['parentRoles']).forEach((r) => vocab.roles.add(r))
+    for (const def of (dr?.['definitions'] as Record<string, unknown>[] | undefined) ?? []) {
+      asList(def['parentRoles']).forEach((r) => vocab.roles.add(r))
+      if (typeof dr?.['name'] === 'string') derivedParents.set(dr['name'], [...(derivedParents.get(dr['name']) ?? []), ...asList(def['parentRoles'])])
+    }
 
     for (const text of strings(doc)) {
       for (const m of text.matchAll(/(?:request\.principal|\bP)\.attr\.([A-Za-z_][\w.]*)/g)) if (m[1]) vocab.principalAttrPaths.add(m[1])
@@ -123,6 +142,7 @@ export async function readVocabulary(dir: string): Promise<Vocabulary> {
       for (const m of text.matchAll(/(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])/g)) vocab.numbers.add(Number(m[1]))
     }
   }
+  for (const [kind, set] of imports) for (const role of derivedParents.get(set) ?? []) vocab.resources.get(kind)?.roles.add(role)
   // A path ending in a method call (`attr.tags.exists`) or a CEL macro is cut at the data part.
   const trim = (paths: Set<string>): Set<string> =>
     new Set([...paths].map((p) => p.replace(/\.(exists|all|map|filter|size|contains|startsWith|endsWith|matches|exists_one|inIPAddrRange|timeSince|getHours)$/, '')))
