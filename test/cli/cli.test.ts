@@ -70,6 +70,12 @@ const REQUESTS = [
     ],
   },
   {
+    request_id: 'snake',
+    include_meta: true,
+    principal: { ...JOHN, policyVersion: undefined, policy_version: '20210210' },
+    resources: [{ actions: ['view:public'], resource: { ...LEAVE_REQUEST, policyVersion: undefined, policy_version: '20210210' } }],
+  },
+  {
     requestId: 'schema',
     includeMeta: true,
     principal: JOHN,
@@ -117,6 +123,16 @@ describe('meshguard check', () => {
     expect(out[2]).toMatchObject({ requestId: 'x', code: 3, reason: 'principal_roles_missing', line: 4 })
     expect(out[3]).toMatchObject({ code: 3, reason: 'request_not_object', line: 5 })
     expect(out[4]).toEqual(out[0])
+  })
+
+  it('refuses unknown fields like the PDP (code 3)', async () => {
+    const request = { ...REQUESTS[1], principal: { ...JOHN, colour: 'red' } }
+    const run = await cli(['check', '--policies', STORE], JSON.stringify(request))
+    const ours = lines(run.stdout)[0] as Record<string, unknown>
+    const response = await fetch(`${pdp?.httpUrl}/api/check/resources`, { method: 'POST', body: JSON.stringify(request) })
+    const theirs = (await response.json()) as Record<string, unknown>
+    expect(theirs).toMatchObject({ code: 3, message: expect.stringContaining('unknown field "colour"') as unknown })
+    expect(ours).toMatchObject({ code: 3, reason: 'unknown_field', message: 'principal: unknown field "colour"' })
   })
 
   it('reads auxData tokens as a PDP with JWT verification disabled does', async () => {

@@ -19,36 +19,70 @@ function fail(reason: string, message: string): never {
   throw new RequestError(message, { reason })
 }
 
+/** Field names of each message, protobuf JSON style: the lowerCamel name or the proto (snake_case) name. */
+const REQUEST_FIELDS = { requestId: 'requestId', request_id: 'requestId', principal: 'principal', resources: 'resources', auxData: 'auxData', aux_data: 'auxData', includeMeta: 'includeMeta', include_meta: 'includeMeta' }
+const PRINCIPAL_FIELDS = { id: 'id', roles: 'roles', attr: 'attr', policyVersion: 'policyVersion', policy_version: 'policyVersion', scope: 'scope' }
+const RESOURCE_FIELDS = { kind: 'kind', id: 'id', attr: 'attr', policyVersion: 'policyVersion', policy_version: 'policyVersion', scope: 'scope' }
+const ENTRY_FIELDS = { actions: 'actions', resource: 'resource' }
+/** `jwts` (named, already-verified tokens) is meshguard's extension of the Cerbos shape. */
+const AUX_FIELDS = { jwt: 'jwt', jwts: 'jwts' }
+const TOKEN_FIELDS = { token: 'token', keySetId: 'keySetId', key_set_id: 'keySetId' }
+
 /**
- * Reads a CheckResources request body (already JSON-parsed). Only the envelope is checked here;
- * the engine validates principals, resources and actions. `auxData.jwt` is either the HTTP API's
- * `{token}` (decoded without signature verification, see aux-token.ts) or already-verified claims.
+ * Renames fields to their lowerCamel names and refuses unknown ones, as the PDP's protobuf JSON reader
+ * does. `null` means absent. Anything that is not an object is returned unchanged for the engine to judge.
+ */
+function fields(value: unknown, names: Record<string, string>, where: string): unknown {
+  if (!isRecord(value)) return value
+  const out: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(value)) {
+    const name = names[key]
+    if (name === undefined) fail('unknown_field', `${where}: unknown field ${JSON.stringify(key)}`)
+    if (v !== null) out[name] = v
+  }
+  return out
+}
+
+/** `auxData.jwt` as an HTTP API `{token}` (decoded, see aux-token.ts) or as already-verified claims. */
+function readAuxData(value: unknown): CheckInput['auxData'] {
+  if (value === undefined || value === null) return undefined
+  if (!isRecord(value)) fail('invalid_aux_data', 'auxData must be an object')
+  const aux = fields(value, AUX_FIELDS, 'auxData') as Record<string, unknown>
+  let jwt = aux['jwt']
+  if (isRecord(jwt) && 'token' in jwt) {
+    const { token } = fields(jwt, TOKEN_FIELDS, 'auxData.jwt') as { token?: unknown }
+    if (typeof token !== 'string') fail('invalid_aux_data', 'invalid auxData')
+    jwt = decodeUnverifiedClaims(token, Math.floor(Date.now() / 1000))
+  }
+  // The engine validates the claims (objects only).
+  return { ...(jwt !== undefined ? { jwt } : {}), ...(aux['jwts'] !== undefined ? { jwts: aux['jwts'] } : {}) } as CheckInput['auxData']
+}
+
+/**
+ * Reads a CheckResources request body (already JSON-parsed) the way the PDP's HTTP API does: either
+ * spelling of each field, unknown fields refused. The engine then validates principals, resources
+ * and actions. `auxData.jwt` is either the HTTP API's `{token}` (decoded without signature
+ * verification, see aux-token.ts) or already-verified claims.
  *
- * @throws RequestError when the envelope is malformed
+ * @throws RequestError when the request is malformed
  */
 export function readCheckRequest(body: unknown): HttpCheckRequest {
   if (!isRecord(body)) fail('request_not_object', 'request must be a JSON object')
-  const { requestId, includeMeta, principal, resources, auxData } = body
+  const { requestId, includeMeta, principal, resources, auxData } = fields(body, REQUEST_FIELDS, 'request') as Record<string, unknown>
   if (requestId !== undefined && typeof requestId !== 'string') fail('invalid_field', 'requestId must be a string')
   if (includeMeta !== undefined && typeof includeMeta !== 'boolean') fail('invalid_field', 'includeMeta must be a boolean')
   if (!Array.isArray(resources) || resources.length === 0) fail('resources_missing', 'resources: value is required')
-  if (auxData !== undefined && auxData !== null && !isRecord(auxData)) fail('invalid_aux_data', 'auxData must be an object')
-  let jwt = isRecord(auxData) ? auxData['jwt'] : undefined
-  const jwts = isRecord(auxData) ? auxData['jwts'] : undefined
-  if (isRecord(jwt) && 'token' in jwt) {
-    // The HTTP API shape: a raw token (plus an optional keySetId, which the CLI has no use for).
-    if (typeof jwt['token'] !== 'string') fail('invalid_aux_data', 'invalid auxData')
-    jwt = decodeUnverifiedClaims(jwt['token'], Math.floor(Date.now() / 1000))
-  }
-  const inputs = resources.map((entry: unknown, i): CheckInput => {
-    if (!isRecord(entry)) fail('resource_missing', `resources[${i}] must be an object`)
+  const aux = readAuxData(auxData)
+  const normalizedPrincipal = fields(principal, PRINCIPAL_FIELDS, 'principal') as CheckInput['principal']
+  const inputs = resources.map((raw: unknown, i): CheckInput => {
+    if (!isRecord(raw)) fail('resource_missing', `resources[${i}] must be an object`)
+    const entry = fields(raw, ENTRY_FIELDS, `resources[${i}]`) as Record<string, unknown>
     return {
       requestId: requestId ?? '',
-      principal: principal as CheckInput['principal'],
-      resource: entry['resource'] as CheckInput['resource'],
+      principal: normalizedPrincipal,
+      resource: fields(entry['resource'], RESOURCE_FIELDS, `resources[${i}].resource`) as CheckInput['resource'],
       actions: entry['actions'] as string[],
-      // Verified claims only: one token (`jwt`) and/or named tokens (`jwts.<name>.claims`); the engine validates them.
-      auxData: isRecord(auxData) ? ({ ...(jwt !== undefined ? { jwt } : {}), ...(jwts !== undefined ? { jwts } : {}) } as CheckInput['auxData']) : undefined,
+      auxData: aux,
     }
   })
   return { requestId: requestId ?? '', includeMeta: includeMeta === true, inputs }

@@ -54,6 +54,35 @@ describe('Cerbos HTTP API shapes', () => {
     expect(reasons).toEqual(['request_not_object', 'request_not_object', 'resources_missing', 'invalid_field', 'invalid_field', 'invalid_aux_data', 'resource_missing'])
   })
 
+  it('accepts both protobuf JSON spellings and refuses unknown fields, as the PDP does', () => {
+    const snake = readCheckRequest({
+      request_id: 'q',
+      include_meta: true,
+      principal: { id: 'p', roles: ['r'], policy_version: 'v1', attr: null },
+      resources: [{ actions: ['read'], resource: { kind: 'doc', id: 'r1', policy_version: 'v2' } }],
+      aux_data: { jwt: { sub: 'x' } },
+    })
+    expect(snake).toMatchObject({ requestId: 'q', includeMeta: true })
+    expect(snake.inputs[0]).toMatchObject({ principal: { id: 'p', policyVersion: 'v1' }, resource: { policyVersion: 'v2' }, auxData: { jwt: { sub: 'x' } } })
+    expect(snake.inputs[0]?.principal).not.toHaveProperty('attr')
+    const unknown = [
+      { ...body, extra: 1 },
+      { ...body, principal: { ...body.principal, bogus: 1 } },
+      { ...body, resources: [{ ...body.resources[0], x: 1 }] },
+      { ...body, resources: [{ actions: ['read'], resource: { kind: 'doc', id: 'r1', colour: 'red' } }] },
+      { ...body, auxData: { jwt: { token: 'a.b.c', zz: 1 } } },
+      { ...body, auxData: { other: {} } },
+    ].map((b) => {
+      try {
+        readCheckRequest(b)
+        return 'accepted'
+      } catch (err) {
+        return (err as { reason: string }).reason
+      }
+    })
+    expect(new Set(unknown)).toEqual(new Set(['unknown_field']))
+  })
+
   it('passes verified JWT claims through', () => {
     expect(readCheckRequest({ ...body, auxData: { jwt: { sub: 'x' } } }).inputs[0]?.auxData).toEqual({ jwt: { sub: 'x' } })
     const named = { a: { claims: { aud: 'y' } } }
