@@ -19,9 +19,6 @@ export function viewOf<Req extends Request>(req: Req): RequestView<Req> {
     route: routePattern(req),
     headers: req.headersDistinct,
     params: req.params,
-    get query() {
-      return req.query as Record<string, unknown>
-    },
     body: req.body as unknown,
     request: req,
   }

@@ -8,18 +8,11 @@ import type { FastifyRequest } from 'fastify'
  */
 export function viewOf(request: FastifyRequest): RequestView<FastifyRequest> {
   return {
+    // No path or query: resolvers read them from the request itself, and building them costs per request.
     method: request.method,
-    get path() {
-      const url = request.url
-      const query = url.indexOf('?')
-      return query === -1 ? url : url.slice(0, query)
-    },
     route: request.routeOptions.url,
     headers: request.raw.headersDistinct,
     params: (request.params ?? {}) as Record<string, unknown>,
-    get query() {
-      return (request.query ?? {}) as Record<string, unknown>
-    },
     body: request.body,
     request,
   }

@@ -5,7 +5,6 @@ import type { NestHttpRequest } from './types.js'
 
 interface FastifyLikeRequest extends NestHttpRequest {
   raw: IncomingMessage
-  url: string
   method: string
   routeOptions?: { url?: string | undefined } | undefined
 }
@@ -22,11 +21,6 @@ function isFastify(request: object): request is FastifyLikeRequest {
   return 'raw' in request && 'routeOptions' in request
 }
 
-const withoutQuery = (url: string): string => {
-  const query = url.indexOf('?')
-  return query === -1 ? url : url.slice(0, query)
-}
-
 /**
  * Headers come from Node's `headersDistinct` on both platforms: `headers` keeps only the first of two
  * `Authorization` headers, and identity must see both to reject them.
@@ -35,9 +29,6 @@ export function viewOf(request: NestHttpRequest): RequestView<NestHttpRequest> {
   if (isFastify(request)) {
     return {
       method: request.method,
-      get path() {
-        return withoutQuery(request.url)
-      },
       route: request.routeOptions?.url,
       headers: request.raw.headersDistinct,
       params: request.params ?? {},

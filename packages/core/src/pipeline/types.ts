@@ -16,8 +16,8 @@ import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
 export interface RequestView<Req = unknown> {
   /** HTTP method, upper case. */
   method: string
-  /** Request path (without query string). Used for telemetry only; never for decisions. */
-  path: string
+  /** Request path without the query string, when the adapter has it at hand. Never used for decisions. */
+  path?: string | undefined
   /** The route pattern (`/reviews/:id`), when the framework knows it; low-cardinality, for spans. */
   route?: string | undefined
   /** Headers as received; see {@link HeaderView}. */
