@@ -273,6 +273,15 @@ describe('createGuard: user code and engine failures fail closed', () => {
     expect(outcome.ok ? 0 : [outcome.status, outcome.problem.reason]).toEqual([500, 'engine_response_invalid'])
   })
 
+  it('prefers a synchronous checkResourcesSync and fails closed when it throws', async () => {
+    const asyncCheck = vi.fn()
+    const engine = { ...engineDouble(), checkResources: asyncCheck, checkResourcesSync: () => { throw new RangeError('sync engine bug') } }
+    const { guard } = setup({ engine })
+    const outcome = await guard.authorize(view(authed('a')), hrReview)
+    expect(outcome.ok ? 0 : [outcome.status, outcome.problem.reason]).toEqual([500, 'internal_error'])
+    expect(asyncCheck).not.toHaveBeenCalled()
+  })
+
   function createGuardWith(engine: Partial<DecisionEngine>) {
     return setup({ engine: engineDouble(engine) })
   }
