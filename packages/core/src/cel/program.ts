@@ -3,7 +3,7 @@ import { ConditionError } from '../errors.js'
 import { collectRefs, forEachLiteralArgument, rejectIndexedCerbosMaps, renameCalls, rewriteProtoFieldNames } from './ast.js'
 import { cerbosEnvironment } from './environment.js'
 import { FALLBACK, compileFastPath } from './fast-path.js'
-import { toConditionError } from './failure.js'
+import { CelFailure, toConditionError } from './failure.js'
 import { useCelGoLogic } from './logic.js'
 import { useCelGoPresence } from './presence.js'
 import { INT_CONVERSION, STRING_CONVERSION } from './lib/conversions.js'
@@ -12,6 +12,7 @@ import { RE2_MATCHES, re2 } from './lib/regex.js'
 import { STRING_RENAMES } from './lib/strings.js'
 import { TIMESTAMP_CONVERSION, ZONED_GETTERS, isDurationText, parseTimestamp } from './lib/time.js'
 import { CERBOS_IDENTIFIERS, scope } from './scope.js'
+import { pauseStackCapture, resumeStackCapture } from './stack-capture.js'
 import type { CelActivation, CelProgram } from './types.js'
 
 const VARIABLE_MAPS: ReadonlySet<string> = new Set(['V', 'variables'])
@@ -65,8 +66,16 @@ class CompiledCel implements CelProgram {
   }
 
   evaluate(activation: CelActivation): unknown {
+    const result = this.evaluateQuietly(activation)
+    if (result instanceof CelFailure) throw result.toError()
+    return result
+  }
+
+  /** {@link evaluateQuietly} for this program. */
+  evaluateQuietly(activation: CelActivation): unknown {
     const previous = scope.activation
     scope.activation = activation
+    const stacks = pauseStackCapture()
     try {
       const fast = this.#fast
       if (fast !== undefined) {
@@ -80,10 +89,27 @@ class CompiledCel implements CelProgram {
       }
       return this.#run(scope)
     } catch (err) {
-      throw toConditionError(err, 'evaluate')
+      return CelFailure.of(err)
     } finally {
+      resumeStackCapture(stacks)
       scope.activation = previous
     }
+  }
+}
+
+/**
+ * Evaluates a program without throwing: a failure comes back as a {@link CelFailure} (no error
+ * object, no stack trace), for the engine, which records the message and treats the condition as
+ * not met. Internal: not re-exported from the package.
+ *
+ * @returns the CEL value, or a CelFailure with exactly the message and reason `evaluate` would throw
+ */
+export function evaluateQuietly(program: CelProgram, activation: CelActivation): unknown {
+  if (program instanceof CompiledCel) return program.evaluateQuietly(activation)
+  try {
+    return program.evaluate(activation)
+  } catch (err) {
+    return CelFailure.of(err)
   }
 }
 

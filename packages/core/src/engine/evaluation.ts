@@ -4,6 +4,8 @@
  * expression counts as false, as Cerbos does without strict evaluation.
  */
 import type { CelActivation, CelProgram, CelRequest } from '../cel/index.js'
+import { CelFailure } from '../cel/failure.js'
+import { evaluateQuietly } from '../cel/program.js'
 import { ConditionError } from '../errors.js'
 import type { CompiledCondition, CompiledParams } from '../policy/compiled.js'
 
@@ -17,8 +19,7 @@ export interface EvaluationError {
 export class CelErrorCollector {
   private seen: Map<string, EvaluationError> | undefined
 
-  add(expression: string, err: unknown): void {
-    const message = err instanceof Error ? err.message : String(err)
+  add(expression: string, message: string): void {
     const key = `${expression}\0${message}`
     this.seen ??= new Map()
     if (!this.seen.has(key)) this.seen.set(key, { expression, message })
@@ -103,15 +104,13 @@ export class EvaluationContext {
   }
 
   /**
-   * Evaluates an expression; a runtime error is recorded and reported as `{ failed: true }`.
+   * Evaluates an expression; a runtime error is recorded and comes back as the {@link CelFailure}
+   * (no error object is built: most failures only ever become an `evaluationErrors` entry).
    */
-  evaluate(program: CelProgram, constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): { failed: false; value: unknown } | { failed: true; error: unknown } {
-    try {
-      return { failed: false, value: program.evaluate(this.activation(constants, variables)) }
-    } catch (err) {
-      this.errors.add(program.source, err)
-      return { failed: true, error: err }
-    }
+  evaluate(program: CelProgram, constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): unknown {
+    const value = evaluateQuietly(program, this.activation(constants, variables))
+    if (value instanceof CelFailure) this.errors.add(program.source, value.message)
+    return value
   }
 
   /**
@@ -122,12 +121,12 @@ export class EvaluationContext {
     const values: Record<string, unknown> = {}
     const failed: string[] = []
     for (const v of params.variables) {
-      const r = this.evaluate(v.program, params.constants, values)
-      if (r.failed) {
+      const value = this.evaluate(v.program, params.constants, values)
+      if (value instanceof CelFailure) {
         if (failedAs === 'null') values[v.name] = null
         else failed.push(v.name)
       } else {
-        values[v.name] = r.value
+        values[v.name] = value
       }
     }
     for (const name of failed) {
@@ -144,9 +143,9 @@ export class EvaluationContext {
     if (!condition) return true
     switch (condition.op) {
       case 'expr': {
-        const r = this.evaluate(condition.program, constants, variables)
-        if (r.failed) return this.strict ? undefined : false
-        return r.value === true
+        const value = this.evaluate(condition.program, constants, variables)
+        if (value instanceof CelFailure) return this.strict ? undefined : false
+        return value === true
       }
       case 'all':
         for (const c of condition.items) {
@@ -172,8 +171,10 @@ export class EvaluationContext {
 
   /** Evaluates an output expression to a JSON value, or its error text. */
   output(program: CelProgram, constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): { val: unknown } | { error: string } {
+    const value = evaluateQuietly(program, this.activation(constants, variables))
+    if (value instanceof CelFailure) return { error: value.message }
     try {
-      return { val: toJson(program.evaluate(this.activation(constants, variables))) }
+      return { val: toJson(value) }
     } catch (err) {
       return { error: err instanceof Error ? err.message : String(err) }
     }
