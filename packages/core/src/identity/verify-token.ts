@@ -1,8 +1,9 @@
-import { compactVerify, errors as joseErrors, type CryptoKey } from 'jose'
+import type { CryptoKey } from 'jose'
 import { IdentityError, MeshguardError } from '../errors.js'
 import { checkActorAudience, checkTimes, checkWorkloadAudience } from './claims.js'
 import { parseCompactToken } from './compact.js'
 import { ASYMMETRIC_ALGORITHMS, type KeyEntry } from './jwk.js'
+import { verifyJwsSignature } from './jws-sync-verify.js'
 import type { KeyStore } from './key-store.js'
 import { parseSpiffeId, type SpiffeId } from './spiffe.js'
 import { normalizeTyp, type ResolvedActorIssuer, type ResolvedWorkloadAnchor, type TrustBundle } from './trust-bundle.js'
@@ -67,14 +68,8 @@ async function checkSignature(token: string, entry: KeyEntry, alg: string, allow
   } catch (err) {
     throw new IdentityError('unknown_key', 'trusted key cannot be used for this algorithm', { cause: err })
   }
-  try {
-    await compactVerify(token, key, { algorithms: [alg] })
-  } catch (err) {
-    if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
-      throw new IdentityError('signature_invalid', 'token signature is invalid')
-    }
-    throw new IdentityError('token_malformed', 'token could not be verified', { cause: err })
-  }
+  // Synchronous node:crypto check on the main thread (jose's WebCrypto path costs a threadpool hop).
+  verifyJwsSignature(token, key, alg)
 }
 
 async function findKey(stores: readonly KeyStore[], kid: string): Promise<{ entry: KeyEntry; index: number }> {

@@ -1,0 +1,136 @@
+/**
+ * The JWS signature step, done synchronously with node:crypto on the main thread. jose 6 runs its
+ * signature checks through WebCrypto, which hops to the libuv threadpool and costs several times the
+ * CPU of the check itself; keys are still imported by jose (`importJWK`), and every other check
+ * (alg allowlist from the trust entry, kid lookup, `typ`, size, claims) stays where it was. This
+ * module only answers "does this signature verify under this key for this algorithm".
+ */
+import { constants, KeyObject, verify, type webcrypto } from 'node:crypto'
+import { IdentityError } from '../errors.js'
+
+/** How node:crypto checks one JWS algorithm, and which keys may be used for it. */
+interface AlgorithmParameters {
+  /** Digest for `crypto.verify` (null: the key type implies it, as for Ed25519). */
+  readonly digest: string | null
+  /** Key types (`KeyObject.asymmetricKeyType`) that may verify this algorithm. */
+  readonly keyTypes: readonly string[]
+  /** The EC curve the key must be on (OpenSSL name). */
+  readonly namedCurve?: string
+  /** Exact signature length in bytes, where the algorithm fixes it (ECDSA in IEEE P1363 form, Ed25519). */
+  readonly signatureBytes?: number
+  /** RSA padding; PSS salt length equals the digest length (RFC 7518 §3.5). */
+  readonly padding?: number
+  readonly saltLength?: number
+}
+
+const ecdsa = (digest: string, namedCurve: string, signatureBytes: number): AlgorithmParameters =>
+  Object.freeze({ digest, keyTypes: ['ec'], namedCurve, signatureBytes })
+const pkcs1 = (digest: string): AlgorithmParameters =>
+  Object.freeze({ digest, keyTypes: ['rsa'], padding: constants.RSA_PKCS1_PADDING })
+const pss = (digest: string, saltLength: number): AlgorithmParameters =>
+  Object.freeze({ digest, keyTypes: ['rsa', 'rsa-pss'], padding: constants.RSA_PKCS1_PSS_PADDING, saltLength })
+const ed25519: AlgorithmParameters = Object.freeze({ digest: null, keyTypes: ['ed25519'], signatureBytes: 64 })
+
+/** The asymmetric JWS algorithms meshguard verifies (RFC 7518 §3, RFC 8037, RFC 9864 `Ed25519`). */
+const ALGORITHMS: ReadonlyMap<string, AlgorithmParameters> = new Map([
+  ['ES256', ecdsa('sha256', 'prime256v1', 64)],
+  ['ES384', ecdsa('sha384', 'secp384r1', 96)],
+  ['ES512', ecdsa('sha512', 'secp521r1', 132)],
+  ['RS256', pkcs1('sha256')],
+  ['RS384', pkcs1('sha384')],
+  ['RS512', pkcs1('sha512')],
+  ['PS256', pss('sha256', 32)],
+  ['PS384', pss('sha384', 48)],
+  ['PS512', pss('sha512', 64)],
+  ['EdDSA', ed25519],
+  ['Ed25519', ed25519],
+])
+
+/** RSA keys shorter than this are refused, as jose refuses them. */
+const MIN_RSA_BITS = 2048
+
+/** Keys converted once: the bundle hands out the same imported key object on every call. */
+const keyObjects = new WeakMap<object, KeyObject>()
+
+const keyMismatch = (): IdentityError => new IdentityError('alg_not_allowed', 'trusted key cannot be used for the token algorithm')
+
+/** The public KeyObject behind a key, refusing secrets, private keys and keys not meant for verifying. */
+function publicKeyObject(key: webcrypto.CryptoKey | KeyObject | Uint8Array): KeyObject {
+  if (key instanceof KeyObject) {
+    if (key.type !== 'public') throw keyMismatch()
+    return key
+  }
+  // A Uint8Array is an HMAC secret: never a verification key here (HMAC/public-key confusion).
+  if (key instanceof Uint8Array || typeof key !== 'object' || key === null) throw keyMismatch()
+  let converted = keyObjects.get(key)
+  if (converted === undefined) {
+    if (key.type !== 'public' || !key.usages.includes('verify')) throw keyMismatch()
+    converted = KeyObject.from(key)
+    keyObjects.set(key, converted)
+  }
+  return converted
+}
+
+/** Whether a key's type (and curve or size) fits the algorithm: the key-type confusion check. */
+function keyFits(key: KeyObject, parameters: AlgorithmParameters): boolean {
+  const type = key.asymmetricKeyType
+  if (type === undefined || !parameters.keyTypes.includes(type)) return false
+  const details = key.asymmetricKeyDetails
+  if (parameters.namedCurve !== undefined) return details?.namedCurve === parameters.namedCurve
+  if (type === 'rsa' || type === 'rsa-pss') return (details?.modulusLength ?? 0) >= MIN_RSA_BITS
+  return true
+}
+
+/**
+ * Decodes the signature part. The grammar check upstream guarantees the alphabet; here a length
+ * no encoder produces (4n+1) and non-canonical trailing bits are refused, so one signature has
+ * exactly one spelling.
+ */
+function decodeSignature(encoded: string): Buffer {
+  if (encoded.length % 4 === 1 || /[^A-Za-z0-9_-]/.test(encoded)) {
+    throw new IdentityError('token_malformed', 'token signature is not base64url')
+  }
+  const bytes = Buffer.from(encoded, 'base64url')
+  if (bytes.toString('base64url') !== encoded) throw new IdentityError('token_malformed', 'token signature is not canonical base64url')
+  return bytes
+}
+
+/**
+ * Verifies the signature of a compact JWS with a trusted key, synchronously. The algorithm must be
+ * the one the caller already checked against the trust entry's allowlist (never the token's `alg`
+ * alone); the key must be a public key of the matching type, curve and size.
+ *
+ * @param token - a compact JWS that passed `parseCompactToken` (grammar and size)
+ * @param key - the key jose imported for `alg` (a CryptoKey), or a public KeyObject
+ * @param alg - the JWS algorithm to verify with
+ * @throws IdentityError `alg_not_allowed` (unknown algorithm, or a key of another type),
+ *   `token_malformed` (not three parts, bad base64url), `signature_invalid`
+ */
+export function verifyJwsSignature(token: string, key: webcrypto.CryptoKey | KeyObject | Uint8Array, alg: string): void {
+  const parameters = ALGORITHMS.get(alg)
+  if (parameters === undefined) throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
+  const keyObject = publicKeyObject(key)
+  if (!keyFits(keyObject, parameters)) throw keyMismatch()
+  const lastDot = token.lastIndexOf('.')
+  const firstDot = token.indexOf('.')
+  if (firstDot <= 0 || lastDot === firstDot || token.indexOf('.', firstDot + 1) !== lastDot) {
+    throw new IdentityError('token_malformed', 'token is not a compact JWS')
+  }
+  const signature = decodeSignature(token.slice(lastDot + 1))
+  // A fixed-size signature of the wrong size cannot verify (and P1363 parsing never sees it).
+  if (parameters.signatureBytes !== undefined && signature.length !== parameters.signatureBytes) {
+    throw new IdentityError('signature_invalid', 'token signature is invalid')
+  }
+  let valid: boolean
+  try {
+    valid = verify(
+      parameters.digest,
+      Buffer.from(token.slice(0, lastDot), 'latin1'),
+      { key: keyObject, dsaEncoding: 'ieee-p1363', padding: parameters.padding, saltLength: parameters.saltLength },
+      signature,
+    )
+  } catch (err) {
+    throw new IdentityError('signature_invalid', 'token signature is invalid', { cause: err })
+  }
+  if (!valid) throw new IdentityError('signature_invalid', 'token signature is invalid')
+}

@@ -1,0 +1,181 @@
+import { createPublicKey, generateKeyPairSync, sign, webcrypto, type KeyObject } from 'node:crypto'
+import { compactVerify, importJWK, type JWK } from 'jose'
+import { describe, expect, it } from 'vitest'
+import { IdentityError } from '../../src/errors.js'
+import { verifyJwsSignature } from '../../src/identity/jws-sync-verify.js'
+
+type Key = Parameters<typeof verifyJwsSignature>[1]
+
+const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+interface Signer {
+  readonly alg: string
+  readonly privateKey: KeyObject
+  readonly publicJwk: JWK
+}
+
+function signer(alg: string): Signer {
+  const pair =
+    alg.startsWith('ES')
+      ? generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg] as string })
+      : alg.startsWith('RS') || alg.startsWith('PS')
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ed25519')
+  return { alg, privateKey: pair.privateKey, publicJwk: pair.publicKey.export({ format: 'jwk' }) as JWK }
+}
+
+const DIGESTS: Record<string, string | null> = {
+  ES256: 'sha256', ES384: 'sha384', ES512: 'sha512', RS256: 'sha256', PS256: 'sha256', PS384: 'sha384', EdDSA: null, Ed25519: null,
+}
+
+/** A compact JWS signed with node:crypto, independent of the code under test. */
+function tokenOf(s: Signer, claims: Record<string, unknown> = { sub: 'x' }, alg = s.alg): string {
+  const input = `${b64({ alg, kid: 'k1', typ: 'workload+jwt' })}.${b64(claims)}`
+  const options = alg.startsWith('PS')
+    ? { key: s.privateKey, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: alg === 'PS256' ? 32 : 48 }
+    : { key: s.privateKey, dsaEncoding: 'ieee-p1363' as const }
+  return `${input}.${sign(DIGESTS[alg] ?? null, Buffer.from(input), options).toString('base64url')}`
+}
+
+/** The key as the trust bundle hands it out: imported by jose for one algorithm. */
+const imported = async (s: Signer, alg = s.alg): Promise<Key> => (await importJWK(s.publicJwk, alg)) as Key
+
+function reasonOf(fn: () => void): string {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(IdentityError)
+    return (err as IdentityError).reason
+  }
+  return 'verified'
+}
+
+/** What jose's WebCrypto path (the previous implementation) says about the same token and key. */
+async function joseSays(token: string, key: Key, alg: string): Promise<boolean> {
+  try {
+    await compactVerify(token, key as Parameters<typeof compactVerify>[1], { algorithms: [alg] })
+    return true
+  } catch {
+    return false
+  }
+}
+
+const withSignature = (token: string, signature: string): string => `${token.slice(0, token.lastIndexOf('.'))}.${signature}`
+const signatureOf = (token: string): Buffer => Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url')
+
+describe('verifyJwsSignature', () => {
+  const algs = ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'PS384', 'EdDSA', 'Ed25519']
+  const signers = new Map(algs.map((alg) => [alg, signer(alg)]))
+  const get = (alg: string): Signer => signers.get(alg) as Signer
+
+  it.each(algs)('accepts a valid %s token with the key jose imported, and with a public KeyObject', async (alg) => {
+    const token = tokenOf(get(alg))
+    expect(reasonOf(() => verifyJwsSignature(token, undefined as never, alg))).toBe('alg_not_allowed')
+    expect(reasonOf(() => verifyJwsSignature(token, createPublicKey({ key: get(alg).publicJwk as webcrypto.JsonWebKey, format: 'jwk' }), alg))).toBe('verified')
+    const key = await imported(get(alg))
+    expect(reasonOf(() => verifyJwsSignature(token, key, alg))).toBe('verified')
+    // The converted key is reused: a second check gives the same answer.
+    expect(reasonOf(() => verifyJwsSignature(token, key, alg))).toBe('verified')
+  })
+
+  it.each(algs)('refuses a %s token whose payload, header or signature was altered', async (alg) => {
+    const key = await imported(get(alg))
+    const token = tokenOf(get(alg))
+    const [header, , signature] = token.split('.') as [string, string, string]
+    expect(reasonOf(() => verifyJwsSignature(`${header}.${b64({ sub: 'admin' })}.${signature}`, key, alg))).toBe('signature_invalid')
+    expect(reasonOf(() => verifyJwsSignature(tokenOf(get(alg), { sub: 'x' }).replace(/^[^.]+/, b64({ alg, kid: 'k2' })), key, alg))).toBe('signature_invalid')
+    const flipped = signatureOf(token)
+    flipped[flipped.length >> 1] ^= 0x01
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, flipped.toString('base64url')), key, alg))).toBe('signature_invalid')
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, ''), key, alg))).toBe('signature_invalid')
+    // A token signed by another key of the same type.
+    expect(reasonOf(() => verifyJwsSignature(tokenOf(signer(alg)), key, alg))).toBe('signature_invalid')
+  })
+
+  it('never takes the algorithm from the token: the caller names it, and unknown or symmetric ones are refused', async () => {
+    const es = get('ES256')
+    const key = await imported(es)
+    for (const alg of ['none', 'HS256', 'es256', 'ES256K', '']) {
+      expect(reasonOf(() => verifyJwsSignature(tokenOf(es), key, alg))).toBe('alg_not_allowed')
+    }
+    // A token claiming RS256 in its header is still checked as ES256 when that is what the trust entry allows.
+    expect(reasonOf(() => verifyJwsSignature(tokenOf(es, { sub: 'x' }, 'ES256').replace(/^[^.]+/, b64({ alg: 'RS256', kid: 'k1' })), key, 'ES256'))).toBe('signature_invalid')
+  })
+
+  it('refuses key-type confusion: another key type, another curve, a short RSA key, a secret, a private key', async () => {
+    const es256 = tokenOf(get('ES256'))
+    expect(reasonOf(() => verifyJwsSignature(es256, createPublicKey(get('RS256').privateKey), 'ES256'))).toBe('alg_not_allowed')
+    expect(reasonOf(() => verifyJwsSignature(es256, createPublicKey(get('ES384').privateKey), 'ES256'))).toBe('alg_not_allowed')
+    expect(reasonOf(() => verifyJwsSignature(es256, createPublicKey(get('EdDSA').privateKey), 'ES256'))).toBe('alg_not_allowed')
+    expect(reasonOf(() => verifyJwsSignature(tokenOf(get('EdDSA')), createPublicKey(get('ES256').privateKey), 'EdDSA'))).toBe('alg_not_allowed')
+    expect(reasonOf(() => verifyJwsSignature(tokenOf(get('RS256')), createPublicKey(get('ES256').privateKey), 'RS256'))).toBe('alg_not_allowed')
+    // HMAC/public-key confusion: a secret (what jose returns for oct keys) never verifies anything.
+    expect(reasonOf(() => verifyJwsSignature(es256, new Uint8Array(32), 'ES256'))).toBe('alg_not_allowed')
+    expect(reasonOf(() => verifyJwsSignature(es256, get('ES256').privateKey, 'ES256'))).toBe('alg_not_allowed')
+    const short = signer('RS256')
+    const weak = { ...short, privateKey: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey }
+    expect(reasonOf(() => verifyJwsSignature(tokenOf(weak), createPublicKey(weak.privateKey), 'RS256'))).toBe('alg_not_allowed')
+    // A WebCrypto key not meant for verifying.
+    const encryptOnly = await webcrypto.subtle.importKey('jwk', get('RS256').publicJwk as webcrypto.JsonWebKey, { name: 'RSA-OAEP', hash: 'SHA-256' }, true, ['encrypt'])
+    expect(reasonOf(() => verifyJwsSignature(tokenOf(get('RS256')), encryptOnly as Key, 'RS256'))).toBe('alg_not_allowed')
+  })
+
+  it('does not let an RS256 signature pass as PS256 on the same key, or the reverse', async () => {
+    const rsa = get('RS256')
+    const ps = { ...rsa, alg: 'PS256' }
+    expect(reasonOf(() => verifyJwsSignature(tokenOf(rsa, { sub: 'x' }, 'PS256'), createPublicKey(rsa.privateKey), 'RS256'))).toBe('signature_invalid')
+    expect(reasonOf(() => verifyJwsSignature(tokenOf(ps, { sub: 'x' }, 'RS256'), createPublicKey(rsa.privateKey), 'PS256'))).toBe('signature_invalid')
+  })
+
+  it('refuses malformed base64url and non-compact input', async () => {
+    const es = get('ES256')
+    const key = await imported(es)
+    const token = tokenOf(es)
+    const sig = token.slice(token.lastIndexOf('.') + 1)
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, `${sig}AAA`), key, 'ES256'))).toBe('token_malformed') // 86 + 3 = 4n+1 chars
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, `${sig.slice(0, -1)}+`), key, 'ES256'))).toBe('token_malformed')
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, `${sig}==`), key, 'ES256'))).toBe('token_malformed')
+    // 64 bytes encode to 86 chars with 4 spare bits: setting them gives the same bytes, spelled differently.
+    const last = sig.at(-1) as string
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const sibling = alphabet[alphabet.indexOf(last) ^ 0x01] as string
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, `${sig.slice(0, -1)}${sibling}`), key, 'ES256'))).toBe('token_malformed')
+    expect(reasonOf(() => verifyJwsSignature(token.replaceAll('.', ''), key, 'ES256'))).toBe('token_malformed')
+    expect(reasonOf(() => verifyJwsSignature(`${token}.x`, key, 'ES256'))).toBe('token_malformed')
+    expect(reasonOf(() => verifyJwsSignature(`.${token.split('.')[1]}.${sig}`, key, 'ES256'))).toBe('token_malformed')
+  })
+
+  it('checks ECDSA signatures in their fixed JWS form only (no DER, no wrong sizes, no zero or out-of-range r/s)', async () => {
+    const es = get('ES256')
+    const key = await imported(es)
+    const token = tokenOf(es)
+    const input = token.slice(0, token.lastIndexOf('.'))
+    const der = sign('sha256', Buffer.from(input), es.privateKey).toString('base64url')
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, der), key, 'ES256'))).toBe('signature_invalid')
+    const raw = signatureOf(token)
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, raw.subarray(0, 63).toString('base64url')), key, 'ES256'))).toBe('signature_invalid')
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, Buffer.concat([raw, Buffer.of(0)]).toString('base64url')), key, 'ES256'))).toBe('signature_invalid')
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, Buffer.alloc(64).toString('base64url')), key, 'ES256'))).toBe('signature_invalid')
+    const order = Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex')
+    const rEqualsN = Buffer.concat([order, raw.subarray(32)])
+    expect(reasonOf(() => verifyJwsSignature(withSignature(token, rEqualsN.toString('base64url')), key, 'ES256'))).toBe('signature_invalid')
+  })
+
+  it('agrees with the previous WebCrypto path on high-S (malleated) ECDSA signatures and on tampered ones', async () => {
+    const es = get('ES256')
+    const key = await imported(es)
+    const n = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551')
+    for (let i = 0; i < 8; i++) {
+      const token = tokenOf(es, { sub: 'x', i })
+      const raw = signatureOf(token)
+      const s = BigInt(`0x${raw.subarray(32).toString('hex')}`)
+      const highS = Buffer.concat([raw.subarray(0, 32), Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex')])
+      const tampered = Buffer.from(raw)
+      tampered[i] ^= 0x80
+      for (const candidate of [token, withSignature(token, highS.toString('base64url')), withSignature(token, tampered.toString('base64url'))]) {
+        const sync = reasonOf(() => verifyJwsSignature(candidate, key, 'ES256')) === 'verified'
+        expect(sync).toBe(await joseSays(candidate, key, 'ES256'))
+      }
+    }
+  })
+})
