@@ -88,6 +88,11 @@ export class CelFailure {
     return new CelFailure(message, reason, err)
   }
 
+  /** The library's failure for a key missing from a map (`no such key: k`), described without an error. */
+  static noSuchKey(key: string): CelFailure {
+    return Object.freeze(new CelFailure(celGoMessage(`No such key: ${key}`), 'no_such_key', undefined))
+  }
+
   /** The ConditionError a caller sees: same message and reason, with a stack trace from here. */
   toError(): ConditionError {
     const cause = this.cause instanceof ConditionError ? this.cause.cause : this.cause

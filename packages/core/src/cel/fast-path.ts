@@ -1,12 +1,19 @@
 import type { ASTNode } from '@marcbachmann/cel-js'
+import { CelFailure } from './failure.js'
 
 /**
  * A direct JS function for the simple shapes most Cerbos conditions have (field paths, literals,
  * `==`, `!=`, ordering, `in`, `&&`, `||`, `!`, `has()` on a map). It handles only values whose CEL semantics are
  * unambiguous in JS (strings, booleans, doubles, ints, null, plain-object maps, arrays) and returns
- * {@link FALLBACK} for anything else (a missing key, a list compared with `==`, a uint, ...), in
- * which case the caller evaluates with the CEL library. Evaluation has no side effects, so
- * re-evaluating is safe and the library stays the source of truth for every error.
+ * {@link FALLBACK} for anything else (a list compared with `==`, a uint, ...), in which case the
+ * caller evaluates with the CEL library. Evaluation has no side effects, so re-evaluating is safe.
+ *
+ * Errors: every node except `&&`, `||` and `has()` propagates the first error met in evaluation
+ * order (left to right, operands first), as the library does, and the generated code reads in that
+ * same order. So a missing map key outside those three returns the library's failure (`no such
+ * key: k`) directly, and when the expression contains none of them, anything the reads throw (a
+ * failed variable) is exactly the library's error too ({@link FastPath.failuresAreExact}). Under
+ * `&&`/`||` (which cel-go lets a decisive operand absorb an error) and `has()` the library decides.
  *
  * The function is generated source (one per expression) so that every field read is a named
  * property load with its own inline cache; shared closures made those reads megamorphic and 10x
@@ -15,6 +22,14 @@ import type { ASTNode } from '@marcbachmann/cel-js'
 export const FALLBACK: unique symbol = Symbol('cel.fallback')
 
 type Fast = (scope: Record<string, unknown>) => unknown
+
+/** A compiled fast path. */
+export interface FastPath {
+  /** Returns the value, a {@link CelFailure} (missing key), or {@link FALLBACK}. */
+  readonly run: Fast
+  /** Whether an exception thrown by `run` is exactly the failure the library would report. */
+  readonly failuresAreExact: boolean
+}
 type Simple = string | boolean | number | bigint | null
 
 interface Node {
@@ -66,6 +81,8 @@ function member(item: unknown, collection: unknown): boolean | typeof FALLBACK {
 }
 
 const HELPERS = { F: FALLBACK, isMap, isSimple, eq, orderable, member, hasOwn: Object.hasOwn }
+/** Name of the generated function's parameter holding its prebuilt failures. */
+const FAILURES = 'failures'
 const ORDERINGS = new Set(['<', '<=', '>', '>='])
 const MAX_INT = 9223372036854775807n
 
@@ -94,12 +111,38 @@ class Unsupported extends Error {}
 /** Emits statements that leave the value of `node` in a fresh constant and returns its name. */
 class CodeGenerator {
   readonly lines: string[] = []
+  /** Prebuilt failures the code returns, by index (immutable, shared by every evaluation). */
+  readonly failures: CelFailure[] = []
+  /** Whether the expression has a node that may absorb an error (`&&`, `||`, `has()`). */
+  absorbs = false
   #next = 0
+  /** How many `&&`/`||`/`has()` nodes enclose the node being emitted. */
+  #absorbing = 0
 
   constructor(private readonly identifiers: ReadonlySet<string>) {}
 
   private temp(): string {
     return `t${this.#next++}`
+  }
+
+  /** Emits `node` as an operand of a node that may absorb its error. */
+  private emitAbsorbed(node: Node): string {
+    this.absorbs = true
+    this.#absorbing++
+    try {
+      return this.emit(node)
+    } finally {
+      this.#absorbing--
+    }
+  }
+
+  /** The statement for a key missing from a map: the library's failure, or the library itself. */
+  private missingKey(key: string): string {
+    if (this.#absorbing > 0) return 'return F;'
+    const failure = CelFailure.noSuchKey(key)
+    let index = this.failures.findIndex((f) => f.message === failure.message)
+    if (index < 0) index = this.failures.push(failure) - 1
+    return `return ${FAILURES}[${index}];`
   }
 
   private pair(node: Node): [Node, Node] {
@@ -135,7 +178,7 @@ class CodeGenerator {
         const k = JSON.stringify(key)
         // Only names on Object.prototype (`constructor`, ...) can be inherited by a plain map.
         const inherited = key in Object.prototype ? ` || !hasOwn(${obj}, ${k})` : ''
-        this.lines.push(`if (!isMap(${obj})) return F;`, `const ${t} = ${obj}[${k}];`, `if (${t} === undefined${inherited}) return F;`)
+        this.lines.push(`if (!isMap(${obj})) return F;`, `const ${t} = ${obj}[${k}];`, `if (${t} === undefined${inherited}) ${this.missingKey(key)}`)
         return t
       }
       case '==':
@@ -159,9 +202,9 @@ class CodeGenerator {
       case '||': {
         const [l, r] = this.pair(node)
         const decisive = node.op === '||'
-        const a = this.emit(l)
+        const a = this.emitAbsorbed(l)
         this.lines.push(`let ${t} = ${decisive};`, `if (${a} !== ${decisive}) {`, `if (${a} !== ${!decisive}) return F;`)
-        const b = this.emit(r)
+        const b = this.emitAbsorbed(r)
         this.lines.push(`if (typeof ${b} !== 'boolean') return F;`, `${t} = ${b};`, '}')
         return t
       }
@@ -172,7 +215,7 @@ class CodeGenerator {
         if (name !== 'has' || !isNodeLike(selection) || selection.op !== '.') throw new Unsupported()
         const [operandNode, key] = selection.args as [unknown, unknown]
         if (!isNodeLike(operandNode) || typeof key !== 'string') throw new Unsupported()
-        const obj = this.emit(operandNode)
+        const obj = this.emitAbsorbed(operandNode)
         const k = JSON.stringify(key)
         const inherited = key in Object.prototype ? ` && hasOwn(${obj}, ${k})` : ''
         this.lines.push(`if (!isMap(${obj})) return F;`, `const ${t} = ${obj}[${k}] !== undefined${inherited};`)
@@ -203,7 +246,7 @@ class CodeGenerator {
  *
  * @param identifiers - the top-level names the function may read from the scope
  */
-export function compileFastPath(root: ASTNode, identifiers: ReadonlySet<string>): Fast | undefined {
+export function compileFastPath(root: ASTNode, identifiers: ReadonlySet<string>): FastPath | undefined {
   const generator = new CodeGenerator(identifiers)
   let result: string
   try {
@@ -214,6 +257,7 @@ export function compileFastPath(root: ASTNode, identifiers: ReadonlySet<string>)
   }
   const body = `'use strict';\nreturn function celFastPath(scope) {\n${generator.lines.join('\n')}\nreturn ${result};\n};`
   const names = Object.keys(HELPERS)
-  const factory = new Function(...names, body) as (...helpers: unknown[]) => Fast
-  return factory(...names.map((name) => HELPERS[name as keyof typeof HELPERS]))
+  const factory = new Function(...names, FAILURES, body) as (...helpers: unknown[]) => Fast
+  const run = factory(...names.map((name) => HELPERS[name as keyof typeof HELPERS]), Object.freeze(generator.failures))
+  return { run, failuresAreExact: !generator.absorbs }
 }

@@ -2,7 +2,7 @@ import type { ASTNode, ParseResult } from '@marcbachmann/cel-js'
 import { ConditionError } from '../errors.js'
 import { collectRefs, forEachLiteralArgument, rejectIndexedCerbosMaps, renameCalls, rewriteProtoFieldNames } from './ast.js'
 import { cerbosEnvironment } from './environment.js'
-import { FALLBACK, compileFastPath } from './fast-path.js'
+import { FALLBACK, compileFastPath, type FastPath } from './fast-path.js'
 import { CelFailure, toConditionError } from './failure.js'
 import { useCelGoLogic } from './logic.js'
 import { useCelGoPresence } from './presence.js'
@@ -55,7 +55,7 @@ class CompiledCel implements CelProgram {
   readonly variableRefs: ReadonlySet<string>
   readonly constantRefs: ReadonlySet<string>
   readonly #run: ParseResult
-  readonly #fast: ((scope: Record<string, unknown>) => unknown) | undefined
+  readonly #fast: FastPath | undefined
 
   constructor(source: string, run: ParseResult, fastPath: boolean) {
     this.source = source
@@ -81,9 +81,11 @@ class CompiledCel implements CelProgram {
       if (fast !== undefined) {
         let result: unknown
         try {
-          result = fast(scope as unknown as Record<string, unknown>)
-        } catch {
-          result = FALLBACK // e.g. a lazy variable failed: the library reports the error exactly
+          result = fast.run(scope as unknown as Record<string, unknown>)
+        } catch (err) {
+          // e.g. a failed variable was read. Under `&&`/`||` the library decides whether it matters.
+          if (fast.failuresAreExact) return CelFailure.of(err)
+          result = FALLBACK
         }
         if (result !== FALLBACK) return result
       }

@@ -7,7 +7,7 @@ import type { CelActivation, CelProgram, CelRequest } from '../cel/index.js'
 import { CelFailure } from '../cel/failure.js'
 import { evaluateQuietly } from '../cel/program.js'
 import { ConditionError } from '../errors.js'
-import type { CompiledCondition, CompiledParams } from '../policy/compiled.js'
+import type { CompiledCondition, CompiledParams, CompiledVariable } from '../policy/compiled.js'
 
 /** A swallowed CEL runtime error. */
 export interface EvaluationError {
@@ -17,25 +17,50 @@ export interface EvaluationError {
 
 /** Collects CEL runtime errors once each, then lists them sorted by (expression, message). */
 export class CelErrorCollector {
-  private seen: Map<string, EvaluationError> | undefined
+  /**
+   * Messages by expression. Keyed by the program's own source string, whose hash V8 keeps, so a
+   * repeated failure costs a lookup and no string building.
+   */
+  private seen: Map<string, string[]> | undefined
 
   add(expression: string, message: string): void {
-    const key = `${expression}\0${message}`
     this.seen ??= new Map()
-    if (!this.seen.has(key)) this.seen.set(key, { expression, message })
+    const messages = this.seen.get(expression)
+    if (messages === undefined) this.seen.set(expression, [message])
+    else if (!messages.includes(message)) messages.push(message)
   }
 
   all(): EvaluationError[] {
     if (!this.seen) return []
-    return [...this.seen.values()].sort((a, b) =>
+    const errors: EvaluationError[] = []
+    for (const [expression, messages] of this.seen) for (const message of messages) errors.push({ expression, message })
+    return errors.sort((a, b) =>
       a.expression < b.expression ? -1 : a.expression > b.expression ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0,
     )
   }
 }
 
-/** Thrown by a variables object when a variable that failed to evaluate is read (cel-go's wording). */
-function undefinedField(name: string): never {
-  throw new ConditionError(`undefined field '${name}'`)
+const failedVariables = new WeakMap<CompiledVariable, PropertyDescriptor>()
+
+/**
+ * The property of a variable that failed to evaluate: reading it raises cel-go's `undefined field
+ * '<name>'`. One error per compiled variable, thrown on every read: the error never leaves the
+ * engine (it becomes an evaluation-error message), so it needs no fresh stack trace.
+ */
+function failedVariable(variable: CompiledVariable): PropertyDescriptor {
+  let descriptor = failedVariables.get(variable)
+  if (descriptor === undefined) {
+    const error = new ConditionError(`undefined field '${variable.name}'`)
+    descriptor = Object.freeze({
+      enumerable: false,
+      configurable: true,
+      get: (): never => {
+        throw error
+      },
+    })
+    failedVariables.set(variable, descriptor)
+  }
+  return descriptor
 }
 
 /**
@@ -119,19 +144,17 @@ export class EvaluationContext {
    */
   evaluateVariables(params: CompiledParams, failedAs: 'undefined' | 'null'): Record<string, unknown> {
     const values: Record<string, unknown> = {}
-    const failed: string[] = []
+    let failed: CompiledVariable[] | undefined
     for (const v of params.variables) {
       const value = this.evaluate(v.program, params.constants, values)
       if (value instanceof CelFailure) {
         if (failedAs === 'null') values[v.name] = null
-        else failed.push(v.name)
+        else (failed ??= []).push(v)
       } else {
         values[v.name] = value
       }
     }
-    for (const name of failed) {
-      Object.defineProperty(values, name, { enumerable: false, configurable: true, get: () => undefinedField(name) })
-    }
+    if (failed !== undefined) for (const v of failed) Object.defineProperty(values, v.name, failedVariable(v))
     return values
   }
 

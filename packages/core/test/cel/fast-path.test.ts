@@ -1,15 +1,35 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { compileCelProgram } from '../../src/cel/program.js'
+import { CelFailure } from '../../src/cel/failure.js'
+import { compileCelProgram, evaluateQuietly } from '../../src/cel/program.js'
+import { ConditionError } from '../../src/errors.js'
 import { activation } from './activation.js'
 
-/** Outcome of an evaluation, comparable across the two evaluation routes. */
+/**
+ * Outcome of an evaluation, comparable across the two evaluation routes: the value, or the error's
+ * message and reason. The engine's route (evaluateQuietly) must give the same as evaluate().
+ */
 function outcome(expr: string, fastPath: boolean, a: ReturnType<typeof activation>): unknown {
+  const program = compileCelProgram(expr, { fastPath })
+  let thrown: unknown
   try {
-    return { value: compileCelProgram(expr, { fastPath }).evaluate(a) }
+    thrown = { value: program.evaluate(a) }
   } catch (err) {
-    return { error: (err as Error).message }
+    thrown = { error: (err as ConditionError).message, reason: (err as ConditionError).reason }
   }
+  const quiet = evaluateQuietly(program, a)
+  expect(quiet instanceof CelFailure ? { error: quiet.message, reason: quiet.reason } : { value: quiet }, `${expr} (quiet)`).toEqual(thrown)
+  return thrown
+}
+
+/** Variables where `failed` throws on every read, as a variable that failed to evaluate does in the engine. */
+function withFailed(variables: Record<string, unknown>): Record<string, unknown> {
+  Object.defineProperty(variables, 'failed', {
+    get: () => {
+      throw new ConditionError("undefined field 'failed'")
+    },
+  })
+  return variables
 }
 
 const attrValue = fc.oneof(
@@ -35,6 +55,7 @@ const path = fc.constantFrom(
   'P.id',
   'R.kind',
   'V.v',
+  'V.failed',
 )
 const literal = fc.constantFrom('"a"', '""', '1', '-1', '2.0', '0.5', 'true', 'false', 'null', '1u', '[1, 2]', '["a"]', '{"a": 1}')
 const operand = fc.oneof(path, literal)
@@ -66,7 +87,7 @@ describe('fast path', () => {
     fc.assert(
       fc.property(expression, attrs, attrs, attrValue, (expr, resourceAttr, principalAttr, variable) => {
         fc.pre(compiles(expr))
-        const a = activation({ resource: { attr: resourceAttr }, principal: { attr: principalAttr }, variables: { v: variable } })
+        const a = activation({ resource: { attr: resourceAttr }, principal: { attr: principalAttr }, variables: withFailed({ v: variable }) })
         expect(outcome(expr, true, a)).toEqual(outcome(expr, false, a))
       }),
       { numRuns: 1500 },
@@ -95,7 +116,7 @@ describe('fast path', () => {
 
   it('falls back to the library for errors and non-simple values', () => {
     const a = activation({ resource: { attr: { list: [1, 2], n: 1 } } })
-    expect(outcome('R.attr.missing == 1', true, a)).toEqual({ error: 'no such key: missing' })
+    expect(outcome('R.attr.missing == 1', true, a)).toEqual({ error: 'no such key: missing', reason: 'no_such_key' })
     expect(outcome('R.attr.list == [1, 2]', true, a)).toEqual({ value: true })
     expect(outcome('R.attr.n == 1u', true, a)).toEqual({ value: true })
     expect(outcome('R.attr.missing == 1 || true', true, a)).toEqual({ value: true })
@@ -103,7 +124,7 @@ describe('fast path', () => {
 
   it('never reads inherited properties of a map', () => {
     const a = activation({ resource: { attr: {} } })
-    expect(outcome('R.attr.constructor == null', true, a)).toEqual({ error: 'no such key: constructor' })
+    expect(outcome('R.attr.constructor == null', true, a)).toEqual({ error: 'no such key: constructor', reason: 'no_such_key' })
     expect(outcome('"toString" in R.attr', true, a)).toEqual({ value: false })
   })
 })

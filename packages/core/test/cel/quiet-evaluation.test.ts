@@ -65,11 +65,15 @@ describe('quiet evaluation (the engine path)', () => {
   })
 
   it('evaluate() still throws a ConditionError with a stack trace that callers can read', () => {
-    const err = thrown(() => compileCel('R.attr.missing == 1').evaluate(activation()))
-    expect(err.message).toBe("no such key: missing")
-    expect(err.stack).toContain('quiet-evaluation.test.ts')
-    // The library's error is kept as the cause.
-    expect(err.cause).toBeInstanceOf(Error)
+    // Decided by the fast path (no library error behind it) and by the library (kept as the cause).
+    const fast = thrown(() => compileCel('R.attr.missing == 1').evaluate(activation()))
+    expect(fast.message).toBe('no such key: missing')
+    expect(fast.reason).toBe('no_such_key')
+    expect(fast.stack).toContain('quiet-evaluation.test.ts')
+    const library = thrown(() => compileCel('R.attr.missing.startsWith("x")').evaluate(activation()))
+    expect(library.message).toBe('no such key: missing')
+    expect(library.stack).toContain('quiet-evaluation.test.ts')
+    expect(library.cause).toBeInstanceOf(Error)
   })
 
   it('a ConditionError thrown inside evaluation reaches the caller with its message, reason and cause', () => {
