@@ -52,6 +52,37 @@ const MIN_RSA_BITS = 2048
 /** Keys converted once: the bundle hands out the same imported key object on every call. */
 const keyObjects = new WeakMap<object, KeyObject>()
 
+/** Tokens remembered per key and algorithm. */
+const VERIFIED_PER_KEY = 512
+
+/**
+ * Exact tokens whose signature already verified, per key and algorithm. An actor token travels
+ * unchanged with every new workload token of a session, so its signature is checked once, not on
+ * every hop. Only successes are kept (forged tokens never get in), the whole token is compared,
+ * and everything but the signature (times, audience, binding) is still checked on every request.
+ */
+const verifiedTokens = new WeakMap<KeyObject, Map<string, Set<string>>>()
+
+function verifiedSetOf(key: KeyObject, alg: string): Set<string> {
+  let byAlg = verifiedTokens.get(key)
+  if (byAlg === undefined) {
+    byAlg = new Map()
+    verifiedTokens.set(key, byAlg)
+  }
+  let tokens = byAlg.get(alg)
+  if (tokens === undefined) {
+    tokens = new Set()
+    byAlg.set(alg, tokens)
+  }
+  return tokens
+}
+
+function remember(tokens: Set<string>, token: string): void {
+  // Oldest first: a Set iterates in insertion order.
+  if (tokens.size >= VERIFIED_PER_KEY) tokens.delete(tokens.values().next().value as string)
+  tokens.add(token)
+}
+
 const keyMismatch = (): IdentityError => new IdentityError('alg_not_allowed', 'trusted key cannot be used for the token algorithm')
 
 /** The public KeyObject behind a key, refusing secrets, private keys and keys not meant for verifying. */
@@ -111,6 +142,8 @@ export function verifyJwsSignature(token: string, key: webcrypto.CryptoKey | Key
   if (parameters === undefined) throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
   const keyObject = publicKeyObject(key)
   if (!keyFits(keyObject, parameters)) throw keyMismatch()
+  const verified = verifiedSetOf(keyObject, alg)
+  if (verified.has(token)) return
   const lastDot = token.lastIndexOf('.')
   const firstDot = token.indexOf('.')
   if (firstDot <= 0 || lastDot === firstDot || token.indexOf('.', firstDot + 1) !== lastDot) {
@@ -133,4 +166,5 @@ export function verifyJwsSignature(token: string, key: webcrypto.CryptoKey | Key
     throw new IdentityError('signature_invalid', 'token signature is invalid', { cause: err })
   }
   if (!valid) throw new IdentityError('signature_invalid', 'token signature is invalid')
+  remember(verified, token)
 }

@@ -161,6 +161,23 @@ describe('verifyJwsSignature', () => {
     expect(reasonOf(() => verifyJwsSignature(withSignature(token, rEqualsN.toString('base64url')), key, 'ES256'))).toBe('signature_invalid')
   })
 
+  it('remembers a verified token only for the same key and algorithm, and never a failed one', async () => {
+    const rsa = get('RS256')
+    const token = tokenOf(rsa)
+    const key = createPublicKey(rsa.privateKey)
+    expect(reasonOf(() => verifyJwsSignature(token, key, 'RS256'))).toBe('verified')
+    expect(reasonOf(() => verifyJwsSignature(token, key, 'RS256'))).toBe('verified')
+    // Same token, same key material, another algorithm or another key: checked afresh, and refused.
+    expect(reasonOf(() => verifyJwsSignature(token, key, 'PS256'))).toBe('signature_invalid')
+    expect(reasonOf(() => verifyJwsSignature(token, createPublicKey(signer('RS256').privateKey), 'RS256'))).toBe('signature_invalid')
+    const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BA' : 'AA'}`
+    expect(reasonOf(() => verifyJwsSignature(forged, key, 'RS256'))).toBe('signature_invalid')
+    expect(reasonOf(() => verifyJwsSignature(forged, key, 'RS256'))).toBe('signature_invalid')
+    // Many other verified tokens later, the first one still verifies (checked again once forgotten).
+    for (let i = 0; i < 600; i++) verifyJwsSignature(tokenOf(rsa, { i }), key, 'RS256')
+    expect(reasonOf(() => verifyJwsSignature(token, key, 'RS256'))).toBe('verified')
+  })
+
   it('agrees with the previous WebCrypto path on high-S (malleated) ECDSA signatures and on tampered ones', async () => {
     const es = get('ES256')
     const key = await imported(es)
