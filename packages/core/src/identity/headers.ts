@@ -25,20 +25,36 @@ export function singleHeader(headers: HeaderView, name: string): string | undefi
   return value
 }
 
-/** The workload token from `authorization: Bearer <token>`, or undefined when the header is absent. */
-export function bearerToken(headers: HeaderView): string | undefined {
-  const value = singleHeader(headers, 'authorization')
-  if (value === undefined || value.trim() === '') return undefined
-  const match = BEARER.exec(value.trim())
+/**
+ * The value {@link singleHeader} would return, or undefined where it would throw or there is none;
+ * never throws. For lookups only: the real read still follows, with its checks.
+ */
+export function peekSingleHeader(headers: HeaderView, name: string): string | undefined {
+  const value = headers[name]
+  if (typeof value === 'string') return value
+  return value !== undefined && value.length === 1 ? value[0] : undefined
+}
+
+/** The workload token of an `authorization` value (`Bearer <token>`), or undefined when it is absent or blank. */
+export function parseBearer(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  if (trimmed === '') return undefined
+  const match = BEARER.exec(trimmed)
   if (match === null) throw new IdentityError('auth_scheme_invalid', 'authorization is not "Bearer <token>"')
   return match[1]
 }
 
-/** The actor token from its header, or undefined. */
-export function actorToken(headers: HeaderView, name: string): string | undefined {
-  const value = singleHeader(headers, name)
-  if (value === undefined || value.trim() === '') return undefined
-  return value.trim()
+/** The workload token from `authorization: Bearer <token>`, or undefined when the header is absent. */
+export function bearerToken(headers: HeaderView): string | undefined {
+  return parseBearer(singleHeader(headers, 'authorization'))
+}
+
+/** The actor token of an actor header value, or undefined when it is absent or blank. */
+export function parseActorToken(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  return trimmed === '' ? undefined : trimmed
 }
 
 /** The transaction id from its header, or undefined. */

@@ -1,6 +1,17 @@
-/** A bounded least-recently-used map (Map keeps insertion order; a hit re-inserts the entry). */
+interface Entry<V> {
+  readonly value: V
+  /** Read since the entry last reached the young end: it gets a second chance before eviction. */
+  used: boolean
+}
+
+/**
+ * A bounded map evicting the least recently used entry, in the second-chance ("clock") form: a hit
+ * only marks its entry, and the eviction moves marked entries to the young end (unmarking them)
+ * until it finds an unmarked one to drop. Hits never touch the Map's order, which spares a delete
+ * and re-insert on every read of a hot entry; the order is repaired only when something must go.
+ */
 export class Lru<K, V> {
-  private readonly entries = new Map<K, V>()
+  private readonly entries = new Map<K, Entry<V>>()
   constructor(private readonly maxEntries: number) {}
 
   get size(): number {
@@ -8,24 +19,33 @@ export class Lru<K, V> {
   }
 
   get(key: K): V | undefined {
-    const value = this.entries.get(key)
-    if (value === undefined) return undefined
-    this.entries.delete(key)
-    this.entries.set(key, value)
-    return value
+    const entry = this.entries.get(key)
+    if (entry === undefined) return undefined
+    entry.used = true
+    return entry.value
   }
 
   set(key: K, value: V): void {
     if (this.maxEntries <= 0) return
-    this.entries.delete(key)
-    this.entries.set(key, value)
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next()
-      if (!oldest.done) this.entries.delete(oldest.value)
-    }
+    // Make room first, so the scan never takes the entry being added.
+    if (!this.entries.delete(key) && this.entries.size >= this.maxEntries) this.evictOne()
+    this.entries.set(key, { value, used: false })
   }
 
   delete(key: K): void {
     this.entries.delete(key)
+  }
+
+  /** Drops the oldest entry not read since it last moved; each read entry met on the way moves young. */
+  private evictOne(): void {
+    for (;;) {
+      const oldest = this.entries.entries().next()
+      if (oldest.done) return
+      const [key, entry] = oldest.value
+      this.entries.delete(key)
+      if (!entry.used) return
+      entry.used = false
+      this.entries.set(key, entry)
+    }
   }
 }

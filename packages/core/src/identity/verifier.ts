@@ -4,11 +4,13 @@ import { checkActorBinding, checkActorIssuedTo } from './binding.js'
 import { walkActChain } from './delegation.js'
 import { sha256Base64url } from './digest.js'
 import {
-  actorToken as readActorToken,
-  bearerToken,
   DEFAULT_ACTOR_HEADER,
   DEFAULT_TRANSACTION_HEADER,
   isTransactionId,
+  parseActorToken,
+  parseBearer,
+  peekSingleHeader,
+  singleHeader,
   transactionIdHeader,
 } from './headers.js'
 import { Lru } from './lru.js'
@@ -36,12 +38,6 @@ export function actorTokenOf(caller: VerifiedCaller): string | undefined {
   return (caller as { [kActorToken]?: string })[kActorToken]
 }
 
-/** Attaches the raw actor token to a caller without making it enumerable. */
-export function withActorToken<T extends object>(caller: T, token: string | undefined): T {
-  if (token !== undefined) Object.defineProperty(caller, kActorToken, { value: token, enumerable: false })
-  return caller
-}
-
 /** Verifies incoming workload and actor tokens and builds the on-behalf-of principal. */
 export interface IdentityVerifier {
   /**
@@ -59,23 +55,63 @@ export interface IdentityVerifier {
   readonly trust: TrustBundle
 }
 
-/** What the cache keeps: everything except the per-request transaction id. */
+/** What a verification yields: everything except the per-request transaction id. */
 interface Verified {
   readonly caller: Omit<VerifiedCaller, 'transactionId'>
   /** The `txn` the workload token carries, if any. */
   readonly tokenTxn: string | undefined
   readonly actorToken: string | undefined
-  /** The workload token, compared in full on every cache hit. */
   readonly workloadToken: string
+  /** How each caller carries the actor token: a non-enumerable property (built once). */
+  readonly actorTokenProperty: PropertyDescriptor | undefined
+}
+
+/** A cache entry: a verification and the header values its tokens were read from. */
+interface Cached {
+  readonly verified: Verified
+  /** The `authorization` value, compared in full on every hit. */
+  readonly authorization: string
+  /** The actor header value, compared in full on every hit. */
+  readonly actor: string | undefined
+}
+
+/** Characters of each header value's end that go into the cache key: signature bytes of a valid token. */
+const KEY_TAIL = 16
+
+/** FNV-1a over the last {@link KEY_TAIL} characters of `value`, continuing from `hash`. */
+function mixTail(hash: number, value: string): number {
+  for (let i = Math.max(0, value.length - KEY_TAIL); i < value.length; i++) hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193)
+  return hash
 }
 
 /**
- * The cache key: the two signatures. Hashing them is cheaper than hashing whole tokens; a hit still
- * compares both tokens in full, so two tokens sharing a signature can never share a result.
+ * The cache key: a 30-bit hash of the ends of the two header values. A small integer costs the Map
+ * nothing to hash, where a fresh string (every request brings new header strings) costs more than
+ * the rest of a hit. Only verified tokens are cached and their signatures cannot be chosen, so keys
+ * spread evenly; two entries that share a key merely replace each other, since a hit compares both
+ * header values in full.
  */
-function cacheKey(workloadToken: string, actorToken: string | undefined): string {
-  const workloadSignature = workloadToken.slice(workloadToken.lastIndexOf('.') + 1)
-  return actorToken === undefined ? workloadSignature : `${workloadSignature}.${actorToken.slice(actorToken.lastIndexOf('.') + 1)}`
+function cacheKey(authorization: string, actor: string | undefined): number {
+  const workload = mixTail(0x811c9dc5, authorization)
+  // The separator keeps "no actor" and "an actor" apart.
+  return (actor === undefined ? workload : mixTail(workload ^ 0x2e, actor)) & 0x3fffffff
+}
+
+/** One request's caller: the verified fields, the transaction id and the hidden actor token. */
+function callerFor(verified: Verified, transactionId: string): VerifiedCaller {
+  const c = verified.caller
+  // Written out (the check below keeps every field): much cheaper than a spread on the hot path.
+  const caller: VerifiedCaller = {
+    workload: c.workload,
+    actor: c.actor,
+    delegation: c.delegation,
+    tokenDigests: c.tokenDigests,
+    principal: c.principal,
+    expiresAt: c.expiresAt,
+    transactionId,
+  } satisfies Record<keyof VerifiedCaller, unknown>
+  if (verified.actorTokenProperty !== undefined) Object.defineProperty(caller, kActorToken, verified.actorTokenProperty)
+  return caller
 }
 
 function positiveInteger(value: number | undefined, fallback: number, option: string, min = 1): number {
@@ -131,9 +167,9 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   const mapActor = claims.mapActor ?? defaultActorMapping(claims)
   const ourAudiences: ReadonlySet<string> = new Set(audiences)
 
-  const cache = new Lru<string, Verified>(cacheSize)
+  const cache = new Lru<number, Cached>(cacheSize)
   // Concurrent first requests with the same tokens share one verification.
-  const inflight = new Map<string, { workloadToken: string; actorToken: string | undefined; result: Promise<Verified> }>()
+  const inflight = new Map<number, { workloadToken: string; actorToken: string | undefined; result: Promise<Verified> }>()
   let cacheHits = 0
   let cacheMisses = 0
 
@@ -188,7 +224,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       principal: buildPrincipal({ id: workload.id.id, ...mappedWorkload }, actor),
       expiresAt,
     })
-    return { caller, tokenTxn: tokenTxn as string | undefined, actorToken, workloadToken }
+    const actorTokenProperty = actorToken === undefined ? undefined : Object.freeze({ value: actorToken, enumerable: false })
+    return { caller, tokenTxn: tokenTxn as string | undefined, actorToken, workloadToken, actorTokenProperty }
   }
 
   function checkRequirement(requirement: ActorRequirement, hasActor: boolean): void {
@@ -206,18 +243,24 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     if (requirement !== 'required' && requirement !== 'forbidden' && requirement !== 'optional') {
       throw new ConfigError('route.actor', 'must be "required", "forbidden" or "optional"')
     }
-    const workloadToken = bearerToken(headers)
-    const actorToken = readActorToken(headers, actorHeader)
+    // Every header is read and checked in the same order as without a cache. Reading a token is a
+    // pure function of its header value, so a cached entry whose value is equal supplies the token.
+    const authorization = singleHeader(headers, 'authorization')
+    const key = authorization === undefined ? undefined : cacheKey(authorization, peekSingleHeader(headers, actorHeader))
+    const cached = key === undefined ? undefined : cache.get(key)
+    const workloadToken = cached !== undefined && cached.authorization === authorization ? cached.verified.workloadToken : parseBearer(authorization)
+    const actorValue = singleHeader(headers, actorHeader)
+    const actorToken = cached !== undefined && cached.actor === actorValue ? cached.verified.actorToken : parseActorToken(actorValue)
     const headerTxn = transactionIdHeader(headers, transactionHeader)
-    if (workloadToken === undefined) throw new IdentityMissingError('workload token required')
+    // A token implies the header and its key; TypeScript needs all three spelled out.
+    if (workloadToken === undefined || authorization === undefined || key === undefined) {
+      throw new IdentityMissingError('workload token required')
+    }
     checkRequirement(requirement, actorToken !== undefined)
 
     const now = clock()
-    const key = cacheKey(workloadToken, actorToken)
-    let verified = cache.get(key)
-    if (verified !== undefined && (verified.workloadToken !== workloadToken || verified.actorToken !== actorToken)) {
-      verified = undefined
-    }
+    // A hit needs both header values equal in full (so both tokens are equal too).
+    let verified = cached !== undefined && cached.authorization === authorization && cached.actor === actorValue ? cached.verified : undefined
     // A cached result is only used strictly before the earliest `exp`: the cache never extends a token.
     if (verified !== undefined && now >= verified.caller.expiresAt) {
       cache.delete(key)
@@ -240,15 +283,14 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
         }
         verified = await result
       }
-      cache.set(key, verified)
+      cache.set(key, { verified, authorization, actor: actorValue })
     } else {
       cacheHits++
     }
     if (headerTxn !== undefined && verified.tokenTxn !== undefined && headerTxn !== verified.tokenTxn) {
       throw new IdentityError('txn_mismatch', 'transaction id header differs from the token')
     }
-    const transactionId = verified.tokenTxn ?? headerTxn ?? randomUUID()
-    return withActorToken({ ...verified.caller, transactionId }, verified.actorToken)
+    return callerFor(verified, verified.tokenTxn ?? headerTxn ?? randomUUID())
   }
 
   return {

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -146,6 +147,47 @@ describe('Lru', () => {
     const off = new Lru<string, number>(0)
     off.set('a', 1)
     expect(off.get('a')).toBeUndefined()
+  })
+
+  it('never evicts an entry read since the last insertion, and drops the oldest when all were read', () => {
+    const lru = new Lru<string, number>(3)
+    lru.set('hot', -1)
+    for (let i = 0; i < 50; i++) {
+      expect(lru.get('hot')).toBe(-1)
+      lru.set(`k${i}`, i)
+    }
+    expect([lru.get('hot'), lru.get('k49'), lru.get('k48'), lru.get('k47'), lru.size]).toEqual([-1, 49, 48, undefined, 3])
+    const all = new Lru<string, number>(2)
+    all.set('a', 1)
+    all.set('b', 2)
+    all.get('a')
+    all.get('b')
+    all.set('c', 3)
+    expect([all.get('a'), all.get('b'), all.get('c')]).toEqual([undefined, 2, 3])
+  })
+
+  it('stays bounded and returns the latest value of every key it keeps', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 8 }), fc.integer()), { maxLength: 60 }),
+        (max, ops) => {
+          const lru = new Lru<number, number>(max)
+          const latest = new Map<number, number>()
+          for (const [write, key, value] of ops) {
+            if (write) {
+              lru.set(key, value)
+              latest.set(key, value)
+              expect(lru.get(key)).toBe(value)
+            } else {
+              const got = lru.get(key)
+              if (got !== undefined) expect(got).toBe(latest.get(key))
+            }
+            expect(lru.size).toBeLessThanOrEqual(max)
+          }
+        },
+      ),
+    )
   })
 })
 

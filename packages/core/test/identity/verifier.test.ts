@@ -171,6 +171,62 @@ describe('verification cache keyed by signatures', () => {
   })
 })
 
+describe('cache hits read the headers exactly as a miss does', () => {
+  let ids: IdentityFixture
+  let verifier: IdentityVerifier
+  let headers: Record<string, string>
+  beforeAll(async () => {
+    ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    verifier = createIdentityVerifier(ids.verifierOptions('callee'))
+    headers = await ids.headers({ from: 'svc', to: 'callee', actor: 'alice' })
+    await verifier.verify(headers)
+  })
+  const actorOf = (h: Record<string, string>): string => h['x-meshguard-actor'] as string
+  const workloadOf = (h: Record<string, string>): string => (h['authorization'] as string).slice('Bearer '.length)
+
+  it('serves equal header values from the cache, and equivalent spellings by verifying again', async () => {
+    const before = verifier.stats()
+    const hit = await verifier.verify({ ...headers })
+    const arrays = await verifier.verify({ authorization: [headers['authorization'] as string], 'x-meshguard-actor': [actorOf(headers)] })
+    const respelled = await verifier.verify({ authorization: `bearer   ${workloadOf(headers)}`, 'x-meshguard-actor': ` ${actorOf(headers)} ` })
+    const after = verifier.stats()
+    expect(after.cacheHits - before.cacheHits).toBe(2)
+    expect(after.cacheMisses - before.cacheMisses).toBe(1)
+    for (const caller of [hit, arrays, respelled]) {
+      expect(caller.principal).toMatchObject({ id: serviceId('svc'), attr: { act: { user: { id: 'alice' } } } })
+      expect(actorTokenOf(caller)).toBe(actorOf(headers))
+    }
+  })
+
+  it('still runs every header check on a cached pair, in the same order', async () => {
+    const auth = headers['authorization'] as string
+    const actor = actorOf(headers)
+    expect(await reasonOf(verifier.verify({ authorization: auth, 'x-meshguard-actor': [actor, actor] }))).toBe('duplicate_header')
+    expect(await reasonOf(verifier.verify({ authorization: `${auth}, ${auth}`, 'x-meshguard-actor': actor }))).toBe('duplicate_header')
+    expect(await reasonOf(verifier.verify({ ...headers, 'x-meshguard-txn': 'not a txn!' }))).toBe('txn_invalid')
+    expect(await reasonOf(verifier.verify({ ...headers }, { actor: 'forbidden' }))).toBe('actor_forbidden')
+    expect(await reasonOf(verifier.verify({ authorization: auth }, { actor: 'required' }))).toBe('actor_required')
+    // The workload token is bound to its actor token: the cached pair's workload token with another actor fails.
+    const other = await ids.headers({ from: 'svc', to: 'callee', actor: 'ed' })
+    expect(await reasonOf(verifier.verify({ authorization: auth, 'x-meshguard-actor': actorOf(other) }))).toBe('actor_binding_mismatch')
+    // A bad scheme is reported before a duplicated actor header, as without a cache.
+    expect(await reasonOf(verifier.verify({ authorization: `Basic ${workloadOf(headers)}`, 'x-meshguard-actor': [actor, actor] }))).toBe('auth_scheme_invalid')
+  })
+
+  it('gives every request its own caller object and transaction id', async () => {
+    const a = await verifier.verify({ ...headers })
+    const b = await verifier.verify({ ...headers })
+    expect(a).not.toBe(b)
+    expect(a.principal).toBe(b.principal)
+    expect(a.transactionId).not.toBe(b.transactionId)
+    expect(Object.keys(a)).toEqual(['workload', 'actor', 'delegation', 'tokenDigests', 'principal', 'expiresAt', 'transactionId'])
+    expect(Object.getOwnPropertySymbols(a).map((k) => Object.getOwnPropertyDescriptor(a, k)?.enumerable)).toEqual([false])
+    const withTxn = await ids.headers({ from: 'svc', to: 'callee', actor: 'alice', transactionId: 'txn-42' })
+    await verifier.verify(withTxn)
+    expect((await verifier.verify(withTxn)).transactionId).toBe('txn-42')
+  })
+})
+
 describe('claim mapping', () => {
   it('reads roles and actor type from configured claims', async () => {
     const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
