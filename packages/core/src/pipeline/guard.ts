@@ -5,7 +5,7 @@
  */
 import type { AuditLog } from '../audit/index.js'
 import { callerContext } from '../context/index.js'
-import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError } from '../errors.js'
+import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError, type MeshguardError } from '../errors.js'
 import type { ActorRequirement, VerifiedCaller } from '../identity/types.js'
 import type { AuthorizationSpan, Telemetry } from '../telemetry/index.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine } from '../types.js'
@@ -45,6 +45,22 @@ function isVerifiedCaller(caller: VerifiedCallerLike): caller is VerifiedCaller 
 }
 
 const ignore = (): void => {}
+
+/** Rejection reasons that are about the actor token (or its absence); every other one names the workload slot. */
+const ACTOR_REASONS: ReadonlySet<string> = new Set(['actor_required', 'actor_forbidden', 'actor_workload_mismatch'])
+
+/** `authz.token.verified` events for the tokens a caller presented (no-ops unless the span records). */
+function tokenEventsOf(span: AuthorizationSpan, caller: VerifiedCallerLike): void {
+  const { workload, actor } = caller as { workload?: { issuer?: unknown }; actor?: { issuer?: unknown } }
+  span.tokenVerified('workload', typeof workload?.issuer === 'string' ? workload.issuer : undefined)
+  if (actor) span.tokenVerified('actor', typeof actor.issuer === 'string' ? actor.issuer : undefined)
+}
+
+/** An `authz.token.rejected` event when identity refused the credentials (401). */
+function rejectionEventOf(span: AuthorizationSpan, error: MeshguardError): void {
+  if (error.httpStatus !== 401) return
+  span.tokenRejected(ACTOR_REASONS.has(error.reason) ? 'actor' : 'workload', error.reason)
+}
 
 function hasMethod(value: unknown, name: string): boolean {
   return typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[name] === 'function'
@@ -187,6 +203,7 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
         caller = await identity.verify(view.headers, { actor: route.actor ?? defaultActor })
         facts.caller = caller
         facts.principal = caller.principal
+        if (span) tokenEventsOf(span, caller)
         const action = resolveAction(view, route)
         facts.action = action
         const pending = resolveResource(view, route)
@@ -203,6 +220,7 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
         recordVerdict(facts, checkSync ? checkSync(request) : await engine.checkResources(request), action)
       } catch (err) {
         facts.error = toMeshguardError(err)
+        if (span && caller === undefined) rejectionEventOf(span, facts.error)
       }
       return outcomeOf(facts, caller, span, true)
     },

@@ -8,12 +8,16 @@ import { EmbeddedEngine, type EmbeddedEngineOptions } from '../engine/index.js'
 import {
   createIdentityVerifier,
   createWorkloadIdentity,
+  recordTrustEvents,
+  TrustBundle,
   type IdentityVerifier,
   type IdentityVerifierOptions,
   type VerifiedCaller,
   type WorkloadIdentity,
   type WorkloadIdentityOptions,
 } from '../identity/index.js'
+import type { CompiledPolicySet } from '../policy/index.js'
+import { watchPolicies, type PolicyWatcher, type WatchPoliciesOptions } from '../reload/index.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { DecisionEngine } from '../types.js'
 import { createGuard } from './guard.js'
@@ -33,8 +37,18 @@ export interface MeshguardConfig {
   workload?: WorkloadIdentityOptions | undefined
   /** Audit log. @defaultValue none */
   audit?: AuditLog | undefined
-  /** Telemetry. @defaultValue none */
+  /**
+   * Telemetry. When given, the guard's spans and metrics go through it, the policy digest is
+   * reported through the `meshguard.policy.digest` gauge, and the trust bundle built from
+   * `identity` options counts JWKS refreshes and stale serves. @defaultValue none
+   */
   telemetry?: Telemetry | undefined
+  /**
+   * Hot-reload the policy directory (`policies` must be a directory): `true`, or `watchPolicies`
+   * options. Reloads are counted through `telemetry`. Stop it with {@link Meshguard.close}.
+   * @defaultValue false
+   */
+  watch?: boolean | Omit<Partial<WatchPoliciesOptions<CompiledPolicySet>>, 'load' | 'telemetry'> | undefined
   /** Remaining guard options (actor default, problem bodies, ...). */
   guard?: Pick<GuardOptions, 'defaultActor' | 'problem' | 'onInternalError' | 'context'> | undefined
 }
@@ -49,6 +63,10 @@ export interface Meshguard {
   readonly verifier: IdentityVerifier
   /** The outbound identity, when `workload` was configured. */
   readonly workload: WorkloadIdentity | undefined
+  /** The policy watcher, when `watch` was set. */
+  readonly watcher: PolicyWatcher | undefined
+  /** Stops the policy watcher and the policy-digest gauge. The guard keeps answering. */
+  close(): Promise<void>
 }
 
 const isVerifier = (value: IdentityVerifierOptions | IdentityVerifier): value is IdentityVerifier =>
@@ -56,6 +74,24 @@ const isVerifier = (value: IdentityVerifierOptions | IdentityVerifier): value is
 
 const isEngine = (value: unknown): value is DecisionEngine =>
   typeof value === 'object' && value !== null && typeof (value as Partial<DecisionEngine>).checkResources === 'function'
+
+/** Verifier options whose trust bundle (when built here) also reports its events to telemetry. */
+function withTrustMetrics(options: IdentityVerifierOptions, telemetry: Telemetry | undefined): IdentityVerifierOptions {
+  if (telemetry === undefined || options.trust instanceof TrustBundle || typeof options.trust !== 'object' || options.trust === null) {
+    return options
+  }
+  const record = recordTrustEvents(telemetry)
+  const own = options.trust.onEvent
+  const onEvent = own === undefined ? record : (event: Parameters<typeof record>[0]): void => {
+    record(event)
+    own(event)
+  }
+  return { ...options, trust: { ...options.trust, onEvent } }
+}
+
+/** Whether an engine can take a compiled policy set (the embedded engine). */
+const isSwappable = (engine: DecisionEngine): engine is DecisionEngine & { swap(set: CompiledPolicySet): void } =>
+  typeof (engine as { swap?: unknown }).swap === 'function'
 
 /**
  * Builds the engine, the identity verifier (and outbound identity) and the guard from one config.
@@ -75,19 +111,33 @@ const isEngine = (value: unknown): value is DecisionEngine =>
 export async function createMeshguard(config: MeshguardConfig): Promise<Meshguard> {
   if (typeof config !== 'object' || config === null) throw new ConfigError('config', 'must be an object')
   if (typeof config.identity !== 'object' || config.identity === null) throw new ConfigError('identity', 'is required')
-  const verifier = isVerifier(config.identity) ? config.identity : createIdentityVerifier(config.identity)
+  const { telemetry, watch } = config
+  if (watch !== undefined && typeof watch !== 'boolean' && (typeof watch !== 'object' || watch === null)) {
+    throw new ConfigError('watch', 'must be a boolean or watchPolicies options')
+  }
+  if (watch && typeof config.policies !== 'string') throw new ConfigError('watch', 'needs `policies` to be a policy directory')
+  const verifier = isVerifier(config.identity) ? config.identity : createIdentityVerifier(withTrustMetrics(config.identity, telemetry))
   const workload = config.workload === undefined ? undefined : createWorkloadIdentity(config.workload)
   let engine: DecisionEngine
   if (typeof config.policies === 'string') engine = await EmbeddedEngine.fromDirectory(config.policies, config.engine)
   else if (isEngine(config.policies)) engine = config.policies
   else throw new ConfigError('policies', 'must be a policy directory or a DecisionEngine')
+  let watcher: PolicyWatcher | undefined
+  if (watch && typeof config.policies === 'string' && isSwappable(engine)) {
+    watcher = watchPolicies(engine, config.policies, { ...(watch === true ? {} : watch), telemetry })
+  }
+  const stopDigest = telemetry?.observePolicyDigest(engine)
   const guard = createGuard<VerifiedCaller>({
     ...config.guard,
     engine,
     identity: verifier,
     service: config.service,
     audit: config.audit,
-    telemetry: config.telemetry,
+    telemetry,
   })
-  return Object.freeze({ guard, engine, verifier, workload })
+  async function close(): Promise<void> {
+    stopDigest?.()
+    await watcher?.close()
+  }
+  return Object.freeze({ guard, engine, verifier, workload, watcher, close })
 }

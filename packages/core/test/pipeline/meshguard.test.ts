@@ -1,10 +1,21 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createIdentityFixture, type IdentityFixture } from '../../../../test/support/identity.js'
-import { callerContext, ConfigError, selfSignedTokenSource, createMeshguard, EmbeddedEngine, PolicyError, type RequestView } from '../../src/index.js'
+import {
+  callerContext,
+  ConfigError,
+  createTelemetry,
+  selfSignedTokenSource,
+  createMeshguard,
+  EmbeddedEngine,
+  PolicyError,
+  type RequestView,
+  type Telemetry,
+} from '../../src/index.js'
 
 const POLICIES = fileURLToPath(new URL('../../../../examples/policies', import.meta.url))
 
@@ -68,5 +79,99 @@ describe('createMeshguard', () => {
     await expect(createMeshguard({ service: 's', policies: 42 as never, identity: ids.verifierOptions('review-service') })).rejects.toThrow(/^policies:/)
     await expect(createMeshguard({ service: '', policies: POLICIES, identity: ids.verifierOptions('review-service') })).rejects.toBeInstanceOf(ConfigError)
     await expect(createMeshguard({ service: 's', policies: POLICIES, identity: null as never })).rejects.toThrow(/^identity:/)
+  })
+})
+
+/** Real telemetry over an in-memory span exporter, with the metric calls spied on. */
+function spiedTelemetry() {
+  const exporter = new InMemorySpanExporter()
+  const telemetry = createTelemetry({ tracerProvider: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }) })
+  const unsubscribe = vi.fn()
+  const spied: Telemetry = {
+    ...telemetry,
+    recordJwksRefresh: vi.fn(),
+    recordReload: vi.fn(),
+    observePolicyDigest: vi.fn((source: Parameters<Telemetry['observePolicyDigest']>[0]) => {
+      telemetry.observePolicyDigest(source)
+      return unsubscribe
+    }),
+  }
+  return { telemetry: spied, exporter, unsubscribe }
+}
+
+const reviewRoute = { resource: (req: { id: string }) => ({ kind: 'review', id: req.id, attr: { department: 'engineering' } }), action: 'read', actor: 'required' as const }
+
+describe('createMeshguard with telemetry and watch', () => {
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'meshguard-watch-'))
+    cpSync(POLICIES, dir, { recursive: true })
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('puts token verification events on the authorization span', async () => {
+    const { telemetry, exporter } = spiedTelemetry()
+    const meshguard = await createMeshguard({ service: 'review-service', policies: POLICIES, identity: ids.verifierOptions('review-service'), telemetry })
+    const alice = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'alice' })
+    expect((await meshguard.guard.authorize(view(alice, 'r1'), reviewRoute)).ok).toBe(true)
+    const [allowed] = exporter.getFinishedSpans()
+    expect(allowed?.events.map((e) => [e.name, e.attributes?.['authz.token.kind'], e.attributes?.['authz.token.issuer']])).toEqual([
+      ['authz.token.verified', 'workload', ids.services['employee-service']!.id],
+      ['authz.token.verified', 'actor', 'https://idp.example.org'],
+    ])
+    exporter.reset()
+    const forged = { ...alice, authorization: `${alice['authorization']!.slice(0, -4)}AAAA` }
+    expect((await meshguard.guard.authorize(view(forged, 'r1'), reviewRoute)).ok).toBe(false)
+    const noActor = { authorization: alice['authorization']! }
+    expect((await meshguard.guard.authorize(view(noActor, 'r1'), reviewRoute)).ok).toBe(false)
+    expect(exporter.getFinishedSpans().map((span) => span.events.map((e) => [e.name, e.attributes?.['authz.token.kind'], e.attributes?.['authz.reason']]))).toEqual([
+      [['authz.token.rejected', 'workload', 'signature_invalid']],
+      [['authz.token.rejected', 'actor', 'actor_required']],
+    ])
+    await meshguard.close()
+  })
+
+  it('counts JWKS refreshes of the trust bundle it builds, keeping the caller\'s own onEvent', async () => {
+    const { telemetry } = spiedTelemetry()
+    const jwksFile = join(dir, '..', `${dir.split('/').pop()}-idp.json`)
+    writeFileSync(jwksFile, JSON.stringify({ keys: [ids.userIssuer.publicJwk] }))
+    let now = Date.now()
+    const own = vi.fn()
+    const trust = { ...ids.trust(), actors: [{ issuer: 'https://idp.example.org', keys: { jwksFile }, audiences: ['meshguard'] }], onEvent: own, clock: () => now }
+    try {
+      const meshguard = await createMeshguard({ service: 'review-service', policies: POLICIES, identity: { audience: ids.services['review-service']!.id, trust }, telemetry })
+      writeFileSync(jwksFile, JSON.stringify({ keys: [ids.userIssuer.publicJwk] }, null, 1))
+      utimesSync(jwksFile, new Date(), new Date(Date.now() + 5000))
+      now += 2000
+      const alice = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'alice' })
+      expect((await meshguard.guard.authorize(view(alice, 'r1'), reviewRoute)).ok).toBe(true)
+      expect(telemetry.recordJwksRefresh).toHaveBeenCalledWith('success', jwksFile)
+      expect(own).toHaveBeenCalledWith(expect.objectContaining({ type: 'jwks_file_reloaded' }))
+      await meshguard.close()
+    } finally {
+      rmSync(jwksFile, { force: true })
+    }
+  })
+
+  it('watches the policy directory with watch: true, reports the digest, and stops on close()', async () => {
+    const { telemetry, unsubscribe } = spiedTelemetry()
+    const meshguard = await createMeshguard({ service: 'review-service', policies: dir, identity: ids.verifierOptions('review-service'), telemetry, watch: { poll: { intervalMs: 60_000 } } })
+    expect(meshguard.watcher?.mode).toBe('poll')
+    expect(telemetry.observePolicyDigest).toHaveBeenCalledWith(meshguard.engine)
+    const before = meshguard.engine.policyDigest
+    const file = join(dir, 'resources', 'review.yaml')
+    writeFileSync(file, `${readFileSync(file, 'utf8')}\n# changed\n`)
+    const event = await meshguard.watcher!.reload()
+    expect(event).toMatchObject({ ok: true, changed: true, previousDigest: before })
+    expect(meshguard.engine.policyDigest).not.toBe(before)
+    expect(vi.mocked(telemetry.recordReload).mock.calls.map((call) => call[0])).toEqual(['success'])
+    await meshguard.close()
+    expect(unsubscribe).toHaveBeenCalledOnce()
+  })
+
+  it('refuses watch without a policy directory', async () => {
+    const engine = await EmbeddedEngine.fromDirectory(POLICIES)
+    await expect(createMeshguard({ service: 's', policies: engine, identity: ids.verifierOptions('review-service'), watch: true })).rejects.toThrow(/^watch:/)
+    await expect(createMeshguard({ service: 's', policies: POLICIES, identity: ids.verifierOptions('review-service'), watch: 'yes' as never })).rejects.toThrow(/^watch:/)
   })
 })
