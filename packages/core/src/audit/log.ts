@@ -145,23 +145,52 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     }
   }
 
-  const writeBatch = async (sink: AuditSink, batch: readonly AuditRecord[]): Promise<void> => {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`audit sink ${sink.name} did not finish a write in ${writeTimeoutMs} ms`)), writeTimeoutMs)
-      timer.unref?.()
-    })
+  const succeeded = (sink: AuditSink, batch: readonly AuditRecord[]): void => {
+    failing.delete(sink)
+    stats.written += batch.length
+  }
+  const failed = (sink: AuditSink, batch: readonly AuditRecord[], error: unknown): void => {
+    failing.add(sink)
+    stats.failedRecords += batch.length
+    safely(() => options.onSinkError?.(error, sink))
+  }
+
+  /**
+   * Hands a batch to one sink. A sink that answers synchronously costs no promise or timer (this runs
+   * once per batch on a busy service); a pending write races the timeout, and settles at most once.
+   */
+  const writeBatch = (sink: AuditSink, batch: readonly AuditRecord[]): Promise<void> | undefined => {
+    let result: void | Promise<void>
     try {
-      await Promise.race([sink.write(batch), timeout])
-      failing.delete(sink)
-      stats.written += batch.length
+      result = sink.write(batch)
     } catch (error) {
-      failing.add(sink)
-      stats.failedRecords += batch.length
-      safely(() => options.onSinkError?.(error, sink))
-    } finally {
-      clearTimeout(timer)
+      failed(sink, batch, error)
+      return undefined
     }
+    if (typeof (result as Promise<void> | undefined)?.then !== 'function') {
+      succeeded(sink, batch)
+      return undefined
+    }
+    return new Promise<void>((resolve) => {
+      let settled = false
+      const settle = (error?: unknown, isError = false): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        if (isError) failed(sink, batch, error)
+        else succeeded(sink, batch)
+        resolve()
+      }
+      const timer = setTimeout(
+        () => settle(new Error(`audit sink ${sink.name} did not finish a write in ${writeTimeoutMs} ms`), true),
+        writeTimeoutMs,
+      )
+      timer.unref?.()
+      ;(result as Promise<void>).then(
+        () => settle(),
+        (error: unknown) => settle(error, true),
+      )
+    })
   }
 
   const drain = async (): Promise<void> => {
@@ -169,7 +198,12 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     await new Promise<void>((resolve) => setImmediate(resolve))
     while (pending() > 0) {
       const batch = takeBatch()
-      await Promise.all(sinks.map((sink) => writeBatch(sink, batch)))
+      if (sinks.length === 1) {
+        const writing = writeBatch(sinks[0] as AuditSink, batch)
+        if (writing) await writing
+      } else {
+        await Promise.all(sinks.map((sink) => writeBatch(sink, batch)))
+      }
     }
   }
 

@@ -3,6 +3,7 @@
  * Adapters only translate requests in and outcomes out; every decision is made here, and every
  * unexpected failure becomes a refusal (fail closed).
  */
+import { randomUUID } from 'node:crypto'
 import type { AuditLog } from '../audit/index.js'
 import { callerContext } from '../context/index.js'
 import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError, type MeshguardError } from '../errors.js'
@@ -137,7 +138,7 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
   })
 
   const newFacts = <Req>(view: RequestView<Req>): RunFacts => ({
-    callId: globalThis.crypto.randomUUID(),
+    callId: randomUUID(),
     startedAt: clock(),
     method: view.method,
     route: view.route,
@@ -245,7 +246,7 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
     },
 
     fail(err: unknown): GuardFailure {
-      return failureFor(toMeshguardError(err), globalThis.crypto.randomUUID(), problemSettings)
+      return failureFor(toMeshguardError(err), randomUUID(), problemSettings)
     },
   })
 }

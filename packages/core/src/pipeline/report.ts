@@ -2,7 +2,7 @@
  * Turns what one pipeline run learnt into the audit record and the span's end. The pipeline is the
  * only caller of audit and telemetry on the request path.
  */
-import type { AuditDelegationHop, AuditOutcome, AuditRecord } from '../audit/index.js'
+import type { AuditDelegationHop, AuditOutcome, AuditRecord, AuditTokenDigests } from '../audit/index.js'
 import type { MeshguardError } from '../errors.js'
 import type { AuthorizationEnd } from '../telemetry/index.js'
 import type { VerifiedCallerLike } from './types.js'
@@ -37,16 +37,75 @@ export function actorIdOf(principal: Principal | undefined): string | undefined 
 }
 
 /** The delegation chain for the audit record, direct caller first. */
-function delegationOf(caller: VerifiedCallerLike | undefined): AuditDelegationHop[] | undefined {
-  if (!caller) return undefined
+function buildDelegation(caller: VerifiedCallerLike): readonly AuditDelegationHop[] {
   const hops: AuditDelegationHop[] = [{ id: caller.principal.id, type: 'workload' }]
   for (const id of caller.delegation?.workloads ?? []) hops.push({ id, type: 'workload' })
   if (caller.actor) hops.push({ id: caller.actor.id, type: caller.actor.type })
   for (const id of caller.delegation?.actorChain.slice(1) ?? []) hops.push({ id })
-  return hops
+  return deepFrozen(hops)
+}
+
+function deepFrozen<T extends readonly object[]>(items: T): T {
+  for (const item of items) Object.freeze(item)
+  return Object.freeze(items)
 }
 
 const digest = (value: string | undefined): string | undefined => (value === undefined ? undefined : `sha256:${value}`)
+
+/** The parts of an audit record that only depend on the verified caller. */
+interface CallerParts {
+  readonly principalId: string
+  readonly actor: VerifiedCallerLike['actor']
+  readonly workloadDigest: string | undefined
+  readonly actorDigest: string | undefined
+  readonly delegation: readonly AuditDelegationHop[]
+  readonly tokenDigests: AuditTokenDigests | undefined
+}
+
+/**
+ * Caller parts, built once per verified caller: the identity cache hands every request with the same
+ * tokens the same frozen `delegation` object, so the hops and digests are shared (frozen) between
+ * their records instead of rebuilt. The other inputs are compared, so a reused object never mixes
+ * two callers.
+ */
+const callerParts = new WeakMap<object, CallerParts>()
+
+function partsOf(caller: VerifiedCallerLike): CallerParts {
+  const key = caller.delegation
+  const cached = key === undefined ? undefined : callerParts.get(key)
+  const digests = caller.tokenDigests
+  if (
+    cached !== undefined &&
+    cached.principalId === caller.principal.id &&
+    cached.actor === caller.actor &&
+    cached.workloadDigest === digests?.workload &&
+    cached.actorDigest === digests?.actor
+  ) {
+    return cached
+  }
+  const parts: CallerParts = Object.freeze({
+    principalId: caller.principal.id,
+    actor: caller.actor,
+    workloadDigest: digests?.workload,
+    actorDigest: digests?.actor,
+    delegation: buildDelegation(caller),
+    tokenDigests: digests ? Object.freeze({ workload: digest(digests.workload), actor: digest(digests.actor) }) : undefined,
+  })
+  if (key !== undefined && Object.isFrozen(key)) callerParts.set(key, parts)
+  return parts
+}
+
+/** ISO-8601 of the last millisecond seen: many records share one under load, and formatting is not free. */
+let lastTimestampMs = Number.NaN
+let lastTimestamp = ''
+
+function isoTimestamp(ms: number): string {
+  if (ms !== lastTimestampMs) {
+    lastTimestamp = new Date(ms).toISOString()
+    lastTimestampMs = ms
+  }
+  return lastTimestamp
+}
 
 /** allowed / denied from the policy; unauthenticated for 401s; error for everything that failed closed. */
 export function outcomeOf(facts: RunFacts): AuditOutcome {
@@ -66,15 +125,15 @@ export function auditRecordOf(
 ): AuditRecord {
   const outcome = outcomeOf(facts)
   const { error, request, response, caller } = facts
-  const digests = caller?.tokenDigests
+  const parts = caller === undefined ? undefined : partsOf(caller)
   return {
     kind: outcome === 'unauthenticated' ? 'auth_failure' : 'decision',
     callId: facts.callId,
-    timestamp: new Date(facts.startedAt).toISOString(),
+    timestamp: isoTimestamp(facts.startedAt),
     service,
     workloadId: facts.principal?.id,
     actorId: caller?.actor?.id ?? actorIdOf(facts.principal),
-    delegation: delegationOf(caller),
+    delegation: parts?.delegation,
     transactionId: caller?.transactionId,
     traceId,
     resource: facts.resource ? { kind: facts.resource.kind, id: facts.resource.id } : undefined,
@@ -91,7 +150,7 @@ export function auditRecordOf(
       ? { inputs: request, outputs: response, error: response ? undefined : error?.code }
       : undefined,
     auditTrail: response?.effectivePolicies ? { effectivePolicies: response.effectivePolicies } : undefined,
-    tokenDigests: digests ? { workload: digest(digests.workload), actor: digest(digests.actor) } : undefined,
+    tokenDigests: parts?.tokenDigests,
     metadata: facts.route === undefined ? { method: facts.method } : { method: facts.method, route: facts.route },
   }
 }
