@@ -240,6 +240,100 @@ class CodeGenerator {
   }
 }
 
+/** Operators whose evaluation starts with their left operand (the library's `evaluateBinary`). */
+const LEFT_FIRST = new Set(['==', '!=', '<', '<=', '>', '>=', 'in', '+', '-', '*', '/', '%'])
+
+interface Meta {
+  macro?: unknown
+  alternate?: unknown
+}
+
+/** Whether the library evaluates `node` with its own code for `node.op` (no macro, no replacement). */
+function plainNode(node: Node): boolean {
+  const meta = (node as { meta?: Meta }).meta
+  return meta === undefined || (meta.macro === undefined && meta.alternate === undefined)
+}
+
+/** The first of `nodes` that is not a literal (literals cannot fail), or undefined. */
+function firstNonLiteral(nodes: readonly unknown[]): Node | undefined {
+  for (const node of nodes) {
+    if (!isNodeLike(node)) return undefined
+    if (node.op !== 'value') return node
+  }
+  return undefined
+}
+
+/**
+ * The child whose evaluation comes first in `node` and whose failure is the node's failure (nothing
+ * evaluated before it can fail, and `node` does not absorb errors), or undefined. Function
+ * arguments are evaluated last to first, and a method's receiver after its arguments.
+ */
+function firstEvaluated(node: Node): Node | undefined {
+  if (!plainNode(node)) return undefined
+  const args = node.args
+  switch (node.op) {
+    case '?:':
+    case '.':
+    case '[]':
+      return Array.isArray(args) && isNodeLike(args[0]) ? args[0] : undefined
+    case '!_':
+    case '-_':
+      return isNodeLike(args) ? args : undefined
+    case 'call': {
+      const list = Array.isArray(args) ? (args[1] as unknown) : undefined
+      return Array.isArray(list) ? firstNonLiteral([...list].reverse()) : undefined
+    }
+    case 'rcall': {
+      const [, receiver, list] = Array.isArray(args) ? (args as unknown[]) : []
+      return Array.isArray(list) ? firstNonLiteral([...list].reverse().concat([receiver])) : undefined
+    }
+    default:
+      return LEFT_FIRST.has(node.op) && Array.isArray(args) && isNodeLike(args[0]) ? args[0] : undefined
+  }
+}
+
+/** Whether `node` is a selection path: `.f` / `["f"]` steps down to a scope identifier. */
+function isSelectionPath(node: Node, identifiers: ReadonlySet<string>): boolean {
+  for (let current: Node = node; ; ) {
+    if (!plainNode(current)) return false
+    if (current.op === 'id') return current !== node && typeof current.args === 'string' && identifiers.has(current.args)
+    if (current.op !== '.' && current.op !== '[]') return false
+    const [operand, key] = current.args as [unknown, unknown]
+    if (current.op === '[]' && !(isNodeLike(key) && key.op === 'value' && typeof key.args === 'string')) return false
+    if (!isNodeLike(operand)) return false
+    current = operand
+  }
+}
+
+/**
+ * For an expression the fast path cannot take (`P.attr.ip.inIPAddrRange("10.0.0.0/8") ? "a" :
+ * "b"`): a guard over the selection path the library evaluates first, when nothing evaluated before
+ * it can fail and nothing between it and the root can absorb its error. A missing key there is the
+ * expression's failure (returned without running the library, which builds and throws an Error for
+ * it); otherwise the guard returns {@link FALLBACK} and the library evaluates as usual.
+ */
+export function compileLeadingPathGuard(root: ASTNode, identifiers: ReadonlySet<string>): FastPath | undefined {
+  let node: Node | undefined = root as unknown as Node
+  while (node !== undefined && !isSelectionPath(node, identifiers)) node = firstEvaluated(node)
+  if (node === undefined) return undefined
+  const generator = new CodeGenerator(identifiers)
+  try {
+    generator.emit(node)
+  } catch (err) {
+    if (err instanceof Unsupported) return undefined
+    throw err
+  }
+  return { run: build(generator, 'F'), failuresAreExact: true }
+}
+
+/** Compiles the generated statements into a function returning `result` at the end. */
+function build(generator: CodeGenerator, result: string): Fast {
+  const body = `'use strict';\nreturn function celFastPath(scope) {\n${generator.lines.join('\n')}\nreturn ${result};\n};`
+  const names = Object.keys(HELPERS)
+  const factory = new Function(...names, FAILURES, body) as (...helpers: unknown[]) => Fast
+  return factory(...names.map((name) => HELPERS[name as keyof typeof HELPERS]), Object.freeze(generator.failures))
+}
+
 /**
  * Builds the fast function for a parsed (and type-checked) expression, or `undefined` when the
  * expression uses anything outside the supported shapes.
@@ -255,9 +349,5 @@ export function compileFastPath(root: ASTNode, identifiers: ReadonlySet<string>)
     if (err instanceof Unsupported) return undefined
     throw err
   }
-  const body = `'use strict';\nreturn function celFastPath(scope) {\n${generator.lines.join('\n')}\nreturn ${result};\n};`
-  const names = Object.keys(HELPERS)
-  const factory = new Function(...names, FAILURES, body) as (...helpers: unknown[]) => Fast
-  const run = factory(...names.map((name) => HELPERS[name as keyof typeof HELPERS]), Object.freeze(generator.failures))
-  return { run, failuresAreExact: !generator.absorbs }
+  return { run: build(generator, result), failuresAreExact: !generator.absorbs }
 }

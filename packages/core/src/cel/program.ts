@@ -2,7 +2,7 @@ import type { ASTNode, ParseResult } from '@marcbachmann/cel-js'
 import { ConditionError } from '../errors.js'
 import { collectRefs, forEachLiteralArgument, rejectIndexedCerbosMaps, renameCalls, rewriteProtoFieldNames } from './ast.js'
 import { cerbosEnvironment } from './environment.js'
-import { FALLBACK, compileFastPath, type FastPath } from './fast-path.js'
+import { FALLBACK, compileFastPath, compileLeadingPathGuard, type FastPath } from './fast-path.js'
 import { CelFailure, toConditionError } from './failure.js'
 import { useCelGoLogic } from './logic.js'
 import { useCelGoPresence } from './presence.js'
@@ -60,7 +60,7 @@ class CompiledCel implements CelProgram {
   constructor(source: string, run: ParseResult, fastPath: boolean) {
     this.source = source
     this.#run = run
-    this.#fast = fastPath ? compileFastPath(run.ast, SCOPE_IDENTIFIERS) : undefined
+    this.#fast = fastPath ? (compileFastPath(run.ast, SCOPE_IDENTIFIERS) ?? compileLeadingPathGuard(run.ast, SCOPE_IDENTIFIERS)) : undefined
     this.variableRefs = collectRefs(run.ast, VARIABLE_MAPS)
     this.constantRefs = collectRefs(run.ast, CONSTANT_MAPS)
   }

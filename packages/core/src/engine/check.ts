@@ -67,6 +67,8 @@ function isPure(condition: CompiledCondition, params: CompiledParams): boolean {
   return pure
 }
 
+const copyOf = (e: EffectInfo): EffectInfo => ({ effect: e.effect, policy: e.policy, scope: e.scope })
+
 /** Whether a derived role's parent roles (`*` = any) meet the principal's roles. */
 function appliesTo(parentRoles: readonly string[], roles: ReadonlySet<string>): boolean {
   for (const r of parentRoles) if (r === '*' || roles.has(r)) return true
@@ -82,7 +84,17 @@ function finish(input: CheckInput, effects: ReadonlyArray<EffectInfo | undefined
     const e = effects[i]
     actions[action] = e && e.effect !== 'NO_MATCH' ? { effect: e.effect, policy: e.policy, scope: e.scope } : { effect: 'EFFECT_DENY', policy: NO_MATCH, scope: '' }
   }
-  return { requestId: input.requestId ?? '', resourceId: input.resource.id, actions, ...extra }
+  // Written out rather than spread (the hot path); the check keeps every field.
+  return {
+    requestId: input.requestId ?? '',
+    resourceId: input.resource.id,
+    actions,
+    effectiveDerivedRoles: extra.effectiveDerivedRoles,
+    validationErrors: extra.validationErrors,
+    outputs: extra.outputs,
+    evaluationErrors: extra.evaluationErrors,
+    effectivePolicies: extra.effectivePolicies,
+  } satisfies Record<keyof CheckOutput, unknown>
 }
 
 /**
@@ -303,12 +315,12 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
             }
           }
         }
-        if (actionEffect.effect === 'NO_MATCH') actionEffect = { ...roleEffect }
+        if (actionEffect.effect === 'NO_MATCH') actionEffect = copyOf(roleEffect)
         if (roleEffect.effect === 'EFFECT_ALLOW') {
           actionEffect = { effect: roleEffect.effect, policy: roleEffect.policy, scope: roleEffect.scope }
           break
         } else if (roleEffect.effect === 'EFFECT_DENY' && actionEffect.policy === NO_MATCH_FOR_SCOPE_PERMISSIONS && roleEffect.policy !== NO_MATCH_FOR_SCOPE_PERMISSIONS) {
-          actionEffect = { ...roleEffect }
+          actionEffect = copyOf(roleEffect)
         }
       }
       if (actionEffect.effect === 'EFFECT_ALLOW' || actionEffect.effect === 'EFFECT_DENY') break

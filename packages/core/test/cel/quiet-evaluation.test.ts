@@ -70,7 +70,7 @@ describe('quiet evaluation (the engine path)', () => {
     expect(fast.message).toBe('no such key: missing')
     expect(fast.reason).toBe('no_such_key')
     expect(fast.stack).toContain('quiet-evaluation.test.ts')
-    const library = thrown(() => compileCel('R.attr.missing.startsWith("x")').evaluate(activation()))
+    const library = thrown(() => compileCel('R.attr.missing.exists(x, x == 1)').evaluate(activation()))
     expect(library.message).toBe('no such key: missing')
     expect(library.stack).toContain('quiet-evaluation.test.ts')
     expect(library.cause).toBeInstanceOf(Error)
