@@ -70,6 +70,9 @@ describe('quiet evaluation (the engine path)', () => {
     expect(fast.message).toBe('no such key: missing')
     expect(fast.reason).toBe('no_such_key')
     expect(fast.stack).toContain('quiet-evaluation.test.ts')
+    // The trace starts where the error was made, below the error classes' constructors.
+    expect(fast.stack?.split('\n')[1]).not.toMatch(/errors\.[jt]s/)
+    expect(fast.stack?.split('\n')[1]).toMatch(/failure\.[jt]s/)
     const library = thrown(() => compileCel('R.attr.missing.exists(x, x == 1)').evaluate(activation()))
     expect(library.message).toBe('no such key: missing')
     expect(library.stack).toContain('quiet-evaluation.test.ts')
