@@ -44,7 +44,7 @@ export const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../../policies/', impor
 export async function createServiceMeshguard(config, defaultId) {
   const id = config.id ?? defaultId
   const audit = createAuditLog({ sinks: config.auditSinks ?? [stdoutSink()] })
-  const { guard, engine, workload } = await createMeshguard({
+  const meshguard = await createMeshguard({
     service: id,
     // Cerbos policies, compiled once into the embedded engine.
     policies: config.policyDir ?? DEFAULT_POLICY_DIR,
@@ -55,6 +55,7 @@ export async function createServiceMeshguard(config, defaultId) {
     audit,
     telemetry: createTelemetry(),
   })
+  const { guard, engine, workload } = meshguard
   // Only these origins ever receive identity headers; anything else is refused before sending.
   const destinations = Object.fromEntries(Object.values(config.upstreams ?? {}).map((u) => [new URL(u.url).origin, u.id]))
   const fetch = createMeshguardFetch({ identity: /** @type {NonNullable<typeof workload>} */ (workload), destinations, onUnmapped: 'refuse' })
@@ -66,6 +67,7 @@ export async function createServiceMeshguard(config, defaultId) {
     fetch,
     async close() {
       await fetch.close()
+      await meshguard.close()
       await audit.close()
     },
   }
