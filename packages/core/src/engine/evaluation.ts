@@ -230,7 +230,9 @@ export function toJson(value: unknown): unknown {
         return asString.call(value)
       }
       const out: Record<string, unknown> = {}
-      for (const [k, v] of Object.entries(value)) out[k] = toJson(v)
+      const map = value as Record<string, unknown>
+      // Own enumerable string keys in order, as Object.entries gives them, without the pair arrays.
+      for (const k of Object.keys(map)) out[k] = toJson(map[k])
       return out
     }
     default:

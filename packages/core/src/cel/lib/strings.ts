@@ -178,6 +178,31 @@ function hexOf(value: unknown, upper: boolean): string {
   return upper ? out.toUpperCase() : out
 }
 
+/** One clause of a format template: what `%(\.\d+)?([a-zA-Z%])?` matches at `start`. */
+interface Clause {
+  /** Where the text after the clause starts. */
+  end: number
+  precision: number | undefined
+  verb: string | undefined
+}
+
+const isDigit = (code: number): boolean => code >= 48 && code <= 57
+const isVerb = (code: number): boolean => (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 37
+
+/** Reads the clause whose `%` is at `start` (a hand-written scan: the regex with a callback was the cost of `format`). */
+function clauseAt(template: string, start: number): Clause {
+  let i = start + 1
+  let precision: number | undefined
+  if (template.charCodeAt(i) === 46 && isDigit(template.charCodeAt(i + 1))) {
+    let j = i + 1
+    while (isDigit(template.charCodeAt(j))) j++
+    precision = Number(template.slice(i + 1, j))
+    i = j
+  }
+  const verb = isVerb(template.charCodeAt(i)) ? template[i] : undefined
+  return { end: verb === undefined ? i : i + 1, precision, verb }
+}
+
 /** cel-go `string.format(list)`: `%s %d %f %.Nf %e %x %X %o %b %%`. */
 export function format(template: string, args: readonly unknown[]): string {
   let next = 0
@@ -187,33 +212,41 @@ export function format(template: string, args: readonly unknown[]): string {
     }
     return args[next++]
   }
-  return template.replace(/%(\.\d+)?([a-zA-Z%])?/g, (_, precisionText: string | undefined, verb: string | undefined) => {
-    const precision = precisionText === undefined ? undefined : Number(precisionText.slice(1))
-    switch (verb) {
-      case '%':
-        return '%'
-      case 's':
-        return displayString(take())
-      case 'd':
-        return integer(take(), 10, 'd')
-      case 'f':
-        return fixed(take(), precision ?? 6, 'f')
-      case 'e':
-        return fixed(take(), precision ?? 6, 'e')
-      case 'x':
-        return hexOf(take(), false)
-      case 'X':
-        return hexOf(take(), true)
-      case 'o':
-        return integer(take(), 8, 'o')
-      case 'b':
-        return integer(take(), 2, 'b')
-      default:
-        throw new ConditionError(`could not parse formatting clause: unrecognized formatting clause "${verb ?? ''}"`, {
-          reason: 'invalid_argument',
-        })
-    }
-  })
+  let out = ''
+  let from = 0
+  for (let at = template.indexOf('%'); at >= 0; at = template.indexOf('%', from)) {
+    const { end, precision, verb } = clauseAt(template, at)
+    out += template.slice(from, at) + formatClause(verb, precision, take)
+    from = end
+  }
+  return from === 0 ? template : out + template.slice(from)
+}
+
+function formatClause(verb: string | undefined, precision: number | undefined, take: () => unknown): string {
+  switch (verb) {
+    case '%':
+      return '%'
+    case 's':
+      return displayString(take())
+    case 'd':
+      return integer(take(), 10, 'd')
+    case 'f':
+      return fixed(take(), precision ?? 6, 'f')
+    case 'e':
+      return fixed(take(), precision ?? 6, 'e')
+    case 'x':
+      return hexOf(take(), false)
+    case 'X':
+      return hexOf(take(), true)
+    case 'o':
+      return integer(take(), 8, 'o')
+    case 'b':
+      return integer(take(), 2, 'b')
+    default:
+      throw new ConditionError(`could not parse formatting clause: unrecognized formatting clause "${verb ?? ''}"`, {
+        reason: 'invalid_argument',
+      })
+  }
 }
 
 /** Renamed at compile time: the library's versions are not ASCII-only / trim other characters than cel-go. */
