@@ -8,7 +8,10 @@ import { createIdentityFixture, type IdentityFixture } from '../../../../test/su
 import {
   callerContext,
   ConfigError,
+  createAuditLog,
   createTelemetry,
+  functionSink,
+  type AuditRecord,
   selfSignedTokenSource,
   createMeshguard,
   EmbeddedEngine,
@@ -173,5 +176,32 @@ describe('createMeshguard with telemetry and watch', () => {
     const engine = await EmbeddedEngine.fromDirectory(POLICIES)
     await expect(createMeshguard({ service: 's', policies: engine, identity: ids.verifierOptions('review-service'), watch: true })).rejects.toThrow(/^watch:/)
     await expect(createMeshguard({ service: 's', policies: POLICIES, identity: ids.verifierOptions('review-service'), watch: 'yes' as never })).rejects.toThrow(/^watch:/)
+  })
+})
+
+describe('audit records of cached callers', () => {
+  it('share the per-caller parts between requests with the same tokens, and never mix callers', async () => {
+    const records: AuditRecord[] = []
+    const audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))] })
+    const meshguard = await createMeshguard({ service: 'review-service', policies: POLICIES, identity: ids.verifierOptions('review-service'), audit })
+    const alice = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'alice' })
+    const ed = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'ed' })
+    const gateway = await ids.headers({ from: 'gateway', to: 'review-service', actor: 'alice' })
+    for (const headers of [alice, alice, ed, gateway, alice]) await meshguard.guard.authorize(view(headers, 'r1'), reviewRoute)
+    await audit.flush()
+    expect(records.map((r) => [r.workloadId, r.actorId, r.delegation?.map((hop) => hop.id)])).toEqual([
+      [ids.services['employee-service']!.id, 'alice', [ids.services['employee-service']!.id, 'alice']],
+      [ids.services['employee-service']!.id, 'alice', [ids.services['employee-service']!.id, 'alice']],
+      [ids.services['employee-service']!.id, 'ed', [ids.services['employee-service']!.id, 'ed']],
+      [ids.services['gateway']!.id, 'alice', [ids.services['gateway']!.id, 'alice']],
+      [ids.services['employee-service']!.id, 'alice', [ids.services['employee-service']!.id, 'alice']],
+    ])
+    expect(new Set(records.map((r) => r.tokenDigests?.workload)).size).toBe(3)
+    expect(records[0]?.tokenDigests?.workload).toMatch(/^sha256:[\w-]{43}$/)
+    // The shared parts are frozen, so no sink can change another record through them.
+    expect(Object.isFrozen(records[0]?.delegation)).toBe(true)
+    expect(Object.isFrozen(records[0]?.delegation?.[0])).toBe(true)
+    expect(Object.isFrozen(records[0]?.tokenDigests)).toBe(true)
+    await audit.close()
   })
 })
