@@ -43,7 +43,7 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
         if (!result.ok) return sendFailure(reply, result)
         request.meshguard = { caller: result.caller, decision: result.decision }
         // The handler is called synchronously from `next`, so it runs inside the caller context.
-        guard.run(result.caller, () => next())
+        guard.run(result.caller, next as () => void)
       },
       (err: unknown) => sendFailure(reply, guard.fail(err)),
     )
@@ -51,13 +51,15 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
 
   fastify.decorateRequest('meshguard', null)
   fastify.addHook(options.hook ?? 'preHandler', function meshguardHook(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) {
-    const route = request.routeOptions.config.meshguard
+    // `routeOptions` builds a fresh object on every read: read it once per request.
+    const { config, url } = request.routeOptions
+    const route = config.meshguard
     if (route === undefined) {
       if (unconfigured === 'public') return next()
-      return proceed(guard.authenticate(viewOf(request), unconfigured), request, reply, next)
+      return proceed(guard.authenticate(viewOf(request, url), unconfigured), request, reply, next)
     }
     if (isPublic(route)) return next()
-    return proceed(guard.authorize(viewOf(request), route), request, reply, next)
+    return proceed(guard.authorize(viewOf(request, url), route), request, reply, next)
   })
   done()
 }

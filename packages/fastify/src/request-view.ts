@@ -5,12 +5,16 @@ import type { FastifyRequest } from 'fastify'
 /**
  * Builds the view. Headers come from Node's `headersDistinct`, because `request.headers` keeps only
  * the first of two `Authorization` headers and identity must see both to reject them.
+ *
+ * @param request - the Fastify request
+ * @param route - the route pattern, when the caller already read `request.routeOptions`
+ *   @defaultValue `request.routeOptions.url`
  */
-export function viewOf(request: FastifyRequest): RequestView<FastifyRequest> {
+export function viewOf(request: FastifyRequest, route: string | undefined = request.routeOptions.url): RequestView<FastifyRequest> {
   return {
     // No path or query: resolvers read them from the request itself, and building them costs per request.
     method: request.method,
-    route: request.routeOptions.url,
+    route,
     headers: request.raw.headersDistinct,
     params: (request.params ?? {}) as Record<string, unknown>,
     body: request.body,
