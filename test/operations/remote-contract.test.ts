@@ -50,7 +50,7 @@ const apps = new Map<string, RunningApp>()
 beforeAll(async () => {
   pdp = await startCerbosPdp({ policyDir: POLICY_DIR })
   // Generous for a loaded CI machine; the slow-PDP case below waits this long once.
-  remote = new RemoteEngine({ address: pdp.grpcAddress, timeoutMs: 1500 })
+  remote = new RemoteEngine({ address: pdp.grpcAddress, timeoutMs: 5000 }) // generous: CI machines are shared and slow
   // Open the gRPC channel up front, so connection set-up never counts against a test's deadline.
   const warmUp = { principal: { id: 'warm-up', roles: ['none'] }, resources: [{ resource: { kind: 'review', id: 'x' }, actions: ['read'] }] }
   for (let attempt = 0; attempt < 10; attempt++) {
