@@ -85,11 +85,11 @@ function mixTail(hash: number, value: string): number {
 }
 
 /**
- * The cache key: a 30-bit hash of the ends of the two header values. A small integer costs the Map
- * nothing to hash, where a fresh string (every request brings new header strings) costs more than
- * the rest of a hit. Only verified tokens are cached and their signatures cannot be chosen, so keys
- * spread evenly; two entries that share a key merely replace each other, since a hit compares both
- * header values in full.
+ * The cache key: a 30-bit hash of the ends of the two header values (signature bytes). A small
+ * integer costs the Map nothing to hash, where a fresh string (every request brings new header
+ * strings) costs more than the rest of a hit. Keys never decide anything: a hit compares both header
+ * values in full, and two entries that share a key merely replace each other, which costs one
+ * re-verification, as an eviction does (and any caller can force evictions by filling the cache).
  */
 function cacheKey(authorization: string, actor: string | undefined): number {
   const workload = mixTail(0x811c9dc5, authorization)
