@@ -75,7 +75,6 @@ class CompiledCel implements CelProgram {
   evaluateQuietly(activation: CelActivation): unknown {
     const previous = scope.activation
     scope.activation = activation
-    const stacks = pauseStackCapture()
     try {
       const fast = this.#fast
       if (fast !== undefined) {
@@ -89,12 +88,21 @@ class CompiledCel implements CelProgram {
         }
         if (result !== FALLBACK) return result
       }
+      return this.#runLibrary()
+    } finally {
+      scope.activation = previous
+    }
+  }
+
+  /** Runs the library with stack capture paused: the errors it throws here never reach a caller as they are. */
+  #runLibrary(): unknown {
+    const stacks = pauseStackCapture()
+    try {
       return this.#run(scope)
     } catch (err) {
       return CelFailure.of(err)
     } finally {
       resumeStackCapture(stacks)
-      scope.activation = previous
     }
   }
 }

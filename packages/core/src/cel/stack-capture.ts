@@ -1,5 +1,5 @@
 /**
- * Switching V8's stack capture off while the engine evaluates CEL. Capturing an Error's stack
+ * Switching V8's stack capture off while the CEL library evaluates for the engine. Capturing an Error's stack
  * trace costs microseconds; the CEL library throws an Error for every failed lookup (`no such
  * key`), and those failures never leave the engine (a failed condition is "not met"), so their
  * stacks are never read. Evaluation is synchronous, so the global limit is restored before any
