@@ -74,17 +74,8 @@ export class DocumentChecker {
 
   /** A list of non-empty strings; `required` reports an absent or empty list. */
   strings(value: unknown, path: DocPath, required = false): string[] {
-    if (value === undefined || value === null) {
-      if (required) this.report(path, 'value is required')
-      return []
-    }
-    if (!Array.isArray(value)) {
-      this.report(path, 'expected a list')
-      return []
-    }
-    if (required && value.length === 0) this.report(path, 'value is required')
     const out: string[] = []
-    value.forEach((item: unknown, i) => {
+    this.list(value, path, required).forEach((item, i) => {
       const s = this.string(item, [...path, i], true)
       if (s !== undefined) out.push(s)
     })
