@@ -1,30 +1,7 @@
 import type { ASTNode, Environment } from '@marcbachmann/cel-js'
 import { ConditionError } from '../../errors.js'
 import { celCompare } from './collections.js'
-
-/**
- * The library's macro hooks, typed as far as this module uses them. `forkWithVariable` and
- * `setIterValue` are how the library's own comprehensions bind iteration variables.
- */
-interface ScopeContext {
-  forkWithVariable(name: string, type: unknown): IterationContext
-}
-interface IterationContext extends ScopeContext {
-  setIterValue(value: unknown, ev: Evaluator): IterationContext
-}
-interface Checker {
-  dynType: unknown
-  check(node: ASTNode, ctx: ScopeContext): unknown
-  getType(name: string): unknown
-}
-interface Evaluator {
-  dynType: unknown
-  run(node: ASTNode, ctx: ScopeContext): unknown
-}
-interface MacroInput {
-  args: ASTNode[]
-  receiver: ASTNode
-}
+import type { Checker, Evaluator, MacroInput, ScopeContext } from './macro-hooks.js'
 
 /** Binds the iteration variables to entry `index` and evaluates `node`. */
 type RunAt = (index: number, node: ASTNode) => unknown

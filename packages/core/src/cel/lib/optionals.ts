@@ -1,20 +1,7 @@
-import type { ASTNode, Environment } from '@marcbachmann/cel-js'
+import type { Environment } from '@marcbachmann/cel-js'
 import { ConditionError } from '../../errors.js'
 import { Duration, Optional, UnsignedInt } from '../values.js'
-
-/** The library's macro hooks used here (see comprehensions.ts). */
-interface ScopeContext {
-  forkWithVariable(name: string, type: unknown): ScopeContext & { setIterValue(value: unknown, ev: Evaluator): ScopeContext }
-}
-interface Checker {
-  dynType: unknown
-  check(node: ASTNode, ctx: ScopeContext): unknown
-  getType(name: string): unknown
-}
-interface Evaluator {
-  dynType: unknown
-  run(node: ASTNode, ctx: ScopeContext): unknown
-}
+import type { Checker, Evaluator, MacroInput, ScopeContext } from './macro-hooks.js'
 
 /** cel-go's zero values: what `optional.ofNonZeroValue` turns into `optional.none()`. */
 function isZero(value: unknown): boolean {
@@ -32,7 +19,7 @@ function isZero(value: unknown): boolean {
 /** `opt.optMap(x, expr)` / `opt.optFlatMap(x, expr)`: apply `expr` to a present value. */
 function optionalMap(flat: boolean) {
   const name = flat ? 'optFlatMap' : 'optMap'
-  return ({ args, receiver }: { args: ASTNode[]; receiver: ASTNode }) => {
+  return ({ args, receiver }: MacroInput) => {
     const variable = args[0]!
     const body = args[1]!
     if (variable.op !== 'id') throw new ConditionError(`${name}: the variable must be an identifier`, { reason: 'parse_error' })
