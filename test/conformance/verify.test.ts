@@ -16,15 +16,12 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { embeddedTestEngines, loadPolicyDirectory, runPolicyTests, type TestEngineFactory, type PolicyTestFilter, type TestResults } from '@meshguard/core'
 import type * as YamlModule from 'yaml'
+import { CERBOS_CASES_DIR, CERBOS_STORE_DIR, parseTxtar } from './support/cerbos-cases.js'
 
 // yaml is a dependency of core, not of the workspace root.
 const { parse } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('yaml') as typeof YamlModule
 
-/** The conformance data root (`../shared/conformance/cerbos` from the repository root). */
-const CERBOS_CONFORMANCE = fileURLToPath(new URL('../../../shared/conformance/cerbos/', import.meta.url))
-/** The policy store every verify case runs against. */
-const STORE_DIR = join(CERBOS_CONFORMANCE, 'store')
-const VERIFY_DIR = join(CERBOS_CONFORMANCE, 'cases', 'verify')
+const VERIFY_DIR = join(CERBOS_CASES_DIR, 'verify')
 
 /** One verify case. */
 interface VerifyCase {
@@ -34,28 +31,6 @@ interface VerifyCase {
   /** File path → contents, from the txtar archive. */
   files: Map<string, string>
   golden: TestResults
-}
-
-/** Splits a txtar archive (`-- name --` separator lines) into files. */
-function parseTxtar(text: string): Map<string, string> {
-  const files = new Map<string, string>()
-  let current: string | undefined
-  let lines: string[] = []
-  const flush = (): void => {
-    if (current !== undefined) files.set(current, lines.join('\n'))
-  }
-  for (const line of text.split('\n')) {
-    const header = /^-- (.+) --$/.exec(line)
-    if (header?.[1] !== undefined) {
-      flush()
-      current = header[1].trim()
-      lines = []
-    } else if (current !== undefined) {
-      lines.push(line)
-    }
-  }
-  flush()
-  return files
 }
 
 /** Reads every `case_NNN.yaml` (with its `.input` and `.golden`). */
@@ -137,7 +112,7 @@ describe('Cerbos verify conformance (policy test-suite runner)', () => {
   let engine: TestEngineFactory
   const dirs: string[] = []
   beforeAll(async () => {
-    engine = embeddedTestEngines(await loadPolicyDirectory(STORE_DIR))
+    engine = embeddedTestEngines(await loadPolicyDirectory(CERBOS_STORE_DIR))
   })
   afterAll(async () => {
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
