@@ -5,12 +5,12 @@
  */
 import { spawn } from 'node:child_process'
 import { createPublicKey, verify } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EmbeddedEngine } from '@meshguard/core'
+import { tempPolicyDirs } from '../../packages/core/test/support/policy-dirs.js'
 import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
 
 const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
@@ -178,19 +178,8 @@ describe('meshguard check', () => {
 })
 
 describe('meshguard compile and digest', () => {
-  const dirs: string[] = []
-  afterAll(async () => {
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
-  })
-  async function policyDir(files: Record<string, string>): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'meshguard-cli-'))
-    dirs.push(dir)
-    for (const [path, text] of Object.entries(files)) {
-      await mkdir(join(dir, path, '..'), { recursive: true })
-      await writeFile(join(dir, path), text)
-    }
-    return dir
-  }
+  const dirs = tempPolicyDirs('meshguard-cli-')
+  afterAll(() => dirs.removeAll())
   const POLICY = `apiVersion: api.cerbos.dev/v1
 resourcePolicy:
   version: default
@@ -210,7 +199,7 @@ resourcePolicy:
   })
 
   it('prints every compile error as file:line:col and exits 1', async () => {
-    const dir = await policyDir({
+    const dir = await dirs.create({
       'bad.yaml': `${POLICY}      derivedRoles: [ghost]\n`,
       'worse.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: x\n  rules:\n    - actions: [a]\n      effect: EFFECT_ALLOW\n      roles: [r]\n      condition: { match: { expr: "1 +" } }\n',
     })
@@ -222,7 +211,7 @@ resourcePolicy:
   })
 
   it('exits 1 when a policy test fails, and prints what failed', async () => {
-    const dir = await policyDir({
+    const dir = await dirs.create({
       'doc.yaml': POLICY,
       'doc_test.yaml': `name: DocTests
 principals: { ann: { id: ann, roles: [user] } }
@@ -257,7 +246,7 @@ tests:
   })
 
   it('fails with file:line for a policy directory that does not compile', async () => {
-    const dir = await policyDir({ 'p.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy: { version: default }\n' })
+    const dir = await dirs.create({ 'p.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy: { version: default }\n' })
     const run = await cli(['digest', dir])
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/^p\.yaml:\d+/m)
@@ -265,13 +254,12 @@ tests:
 })
 
 describe('meshguard keys and token (development helpers)', () => {
+  const dirs = tempPolicyDirs('meshguard-keys-')
   let dir: string
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'meshguard-keys-'))
+    dir = await dirs.create()
   })
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true })
-  })
+  afterAll(() => dirs.removeAll())
 
   it('makes a key pair whose JWKS verifies the tokens it mints', async () => {
     const keys = await cli(['keys', '--out', dir, '--kid', 'dev-1'])

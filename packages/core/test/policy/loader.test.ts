@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, rm, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatPolicyIssue, loadPolicyDirectory, PolicyError, readPolicyDirectory } from '@meshguard/core'
+import { tempPolicyDirs, writePolicyFiles } from '../support/policy-dirs.js'
 
 const GOOD = `apiVersion: api.cerbos.dev/v1
 resourcePolicy:
@@ -14,14 +14,6 @@ resourcePolicy:
       roles: [user]
 `
 
-async function write(root: string, files: Record<string, string>): Promise<void> {
-  for (const [path, text] of Object.entries(files)) {
-    const full = join(root, ...path.split('/'))
-    await mkdir(join(full, '..'), { recursive: true })
-    await writeFile(full, text)
-  }
-}
-
 async function issuesOf(dir: string): Promise<PolicyError> {
   const err = await loadPolicyDirectory(dir).then(() => undefined, (e: unknown) => e)
   expect(err).toBeInstanceOf(PolicyError)
@@ -29,17 +21,16 @@ async function issuesOf(dir: string): Promise<PolicyError> {
 }
 
 describe('policy directory loading', () => {
+  const dirs = tempPolicyDirs('mg-policy-')
   let root: string
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'mg-policy-'))
+    root = await dirs.create()
   })
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true })
-  })
+  afterAll(() => dirs.removeAll())
 
   it('reads like the Cerbos disk store: skips hidden, testdata, non-policy and test-suite files', async () => {
     const dir = join(root, 'store')
-    await write(dir, {
+    await writePolicyFiles(dir, {
       'resources/doc.yaml': GOOD,
       'resources/.hidden.yaml': 'not: [valid',
       '.hidden_dir/x.yaml': 'not: [valid',
@@ -67,7 +58,7 @@ describe('policy directory loading', () => {
 
   it('collects every error of every file, each with file and line', async () => {
     const dir = join(root, 'broken')
-    await write(dir, {
+    await writePolicyFiles(dir, {
       'a.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: doc\n  rules:\n    - actions: [read]\n      effect: EFFECT_MAYBE\n      roles: [user]\n',
       'b.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy: [unterminated\n',
       'c.yaml': 'apiVersion: api.cerbos.dev/v1\nprincipalPolicy:\n  principal: bob\n  version: default\n  rulez: []\n',
@@ -87,7 +78,7 @@ describe('policy directory loading', () => {
 
   it('reports missing scope ancestors (all of them) like Cerbos', async () => {
     const dir = join(root, 'ancestors')
-    await write(dir, {
+    await writePolicyFiles(dir, {
       'deep.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: doc\n  scope: acme.hr.uk\n  rules: []\n',
       'hr.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: doc\n  scope: acme.hr\n  rules: []\n',
     })
@@ -102,7 +93,7 @@ describe('policy directory loading', () => {
 
   it('reports an unknown derived-role import, an unknown derived role and a bad CEL expression', async () => {
     const dir = join(root, 'semantic')
-    await write(dir, {
+    await writePolicyFiles(dir, {
       'root.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: doc\n  rules: []\n',
       'acme.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: doc\n  scope: acme\n  importDerivedRoles: [nope]\n  rules:\n    - actions: [read]\n      effect: EFFECT_ALLOW\n      derivedRoles: [ghost]\n      condition:\n        match:\n          expr: "P.attr.x ^^ 1"\n',
     })

@@ -1,17 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runPolicyTests } from '../../src/testsuite/index.js'
+import { tempPolicyDirs } from '../support/policy-dirs.js'
 
 const EXAMPLES = fileURLToPath(new URL('../../../../examples/policies', import.meta.url))
 
 describe('runPolicyTests on the embedded engine (default)', () => {
-  const dirs: string[] = []
-  afterAll(async () => {
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
-  })
+  const dirs = tempPolicyDirs('meshguard-embedded-suite-')
+  afterAll(() => dirs.removeAll())
 
   it('compiles the directory and runs its suites', async () => {
     const results = await runPolicyTests(EXAMPLES)
@@ -21,11 +17,8 @@ describe('runPolicyTests on the embedded engine (default)', () => {
   })
 
   it('finds a wrong expectation and a condition that depends on the time', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'meshguard-embedded-suite-'))
-    dirs.push(dir)
-    await writeFile(
-      join(dir, 'doc.yaml'),
-      `apiVersion: api.cerbos.dev/v1
+    const dir = await dirs.create({
+      'doc.yaml': `apiVersion: api.cerbos.dev/v1
 resourcePolicy:
   version: default
   resource: doc
@@ -40,10 +33,7 @@ resourcePolicy:
         match:
           expr: timestamp(R.attr.created).timeSince() > duration("24h")
 `,
-    )
-    await writeFile(
-      join(dir, 'doc_test.yaml'),
-      `name: Docs
+      'doc_test.yaml': `name: Docs
 principals: { ann: { id: ann, roles: [user] } }
 resources: { d: { kind: doc, id: d, attr: { created: "2020-01-01T00:00:00Z" } } }
 tests:
@@ -58,7 +48,7 @@ tests:
     input: { principals: [ann], resources: [d], actions: [archive] }
     expected: [{ principal: ann, resource: d, actions: { archive: EFFECT_ALLOW } }]
 `,
-    )
+    })
     const results = await runPolicyTests(dir)
     const [rw, withNow, withoutNow] = results.suites[0]?.testCases ?? []
     expect(rw?.principals[0]?.resources[0]?.actions.map((a) => a.details.result)).toEqual(['RESULT_PASSED', 'RESULT_FAILED'])
@@ -70,9 +60,7 @@ tests:
   })
 
   it('throws the PolicyError of a directory that does not compile', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'meshguard-embedded-suite-'))
-    dirs.push(dir)
-    await writeFile(join(dir, 'bad.yaml'), 'apiVersion: api.cerbos.dev/v1\nresourcePolicy: { version: default }\n')
+    const dir = await dirs.create({ 'bad.yaml': 'apiVersion: api.cerbos.dev/v1\nresourcePolicy: { version: default }\n' })
     await expect(runPolicyTests(dir)).rejects.toMatchObject({ code: 'ERR_AUTHZ_POLICY_INVALID' })
   })
 })
