@@ -1,11 +1,15 @@
 /**
  * Every sample service is a standalone, copyable package: its own package.json depending on
- * `@meshguard/*` through the workspace, a README, a `start(config)` export, and the same
- * `src/meshguard.mjs` wiring as the others (so a fix to one reaches all).
+ * `@meshguard/*` through the workspace, a README, a `start(config)` export, and the meshguard
+ * wiring imported from the one `@meshguard-examples/service-kit` package (so a fix there reaches all).
  */
-import { readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import * as kit from '../../examples/service-kit/src/index.mjs'
 
+const KIT = '@meshguard-examples/service-kit'
 const SERVICES = ['gateway', 'employee-service', 'review-service', 'ai-reporting-agent', 'orders', 'payments']
 const read = (path: string): Promise<string> => readFile(new URL(`../../examples/${path}`, import.meta.url), 'utf8')
 
@@ -22,9 +26,25 @@ describe('sample services', () => {
     expect(service).toMatch(/export const SERVICE_ID = 'spiffe:\/\/meshguard\.example\/ns\/[a-z]+\/sa\/[a-z-]+'/)
   })
 
-  it('share one meshguard.mjs wiring', async () => {
-    const copies = await Promise.all(SERVICES.map((name) => read(`${name}/src/meshguard.mjs`)))
-    for (const [i, copy] of copies.entries()) expect(copy, SERVICES[i]).toBe(copies[0])
+  it('service-kit is a private workspace package exporting the shared wiring', async () => {
+    const pkg = JSON.parse(await read('service-kit/package.json')) as { name: string; private: boolean; exports: Record<string, string> }
+    expect(pkg.name).toBe(KIT)
+    expect(pkg.private).toBe(true)
+    expect(pkg.exports['.']).toBe('./src/index.mjs')
+    for (const [name, value] of Object.entries(kit)) expect(typeof value, name).toBe(name === 'DEFAULT_POLICY_DIR' ? 'string' : 'function')
+    expect(Object.keys(kit).sort()).toEqual(['DEFAULT_POLICY_DIR', 'continueTrace', 'createServiceMeshguard', 'relay', 'serve'])
+    expect(kit.DEFAULT_POLICY_DIR).toBe(fileURLToPath(new URL('../../examples/policies/', import.meta.url)))
+  })
+
+  it.each(SERVICES)('%s imports its wiring from service-kit and keeps no copy of it', async (name) => {
+    const pkg = JSON.parse(await read(`${name}/package.json`)) as { dependencies: Record<string, string> }
+    expect(pkg.dependencies[KIT]).toBe('workspace:*')
+    expect(await read(`${name}/src/service.mjs`)).toMatch(new RegExp(`^import \\{[^}]+\\} from '${KIT}'$`, 'm'))
+    expect(existsSync(new URL(`../../examples/${name}/src/meshguard.mjs`, import.meta.url))).toBe(false)
+    // No service builds its own meshguard instance: that is the kit's job.
+    for (const file of await readdir(new URL(`../../examples/${name}/src/`, import.meta.url))) {
+      expect(await read(`${name}/src/${file}`), `${name}/src/${file}`).not.toMatch(/\bcreateMeshguard\(/)
+    }
   })
 
   it('use the adapter of their framework', async () => {

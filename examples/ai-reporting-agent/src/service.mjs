@@ -12,7 +12,7 @@ import 'reflect-metadata'
 import { Controller, Get, HttpException, Inject, Module } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { Authorize, MeshguardModule, Public } from '@meshguard/nestjs'
-import { continueTrace, createServiceMeshguard } from './meshguard.mjs'
+import { continueTrace, createServiceMeshguard } from '@meshguard-examples/service-kit'
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/ai/sa/ai-reporting-agent'
@@ -68,7 +68,7 @@ Reflect.decorate([Controller()], HealthController)
 
 /**
  * Starts the agent. `config.upstreams['review-service']` must point at review-service.
- * @param {import('./meshguard.mjs').ServiceConfig} config
+ * @param {import('@meshguard-examples/service-kit').ServiceConfig} config
  * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void> }>}
  */
 export async function start(config) {

@@ -6,14 +6,14 @@
 import { createServer } from 'node:http'
 import express from 'express'
 import { authorize } from '@meshguard/express'
-import { continueTrace, createServiceMeshguard, relay, serve } from './meshguard.mjs'
+import { continueTrace, createServiceMeshguard, relay, serve } from '@meshguard-examples/service-kit'
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/hr/sa/employee-service'
 
 /**
  * Starts employee-service. `config.upstreams['review-service']` must point at review-service.
- * @param {import('./meshguard.mjs').ServiceConfig} config
+ * @param {import('@meshguard-examples/service-kit').ServiceConfig} config
  * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void> }>}
  */
 export async function start(config) {

@@ -9,7 +9,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api'
 import { callerContext, createWorkloadIdentity, selfSignedTokenSource } from '@meshguard/core'
 import { createMeshguardFetch } from '@meshguard/client'
 import { createEdgeAuthenticator, EdgeAuthError } from './edge.mjs'
-import { relay, serve } from './meshguard.mjs'
+import { relay, serve } from '@meshguard-examples/service-kit'
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/edge/sa/gateway'
@@ -20,7 +20,7 @@ export const SERVICE_ID = 'spiffe://meshguard.example/ns/edge/sa/gateway'
  * @property {import('node:crypto').KeyObject | string} signingKey
  * @property {string} kid
  * @property {import('./edge.mjs').IdpSettings} idp  the IdP whose access tokens users present
- * @property {Record<string, import('./meshguard.mjs').Upstream>} upstreams
+ * @property {Record<string, import('@meshguard-examples/service-kit').Upstream>} upstreams
  *   `employee-service`, `ai-reporting-agent` and `orders`
  * @property {string} [host]
  * @property {number} [port]

@@ -5,14 +5,14 @@
 import { createServer } from 'node:http'
 import express from 'express'
 import { authorize } from '@meshguard/express'
-import { continueTrace, createServiceMeshguard, relay, serve } from './meshguard.mjs'
+import { continueTrace, createServiceMeshguard, relay, serve } from '@meshguard-examples/service-kit'
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/shop/sa/orders'
 
 /**
  * Starts orders. `config.upstreams.payments` must point at payments.
- * @param {import('./meshguard.mjs').ServiceConfig} config
+ * @param {import('@meshguard-examples/service-kit').ServiceConfig} config
  * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void> }>}
  */
 export async function start(config) {

@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify'
 import { meshguard } from '@meshguard/fastify'
-import { continueTrace, createServiceMeshguard } from './meshguard.mjs'
+import { continueTrace, createServiceMeshguard } from '@meshguard-examples/service-kit'
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/shop/sa/payments'
@@ -16,7 +16,7 @@ export const SERVICE_ID = 'spiffe://meshguard.example/ns/shop/sa/payments'
 
 /**
  * Starts payments.
- * @param {import('./meshguard.mjs').ServiceConfig} config
+ * @param {import('@meshguard-examples/service-kit').ServiceConfig} config
  * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void> }>}
  */
 export async function start(config) {

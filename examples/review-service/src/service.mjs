@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify'
 import { meshguard } from '@meshguard/fastify'
-import { continueTrace, createServiceMeshguard } from './meshguard.mjs'
+import { continueTrace, createServiceMeshguard } from '@meshguard-examples/service-kit'
 import { REVIEWS, aggregate } from './reviews.mjs'
 
 /** This service's workload identity. */
@@ -24,7 +24,7 @@ function reviewResource(request) {
 
 /**
  * Starts review-service.
- * @param {import('./meshguard.mjs').ServiceConfig} config
+ * @param {import('@meshguard-examples/service-kit').ServiceConfig} config
  * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void> }>}
  */
 export async function start(config) {

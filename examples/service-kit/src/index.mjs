@@ -1,7 +1,8 @@
 /**
  * Wires meshguard for one service: policies → embedded engine, trust bundle → identity verifier,
  * signing key → outbound workload identity, plus the guard (inbound) and fetch (outbound).
- * Every sample service has this same file; copy it with the service.
+ * Every sample service imports this one package (`@meshguard-examples/service-kit`), so a fix here
+ * reaches all of them; to take a service out of this repository, copy this package along with it.
  */
 import { fileURLToPath } from 'node:url'
 import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api'
