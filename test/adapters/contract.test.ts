@@ -5,12 +5,11 @@
  * status, headers and problem body (bar the per-request decision id).
  */
 import type { AuditLog, AuditRecord, Guard } from '@meshguard/core'
-import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { express4Package, startExpress4App } from '../../packages/express/test/support/express4-app.js'
 import { startNestApp } from '../../packages/nestjs/test/support/contract-app.js'
 import type { IdentityFixture } from '../support/identity.js'
-import { CASES, type ContractCase } from './contract.js'
+import { CASES, sendContractCase, type ContractAnswer } from './contract.js'
 import type { RunningApp } from './drivers.js'
 import { startExpressApp } from './express-app.js'
 import { startFastifyApp } from './fastify-app.js'
@@ -22,15 +21,6 @@ const DRIVERS: Record<string, (guard: Guard) => Promise<RunningApp>> = {
   fastify: startFastifyApp,
   'nest (express)': (guard) => startNestApp(guard, 'express'),
   'nest (fastify)': (guard) => startNestApp(guard, 'fastify'),
-}
-
-/** What one adapter answered, normalised for comparison. */
-interface Answer {
-  status: number
-  contentType: string | undefined
-  wwwAuthenticate: string | undefined
-  cacheControl: string | undefined
-  body: Record<string, unknown>
 }
 
 let ids: IdentityFixture
@@ -49,28 +39,6 @@ afterAll(async () => {
   await audit?.close()
 })
 
-async function send(app: RunningApp, testCase: ContractCase, headers: [string, string][]): Promise<Answer> {
-  const flat = headers.flat()
-  const hasBody = testCase.body !== undefined
-  if (hasBody) flat.push('content-type', 'application/json')
-  const response = await request(`${app.url}${testCase.path}`, {
-    method: testCase.method,
-    headers: flat,
-    body: hasBody ? JSON.stringify(testCase.body) : null,
-  })
-  const header = (name: string): string | undefined => {
-    const value = response.headers[name]
-    return Array.isArray(value) ? value.join(', ') : value
-  }
-  return {
-    status: response.statusCode,
-    contentType: header('content-type')?.split(';')[0],
-    wwwAuthenticate: header('www-authenticate'),
-    cacheControl: header('cache-control'),
-    body: (await response.body.json()) as Record<string, unknown>,
-  }
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 describe('adapter contract', () => {
@@ -81,8 +49,8 @@ describe('adapter contract', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
     // One set of credentials per case, sent to every adapter, so only the adapter differs.
     const headers = await testCase.headers(ids)
-    const answers: Record<string, Answer> = {}
-    for (const [name, app] of apps) answers[name] = await send(app, testCase, headers)
+    const answers: Record<string, ContractAnswer> = {}
+    for (const [name, app] of apps) answers[name] = await sendContractCase(app, testCase, headers)
 
     for (const [name, answer] of Object.entries(answers)) {
       expect([name, answer.status], JSON.stringify(answer.body)).toEqual([name, testCase.status])
@@ -110,7 +78,7 @@ describe('adapter contract', () => {
     const testCase = CASES.find((c) => c.reason === 'denied')!
     const headers = await testCase.headers(ids)
     const decisionIds: string[] = []
-    for (const app of apps.values()) decisionIds.push(String((await send(app, testCase, headers)).body['decisionId']))
+    for (const app of apps.values()) decisionIds.push(String((await sendContractCase(app, testCase, headers)).body['decisionId']))
     await audit!.flush()
     for (const id of decisionIds) {
       expect(records.filter((r) => r.callId === id)).toEqual([expect.objectContaining({ kind: 'decision', outcome: 'denied', policy: 'resource.review.vdefault' })])

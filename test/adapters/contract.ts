@@ -7,7 +7,6 @@ import {
   callerContext,
   DEFAULT_ACTOR_HEADER as DEFAULT_ACTOR_HEADER_NAME,
   UnavailableError,
-  type EmbeddedEngine,
   type CheckResourcesRequest,
   type CheckResourcesResponse,
   type DecisionEngine,
@@ -15,7 +14,9 @@ import {
   type Resource,
 } from '@meshguard/core'
 import { fileURLToPath } from 'node:url'
+import { request } from 'undici'
 import { BROKEN_WORKLOAD_TOKENS, type BrokenWorkloadToken, type IdentityFixture } from '../support/identity.js'
+import type { RunningApp } from './drivers.js'
 
 /** The service every contract app is. */
 export const SERVICE = 'review-service'
@@ -42,10 +43,10 @@ export function reviewFromBody(body: unknown): Resource {
 }
 
 /**
- * The real embedded engine, except for two resource kinds that simulate engine failures: `crash`
- * throws an unexpected error, `offline` reports the engine unavailable.
+ * The real engine (embedded, or remote in test/operations), except for two resource kinds that
+ * simulate engine failures: `crash` throws an unexpected error, `offline` reports the engine unavailable.
  */
-export function contractEngine(engine: EmbeddedEngine): DecisionEngine {
+export function contractEngine(engine: DecisionEngine): DecisionEngine {
   return {
     kind: engine.kind,
     get policyDigest() {
@@ -57,6 +58,38 @@ export function contractEngine(engine: EmbeddedEngine): DecisionEngine {
       if (kind === 'offline') return Promise.reject(new UnavailableError('pdp_unavailable', 'PDP did not answer'))
       return engine.checkResources(request)
     },
+  }
+}
+
+/** What one adapter answered to a contract case, normalised for comparison. */
+export interface ContractAnswer {
+  status: number
+  contentType: string | undefined
+  wwwAuthenticate: string | undefined
+  cacheControl: string | undefined
+  body: Record<string, unknown>
+}
+
+/** Sends `testCase` to `app` over real HTTP with `headers` (a JSON body when the case has one). */
+export async function sendContractCase(app: RunningApp, testCase: ContractCase, headers: [string, string][]): Promise<ContractAnswer> {
+  const flat = headers.flat()
+  const hasBody = testCase.body !== undefined
+  if (hasBody) flat.push('content-type', 'application/json')
+  const response = await request(`${app.url}${testCase.path}`, {
+    method: testCase.method,
+    headers: flat,
+    body: hasBody ? JSON.stringify(testCase.body) : null,
+  })
+  const header = (name: string): string | undefined => {
+    const value = response.headers[name]
+    return Array.isArray(value) ? value.join(', ') : value
+  }
+  return {
+    status: response.statusCode,
+    contentType: header('content-type')?.split(';')[0],
+    wwwAuthenticate: header('www-authenticate'),
+    cacheControl: header('cache-control'),
+    body: (await response.body.json()) as Record<string, unknown>,
   }
 }
 
