@@ -1,10 +1,11 @@
 import type { CryptoKey } from 'jose'
 import { IdentityError, MeshguardError } from '../errors.js'
 import { checkActorAudience, checkTimes, checkWorkloadAudience } from './claims.js'
-import { parseCompactToken } from './compact.js'
+import { parseCompactToken, type UnverifiedToken } from './compact.js'
 import { ASYMMETRIC_ALGORITHMS, type KeyEntry } from './jwk.js'
 import { verifyJwsSignature } from './jws-sync-verify.js'
 import type { KeyStore } from './key-store.js'
+import { deepFreeze } from './principal.js'
 import { parseSpiffeId, type SpiffeId } from './spiffe.js'
 import { normalizeTyp, type ResolvedActorIssuer, type ResolvedWorkloadAnchor, type TrustBundle } from './trust-bundle.js'
 
@@ -124,9 +125,35 @@ export async function verifyWorkloadToken(
   return { id, claims: payload, anchor, exp }
 }
 
+/** Actor tokens whose parse is remembered. */
+const PARSED_ACTOR_TOKENS = 512
+
+/**
+ * Deep-frozen parses of actor tokens whose signature verified, by exact token. One user session
+ * token travels with every new workload token, so on the fresh-workload-token path it would be
+ * base64url-decoded and JSON-parsed again on every request. Parsing is a pure function of the token,
+ * only signed tokens get in, and every check below (size, issuer, `typ`, alg, key, signature, times,
+ * `sub`, audience) still runs on every request.
+ */
+const parsedActorTokens = new Map<string, UnverifiedToken>()
+
+function parseActorToken(token: string, maxTokenBytes: number): UnverifiedToken {
+  // The size limit is per verifier, so it is checked even when the parse is remembered.
+  if (token.length > maxTokenBytes) throw new IdentityError('token_too_large', `token exceeds ${maxTokenBytes} bytes`)
+  return parsedActorTokens.get(token) ?? parseCompactToken(token, maxTokenBytes)
+}
+
+function rememberActorParse(token: string, parsed: UnverifiedToken): void {
+  if (parsedActorTokens.has(token)) return
+  // Oldest first: a Map iterates in insertion order.
+  if (parsedActorTokens.size >= PARSED_ACTOR_TOKENS) parsedActorTokens.delete(parsedActorTokens.keys().next().value as string)
+  parsedActorTokens.set(token, deepFreeze(parsed))
+}
+
 /** Verifies an actor token against the trusted user/agent issuers: its own `typ`, audiences and ages. */
 export async function verifyActorToken(token: string, bundle: TrustBundle, limits: SlotLimits): Promise<VerifiedActorToken> {
-  const { header, payload } = parseCompactToken(token, limits.maxTokenBytes)
+  const parsed = parseActorToken(token, limits.maxTokenBytes)
+  const { header, payload } = parsed
   const alg = headerAlg(header)
   const iss = payload['iss']
   const issuer = typeof iss === 'string' ? bundle.actorIssuer(iss) : undefined
@@ -136,6 +163,7 @@ export async function verifyActorToken(token: string, bundle: TrustBundle, limit
   const kid = headerKid(header)
   const { entry } = await findKey([issuer.keys], kid)
   await checkSignature(token, entry, alg, issuer.algorithms)
+  rememberActorParse(token, parsed)
   const exp = checkTimes(payload, {
     now: limits.now,
     tolerance: limits.tolerance,

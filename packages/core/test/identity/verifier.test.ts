@@ -76,6 +76,32 @@ describe('createIdentityVerifier', () => {
     expect(await reasonOf(v.verify({ authorization: `Bearer ${token}` }))).toBe('token_expired')
   })
 
+  it('checks a session actor token in full with every new workload token, though its parse is remembered', async () => {
+    let now = Date.now()
+    const v = createIdentityVerifier(ids.verifierOptions('review-service', { clock: () => now }))
+    // Padded, so it is longer than the workload tokens that carry it.
+    const actor = await ids.mintActorToken({ sub: 'alice', roles: ['employee'], note: 'n'.repeat(400) }, { lifetime: 120, now: Math.floor(now / 1000) })
+    const hop = async (): Promise<Record<string, string>> => ({
+      authorization: `Bearer ${await ids.mintWorkloadToken('employee-service', { audience: 'review-service', actorToken: actor, now: Math.floor(now / 1000) })}`,
+      'x-meshguard-actor': actor,
+    })
+    const first = await v.verify(await hop())
+    const second = await v.verify(await hop())
+    expect(v.stats()).toMatchObject({ cacheHits: 0, cacheMisses: 2 })
+    expect(second.actor).toEqual(first.actor)
+    expect(Object.isFrozen(second.actor?.claims)).toBe(true)
+    // Another verifier's smaller size limit still applies to the remembered token (the workload
+    // token fits, so the refusal is the actor token's)...
+    const next = await hop()
+    const workloadBytes = (next['authorization'] ?? '').length - 'Bearer '.length
+    expect(actor.length).toBeGreaterThan(workloadBytes)
+    const small = createIdentityVerifier(ids.verifierOptions('review-service', { maxTokenBytes: Math.max(256, workloadBytes) }))
+    expect(await reasonOf(small.verify(next))).toBe('token_too_large')
+    // ...and its times are checked again: past exp plus tolerance it is refused.
+    now += 151_000
+    expect(await reasonOf(v.verify(await hop()))).toBe('token_expired')
+  })
+
   it('requires, forbids or accepts an actor per route', async () => {
     const bare = await ids.headers({ from: 'employee-service', to: 'review-service' })
     const err = await verifier.verify(bare, { actor: 'required' }).catch((e: unknown) => e)
