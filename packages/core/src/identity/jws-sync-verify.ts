@@ -134,16 +134,23 @@ function decodeSignature(encoded: string): Buffer {
  * @param token - a compact JWS that passed `parseCompactToken` (grammar and size)
  * @param key - the key jose imported for `alg` (a CryptoKey), or a public KeyObject
  * @param alg - the JWS algorithm to verify with
+ * @param options - `remember: false` for tokens that never come back here (a fresh workload token
+ *   per request: the verifier's own cache serves repeats), so they are neither looked up nor kept
  * @throws IdentityError `alg_not_allowed` (unknown algorithm, or a key of another type),
  *   `token_malformed` (not three parts, bad base64url), `signature_invalid`
  */
-export function verifyJwsSignature(token: string, key: webcrypto.CryptoKey | KeyObject | Uint8Array, alg: string): void {
+export function verifyJwsSignature(
+  token: string,
+  key: webcrypto.CryptoKey | KeyObject | Uint8Array,
+  alg: string,
+  options: { readonly remember?: boolean } = {},
+): void {
   const parameters = ALGORITHMS.get(alg)
   if (parameters === undefined) throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
   const keyObject = publicKeyObject(key)
   if (!keyFits(keyObject, parameters)) throw keyMismatch()
-  const verified = verifiedSetOf(keyObject, alg)
-  if (verified.has(token)) return
+  const verified = options.remember === false ? undefined : verifiedSetOf(keyObject, alg)
+  if (verified?.has(token) === true) return
   const lastDot = token.lastIndexOf('.')
   const firstDot = token.indexOf('.')
   if (firstDot <= 0 || lastDot === firstDot || token.indexOf('.', firstDot + 1) !== lastDot) {
@@ -166,5 +173,5 @@ export function verifyJwsSignature(token: string, key: webcrypto.CryptoKey | Key
     throw new IdentityError('signature_invalid', 'token signature is invalid', { cause: err })
   }
   if (!valid) throw new IdentityError('signature_invalid', 'token signature is invalid')
-  remember(verified, token)
+  if (verified !== undefined) remember(verified, token)
 }

@@ -59,7 +59,7 @@ function checkTyp(header: Readonly<Record<string, unknown>>, accepted: ReadonlyS
 }
 
 /** Verifies the signature with a key from the bundle (header `jwk`, `jku`, `x5u`, `x5c` are never used). */
-async function checkSignature(token: string, entry: KeyEntry, alg: string, allowed: ReadonlySet<string>): Promise<void> {
+async function checkSignature(token: string, entry: KeyEntry, alg: string, allowed: ReadonlySet<string>, remember: boolean): Promise<void> {
   if (!allowed.has(alg) || !entry.algorithms.has(alg)) {
     throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed for this key')
   }
@@ -70,7 +70,7 @@ async function checkSignature(token: string, entry: KeyEntry, alg: string, allow
     throw new IdentityError('unknown_key', 'trusted key cannot be used for this algorithm', { cause: err })
   }
   // Synchronous node:crypto check on the main thread (jose's WebCrypto path costs a threadpool hop).
-  verifyJwsSignature(token, key, alg)
+  verifyJwsSignature(token, key, alg, { remember })
 }
 
 async function findKey(stores: readonly KeyStore[], kid: string): Promise<{ entry: KeyEntry; index: number }> {
@@ -116,7 +116,8 @@ export async function verifyWorkloadToken(
   )
   const anchor = anchors[index] as ResolvedWorkloadAnchor
   checkTyp(header, anchor.typ, anchor.typOptional)
-  await checkSignature(token, entry, alg, anchor.algorithms)
+  // Workload tokens are minted per hop and the verifier caches repeats: no signature memo for them.
+  await checkSignature(token, entry, alg, anchor.algorithms, false)
   const exp = checkTimes(payload, { now: limits.now, tolerance: limits.tolerance, maxLifetime: limits.maxLifetime, requireIat: false })
   const id = parseSpiffeId(payload['sub'])
   // The key-identity binding: this anchor's keys may only vouch for the identities it lists.
@@ -162,7 +163,7 @@ export async function verifyActorToken(token: string, bundle: TrustBundle, limit
   if (!issuer.algorithms.has(alg)) throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
   const kid = headerKid(header)
   const { entry } = await findKey([issuer.keys], kid)
-  await checkSignature(token, entry, alg, issuer.algorithms)
+  await checkSignature(token, entry, alg, issuer.algorithms, true)
   rememberActorParse(token, parsed)
   const exp = checkTimes(payload, {
     now: limits.now,
