@@ -75,6 +75,9 @@ interface Cached {
   readonly actor: string | undefined
 }
 
+/** Actor-token digests remembered per verifier. */
+const ACTOR_DIGESTS = 512
+
 /** Characters of each header value's end that go into the cache key: signature bytes of a valid token. */
 const KEY_TAIL = 16
 
@@ -170,6 +173,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   const cache = new Lru<number, Cached>(cacheSize)
   // Concurrent first requests with the same tokens share one verification.
   const inflight = new Map<number, { workloadToken: string; actorToken: string | undefined; result: Promise<Verified> }>()
+  // sha256 of actor tokens that verified: a session's token comes back with every new workload token.
+  const actorDigests = new Lru<string, string>(ACTOR_DIGESTS)
   let cacheHits = 0
   let cacheMisses = 0
 
@@ -185,7 +190,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const tokenTxn = workload.claims['txn']
     if (tokenTxn !== undefined && !isTransactionId(tokenTxn)) throw new IdentityError('txn_invalid', 'token "txn" is malformed')
 
-    const actorDigest = actorToken === undefined ? undefined : sha256Base64url(actorToken)
+    const knownDigest = actorToken === undefined ? undefined : actorDigests.get(actorToken)
+    const actorDigest = actorToken === undefined ? undefined : (knownDigest ?? sha256Base64url(actorToken))
     checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
 
     const mappedWorkload = runMapping(() => mapWorkload(workload.claims, workload.id.id))
@@ -194,6 +200,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     let expiresAt = workload.exp * 1000
     if (actorToken !== undefined) {
       const verifiedActor = await verifyActorToken(actorToken, trust, base)
+      if (knownDigest === undefined) actorDigests.set(actorToken, actorDigest as string)
       actorChain = walkActChain(verifiedActor.claims['act'], maxActDepth, false)
       checkActorIssuedTo(actorChain, workload.id.id, workloadChain)
       const mapped = runMapping(() => mapActor(verifiedActor.claims))

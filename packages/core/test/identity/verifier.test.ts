@@ -90,6 +90,11 @@ describe('createIdentityVerifier', () => {
     expect(v.stats()).toMatchObject({ cacheHits: 0, cacheMisses: 2 })
     expect(second.actor).toEqual(first.actor)
     expect(Object.isFrozen(second.actor?.claims)).toBe(true)
+    expect(second.tokenDigests.actor).toBe(first.tokenDigests.actor)
+    // The remembered digest of this actor token never vouches for a workload token bound to another one.
+    const other = await ids.mintActorToken('alice')
+    const boundElsewhere = await ids.mintWorkloadToken('employee-service', { audience: 'review-service', actorToken: other, now: Math.floor(now / 1000) })
+    expect(await reasonOf(v.verify({ authorization: `Bearer ${boundElsewhere}`, 'x-meshguard-actor': actor }))).toBe('actor_binding_mismatch')
     // Another verifier's smaller size limit still applies to the remembered token (the workload
     // token fits, so the refusal is the actor token's)...
     const next = await hop()
