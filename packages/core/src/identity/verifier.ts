@@ -16,6 +16,7 @@ import {
 import { Lru } from './lru.js'
 import { buildPrincipal, deepFreeze, defaultActorMapping, defaultWorkloadMapping, runMapping } from './principal.js'
 import { TrustBundle } from './trust-bundle.js'
+import { VerificationCache } from './verification-cache.js'
 import type {
   ActorRequirement,
   HeaderView,
@@ -170,7 +171,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   const mapActor = claims.mapActor ?? defaultActorMapping(claims)
   const ourAudiences: ReadonlySet<string> = new Set(audiences)
 
-  const cache = new Lru<number, Cached>(cacheSize)
+  const cache = new VerificationCache<Cached>(cacheSize)
   // Concurrent first requests with the same tokens share one verification.
   const inflight = new Map<number, { workloadToken: string; actorToken: string | undefined; result: Promise<Verified> }>()
   // sha256 of actor tokens that verified: a session's token comes back with every new workload token.
