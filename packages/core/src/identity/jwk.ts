@@ -28,6 +28,8 @@ export interface KeyEntry {
   readonly algorithms: ReadonlySet<string>
   /** The imported key for one algorithm (imported once, then reused). */
   key(alg: string): Promise<CryptoKey | Uint8Array>
+  /** The imported key for one algorithm if its import has finished, so callers can skip a promise. */
+  keyNow?(alg: string): CryptoKey | Uint8Array | undefined
 }
 
 function algorithmsOf(jwk: PublicJwk): string[] {
@@ -63,6 +65,7 @@ export function toKeyEntry(raw: unknown): KeyEntry | { ignored: string } {
   // Only the public members reach the importer: use/key_ops/alg were checked above.
   const material = Object.fromEntries(Object.entries({ kty, crv, x, y, n, e }).filter(([, v]) => v !== undefined))
   const imported = new Map<string, Promise<CryptoKey | Uint8Array>>()
+  const ready = new Map<string, CryptoKey | Uint8Array>()
   return Object.freeze({
     kid: jwk.kid,
     algorithms: new Set(algorithms),
@@ -71,10 +74,16 @@ export function toKeyEntry(raw: unknown): KeyEntry | { ignored: string } {
       if (key === undefined) {
         key = importJWK(material, alg)
         imported.set(alg, key)
-        // A key that fails to import must not poison the cache for later attempts.
-        key.catch(() => imported.delete(alg))
+        void key.then(
+          (value) => ready.set(alg, value),
+          // A key that fails to import must not poison the cache for later attempts.
+          () => imported.delete(alg),
+        )
       }
       return key
+    },
+    keyNow(alg: string): CryptoKey | Uint8Array | undefined {
+      return ready.get(alg)
     },
   })
 }

@@ -61,7 +61,15 @@ export class RemoteJwks implements KeyStore {
     this.fetchImpl = options.fetch ?? globalThis.fetch
   }
 
-  async getKey(kid: string): Promise<KeyEntry> {
+  getKey(kid: string): Promise<KeyEntry> | KeyEntry {
+    // The hot path: a fresh key set that has the kid answers without a promise.
+    const keys = this.keys
+    if (keys !== undefined && keys.has(kid) && this.context.clock() - this.fetchedAt < this.cacheMaxAgeMs) return this.lookup(kid)
+    return this.getKeyRefreshing(kid)
+  }
+
+  /** A key lookup that may fetch first: none fetched yet, the set is old, or the kid is new. */
+  private async getKeyRefreshing(kid: string): Promise<KeyEntry> {
     const now = this.context.clock()
     if (this.keys === undefined) {
       await this.refresh(true)

@@ -13,6 +13,7 @@ import {
   singleHeader,
   transactionIdHeader,
 } from './headers.js'
+import { andThen, isPromise, type MaybePromise } from '../maybe-async.js'
 import { Lru } from './lru.js'
 import { buildPrincipal, deepFreeze, defaultActorMapping, defaultWorkloadMapping, runMapping } from './principal.js'
 import { TrustBundle } from './trust-bundle.js'
@@ -26,7 +27,7 @@ import type {
   VerifierStats,
   VerifyCallOptions,
 } from './types.js'
-import { verifyActorToken, verifyWorkloadToken, type SlotLimits } from './verify-token.js'
+import { verifyActorToken, verifyWorkloadToken, type SlotLimits, type VerifiedWorkloadToken } from './verify-token.js'
 
 /**
  * The raw actor token on a {@link VerifiedCaller}: a non-enumerable symbol property, so the outbound
@@ -50,6 +51,12 @@ export interface IdentityVerifier {
    *   as `aud_mismatch`, `token_expired`, `actor_binding_mismatch`), UnavailableError (`jwks_unavailable`)
    */
   verify(headers: HeaderView, options?: VerifyCallOptions): Promise<VerifiedCaller>
+  /**
+   * {@link IdentityVerifier.verify}, answered synchronously when it can be: a cached token pair, or
+   * a fresh one whose keys are at hand. It throws where `verify` rejects. The guard pipeline uses it
+   * to spare a promise (and its async hooks) per request.
+   */
+  verifyNow(headers: HeaderView, options?: VerifyCallOptions): VerifiedCaller | Promise<VerifiedCaller>
   /** Cache and JWKS statistics, for metrics. */
   stats(): VerifierStats
   /** The trust bundle in use. */
@@ -179,14 +186,24 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   let cacheHits = 0
   let cacheMisses = 0
 
-  async function verifyTokens(workloadToken: string, actorToken: string | undefined, nowMs: number): Promise<Verified> {
+  /** Verifies both tokens; answers now when the keys are at hand (no promise on the fresh-token path). */
+  function verifyTokens(workloadToken: string, actorToken: string | undefined, nowMs: number): MaybePromise<Verified> {
     const base: SlotLimits = { maxTokenBytes, tolerance, now: Math.floor(nowMs / 1000) }
-    const workload = await verifyWorkloadToken(workloadToken, trust, {
+    const workload = verifyWorkloadToken(workloadToken, trust, {
       ...base,
       audience: ourAudiences,
       audienceMode,
       maxLifetime: maxWorkloadLifetime,
     })
+    return andThen(workload, (verified) => afterWorkload(verified, workloadToken, actorToken, base))
+  }
+
+  function afterWorkload(
+    workload: VerifiedWorkloadToken,
+    workloadToken: string,
+    actorToken: string | undefined,
+    base: SlotLimits,
+  ): MaybePromise<Verified> {
     const workloadChain = walkActChain(workload.claims['act'], maxActDepth, true)
     const tokenTxn = workload.claims['txn']
     if (tokenTxn !== undefined && !isTransactionId(tokenTxn)) throw new IdentityError('txn_invalid', 'token "txn" is malformed')
@@ -196,19 +213,17 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
 
     const mappedWorkload = runMapping(() => mapWorkload(workload.claims, workload.id.id))
-    let actor: VerifiedActor | undefined
-    let actorChain: string[] = []
-    let expiresAt = workload.exp * 1000
-    if (actorToken !== undefined) {
-      const verifiedActor = await verifyActorToken(actorToken, trust, base)
+    const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn as string | undefined, mappedWorkload, actorDigest }
+    if (actorToken === undefined) return assemble(parts, undefined, [])
+    return andThen(verifyActorToken(actorToken, trust, base), (verifiedActor) => {
       if (knownDigest === undefined) actorDigests.set(actorToken, actorDigest as string)
-      actorChain = walkActChain(verifiedActor.claims['act'], maxActDepth, false)
+      const actorChain = walkActChain(verifiedActor.claims['act'], maxActDepth, false)
       checkActorIssuedTo(actorChain, workload.id.id, workloadChain)
       const mapped = runMapping(() => mapActor(verifiedActor.claims))
       if (typeof mapped.id !== 'string' || mapped.id === '' || (mapped.type !== 'user' && mapped.type !== 'agent')) {
         throw new IdentityError('claim_mapping_failed', 'actor mapping returned no id or type')
       }
-      actor = {
+      const actor: VerifiedActor = {
         id: mapped.id,
         type: mapped.type,
         roles: mapped.roles,
@@ -216,8 +231,26 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
         issuer: verifiedActor.issuer.issuer,
         claims: verifiedActor.claims,
       }
-      expiresAt = Math.min(expiresAt, verifiedActor.exp * 1000)
-    }
+      return assemble(parts, { actor, token: actorToken, exp: verifiedActor.exp }, actorChain)
+    })
+  }
+
+  /** The frozen verification of a token pair. */
+  function assemble(
+    parts: {
+      workload: VerifiedWorkloadToken
+      workloadToken: string
+      workloadChain: string[]
+      tokenTxn: string | undefined
+      mappedWorkload: ReturnType<typeof mapWorkload>
+      actorDigest: string | undefined
+    },
+    verifiedActor: { actor: VerifiedActor; token: string; exp: number } | undefined,
+    actorChain: string[],
+  ): Verified {
+    const { workload, workloadToken, mappedWorkload } = parts
+    const actor = verifiedActor?.actor
+    const workloadExp = workload.exp * 1000
     const caller = deepFreeze({
       workload: {
         id: workload.id.id,
@@ -227,13 +260,14 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
         claims: workload.claims,
       },
       actor,
-      delegation: { workloads: workloadChain, actorChain },
-      tokenDigests: { workload: sha256Base64url(workloadToken), actor: actorDigest },
+      delegation: { workloads: parts.workloadChain, actorChain },
+      tokenDigests: { workload: sha256Base64url(workloadToken), actor: parts.actorDigest },
       principal: buildPrincipal({ id: workload.id.id, ...mappedWorkload }, actor),
-      expiresAt,
+      expiresAt: verifiedActor === undefined ? workloadExp : Math.min(workloadExp, verifiedActor.exp * 1000),
     })
+    const actorToken = verifiedActor?.token
     const actorTokenProperty = actorToken === undefined ? undefined : Object.freeze({ value: actorToken, enumerable: false })
-    return { caller, tokenTxn: tokenTxn as string | undefined, actorToken, workloadToken, actorTokenProperty }
+    return { caller, tokenTxn: parts.tokenTxn, actorToken, workloadToken, actorTokenProperty }
   }
 
   function checkRequirement(requirement: ActorRequirement, hasActor: boolean): void {
@@ -245,7 +279,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     }
   }
 
-  async function verify(headers: HeaderView, callOptions: VerifyCallOptions = {}): Promise<VerifiedCaller> {
+  function verifyNow(headers: HeaderView, callOptions: VerifyCallOptions = {}): MaybePromise<VerifiedCaller> {
     if (typeof headers !== 'object' || headers === null) throw new IdentityMissingError('no credentials')
     const requirement = callOptions.actor ?? 'optional'
     if (requirement !== 'required' && requirement !== 'forbidden' && requirement !== 'optional') {
@@ -278,10 +312,9 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       cacheMisses++
       // Share a running verification only with a request carrying the very same tokens.
       const running = inflight.get(key)
-      if (running !== undefined && running.workloadToken === workloadToken && running.actorToken === actorToken) {
-        verified = await running.result
-      } else {
-        const result = verifyTokens(workloadToken, actorToken, now)
+      const shared = running !== undefined && running.workloadToken === workloadToken && running.actorToken === actorToken
+      const result = shared ? running.result : verifyTokens(workloadToken, actorToken, now)
+      if (isPromise(result)) {
         if (running === undefined) {
           inflight.set(key, { workloadToken, actorToken, result })
           void result.then(
@@ -289,12 +322,20 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
             () => inflight.delete(key),
           )
         }
-        verified = await result
+        return result.then((fresh) => {
+          cache.set(key, { verified: fresh, authorization, actor: actorValue })
+          return answer(fresh, headerTxn)
+        })
       }
-      cache.set(key, { verified, authorization, actor: actorValue })
-    } else {
-      cacheHits++
+      cache.set(key, { verified: result, authorization, actor: actorValue })
+      return answer(result, headerTxn)
     }
+    cacheHits++
+    return answer(verified, headerTxn)
+  }
+
+  /** The caller of one request, once the header's transaction id agrees with the token's. */
+  function answer(verified: Verified, headerTxn: string | undefined): VerifiedCaller {
     if (headerTxn !== undefined && verified.tokenTxn !== undefined && headerTxn !== verified.tokenTxn) {
       throw new IdentityError('txn_mismatch', 'transaction id header differs from the token')
     }
@@ -302,7 +343,9 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   }
 
   return {
-    verify,
+    // Rejections, never throws: the promise form is the public contract.
+    verify: async (headers, callOptions) => verifyNow(headers, callOptions),
+    verifyNow,
     trust,
     stats: () => ({ ...trust.counters(), cacheHits, cacheMisses, cacheSize: cache.size }),
   }

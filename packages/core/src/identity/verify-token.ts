@@ -1,5 +1,5 @@
-import type { CryptoKey } from 'jose'
 import { IdentityError, MeshguardError } from '../errors.js'
+import { andThen, type MaybePromise } from '../maybe-async.js'
 import { checkActorAudience, checkTimes, checkWorkloadAudience } from './claims.js'
 import { parseCompactToken, type UnverifiedToken } from './compact.js'
 import { ASYMMETRIC_ALGORITHMS, type KeyEntry } from './jwk.js'
@@ -59,32 +59,48 @@ function checkTyp(header: Readonly<Record<string, unknown>>, accepted: ReadonlyS
 }
 
 /** Verifies the signature with a key from the bundle (header `jwk`, `jku`, `x5u`, `x5c` are never used). */
-async function checkSignature(token: string, entry: KeyEntry, alg: string, allowed: ReadonlySet<string>, remember: boolean): Promise<void> {
+function checkSignature(token: string, entry: KeyEntry, alg: string, allowed: ReadonlySet<string>, remember: boolean): MaybePromise<void> {
   if (!allowed.has(alg) || !entry.algorithms.has(alg)) {
     throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed for this key')
   }
-  let key: CryptoKey | Uint8Array
-  try {
-    key = await entry.key(alg)
-  } catch (err) {
-    throw new IdentityError('unknown_key', 'trusted key cannot be used for this algorithm', { cause: err })
-  }
   // Synchronous node:crypto check on the main thread (jose's WebCrypto path costs a threadpool hop).
-  verifyJwsSignature(token, key, alg, { remember })
+  const ready = entry.keyNow?.(alg)
+  if (ready !== undefined) return verifyJwsSignature(token, ready, alg, { remember })
+  return entry.key(alg).then(
+    (key) => verifyJwsSignature(token, key, alg, { remember }),
+    (err: unknown) => {
+      throw new IdentityError('unknown_key', 'trusted key cannot be used for this algorithm', { cause: err })
+    },
+  )
 }
 
-async function findKey(stores: readonly KeyStore[], kid: string): Promise<{ entry: KeyEntry; index: number }> {
-  let notFound: unknown
-  for (let index = 0; index < stores.length; index++) {
+interface FoundKey {
+  readonly entry: KeyEntry
+  /** Which of the stores had it. */
+  readonly index: number
+}
+
+const isUnknownKey = (err: unknown): boolean => err instanceof MeshguardError && err.reason === 'unknown_key'
+
+/** The first store (from `from` on) that has the kid; answers now when the stores do. */
+function findKey(stores: readonly KeyStore[], kid: string, from = 0, notFound?: unknown): MaybePromise<FoundKey> {
+  for (let index = from; index < stores.length; index++) {
+    let found: Promise<KeyEntry> | KeyEntry
     try {
-      return { entry: await (stores[index] as KeyStore).getKey(kid), index }
+      found = (stores[index] as KeyStore).getKey(kid)
     } catch (err) {
-      if (err instanceof MeshguardError && err.reason === 'unknown_key') {
-        notFound = err
-        continue
-      }
-      throw err
+      if (!isUnknownKey(err)) throw err
+      notFound = err
+      continue
     }
+    if (!(found instanceof Promise)) return { entry: found, index }
+    return found.then(
+      (entry) => ({ entry, index }),
+      (err: unknown) => {
+        if (!isUnknownKey(err)) throw err
+        return findKey(stores, kid, index + 1, err)
+      },
+    )
   }
   throw notFound ?? new IdentityError('unknown_key', 'no trusted key matches the token kid')
 }
@@ -94,11 +110,11 @@ async function findKey(stores: readonly KeyStore[], kid: string): Promise<{ entr
  * explicit `typ`, signature, times and lifetime, `sub` as a SPIFFE ID the key is bound to, and the
  * per-hop audience.
  */
-export async function verifyWorkloadToken(
+export function verifyWorkloadToken(
   token: string,
   bundle: TrustBundle,
   limits: SlotLimits & { audience: ReadonlySet<string>; audienceMode: 'exact' | 'contains'; maxLifetime: number },
-): Promise<VerifiedWorkloadToken> {
+): MaybePromise<VerifiedWorkloadToken> {
   const { header, payload } = parseCompactToken(token, limits.maxTokenBytes)
   const alg = headerAlg(header)
   const iss = payload['iss']
@@ -110,20 +126,20 @@ export async function verifyWorkloadToken(
   const [only] = anchors
   if (anchors.length === 1 && only !== undefined) checkTyp(header, only.typ, only.typOptional)
   const kid = headerKid(header)
-  const { entry, index } = await findKey(
-    anchors.map((a) => a.keys),
-    kid,
-  )
-  const anchor = anchors[index] as ResolvedWorkloadAnchor
-  checkTyp(header, anchor.typ, anchor.typOptional)
-  // Workload tokens are minted per hop and the verifier caches repeats: no signature memo for them.
-  await checkSignature(token, entry, alg, anchor.algorithms, false)
-  const exp = checkTimes(payload, { now: limits.now, tolerance: limits.tolerance, maxLifetime: limits.maxLifetime, requireIat: false })
-  const id = parseSpiffeId(payload['sub'])
-  // The key-identity binding: this anchor's keys may only vouch for the identities it lists.
-  if (!anchor.mayIdentify(id)) throw new IdentityError('key_not_bound', 'token key may not sign for this identity')
-  checkWorkloadAudience(payload, limits.audience, limits.audienceMode)
-  return { id, claims: payload, anchor, exp }
+  const stores = anchors.length === 1 && only !== undefined ? [only.keys] : anchors.map((a) => a.keys)
+  return andThen(findKey(stores, kid), ({ entry, index }) => {
+    const anchor = anchors[index] as ResolvedWorkloadAnchor
+    checkTyp(header, anchor.typ, anchor.typOptional)
+    // Workload tokens are minted per hop and the verifier caches repeats: no signature memo for them.
+    return andThen(checkSignature(token, entry, alg, anchor.algorithms, false), () => {
+      const exp = checkTimes(payload, { now: limits.now, tolerance: limits.tolerance, maxLifetime: limits.maxLifetime, requireIat: false })
+      const id = parseSpiffeId(payload['sub'])
+      // The key-identity binding: this anchor's keys may only vouch for the identities it lists.
+      if (!anchor.mayIdentify(id)) throw new IdentityError('key_not_bound', 'token key may not sign for this identity')
+      checkWorkloadAudience(payload, limits.audience, limits.audienceMode)
+      return { id, claims: payload, anchor, exp }
+    })
+  })
 }
 
 /** Actor tokens whose parse is remembered. */
@@ -152,7 +168,7 @@ function rememberActorParse(token: string, parsed: UnverifiedToken): void {
 }
 
 /** Verifies an actor token against the trusted user/agent issuers: its own `typ`, audiences and ages. */
-export async function verifyActorToken(token: string, bundle: TrustBundle, limits: SlotLimits): Promise<VerifiedActorToken> {
+export function verifyActorToken(token: string, bundle: TrustBundle, limits: SlotLimits): MaybePromise<VerifiedActorToken> {
   const parsed = parseActorToken(token, limits.maxTokenBytes)
   const { header, payload } = parsed
   const alg = headerAlg(header)
@@ -162,20 +178,22 @@ export async function verifyActorToken(token: string, bundle: TrustBundle, limit
   checkTyp(header, issuer.typ, false)
   if (!issuer.algorithms.has(alg)) throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
   const kid = headerKid(header)
-  const { entry } = await findKey([issuer.keys], kid)
-  await checkSignature(token, entry, alg, issuer.algorithms, true)
-  rememberActorParse(token, parsed)
-  const exp = checkTimes(payload, {
-    now: limits.now,
-    tolerance: limits.tolerance,
-    maxLifetime: issuer.maxLifetime,
-    maxTokenAge: issuer.maxTokenAge,
-    requireIat: true,
-  })
-  const sub = payload['sub']
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 512) {
-    throw new IdentityError('claim_missing', 'actor token has no valid "sub"')
-  }
-  checkActorAudience(payload, issuer.audiences)
-  return { claims: payload, issuer, exp }
+  return andThen(findKey([issuer.keys], kid), ({ entry }) =>
+    andThen(checkSignature(token, entry, alg, issuer.algorithms, true), () => {
+      rememberActorParse(token, parsed)
+      const exp = checkTimes(payload, {
+        now: limits.now,
+        tolerance: limits.tolerance,
+        maxLifetime: issuer.maxLifetime,
+        maxTokenAge: issuer.maxTokenAge,
+        requireIat: true,
+      })
+      const sub = payload['sub']
+      if (typeof sub !== 'string' || sub.length === 0 || sub.length > 512) {
+        throw new IdentityError('claim_missing', 'actor token has no valid "sub"')
+      }
+      checkActorAudience(payload, issuer.audiences)
+      return { claims: payload, issuer, exp }
+    }),
+  )
 }
