@@ -20,23 +20,30 @@ export interface ExpressAuthenticateOptions extends AuthenticateOptions {
   public?: readonly string[] | ((req: Request) => boolean) | undefined
 }
 
-/** Continues as the verified caller, or answers the refusal. Errors escaping the guard fail closed. */
+/** Continues as the verified caller, or answers the refusal. */
+function settle(guard: Guard, result: GuardOutcome, req: Request, res: Response, next: NextFunction): void {
+  if (!result.ok) {
+    sendFailure(res, result)
+    return
+  }
+  req.meshguard = { caller: result.caller, decision: result.decision }
+  guard.run(result.caller, next)
+}
+
+/** Settles now when the guard answered now (the warm path: no promise). Errors escaping the guard fail closed. */
 function proceed(
   guard: Guard,
-  outcome: Promise<GuardOutcome>,
+  outcome: GuardOutcome | Promise<GuardOutcome>,
   req: Request,
   res: Response,
   next: NextFunction,
 ): void {
+  if (!(outcome instanceof Promise)) {
+    settle(guard, outcome, req, res, next)
+    return
+  }
   outcome.then(
-    (result) => {
-      if (!result.ok) {
-        sendFailure(res, result)
-        return
-      }
-      req.meshguard = { caller: result.caller, decision: result.decision }
-      guard.run(result.caller, next)
-    },
+    (result) => settle(guard, result, req, res, next),
     (err: unknown) => {
       if (res.headersSent) next(err)
       else sendFailure(res, guard.fail(err))
@@ -57,7 +64,13 @@ function proceed(
  */
 export function authorize<Req extends Request = Request>(guard: Guard, route: ExpressRouteAuthorization<Req>): RequestHandler {
   return function meshguardAuthorize(req, res, next) {
-    proceed(guard, guard.authorize(viewOf(req as Req), route), req, res, next)
+    let outcome: GuardOutcome | Promise<GuardOutcome>
+    try {
+      outcome = guard.authorizeNow(viewOf(req as Req), route)
+    } catch (err) {
+      outcome = guard.fail(err)
+    }
+    proceed(guard, outcome, req, res, next)
   }
 }
 
@@ -79,6 +92,12 @@ export function authenticate(guard: Guard, options: ExpressAuthenticateOptions =
       next()
       return
     }
-    proceed(guard, guard.authenticate(viewOf(req), authOptions), req, res, next)
+    let outcome: GuardOutcome | Promise<GuardOutcome>
+    try {
+      outcome = guard.authenticateNow(viewOf(req), authOptions)
+    } catch (err) {
+      outcome = guard.fail(err)
+    }
+    proceed(guard, outcome, req, res, next)
   }
 }

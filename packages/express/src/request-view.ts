@@ -1,5 +1,5 @@
 /** Translates an Express request into the guard's framework-neutral view. */
-import type { RequestView } from '@meshguard/core'
+import { headerViewOf, type RequestView } from '@meshguard/core'
 import type { Request } from 'express'
 
 /** The route pattern (`/reviews/:id`) once Express has matched a route; undefined in app-level middleware. */
@@ -9,15 +9,15 @@ function routePattern(req: Request): string | undefined {
 }
 
 /**
- * Builds the view: headers from `headersDistinct`, because Node keeps only the first of two
- * `Authorization` headers in `req.headers` and identity must see both to reject them.
+ * Builds the view. Headers come through `headerViewOf`: `req.headers`, unless `Authorization` came
+ * twice (Node keeps only the first in `req.headers`, and identity must see both to reject them).
+ * No path or query: resolvers read them from the request itself, and building them costs per request.
  */
 export function viewOf<Req extends Request>(req: Req): RequestView<Req> {
   return {
     method: req.method,
-    path: req.path,
     route: routePattern(req),
-    headers: req.headersDistinct,
+    headers: headerViewOf(req),
     params: req.params,
     body: req.body as unknown,
     request: req,

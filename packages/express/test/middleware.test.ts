@@ -21,7 +21,11 @@ const answer = (req: Request, res: Response): void => {
 
 /** A guard whose pipeline itself rejects: adapters must still fail closed. */
 function brokenGuard(guard: Guard): Guard {
-  return { ...guard, authorize: () => Promise.reject(new Error('guard bug')), authenticate: () => Promise.reject(new Error('guard bug')) }
+  const fail = (): Promise<never> => Promise.reject(new Error('guard bug'))
+  const failNow = (): never => {
+    throw new Error('guard bug')
+  }
+  return { ...guard, authorize: fail, authenticate: fail, authorizeNow: failNow, authenticateNow: fail }
 }
 
 beforeAll(async () => {

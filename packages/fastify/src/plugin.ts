@@ -2,7 +2,7 @@
  * The Fastify plugin: decorates the request, reads each route's `config.meshguard`, and runs the guard
  * in one hook. Refusals are answered with problem+json; the handler runs as the verified caller.
  */
-import { ConfigError, type Guard, type GuardFailure, type GuardOutcome } from '@meshguard/core'
+import { ConfigError, type AuthenticateOptions, type Guard, type GuardFailure, type GuardOutcome } from '@meshguard/core'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { viewOf } from './request-view.js'
@@ -20,7 +20,9 @@ function isPublic(route: FastifyRouteAuthorization | FastifyPublicRoute): route 
 
 function checkOptions(options: MeshguardFastifyOptions): void {
   const guard: Partial<Guard> | undefined = options?.guard
-  if (typeof guard?.authorize !== 'function') throw new ConfigError('guard', 'must be a guard from createGuard()')
+  if (typeof guard?.authorizeNow !== 'function' || typeof guard.authenticateNow !== 'function') {
+    throw new ConfigError('guard', 'must be a guard from createGuard()')
+  }
   if (options.hook !== undefined && !HOOKS.includes(options.hook)) {
     throw new ConfigError('hook', `must be one of ${HOOKS.join(', ')}`)
   }
@@ -35,16 +37,21 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
   }
   const { guard } = options
   const unconfigured = options.unconfigured ?? {}
+  const authenticateOptions: AuthenticateOptions = unconfigured === 'public' ? {} : unconfigured
 
   /** Continues as the verified caller, or answers the refusal. */
-  const proceed = (outcome: Promise<GuardOutcome>, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void => {
+  const settle = (result: GuardOutcome, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void => {
+    if (!result.ok) return sendFailure(reply, result)
+    request.meshguard = { caller: result.caller, decision: result.decision }
+    // The handler is called synchronously from `next`, so it runs inside the caller context.
+    guard.run(result.caller, next as () => void)
+  }
+
+  /** Settles now when the guard answered now (the warm path: no promise), else when it does. */
+  const proceed = (outcome: GuardOutcome | Promise<GuardOutcome>, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void => {
+    if (!(outcome instanceof Promise)) return settle(outcome, request, reply, next)
     outcome.then(
-      (result) => {
-        if (!result.ok) return sendFailure(reply, result)
-        request.meshguard = { caller: result.caller, decision: result.decision }
-        // The handler is called synchronously from `next`, so it runs inside the caller context.
-        guard.run(result.caller, next as () => void)
-      },
+      (result) => settle(result, request, reply, next),
       (err: unknown) => sendFailure(reply, guard.fail(err)),
     )
   }
@@ -54,12 +61,16 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
     // `routeOptions` builds a fresh object on every read: read it once per request.
     const { config, url } = request.routeOptions
     const route = config.meshguard
-    if (route === undefined) {
-      if (unconfigured === 'public') return next()
-      return proceed(guard.authenticate(viewOf(request, url), unconfigured), request, reply, next)
+    if (route === undefined && unconfigured === 'public') return next()
+    if (route !== undefined && isPublic(route)) return next()
+    let outcome: GuardOutcome | Promise<GuardOutcome>
+    try {
+      const view = viewOf(request, url)
+      outcome = route === undefined ? guard.authenticateNow(view, authenticateOptions) : guard.authorizeNow(view, route)
+    } catch (err) {
+      outcome = guard.fail(err)
     }
-    if (isPublic(route)) return next()
-    return proceed(guard.authorize(viewOf(request, url), route), request, reply, next)
+    proceed(outcome, request, reply, next)
   })
   done()
 }

@@ -1,10 +1,10 @@
 /** Translates a Fastify request into the guard's framework-neutral view. */
-import type { RequestView } from '@meshguard/core'
+import { headerViewOf, type RequestView } from '@meshguard/core'
 import type { FastifyRequest } from 'fastify'
 
 /**
- * Builds the view. Headers come from Node's `headersDistinct`, because `request.headers` keeps only
- * the first of two `Authorization` headers and identity must see both to reject them.
+ * Builds the view. Headers come through `headerViewOf` from the Node request: its `headers`, unless
+ * `Authorization` came twice (Node keeps only the first, and identity must see both to reject them).
  *
  * @param request - the Fastify request
  * @param route - the route pattern, when the caller already read `request.routeOptions`
@@ -15,7 +15,7 @@ export function viewOf(request: FastifyRequest, route: string | undefined = requ
     // No path or query: resolvers read them from the request itself, and building them costs per request.
     method: request.method,
     route,
-    headers: request.raw.headersDistinct,
+    headers: headerViewOf(request.raw),
     params: (request.params ?? {}) as Record<string, unknown>,
     body: request.body,
     request,

@@ -29,7 +29,7 @@ export class MeshguardGuard implements CanActivate {
     this.options = options
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Only HTTP is supported; anything else is refused rather than let through.
     if (context.getType() !== 'http') return false
     const targets = [context.getHandler(), context.getClass()]
@@ -39,17 +39,27 @@ export class MeshguardGuard implements CanActivate {
     if (route === undefined && unconfigured === 'public') return true
     const authenticateOptions = unconfigured === 'public' ? {} : unconfigured
     const request = context.switchToHttp().getRequest<NestHttpRequest>()
-    let outcome: GuardOutcome
+    let outcome: GuardOutcome | Promise<GuardOutcome>
     try {
       const view = viewOf(request)
-      outcome = await (route === undefined ? guard.authenticate(view, authenticateOptions) : guard.authorize(view, route))
+      // The synchronous forms answer a warm request without a promise.
+      outcome = route === undefined ? guard.authenticateNow(view, authenticateOptions) : guard.authorizeNow(view, route)
     } catch (err) {
       outcome = guard.fail(err)
     }
-    if (!outcome.ok) throw new MeshguardProblemException(outcome)
-    request.meshguard = { caller: outcome.caller, decision: outcome.decision }
-    return true
+    if (!(outcome instanceof Promise)) return admit(request, outcome)
+    return outcome.then(
+      (result) => admit(request, result),
+      (err: unknown) => admit(request, guard.fail(err)),
+    )
   }
+}
+
+/** Lets the request in as the verified caller, or refuses it with the problem response. */
+function admit(request: NestHttpRequest, outcome: GuardOutcome): boolean {
+  if (!outcome.ok) throw new MeshguardProblemException(outcome)
+  request.meshguard = { caller: outcome.caller, decision: outcome.decision }
+  return true
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Builds the guard's view from the request of either Nest platform. */
-import type { RequestView } from '@meshguard/core'
+import { headerViewOf, type RequestView } from '@meshguard/core'
 import type { IncomingMessage } from 'node:http'
 import type { NestHttpRequest } from './types.js'
 
@@ -11,8 +11,9 @@ interface FastifyLikeRequest extends NestHttpRequest {
 
 interface ExpressLikeRequest extends NestHttpRequest {
   method: string
+  headers: IncomingMessage['headers']
+  rawHeaders: IncomingMessage['rawHeaders']
   headersDistinct: IncomingMessage['headersDistinct']
-  path: string
   baseUrl: string
   route?: { path?: unknown } | undefined
 }
@@ -22,15 +23,15 @@ function isFastify(request: object): request is FastifyLikeRequest {
 }
 
 /**
- * Headers come from Node's `headersDistinct` on both platforms: `headers` keeps only the first of two
- * `Authorization` headers, and identity must see both to reject them.
+ * Headers come through `headerViewOf` on both platforms: Node's `headers`, unless `Authorization`
+ * came twice (`headers` keeps only the first, and identity must see both to reject them).
  */
 export function viewOf(request: NestHttpRequest): RequestView<NestHttpRequest> {
   if (isFastify(request)) {
     return {
       method: request.method,
       route: request.routeOptions?.url,
-      headers: request.raw.headersDistinct,
+      headers: headerViewOf(request.raw),
       params: request.params ?? {},
       body: request.body,
       request,
@@ -40,9 +41,8 @@ export function viewOf(request: NestHttpRequest): RequestView<NestHttpRequest> {
   const routePath = req.route?.path
   return {
     method: req.method,
-    path: req.path,
     route: typeof routePath === 'string' ? `${req.baseUrl}${routePath}` : undefined,
-    headers: req.headersDistinct,
+    headers: headerViewOf(req),
     params: req.params ?? {},
     body: req.body,
     request,

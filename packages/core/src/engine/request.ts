@@ -56,9 +56,28 @@ function attrOf(value: unknown, field: string): Record<string, unknown> {
   return value
 }
 
+/**
+ * Normalised principals by the frozen object they came from. The identity cache hands every request
+ * of a caller the same deep-frozen principal, so its checks cannot come out differently next time.
+ */
+const validatedPrincipals = new WeakMap<object, Principal>()
+
 /** Validates and normalises a principal. */
 export function validatePrincipal(value: unknown): Principal {
   if (!isRecord(value)) fail('principal_missing', 'principal must be an object')
+  const known = validatedPrincipals.get(value)
+  if (known !== undefined) return known
+  const principal = checkPrincipal(value)
+  if (isFrozenPrincipal(value)) validatedPrincipals.set(value, Object.freeze(principal))
+  return principal
+}
+
+/** Frozen down to what validation reads: the object, its roles and its attr (keys only). */
+function isFrozenPrincipal(value: Record<string, unknown>): boolean {
+  return Object.isFrozen(value) && Object.isFrozen(value.roles) && (value.attr === undefined || value.attr === null || Object.isFrozen(value.attr))
+}
+
+function checkPrincipal(value: Record<string, unknown>): Principal {
   if (typeof value.id !== 'string' || value.id === '') fail('principal_id_missing', 'principal.id must be a non-empty string')
   const roles = value.roles
   if (!Array.isArray(roles) || roles.length === 0) fail('principal_roles_missing', 'principal.roles must be a non-empty array')
@@ -66,7 +85,7 @@ export function validatePrincipal(value: unknown): Principal {
   if (hasDuplicate(roles)) fail('duplicate_role', 'principal.roles must be unique')
   return {
     id: value.id,
-    roles: roles.slice(),
+    roles: Object.freeze(roles.slice()) as string[],
     attr: attrOf(value.attr, 'principal.attr'),
     policyVersion: optionalVersion(value.policyVersion, 'principal.policyVersion'),
     scope: optionalScope(value.scope, 'principal.scope'),

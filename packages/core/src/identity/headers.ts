@@ -6,6 +6,41 @@ export const DEFAULT_ACTOR_HEADER = 'x-meshguard-actor'
 /** The default header of the transaction id. */
 export const DEFAULT_TRANSACTION_HEADER = 'x-meshguard-txn'
 
+/**
+ * Headers Node's `IncomingMessage.headers` keeps one value of (it drops the repeats) or joins with
+ * "; " (`cookie`): a duplicate of these cannot be told from `headers`, so identity never reads its
+ * own headers from them, and {@link headerViewOf} looks at the raw `authorization` lines itself.
+ */
+export const SINGLE_VALUE_HEADERS: ReadonlySet<string> = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'cookie', 'etag', 'expires', 'from', 'host',
+  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
+  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+])
+
+/** What {@link headerViewOf} reads from a Node request. */
+export interface NodeRequestHeaders {
+  readonly headers: HeaderView
+  readonly rawHeaders: readonly string[]
+  readonly headersDistinct: HeaderView
+}
+
+/**
+ * The header view of a Node request (`IncomingMessage`). `headers` serves, except when
+ * `Authorization` arrived more than once: Node keeps only the first, and identity must see every
+ * one to refuse them (`duplicate_header`). Every other header identity reads is joined by Node with
+ * ", ", which it refuses the same way. Building `headersDistinct` on every request costs more than
+ * this scan of the raw lines.
+ */
+export function headerViewOf(message: NodeRequestHeaders): HeaderView {
+  const raw = message.rawHeaders
+  let seen = 0
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return message.headersDistinct
+  }
+  return message.headers
+}
+
 const BEARER = /^bearer +(\S+)$/i
 const TRANSACTION_ID = /^[A-Za-z0-9._:-]{1,128}$/
 

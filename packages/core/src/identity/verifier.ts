@@ -10,6 +10,7 @@ import {
   parseActorToken,
   parseBearer,
   peekSingleHeader,
+  SINGLE_VALUE_HEADERS,
   singleHeader,
   transactionIdHeader,
 } from './headers.js'
@@ -160,6 +161,11 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   const transactionHeader = (options.transactionHeader ?? DEFAULT_TRANSACTION_HEADER).toLowerCase()
   if (actorHeader === 'authorization' || actorHeader === transactionHeader) {
     throw new ConfigError('identity.actorHeader', 'must be its own header')
+  }
+  // Node keeps one value of these (or joins cookies with "; "): a duplicate could slip through unseen.
+  if (SINGLE_VALUE_HEADERS.has(actorHeader)) throw new ConfigError('identity.actorHeader', 'must be a header Node keeps every value of')
+  if (SINGLE_VALUE_HEADERS.has(transactionHeader)) {
+    throw new ConfigError('identity.transactionHeader', 'must be a header Node keeps every value of')
   }
   const tolerance = options.clockTolerance ?? 30
   if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 60) {

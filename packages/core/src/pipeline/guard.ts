@@ -9,7 +9,8 @@ import { callerContext } from '../context/index.js'
 import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError, type MeshguardError } from '../errors.js'
 import type { ActorRequirement, VerifiedCaller } from '../identity/types.js'
 import type { AuthorizationSpan, Telemetry } from '../telemetry/index.js'
-import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine } from '../types.js'
+import { isPromise, type MaybePromise } from '../maybe-async.js'
+import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, Resource } from '../types.js'
 import { failureFor, type ProblemSettings } from './problem.js'
 import { auditRecordOf, spanEndOf, type RunFacts } from './report.js'
 import { resolveAction, resolveResource } from './resolve.js'
@@ -20,6 +21,7 @@ import type {
   GuardFailure,
   GuardOptions,
   GuardOutcome,
+  IdentityVerifierLike,
   RequestView,
   RouteAuthorization,
   VerifiedCallerLike,
@@ -192,53 +194,137 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
     }
   }
 
+  /** The identity step: `verifyNow` when the verifier has it (no promise for cached callers). */
+  const verifyCaller: (headers: RequestView<unknown>['headers'], actor: ActorRequirement) => MaybePromise<Caller> =
+    typeof (identity as { verifyNow?: unknown }).verifyNow === 'function'
+      ? (headers, actor) => (identity as Required<IdentityVerifierLike<Caller>>).verifyNow(headers, { actor })
+      : (headers, actor) => identity.verify(headers, { actor })
+
+  /** A run that failed: fail closed with the error's status. */
+  function failed(facts: RunFacts, caller: Caller | undefined, span: AuthorizationSpan | undefined, err: unknown): GuardOutcome<Caller> {
+    facts.error = toMeshguardError(err)
+    if (span && caller === undefined) rejectionEventOf(span, facts.error)
+    return outcomeOf(facts, caller, span, true)
+  }
+
+  /** Identity answered: resolve the action and resource. */
+  function withCaller<Req>(
+    facts: RunFacts,
+    span: AuthorizationSpan | undefined,
+    view: RequestView<Req>,
+    route: RouteAuthorization<Req>,
+    caller: Caller,
+  ): MaybePromise<GuardOutcome<Caller>> {
+    try {
+      facts.caller = caller
+      facts.principal = caller.principal
+      if (span) tokenEventsOf(span, caller)
+      const action = resolveAction(view, route)
+      facts.action = action
+      const resource = resolveResource(view, route)
+      if (!isPromise(resource)) return decide(facts, span, route, caller, action, resource)
+      return resource.then(
+        (loaded) => decide(facts, span, route, caller, action, loaded),
+        (err: unknown) => failed(facts, caller, span, err),
+      )
+    } catch (err) {
+      return failed(facts, caller, span, err)
+    }
+  }
+
+  /** The engine answered: a clear allow is the outcome, anything else fails closed. */
+  function verdictOf(
+    facts: RunFacts,
+    caller: Caller,
+    span: AuthorizationSpan | undefined,
+    response: CheckResourcesResponse,
+    action: string,
+  ): GuardOutcome<Caller> {
+    try {
+      recordVerdict(facts, response, action)
+    } catch (err) {
+      facts.error = toMeshguardError(err)
+    }
+    return outcomeOf(facts, caller, span, true)
+  }
+
+  /** Resource known: ask the engine (synchronously when it can) and turn its answer into the outcome. */
+  function decide<Req>(
+    facts: RunFacts,
+    span: AuthorizationSpan | undefined,
+    route: RouteAuthorization<Req>,
+    caller: Caller,
+    action: string,
+    resource: Resource,
+  ): MaybePromise<GuardOutcome<Caller>> {
+    try {
+      facts.resource = resource
+      if (span && typeof route.resource !== 'string') span.span.updateName(`authorize ${resource.kind}`)
+      const request: CheckResourcesRequest = {
+        requestId: facts.callId,
+        principal: caller.principal,
+        resources: [{ resource, actions: [action] }],
+        includeMeta: true,
+      }
+      facts.request = request
+      if (checkSync) return verdictOf(facts, caller, span, checkSync(request), action)
+      return engine.checkResources(request).then(
+        (response) => verdictOf(facts, caller, span, response, action),
+        (err: unknown) => failed(facts, caller, span, err),
+      )
+    } catch (err) {
+      return failed(facts, caller, span, err)
+    }
+  }
+
+  function authorizeNow<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): MaybePromise<GuardOutcome<Caller>> {
+    const facts = newFacts(view)
+    const span = startSpan(facts, route)
+    try {
+      audit?.assertWritable()
+      const caller = verifyCaller(view.headers, route.actor ?? defaultActor)
+      if (!isPromise(caller)) return withCaller(facts, span, view, route, caller)
+      return caller.then(
+        (verified) => withCaller(facts, span, view, route, verified),
+        (err: unknown) => failed(facts, undefined, span, err),
+      )
+    } catch (err) {
+      return failed(facts, undefined, span, err)
+    }
+  }
+
+  function authenticateNow<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): MaybePromise<GuardOutcome<Caller>> {
+    const facts = newFacts(view)
+    // Only failures are audited here: a verified caller is not a decision; the route's own check is.
+    const verified = (caller: Caller): GuardOutcome<Caller> => {
+      facts.caller = caller
+      facts.principal = caller.principal
+      return outcomeOf(facts, caller, undefined, false)
+    }
+    const refused = (err: unknown): GuardOutcome<Caller> => {
+      facts.error = toMeshguardError(err)
+      return outcomeOf(facts, undefined, undefined, true)
+    }
+    try {
+      audit?.assertWritable()
+      const caller = verifyCaller(view.headers, opts.actor ?? defaultActor)
+      return isPromise(caller) ? caller.then(verified, refused) : verified(caller)
+    } catch (err) {
+      return refused(err)
+    }
+  }
+
   return Object.freeze({
     service,
+    authorizeNow,
+    authenticateNow,
 
     async authorize<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): Promise<GuardOutcome<Caller>> {
-      const facts = newFacts(view)
-      const span = startSpan(facts, route)
-      let caller: Caller | undefined
-      try {
-        audit?.assertWritable()
-        caller = await identity.verify(view.headers, { actor: route.actor ?? defaultActor })
-        facts.caller = caller
-        facts.principal = caller.principal
-        if (span) tokenEventsOf(span, caller)
-        const action = resolveAction(view, route)
-        facts.action = action
-        const pending = resolveResource(view, route)
-        const resource = pending instanceof Promise ? await pending : pending
-        facts.resource = resource
-        if (span && typeof route.resource !== 'string') span.span.updateName(`authorize ${resource.kind}`)
-        const request: CheckResourcesRequest = {
-          requestId: facts.callId,
-          principal: caller.principal,
-          resources: [{ resource, actions: [action] }],
-          includeMeta: true,
-        }
-        facts.request = request
-        recordVerdict(facts, checkSync ? checkSync(request) : await engine.checkResources(request), action)
-      } catch (err) {
-        facts.error = toMeshguardError(err)
-        if (span && caller === undefined) rejectionEventOf(span, facts.error)
-      }
-      return outcomeOf(facts, caller, span, true)
+      return authorizeNow(view, route)
     },
 
     async authenticate<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): Promise<GuardOutcome<Caller>> {
-      const facts = newFacts(view)
-      let caller: Caller | undefined
-      try {
-        audit?.assertWritable()
-        caller = await identity.verify(view.headers, { actor: opts.actor ?? defaultActor })
-        facts.caller = caller
-        facts.principal = caller.principal
-      } catch (err) {
-        facts.error = toMeshguardError(err)
-      }
-      // Only failures are audited here: a verified caller is not a decision; the route's own check is.
-      return outcomeOf(facts, caller, undefined, facts.error !== undefined)
+      return authenticateNow(view, opts)
     },
 
     run<T>(caller: Caller, fn: () => T): T {

@@ -88,6 +88,8 @@ export interface VerifiedCallerLike {
  */
 export interface IdentityVerifierLike<Caller extends VerifiedCallerLike = VerifiedCaller> {
   verify(headers: HeaderView, options: { actor: ActorRequirement }): Promise<Caller>
+  /** Optional: the same answer, synchronously when it can be (throws where `verify` rejects). */
+  verifyNow?(headers: HeaderView, options: { actor: ActorRequirement }): Caller | Promise<Caller>
 }
 
 /**
@@ -208,6 +210,14 @@ export interface Guard<Caller extends VerifiedCallerLike = VerifiedCaller> {
   authorize<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): Promise<GuardOutcome<Caller>>
   /** Verify the caller only (routes guarded at app level without a policy check). */
   authenticate<Req>(view: RequestView<Req>, options?: AuthenticateOptions): Promise<GuardOutcome<Caller>>
+  /**
+   * {@link Guard.authorize}, answered synchronously when every step is (a cached or locally verified
+   * caller, a synchronous resource resolver, the embedded engine); otherwise a promise. Never throws.
+   * Adapters use it so a warm request costs no promise, microtask or async-hook round.
+   */
+  authorizeNow<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): GuardOutcome<Caller> | Promise<GuardOutcome<Caller>>
+  /** {@link Guard.authenticate}, synchronously when identity answers synchronously. Never throws. */
+  authenticateNow<Req>(view: RequestView<Req>, options?: AuthenticateOptions): GuardOutcome<Caller> | Promise<GuardOutcome<Caller>>
   /** Run `fn` (the handler) with `caller` as the current caller for outbound calls. */
   run<T>(caller: Caller, fn: () => T): T
   /** The failure outcome for an error met outside the pipeline (e.g. inside an adapter). Fails closed. */
