@@ -1,0 +1,75 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError, MeshguardError } from '../../src/errors.js'
+import { createIdentityVerifier, headerViewOf, SINGLE_VALUE_HEADERS } from '../../src/identity/index.js'
+import { createIdentityFixture, type IdentityFixture } from '../../../../test/support/identity.js'
+
+describe('verifyNow', () => {
+  let ids: IdentityFixture
+  beforeAll(async () => {
+    ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+  })
+
+  it('answers synchronously once the trusted keys are imported: fresh tokens and cached ones', async () => {
+    const verifier = createIdentityVerifier(ids.verifierOptions('callee'))
+    // The first use of a key imports it (asynchronously): that answer is a promise.
+    const first = verifier.verifyNow(await ids.headers({ from: 'svc', to: 'callee', actor: 'alice' }))
+    expect(first).toBeInstanceOf(Promise)
+    await first
+    const fresh = verifier.verifyNow(await ids.headers({ from: 'svc', to: 'callee', actor: 'alice' }))
+    expect(fresh).not.toBeInstanceOf(Promise)
+    expect(fresh).toMatchObject({ principal: { attr: { act: { user: { id: 'alice' } } } } })
+    const headers = await ids.headers({ from: 'svc', to: 'callee', actor: 'alice' })
+    verifier.verifyNow(headers)
+    const cached = verifier.verifyNow(headers)
+    expect(cached).not.toBeInstanceOf(Promise)
+    expect(verifier.stats().cacheHits).toBeGreaterThanOrEqual(1)
+  })
+
+  it('throws synchronously where verify rejects, with the same reason', async () => {
+    const verifier = createIdentityVerifier(ids.verifierOptions('callee'))
+    await verifier.verify(await ids.headers({ from: 'svc', to: 'callee' }))
+    const forged = await ids.headers({ from: 'svc', to: 'callee' })
+    const bad = { ...forged, authorization: `${forged['authorization']?.slice(0, -4)}AAAA` }
+    let thrown: unknown
+    try {
+      verifier.verifyNow(bad)
+    } catch (err) {
+      thrown = err
+    }
+    expect(thrown).toBeInstanceOf(MeshguardError)
+    expect((thrown as MeshguardError).reason).toBe('signature_invalid')
+    await expect(verifier.verify(bad)).rejects.toMatchObject({ reason: 'signature_invalid' })
+  })
+})
+
+describe('headerViewOf', () => {
+  const request = (raw: string[]) => {
+    const headers: Record<string, string> = {}
+    for (let i = 0; i < raw.length; i += 2) headers[(raw[i] as string).toLowerCase()] ??= raw[i + 1] as string
+    const distinct: Record<string, string[]> = {}
+    for (let i = 0; i < raw.length; i += 2) (distinct[(raw[i] as string).toLowerCase()] ??= []).push(raw[i + 1] as string)
+    return { headers, rawHeaders: raw, headersDistinct: distinct }
+  }
+
+  it('uses Node\'s headers when Authorization came once', () => {
+    const message = request(['Host', 'x', 'Authorization', 'Bearer a', 'X-Meshguard-Actor', 'b'])
+    expect(headerViewOf(message)).toBe(message.headers)
+  })
+
+  it('uses every value when Authorization came twice, in any spelling', () => {
+    const message = request(['authorization', 'Bearer a', 'AUTHORIZATION', 'Bearer b'])
+    expect(headerViewOf(message)).toBe(message.headersDistinct)
+    expect(headerViewOf(message)['authorization']).toEqual(['Bearer a', 'Bearer b'])
+  })
+})
+
+describe('identity header names', () => {
+  it('refuses actor and transaction headers Node keeps one value of', async () => {
+    const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    expect(SINGLE_VALUE_HEADERS.has('cookie')).toBe(true)
+    for (const name of ['cookie', 'User-Agent', 'proxy-authorization']) {
+      expect(() => createIdentityVerifier(ids.verifierOptions('callee', { actorHeader: name }))).toThrow(ConfigError)
+      expect(() => createIdentityVerifier(ids.verifierOptions('callee', { transactionHeader: name }))).toThrow(ConfigError)
+    }
+  })
+})
