@@ -67,6 +67,15 @@ function isPure(condition: CompiledCondition, params: CompiledParams): boolean {
   return pure
 }
 
+/** Both kinds of rows, principal policies first. */
+const ROW_KINDS: readonly RowKind[] = Object.freeze(['principal', 'resource'])
+
+/** Constants of a row without parameters (never written to). */
+const NO_CONSTANTS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+
+/** The `src` of an output: built only when a rule has outputs. */
+const outputSource = (b: Binding): string => `${b.originKey}#${b.name}`
+
 const copyOf = (e: EffectInfo): EffectInfo => ({ effect: e.effect, policy: e.policy, scope: e.scope })
 
 /** Whether a derived role's parent roles (`*` = any) meet the principal's roles. */
@@ -231,12 +240,11 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     return rows
   }
 
-  const kinds: RowKind[] = ['principal', 'resource']
   for (let actionIndex = 0; actionIndex < input.actions.length; actionIndex++) {
     // Inputs are validated: actions are unique.
     const action = input.actions[actionIndex] as string
     let actionEffect: EffectInfo = { effect: 'NO_MATCH', policy: '', scope: '' }
-    policiesLoop: for (const kind of kinds) {
+    policiesLoop: for (const kind of ROW_KINDS) {
       const mainKey = kind === 'principal' ? pplan.principalKey : plan.resourceKey
       const scopes = kind === 'principal' ? pplan.principalScopes : plan.resourceScopes
       actionEffect.effect = 'NO_MATCH'
@@ -255,8 +263,8 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
           if (roleEffect.effect !== 'NO_MATCH') break
           for (const b of queryRows(kind, scope, action, role)) {
             if (!consulted.includes(b.originKey)) consulted.push(b.originKey)
-            const constants = b.params?.constants ?? {}
-            const variables = b.params ? variablesOf(b.params) : {}
+            const constants = b.params?.constants ?? NO_CONSTANTS
+            const variables = b.params ? variablesOf(b.params) : NO_VARIABLES
             let satisfied: boolean
             const cached = b.evalKey === '' ? undefined : conditionCache?.get(b.evalKey)
             if (cached !== undefined) {
@@ -267,7 +275,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
                 // Same condition, same inputs, same answer (and the same errors, already recorded).
                 const drOk =
                   drConditionMemo?.get(b.derivedRoleCondition) ??
-                  ctx.satisfies(b.derivedRoleCondition, drParams?.constants ?? {}, drParams ? variablesOf(drParams) : NO_VARIABLES)
+                  ctx.satisfies(b.derivedRoleCondition, drParams?.constants ?? NO_CONSTANTS, drParams ? variablesOf(drParams) : NO_VARIABLES)
                 if (drOk === undefined) {
                   // Strict evaluation: a condition that fails to evaluate denies the action.
                   actionEffect = { effect: 'EFFECT_DENY', policy: b.originKey, scope }
@@ -286,9 +294,8 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
               satisfied = ok
               if (b.evalKey !== '') (conditionCache ??= new Map()).set(b.evalKey, satisfied)
             }
-            const src = `${b.originKey}#${b.name}`
             if (satisfied) {
-              if (b.output?.ruleActivated) outputs.push({ src, action, ...ctx.output(b.output.ruleActivated, constants, variables) })
+              if (b.output?.ruleActivated) outputs.push({ src: outputSource(b), action, ...ctx.output(b.output.ruleActivated, constants, variables) })
               if (b.effect === 'EFFECT_ALLOW') hasAllow = true
               if (b.effect === 'EFFECT_DENY') {
                 roleEffect.effect = 'EFFECT_DENY'
@@ -301,7 +308,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
                 roleEffect.scope = scope
               }
             } else if (b.output?.conditionNotMet) {
-              outputs.push({ src, action, ...ctx.output(b.output.conditionNotMet, constants, variables) })
+              outputs.push({ src: outputSource(b), action, ...ctx.output(b.output.conditionNotMet, constants, variables) })
             }
           }
           if (hasAllow) {

@@ -143,8 +143,8 @@ export function verifyJwsSignature(
   token: string,
   key: webcrypto.CryptoKey | KeyObject | Uint8Array,
   alg: string,
-  options: { readonly remember?: boolean } = {},
-): void {
+  options: { readonly remember?: boolean; readonly offload?: boolean } = {},
+): void | Promise<void> {
   const parameters = ALGORITHMS.get(alg)
   if (parameters === undefined) throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
   const keyObject = publicKeyObject(key)
@@ -161,14 +161,24 @@ export function verifyJwsSignature(
   if (parameters.signatureBytes !== undefined && signature.length !== parameters.signatureBytes) {
     throw new IdentityError('signature_invalid', 'token signature is invalid')
   }
+  const data = Buffer.from(token.slice(0, lastDot), 'latin1')
+  const keyInput = { key: keyObject, dsaEncoding: 'ieee-p1363' as const, padding: parameters.padding, saltLength: parameters.saltLength }
+  if (options.offload === true) {
+    // The same check on a libuv threadpool thread: the event loop goes on serving other requests.
+    return new Promise<void>((resolve, reject) => {
+      verify(parameters.digest, data, keyInput, signature, (err, valid) => {
+        if (err !== null) reject(new IdentityError('signature_invalid', 'token signature is invalid', { cause: err }))
+        else if (!valid) reject(new IdentityError('signature_invalid', 'token signature is invalid'))
+        else {
+          if (verified !== undefined) remember(verified, token)
+          resolve()
+        }
+      })
+    })
+  }
   let valid: boolean
   try {
-    valid = verify(
-      parameters.digest,
-      Buffer.from(token.slice(0, lastDot), 'latin1'),
-      { key: keyObject, dsaEncoding: 'ieee-p1363', padding: parameters.padding, saltLength: parameters.saltLength },
-      signature,
-    )
+    valid = verify(parameters.digest, data, keyInput, signature)
   } catch (err) {
     throw new IdentityError('signature_invalid', 'token signature is invalid', { cause: err })
   }

@@ -201,6 +201,15 @@ export interface IdentityVerifierOptions {
   claims?: ClaimMappingOptions | undefined
   /** Verified-result cache size (entries); 0 disables it. @defaultValue 10000 */
   cacheSize?: number | undefined
+  /**
+   * Where a signature that is not remembered is checked. `threadpool`: node:crypto on a libuv
+   * threadpool thread, so the event loop serves other requests meanwhile and a second core shares
+   * the work of new tokens (more requests per second under load; a thread hop of latency per new
+   * token). `inline`: synchronously on the event loop (the lowest latency for a lone request).
+   * Tokens served from the cache or the signature memo are never checked again either way.
+   * @defaultValue `'threadpool'`
+   */
+  signatureCheck?: 'threadpool' | 'inline' | undefined
   /** Milliseconds clock. @defaultValue `Date.now` */
   clock?: (() => number) | undefined
 }

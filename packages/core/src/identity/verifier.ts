@@ -178,6 +178,11 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   const maxTokenBytes = positiveInteger(options.maxTokenBytes, 8192, 'identity.maxTokenBytes', 256)
   const maxActDepth = positiveInteger(options.maxActDepth, 5, 'identity.maxActDepth', 0)
   const cacheSize = positiveInteger(options.cacheSize, 10_000, 'identity.cacheSize', 0)
+  const signatureCheck = options.signatureCheck ?? 'threadpool'
+  if (signatureCheck !== 'threadpool' && signatureCheck !== 'inline') {
+    throw new ConfigError('identity.signatureCheck', 'must be "threadpool" or "inline"')
+  }
+  const offload = signatureCheck === 'threadpool'
   const clock = options.clock ?? Date.now
   const claims = options.claims ?? {}
   const mapWorkload = claims.mapWorkload ?? defaultWorkloadMapping(claims)
@@ -194,7 +199,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
 
   /** Verifies both tokens; answers now when the keys are at hand (no promise on the fresh-token path). */
   function verifyTokens(workloadToken: string, actorToken: string | undefined, nowMs: number): MaybePromise<Verified> {
-    const base: SlotLimits = { maxTokenBytes, tolerance, now: Math.floor(nowMs / 1000) }
+    const base: SlotLimits = { maxTokenBytes, tolerance, now: Math.floor(nowMs / 1000), offload }
     const workload = verifyWorkloadToken(workloadToken, trust, {
       ...base,
       audience: ourAudiences,

@@ -15,6 +15,8 @@ export interface SlotLimits {
   tolerance: number
   /** Seconds clock. */
   now: number
+  /** Check signatures that are not remembered on the libuv threadpool. */
+  offload: boolean
 }
 
 /** A verified workload token. */
@@ -59,15 +61,21 @@ function checkTyp(header: Readonly<Record<string, unknown>>, accepted: ReadonlyS
 }
 
 /** Verifies the signature with a key from the bundle (header `jwk`, `jku`, `x5u`, `x5c` are never used). */
-function checkSignature(token: string, entry: KeyEntry, alg: string, allowed: ReadonlySet<string>, remember: boolean): MaybePromise<void> {
+function checkSignature(
+  token: string,
+  entry: KeyEntry,
+  alg: string,
+  allowed: ReadonlySet<string>,
+  options: { readonly remember: boolean; readonly offload: boolean },
+): MaybePromise<void> {
   if (!allowed.has(alg) || !entry.algorithms.has(alg)) {
     throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed for this key')
   }
   // Synchronous node:crypto check on the main thread (jose's WebCrypto path costs a threadpool hop).
   const ready = entry.keyNow?.(alg)
-  if (ready !== undefined) return verifyJwsSignature(token, ready, alg, { remember })
+  if (ready !== undefined) return verifyJwsSignature(token, ready, alg, options)
   return entry.key(alg).then(
-    (key) => verifyJwsSignature(token, key, alg, { remember }),
+    (key) => verifyJwsSignature(token, key, alg, options),
     (err: unknown) => {
       throw new IdentityError('unknown_key', 'trusted key cannot be used for this algorithm', { cause: err })
     },
@@ -131,7 +139,7 @@ export function verifyWorkloadToken(
     const anchor = anchors[index] as ResolvedWorkloadAnchor
     checkTyp(header, anchor.typ, anchor.typOptional)
     // Workload tokens are minted per hop and the verifier caches repeats: no signature memo for them.
-    return andThen(checkSignature(token, entry, alg, anchor.algorithms, false), () => {
+    return andThen(checkSignature(token, entry, alg, anchor.algorithms, { remember: false, offload: limits.offload }), () => {
       const exp = checkTimes(payload, { now: limits.now, tolerance: limits.tolerance, maxLifetime: limits.maxLifetime, requireIat: false })
       const id = parseSpiffeId(payload['sub'])
       // The key-identity binding: this anchor's keys may only vouch for the identities it lists.
@@ -179,7 +187,7 @@ export function verifyActorToken(token: string, bundle: TrustBundle, limits: Slo
   if (!issuer.algorithms.has(alg)) throw new IdentityError('alg_not_allowed', 'token algorithm is not allowed')
   const kid = headerKid(header)
   return andThen(findKey([issuer.keys], kid), ({ entry }) =>
-    andThen(checkSignature(token, entry, alg, issuer.algorithms, true), () => {
+    andThen(checkSignature(token, entry, alg, issuer.algorithms, { remember: true, offload: limits.offload }), () => {
       rememberActorParse(token, parsed)
       const exp = checkTimes(payload, {
         now: limits.now,

@@ -139,12 +139,23 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
     onInternalError,
   })
 
+  // Every field written out: the object keeps one shape while the run fills it in.
   const newFacts = <Req>(view: RequestView<Req>): RunFacts => ({
+    caller: undefined,
     callId: randomUUID(),
     startedAt: clock(),
     method: view.method,
     route: view.route,
-  })
+    principal: undefined,
+    action: undefined,
+    resource: undefined,
+    request: undefined,
+    response: undefined,
+    effect: undefined,
+    policy: undefined,
+    scope: undefined,
+    error: undefined,
+  }) satisfies Required<Record<keyof RunFacts, unknown>>
 
   /** Ends the span and writes the audit record. Returns an audit failure when the log must fail closed. */
   function report(facts: RunFacts, span: AuthorizationSpan | undefined, audited: boolean): AuditError | undefined {

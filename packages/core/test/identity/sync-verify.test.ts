@@ -9,8 +9,8 @@ describe('verifyNow', () => {
     ids = await createIdentityFixture({ services: ['svc', 'callee'] })
   })
 
-  it('answers synchronously once the trusted keys are imported: fresh tokens and cached ones', async () => {
-    const verifier = createIdentityVerifier(ids.verifierOptions('callee'))
+  it('answers synchronously once the trusted keys are imported: fresh tokens (inline checks) and cached ones', async () => {
+    const verifier = createIdentityVerifier(ids.verifierOptions('callee', { signatureCheck: 'inline' }))
     // The first use of a key imports it (asynchronously): that answer is a promise.
     const first = verifier.verifyNow(await ids.headers({ from: 'svc', to: 'callee', actor: 'alice' }))
     expect(first).toBeInstanceOf(Promise)
@@ -25,8 +25,22 @@ describe('verifyNow', () => {
     expect(verifier.stats().cacheHits).toBeGreaterThanOrEqual(1)
   })
 
-  it('throws synchronously where verify rejects, with the same reason', async () => {
+  it('checks new signatures on the threadpool by default, and answers a cached pair synchronously', async () => {
     const verifier = createIdentityVerifier(ids.verifierOptions('callee'))
+    await verifier.verify(await ids.headers({ from: 'svc', to: 'callee', actor: 'alice' }))
+    const headers = await ids.headers({ from: 'svc', to: 'callee', actor: 'alice' })
+    const fresh = verifier.verifyNow(headers)
+    expect(fresh).toBeInstanceOf(Promise)
+    expect(await fresh).toMatchObject({ principal: { attr: { act: { user: { id: 'alice' } } } } })
+    expect(verifier.verifyNow(headers)).not.toBeInstanceOf(Promise)
+    // A forged signature is refused the same way off the event loop.
+    const forged = { ...headers, authorization: `${headers['authorization']?.slice(0, -4)}AAAA` }
+    await expect(verifier.verify(forged)).rejects.toMatchObject({ reason: 'signature_invalid' })
+    expect(() => createIdentityVerifier(ids.verifierOptions('callee', { signatureCheck: 'worker' as 'inline' }))).toThrow(ConfigError)
+  })
+
+  it('throws synchronously where verify rejects, with the same reason', async () => {
+    const verifier = createIdentityVerifier(ids.verifierOptions('callee', { signatureCheck: 'inline' }))
     await verifier.verify(await ids.headers({ from: 'svc', to: 'callee' }))
     const forged = await ids.headers({ from: 'svc', to: 'callee' })
     const bad = { ...forged, authorization: `${forged['authorization']?.slice(0, -4)}AAAA` }
