@@ -1,4 +1,5 @@
 import { IdentityError } from '../errors.js'
+import { deepFreeze } from './principal.js'
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
@@ -34,7 +35,22 @@ export function parseCompactToken(token: string, maxBytes: number): UnverifiedTo
   const first = token.indexOf('.')
   const second = token.indexOf('.', first + 1)
   return {
-    header: decodeJsonObject(token.slice(0, first), 'header'),
+    header: headerOf(token.slice(0, first)),
     payload: decodeJsonObject(token.slice(first + 1, second), 'payload'),
   }
+}
+
+/** Decoded headers remembered: every token one key signs carries the same header bytes. */
+const HEADERS = 64
+const headers = new Map<string, Readonly<Record<string, unknown>>>()
+
+/** The frozen header of an encoded header part (decoded once per distinct part). */
+function headerOf(part: string): Readonly<Record<string, unknown>> {
+  let header = headers.get(part)
+  if (header === undefined) {
+    header = deepFreeze(decodeJsonObject(part, 'header'))
+    if (headers.size >= HEADERS) headers.delete(headers.keys().next().value as string)
+    headers.set(part, header)
+  }
+  return header
 }

@@ -29,6 +29,22 @@ const invalid = (why: string): IdentityError => new IdentityError('invalid_spiff
  */
 export function parseSpiffeId(value: unknown, options: { allowTrustDomainOnly?: boolean } = {}): SpiffeId {
   if (typeof value !== 'string') throw invalid('not a string')
+  const known = parsedIds.get(value)
+  if (known !== undefined) return known
+  const id = parseUncached(value, options)
+  // Only IDs with a workload path: those are valid whatever `allowTrustDomainOnly` says.
+  if (id.path !== '') {
+    if (parsedIds.size >= PARSED_IDS) parsedIds.delete(parsedIds.keys().next().value as string)
+    parsedIds.set(value, id)
+  }
+  return id
+}
+
+/** Parsed IDs remembered: one caller's `sub` comes back with every token it mints. */
+const PARSED_IDS = 256
+const parsedIds = new Map<string, SpiffeId>()
+
+function parseUncached(value: string, options: { allowTrustDomainOnly?: boolean }): SpiffeId {
   if (Buffer.byteLength(value, 'utf8') > MAX_ID_BYTES) throw invalid('longer than 2048 bytes')
   if (!value.startsWith(PREFIX)) throw invalid('scheme must be spiffe://')
   const rest = value.slice(PREFIX.length)

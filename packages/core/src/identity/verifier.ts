@@ -16,6 +16,7 @@ import {
 } from './headers.js'
 import { andThen, isPromise, type MaybePromise } from '../maybe-async.js'
 import { Lru } from './lru.js'
+import type { Principal } from '../types.js'
 import { buildPrincipal, deepFreeze, defaultActorMapping, defaultWorkloadMapping, runMapping } from './principal.js'
 import { TrustBundle } from './trust-bundle.js'
 import { VerificationCache } from './verification-cache.js'
@@ -27,8 +28,9 @@ import type {
   VerifiedCaller,
   VerifierStats,
   VerifyCallOptions,
+  WorkloadMapping,
 } from './types.js'
-import { verifyActorToken, verifyWorkloadToken, type SlotLimits, type VerifiedWorkloadToken } from './verify-token.js'
+import { verifyActorToken, verifyWorkloadToken, type SlotLimits, type VerifiedActorToken, type VerifiedWorkloadToken } from './verify-token.js'
 
 /**
  * The raw actor token on a {@link VerifiedCaller}: a non-enumerable symbol property, so the outbound
@@ -82,6 +84,27 @@ interface Cached {
   readonly authorization: string
   /** The actor header value, compared in full on every hit. */
   readonly actor: string | undefined
+}
+
+/** An actor as verified and mapped, with its `act` chain. */
+interface ActorSide {
+  readonly actor: VerifiedActor
+  readonly actorChain: string[]
+}
+
+const sameStrings = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i])
+
+/** Whether a principal's attributes are exactly the workload's `attr` plus the `act` entry of this actor. */
+function sameEntries(principalAttr: Readonly<Record<string, unknown>> | undefined, workloadAttr: Readonly<Record<string, unknown>>, actor: VerifiedActor | undefined): boolean {
+  if (principalAttr === undefined) return false
+  let count = 0
+  for (const key in workloadAttr) {
+    if (key === 'act') continue
+    if (principalAttr[key] !== workloadAttr[key]) return false
+    count++
+  }
+  const expected = count + (actor === undefined ? 0 : 1)
+  return Object.keys(principalAttr).length === expected
 }
 
 /** Actor-token digests remembered per verifier. */
@@ -194,6 +217,12 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   const inflight = new Map<number, { workloadToken: string; actorToken: string | undefined; result: Promise<Verified> }>()
   // sha256 of actor tokens that verified: a session's token comes back with every new workload token.
   const actorDigests = new Lru<string, string>(ACTOR_DIGESTS)
+  // Mapped actors by the frozen claims they came from (default mapping only: a custom one may not be pure).
+  const mapsActorPurely = claims.mapActor === undefined
+  const actorSides = new WeakMap<object, ActorSide>()
+  // The last principal built per actor, and per workload for calls without an actor.
+  const accompanied = new WeakMap<VerifiedActor, Principal>()
+  const unaccompanied = new Map<string, Principal>()
   let cacheHits = 0
   let cacheMisses = 0
 
@@ -228,22 +257,49 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     if (actorToken === undefined) return assemble(parts, undefined, [])
     return andThen(verifyActorToken(actorToken, trust, base), (verifiedActor) => {
       if (knownDigest === undefined) actorDigests.set(actorToken, actorDigest as string)
-      const actorChain = walkActChain(verifiedActor.claims['act'], maxActDepth, false)
-      checkActorIssuedTo(actorChain, workload.id.id, workloadChain)
-      const mapped = runMapping(() => mapActor(verifiedActor.claims))
-      if (typeof mapped.id !== 'string' || mapped.id === '' || (mapped.type !== 'user' && mapped.type !== 'agent')) {
-        throw new IdentityError('claim_mapping_failed', 'actor mapping returned no id or type')
-      }
-      const actor: VerifiedActor = {
-        id: mapped.id,
-        type: mapped.type,
-        roles: mapped.roles,
-        attr: mapped.attr,
-        issuer: verifiedActor.issuer.issuer,
-        claims: verifiedActor.claims,
-      }
-      return assemble(parts, { actor, token: actorToken, exp: verifiedActor.exp }, actorChain)
+      const side = actorSideOf(verifiedActor)
+      checkActorIssuedTo(side.actorChain, workload.id.id, workloadChain)
+      return assemble(parts, { actor: side.actor, token: actorToken, exp: verifiedActor.exp }, side.actorChain)
     })
+  }
+
+  /**
+   * The actor and its `act` chain from a verified actor token. With the default mapping both are a
+   * pure function of the token's (remembered, frozen) claims, so a session token that comes back
+   * with every new workload token maps once; a custom mapping runs every time.
+   */
+  function actorSideOf(verifiedActor: VerifiedActorToken): ActorSide {
+    const { claims } = verifiedActor
+    const issuer = verifiedActor.issuer.issuer
+    const known = mapsActorPurely ? actorSides.get(claims) : undefined
+    if (known !== undefined && known.actor.issuer === issuer) return known
+    const actorChain = walkActChain(claims['act'], maxActDepth, false)
+    const mapped = runMapping(() => mapActor(claims))
+    if (typeof mapped.id !== 'string' || mapped.id === '' || (mapped.type !== 'user' && mapped.type !== 'agent')) {
+      throw new IdentityError('claim_mapping_failed', 'actor mapping returned no id or type')
+    }
+    const actor: VerifiedActor = { id: mapped.id, type: mapped.type, roles: mapped.roles, attr: mapped.attr, issuer, claims }
+    const side: ActorSide = deepFreeze({ actor, actorChain })
+    if (mapsActorPurely && Object.isFrozen(claims)) actorSides.set(claims, side)
+    return side
+  }
+
+  /**
+   * The principal of a workload acting for an actor. Rebuilt only when something it holds differs
+   * from the last one built for this actor (or for this workload without one): fresh workload
+   * tokens of one caller then share one frozen principal, which the engine validates once.
+   */
+  function principalFor(workloadId: string, mapped: WorkloadMapping, actor: VerifiedActor | undefined): Principal {
+    const last = actor === undefined ? unaccompanied.get(workloadId) : accompanied.get(actor)
+    if (last !== undefined && last.id === workloadId && sameStrings(last.roles, mapped.roles) && sameEntries(last.attr, mapped.attr, actor)) {
+      return last
+    }
+    const principal = deepFreeze(buildPrincipal({ id: workloadId, ...mapped }, actor))
+    if (actor === undefined) {
+      if (unaccompanied.size >= ACTOR_DIGESTS) unaccompanied.delete(unaccompanied.keys().next().value as string)
+      unaccompanied.set(workloadId, principal)
+    } else accompanied.set(actor, principal)
+    return principal
   }
 
   /** The frozen verification of a token pair. */
@@ -273,7 +329,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       actor,
       delegation: { workloads: parts.workloadChain, actorChain },
       tokenDigests: { workload: sha256Base64url(workloadToken), actor: parts.actorDigest },
-      principal: buildPrincipal({ id: workload.id.id, ...mappedWorkload }, actor),
+      principal: principalFor(workload.id.id, mappedWorkload, actor),
       expiresAt: verifiedActor === undefined ? workloadExp : Math.min(workloadExp, verifiedActor.exp * 1000),
     })
     const actorToken = verifiedActor?.token

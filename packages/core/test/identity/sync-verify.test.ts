@@ -87,3 +87,39 @@ describe('identity header names', () => {
     }
   })
 })
+
+describe('fresh workload tokens of one session', () => {
+  it('share one frozen principal while nothing in it changes, and a custom actor mapping runs every time', async () => {
+    const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    const verifier = createIdentityVerifier(ids.verifierOptions('callee'))
+    const actor = await ids.mintActorToken('alice')
+    const hop = async (): Promise<Record<string, string>> => ({
+      authorization: `Bearer ${await ids.mintWorkloadToken('svc', { audience: 'callee', actorToken: actor })}`,
+      'x-meshguard-actor': actor,
+    })
+    const first = await verifier.verify(await hop())
+    const second = await verifier.verify(await hop())
+    expect(second.workload.claims['jti']).not.toBe(first.workload.claims['jti'])
+    expect(second.principal).toBe(first.principal)
+    expect(Object.isFrozen(second.principal.attr)).toBe(true)
+    // The same workload without the actor is another principal.
+    const alone = await verifier.verify(await ids.headers({ from: 'svc', to: 'callee' }))
+    expect(alone.principal).not.toBe(first.principal)
+    expect(alone.principal.attr).not.toHaveProperty('act')
+
+    let mapped = 0
+    const custom = createIdentityVerifier(
+      ids.verifierOptions('callee', {
+        claims: {
+          mapActor: (claims) => {
+            mapped++
+            return { id: String(claims['sub']), type: 'user', roles: [], attr: {} }
+          },
+        },
+      }),
+    )
+    await custom.verify(await hop())
+    await custom.verify(await hop())
+    expect(mapped).toBe(2)
+  })
+})
