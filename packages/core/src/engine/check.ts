@@ -190,9 +190,12 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   let conditionCache: Map<string, boolean> | undefined
   let drConditionMemo: Map<CompiledCondition, boolean> | undefined
   let scopedDerivedRoles: Map<string, ScopedRoles> | undefined
+  let firstScope = ''
+  let firstScopeRoles: ScopedRoles | undefined
   const consulted: string[] = []
 
   const derivedRolesFor = (scope: string): ScopedRoles => {
+    if (scope === firstScope && firstScopeRoles !== undefined) return firstScopeRoles
     const done = scopedDerivedRoles?.get(scope)
     if (done) return done
     const active: string[] = []
@@ -217,7 +220,11 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     }
     if (active.length > 1) active.sort()
     const result: ScopedRoles = { active, failed: failedRoles?.sort() }
-    ;(scopedDerivedRoles ??= new Map()).set(scope, result)
+    // Most checks visit one scope: it needs no Map.
+    if (firstScopeRoles === undefined) {
+      firstScope = scope
+      firstScopeRoles = result
+    } else (scopedDerivedRoles ??= new Map()).set(scope, result)
     return result
   }
 

@@ -76,7 +76,8 @@ function toResult(input: CheckInput, output: CheckOutput, includeMeta: boolean):
     },
     actions,
     validationErrors: output.validationErrors,
-    meta: metaActions ? { actions: metaActions, effectiveDerivedRoles: [...output.effectiveDerivedRoles].sort() } : undefined,
+    // The output's own array (built for this check alone): sorted in place, not copied.
+    meta: metaActions ? { actions: metaActions, effectiveDerivedRoles: output.effectiveDerivedRoles.sort() } : undefined,
     outputs: output.outputs.length === 0 ? [] : output.outputs.map((o) => ({ src: o.src, val: o.error !== undefined ? { error: o.error } : o.val })),
   }
 }
@@ -205,7 +206,7 @@ export class EmbeddedEngine implements DecisionEngine {
     const includeMeta = request.includeMeta === true
     const results: CheckResourceResult[] = []
     let errors: Set<string> | undefined
-    const effectivePolicies: Record<string, { attributes: Record<string, string> }> = {}
+    const trails: AuditTrail[] = []
     for (const input of inputs) {
       let output: CheckOutput
       try {
@@ -215,13 +216,14 @@ export class EmbeddedEngine implements DecisionEngine {
       }
       results.push(toResult(input, output, includeMeta))
       for (const e of output.evaluationErrors) (errors ??= new Set()).add(`${e.expression}: ${e.message}`)
-      Object.assign(effectivePolicies, auditTrailOf(output.effectivePolicies))
+      trails.push(auditTrailOf(output.effectivePolicies))
     }
     return {
       requestId: request.requestId ?? '',
       results,
       evaluationErrors: errors ? [...errors] : undefined,
-      effectivePolicies,
+      // One resource: its (shared, frozen) trail as it is; several: merged into one record.
+      effectivePolicies: trails.length === 1 ? (trails[0] as AuditTrail) : Object.assign({}, ...trails),
     }
   }
 

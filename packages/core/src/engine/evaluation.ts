@@ -40,6 +40,9 @@ export class CelErrorCollector {
   }
 }
 
+const NOTHING: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+const NO_DERIVED_ROLES: { effectiveDerivedRoles: readonly string[] } = Object.freeze({ effectiveDerivedRoles: Object.freeze([]) })
+
 const failedVariables = new WeakMap<CompiledVariable, PropertyDescriptor>()
 
 /**
@@ -69,9 +72,10 @@ function failedVariable(variable: CompiledVariable): PropertyDescriptor {
  * lazily from a clock fixed for the whole check call.
  */
 class InputActivation implements CelActivation {
-  variables: Record<string, unknown> = {}
-  constants: Record<string, unknown> = {}
-  runtimeValue: { effectiveDerivedRoles: readonly string[] } = { effectiveDerivedRoles: [] }
+  // Shared empty defaults: every evaluation sets its own before reading them.
+  variables: Record<string, unknown> = NOTHING
+  constants: Record<string, unknown> = NOTHING
+  runtimeValue: { effectiveDerivedRoles: readonly string[] } = NO_DERIVED_ROLES
   /** Strict mode: derived roles whose condition failed make `runtime` itself an error. */
   failedRoles: readonly string[] | undefined
 

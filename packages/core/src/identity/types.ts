@@ -141,6 +141,12 @@ export type ActorRequirement = 'required' | 'forbidden' | 'optional'
 export interface VerifyCallOptions {
   /** @defaultValue `'optional'` */
   actor?: ActorRequirement | undefined
+  /**
+   * The transaction id of a call that starts a chain (neither the token's `txn` nor the header
+   * carries one). The guard passes the decision id, so the first hop's records share one id.
+   * @defaultValue a new random UUID
+   */
+  newTransactionId?: string | undefined
 }
 
 /** A request's headers: lower-case names, every value received (duplicates kept as arrays). */

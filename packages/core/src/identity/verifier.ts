@@ -391,22 +391,22 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
         }
         return result.then((fresh) => {
           cache.set(key, { verified: fresh, authorization, actor: actorValue })
-          return answer(fresh, headerTxn)
+          return answer(fresh, headerTxn, callOptions.newTransactionId)
         })
       }
       cache.set(key, { verified: result, authorization, actor: actorValue })
-      return answer(result, headerTxn)
+      return answer(result, headerTxn, callOptions.newTransactionId)
     }
     cacheHits++
-    return answer(verified, headerTxn)
+    return answer(verified, headerTxn, callOptions.newTransactionId)
   }
 
   /** The caller of one request, once the header's transaction id agrees with the token's. */
-  function answer(verified: Verified, headerTxn: string | undefined): VerifiedCaller {
+  function answer(verified: Verified, headerTxn: string | undefined, newTransactionId: string | undefined): VerifiedCaller {
     if (headerTxn !== undefined && verified.tokenTxn !== undefined && headerTxn !== verified.tokenTxn) {
       throw new IdentityError('txn_mismatch', 'transaction id header differs from the token')
     }
-    return callerFor(verified, verified.tokenTxn ?? headerTxn ?? randomUUID())
+    return callerFor(verified, verified.tokenTxn ?? headerTxn ?? newTransactionId ?? randomUUID())
   }
 
   return {

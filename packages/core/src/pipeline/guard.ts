@@ -206,10 +206,11 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
   }
 
   /** The identity step: `verifyNow` when the verifier has it (no promise for cached callers). */
-  const verifyCaller: (headers: RequestView<unknown>['headers'], actor: ActorRequirement) => MaybePromise<Caller> =
+  // A chain that starts here takes this decision's id as its transaction id (one id fewer to make).
+  const verifyCaller: (headers: RequestView<unknown>['headers'], actor: ActorRequirement, callId: string) => MaybePromise<Caller> =
     typeof (identity as { verifyNow?: unknown }).verifyNow === 'function'
-      ? (headers, actor) => (identity as Required<IdentityVerifierLike<Caller>>).verifyNow(headers, { actor })
-      : (headers, actor) => identity.verify(headers, { actor })
+      ? (headers, actor, callId) => (identity as Required<IdentityVerifierLike<Caller>>).verifyNow(headers, { actor, newTransactionId: callId })
+      : (headers, actor, callId) => identity.verify(headers, { actor, newTransactionId: callId })
 
   /** A run that failed: fail closed with the error's status. */
   function failed(facts: RunFacts, caller: Caller | undefined, span: AuthorizationSpan | undefined, err: unknown): GuardOutcome<Caller> {
@@ -293,7 +294,7 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
     const span = startSpan(facts, route)
     try {
       audit?.assertWritable()
-      const caller = verifyCaller(view.headers, route.actor ?? defaultActor)
+      const caller = verifyCaller(view.headers, route.actor ?? defaultActor, facts.callId)
       if (!isPromise(caller)) return withCaller(facts, span, view, route, caller)
       return caller.then(
         (verified) => withCaller(facts, span, view, route, verified),
@@ -318,7 +319,7 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
     }
     try {
       audit?.assertWritable()
-      const caller = verifyCaller(view.headers, opts.actor ?? defaultActor)
+      const caller = verifyCaller(view.headers, opts.actor ?? defaultActor, facts.callId)
       return isPromise(caller) ? caller.then(verified, refused) : verified(caller)
     } catch (err) {
       return refused(err)

@@ -87,9 +87,9 @@ export interface VerifiedCallerLike {
  * `UnavailableError` (503, e.g. JWKS down). `createIdentityVerifier` returns one.
  */
 export interface IdentityVerifierLike<Caller extends VerifiedCallerLike = VerifiedCaller> {
-  verify(headers: HeaderView, options: { actor: ActorRequirement }): Promise<Caller>
+  verify(headers: HeaderView, options: { actor: ActorRequirement; newTransactionId?: string }): Promise<Caller>
   /** Optional: the same answer, synchronously when it can be (throws where `verify` rejects). */
-  verifyNow?(headers: HeaderView, options: { actor: ActorRequirement }): Caller | Promise<Caller>
+  verifyNow?(headers: HeaderView, options: { actor: ActorRequirement; newTransactionId?: string }): Caller | Promise<Caller>
 }
 
 /**

@@ -123,3 +123,16 @@ describe('fresh workload tokens of one session', () => {
     expect(mapped).toBe(2)
   })
 })
+
+describe('the transaction id of a chain that starts here', () => {
+  it('is the id the caller passes, unless the token or the header already carries one', async () => {
+    const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    const verifier = createIdentityVerifier(ids.verifierOptions('callee'))
+    const plain = await verifier.verify(await ids.headers({ from: 'svc', to: 'callee' }), { newTransactionId: 'decision-1' })
+    expect(plain.transactionId).toBe('decision-1')
+    const carried = await verifier.verify(await ids.headers({ from: 'svc', to: 'callee', transactionId: 'txn-upstream' }), { newTransactionId: 'decision-2' })
+    expect(carried.transactionId).toBe('txn-upstream')
+    const random = await verifier.verify(await ids.headers({ from: 'svc', to: 'callee' }))
+    expect(random.transactionId).toMatch(/^[0-9a-f-]{36}$/)
+  })
+})
