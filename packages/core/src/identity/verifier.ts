@@ -33,8 +33,9 @@ import type {
 import { verifyActorToken, verifyWorkloadToken, type SlotLimits, type VerifiedActorToken, type VerifiedWorkloadToken } from './verify-token.js'
 
 /**
- * The raw actor token on a {@link VerifiedCaller}: a non-enumerable symbol property, so the outbound
- * client can forward it while `JSON.stringify`, spreading and loggers never see it.
+ * The raw actor token on a {@link VerifiedCaller}: a getter under this symbol on the caller's
+ * prototype (the token itself is private), so the outbound client can forward it while
+ * `JSON.stringify`, spreading and loggers never see it.
  */
 export const kActorToken: unique symbol = Symbol.for('@meshguard/identity.actorToken')
 
@@ -73,8 +74,6 @@ interface Verified {
   readonly tokenTxn: string | undefined
   readonly actorToken: string | undefined
   readonly workloadToken: string
-  /** How each caller carries the actor token: a non-enumerable property (built once). */
-  readonly actorTokenProperty: PropertyDescriptor | undefined
 }
 
 /** A cache entry: a verification and the header values its tokens were read from. */
@@ -132,21 +131,38 @@ function cacheKey(authorization: string, actor: string | undefined): number {
   return (actor === undefined ? workload : mixTail(workload ^ 0x2e, actor)) & 0x3fffffff
 }
 
-/** One request's caller: the verified fields, the transaction id and the hidden actor token. */
-function callerFor(verified: Verified, transactionId: string): VerifiedCaller {
-  const c = verified.caller
-  // Written out (the check below keeps every field): much cheaper than a spread on the hot path.
-  const caller: VerifiedCaller = {
-    workload: c.workload,
-    actor: c.actor,
-    delegation: c.delegation,
-    tokenDigests: c.tokenDigests,
-    principal: c.principal,
-    expiresAt: c.expiresAt,
-    transactionId,
-  } satisfies Record<keyof VerifiedCaller, unknown>
-  if (verified.actorTokenProperty !== undefined) Object.defineProperty(caller, kActorToken, verified.actorTokenProperty)
-  return caller
+/**
+ * One request's caller: the verified fields, the transaction id and the hidden actor token. A class
+ * so each request's caller is one allocation of a fixed shape; the token sits in a private field,
+ * reachable only through the `kActorToken` getter on the prototype (never an own property, so
+ * spreading, `JSON.stringify`, `Object.keys` and loggers never see it).
+ */
+class CallerRecord implements VerifiedCaller {
+  workload: VerifiedCaller['workload']
+  actor: VerifiedCaller['actor']
+  delegation: VerifiedCaller['delegation']
+  tokenDigests: VerifiedCaller['tokenDigests']
+  principal: VerifiedCaller['principal']
+  expiresAt: number
+  transactionId: string
+  readonly #actorToken: string | undefined
+
+  constructor(verified: Verified, transactionId: string) {
+    const c = verified.caller
+    this.workload = c.workload
+    this.actor = c.actor
+    this.delegation = c.delegation
+    this.tokenDigests = c.tokenDigests
+    this.principal = c.principal
+    this.expiresAt = c.expiresAt
+    this.transactionId = transactionId
+    this.#actorToken = verified.actorToken
+  }
+
+  get [kActorToken](): string | undefined {
+    // A copy made from this prototype has no token of its own: it reads as none, never throws.
+    return #actorToken in this ? this.#actorToken : undefined
+  }
 }
 
 function positiveInteger(value: number | undefined, fallback: number, option: string, min = 1): number {
@@ -333,8 +349,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       expiresAt: verifiedActor === undefined ? workloadExp : Math.min(workloadExp, verifiedActor.exp * 1000),
     })
     const actorToken = verifiedActor?.token
-    const actorTokenProperty = actorToken === undefined ? undefined : Object.freeze({ value: actorToken, enumerable: false })
-    return { caller, tokenTxn: parts.tokenTxn, actorToken, workloadToken, actorTokenProperty }
+    return { caller, tokenTxn: parts.tokenTxn, actorToken, workloadToken }
   }
 
   function checkRequirement(requirement: ActorRequirement, hasActor: boolean): void {
@@ -406,7 +421,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     if (headerTxn !== undefined && verified.tokenTxn !== undefined && headerTxn !== verified.tokenTxn) {
       throw new IdentityError('txn_mismatch', 'transaction id header differs from the token')
     }
-    return callerFor(verified, verified.tokenTxn ?? headerTxn ?? newTransactionId ?? randomUUID())
+    return new CallerRecord(verified, verified.tokenTxn ?? headerTxn ?? newTransactionId ?? randomUUID())
   }
 
   return {
