@@ -79,6 +79,8 @@ const positiveInt = (value: number | undefined, fallback: number, option: string
   return value
 }
 
+const ignore = (): void => {}
+
 /** Never let a user callback throw into the log. */
 function safely(fn: (() => void) | undefined): void {
   try {
@@ -127,7 +129,6 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   }
   const failing = new Set<AuditSink>()
   const stats = { recorded: 0, dropped: 0, written: 0, failedRecords: 0 }
-  let draining: Promise<void> | undefined
   let closed = false
 
   const prepare = (record: AuditRecord): AuditRecord => {
@@ -156,8 +157,27 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   }
 
   /**
-   * Hands a batch to one sink. A sink that answers synchronously costs no promise or timer (this runs
-   * once per batch on a busy service); a pending write races the timeout, and settles at most once.
+   * One watchdog for every write in flight, instead of a timer per batch: a busy service writes a
+   * batch per event-loop turn, and a timer each time (with its async hooks) cost more than the write.
+   * It ticks at most once a second (unref'd, so it never keeps the process alive) while the log is open.
+   */
+  const inFlightWrites = new Set<{ readonly startedAt: number; readonly expire: () => void }>()
+  let watchdog: ReturnType<typeof setInterval> | undefined
+  const expireStalledWrites = (): void => {
+    const now = performance.now()
+    for (const write of inFlightWrites) if (now - write.startedAt >= writeTimeoutMs) write.expire()
+  }
+  const watch = (write: { readonly startedAt: number; readonly expire: () => void }): void => {
+    inFlightWrites.add(write)
+    if (watchdog === undefined) {
+      watchdog = setInterval(expireStalledWrites, Math.min(writeTimeoutMs, 1000))
+      watchdog.unref?.()
+    }
+  }
+
+  /**
+   * Hands a batch to one sink. A sink that answers synchronously costs no promise; a pending write
+   * is watched for the timeout, and settles at most once.
    */
   const writeBatch = (sink: AuditSink, batch: readonly AuditRecord[]): Promise<void> | undefined => {
     let result: void | Promise<void>
@@ -176,16 +196,16 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       const settle = (error?: unknown, isError = false): void => {
         if (settled) return
         settled = true
-        clearTimeout(timer)
+        inFlightWrites.delete(write)
         if (isError) failed(sink, batch, error)
         else succeeded(sink, batch)
         resolve()
       }
-      const timer = setTimeout(
-        () => settle(new Error(`audit sink ${sink.name} did not finish a write in ${writeTimeoutMs} ms`), true),
-        writeTimeoutMs,
-      )
-      timer.unref?.()
+      const write = {
+        startedAt: performance.now(),
+        expire: () => settle(new Error(`audit sink ${sink.name} did not finish a write in ${writeTimeoutMs} ms`), true),
+      }
+      watch(write)
       ;(result as Promise<void>).then(
         () => settle(),
         (error: unknown) => settle(error, true),
@@ -193,27 +213,58 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     })
   }
 
-  const drain = async (): Promise<void> => {
-    // Yield first so record() returns before any sink runs.
-    await new Promise<void>((resolve) => setImmediate(resolve))
-    while (pending() > 0) {
-      const batch = takeBatch()
-      if (sinks.length === 1) {
-        const writing = writeBatch(sinks[0] as AuditSink, batch)
-        if (writing) await writing
-      } else {
-        await Promise.all(sinks.map((sink) => writeBatch(sink, batch)))
-      }
+  /** Hands a batch to every sink; a promise only when some sink writes asynchronously. */
+  const writeAll = (batch: readonly AuditRecord[]): Promise<void> | undefined => {
+    if (sinks.length === 1) return writeBatch(sinks[0] as AuditSink, batch)
+    let writes: Promise<void>[] | undefined
+    for (const sink of sinks) {
+      const writing = writeBatch(sink, batch)
+      if (writing !== undefined) (writes ??= []).push(writing)
     }
+    return writes === undefined ? undefined : Promise.all(writes).then(ignore)
   }
 
-  const schedule = (): Promise<void> => {
-    draining ??= drain().finally(() => {
-      draining = undefined
-      if (pending() > 0) void schedule()
-    })
-    return draining
+  // Draining: one setImmediate per event-loop turn that recorded something (so record() returns
+  // before any sink runs, and the requests of one turn share a batch), then batches go back to back;
+  // an asynchronous write is awaited before the next one (order is kept).
+  let scheduled = false
+  let writing: Promise<void> | undefined
+  let idleWaiters: Array<() => void> = []
+
+  const settleIdle = (): void => {
+    if (scheduled || writing !== undefined || pending() > 0 || idleWaiters.length === 0) return
+    const waiters = idleWaiters
+    idleWaiters = []
+    for (const resolve of waiters) resolve()
   }
+
+  const pump = (): void => {
+    scheduled = false
+    while (pending() > 0) {
+      const inFlight = writeAll(takeBatch())
+      if (inFlight !== undefined) {
+        writing = inFlight.then(() => {
+          writing = undefined
+          pump()
+        })
+        return
+      }
+    }
+    settleIdle()
+  }
+
+  const schedule = (): void => {
+    if (scheduled || writing !== undefined) return
+    scheduled = true
+    setImmediate(pump)
+  }
+
+  /** Resolves once everything recorded so far has been handed to every sink. */
+  const drained = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      idleWaiters.push(resolve)
+      settleIdle()
+    })
 
   const drop = (record: AuditRecord): false => {
     stats.dropped++
@@ -232,7 +283,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
         return drop(record)
       }
       stats.recorded++
-      void schedule()
+      schedule()
       return true
     },
     canWrite() {
@@ -255,7 +306,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       return { ...stats, buffered: pending() }
     },
     async flush() {
-      while (draining || pending() > 0) await schedule()
+      await drained()
       await Promise.all(
         sinks.map(async (sink) => {
           try {
@@ -271,6 +322,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       if (closed) return
       await log.flush()
       closed = true
+      if (watchdog !== undefined) clearInterval(watchdog)
       await Promise.all(
         sinks.map(async (sink) => {
           try {
