@@ -3,7 +3,8 @@
 //
 // Method (see /work/shared/research/peer-baselines.md): every server runs in its own process on
 // 127.0.0.1 with NODE_ENV=production; autocannon runs in another process (10 connections, a warm-up,
-// then the measured window). Rounds are interleaved and the order rotates each round; ratios are paired
+// then the measured window). Rounds are interleaved: each framework's variants run back to back, in
+// an order that rotates each round, and the frameworks take turns to go first; ratios are paired
 // (auth ÷ bare of the same framework in the same round), then the median over rounds is printed.
 // Latency percentiles come from the float latency of every 2xx response (autocannon's own histogram
 // stores whole milliseconds). Server CPU µs/req = Δ(utime+stime) of the server process over the
@@ -18,7 +19,7 @@
 //              the actor token is the same user session token, bound by `ath` to each workload token)
 //   peer       express-oauth2-jwt-bearer (JWKS over loopback) / @fastify/jwt, verifying one ES256 token
 //
-// Env: BENCH_ROUNDS (3), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10),
+// Env: BENCH_ROUNDS (5), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10),
 //      BENCH_VARIANTS (comma list, default all).
 import { spawn } from 'node:child_process'
 import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
@@ -250,9 +251,23 @@ const median = (values) => {
 
 const fmt = (v, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '—')
 
+/**
+ * The order of one round: each framework's variants run back to back (so a ratio's two sides are
+ * measured minutes apart at most, not a whole round), their order rotating every round, and the
+ * frameworks taking turns to go first.
+ */
+function roundOrder(variants, round) {
+  const frameworks = [...new Set(variants.map((v) => v.split('-')[0]))]
+  if (round % 2 === 1) frameworks.reverse()
+  return frameworks.flatMap((fw) => {
+    const group = variants.filter((v) => v.startsWith(`${fw}-`))
+    return group.map((_, i) => group[(i + round) % group.length])
+  })
+}
+
 async function orchestrate() {
   const settings = {
-    rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
     warmupS: Number(process.env.BENCH_WARMUP_S ?? 3),
     durationS: Number(process.env.BENCH_DURATION_S ?? 10),
     connections: Number(process.env.BENCH_CONNECTIONS ?? 10),
@@ -269,7 +284,7 @@ async function orchestrate() {
   const results = Object.fromEntries(variants.map((v) => [v, []]))
   try {
     for (let round = 0; round < settings.rounds; round++) {
-      const order = variants.map((_, i) => variants[(i + round) % variants.length])
+      const order = roundOrder(variants, round)
       for (const variant of order) {
         const r = await measure(variant, configPath, settings)
         results[variant][round] = r

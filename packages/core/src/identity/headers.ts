@@ -36,7 +36,10 @@ export function headerViewOf(message: NodeRequestHeaders): HeaderView {
   let seen = 0
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
-    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return message.headersDistinct
+    // The two usual spellings first: lower-casing allocates a string.
+    if (name.length === 13 && (name === 'authorization' || name === 'Authorization' || name.toLowerCase() === 'authorization') && ++seen > 1) {
+      return message.headersDistinct
+    }
   }
   return message.headers
 }
