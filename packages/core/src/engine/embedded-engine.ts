@@ -2,6 +2,7 @@
  * The embedded, in-process decision engine: Cerbos CheckResources semantics over a compiled policy
  * set, with an atomic swap for hot reload.
  */
+import { DecisionMemo, singleCheckOf } from './decision-memo.js'
 import { ConfigError, toMeshguardError } from '../errors.js'
 import { compilePolicies, type CompileOptions, type PolicyObjectSource, type PolicySource } from '../policy/compile.js'
 import type { CompiledPolicySet } from '../policy/compiled.js'
@@ -15,6 +16,8 @@ import type { CheckInput, CheckOutput, EmbeddedEngineOptions, SchemaEnforcement 
 interface ActiveSet {
   readonly set: CompiledPolicySet
   readonly table: RuleTable
+  /** Remembered answers of this set (none when `rememberDecisions` is off). */
+  readonly memo: DecisionMemo | undefined
 }
 
 const ENFORCEMENTS: readonly SchemaEnforcement[] = ['none', 'warn', 'reject']
@@ -26,19 +29,23 @@ function assertPolicySet(set: unknown): asserts set is CompiledPolicySet {
   }
 }
 
-function settingsFrom(options: EmbeddedEngineOptions): CheckSettings & { now: () => Date } {
+function settingsFrom(options: EmbeddedEngineOptions): CheckSettings & { now: () => Date; rememberDecisions: boolean } {
   const enforcement = options.schemaEnforcement ?? 'none'
   if (!ENFORCEMENTS.includes(enforcement)) throw new ConfigError('schemaEnforcement', `must be one of ${ENFORCEMENTS.join(', ')}`)
   if (options.globals !== undefined && (typeof options.globals !== 'object' || options.globals === null || Array.isArray(options.globals))) {
     throw new ConfigError('globals', 'must be an object')
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigError('now', 'must be a function returning a Date')
+  if (options.rememberDecisions !== undefined && typeof options.rememberDecisions !== 'boolean') {
+    throw new ConfigError('rememberDecisions', 'must be a boolean')
+  }
   return {
     lenientScopeSearch: options.lenientScopeSearch === true,
     strictEvaluation: options.strictEvaluation === true,
     schemaEnforcement: enforcement,
     globals: options.globals ?? {},
     now: options.now ?? (() => new Date()),
+    rememberDecisions: options.rememberDecisions ?? true,
   }
 }
 
@@ -101,7 +108,7 @@ export class EmbeddedEngine implements DecisionEngine {
   /** Always `embedded`. */
   readonly kind = 'embedded' as const
   private active: ActiveSet
-  private readonly settings: CheckSettings & { now: () => Date }
+  private readonly settings: CheckSettings & { now: () => Date; rememberDecisions: boolean }
   private readonly directory: string | undefined
 
   /**
@@ -113,7 +120,7 @@ export class EmbeddedEngine implements DecisionEngine {
   constructor(set: CompiledPolicySet, options: EmbeddedEngineOptions = {}, directory?: string) {
     assertPolicySet(set)
     this.settings = settingsFrom(options)
-    this.active = { set, table: new RuleTable(set) }
+    this.active = this.activate(set)
     this.directory = directory
   }
 
@@ -159,7 +166,12 @@ export class EmbeddedEngine implements DecisionEngine {
    */
   swap(set: CompiledPolicySet): void {
     assertPolicySet(set)
-    this.active = { set, table: new RuleTable(set) }
+    this.active = this.activate(set)
+  }
+
+  /** A set ready to decide with: its rule table and an empty memo. */
+  private activate(set: CompiledPolicySet): ActiveSet {
+    return { set, table: new RuleTable(set), memo: this.settings.rememberDecisions ? new DecisionMemo() : undefined }
   }
 
   /**
@@ -200,9 +212,19 @@ export class EmbeddedEngine implements DecisionEngine {
    * @throws RequestError (`ERR_AUTHZ_REQUEST_INVALID`) when the request is malformed; never allows on failure
    */
   checkResourcesSync(request: CheckResourcesRequest): CheckResourcesResponse {
+    const active = this.active
+    const single = active.memo === undefined ? undefined : singleCheckOf(request)
+    const remembered = single === undefined ? undefined : active.memo?.lookup(single.principal, single.key, single.resource)
+    if (remembered !== undefined) return { requestId: request.requestId ?? '', ...remembered }
     const inputs = toCheckInputs(request)
-    const { set, table } = this.active
-    const now = this.clock()
+    const { set, table } = active
+    // The clock is read lazily, only by conditions that use it; an answer that never read it can be reused.
+    let clockRead = false
+    const clock = this.clock()
+    const now = (): Date => {
+      clockRead = true
+      return clock()
+    }
     const includeMeta = request.includeMeta === true
     const results: CheckResourceResult[] = []
     let errors: Set<string> | undefined
@@ -218,13 +240,14 @@ export class EmbeddedEngine implements DecisionEngine {
       for (const e of output.evaluationErrors) (errors ??= new Set()).add(`${e.expression}: ${e.message}`)
       trails.push(auditTrailOf(output.effectivePolicies))
     }
-    return {
-      requestId: request.requestId ?? '',
+    const answer = {
       results,
       evaluationErrors: errors ? [...errors] : undefined,
       // One resource: its (shared, frozen) trail as it is; several: merged into one record.
       effectivePolicies: trails.length === 1 ? (trails[0] as AuditTrail) : Object.assign({}, ...trails),
     }
+    if (single !== undefined && !clockRead) active.memo?.offer(single.principal, single.key, single.resource, answer)
+    return { requestId: request.requestId ?? '', ...answer }
   }
 
   /** {@inheritDoc DecisionEngine.checkResources} */

@@ -23,6 +23,13 @@ export interface EmbeddedEngineOptions {
   schemaEnforcement?: SchemaEnforcement | undefined
   /** Clock for `now()` (fixed once per check call). @defaultValue `() => new Date()` */
   now?: (() => Date) | undefined
+  /**
+   * Reuse the answer to a repeated single check (the same frozen principal, e.g. a cached caller; an
+   * equal resource; the same action) when its evaluation did not read the clock. Exact: the answer
+   * is what evaluating again would give, and a reload starts afresh. `globals` must then stay as
+   * configured. @defaultValue `true`
+   */
+  rememberDecisions?: boolean | undefined
 }
 
 /**
