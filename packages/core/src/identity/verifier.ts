@@ -106,6 +106,9 @@ function sameEntries(principalAttr: Readonly<Record<string, unknown>> | undefine
   return Object.keys(principalAttr).length === expected
 }
 
+/** Principals of calls without an actor remembered per verifier (one per calling workload). */
+const PRINCIPALS_WITHOUT_ACTOR = 512
+
 /** Actor-token digests remembered per verifier. */
 const ACTOR_DIGESTS = 512
 
@@ -312,7 +315,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     }
     const principal = deepFreeze(buildPrincipal({ id: workloadId, ...mapped }, actor))
     if (actor === undefined) {
-      if (unaccompanied.size >= ACTOR_DIGESTS) unaccompanied.delete(unaccompanied.keys().next().value as string)
+      if (unaccompanied.size >= PRINCIPALS_WITHOUT_ACTOR) unaccompanied.delete(unaccompanied.keys().next().value as string)
       unaccompanied.set(workloadId, principal)
     } else accompanied.set(actor, principal)
     return principal

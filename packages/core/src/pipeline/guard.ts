@@ -205,8 +205,10 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
     }
   }
 
-  /** The identity step: `verifyNow` when the verifier has it (no promise for cached callers). */
-  // A chain that starts here takes this decision's id as its transaction id (one id fewer to make).
+  /**
+   * The identity step: `verifyNow` when the verifier has it (no promise for cached callers). A chain
+   * that starts here takes this decision's id as its transaction id (one random id fewer to make).
+   */
   const verifyCaller: (headers: RequestView<unknown>['headers'], actor: ActorRequirement, callId: string) => MaybePromise<Caller> =
     typeof (identity as { verifyNow?: unknown }).verifyNow === 'function'
       ? (headers, actor, callId) => (identity as Required<IdentityVerifierLike<Caller>>).verifyNow(headers, { actor, newTransactionId: callId })
