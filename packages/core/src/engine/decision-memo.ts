@@ -115,7 +115,9 @@ const optionalText = (value: unknown): value is string | undefined => value === 
  */
 export function singleCheckOf(request: CheckResourcesRequest): SingleCheck | undefined {
   const { principal, resources, auxData, requestId, includeMeta } = request
-  if (typeof principal !== 'object' || principal === null || !Array.isArray(resources) || resources.length !== 1) return undefined
+  // Only frozen principals are ever remembered: anything else skips the key at once.
+  if (typeof principal !== 'object' || principal === null || !Object.isFrozen(principal)) return undefined
+  if (!Array.isArray(resources) || resources.length !== 1) return undefined
   if ((auxData !== undefined && auxData !== null) || !optionalText(requestId) || (includeMeta !== undefined && typeof includeMeta !== 'boolean')) {
     return undefined
   }

@@ -218,12 +218,14 @@ export class EmbeddedEngine implements DecisionEngine {
     if (remembered !== undefined) return { requestId: request.requestId ?? '', ...remembered }
     const inputs = toCheckInputs(request)
     const { set, table } = active
-    // The clock is read lazily, only by conditions that use it; an answer that never read it can be reused.
+    // The clock is read lazily, at most once, only by conditions that use it; an answer that never
+    // read it can be reused.
     let clockRead = false
-    const clock = this.clock()
+    let value: Date | undefined
+    const read = this.settings.now
     const now = (): Date => {
       clockRead = true
-      return clock()
+      return (value ??= read())
     }
     const includeMeta = request.includeMeta === true
     const results: CheckResourceResult[] = []

@@ -65,16 +65,20 @@ const validatedPrincipals = new WeakMap<object, Principal>()
 /** Validates and normalises a principal. */
 export function validatePrincipal(value: unknown): Principal {
   if (!isRecord(value)) fail('principal_missing', 'principal must be an object')
+  if (!Object.isFrozen(value)) return checkPrincipal(value)
   const known = validatedPrincipals.get(value)
   if (known !== undefined) return known
   const principal = checkPrincipal(value)
-  if (isFrozenPrincipal(value)) validatedPrincipals.set(value, Object.freeze(principal))
+  if (isFrozenPrincipal(value)) {
+    Object.freeze(principal.roles)
+    validatedPrincipals.set(value, Object.freeze(principal))
+  }
   return principal
 }
 
 /** Frozen down to what validation reads: the object, its roles and its attr (keys only). */
 function isFrozenPrincipal(value: Record<string, unknown>): boolean {
-  return Object.isFrozen(value) && Object.isFrozen(value.roles) && (value.attr === undefined || value.attr === null || Object.isFrozen(value.attr))
+  return Object.isFrozen(value.roles) && (value.attr === undefined || value.attr === null || Object.isFrozen(value.attr))
 }
 
 function checkPrincipal(value: Record<string, unknown>): Principal {
@@ -85,7 +89,7 @@ function checkPrincipal(value: Record<string, unknown>): Principal {
   if (hasDuplicate(roles)) fail('duplicate_role', 'principal.roles must be unique')
   return {
     id: value.id,
-    roles: Object.freeze(roles.slice()) as string[],
+    roles: roles.slice(),
     attr: attrOf(value.attr, 'principal.attr'),
     policyVersion: optionalVersion(value.policyVersion, 'principal.policyVersion'),
     scope: optionalScope(value.scope, 'principal.scope'),
