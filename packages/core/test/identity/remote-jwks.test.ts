@@ -105,6 +105,24 @@ describe('remote JWKS against a real loopback server', () => {
     expect(bundle.counters().jwksFetches).toBe(1)
   })
 
+  it('answers without a promise from a fresh key set, and with one when the set is due a refresh', async () => {
+    const inline = createIdentityVerifier({ audience: ids.services['callee']?.id as string, trust: bundle, cacheSize: 0, clock: () => now, signatureCheck: 'inline' })
+    const headers = async () => ({ authorization: `Bearer ${await token(k1)}` })
+    // First use: the set is fetched (a promise).
+    const first = inline.verifyNow(await headers())
+    expect(first).toBeInstanceOf(Promise)
+    await first
+    const fresh = inline.verifyNow(await headers())
+    expect(fresh).not.toBeInstanceOf(Promise)
+    expect(server.requests).toBe(1)
+    // Past cacheMaxAgeMs the lookup refreshes first: a promise again, and one more fetch.
+    now += 600_001
+    const due = inline.verifyNow(await headers())
+    expect(due).toBeInstanceOf(Promise)
+    await due
+    expect(server.requests).toBe(2)
+  })
+
   it('de-duplicates concurrent cold fetches', async () => {
     const tokens = await Promise.all(Array.from({ length: 25 }, () => token(k1)))
     await Promise.all(tokens.map((t) => verifier.verify({ authorization: `Bearer ${t}` })))
