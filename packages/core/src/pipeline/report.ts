@@ -95,16 +95,27 @@ function partsOf(caller: VerifiedCallerLike): CallerParts {
   return parts
 }
 
-/** ISO-8601 of the last millisecond seen: many records share one under load, and formatting is not free. */
-let lastTimestampMs = Number.NaN
-let lastTimestamp = ''
+/**
+ * ISO-8601 timestamps, formatted once per second: under load every request brings a new millisecond,
+ * and `toISOString()` on each cost more than the rest of the audit record. The prefix up to the
+ * seconds is reused; only the milliseconds are appended.
+ */
+let prefixSecond = Number.NaN
+let prefix = ''
 
 function isoTimestamp(ms: number): string {
-  if (ms !== lastTimestampMs) {
-    lastTimestamp = new Date(ms).toISOString()
-    lastTimestampMs = ms
+  // A clock with fractions of a millisecond (a custom one) is formatted in full, as before.
+  if (!Number.isInteger(ms)) return new Date(ms).toISOString()
+  const second = Math.floor(ms / 1000)
+  if (second !== prefixSecond) {
+    // "YYYY-MM-DDTHH:MM:SS." of this second (years outside 0000–9999 fall back to the full format).
+    const iso = new Date(second * 1000).toISOString()
+    if (iso.length !== 24) return new Date(ms).toISOString()
+    prefix = iso.slice(0, 20)
+    prefixSecond = second
   }
-  return lastTimestamp
+  const millis = ms - second * 1000
+  return `${prefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`
 }
 
 /** allowed / denied from the policy; unauthenticated for 401s; error for everything that failed closed. */
