@@ -14,6 +14,7 @@
  * Admission: an answer is stored when its key comes back for the same principal, so a stream of
  * distinct resources pays a Set lookup, not a copy, per check.
  */
+import { deepFreeze } from '../deep-freeze.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, Resource } from '../types.js'
 
 /** Answers kept per principal; the oldest goes first. */
@@ -89,14 +90,6 @@ function sameContent(remembered: unknown, value: unknown): boolean {
     if (!sameContent((remembered as Record<string, unknown>)[key], (value as Record<string, unknown>)[key])) return false
   }
   return true
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
-  }
-  return value
 }
 
 /** A check of one action on one resource, as the guard sends it: the only shape remembered. */

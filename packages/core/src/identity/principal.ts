@@ -84,15 +84,3 @@ export function buildPrincipal(
   else delete attr['act']
   return { id: workload.id, roles: workload.roles, attr }
 }
-
-/** Freezes a JSON-like value in place, iteratively (claims can nest deeply). */
-export function deepFreeze<T>(value: T): T {
-  const stack: unknown[] = [value]
-  while (stack.length > 0) {
-    const item = stack.pop()
-    if (typeof item !== 'object' || item === null || Object.isFrozen(item)) continue
-    Object.freeze(item)
-    for (const child of Object.values(item)) stack.push(child)
-  }
-  return value
-}

@@ -17,7 +17,8 @@ import {
 import { andThen, isPromise, type MaybePromise } from '../maybe-async.js'
 import { Lru } from './lru.js'
 import type { Principal } from '../types.js'
-import { buildPrincipal, deepFreeze, defaultActorMapping, defaultWorkloadMapping, runMapping } from './principal.js'
+import { deepFreeze } from '../deep-freeze.js'
+import { buildPrincipal, defaultActorMapping, defaultWorkloadMapping, runMapping } from './principal.js'
 import { TrustBundle } from './trust-bundle.js'
 import { VerificationCache } from './verification-cache.js'
 import type {

@@ -5,7 +5,7 @@ import { parseCompactToken, type UnverifiedToken } from './compact.js'
 import { ASYMMETRIC_ALGORITHMS, type KeyEntry } from './jwk.js'
 import { verifyJwsSignature } from './jws-sync-verify.js'
 import type { KeyStore } from './key-store.js'
-import { deepFreeze } from './principal.js'
+import { deepFreeze } from '../deep-freeze.js'
 import { parseSpiffeId, type SpiffeId } from './spiffe.js'
 import { normalizeTyp, type ResolvedActorIssuer, type ResolvedWorkloadAnchor, type TrustBundle } from './trust-bundle.js'
 
