@@ -49,6 +49,18 @@ function settingsFrom(options: EmbeddedEngineOptions): CheckSettings & { now: ()
   }
 }
 
+/** The clock of one check call: the engine clock is read at most once, on first use, and says whether it was. */
+class CallClock {
+  #value: Date | undefined
+  /** Whether anything asked for the time. */
+  read = false
+  constructor(private readonly source: () => Date) {}
+  readonly now = (): Date => {
+    this.read = true
+    return (this.#value ??= this.source())
+  }
+}
+
 type AuditTrail = Readonly<Record<string, { attributes: Record<string, string> }>>
 const auditTrails = new WeakMap<Readonly<Record<string, string>>, AuditTrail>()
 
@@ -152,12 +164,6 @@ export class EmbeddedEngine implements DecisionEngine {
     return this.active.set
   }
 
-  /** A clock for one check call: the engine clock is read at most once, on first use. */
-  private clock(): () => Date {
-    let value: Date | undefined
-    const read = this.settings.now
-    return () => (value ??= read())
-  }
 
   /**
    * Replaces the policy set atomically: checks already running finish on the old set.
@@ -198,7 +204,7 @@ export class EmbeddedEngine implements DecisionEngine {
   checkInputs(inputs: readonly CheckInput[]): CheckOutput[] {
     const valid = validateCheckInputs(inputs)
     const { set, table } = this.active
-    const now = this.clock()
+    const { now } = new CallClock(this.settings.now)
     try {
       return valid.map((input) => checkInput(table, set, input, this.settings, now))
     } catch (err) {
@@ -218,15 +224,9 @@ export class EmbeddedEngine implements DecisionEngine {
     if (remembered !== undefined) return { requestId: request.requestId ?? '', ...remembered }
     const inputs = toCheckInputs(request)
     const { set, table } = active
-    // The clock is read lazily, at most once, only by conditions that use it; an answer that never
-    // read it can be reused.
-    let clockRead = false
-    let value: Date | undefined
-    const read = this.settings.now
-    const now = (): Date => {
-      clockRead = true
-      return (value ??= read())
-    }
+    // Only conditions that use the clock read it: an answer that never did can be reused.
+    const clock = new CallClock(this.settings.now)
+    const { now } = clock
     const includeMeta = request.includeMeta === true
     const results: CheckResourceResult[] = []
     let errors: Set<string> | undefined
@@ -248,7 +248,7 @@ export class EmbeddedEngine implements DecisionEngine {
       // One resource: its (shared, frozen) trail as it is; several: merged into one record.
       effectivePolicies: trails.length === 1 ? (trails[0] as AuditTrail) : Object.assign({}, ...trails),
     }
-    if (single !== undefined && !clockRead) active.memo?.offer(single.principal, single.key, single.resource, answer)
+    if (single !== undefined && !clock.read) active.memo?.offer(single.principal, single.key, single.resource, answer)
     return { requestId: request.requestId ?? '', ...answer }
   }
 
