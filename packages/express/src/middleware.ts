@@ -51,6 +51,21 @@ function proceed(
   )
 }
 
+/** The guard's answer for a request: a route check, or authentication only; never throws (fails closed). */
+function ask<Req extends Request>(
+  guard: Guard,
+  req: Req,
+  route: ExpressRouteAuthorization<Req> | undefined,
+  authOptions: AuthenticateOptions | undefined,
+): GuardOutcome | Promise<GuardOutcome> {
+  try {
+    const view = viewOf(req)
+    return route === undefined ? guard.authenticateNow(view, authOptions) : guard.authorizeNow(view, route)
+  } catch (err) {
+    return guard.fail(err)
+  }
+}
+
 /**
  * Per-route middleware: verifies the caller, resolves the resource, asks the policy, and only then
  * calls the handler (inside the caller context, with `req.meshguard` set). Works on Express 4.21+ and 5.
@@ -64,13 +79,7 @@ function proceed(
  */
 export function authorize<Req extends Request = Request>(guard: Guard, route: ExpressRouteAuthorization<Req>): RequestHandler {
   return function meshguardAuthorize(req, res, next) {
-    let outcome: GuardOutcome | Promise<GuardOutcome>
-    try {
-      outcome = guard.authorizeNow(viewOf(req as Req), route)
-    } catch (err) {
-      outcome = guard.fail(err)
-    }
-    proceed(guard, outcome, req, res, next)
+    proceed(guard, ask(guard, req as Req, route, undefined), req, res, next)
   }
 }
 
@@ -92,12 +101,6 @@ export function authenticate(guard: Guard, options: ExpressAuthenticateOptions =
       next()
       return
     }
-    let outcome: GuardOutcome | Promise<GuardOutcome>
-    try {
-      outcome = guard.authenticateNow(viewOf(req), authOptions)
-    } catch (err) {
-      outcome = guard.fail(err)
-    }
-    proceed(guard, outcome, req, res, next)
+    proceed(guard, ask(guard, req, undefined, authOptions), req, res, next)
   }
 }
