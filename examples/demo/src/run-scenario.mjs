@@ -32,7 +32,7 @@ export async function runScenario(system, steps = SCENARIO) {
       response = { status: 0, body: { reason: err instanceof Error ? err.message : String(err) } }
     }
     await system.flushAudit()
-    const records = system.audit.slice(first)
+    const records = inDecisionOrder(system.audit.slice(first))
     outcomes.push({
       step,
       status: response.status,
@@ -43,6 +43,17 @@ export async function runScenario(system, steps = SCENARIO) {
     })
   }
   return outcomes
+}
+
+/**
+ * A step's records in the order its hops decided: by time, and within one millisecond a caller
+ * before its callees (a longer delegation chain is a deeper hop). Each service's audit log writes
+ * in batches, so the order records reach the shared sink says nothing across services.
+ * @param {any[]} records
+ */
+function inDecisionOrder(records) {
+  const depth = (/** @type {any} */ r) => r.delegation?.length ?? 0
+  return [...records].sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : depth(a) - depth(b)))
 }
 
 /**

@@ -13,6 +13,12 @@ export interface AuditLogOptions {
   /** Records handed to a sink per `write` call. @defaultValue 256 */
   batchSize?: number | undefined
   /**
+   * How long a record may wait for its batch to fill before the batch is written anyway (ms). A full
+   * batch is written at once; `flush()` and `close()` never wait. 0 writes every event-loop turn's
+   * records right after that turn, which costs a scheduled callback per turn. @defaultValue 20
+   */
+  flushIntervalMs?: number | undefined
+  /**
    * A sink write that has not settled after this long counts as failed, so one hung sink cannot
    * stall the others forever. @defaultValue 10000
    */
@@ -109,6 +115,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const bufferSize = positiveInt(options.bufferSize, 4096, 'audit.bufferSize')
   const batchSize = positiveInt(options.batchSize, 256, 'audit.batchSize')
   const writeTimeoutMs = positiveInt(options.writeTimeoutMs, 10_000, 'audit.writeTimeoutMs')
+  const flushIntervalMs = options.flushIntervalMs ?? 20
+  if (!Number.isInteger(flushIntervalMs) || flushIntervalMs < 0 || flushIntervalMs > 60_000) {
+    throw new ConfigError('audit.flushIntervalMs', 'must be an integer from 0 to 60000')
+  }
   const failClosed = options.failClosed === true
 
   // A FIFO as an array plus a read index, compacted now and then: taking a batch is O(batch).
@@ -224,22 +234,29 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     return writes === undefined ? undefined : Promise.all(writes).then(ignore)
   }
 
-  // Draining: one setImmediate per event-loop turn that recorded something (so record() returns
-  // before any sink runs, and the requests of one turn share a batch), then batches go back to back;
-  // an asynchronous write is awaited before the next one (order is kept).
-  let scheduled = false
+  // Draining: records wait up to flushIntervalMs for a full batch (one timer per window, not a
+  // callback per event-loop turn: under load the per-turn callback and its async hooks cost more
+  // than the write), a full batch goes at the end of the turn, then batches go back to back; an
+  // asynchronous write is awaited before the next one (order is kept). record() always returns
+  // before any sink runs.
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let immediate = false
   let writing: Promise<void> | undefined
   let idleWaiters: Array<() => void> = []
 
   const settleIdle = (): void => {
-    if (scheduled || writing !== undefined || pending() > 0 || idleWaiters.length === 0) return
+    if (timer !== undefined || immediate || writing !== undefined || pending() > 0 || idleWaiters.length === 0) return
     const waiters = idleWaiters
     idleWaiters = []
     for (const resolve of waiters) resolve()
   }
 
   const pump = (): void => {
-    scheduled = false
+    immediate = false
+    if (timer !== undefined) {
+      clearTimeout(timer)
+      timer = undefined
+    }
     while (pending() > 0) {
       const inFlight = writeAll(takeBatch())
       if (inFlight !== undefined) {
@@ -253,16 +270,25 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     settleIdle()
   }
 
-  const schedule = (): void => {
-    if (scheduled || writing !== undefined) return
-    scheduled = true
+  /** Drains at the end of this turn (a write in flight drains everything when it settles). */
+  const drainSoon = (): void => {
+    if (immediate || writing !== undefined) return
+    immediate = true
     setImmediate(pump)
+  }
+
+  const schedule = (): void => {
+    if (immediate || writing !== undefined) return
+    if (flushIntervalMs === 0 || pending() >= batchSize) drainSoon()
+    else timer ??= setTimeout(pump, flushIntervalMs)
   }
 
   /** Resolves once everything recorded so far has been handed to every sink. */
   const drained = (): Promise<void> =>
     new Promise<void>((resolve) => {
       idleWaiters.push(resolve)
+      // Nobody waits for a batch to fill once a flush is asked for.
+      if (timer !== undefined) drainSoon()
       settleIdle()
     })
 

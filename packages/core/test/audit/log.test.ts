@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { AuditError, ConfigError } from '../../src/errors.js'
 import { createAuditLog, functionSink, type AuditRecord, type AuditSink } from '../../src/audit/index.js'
 import { decisionRecord, deferred } from './fixtures.js'
@@ -37,6 +37,72 @@ describe('createAuditLog', () => {
     await log.flush()
     expect(sink.records.map((r) => r.callId)).toEqual(records.map((r) => r.callId))
     expect(log.stats()).toMatchObject({ recorded: 5000, written: 5000, buffered: 0 })
+  })
+
+  describe('batching window (flushIntervalMs)', () => {
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+    // Only timeouts are faked: setImmediate stays real, so "the end of this turn" still happens.
+    const fakeTimeouts = (): void => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    afterEach(() => void vi.useRealTimers())
+
+    it('rejects a window that is negative, fractional or longer than a minute', () => {
+      for (const flushIntervalMs of [-1, 1.5, 60_001, Number.NaN]) {
+        expect(() => createAuditLog({ sinks: [collecting()], flushIntervalMs })).toThrow(/audit.flushIntervalMs/)
+      }
+      expect(() => createAuditLog({ sinks: [collecting()], flushIntervalMs: 0 })).not.toThrow()
+    })
+
+    it('holds a partial batch until the window closes, then writes it in order', async () => {
+      fakeTimeouts()
+      const sink = collecting()
+      const log = createAuditLog({ sinks: [sink], flushIntervalMs: 50 })
+      const records = [decisionRecord(), decisionRecord()]
+      records.forEach((r) => log.record(r))
+      await turn()
+      expect(sink.records).toHaveLength(0)
+      vi.advanceTimersByTime(49)
+      expect(sink.records).toHaveLength(0)
+      vi.advanceTimersByTime(1)
+      expect(sink.records.map((r) => r.callId)).toEqual(records.map((r) => r.callId))
+      expect(log.stats()).toMatchObject({ written: 2, buffered: 0 })
+    })
+
+    it('writes a full batch at the end of the turn without waiting for the window', async () => {
+      fakeTimeouts()
+      const sink = collecting()
+      const log = createAuditLog({ sinks: [sink], batchSize: 3, flushIntervalMs: 60_000 })
+      const records = [decisionRecord(), decisionRecord(), decisionRecord(), decisionRecord()]
+      records.forEach((r) => log.record(r))
+      expect(sink.records).toHaveLength(0)
+      await turn()
+      // Both batches: once draining starts it empties the queue.
+      expect(sink.records.map((r) => r.callId)).toEqual(records.map((r) => r.callId))
+      expect(vi.getTimerCount()).toBe(0)
+    })
+
+    it('flush() and close() never wait for the window', async () => {
+      fakeTimeouts()
+      const sink = collecting()
+      const log = createAuditLog({ sinks: [sink], flushIntervalMs: 60_000 })
+      log.record(decisionRecord())
+      await log.flush()
+      expect(sink.records).toHaveLength(1)
+      expect(vi.getTimerCount()).toBe(0)
+      log.record(decisionRecord())
+      await log.close()
+      expect(sink.records).toHaveLength(2)
+    })
+
+    it('with 0, writes the records of each turn right after that turn', async () => {
+      fakeTimeouts()
+      const sink = collecting()
+      const log = createAuditLog({ sinks: [sink], flushIntervalMs: 0 })
+      log.record(decisionRecord())
+      expect(sink.records).toHaveLength(0)
+      await turn()
+      expect(sink.records).toHaveLength(1)
+      expect(vi.getTimerCount()).toBe(0)
+    })
   })
 
   it('drops and counts when a slow sink lets the buffer fill, without blocking record()', async () => {
