@@ -23,6 +23,7 @@ import { TrustBundle } from './trust-bundle.js'
 import { VerificationCache } from './verification-cache.js'
 import type {
   ActorRequirement,
+  Delegation,
   HeaderView,
   IdentityVerifierOptions,
   VerifiedActor,
@@ -167,6 +168,29 @@ class CallerRecord implements VerifiedCaller {
     // A copy made from this prototype has no token of its own: it reads as none, never throws.
     return #actorToken in this ? this.#actorToken : undefined
   }
+}
+
+/** A direct call with no actor: the delegation of most service-to-service calls. */
+const NO_DELEGATION: Delegation = deepFreeze({ workloads: [], actorChain: [] })
+
+/**
+ * Direct calls (no earlier workloads) share one frozen delegation per actor chain, so the audit
+ * record's hops, built once per delegation object, are not rebuilt for every new workload token
+ * of the same session.
+ */
+const directDelegations = new WeakMap<readonly string[], Delegation>()
+
+function delegationOf(workloads: string[], actorChain: string[]): Delegation {
+  if (workloads.length > 0) return { workloads, actorChain }
+  if (actorChain.length === 0) return NO_DELEGATION
+  // Only a frozen chain (the default mapping's, shared per actor token) can be shared safely.
+  if (!Object.isFrozen(actorChain)) return { workloads, actorChain }
+  let delegation = directDelegations.get(actorChain)
+  if (delegation === undefined) {
+    delegation = Object.freeze({ workloads: Object.freeze([]) as unknown as string[], actorChain })
+    directDelegations.set(actorChain, delegation)
+  }
+  return delegation
 }
 
 function positiveInteger(value: number | undefined, fallback: number, option: string, min = 1): number {
@@ -347,7 +371,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
         claims: workload.claims,
       },
       actor,
-      delegation: { workloads: parts.workloadChain, actorChain },
+      delegation: delegationOf(parts.workloadChain, actorChain),
       tokenDigests: { workload: sha256Base64url(workloadToken), actor: parts.actorDigest },
       principal: principalFor(workload.id.id, mappedWorkload, actor),
       expiresAt: verifiedActor === undefined ? workloadExp : Math.min(workloadExp, verifiedActor.exp * 1000),

@@ -52,47 +52,41 @@ function deepFrozen<T extends readonly object[]>(items: T): T {
 
 const digest = (value: string | undefined): string | undefined => (value === undefined ? undefined : `sha256:${value}`)
 
-/** The parts of an audit record that only depend on the verified caller. */
-interface CallerParts {
+/** The delegation hops of an audit record, with what they were built from. */
+interface HopParts {
   readonly principalId: string
   readonly actor: VerifiedCallerLike['actor']
-  readonly workloadDigest: string | undefined
-  readonly actorDigest: string | undefined
   readonly delegation: readonly AuditDelegationHop[]
-  readonly tokenDigests: AuditTokenDigests | undefined
 }
 
 /**
- * Caller parts, built once per verified caller: the identity cache hands every request with the same
- * tokens the same frozen `delegation` object, so the hops and digests are shared (frozen) between
- * their records instead of rebuilt. The other inputs are compared, so a reused object never mixes
- * two callers.
+ * Hops built once per delegation object: the identity cache hands every request with the same tokens
+ * the same frozen `delegation`, and direct calls of one session share one even across new workload
+ * tokens. The other inputs are compared, so a reused object never mixes two callers.
  */
-const callerParts = new WeakMap<object, CallerParts>()
+const hopParts = new WeakMap<object, HopParts>()
 
-function partsOf(caller: VerifiedCallerLike): CallerParts {
+function hopsOf(caller: VerifiedCallerLike): readonly AuditDelegationHop[] {
   const key = caller.delegation
-  const cached = key === undefined ? undefined : callerParts.get(key)
+  const cached = key === undefined ? undefined : hopParts.get(key)
+  if (cached !== undefined && cached.principalId === caller.principal.id && cached.actor === caller.actor) return cached.delegation
+  const delegation = buildDelegation(caller)
+  if (key !== undefined && Object.isFrozen(key)) hopParts.set(key, { principalId: caller.principal.id, actor: caller.actor, delegation })
+  return delegation
+}
+
+/** Audit-form digests (`sha256:…`) per frozen digests object: one per verified token pair. */
+const auditDigests = new WeakMap<object, AuditTokenDigests>()
+
+function digestsOf(caller: VerifiedCallerLike): AuditTokenDigests | undefined {
   const digests = caller.tokenDigests
-  if (
-    cached !== undefined &&
-    cached.principalId === caller.principal.id &&
-    cached.actor === caller.actor &&
-    cached.workloadDigest === digests?.workload &&
-    cached.actorDigest === digests?.actor
-  ) {
-    return cached
-  }
-  const parts: CallerParts = Object.freeze({
-    principalId: caller.principal.id,
-    actor: caller.actor,
-    workloadDigest: digests?.workload,
-    actorDigest: digests?.actor,
-    delegation: buildDelegation(caller),
-    tokenDigests: digests ? Object.freeze({ workload: digest(digests.workload), actor: digest(digests.actor) }) : undefined,
-  })
-  if (key !== undefined && Object.isFrozen(key)) callerParts.set(key, parts)
-  return parts
+  if (digests === undefined) return undefined
+  const cached = auditDigests.get(digests)
+  if (cached !== undefined) return cached
+  const formatted: AuditTokenDigests = Object.freeze({ workload: digest(digests.workload), actor: digest(digests.actor) })
+  // A frozen digests object cannot change under the cached form.
+  if (Object.isFrozen(digests)) auditDigests.set(digests, formatted)
+  return formatted
 }
 
 /**
@@ -136,7 +130,6 @@ export function auditRecordOf(
 ): AuditRecord {
   const outcome = outcomeOf(facts)
   const { error, request, response, caller } = facts
-  const parts = caller === undefined ? undefined : partsOf(caller)
   return {
     kind: outcome === 'unauthenticated' ? 'auth_failure' : 'decision',
     callId: facts.callId,
@@ -144,7 +137,7 @@ export function auditRecordOf(
     service,
     workloadId: facts.principal?.id,
     actorId: caller?.actor?.id ?? actorIdOf(facts.principal),
-    delegation: parts?.delegation,
+    delegation: caller === undefined ? undefined : hopsOf(caller),
     transactionId: caller?.transactionId,
     traceId,
     resource: facts.resource ? { kind: facts.resource.kind, id: facts.resource.id } : undefined,
@@ -161,7 +154,7 @@ export function auditRecordOf(
       ? { inputs: request, outputs: response, error: response ? undefined : error?.code }
       : undefined,
     auditTrail: response?.effectivePolicies ? { effectivePolicies: response.effectivePolicies } : undefined,
-    tokenDigests: parts?.tokenDigests,
+    tokenDigests: caller === undefined ? undefined : digestsOf(caller),
     metadata: facts.route === undefined ? { method: facts.method } : { method: facts.method, route: facts.route },
   }
 }

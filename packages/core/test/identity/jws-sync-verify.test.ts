@@ -145,6 +145,24 @@ describe('verifyJwsSignature', () => {
     expect(reasonOf(() => verifyJwsSignature(`.${token.split('.')[1]}.${sig}`, key, 'ES256'))).toBe('token_malformed')
   })
 
+  it('accepts exactly one spelling of a signature: the spare bits of its last character must be zero', async () => {
+    const es = get('ES256')
+    const key = await imported(es)
+    const token = tokenOf(es)
+    const sig = token.slice(token.lastIndexOf('.') + 1)
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    for (const [index, char] of [...alphabet].entries()) {
+      // 86 characters (64 bytes) leave 4 spare bits; an equal-bytes spelling verifies, others fail as signatures.
+      const last86 = `${sig.slice(0, -1)}${char}`
+      const sameBytes = Buffer.from(last86, 'base64url').equals(Buffer.from(sig, 'base64url'))
+      const expected86 = (index & 0x0f) !== 0 ? 'token_malformed' : sameBytes ? 'verified' : 'signature_invalid'
+      expect(reasonOf(() => verifyJwsSignature(withSignature(token, last86), key, 'ES256')), `86th "${char}"`).toBe(expected86)
+      // 87 characters (65 bytes, the wrong size) leave 2 spare bits: canonical ones reach the size check.
+      const expected87 = (index & 0x03) !== 0 ? 'token_malformed' : 'signature_invalid'
+      expect(reasonOf(() => verifyJwsSignature(withSignature(token, `${sig}${char}`), key, 'ES256')), `87th "${char}"`).toBe(expected87)
+    }
+  })
+
   it('checks ECDSA signatures in their fixed JWS form only (no DER, no wrong sizes, no zero or out-of-range r/s)', async () => {
     const es = get('ES256')
     const key = await imported(es)
