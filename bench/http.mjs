@@ -21,7 +21,14 @@
 //
 // Env: BENCH_ROUNDS (5), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10),
 //      BENCH_VARIANTS (comma list, default all).
-import { spawn } from 'node:child_process'
+//
+// `node bench/http.mjs pair A B` (e.g. `pair express-bare express-meshguard`): runs the two servers AT
+// THE SAME TIME, pinned together to CPU 0 with their loads on CPU 1 (when `taskset` exists), and
+// prints B's req/s ÷ A's per round. Both share one core fairly, so the ratio is the inverse ratio of
+// their CPU per request, and whatever else the machine does hits both alike: on a shared, drifting
+// machine it resolves differences of a few per cent that back-to-back runs cannot (`pair A A` shows
+// the floor: 0.99–1.01 here). Sides swap every round.
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -213,19 +220,16 @@ function lines(child) {
   return () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiters.push(resolve)))
 }
 
-function node(args) {
-  return spawn(process.execPath, [SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } })
+function node(args, cpu) {
+  const command = cpu === undefined ? [process.execPath, SELF, ...args] : ['taskset', '-c', String(cpu), process.execPath, SELF, ...args]
+  // taskset execs the command: the child's pid is the server's (for its CPU ticks).
+  return spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } })
 }
 
 async function measure(variant, configPath, settings) {
-  const server = node(['server', variant, configPath])
-  const exited = new Promise((resolve) => server.once('exit', resolve))
+  const server = await startMeasured(variant, configPath)
   try {
-    const port = Number(await lines(server)())
-    const url = `http://127.0.0.1:${port}`
-    const probe = await fetch(`${url}/reviews/r1`, { headers: headerSets(variant, JSON.parse(readFileSync(configPath, 'utf8')), 1)[0] })
-    if (probe.status !== 200) throw new Error(`${variant}: probe answered ${probe.status}: ${await probe.text()}`)
-    const load = node(['load', variant, configPath, url, String(settings.warmupS), String(settings.durationS), String(settings.connections)])
+    const load = node(['load', variant, configPath, server.url, String(settings.warmupS), String(settings.durationS), String(settings.connections)])
     const next = lines(load)
     let line = await next()
     while (line !== 'measure-start') line = await next()
@@ -237,9 +241,95 @@ async function measure(variant, configPath, settings) {
     // Clock ticks are 10 ms (USER_HZ 100).
     return { ...result, cpuUs: result.ok > 0 ? ((ticksAfter - ticksBefore) * 10_000) / result.ok : NaN }
   } finally {
-    server.kill('SIGTERM')
-    await exited
+    await server.stop()
   }
+}
+
+/** Settings from the environment (see the header). */
+function settingsFromEnv() {
+  return {
+    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+    warmupS: Number(process.env.BENCH_WARMUP_S ?? 3),
+    durationS: Number(process.env.BENCH_DURATION_S ?? 10),
+    connections: Number(process.env.BENCH_CONNECTIONS ?? 10),
+  }
+}
+
+/** Runs `fn` with a fresh key configuration on disk and the peer's JWKS served on loopback. */
+async function withConfig(fn) {
+  const config = { caller: keyPair('employee-service-1'), user: keyPair('idp-1') }
+  // express-oauth2-jwt-bearer fetches its JWKS over HTTP: served here, on loopback, fetched once.
+  const jwks = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [config.user.publicJwk] })))
+  await new Promise((resolve) => jwks.listen(0, '127.0.0.1', resolve))
+  config.jwksUri = `http://127.0.0.1:${jwks.address().port}/jwks.json`
+  const configPath = join(tmpdir(), `meshguard-bench-http-${process.pid}.json`)
+  writeFileSync(configPath, JSON.stringify(config))
+  try {
+    return await fn(configPath)
+  } finally {
+    jwks.close()
+    rmSync(configPath, { force: true })
+  }
+}
+
+/** Starts a server (optionally pinned), waits for its port and checks it answers 200. */
+async function startMeasured(variant, configPath, cpu) {
+  const server = node(['server', variant, configPath], cpu)
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  const stop = () => (server.kill('SIGTERM'), exited)
+  try {
+    const port = Number(await lines(server)())
+    const url = `http://127.0.0.1:${port}`
+    const probe = await fetch(`${url}/reviews/r1`, { headers: headerSets(variant, JSON.parse(readFileSync(configPath, 'utf8')), 1)[0] })
+    if (probe.status !== 200) throw new Error(`${variant}: probe answered ${probe.status}: ${await probe.text()}`)
+    return { url, pid: server.pid, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+/** Runs one load to its end and returns its result line. */
+async function loadOf(variant, configPath, url, settings, cpu) {
+  const load = node(['load', variant, configPath, url, String(settings.warmupS), String(settings.durationS), String(settings.connections)], cpu)
+  const next = lines(load)
+  let line = await next()
+  while (line !== 'measure-end') line = await next()
+  const result = JSON.parse(await next())
+  await new Promise((resolve) => load.once('exit', resolve))
+  return result
+}
+
+/** Both servers at once: shared CPU 0, loads on CPU 1 (unpinned without taskset). */
+async function measurePair(a, b, configPath, settings, pin) {
+  const servers = []
+  try {
+    for (const variant of [a, b]) servers.push(await startMeasured(variant, configPath, pin ? 0 : undefined))
+    const [ra, rb] = await Promise.all([a, b].map((v, i) => loadOf(v, configPath, servers[i].url, settings, pin ? 1 : undefined)))
+    return [ra, rb]
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()))
+  }
+}
+
+async function pairMain(a, b) {
+  if (!VARIANTS.includes(a) || !VARIANTS.includes(b)) throw new Error(`pair needs two of: ${VARIANTS.join(', ')}`)
+  const settings = settingsFromEnv()
+  const pin = spawnSync('taskset', ['-c', '0', 'true']).status === 0
+  console.log(`bench:http pair  ${a} vs ${b}  node ${process.version}  rounds=${settings.rounds} duration=${settings.durationS}s  ${pin ? 'servers on CPU 0, loads on CPU 1' : 'unpinned (no taskset)'}`)
+  const ratios = []
+  await withConfig(async (configPath) => {
+    for (let round = 0; round < settings.rounds; round++) {
+      // Swap sides every round: neither server always starts first.
+      const swapped = round % 2 === 1
+      const [first, second] = await measurePair(swapped ? b : a, swapped ? a : b, configPath, settings, pin)
+      const [ra, rb] = swapped ? [second, first] : [first, second]
+      ratios.push(rb.rps / ra.rps)
+      console.log(`  round ${round + 1}  ${a} ${fmt(ra.rps)} req/s  ${b} ${fmt(rb.rps)} req/s  ratio ${fmt(rb.rps / ra.rps, 3)}`)
+    }
+  })
+  const sorted = [...ratios].sort((x, y) => x - y)
+  console.log(`\n${b} ÷ ${a} (same moment, shared core): median ${fmt(median(ratios), 3)}  range ${fmt(sorted[0], 3)}–${fmt(sorted.at(-1), 3)}`)
 }
 
 const median = (values) => {
@@ -266,23 +356,11 @@ function roundOrder(variants, round) {
 }
 
 async function orchestrate() {
-  const settings = {
-    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
-    warmupS: Number(process.env.BENCH_WARMUP_S ?? 3),
-    durationS: Number(process.env.BENCH_DURATION_S ?? 10),
-    connections: Number(process.env.BENCH_CONNECTIONS ?? 10),
-  }
+  const settings = settingsFromEnv()
   const variants = process.env.BENCH_VARIANTS ? process.env.BENCH_VARIANTS.split(',') : VARIANTS
-  const config = { caller: keyPair('employee-service-1'), user: keyPair('idp-1') }
-  // express-oauth2-jwt-bearer fetches its JWKS over HTTP: served here, on loopback, fetched once.
-  const jwks = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [config.user.publicJwk] })))
-  await new Promise((resolve) => jwks.listen(0, '127.0.0.1', resolve))
-  config.jwksUri = `http://127.0.0.1:${jwks.address().port}/jwks.json`
-  const configPath = join(tmpdir(), `meshguard-bench-http-${process.pid}.json`)
-  writeFileSync(configPath, JSON.stringify(config))
   console.log(`bench:http  node ${process.version}  rounds=${settings.rounds} warmup=${settings.warmupS}s duration=${settings.durationS}s connections=${settings.connections}`)
   const results = Object.fromEntries(variants.map((v) => [v, []]))
-  try {
+  await withConfig(async (configPath) => {
     for (let round = 0; round < settings.rounds; round++) {
       const order = roundOrder(variants, round)
       for (const variant of order) {
@@ -291,10 +369,7 @@ async function orchestrate() {
         console.log(`  round ${round + 1} ${variant.padEnd(18)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUs, 1)} µs/req  non-2xx/errors ${r.bad}`)
       }
     }
-  } finally {
-    jwks.close()
-    rmSync(configPath, { force: true })
-  }
+  })
 
   console.log('\nvariant             req/s (median)   p50 ms   p99 ms   server CPU µs/req')
   for (const v of variants) {
@@ -320,6 +395,8 @@ if (mode === 'server') {
   const port = await startServer(variant, JSON.parse(readFileSync(configPath, 'utf8')))
   process.stdout.write(`${port}\n`)
   process.once('SIGTERM', () => process.exit(0))
+} else if (mode === 'pair') {
+  await pairMain(variant, configPath)
 } else if (mode === 'load') {
   const [url, warmupS, durationS, connections] = rest
   await runLoad(variant, JSON.parse(readFileSync(configPath, 'utf8')), url, Number(warmupS), Number(durationS), Number(connections))
