@@ -289,24 +289,41 @@ async function startMeasured(variant, configPath, cpu) {
   }
 }
 
-/** Runs one load to its end and returns its result line. */
-async function loadOf(variant, configPath, url, settings, cpu) {
+/** A load process, read line by line: `until(marker)` waits for a marker, `result()` for the last line. */
+function startLoad(variant, configPath, url, settings, cpu) {
   const load = node(['load', variant, configPath, url, String(settings.warmupS), String(settings.durationS), String(settings.connections)], cpu)
+  const exited = new Promise((resolve) => load.once('exit', resolve))
   const next = lines(load)
-  let line = await next()
-  while (line !== 'measure-end') line = await next()
-  const result = JSON.parse(await next())
-  await new Promise((resolve) => load.once('exit', resolve))
-  return result
+  return {
+    async until(marker) {
+      let line = await next()
+      while (line !== marker) line = await next()
+    },
+    async result() {
+      const result = JSON.parse(await next())
+      await exited
+      return result
+    },
+  }
 }
 
-/** Both servers at once: shared CPU 0, loads on CPU 1 (unpinned without taskset). */
+/**
+ * Both servers at once: shared CPU 0, loads on CPU 1 (unpinned without taskset). Also returns how
+ * busy the servers kept their core: a ratio only compares server costs when they, not the loads,
+ * were the bottleneck.
+ */
 async function measurePair(a, b, configPath, settings, pin) {
   const servers = []
   try {
     for (const variant of [a, b]) servers.push(await startMeasured(variant, configPath, pin ? 0 : undefined))
-    const [ra, rb] = await Promise.all([a, b].map((v, i) => loadOf(v, configPath, servers[i].url, settings, pin ? 1 : undefined)))
-    return [ra, rb]
+    const loads = [a, b].map((v, i) => startLoad(v, configPath, servers[i].url, settings, pin ? 1 : undefined))
+    await Promise.all(loads.map((l) => l.until('measure-start')))
+    const ticks = () => servers.reduce((sum, s) => sum + cpuTicks(s.pid), 0)
+    const [ticksBefore, t0] = [ticks(), performance.now()]
+    await Promise.all(loads.map((l) => l.until('measure-end')))
+    const busy = ((ticks() - ticksBefore) * 10) / (performance.now() - t0)
+    const [ra, rb] = await Promise.all(loads.map((l) => l.result()))
+    return { ra, rb, busy }
   } finally {
     await Promise.all(servers.map((s) => s.stop()))
   }
@@ -318,18 +335,22 @@ async function pairMain(a, b) {
   const pin = spawnSync('taskset', ['-c', '0', 'true']).status === 0
   console.log(`bench:http pair  ${a} vs ${b}  node ${process.version}  rounds=${settings.rounds} duration=${settings.durationS}s  ${pin ? 'servers on CPU 0, loads on CPU 1' : 'unpinned (no taskset)'}`)
   const ratios = []
+  let busiest = Infinity
   await withConfig(async (configPath) => {
     for (let round = 0; round < settings.rounds; round++) {
       // Swap sides every round: neither server always starts first.
       const swapped = round % 2 === 1
-      const [first, second] = await measurePair(swapped ? b : a, swapped ? a : b, configPath, settings, pin)
-      const [ra, rb] = swapped ? [second, first] : [first, second]
+      const pair = await measurePair(swapped ? b : a, swapped ? a : b, configPath, settings, pin)
+      const [ra, rb] = swapped ? [pair.rb, pair.ra] : [pair.ra, pair.rb]
       ratios.push(rb.rps / ra.rps)
-      console.log(`  round ${round + 1}  ${a} ${fmt(ra.rps)} req/s  ${b} ${fmt(rb.rps)} req/s  ratio ${fmt(rb.rps / ra.rps, 3)}`)
+      busiest = Math.min(busiest, pair.busy)
+      console.log(`  round ${round + 1}  ${a} ${fmt(ra.rps)} req/s  ${b} ${fmt(rb.rps)} req/s  ratio ${fmt(rb.rps / ra.rps, 3)}  servers' core ${fmt(pair.busy * 100)}% busy`)
     }
   })
   const sorted = [...ratios].sort((x, y) => x - y)
   console.log(`\n${b} ÷ ${a} (same moment, shared core): median ${fmt(median(ratios), 3)}  range ${fmt(sorted[0], 3)}–${fmt(sorted.at(-1), 3)}`)
+  // Below ~90% the loads were the bottleneck (e.g. two Fastify servers outrun two autocannons on one core).
+  if (pin && busiest < 0.9) console.log(`warning: the servers' core was only ${fmt(busiest * 100)}% busy in some round: the loads were the bottleneck, so the ratio does not compare server costs`)
 }
 
 const median = (values) => {
