@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newRequestId } from '../request-id.js'
 import { ConfigError, IdentityError, IdentityMissingError } from '../errors.js'
 import { checkActorBinding, checkActorIssuedTo } from './binding.js'
 import { walkActChain } from './delegation.js'
@@ -449,7 +449,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     if (headerTxn !== undefined && verified.tokenTxn !== undefined && headerTxn !== verified.tokenTxn) {
       throw new IdentityError('txn_mismatch', 'transaction id header differs from the token')
     }
-    return new CallerRecord(verified, verified.tokenTxn ?? headerTxn ?? newTransactionId ?? randomUUID())
+    return new CallerRecord(verified, verified.tokenTxn ?? headerTxn ?? newTransactionId ?? newRequestId())
   }
 
   return {

@@ -3,7 +3,6 @@
  * Adapters only translate requests in and outcomes out; every decision is made here, and every
  * unexpected failure becomes a refusal (fail closed).
  */
-import { randomUUID } from 'node:crypto'
 import type { AuditLog } from '../audit/index.js'
 import { callerContext } from '../context/index.js'
 import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError, type MeshguardError } from '../errors.js'
@@ -26,6 +25,7 @@ import type {
   RouteAuthorization,
   VerifiedCallerLike,
 } from './types.js'
+import { newRequestId } from '../request-id.js'
 
 const ACTOR_REQUIREMENTS: readonly ActorRequirement[] = ['required', 'forbidden', 'optional']
 
@@ -142,7 +142,7 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
   // Every field written out: the object keeps one shape while the run fills it in.
   const newFacts = <Req>(view: RequestView<Req>): RunFacts => ({
     caller: undefined,
-    callId: randomUUID(),
+    callId: newRequestId(),
     startedAt: clock(),
     method: view.method,
     route: view.route,
@@ -273,7 +273,8 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
   ): MaybePromise<GuardOutcome<Caller>> {
     try {
       facts.resource = resource
-      if (span && typeof route.resource !== 'string') span.span.updateName(`authorize ${resource.kind}`)
+      // Renaming a span that records nothing would only build a string.
+      if (span && typeof route.resource !== 'string' && span.span.isRecording()) span.span.updateName(`authorize ${resource.kind}`)
       const request: CheckResourcesRequest = {
         requestId: facts.callId,
         principal: caller.principal,
@@ -346,7 +347,7 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
     },
 
     fail(err: unknown): GuardFailure {
-      return failureFor(toMeshguardError(err), randomUUID(), problemSettings)
+      return failureFor(toMeshguardError(err), newRequestId(), problemSettings)
     },
   })
 }

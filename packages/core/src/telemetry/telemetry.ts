@@ -2,6 +2,7 @@ import {
   SpanKind,
   SpanStatusCode,
   context as otelContext,
+  createNoopMeter,
   isSpanContextValid,
   metrics,
   trace,
@@ -166,7 +167,22 @@ function defined(attributes: Record<string, string | number | undefined>): Attri
 interface AuthorizationInstruments {
   readonly decisions: Counter
   readonly duration: Histogram
+  /** False when both are the API's no-op instruments (no SDK): nothing to build attributes for. */
+  readonly measuring: boolean
   readonly recordUserId: boolean
+}
+
+/** Span names by resource kind, so a request does not build the same string again. */
+const SPAN_NAMES = 256
+const spanNames = new Map<string, string>()
+
+function spanNameOf(resourceKind: string): string {
+  let name = spanNames.get(resourceKind)
+  if (name === undefined) {
+    name = `authorize ${resourceKind}`
+    if (spanNames.size < SPAN_NAMES) spanNames.set(resourceKind, name)
+  }
+  return name
 }
 
 /** One authorization in flight. A class, not closures: it is allocated on every request. */
@@ -175,7 +191,7 @@ class InFlightAuthorization implements AuthorizationSpan {
   readonly #parent: Context
   readonly #resourceKind: string
   readonly #instruments: AuthorizationInstruments
-  readonly #startMs = performance.now()
+  readonly #startMs: number
   readonly #recording: boolean
   #context: Context | undefined
   #ended = false
@@ -185,6 +201,7 @@ class InFlightAuthorization implements AuthorizationSpan {
     this.#parent = parent
     this.#resourceKind = resourceKind
     this.#instruments = instruments
+    this.#startMs = instruments.measuring ? performance.now() : 0
     this.#recording = span.isRecording()
   }
 
@@ -218,11 +235,13 @@ class InFlightAuthorization implements AuthorizationSpan {
     if (this.#ended) return
     this.#ended = true
     const kind = result.resourceKind ?? this.#resourceKind
-    const durationAttributes: Attributes = { [ATTR_AUTHZ_DECISION]: result.decision, [ATTR_AUTHZ_RESOURCE_KIND]: kind }
-    const decisionAttributes: Attributes = { ...durationAttributes }
-    if (result.reason !== undefined) decisionAttributes[ATTR_AUTHZ_REASON] = result.reason
-    this.#instruments.decisions.add(1, decisionAttributes)
-    this.#instruments.duration.record(seconds(this.#startMs), durationAttributes)
+    if (this.#instruments.measuring) {
+      const durationAttributes: Attributes = { [ATTR_AUTHZ_DECISION]: result.decision, [ATTR_AUTHZ_RESOURCE_KIND]: kind }
+      const decisionAttributes: Attributes = { ...durationAttributes }
+      if (result.reason !== undefined) decisionAttributes[ATTR_AUTHZ_REASON] = result.reason
+      this.#instruments.decisions.add(1, decisionAttributes)
+      this.#instruments.duration.record(seconds(this.#startMs), durationAttributes)
+    }
     if (this.#recording) {
       this.span.setAttributes({
         [ATTR_AUTHZ_DECISION]: result.decision,
@@ -277,14 +296,17 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     description: 'Policy set in force (value 1, digest as attribute)',
   })
   const recordUserId = options.recordUserId === true
+  // The API's no-op meter hands out shared instruments; seeing them means no SDK will ever read these.
+  const noop = createNoopMeter()
+  const measuring = decisions !== noop.createCounter(METRIC_AUTHZ_DECISIONS) || duration !== noop.createHistogram(METRIC_AUTHZ_CHECK_DURATION)
 
-  const instruments: AuthorizationInstruments = { decisions, duration, recordUserId }
+  const instruments: AuthorizationInstruments = { decisions, duration, measuring, recordUserId }
   return {
     startAuthorization(start) {
       const parent = start.parent ?? otelContext.active()
       // undefined attribute values are ignored by spans, so no filtering is needed here.
       const span = tracer.startSpan(
-        `authorize ${start.resourceKind}`,
+        spanNameOf(start.resourceKind),
         {
           kind: SpanKind.INTERNAL,
           attributes: {

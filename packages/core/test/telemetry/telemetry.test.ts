@@ -1,5 +1,5 @@
-import { ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api'
-import { afterEach, describe, expect, it } from 'vitest'
+import { ROOT_CONTEXT, SpanStatusCode, createNoopMeter, trace, type Meter, type MeterProvider } from '@opentelemetry/api'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   ATTR_AUTHZ_ACTION,
   ATTR_AUTHZ_DECISION,
@@ -160,5 +160,28 @@ describe('without an SDK', () => {
     expect(authz.traceId).toBeUndefined()
     authz.tokenVerified('workload')
     expect(() => authz.end({ decision: 'allowed' })).not.toThrow()
+  })
+
+  it('builds no metric attributes for the API\'s no-op instruments, but feeds any other meter', () => {
+    const noop = createNoopMeter()
+    const noopAdd = vi.spyOn(noop.createCounter('any'), 'add')
+    const noopRecord = vi.spyOn(noop.createHistogram('any'), 'record')
+    const end = (meterProvider: MeterProvider): void =>
+      createTelemetry({ meterProvider }).startAuthorization({ resourceKind: 'review' }).end({ decision: 'denied', reason: 'no_match' })
+    try {
+      end({ getMeter: () => createNoopMeter() })
+      expect(noopAdd).not.toHaveBeenCalled()
+      expect(noopRecord).not.toHaveBeenCalled()
+      // A meter of its own (any SDK's) still gets every decision and duration.
+      const add = vi.fn()
+      const record = vi.fn()
+      const own = Object.assign(Object.create(createNoopMeter()) as Meter, { createCounter: () => ({ add }), createHistogram: () => ({ record }) })
+      end({ getMeter: () => own })
+      expect(add).toHaveBeenCalledWith(1, expect.objectContaining({ 'authz.decision': 'denied', 'authz.reason': 'no_match' }))
+      expect(record).toHaveBeenCalledTimes(1)
+    } finally {
+      noopAdd.mockRestore()
+      noopRecord.mockRestore()
+    }
   })
 })
