@@ -229,15 +229,12 @@ function node(args, cpu) {
 async function measure(variant, configPath, settings) {
   const server = await startMeasured(variant, configPath)
   try {
-    const load = node(['load', variant, configPath, server.url, String(settings.warmupS), String(settings.durationS), String(settings.connections)])
-    const next = lines(load)
-    let line = await next()
-    while (line !== 'measure-start') line = await next()
+    const load = startLoad(variant, configPath, server.url, settings)
+    await load.until('measure-start')
     const ticksBefore = cpuTicks(server.pid)
-    await next() // measure-end
+    await load.until('measure-end')
     const ticksAfter = cpuTicks(server.pid)
-    const result = JSON.parse(await next())
-    await new Promise((resolve) => load.once('exit', resolve))
+    const result = await load.result()
     // Clock ticks are 10 ms (USER_HZ 100).
     return { ...result, cpuUs: result.ok > 0 ? ((ticksAfter - ticksBefore) * 10_000) / result.ok : NaN }
   } finally {
