@@ -15,7 +15,8 @@ export interface AuditLogOptions {
   /**
    * How long a record may wait for its batch to fill before the batch is written anyway (ms). A full
    * batch is written at once; `flush()` and `close()` never wait. 0 writes every event-loop turn's
-   * records right after that turn, which costs a scheduled callback per turn. @defaultValue 20
+   * records right after that turn, which costs a scheduled callback per turn.
+   * @defaultValue 20, or 0 with `failClosed` (a failing sink is then noticed after the turn that wrote to it)
    */
   flushIntervalMs?: number | undefined
   /**
@@ -115,11 +116,12 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const bufferSize = positiveInt(options.bufferSize, 4096, 'audit.bufferSize')
   const batchSize = positiveInt(options.batchSize, 256, 'audit.batchSize')
   const writeTimeoutMs = positiveInt(options.writeTimeoutMs, 10_000, 'audit.writeTimeoutMs')
-  const flushIntervalMs = options.flushIntervalMs ?? 20
+  const failClosed = options.failClosed === true
+  // Failing closed, a failing sink must be noticed as soon as possible: no window by default.
+  const flushIntervalMs = options.flushIntervalMs ?? (failClosed ? 0 : 20)
   if (!Number.isInteger(flushIntervalMs) || flushIntervalMs < 0 || flushIntervalMs > 60_000) {
     throw new ConfigError('audit.flushIntervalMs', 'must be an integer from 0 to 60000')
   }
-  const failClosed = options.failClosed === true
 
   // A FIFO as an array plus a read index, compacted now and then: taking a batch is O(batch).
   const buffer: AuditRecord[] = []

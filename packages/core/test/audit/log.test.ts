@@ -93,6 +93,19 @@ describe('createAuditLog', () => {
       expect(sink.records).toHaveLength(2)
     })
 
+    it('has no window by default when failing closed, so a failing sink is noticed after the turn', async () => {
+      fakeTimeouts()
+      const failing: AuditSink = { name: 'down', write: () => Promise.reject(new Error('disk full')) }
+      const log = createAuditLog({ sinks: [failing], failClosed: true, onSinkError: () => {} })
+      log.record(decisionRecord())
+      expect(log.canWrite()).toBe(true)
+      await turn()
+      await turn()
+      expect(log.canWrite()).toBe(false)
+      expect(() => log.assertWritable()).toThrow(AuditError)
+      expect(vi.getTimerCount()).toBe(0)
+    })
+
     it('with 0, writes the records of each turn right after that turn', async () => {
       fakeTimeouts()
       const sink = collecting()
