@@ -260,7 +260,13 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   // Concurrent first requests with the same tokens share one verification.
   const inflight = new Map<number, { workloadToken: string; actorToken: string | undefined; result: Promise<Verified> }>()
   // sha256 of actor tokens that verified: a session's token comes back with every new workload token.
-  const actorDigests = new Lru<string, string>(ACTOR_DIGESTS)
+  // Keyed by the hash of the token's end (a new header string would cost the Map a hash of all of it);
+  // a hit compares the token in full.
+  const actorDigests = new Lru<number, { readonly token: string; readonly digest: string }>(ACTOR_DIGESTS)
+  const knownActorDigest = (token: string): string | undefined => {
+    const entry = actorDigests.get(mixTail(0x811c9dc5, token))
+    return entry !== undefined && entry.token === token ? entry.digest : undefined
+  }
   // Mapped actors by the frozen claims they came from (default mapping only: a custom one may not be pure).
   const mapsActorPurely = claims.mapActor === undefined
   const actorSides = new WeakMap<object, ActorSide>()
@@ -292,7 +298,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const tokenTxn = workload.claims['txn']
     if (tokenTxn !== undefined && !isTransactionId(tokenTxn)) throw new IdentityError('txn_invalid', 'token "txn" is malformed')
 
-    const knownDigest = actorToken === undefined ? undefined : actorDigests.get(actorToken)
+    const knownDigest = actorToken === undefined ? undefined : knownActorDigest(actorToken)
     const actorDigest = actorToken === undefined ? undefined : (knownDigest ?? sha256Base64url(actorToken))
     checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
 
@@ -300,7 +306,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn as string | undefined, mappedWorkload, actorDigest }
     if (actorToken === undefined) return assemble(parts, undefined, [])
     return andThen(verifyActorToken(actorToken, trust, base), (verifiedActor) => {
-      if (knownDigest === undefined) actorDigests.set(actorToken, actorDigest as string)
+      if (knownDigest === undefined) actorDigests.set(mixTail(0x811c9dc5, actorToken), { token: actorToken, digest: actorDigest as string })
       const side = actorSideOf(verifiedActor)
       checkActorIssuedTo(side.actorChain, workload.id.id, workloadChain)
       return assemble(parts, { actor: side.actor, token: actorToken, exp: verifiedActor.exp }, side.actorChain)

@@ -95,6 +95,9 @@ describe('createIdentityVerifier', () => {
     const other = await ids.mintActorToken('alice')
     const boundElsewhere = await ids.mintWorkloadToken('employee-service', { audience: 'review-service', actorToken: other, now: Math.floor(now / 1000) })
     expect(await reasonOf(v.verify({ authorization: `Bearer ${boundElsewhere}`, 'x-meshguard-actor': actor }))).toBe('actor_binding_mismatch')
+    // Nor for another token that merely ends the same way (the memo is keyed by the token's end).
+    const sameEnd = `${actor.slice(0, 40)}${actor[40] === 'A' ? 'B' : 'A'}${actor.slice(41)}`
+    expect(await reasonOf(v.verify({ ...(await hop()), 'x-meshguard-actor': sameEnd }))).toBe('actor_binding_mismatch')
     // Another verifier's smaller size limit still applies to the remembered token (the workload
     // token fits, so the refusal is the actor token's)...
     const next = await hop()
