@@ -27,7 +27,7 @@
 // prints B's req/s ÷ A's per round. Both share one core fairly, so the ratio is the inverse ratio of
 // their CPU per request, and whatever else the machine does hits both alike: on a shared, drifting
 // machine it resolves differences of a few per cent that back-to-back runs cannot (`pair A A` shows
-// the floor: 0.99–1.01 here). Sides swap every round.
+// the floor: 0.96–1.01 here). Sides swap every round.
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'

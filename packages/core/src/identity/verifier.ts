@@ -117,6 +117,9 @@ const ACTOR_DIGESTS = 512
 /** Characters of each header value's end that go into the cache key: signature bytes of a valid token. */
 const KEY_TAIL = 16
 
+/** FNV-1a's offset basis: where every tail hash starts. */
+const FNV_OFFSET = 0x811c9dc5
+
 /** FNV-1a over the last {@link KEY_TAIL} characters of `value`, continuing from `hash`. */
 function mixTail(hash: number, value: string): number {
   for (let i = Math.max(0, value.length - KEY_TAIL); i < value.length; i++) hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193)
@@ -131,7 +134,7 @@ function mixTail(hash: number, value: string): number {
  * re-verification, as an eviction does (and any caller can force evictions by filling the cache).
  */
 function cacheKey(authorization: string, actor: string | undefined): number {
-  const workload = mixTail(0x811c9dc5, authorization)
+  const workload = mixTail(FNV_OFFSET, authorization)
   // The separator keeps "no actor" and "an actor" apart.
   return (actor === undefined ? workload : mixTail(workload ^ 0x2e, actor)) & 0x3fffffff
 }
@@ -263,8 +266,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   // Keyed by the hash of the token's end (a new header string would cost the Map a hash of all of it);
   // a hit compares the token in full.
   const actorDigests = new Lru<number, { readonly token: string; readonly digest: string }>(ACTOR_DIGESTS)
-  const knownActorDigest = (token: string): string | undefined => {
-    const entry = actorDigests.get(mixTail(0x811c9dc5, token))
+  const knownActorDigest = (key: number, token: string): string | undefined => {
+    const entry = actorDigests.get(key)
     return entry !== undefined && entry.token === token ? entry.digest : undefined
   }
   // Mapped actors by the frozen claims they came from (default mapping only: a custom one may not be pure).
@@ -298,7 +301,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const tokenTxn = workload.claims['txn']
     if (tokenTxn !== undefined && !isTransactionId(tokenTxn)) throw new IdentityError('txn_invalid', 'token "txn" is malformed')
 
-    const knownDigest = actorToken === undefined ? undefined : knownActorDigest(actorToken)
+    const digestKey = actorToken === undefined ? 0 : mixTail(FNV_OFFSET, actorToken)
+    const knownDigest = actorToken === undefined ? undefined : knownActorDigest(digestKey, actorToken)
     const actorDigest = actorToken === undefined ? undefined : (knownDigest ?? sha256Base64url(actorToken))
     checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
 
@@ -306,7 +310,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn as string | undefined, mappedWorkload, actorDigest }
     if (actorToken === undefined) return assemble(parts, undefined, [])
     return andThen(verifyActorToken(actorToken, trust, base), (verifiedActor) => {
-      if (knownDigest === undefined) actorDigests.set(mixTail(0x811c9dc5, actorToken), { token: actorToken, digest: actorDigest as string })
+      if (knownDigest === undefined) actorDigests.set(digestKey, { token: actorToken, digest: actorDigest as string })
       const side = actorSideOf(verifiedActor)
       checkActorIssuedTo(side.actorChain, workload.id.id, workloadChain)
       return assemble(parts, { actor: side.actor, token: actorToken, exp: verifiedActor.exp }, side.actorChain)
