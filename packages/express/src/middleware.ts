@@ -4,6 +4,7 @@
  */
 import type { AuthenticateOptions, Guard, GuardOutcome, RouteAuthorization } from '@meshguard/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { attachGrant } from './grant.js'
 import { viewOf } from './request-view.js'
 import { sendFailure } from './respond.js'
 
@@ -26,7 +27,7 @@ function settle(guard: Guard, result: GuardOutcome, req: Request, res: Response,
     sendFailure(res, result)
     return
   }
-  req.meshguard = { caller: result.caller, decision: result.decision }
+  attachGrant(req, res, { caller: result.caller, decision: result.decision })
   guard.run(result.caller, next)
 }
 

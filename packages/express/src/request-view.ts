@@ -1,6 +1,34 @@
 /** Translates an Express request into the guard's framework-neutral view. */
-import { headerViewOf, type RequestView } from '@meshguard/core'
+import { headerViewOf, type HeaderView, type RequestView } from '@meshguard/core'
 import type { Request } from 'express'
+
+/**
+ * The view of one Express request. Express gives every request object a hidden class of its own
+ * (it re-prototypes each one), so every property read on `req` is a slow, uncached lookup: the view
+ * reads only what every check needs (method, route, headers) up front; params and body are read
+ * when a resolver asks for them.
+ */
+class ExpressRequestView<Req extends Request> implements RequestView<Req> {
+  readonly method: string
+  readonly route: string | undefined
+  readonly headers: HeaderView
+  readonly request: Req
+
+  constructor(req: Req) {
+    this.request = req
+    this.method = req.method
+    this.route = routePattern(req)
+    this.headers = headerViewOf(req)
+  }
+
+  get params(): Readonly<Record<string, unknown>> {
+    return this.request.params
+  }
+
+  get body(): unknown {
+    return this.request.body as unknown
+  }
+}
 
 /** The route pattern (`/reviews/:id`) once Express has matched a route; undefined in app-level middleware. */
 function routePattern(req: Request): string | undefined {
@@ -14,12 +42,5 @@ function routePattern(req: Request): string | undefined {
  * No path or query: resolvers read them from the request itself, and building them costs per request.
  */
 export function viewOf<Req extends Request>(req: Req): RequestView<Req> {
-  return {
-    method: req.method,
-    route: routePattern(req),
-    headers: headerViewOf(req),
-    params: req.params,
-    body: req.body as unknown,
-    request: req,
-  }
+  return new ExpressRequestView(req)
 }
