@@ -1,5 +1,5 @@
 import type { TextMapPropagator } from '@opentelemetry/api'
-import { ConfigError } from '@meshguard/core'
+import { callerContext, ConfigError } from '@meshguard/core'
 
 import { actingFromCallerContext, DEFAULT_IDENTITY_HEADERS } from './caller.js'
 import { compileDestinations, type DestinationTable } from './destinations.js'
@@ -44,6 +44,8 @@ export function resolveClientOptions(options: MeshguardClientOptions): ResolvedC
   }
   const propagateTraceToUnmapped = options.propagateTraceToUnmapped ?? false
   if (typeof propagateTraceToUnmapped !== 'boolean') throw new ConfigError('propagateTraceToUnmapped', 'must be a boolean')
+  // The default reads core's caller context: it must carry scopes from the first request on.
+  if (options.acting === undefined) callerContext.enable()
   return Object.freeze({
     identity: options.identity,
     destinations: compileDestinations(options.destinations),

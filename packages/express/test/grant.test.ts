@@ -48,7 +48,7 @@ beforeAll(async () => {
     authorize(fixture.guard, { resource: 'review', action: 'read' }),
     (req: Request, _res: Response, next: NextFunction) => {
       const grant = req.meshguard
-      if (grant !== undefined) req.meshguard = { caller: grant.caller }
+      if (grant !== undefined) req.meshguard = { caller: grant.caller, decision: null }
       next()
     },
     report,

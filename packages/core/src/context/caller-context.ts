@@ -32,54 +32,111 @@ export interface BackgroundScopeOptions {
   transactionId?: string | undefined
 }
 
+const LATE_START =
+  'the caller context started after requests were served: create the outbound client (or call callerContext.enable()) ' +
+  'before serving, or run background calls in callerContext.runAsService()'
+
 /**
  * The caller being served, carried through async work with `AsyncLocalStorage`, so the outbound
  * client finds the actor to forward without threading it by hand. Background jobs say explicitly
  * whom they act for ({@link CallerContext.runAsService}, {@link CallerContext.runWithActor}); a job
  * that outlives its request cannot silently reuse the user's expired token.
+ *
+ * Carrying scopes through async work costs every async operation of the process something on Node
+ * 20 (async hooks; ~3 % of an Express request, measured), so it starts with the first reader:
+ * {@link CallerContext.enable}, which the outbound client calls when it is created, or any read of
+ * the context. Until then {@link CallerContext.run} only keeps the scope for its synchronous part.
+ * A reader that first appears after requests were served cannot know whether a call without a
+ * scope belongs to one of them: such calls fail (`caller_context_unavailable`) instead of going out
+ * as the service itself; create the client (or call `enable()`) before serving.
  */
 export class CallerContext {
   private readonly storage = new AsyncLocalStorage<Scope>()
+  /** Whether scopes are carried through async work (see {@link CallerContext.enable}). */
+  private carrying = false
+  /** A request was served before carrying started. */
+  private servedUncarried = false
+  /** Carrying started after requests were served without it. */
+  private startedLate = false
+  /** The scope of the synchronous part of a run that is not carried. */
+  private immediate: Scope | undefined = undefined
+
+  /**
+   * Starts carrying scopes through async work, for the rest of the process. Idempotent. The
+   * outbound client calls it when created; call it at startup when reading the context yourself.
+   */
+  enable(): void {
+    if (this.carrying) return
+    this.carrying = true
+    this.startedLate = this.servedUncarried
+  }
+
+  /** Whether scopes are carried through async work. */
+  get enabled(): boolean {
+    return this.carrying
+  }
 
   /** Runs `fn` (a request handler) with `caller` as the current caller. */
   run<T>(caller: VerifiedCaller, fn: () => T): T {
     if (typeof caller !== 'object' || caller === null || typeof caller.workload?.id !== 'string') {
       throw new ConfigError('callerContext.run', 'needs a verified caller')
     }
-    return this.storage.run({ mode: 'caller', caller }, fn)
+    const scope: Scope = { mode: 'caller', caller }
+    if (this.carrying) return this.storage.run(scope, fn)
+    this.servedUncarried = true
+    const enclosing = this.immediate
+    this.immediate = scope
+    try {
+      return fn()
+    } finally {
+      this.immediate = enclosing
+    }
   }
 
   /** Runs `fn` acting as the service itself: no actor is forwarded, whatever scope encloses it. */
   runAsService<T>(fn: () => T, options: BackgroundScopeOptions = {}): T {
+    this.enable()
     return this.storage.run({ mode: 'service', transactionId: options.transactionId }, fn)
   }
 
   /** Runs `fn` acting for the actor whose token is given explicitly (e.g. a fresh token for a queued job). */
   runWithActor<T>(actorToken: string, fn: () => T, options: BackgroundScopeOptions = {}): T {
     if (typeof actorToken !== 'string' || actorToken === '') throw new ConfigError('callerContext.runWithActor', 'needs an actor token')
+    this.enable()
     return this.storage.run({ mode: 'actor', actor: actorToken, transactionId: options.transactionId }, fn)
+  }
+
+  /** The innermost scope: a carried one, else the synchronous part of an uncarried run. Reading starts carrying. */
+  private scope(): Scope | undefined {
+    this.enable()
+    return this.storage.getStore() ?? this.immediate
   }
 
   /** The verified caller being served, or undefined outside a request scope. */
   current(): VerifiedCaller | undefined {
-    const scope = this.storage.getStore()
+    const scope = this.scope()
     return scope?.mode === 'caller' ? scope.caller : undefined
   }
 
   /** The mode of the current scope. */
   mode(): CallerMode {
-    return this.storage.getStore()?.mode ?? 'none'
+    return this.scope()?.mode ?? 'none'
   }
 
   /**
    * What an outbound call made now should carry.
    *
    * @param now - epoch ms, for tests
-   * @throws MintError `actor_expired` when the request's actor token has expired (never forward it)
+   * @throws MintError `actor_expired` when the request's actor token has expired (never forward it);
+   *   `caller_context_unavailable` for a call without a scope once carrying started after requests
+   *   were served (see the class description)
    */
   outbound(now: number = Date.now()): OutboundContext {
-    const scope = this.storage.getStore()
-    if (scope === undefined) return {}
+    const scope = this.scope()
+    if (scope === undefined) {
+      if (this.startedLate) throw new MintError('caller_context_unavailable', LATE_START)
+      return {}
+    }
     switch (scope.mode) {
       case 'caller':
         if (actorTokenOf(scope.caller) !== undefined && now >= scope.caller.expiresAt) {

@@ -53,6 +53,7 @@ export const IDENTITY_UNAVAILABLE_REASONS = Object.freeze({
 export const MINT_REASONS = Object.freeze({
   audience_invalid: 'no callee audience was given',
   actor_expired: 'the actor token of the request being served has expired',
+  caller_context_unavailable: 'the caller context began carrying scopes after requests were served; this call has no scope and may belong to one of them',
   act_too_deep: 'the outbound `act` chain would exceed `maxActDepth`',
   txn_invalid: 'the transaction id is malformed',
   signing_failed: 'the workload token could not be signed',

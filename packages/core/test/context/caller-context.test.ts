@@ -92,3 +92,59 @@ describe('callerContext', () => {
     expect(mine.run(caller, () => callerContext.current())).toBeUndefined()
   })
 })
+
+describe('callerContext: carrying starts with the first reader', () => {
+  let caller: VerifiedCaller
+  beforeAll(async () => {
+    const ids = await createIdentityFixture({ services: ['gateway', 'employee-service'] })
+    const verifier = createIdentityVerifier(ids.verifierOptions('employee-service'))
+    caller = await verifier.verify(await ids.headers({ from: 'gateway', to: 'employee-service', actor: 'alice', transactionId: 'txn-9' }))
+  })
+
+  const reasonOf = (fn: () => unknown): string | undefined => {
+    try {
+      fn()
+    } catch (err) {
+      return err instanceof MintError ? err.reason : String(err)
+    }
+    return undefined
+  }
+
+  it('does not carry scopes until something reads them, but serves the synchronous part of a run', () => {
+    const ctx = new CallerContext()
+    expect(ctx.enabled).toBe(false)
+    expect(ctx.run(caller, () => ctx.enabled)).toBe(false)
+    expect(ctx.run(caller, () => ctx.current())).toBe(caller)
+    expect(ctx.current()).toBeUndefined()
+  })
+
+  it('carries through async work once enabled before serving, and a call outside any scope goes as the service', async () => {
+    const ctx = new CallerContext()
+    ctx.enable()
+    const seen = await ctx.run(caller, async () => {
+      await sleep(1)
+      return ctx.outbound().transactionId
+    })
+    expect(seen).toBe('txn-9')
+    expect(ctx.outbound()).toEqual({})
+  })
+
+  it('refuses calls without a scope once carrying started after requests were served', async () => {
+    const ctx = new CallerContext()
+    // The reader appears inside a request that is already being served without carrying.
+    const afterAwait = await ctx.run(caller, async () => {
+      await sleep(1)
+      return reasonOf(() => ctx.outbound())
+    })
+    expect(afterAwait).toBe('caller_context_unavailable')
+    expect(reasonOf(() => ctx.outbound())).toBe('caller_context_unavailable')
+    // Requests served from now on are carried, and explicit background scopes still work.
+    const later = await ctx.run(caller, async () => {
+      await sleep(1)
+      return ctx.outbound().transactionId
+    })
+    expect(later).toBe('txn-9')
+    expect(ctx.runAsService(() => ctx.outbound(), { transactionId: 'job-2' })).toEqual({ transactionId: 'job-2' })
+  })
+})
+
