@@ -28,9 +28,13 @@
 // their CPU per request, and whatever else the machine does hits both alike: on a shared, drifting
 // machine it resolves differences of a few per cent that back-to-back runs cannot (`pair A A` shows
 // the floor: 0.96–1.01 here). Sides swap every round.
+//
+// `node bench/http.mjs instructions A [B ...]`: instructions per request of each variant's server under
+// valgrind's callgrind (deterministic to about 0.5 %; see instructionsOf). Env: BENCH_IR_WARMUP
+// (15000 requests), BENCH_IR_REQUESTS (10000). Needs valgrind.
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -350,6 +354,96 @@ async function pairMain(a, b) {
   if (pin && busiest < 0.9) console.log(`warning: the servers' core was only ${fmt(busiest * 100)}% busy in some round: the loads were the bottleneck, so the ratio does not compare server costs`)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Instructions per request (`pnpm bench:http:instructions A B`): each server runs under valgrind's
+// callgrind with V8 single-threaded (compilation and GC on the one thread, so their work is counted
+// too), a warm-up is sent uninstrumented, then instrumentation is switched on for a fixed number of
+// requests. Counts repeat within about 0.5 % between runs, where wall-clock ratios on a shared
+// machine drift by ±15 %, so this is the tool to compare two builds or two variants. It is not a
+// throughput prediction: instructions do not cost alike (Express's large code footprint makes each
+// added instruction cost more than the average one), so a 10 % instruction difference showed as
+// about 20 % of throughput on Express here.
+
+/** Runs `command` and returns its status (null when it could not start). */
+const runs = (command, args) => spawnSync(command, args, { stdio: 'ignore' }).status
+
+/** Sends `count` GETs over `connections` keep-alive connections, header sets from `first` on; rejects on a non-200. */
+async function drive(url, sets, first, count, connections) {
+  const { Agent, get } = await import('node:http')
+  const agent = new Agent({ keepAlive: true, maxSockets: connections })
+  let left = count
+  let next = first
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const req = get(`${url}/reviews/r1`, { agent, headers: sets[next++ % sets.length] }, (res) => {
+        res.resume()
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))))
+      })
+      req.on('error', reject)
+    })
+  const worker = async () => {
+    while (left-- > 0) await one()
+  }
+  try {
+    await Promise.all(Array.from({ length: connections }, worker))
+  } finally {
+    agent.destroy()
+  }
+}
+
+/** Instructions per request of one variant's server (all its threads), after a warm-up. */
+async function instructionsOf(variant, configPath, warmup, requests) {
+  const outDir = join(tmpdir(), `meshguard-bench-ir-${process.pid}-${variant}`)
+  rmSync(outDir, { recursive: true, force: true })
+  mkdirSync(outDir)
+  const server = spawn(
+    'valgrind',
+    ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${join(outDir, 'cg.%p')}`,
+      process.execPath, '--single-threaded', SELF, 'server', variant, configPath],
+    { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, NODE_ENV: 'production' } },
+  )
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  try {
+    const url = `http://127.0.0.1:${Number(await lines(server)())}`
+    const config = JSON.parse(readFileSync(configPath, 'utf8'))
+    const sets = headerSets(variant, config, warmup + requests)
+    await drive(url, sets, 0, warmup, 4)
+    if (runs('callgrind_control', ['-i', 'on', String(server.pid)]) !== 0) throw new Error('callgrind_control could not switch instrumentation on')
+    await drive(url, sets, warmup, requests, 4)
+    runs('callgrind_control', ['-d', String(server.pid)])
+    runs('callgrind_control', ['-i', 'off', String(server.pid)])
+    const dump = readdirSync(outDir).find((f) => f.endsWith('.1'))
+    if (dump === undefined) throw new Error('callgrind wrote no dump')
+    const summary = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(outDir, dump), 'utf8'))
+    if (summary === null) throw new Error('callgrind dump without a summary line')
+    return Number(summary[1]) / requests
+  } finally {
+    server.kill('SIGTERM')
+    await exited
+    rmSync(outDir, { recursive: true, force: true })
+  }
+}
+
+async function instructionsMain(variants) {
+  const unknown = variants.filter((v) => !VARIANTS.includes(v))
+  if (variants.length === 0 || unknown.length > 0) throw new Error(`instructions needs variants among: ${VARIANTS.join(', ')}`)
+  if (runs('valgrind', ['--version']) !== 0 || runs('callgrind_control', ['--version']) !== 0) {
+    throw new Error('instructions needs valgrind and callgrind_control on the PATH (Debian/Ubuntu: apt install valgrind)')
+  }
+  const warmup = Number(process.env.BENCH_IR_WARMUP ?? 15_000)
+  const requests = Number(process.env.BENCH_IR_REQUESTS ?? 10_000)
+  console.log(`bench:http instructions  node ${process.version}  warm-up ${warmup} requests, then ${requests} counted (callgrind, V8 single-threaded)`)
+  const counts = []
+  await withConfig(async (configPath) => {
+    for (const variant of variants) {
+      const perRequest = await instructionsOf(variant, configPath, warmup, requests)
+      counts.push(perRequest)
+      const vsFirst = counts.length > 1 ? `  ${fmt(perRequest / counts[0], 3)}× ${variants[0]}` : ''
+      console.log(`  ${variant.padEnd(18)} ${fmt(perRequest / 1000, 1).padStart(8)} k instructions/request${vsFirst}`)
+    }
+  })
+}
+
 const median = (values) => {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
   if (sorted.length === 0) return NaN
@@ -415,6 +509,8 @@ if (mode === 'server') {
   process.once('SIGTERM', () => process.exit(0))
 } else if (mode === 'pair') {
   await pairMain(variant, configPath)
+} else if (mode === 'instructions') {
+  await instructionsMain(process.argv.slice(3))
 } else if (mode === 'load') {
   const [url, warmupS, durationS, connections] = rest
   await runLoad(variant, JSON.parse(readFileSync(configPath, 'utf8')), url, Number(warmupS), Number(durationS), Number(connections))
