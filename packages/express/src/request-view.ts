@@ -3,10 +3,9 @@ import { headerViewOf, type HeaderView, type RequestView } from '@meshguard/core
 import type { Request } from 'express'
 
 /**
- * The view of one Express request. Express gives every request object a hidden class of its own
- * (it re-prototypes each one), so every property read on `req` is a slow, uncached lookup: the view
- * reads only what every check needs (method, route, headers) up front; params and body are read
- * when a resolver asks for them.
+ * The view of one Express request: what every check uses (method, route, headers) is read up front;
+ * params and body only when the pipeline asks for them (a string resource kind takes the `id`
+ * param), since most routes resolve their resource from the request themselves.
  */
 class ExpressRequestView<Req extends Request> implements RequestView<Req> {
   readonly method: string
