@@ -31,7 +31,7 @@
 //
 // `node bench/http.mjs instructions A [B ...]`: instructions per request of each variant's server under
 // valgrind's callgrind (deterministic to about 0.5 %; see instructionsOf). Env: BENCH_IR_WARMUP
-// (15000 requests), BENCH_IR_REQUESTS (10000). Needs valgrind.
+// (15000 requests), BENCH_IR_REQUESTS (10000), BENCH_IR_KEEP (keep the callgrind dumps). Needs valgrind.
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -416,11 +416,12 @@ async function instructionsOf(variant, configPath, warmup, requests) {
     if (dump === undefined) throw new Error('callgrind wrote no dump')
     const summary = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(outDir, dump), 'utf8'))
     if (summary === null) throw new Error('callgrind dump without a summary line')
+    if (process.env.BENCH_IR_KEEP) console.log(`    callgrind dump kept: ${join(outDir, dump)} (callgrind_annotate it)`)
     return Number(summary[1]) / requests
   } finally {
     server.kill('SIGTERM')
     await exited
-    rmSync(outDir, { recursive: true, force: true })
+    if (!process.env.BENCH_IR_KEEP) rmSync(outDir, { recursive: true, force: true })
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { constants, KeyObject, verify, type webcrypto } from 'node:crypto'
 import { IdentityError } from '../errors.js'
+import { TokenMemo } from './token-memo.js'
 
 /** How node:crypto checks one JWS algorithm, and which keys may be used for it. */
 interface AlgorithmParameters {
@@ -61,9 +62,9 @@ const VERIFIED_PER_KEY = 512
  * every hop. Only successes are kept (forged tokens never get in), the whole token is compared,
  * and everything but the signature (times, audience, binding) is still checked on every request.
  */
-const verifiedTokens = new WeakMap<KeyObject, Map<string, Set<string>>>()
+const verifiedTokens = new WeakMap<KeyObject, Map<string, TokenMemo<true>>>()
 
-function verifiedSetOf(key: KeyObject, alg: string): Set<string> {
+function verifiedSetOf(key: KeyObject, alg: string): TokenMemo<true> {
   let byAlg = verifiedTokens.get(key)
   if (byAlg === undefined) {
     byAlg = new Map()
@@ -71,16 +72,10 @@ function verifiedSetOf(key: KeyObject, alg: string): Set<string> {
   }
   let tokens = byAlg.get(alg)
   if (tokens === undefined) {
-    tokens = new Set()
+    tokens = new TokenMemo(VERIFIED_PER_KEY)
     byAlg.set(alg, tokens)
   }
   return tokens
-}
-
-function remember(tokens: Set<string>, token: string): void {
-  // Oldest first: a Set iterates in insertion order.
-  if (tokens.size >= VERIFIED_PER_KEY) tokens.delete(tokens.values().next().value as string)
-  tokens.add(token)
 }
 
 const keyMismatch = (): IdentityError => new IdentityError('alg_not_allowed', 'trusted key cannot be used for the token algorithm')
@@ -170,7 +165,7 @@ export function verifyJwsSignature(
   const keyObject = publicKeyObject(key)
   if (!keyFits(keyObject, parameters)) throw keyMismatch()
   const verified = options.remember === false ? undefined : verifiedSetOf(keyObject, alg)
-  if (verified?.has(token) === true) return
+  if (verified?.get(token) === true) return
   const lastDot = token.lastIndexOf('.')
   const firstDot = token.indexOf('.')
   if (firstDot <= 0 || lastDot === firstDot || token.indexOf('.', firstDot + 1) !== lastDot) {
@@ -190,7 +185,7 @@ export function verifyJwsSignature(
         if (err !== null) reject(new IdentityError('signature_invalid', 'token signature is invalid', { cause: err }))
         else if (!valid) reject(new IdentityError('signature_invalid', 'token signature is invalid'))
         else {
-          if (verified !== undefined) remember(verified, token)
+          verified?.set(token, true)
           resolve()
         }
       })
@@ -203,5 +198,5 @@ export function verifyJwsSignature(
     throw new IdentityError('signature_invalid', 'token signature is invalid', { cause: err })
   }
   if (!valid) throw new IdentityError('signature_invalid', 'token signature is invalid')
-  if (verified !== undefined) remember(verified, token)
+  verified?.set(token, true)
 }

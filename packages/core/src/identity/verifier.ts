@@ -15,7 +15,7 @@ import {
   transactionIdHeader,
 } from './headers.js'
 import { andThen, isPromise, type MaybePromise } from '../maybe-async.js'
-import { Lru } from './lru.js'
+import { FNV_OFFSET, mixTail, TokenMemo, tokenKey } from './token-memo.js'
 import type { Principal } from '../types.js'
 import { deepFreeze } from '../deep-freeze.js'
 import { buildPrincipal, defaultActorMapping, defaultWorkloadMapping, runMapping } from './principal.js'
@@ -113,18 +113,6 @@ const PRINCIPALS_WITHOUT_ACTOR = 512
 
 /** Actor-token digests remembered per verifier. */
 const ACTOR_DIGESTS = 512
-
-/** Characters of each header value's end that go into the cache key: signature bytes of a valid token. */
-const KEY_TAIL = 16
-
-/** FNV-1a's offset basis: where every tail hash starts. */
-const FNV_OFFSET = 0x811c9dc5
-
-/** FNV-1a over the last {@link KEY_TAIL} characters of `value`, continuing from `hash`. */
-function mixTail(hash: number, value: string): number {
-  for (let i = Math.max(0, value.length - KEY_TAIL); i < value.length; i++) hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193)
-  return hash
-}
 
 /**
  * The cache key: a 30-bit hash of the ends of the two header values (signature bytes). A small
@@ -263,13 +251,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   // Concurrent first requests with the same tokens share one verification.
   const inflight = new Map<number, { workloadToken: string; actorToken: string | undefined; result: Promise<Verified> }>()
   // sha256 of actor tokens that verified: a session's token comes back with every new workload token.
-  // Keyed by the hash of the token's end (a new header string would cost the Map a hash of all of it);
-  // a hit compares the token in full.
-  const actorDigests = new Lru<number, { readonly token: string; readonly digest: string }>(ACTOR_DIGESTS)
-  const knownActorDigest = (key: number, token: string): string | undefined => {
-    const entry = actorDigests.get(key)
-    return entry !== undefined && entry.token === token ? entry.digest : undefined
-  }
+  const actorDigests = new TokenMemo<string>(ACTOR_DIGESTS)
   // Mapped actors by the frozen claims they came from (default mapping only: a custom one may not be pure).
   const mapsActorPurely = claims.mapActor === undefined
   const actorSides = new WeakMap<object, ActorSide>()
@@ -301,8 +283,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const tokenTxn = workload.claims['txn']
     if (tokenTxn !== undefined && !isTransactionId(tokenTxn)) throw new IdentityError('txn_invalid', 'token "txn" is malformed')
 
-    const digestKey = actorToken === undefined ? 0 : mixTail(FNV_OFFSET, actorToken)
-    const knownDigest = actorToken === undefined ? undefined : knownActorDigest(digestKey, actorToken)
+    const digestKey = actorToken === undefined ? 0 : tokenKey(actorToken)
+    const knownDigest = actorToken === undefined ? undefined : actorDigests.get(actorToken, digestKey)
     const actorDigest = actorToken === undefined ? undefined : (knownDigest ?? sha256Base64url(actorToken))
     checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
 
@@ -310,7 +292,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn as string | undefined, mappedWorkload, actorDigest }
     if (actorToken === undefined) return assemble(parts, undefined, [])
     return andThen(verifyActorToken(actorToken, trust, base), (verifiedActor) => {
-      if (knownDigest === undefined) actorDigests.set(digestKey, { token: actorToken, digest: actorDigest as string })
+      if (knownDigest === undefined) actorDigests.set(actorToken, actorDigest as string, digestKey)
       const side = actorSideOf(verifiedActor)
       checkActorIssuedTo(side.actorChain, workload.id.id, workloadChain)
       return assemble(parts, { actor: side.actor, token: actorToken, exp: verifiedActor.exp }, side.actorChain)

@@ -7,6 +7,7 @@ import { verifyJwsSignature } from './jws-sync-verify.js'
 import type { KeyStore } from './key-store.js'
 import { deepFreeze } from '../deep-freeze.js'
 import { parseSpiffeId, type SpiffeId } from './spiffe.js'
+import { TokenMemo } from './token-memo.js'
 import { normalizeTyp, type ResolvedActorIssuer, type ResolvedWorkloadAnchor, type TrustBundle } from './trust-bundle.js'
 
 /** Limits shared by both token slots. */
@@ -160,24 +161,19 @@ const PARSED_ACTOR_TOKENS = 512
  * only signed tokens get in, and every check below (size, issuer, `typ`, alg, key, signature, times,
  * `sub`, audience) still runs on every request.
  */
-const parsedActorTokens = new Map<string, UnverifiedToken>()
+const parsedActorTokens = new TokenMemo<UnverifiedToken>(PARSED_ACTOR_TOKENS)
 
-function parseActorToken(token: string, maxTokenBytes: number): UnverifiedToken {
+/** The parse of an actor token, and whether it was remembered. */
+function parseActorToken(token: string, maxTokenBytes: number): { parsed: UnverifiedToken; remembered: boolean } {
   // The size limit is per verifier, so it is checked even when the parse is remembered.
   if (token.length > maxTokenBytes) throw new IdentityError('token_too_large', `token exceeds ${maxTokenBytes} bytes`)
-  return parsedActorTokens.get(token) ?? parseCompactToken(token, maxTokenBytes)
-}
-
-function rememberActorParse(token: string, parsed: UnverifiedToken): void {
-  if (parsedActorTokens.has(token)) return
-  // Oldest first: a Map iterates in insertion order.
-  if (parsedActorTokens.size >= PARSED_ACTOR_TOKENS) parsedActorTokens.delete(parsedActorTokens.keys().next().value as string)
-  parsedActorTokens.set(token, deepFreeze(parsed))
+  const remembered = parsedActorTokens.get(token)
+  return remembered !== undefined ? { parsed: remembered, remembered: true } : { parsed: parseCompactToken(token, maxTokenBytes), remembered: false }
 }
 
 /** Verifies an actor token against the trusted user/agent issuers: its own `typ`, audiences and ages. */
 export function verifyActorToken(token: string, bundle: TrustBundle, limits: SlotLimits): MaybePromise<VerifiedActorToken> {
-  const parsed = parseActorToken(token, limits.maxTokenBytes)
+  const { parsed, remembered } = parseActorToken(token, limits.maxTokenBytes)
   const { header, payload } = parsed
   const alg = headerAlg(header)
   const iss = payload['iss']
@@ -188,7 +184,7 @@ export function verifyActorToken(token: string, bundle: TrustBundle, limits: Slo
   const kid = headerKid(header)
   return andThen(findKey([issuer.keys], kid), ({ entry }) =>
     andThen(checkSignature(token, entry, alg, issuer.algorithms, { remember: true, offload: limits.offload }), () => {
-      rememberActorParse(token, parsed)
+      if (!remembered) parsedActorTokens.set(token, deepFreeze(parsed))
       const exp = checkTimes(payload, {
         now: limits.now,
         tolerance: limits.tolerance,

@@ -191,6 +191,9 @@ describe('verifyJwsSignature', () => {
     const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BA' : 'AA'}`
     expect(reasonOf(() => verifyJwsSignature(forged, key, 'RS256'))).toBe('signature_invalid')
     expect(reasonOf(() => verifyJwsSignature(forged, key, 'RS256'))).toBe('signature_invalid')
+    // A token ending like the remembered one (the memo is keyed by the end) but signing other bytes is checked, and refused.
+    const sameEnd = `${token.slice(0, 10)}${token[10] === 'A' ? 'B' : 'A'}${token.slice(11)}`
+    expect(reasonOf(() => verifyJwsSignature(sameEnd, key, 'RS256'))).toBe('signature_invalid')
     // Many other verified tokens later, the first one still verifies (checked again once forgotten).
     for (let i = 0; i < 600; i++) verifyJwsSignature(tokenOf(rsa, { i }), key, 'RS256')
     expect(reasonOf(() => verifyJwsSignature(token, key, 'RS256'))).toBe('verified')

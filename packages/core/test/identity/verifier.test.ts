@@ -98,6 +98,13 @@ describe('createIdentityVerifier', () => {
     // Nor for another token that merely ends the same way (the memo is keyed by the token's end).
     const sameEnd = `${actor.slice(0, 40)}${actor[40] === 'A' ? 'B' : 'A'}${actor.slice(41)}`
     expect(await reasonOf(v.verify({ ...(await hop()), 'x-meshguard-actor': sameEnd }))).toBe('actor_binding_mismatch')
+    // A workload token bound to a look-alike (one character of the padded note changed, so it still
+    // parses) gets the look-alike checked in full: neither the remembered parse nor the signature stands in.
+    const group = actor.indexOf('bm5ubm5u')
+    const lookAlike = `${actor.slice(0, group)}bm5v${actor.slice(group + 4)}`
+    expect(lookAlike.slice(-16)).toBe(actor.slice(-16))
+    const boundToLookAlike = await ids.mintWorkloadToken('employee-service', { audience: 'review-service', actorToken: lookAlike, now: Math.floor(now / 1000) })
+    expect(await reasonOf(v.verify({ authorization: `Bearer ${boundToLookAlike}`, 'x-meshguard-actor': lookAlike }))).toBe('signature_invalid')
     // Another verifier's smaller size limit still applies to the remembered token (the workload
     // token fits, so the refusal is the actor token's)...
     const next = await hop()
