@@ -163,17 +163,19 @@ const PARSED_ACTOR_TOKENS = 512
  */
 const parsedActorTokens = new TokenMemo<UnverifiedToken>(PARSED_ACTOR_TOKENS)
 
-/** The parse of an actor token, and whether it was remembered. */
-function parseActorToken(token: string, maxTokenBytes: number): { parsed: UnverifiedToken; remembered: boolean } {
+function parseActorToken(token: string, maxTokenBytes: number): UnverifiedToken {
   // The size limit is per verifier, so it is checked even when the parse is remembered.
   if (token.length > maxTokenBytes) throw new IdentityError('token_too_large', `token exceeds ${maxTokenBytes} bytes`)
-  const remembered = parsedActorTokens.get(token)
-  return remembered !== undefined ? { parsed: remembered, remembered: true } : { parsed: parseCompactToken(token, maxTokenBytes), remembered: false }
+  return parsedActorTokens.get(token) ?? parseCompactToken(token, maxTokenBytes)
+}
+
+function rememberActorParse(token: string, parsed: UnverifiedToken): void {
+  if (parsedActorTokens.get(token) === undefined) parsedActorTokens.set(token, deepFreeze(parsed))
 }
 
 /** Verifies an actor token against the trusted user/agent issuers: its own `typ`, audiences and ages. */
 export function verifyActorToken(token: string, bundle: TrustBundle, limits: SlotLimits): MaybePromise<VerifiedActorToken> {
-  const { parsed, remembered } = parseActorToken(token, limits.maxTokenBytes)
+  const parsed = parseActorToken(token, limits.maxTokenBytes)
   const { header, payload } = parsed
   const alg = headerAlg(header)
   const iss = payload['iss']
@@ -184,7 +186,7 @@ export function verifyActorToken(token: string, bundle: TrustBundle, limits: Slo
   const kid = headerKid(header)
   return andThen(findKey([issuer.keys], kid), ({ entry }) =>
     andThen(checkSignature(token, entry, alg, issuer.algorithms, { remember: true, offload: limits.offload }), () => {
-      if (!remembered) parsedActorTokens.set(token, deepFreeze(parsed))
+      rememberActorParse(token, parsed)
       const exp = checkTimes(payload, {
         now: limits.now,
         tolerance: limits.tolerance,
