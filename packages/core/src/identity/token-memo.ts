@@ -12,7 +12,7 @@ import { Lru } from './lru.js'
 const KEY_TAIL = 16
 
 /** FNV-1a's offset basis: where every tail hash starts. */
-export const FNV_OFFSET = 0x811c9dc5
+const FNV_OFFSET = 0x811c9dc5
 
 /** FNV-1a over the last {@link KEY_TAIL} characters of `value`, continuing from `hash`. */
 export function mixTail(hash: number, value: string): number {

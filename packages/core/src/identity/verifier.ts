@@ -15,7 +15,7 @@ import {
   transactionIdHeader,
 } from './headers.js'
 import { andThen, isPromise, type MaybePromise } from '../maybe-async.js'
-import { FNV_OFFSET, mixTail, TokenMemo, tokenKey } from './token-memo.js'
+import { mixTail, TokenMemo, tokenKey } from './token-memo.js'
 import type { Principal } from '../types.js'
 import { deepFreeze } from '../deep-freeze.js'
 import { buildPrincipal, defaultActorMapping, defaultWorkloadMapping, runMapping } from './principal.js'
@@ -122,7 +122,7 @@ const ACTOR_DIGESTS = 512
  * re-verification, as an eviction does (and any caller can force evictions by filling the cache).
  */
 function cacheKey(authorization: string, actor: string | undefined): number {
-  const workload = mixTail(FNV_OFFSET, authorization)
+  const workload = tokenKey(authorization)
   // The separator keeps "no actor" and "an actor" apart.
   return (actor === undefined ? workload : mixTail(workload ^ 0x2e, actor)) & 0x3fffffff
 }
