@@ -2,8 +2,8 @@
 // on loopback, with autocannon. Usage: `pnpm bench:http` (builds first, then runs this file).
 //
 // Method (see /work/shared/research/peer-baselines.md): every server runs in its own process on
-// 127.0.0.1 with NODE_ENV=production; autocannon runs in another process (10 connections, a warm-up,
-// then the measured window). Rounds are interleaved: each framework's variants run back to back, in
+// 127.0.0.1 with NODE_ENV=production; autocannon runs in another process (10 connections, a warm-up in two
+// runs, i.e. two sets of connections, then the measured window on a third). Rounds are interleaved: each framework's variants run back to back, in
 // an order that rotates each round, and the frameworks take turns to go first; ratios are paired
 // (auth ÷ bare of the same framework in the same round), then the median over rounds is printed.
 // Latency percentiles come from the float latency of every 2xx response (autocannon's own histogram
@@ -188,7 +188,11 @@ async function runLoad(variant, config, url, warmupS, durationS, connections) {
       const instance = autocannon({ url, connections, duration: seconds, requests }, (err, result) => (err ? reject(err) : resolve(result)))
       if (onResponse) instance.on('response', onResponse)
     })
-  await run(warmupS)
+  // Two warm-up runs, i.e. two sets of connections: V8 deoptimises and recompiles much of Node's HTTP
+  // path when a server's second set of sockets arrives; measured from the third set on, a server is in
+  // its steady state (as one that has served for a while is).
+  await run(warmupS / 2)
+  await run(warmupS / 2)
   const latencies = []
   let ok = 0
   let bad = 0

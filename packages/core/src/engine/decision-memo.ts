@@ -83,12 +83,17 @@ function sameContent(remembered: unknown, value: unknown): boolean {
   if (Array.isArray(value)) return false
   const proto = Object.getPrototypeOf(value) as unknown
   if (proto !== Object.prototype && proto !== null) return false
-  const keys = Object.keys(remembered)
-  if (Object.keys(value).length !== keys.length) return false
-  for (const key of keys) {
+  // for-in rather than Object.keys: no key arrays per check. Both sides are plain objects, so for-in
+  // sees their own enumerable keys (and anything enumerable added to Object.prototype, which then
+  // fails the own-property test: no reuse, never a wrong one). Every remembered key is then the
+  // request's too; the second loop finds any the request has beyond them.
+  let count = 0
+  for (const key in remembered) {
     if (!Object.prototype.hasOwnProperty.call(value, key)) return false
     if (!sameContent((remembered as Record<string, unknown>)[key], (value as Record<string, unknown>)[key])) return false
+    count++
   }
+  for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key) && --count < 0) return false
   return true
 }
 
@@ -123,9 +128,40 @@ export function singleCheckOf(request: CheckResourcesRequest): SingleCheck | und
   if (typeof action !== 'string' || typeof kind !== 'string' || typeof id !== 'string' || !optionalText(policyVersion) || !optionalText(scope)) {
     return undefined
   }
-  // Undefined and '' are told apart (\u0001): the key never merges two requests validation treats apart.
-  const key = `${kind}\u0000${id}\u0000${action}\u0000${policyVersion ?? '\u0001'}\u0000${scope ?? '\u0001'}\u0000${includeMeta === true ? 'm' : ''}`
-  return { principal, resource, key }
+  return { principal, resource, key: `${keyPrefixOf(kind, action, policyVersion, scope, includeMeta === true)}${id}` }
+}
+
+/** How many key prefixes are kept; past it, prefixes are built per check (kinds and actions are few). */
+const PREFIXES = 1024
+
+/** Key prefixes of the usual checks (no policy version, no scope) by kind, then action; one table per meta flag. */
+const usualPrefixes = { plain: new Map<string, Map<string, string>>(), meta: new Map<string, Map<string, string>>() }
+let usualPrefixCount = 0
+
+/** `kind␀action␀version␀scope␀meta␀`: undefined and '' are told apart (\u0001), so a key never merges two requests validation treats apart. */
+function buildKeyPrefix(kind: string, action: string, policyVersion: string | undefined, scope: string | undefined, meta: boolean): string {
+  return `${kind}\u0000${action}\u0000${policyVersion ?? '\u0001'}\u0000${scope ?? '\u0001'}\u0000${meta ? 'm' : ''}\u0000`
+}
+
+/**
+ * The part of a key before the resource id. Prefixes of the usual shape are built once, so the key
+ * of a check is one concatenation rather than six (each a string to allocate and, as a map key, to
+ * flatten).
+ */
+function keyPrefixOf(kind: string, action: string, policyVersion: string | undefined, scope: string | undefined, meta: boolean): string {
+  if (policyVersion !== undefined || scope !== undefined) return buildKeyPrefix(kind, action, policyVersion, scope, meta)
+  const table = meta ? usualPrefixes.meta : usualPrefixes.plain
+  const byAction = table.get(kind)
+  let prefix = byAction?.get(action)
+  if (prefix === undefined) {
+    prefix = buildKeyPrefix(kind, action, undefined, undefined, meta)
+    if (usualPrefixCount < PREFIXES) {
+      if (byAction === undefined) table.set(kind, new Map([[action, prefix]]))
+      else byAction.set(action, prefix)
+      usualPrefixCount++
+    }
+  }
+  return prefix
 }
 
 /** Remembered answers of one compiled policy set. */

@@ -221,7 +221,11 @@ export class EmbeddedEngine implements DecisionEngine {
     const active = this.active
     const single = active.memo === undefined ? undefined : singleCheckOf(request)
     const remembered = single === undefined ? undefined : active.memo?.lookup(single.principal, single.key, single.resource)
-    if (remembered !== undefined) return { requestId: request.requestId ?? '', ...remembered }
+    if (remembered !== undefined) {
+      // Written out rather than spread: this is the path of every repeated check.
+      const { results, evaluationErrors, effectivePolicies } = remembered
+      return { requestId: request.requestId ?? '', results, evaluationErrors, effectivePolicies }
+    }
     const inputs = toCheckInputs(request)
     const { set, table } = active
     // Only conditions that use the clock read it: an answer that never did can be reused.

@@ -3,15 +3,15 @@
  * Adapters only translate requests in and outcomes out; every decision is made here, and every
  * unexpected failure becomes a refusal (fail closed).
  */
-import type { AuditLog } from '../audit/index.js'
+import type { AuditLog, AuditOutcome } from '../audit/index.js'
 import { callerContext } from '../context/index.js'
 import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError, type MeshguardError } from '../errors.js'
 import type { ActorRequirement, VerifiedCaller } from '../identity/types.js'
-import type { AuthorizationSpan, Telemetry } from '../telemetry/index.js'
+import type { AuthorizationEnd, AuthorizationSpan, Telemetry } from '../telemetry/index.js'
 import { isPromise, type MaybePromise } from '../maybe-async.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, Resource } from '../types.js'
 import { failureFor, type ProblemSettings } from './problem.js'
-import { auditRecordOf, spanEndOf, type RunFacts } from './report.js'
+import { auditRecordOf, outcomeOf as auditOutcomeOf, spanEndOf, type RunFacts } from './report.js'
 import { resolveAction, resolveResource } from './resolve.js'
 import type {
   AuthenticateOptions,
@@ -48,6 +48,14 @@ function isVerifiedCaller(caller: VerifiedCallerLike): caller is VerifiedCaller 
 }
 
 const ignore = (): void => {}
+
+/** What a span nothing observes is ended with: its decision only (no SDK: the rest would be built for nobody). */
+const UNOBSERVED_ENDS: Readonly<Record<AuditOutcome, AuthorizationEnd>> = Object.freeze({
+  allowed: Object.freeze({ decision: 'allowed' }),
+  denied: Object.freeze({ decision: 'denied' }),
+  unauthenticated: Object.freeze({ decision: 'unauthenticated' }),
+  error: Object.freeze({ decision: 'error' }),
+})
 
 /** Rejection reasons that are about the actor token (or its absence); every other one names the workload slot. */
 const ACTOR_REASONS: ReadonlySet<string> = new Set(['actor_required', 'actor_forbidden', 'actor_workload_mismatch'])
@@ -171,7 +179,8 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
     }
     if (span) {
       try {
-        span.end(spanEndOf(failure ? { ...facts, error: failure } : facts, engine))
+        const ended = failure ? { ...facts, error: failure } : facts
+        span.end(span.observed === false ? UNOBSERVED_ENDS[auditOutcomeOf(ended)] : spanEndOf(ended, engine))
       } catch (err) {
         onInternalError(err)
       }

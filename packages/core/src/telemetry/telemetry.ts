@@ -125,6 +125,11 @@ export interface AuthorizationSpan {
   tokenRejected(kind: 'workload' | 'actor', reason: string, issuer?: string): void
   /** Ends the span (idempotent) and records the decision counter and latency histogram. */
   end(result: AuthorizationEnd): void
+  /**
+   * False when nothing reads what `end` is given beyond its `decision` (the span does not record and
+   * no metrics SDK is installed), so callers may skip building the rest. Absent means true.
+   */
+  readonly observed?: boolean | undefined
 }
 
 /** What a policy-digest gauge observes. */
@@ -209,6 +214,10 @@ class InFlightAuthorization implements AuthorizationSpan {
     // Built on first use: most callers never need it.
     this.#context ??= trace.setSpan(this.#parent, this.span)
     return this.#context
+  }
+
+  get observed(): boolean {
+    return this.#recording || this.#instruments.measuring
   }
 
   get traceId(): string | undefined {

@@ -113,3 +113,51 @@ describe('remembered decisions and the clock', () => {
     expect(engine.checkResourcesSync(list).results[0]?.actions['list']).toBe('EFFECT_DENY')
   })
 })
+
+const PRESENCE = `apiVersion: api.cerbos.dev/v1
+resourcePolicy:
+  version: default
+  resource: note
+  rules:
+    - actions: ['read']
+      effect: EFFECT_ALLOW
+      roles: ['user']
+      condition:
+        match:
+          expr: '!has(request.resource.attr.blocked)'
+`
+
+describe('remembered decisions and attribute keys', () => {
+  const engine = EmbeddedEngine.fromSources([{ file: 'note.yaml', text: PRESENCE }])
+  const principal = deepFreeze({ id: 'u1', roles: ['user'], attr: {} })
+  const read = (id: string, attr: Record<string, unknown>): CheckResourcesRequest => ({
+    principal,
+    includeMeta: true,
+    resources: [{ resource: { kind: 'note', id, attr }, actions: ['read'] }],
+  })
+  const effect = (request: CheckResourcesRequest): string | undefined => engine.checkResourcesSync(request).results[0]?.actions['read']
+
+  it('tells attributes apart by their keys, not only their values', () => {
+    for (let i = 0; i < 3; i++) expect(effect(read('n1', { owner: 'u1' }))).toBe('EFFECT_ALLOW')
+    // One key more than the remembered attributes.
+    expect(effect(read('n1', { owner: 'u1', blocked: true }))).toBe('EFFECT_DENY')
+    for (let i = 0; i < 3; i++) expect(effect(read('n2', { owner: 'u1', blocked: true }))).toBe('EFFECT_DENY')
+    // One key fewer.
+    expect(effect(read('n2', { owner: 'u1' }))).toBe('EFFECT_ALLOW')
+    // The same keys under another name.
+    expect(effect(read('n2', { owner: 'u1', blockd: true }))).toBe('EFFECT_ALLOW')
+  })
+
+  it('reuses an answer for equal attributes in another key order', () => {
+    engine.checkResourcesSync(read('n3', { a: 1, b: 2 }))
+    const remembered = engine.checkResourcesSync(read('n3', { a: 1, b: 2 }))
+    expect(engine.checkResourcesSync(read('n3', { b: 2, a: 1 })).results).toBe(remembered.results)
+  })
+
+  it('keeps resource ids that contain the key separator apart', () => {
+    for (let i = 0; i < 3; i++) effect(read('n4\u0000read', { blocked: true }))
+    expect(effect(read('n4', {}))).toBe('EFFECT_ALLOW')
+    expect(effect(read('n4\u0000read', {}))).toBe('EFFECT_ALLOW')
+    expect(effect(read('n4\u0000read', { blocked: true }))).toBe('EFFECT_DENY')
+  })
+})

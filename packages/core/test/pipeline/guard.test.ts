@@ -1,4 +1,5 @@
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, trace } from '@opentelemetry/api'
 import { describe, expect, it, vi } from 'vitest'
 import {
   ConfigError,
@@ -297,6 +298,32 @@ describe('createGuard: audit, telemetry and problem customisation', () => {
     const outcome = await guard.authorize(view(authed('a')), hrReview)
     expect(outcome.ok).toBe(true)
     expect(onInternalError).toHaveBeenCalledOnce()
+  })
+
+  it('ends a span nobody observes with the decision alone, and any other span with every detail', async () => {
+    const ends: unknown[][] = [[], [], []]
+    const spanOf = (observed: boolean | undefined, into: unknown[]) => ({
+      span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
+      context: ROOT_CONTEXT,
+      traceId: undefined,
+      tokenVerified: () => {},
+      tokenRejected: () => {},
+      end: (result: unknown) => into.push(result),
+      ...(observed === undefined ? {} : { observed }),
+    })
+    const spans = [false, true, undefined] as const
+    for (const [i, observed] of spans.entries()) {
+      const { guard } = setup({ telemetry: { startAuthorization: () => spanOf(observed, ends[i] as unknown[]) } as never })
+      expect((await guard.authorize(view(authed('a')), hrReview)).ok).toBe(true)
+      expect((await guard.authorize(view({}), hrReview)).ok).toBe(false)
+    }
+    expect(ends[0]).toEqual([{ decision: 'allowed' }, { decision: 'unauthenticated' }])
+    for (const full of [ends[1], ends[2]]) {
+      expect(full).toEqual([
+        expect.objectContaining({ decision: 'allowed', resourceKind: 'review', action: 'read', workloadId: expect.any(String) }),
+        expect.objectContaining({ decision: 'unauthenticated', reason: 'token_missing' }),
+      ])
+    }
   })
 
   it('keeps the decision when an audit sink fails and the log does not fail closed', async () => {

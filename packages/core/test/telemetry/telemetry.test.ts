@@ -162,6 +162,13 @@ describe('without an SDK', () => {
     expect(() => authz.end({ decision: 'allowed' })).not.toThrow()
   })
 
+  it('says a span is observed only when it records or metrics are measured', () => {
+    expect(createTelemetry().startAuthorization({ resourceKind: 'review' }).observed).toBe(false)
+    expect(createTelemetry({ meterProvider: { getMeter: () => createNoopMeter() } }).startAuthorization({ resourceKind: 'review' }).observed).toBe(false)
+    expect(createTelemetry({ tracerProvider: harness.tracerProvider }).startAuthorization({ resourceKind: 'review' }).observed).toBe(true)
+    expect(createTelemetry({ meterProvider: harness.meterProvider }).startAuthorization({ resourceKind: 'review' }).observed).toBe(true)
+  })
+
   it('builds no metric attributes for the API\'s no-op instruments, but feeds any other meter', () => {
     const noop = createNoopMeter()
     const noopAdd = vi.spyOn(noop.createCounter('any'), 'add')
