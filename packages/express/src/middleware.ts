@@ -2,9 +2,8 @@
  * The Express middleware: per-route `authorize` and the app-level `authenticate`. Both ask the guard,
  * answer refusals with problem+json, and run the rest of the chain as the verified caller.
  */
-import type { AuthenticateOptions, Guard, GuardOutcome, RouteAuthorization } from '@meshguard/core'
+import { attachRequestGrant, type AuthenticateOptions, type Guard, type GuardOutcome, type RouteAuthorization } from '@meshguard/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { attachGrant } from './grant.js'
 import { viewOf } from './request-view.js'
 import { sendFailure } from './respond.js'
 
@@ -27,7 +26,8 @@ function settle(guard: Guard, result: GuardOutcome, req: Request, res: Response,
     sendFailure(res, result)
     return
   }
-  attachGrant(req, res, { caller: result.caller, decision: result.decision })
+  // Not a property of `req`: see attachRequestGrant (Express gives each request a hidden class of its own).
+  attachRequestGrant(req, res, { caller: result.caller, decision: result.decision })
   guard.run(result.caller, next)
 }
 

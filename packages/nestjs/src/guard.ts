@@ -1,5 +1,5 @@
 /** The Nest guard and the interceptor that runs handlers as the verified caller. */
-import type { Guard, GuardOutcome } from '@meshguard/core'
+import { attachRequestGrant, type Guard, type GuardOutcome } from '@meshguard/core'
 import {
   Inject,
   Injectable,
@@ -38,7 +38,8 @@ export class MeshguardGuard implements CanActivate {
     const { guard, unconfigured = {} } = this.options
     if (route === undefined && unconfigured === 'public') return true
     const authenticateOptions = unconfigured === 'public' ? {} : unconfigured
-    const request = context.switchToHttp().getRequest<NestHttpRequest>()
+    const http = context.switchToHttp()
+    const request = http.getRequest<NestHttpRequest>()
     let outcome: GuardOutcome | Promise<GuardOutcome>
     try {
       const view = viewOf(request)
@@ -47,18 +48,20 @@ export class MeshguardGuard implements CanActivate {
     } catch (err) {
       outcome = guard.fail(err)
     }
-    if (!(outcome instanceof Promise)) return admit(request, outcome)
+    const response: unknown = http.getResponse()
+    if (!(outcome instanceof Promise)) return admit(request, response, outcome)
     return outcome.then(
-      (result) => admit(request, result),
-      (err: unknown) => admit(request, guard.fail(err)),
+      (result) => admit(request, response, result),
+      (err: unknown) => admit(request, response, guard.fail(err)),
     )
   }
 }
 
 /** Lets the request in as the verified caller, or refuses it with the problem response. */
-function admit(request: NestHttpRequest, outcome: GuardOutcome): boolean {
+function admit(request: NestHttpRequest, response: unknown, outcome: GuardOutcome): boolean {
   if (!outcome.ok) throw new MeshguardProblemException(outcome)
-  request.meshguard = { caller: outcome.caller, decision: outcome.decision }
+  // On Nest's Express platform a property of the request would build a hidden class per request; see attachRequestGrant.
+  attachRequestGrant(request, response, { caller: outcome.caller, decision: outcome.decision })
   return true
 }
 

@@ -1,11 +1,13 @@
 import 'reflect-metadata'
 import type { GuardDecision, Principal, VerifiedCaller } from '@meshguard/core'
-import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common'
+import { Controller, Get, Module, Req, UseGuards, type INestApplication } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
+import { ExpressAdapter } from '@nestjs/platform-express'
+import { FastifyAdapter } from '@nestjs/platform-fastify'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { createGuardFixture, type GuardFixture } from '../../../test/adapters/guard-fixture.js'
-import { Authorize, Caller, MeshguardGuard, MeshguardModule, type MeshguardModuleOptions } from '../src/index.js'
+import { Authorize, Caller, MeshguardGuard, MeshguardModule, type MeshguardModuleOptions, type NestHttpRequest } from '../src/index.js'
 
 @Controller('guarded')
 @UseGuards(MeshguardGuard)
@@ -22,6 +24,16 @@ class OpenController {
   @Get()
   open(@Caller() principal: Principal | undefined): Record<string, unknown> {
     return { principal: principal ?? null }
+  }
+}
+
+@Controller('grant')
+@UseGuards(MeshguardGuard)
+@Authorize('review', 'read')
+class GrantController {
+  @Get(':id')
+  read(@Req() req: NestHttpRequest): Record<string, unknown> {
+    return { own: Object.hasOwn(req, 'meshguard'), workload: req.meshguard?.caller.principal.id ?? null, action: req.meshguard?.decision?.action ?? null }
   }
 }
 
@@ -67,6 +79,24 @@ describe('@meshguard/nestjs per-controller guard', () => {
       type: 'application/json; charset=utf-8',
       body: { actor: 'hana', action: 'read', policy: 'resource.review.vdefault', principal: 'spiffe://example.org/ns/default/sa/employee-service' },
     })
+  })
+})
+
+describe('@meshguard/nestjs request.meshguard', () => {
+  const startOn = async (platform: 'express' | 'fastify'): Promise<string> => {
+    @Module({ imports: [MeshguardModule.forRoot({ guard: fixture.guard })], controllers: [GrantController] })
+    class GrantModule {}
+    const app = await NestFactory.create(GrantModule, platform === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: false })
+    apps.push(app)
+    await app.listen(0, '127.0.0.1')
+    return (await app.getUrl()).replace('[::1]', '127.0.0.1')
+  }
+
+  it('is readable on both platforms, and not a property of the Express request (a hidden class per request)', async () => {
+    for (const [platform, own] of [['express', false], ['fastify', true]] as const) {
+      const res = await get(`${await startOn(platform)}/grant/r-eng`, await fixture.headers('hana'))
+      expect({ platform, ...res.body }).toEqual({ platform, own, workload: 'spiffe://example.org/ns/default/sa/employee-service', action: 'read' })
+    }
   })
 })
 
