@@ -392,9 +392,12 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const authorization = singleHeader(headers, 'authorization')
     const key = authorization === undefined ? undefined : cacheKey(authorization, peekSingleHeader(headers, actorHeader))
     const cached = key === undefined ? undefined : cache.get(key)
-    const workloadToken = cached !== undefined && cached.authorization === authorization ? cached.verified.workloadToken : parseBearer(authorization)
+    // Each header value is compared with the cached one once (tokens run to ~1 KB).
+    const sameAuthorization = cached !== undefined && cached.authorization === authorization
+    const workloadToken = sameAuthorization ? cached.verified.workloadToken : parseBearer(authorization)
     const actorValue = singleHeader(headers, actorHeader)
-    const actorToken = cached !== undefined && cached.actor === actorValue ? cached.verified.actorToken : parseActorToken(actorValue)
+    const sameActor = cached !== undefined && cached.actor === actorValue
+    const actorToken = sameActor ? cached.verified.actorToken : parseActorToken(actorValue)
     const headerTxn = transactionIdHeader(headers, transactionHeader)
     // A token implies the header and its key; TypeScript needs all three spelled out.
     if (workloadToken === undefined || authorization === undefined || key === undefined) {
@@ -404,7 +407,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
 
     const now = clock()
     // A hit needs both header values equal in full (so both tokens are equal too).
-    let verified = cached !== undefined && cached.authorization === authorization && cached.actor === actorValue ? cached.verified : undefined
+    let verified = sameAuthorization && sameActor ? cached.verified : undefined
     // A cached result is only used strictly before the earliest `exp`: the cache never extends a token.
     if (verified !== undefined && now >= verified.caller.expiresAt) {
       cache.delete(key)
