@@ -63,7 +63,9 @@ describe('adapter contract', () => {
       expect(answer.body['reason'], name).toBe(testCase.reason)
       expect(answer.body['status'], name).toBe(testCase.status)
       expect(answer.body['decisionId'], name).toMatch(UUID)
-      expect(Object.keys(answer.body).sort(), name).toEqual(['code', 'decisionId', 'detail', 'reason', 'status', 'title', 'type'])
+      expect(answer.body['tokenKind'], name).toBe(testCase.tokenKind)
+      const members = ['code', 'decisionId', 'detail', 'reason', 'status', 'title', ...(testCase.tokenKind ? ['tokenKind'] : []), 'type']
+      expect(Object.keys(answer.body).sort(), name).toEqual(members)
       // Never a token, a stack or a policy internal in the body.
       expect(JSON.stringify(answer.body), name).not.toMatch(/eyJ|at .*\.ts|database|engine bug|resource\.review/)
       expect(answer.wwwAuthenticate !== undefined, name).toBe(testCase.status === 401)

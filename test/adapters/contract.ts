@@ -133,6 +133,8 @@ export interface ContractCase {
   status: number
   /** The problem reason on refusals. */
   reason?: string
+  /** On identity refusals: which token the problem body says the failure is about. */
+  tokenKind?: 'workload' | 'actor'
   /** Expected handler answer on success. */
   answer?: Record<string, unknown>
 }
@@ -144,7 +146,7 @@ const employeeService = 'spiffe://example.org/ns/default/sa/employee-service'
 
 /** The table. Every adapter must give exactly these answers. */
 export const CASES: readonly ContractCase[] = [
-  { name: 'no token', method: 'GET', path: '/reviews/r-eng', headers: async () => [], status: 401, reason: 'token_missing' },
+  { name: 'no token', method: 'GET', path: '/reviews/r-eng', headers: async () => [], status: 401, reason: 'token_missing', tokenKind: 'workload' },
   {
     name: 'not a bearer token',
     method: 'GET',
@@ -152,6 +154,7 @@ export const CASES: readonly ContractCase[] = [
     headers: async () => [['authorization', 'Basic dXNlcjpwYXNz']],
     status: 401,
     reason: 'auth_scheme_invalid',
+    tokenKind: 'workload',
   },
   ...(Object.entries(BROKEN_WORKLOAD_TOKENS) as [BrokenWorkloadToken, string][]).map(
     ([kind, reason]): ContractCase => ({
@@ -162,6 +165,7 @@ export const CASES: readonly ContractCase[] = [
       headers: async (ids) => [['authorization', `Bearer ${await ids.brokenWorkloadToken(kind, 'employee-service', SERVICE)}`]],
       status: 401,
       reason,
+      tokenKind: 'workload',
     }),
   ),
   {
@@ -175,6 +179,7 @@ export const CASES: readonly ContractCase[] = [
     },
     status: 401,
     reason: 'token_expired',
+    tokenKind: 'actor',
   },
   {
     name: 'actor token swapped for another user',
@@ -187,6 +192,7 @@ export const CASES: readonly ContractCase[] = [
     },
     status: 401,
     reason: 'actor_binding_mismatch',
+    tokenKind: 'actor',
   },
   {
     name: 'duplicate authorization header',
@@ -198,6 +204,7 @@ export const CASES: readonly ContractCase[] = [
     },
     status: 401,
     reason: 'duplicate_header',
+    tokenKind: 'workload',
   },
   {
     name: 'duplicate actor header',
@@ -210,6 +217,7 @@ export const CASES: readonly ContractCase[] = [
     },
     status: 401,
     reason: 'duplicate_header',
+    tokenKind: 'actor',
   },
   {
     name: 'allowed: manager reads a review of their department',
@@ -258,6 +266,7 @@ export const CASES: readonly ContractCase[] = [
     headers: (ids) => hop(ids, 'employee-service'),
     status: 401,
     reason: 'actor_required',
+    tokenKind: 'actor',
   },
   {
     name: 'actor forbidden on a service-to-service route',
@@ -266,6 +275,7 @@ export const CASES: readonly ContractCase[] = [
     headers: (ids) => hop(ids, 'employee-service', 'alice'),
     status: 401,
     reason: 'actor_forbidden',
+    tokenKind: 'actor',
   },
   {
     name: 'allowed: body-derived resource',
@@ -286,7 +296,7 @@ export const CASES: readonly ContractCase[] = [
     reason: 'denied',
   },
   { name: 'public route without credentials', method: 'GET', path: '/health', headers: async () => [], status: 200, answer: { workload: null, actor: null, policy: null, inCallerContext: false } },
-  { name: 'unconfigured route without credentials', method: 'GET', path: '/me', headers: async () => [], status: 401, reason: 'token_missing' },
+  { name: 'unconfigured route without credentials', method: 'GET', path: '/me', headers: async () => [], status: 401, reason: 'token_missing', tokenKind: 'workload' },
   {
     name: 'unconfigured route with a verified caller',
     method: 'GET',

@@ -43,9 +43,14 @@ export interface MeshguardErrorOptions {
   cause?: unknown
   /** A snake_case machine-readable reason, e.g. `aud_mismatch`. */
   reason?: string | undefined
+  /** For identity failures: which of the request's tokens the failure is about. */
+  tokenKind?: TokenKind | undefined
 }
 
 const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null
+
+/** The two tokens a request can carry: the caller's workload token and the actor token. */
+export type TokenKind = 'workload' | 'actor'
 
 const kMeshguardError = Symbol.for('@meshguard/error')
 
@@ -58,12 +63,18 @@ export class MeshguardError extends Error {
   readonly code: MeshguardErrorCode
   /** Machine-readable reason, snake_case. Defaults to the lower-cased code suffix. */
   readonly reason: string
+  /**
+   * Which of the request's tokens an identity failure is about (`workload`: the `Authorization`
+   * bearer token; `actor`: the actor token), when the verifier knows; set once, by identity.
+   */
+  tokenKind: TokenKind | undefined
 
   constructor(code: MeshguardErrorCode, message: string, options: MeshguardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.code = code
     this.reason = options.reason ?? code.replace(/^ERR_AUTHZ_/, '').toLowerCase()
+    this.tokenKind = options.tokenKind
     // No Error.captureStackTrace here: super() already captured the same trace (V8 starts it below
     // new.target's constructor), and capturing again doubled the cost of every error.
   }

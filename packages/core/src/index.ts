@@ -22,7 +22,7 @@ export {
   formatPolicyIssue,
   toMeshguardError,
 } from './errors.js'
-export type { MeshguardErrorCode, MeshguardErrorOptions, PolicyIssue } from './errors.js'
+export type { MeshguardErrorCode, MeshguardErrorOptions, PolicyIssue, TokenKind } from './errors.js'
 export type {
   Value,
   Principal,

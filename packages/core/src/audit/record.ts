@@ -1,4 +1,4 @@
-import type { MeshguardErrorCode } from '../errors.js'
+import type { MeshguardErrorCode, TokenKind } from '../errors.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, Effect } from '../types.js'
 
 /** What an audit record is about: a policy decision, or a request rejected before any decision. */
@@ -76,6 +76,8 @@ export interface AuditRecord {
   reason?: string | undefined
   /** meshguard error code for failures. */
   errorCode?: MeshguardErrorCode | undefined
+  /** For identity failures: which of the request's tokens the failure is about. */
+  tokenKind?: TokenKind | undefined
   /** Digest of the policy set in force (sha256 hex), for drift reporting. */
   policyDigest?: string | undefined
   /** Engine kind that decided. */

@@ -1,4 +1,4 @@
-import { IdentityError } from '../errors.js'
+import { IdentityError, type TokenKind } from '../errors.js'
 import type { HeaderView } from './types.js'
 
 /** The default header of the actor token. */
@@ -51,15 +51,15 @@ const TRANSACTION_ID = /^[A-Za-z0-9._:-]{1,128}$/
  * Reads exactly one value of a header. Several values, or one value Node joined from several
  * headers with `, `, are `duplicate_header`: which one would be meant is ambiguous.
  */
-export function singleHeader(headers: HeaderView, name: string): string | undefined {
+export function singleHeader(headers: HeaderView, name: string, tokenKind?: TokenKind): string | undefined {
   const value = headers[name]
   if (value === undefined) return undefined
   if (typeof value !== 'string') {
     if (value.length === 0) return undefined
-    if (value.length > 1) throw new IdentityError('duplicate_header', `more than one "${name}" header`)
+    if (value.length > 1) throw new IdentityError('duplicate_header', `more than one "${name}" header`, { tokenKind })
     return value[0]
   }
-  if (value.includes(',')) throw new IdentityError('duplicate_header', `more than one "${name}" header`)
+  if (value.includes(',')) throw new IdentityError('duplicate_header', `more than one "${name}" header`, { tokenKind })
   return value
 }
 
@@ -79,7 +79,7 @@ export function parseBearer(value: string | undefined): string | undefined {
   const trimmed = value.trim()
   if (trimmed === '') return undefined
   const match = BEARER.exec(trimmed)
-  if (match === null) throw new IdentityError('auth_scheme_invalid', 'authorization is not "Bearer <token>"')
+  if (match === null) throw new IdentityError('auth_scheme_invalid', 'authorization is not "Bearer <token>"', { tokenKind: 'workload' })
   return match[1]
 }
 

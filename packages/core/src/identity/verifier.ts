@@ -14,7 +14,8 @@ import {
   singleHeader,
   transactionIdHeader,
 } from './headers.js'
-import { andThen, isPromise, type MaybePromise } from '../maybe-async.js'
+import { isPromise, type MaybePromise } from '../maybe-async.js'
+import { aboutToken, andThenAbout } from './token-kind.js'
 import { mixTail, TokenMemo, tokenKey } from './token-memo.js'
 import type { Principal } from '../types.js'
 import { deepFreeze } from '../deep-freeze.js'
@@ -264,13 +265,18 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   /** Verifies both tokens; answers now when the keys are at hand (no promise on the fresh-token path). */
   function verifyTokens(workloadToken: string, actorToken: string | undefined, nowMs: number): MaybePromise<Verified> {
     const base: SlotLimits = { maxTokenBytes, tolerance, now: Math.floor(nowMs / 1000), offload }
-    const workload = verifyWorkloadToken(workloadToken, trust, {
-      ...base,
-      audience: ourAudiences,
-      audienceMode,
-      maxLifetime: maxWorkloadLifetime,
-    })
-    return andThen(workload, (verified) => afterWorkload(verified, workloadToken, actorToken, base))
+    let workload: MaybePromise<VerifiedWorkloadToken>
+    try {
+      workload = verifyWorkloadToken(workloadToken, trust, {
+        ...base,
+        audience: ourAudiences,
+        audienceMode,
+        maxLifetime: maxWorkloadLifetime,
+      })
+    } catch (err) {
+      throw aboutToken(err, 'workload')
+    }
+    return andThenAbout('workload', workload, (verified) => afterWorkload(verified, workloadToken, actorToken, base))
   }
 
   function afterWorkload(
@@ -279,22 +285,50 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     actorToken: string | undefined,
     base: SlotLimits,
   ): MaybePromise<Verified> {
-    const workloadChain = walkActChain(workload.claims['act'], maxActDepth, true)
-    const tokenTxn = workload.claims['txn']
-    if (tokenTxn !== undefined && !isTransactionId(tokenTxn)) throw new IdentityError('txn_invalid', 'token "txn" is malformed')
+    // The checks run in a fixed order; each failure is marked with the token it is about.
+    let workloadChain: string[]
+    let tokenTxn: unknown
+    try {
+      workloadChain = walkActChain(workload.claims['act'], maxActDepth, true)
+      tokenTxn = workload.claims['txn']
+      if (tokenTxn !== undefined && !isTransactionId(tokenTxn)) throw new IdentityError('txn_invalid', 'token "txn" is malformed')
+    } catch (err) {
+      throw aboutToken(err, 'workload')
+    }
 
     const digestKey = actorToken === undefined ? 0 : tokenKey(actorToken)
     const knownDigest = actorToken === undefined ? undefined : actorDigests.get(actorToken, digestKey)
     const actorDigest = actorToken === undefined ? undefined : (knownDigest ?? sha256Base64url(actorToken))
-    checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
+    try {
+      // A missing or different actor token is what fails the workload token's `ath` binding.
+      checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
+    } catch (err) {
+      throw aboutToken(err, 'actor')
+    }
 
-    const mappedWorkload = runMapping(() => mapWorkload(workload.claims, workload.id.id))
+    let mappedWorkload: WorkloadMapping
+    try {
+      mappedWorkload = runMapping(() => mapWorkload(workload.claims, workload.id.id))
+    } catch (err) {
+      throw aboutToken(err, 'workload')
+    }
     const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn as string | undefined, mappedWorkload, actorDigest }
     if (actorToken === undefined) return assemble(parts, undefined, [])
-    return andThen(verifyActorToken(actorToken, trust, base), (verifiedActor) => {
+    let actor: MaybePromise<VerifiedActorToken>
+    try {
+      actor = verifyActorToken(actorToken, trust, base)
+    } catch (err) {
+      throw aboutToken(err, 'actor')
+    }
+    return andThenAbout('actor', actor, (verifiedActor) => {
       if (knownDigest === undefined) actorDigests.set(actorToken, actorDigest as string, digestKey)
-      const side = actorSideOf(verifiedActor)
-      checkActorIssuedTo(side.actorChain, workload.id.id, workloadChain)
+      let side: ActorSide
+      try {
+        side = actorSideOf(verifiedActor)
+        checkActorIssuedTo(side.actorChain, workload.id.id, workloadChain)
+      } catch (err) {
+        throw aboutToken(err, 'actor')
+      }
       return assemble(parts, { actor: side.actor, token: actorToken, exp: verifiedActor.exp }, side.actorChain)
     })
   }
@@ -374,10 +408,10 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
 
   function checkRequirement(requirement: ActorRequirement, hasActor: boolean): void {
     if (requirement === 'required' && !hasActor) {
-      throw new IdentityMissingError('this route acts on behalf of a user: actor token required', { reason: 'actor_required' })
+      throw new IdentityMissingError('this route acts on behalf of a user: actor token required', { reason: 'actor_required', tokenKind: 'actor' })
     }
     if (requirement === 'forbidden' && hasActor) {
-      throw new IdentityError('actor_forbidden', 'this route does not accept an actor token')
+      throw new IdentityError('actor_forbidden', 'this route does not accept an actor token', { tokenKind: 'actor' })
     }
   }
 
@@ -389,19 +423,19 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     }
     // Every header is read and checked in the same order as without a cache. Reading a token is a
     // pure function of its header value, so a cached entry whose value is equal supplies the token.
-    const authorization = singleHeader(headers, 'authorization')
+    const authorization = singleHeader(headers, 'authorization', 'workload')
     const key = authorization === undefined ? undefined : cacheKey(authorization, peekSingleHeader(headers, actorHeader))
     const cached = key === undefined ? undefined : cache.get(key)
     // Each header value is compared with the cached one once (tokens run to ~1 KB).
     const sameAuthorization = cached !== undefined && cached.authorization === authorization
     const workloadToken = sameAuthorization ? cached.verified.workloadToken : parseBearer(authorization)
-    const actorValue = singleHeader(headers, actorHeader)
+    const actorValue = singleHeader(headers, actorHeader, 'actor')
     const sameActor = cached !== undefined && cached.actor === actorValue
     const actorToken = sameActor ? cached.verified.actorToken : parseActorToken(actorValue)
     const headerTxn = transactionIdHeader(headers, transactionHeader)
     // A token implies the header and its key; TypeScript needs all three spelled out.
     if (workloadToken === undefined || authorization === undefined || key === undefined) {
-      throw new IdentityMissingError('workload token required')
+      throw new IdentityMissingError('workload token required', { tokenKind: 'workload' })
     }
     checkRequirement(requirement, actorToken !== undefined)
 

@@ -57,7 +57,7 @@ const UNOBSERVED_ENDS: Readonly<Record<AuditOutcome, AuthorizationEnd>> = Object
   error: Object.freeze({ decision: 'error' }),
 })
 
-/** Rejection reasons that are about the actor token (or its absence); every other one names the workload slot. */
+/** For verifiers that do not mark failures with a token kind: reasons about the actor token (or its absence). */
 const ACTOR_REASONS: ReadonlySet<string> = new Set(['actor_required', 'actor_forbidden', 'actor_workload_mismatch'])
 
 /** `authz.token.verified` events for the tokens a caller presented (no-ops unless the span records). */
@@ -70,7 +70,7 @@ function tokenEventsOf(span: AuthorizationSpan, caller: VerifiedCallerLike): voi
 /** An `authz.token.rejected` event when identity refused the credentials (401). */
 function rejectionEventOf(span: AuthorizationSpan, error: MeshguardError): void {
   if (error.httpStatus !== 401) return
-  span.tokenRejected(ACTOR_REASONS.has(error.reason) ? 'actor' : 'workload', error.reason)
+  span.tokenRejected(error.tokenKind ?? (ACTOR_REASONS.has(error.reason) ? 'actor' : 'workload'), error.reason)
 }
 
 function hasMethod(value: unknown, name: string): boolean {

@@ -55,7 +55,7 @@ function wwwAuthenticate(error: MeshguardError, realm: string): string {
 /** The default problem body for an error. */
 export function buildProblem(error: MeshguardError, decisionId: string, typeBase: string): ProblemDetails {
   const status = error.httpStatus
-  return {
+  const problem: ProblemDetails = {
     type: `${typeBase}${problemSlug(error.code)}`,
     title: TITLES[status] ?? 'Error',
     status,
@@ -64,6 +64,9 @@ export function buildProblem(error: MeshguardError, decisionId: string, typeBase
     reason: error.reason,
     decisionId,
   }
+  // Which of the two tokens a 401 is about: the caller sent both and cannot tell from the reason alone.
+  if (error.tokenKind !== undefined) problem.tokenKind = error.tokenKind
+  return problem
 }
 
 /** Applies the service's customizer inside a guard; the status always stays the error's. */

@@ -148,6 +148,7 @@ export function auditRecordOf(
     scope: facts.scope,
     reason: error?.reason,
     errorCode: error?.code,
+    tokenKind: error?.tokenKind,
     policyDigest: engine.policyDigest,
     engine: engine.kind,
     checkResources: request

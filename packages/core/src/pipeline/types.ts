@@ -3,7 +3,7 @@
  * `guard.authorize(view, route)` and translate the {@link GuardOutcome} into their framework's idiom.
  */
 import type { AuditLog } from '../audit/index.js'
-import type { MeshguardError } from '../errors.js'
+import type { MeshguardError, TokenKind } from '../errors.js'
 import type { ActorRequirement, HeaderView, VerifiedCaller } from '../identity/types.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
@@ -116,6 +116,8 @@ export interface ProblemDetails {
   reason: string
   /** Correlates with the audit record and span. */
   decisionId: string
+  /** For identity failures (401): which of the request's tokens it is about, when known. */
+  tokenKind?: TokenKind | undefined
   /** Extension members added by a `problem.customize` hook. */
   [extension: string]: unknown
 }

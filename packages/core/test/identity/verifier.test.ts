@@ -117,6 +117,35 @@ describe('createIdentityVerifier', () => {
     expect(await reasonOf(v.verify(await hop()))).toBe('token_expired')
   })
 
+  it('says which token a failure is about, on the threadpool and the inline signature paths', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const kindOf = async (promise: Promise<unknown>): Promise<[string, string | undefined]> => {
+      const err = await promise.then(() => undefined, (e: unknown) => e)
+      if (!(err instanceof MeshguardError)) throw new Error('expected a meshguard error')
+      return [err.reason, err.tokenKind]
+    }
+    const alice = await ids.mintActorToken('alice')
+    const expiredActor = await ids.mintActorToken('alice', { now: now - 7200, lifetime: 900 })
+    const forgedActor = `${alice.slice(0, -6)}${alice.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA'}`
+    const bound = async (actor: string) => `Bearer ${await ids.mintWorkloadToken('employee-service', { audience: 'review-service', actorToken: actor })}`
+    const cases: [Record<string, string | string[]>, [string, string | undefined]][] = [
+      [{}, ['token_missing', 'workload']],
+      [{ authorization: 'Basic dXNlcjpwYXNz' }, ['auth_scheme_invalid', 'workload']],
+      [{ authorization: `Bearer ${await ids.brokenWorkloadToken('expired', 'employee-service', 'review-service')}` }, ['token_expired', 'workload']],
+      [{ authorization: await bound(expiredActor), 'x-meshguard-actor': expiredActor }, ['token_expired', 'actor']],
+      [{ authorization: await bound(forgedActor), 'x-meshguard-actor': forgedActor }, ['signature_invalid', 'actor']],
+      [{ authorization: await bound(alice), 'x-meshguard-actor': await ids.mintActorToken('hana') }, ['actor_binding_mismatch', 'actor']],
+      [{ authorization: await bound(alice), 'x-meshguard-actor': [alice, alice] }, ['duplicate_header', 'actor']],
+      [{ authorization: await bound(alice), 'x-meshguard-actor': alice, 'x-meshguard-txn': '%%' }, ['txn_invalid', undefined]],
+    ]
+    for (const signatureCheck of ['threadpool', 'inline'] as const) {
+      const v = createIdentityVerifier(ids.verifierOptions('review-service', { signatureCheck }))
+      for (const [headers, expected] of cases) expect([signatureCheck, ...(await kindOf(v.verify(headers)))]).toEqual([signatureCheck, ...expected])
+      const bare = await ids.headers({ from: 'employee-service', to: 'review-service' })
+      expect(await kindOf(v.verify(bare, { actor: 'required' }))).toEqual(['actor_required', 'actor'])
+    }
+  })
+
   it('requires, forbids or accepts an actor per route', async () => {
     const bare = await ids.headers({ from: 'employee-service', to: 'review-service' })
     const err = await verifier.verify(bare, { actor: 'required' }).catch((e: unknown) => e)

@@ -44,7 +44,7 @@ function singleHeader(headers: HeaderView, name: string): string | undefined {
 const identity: IdentityVerifierLike<Caller> = {
   async verify(headers, { actor }) {
     const auth = singleHeader(headers, 'authorization')
-    if (auth === undefined) throw new IdentityMissingError('no workload token')
+    if (auth === undefined) throw new IdentityMissingError('no workload token', { tokenKind: 'workload' })
     if (auth === 'Bearer down') throw new UnavailableError('jwks_unavailable', 'JWKS endpoint unreachable')
     if (auth === 'Bearer crash') throw new TypeError('bug in verifier')
     if (auth !== `Bearer ${GOOD}`) throw new IdentityError('signature_invalid', 'signature does not verify')
@@ -184,7 +184,9 @@ describe('createGuard: identity failures', () => {
     expect(outcome.status).toBe(401)
     expect(outcome.problem.reason).toBe('token_missing')
     expect(outcome.headers['www-authenticate']).toBe('Bearer realm="review-service"')
-    expect((await events())[0]).toMatchObject({ kind: 'auth_failure', outcome: 'unauthenticated', reason: 'token_missing', errorCode: 'ERR_AUTHZ_IDENTITY_MISSING' })
+    // The verifier's token kind reaches the problem body and the audit record.
+    expect(outcome.problem.tokenKind).toBe('workload')
+    expect((await events())[0]).toMatchObject({ kind: 'auth_failure', outcome: 'unauthenticated', reason: 'token_missing', errorCode: 'ERR_AUTHZ_IDENTITY_MISSING', tokenKind: 'workload' })
     expect(spans()[0]?.attributes).toMatchObject({ 'authz.decision': 'unauthenticated', 'authz.reason': 'token_missing' })
   })
 

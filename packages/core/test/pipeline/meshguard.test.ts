@@ -127,9 +127,15 @@ describe('createMeshguard with telemetry and watch', () => {
     expect((await meshguard.guard.authorize(view(forged, 'r1'), reviewRoute)).ok).toBe(false)
     const noActor = { authorization: alice['authorization']! }
     expect((await meshguard.guard.authorize(view(noActor, 'r1'), reviewRoute)).ok).toBe(false)
+    // An expired actor token: the reason alone (token_expired) does not say which token it was.
+    const expiredActor = await ids.mintActorToken('alice', { now: Math.floor(Date.now() / 1000) - 7200, lifetime: 900 })
+    const workload = await ids.mintWorkloadToken('employee-service', { audience: 'review-service', actorToken: expiredActor })
+    const stale = await meshguard.guard.authorize(view({ authorization: `Bearer ${workload}`, 'x-meshguard-actor': expiredActor }, 'r1'), reviewRoute)
+    expect(stale.ok ? undefined : [stale.problem.reason, stale.problem.tokenKind]).toEqual(['token_expired', 'actor'])
     expect(exporter.getFinishedSpans().map((span) => span.events.map((e) => [e.name, e.attributes?.['authz.token.kind'], e.attributes?.['authz.reason']]))).toEqual([
       [['authz.token.rejected', 'workload', 'signature_invalid']],
       [['authz.token.rejected', 'actor', 'actor_required']],
+      [['authz.token.rejected', 'actor', 'token_expired']],
     ])
     await meshguard.close()
   })
