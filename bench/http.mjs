@@ -2,8 +2,9 @@
 // on loopback, with autocannon. Usage: `pnpm bench:http` (builds first, then runs this file).
 //
 // Method (see /work/shared/research/peer-baselines.md): every server runs in its own process on
-// 127.0.0.1 with NODE_ENV=production; autocannon runs in another process (10 connections, a warm-up in two
-// runs, i.e. two sets of connections, then the measured window on a third). Rounds are interleaved: each framework's variants run back to back, in
+// 127.0.0.1 with NODE_ENV=production; autocannon runs in another process (10 connections, a warm-up
+// in two runs, i.e. two sets of connections, then the measured window on a third). Rounds are
+// interleaved: each framework's variants run back to back, in
 // an order that rotates each round, and the frameworks take turns to go first; ratios are paired
 // (auth ÷ bare of the same framework in the same round), then the median over rounds is printed.
 // Latency percentiles come from the float latency of every 2xx response (autocannon's own histogram
