@@ -81,21 +81,24 @@ describe('remembered decisions', () => {
   })
 })
 
-const TIMED = `apiVersion: api.cerbos.dev/v1
+/** A resource policy whose `read` rule (role `user`) has the condition `expr`; `more` adds rules. */
+const readPolicy = (resource: string, expr: string, more = ''): string => `apiVersion: api.cerbos.dev/v1
 resourcePolicy:
   version: default
-  resource: doc
+  resource: ${resource}
   rules:
     - actions: ['read']
       effect: EFFECT_ALLOW
       roles: ['user']
       condition:
         match:
-          expr: now() < timestamp("2030-01-01T00:00:00Z")
-    - actions: ['list']
+          expr: ${expr}
+${more}`
+
+const TIMED = readPolicy('doc', 'now() < timestamp("2030-01-01T00:00:00Z")', `    - actions: ['list']
       effect: EFFECT_ALLOW
       roles: ['user']
-`
+`)
 
 describe('remembered decisions and the clock', () => {
   it('never reuses an answer whose evaluation read the clock, and starts afresh after a swap', () => {
@@ -114,18 +117,7 @@ describe('remembered decisions and the clock', () => {
   })
 })
 
-const PRESENCE = `apiVersion: api.cerbos.dev/v1
-resourcePolicy:
-  version: default
-  resource: note
-  rules:
-    - actions: ['read']
-      effect: EFFECT_ALLOW
-      roles: ['user']
-      condition:
-        match:
-          expr: '!has(request.resource.attr.blocked)'
-`
+const PRESENCE = readPolicy('note', "'!has(request.resource.attr.blocked)'")
 
 describe('remembered decisions and attribute keys', () => {
   const engine = EmbeddedEngine.fromSources([{ file: 'note.yaml', text: PRESENCE }])
