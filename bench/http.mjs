@@ -25,10 +25,11 @@
 //
 // `node bench/http.mjs pair A B` (e.g. `pair express-bare express-meshguard`): runs the two servers AT
 // THE SAME TIME, pinned together to CPU 0 with their loads on CPU 1 (when `taskset` exists), and
-// prints B's req/s ÷ A's per round. Both share one core fairly, so the ratio is the inverse ratio of
-// their CPU per request, and whatever else the machine does hits both alike: on a shared, drifting
-// machine it resolves differences of a few per cent that back-to-back runs cannot (`pair A A` shows
-// the floor: 0.96–1.01 here). Sides swap every round.
+// prints B's req/s ÷ A's per round, also per CPU second (each server's requests over its own CPU
+// ticks: the inverse ratio of their CPU per request, even when the scheduler splits the core
+// unevenly, which it does by up to ±5 %). Whatever else the machine does hits both alike: on a
+// shared, drifting machine it resolves differences of a few per cent that back-to-back runs cannot
+// (`pair A A` shows the floor: 0.96–1.01 here). Sides swap every round.
 //
 // `node bench/http.mjs instructions A [B ...]`: instructions per request of each variant's server under
 // valgrind's callgrind (deterministic to about 0.5 %; see instructionsOf). Env: BENCH_IR_WARMUP
@@ -315,8 +316,8 @@ function startLoad(variant, configPath, url, settings, cpu) {
 
 /**
  * Both servers at once: shared CPU 0, loads on CPU 1 (unpinned without taskset). Also returns how
- * busy the servers kept their core: a ratio only compares server costs when they, not the loads,
- * were the bottleneck.
+ * busy the servers kept their core and each server's CPU ticks: a ratio only compares server costs
+ * when they, not the loads, were the bottleneck, and the ticks correct for an uneven split of the core.
  */
 async function measurePair(a, b, configPath, settings, pin) {
   const servers = []
@@ -324,12 +325,13 @@ async function measurePair(a, b, configPath, settings, pin) {
     for (const variant of [a, b]) servers.push(await startMeasured(variant, configPath, pin ? 0 : undefined))
     const loads = [a, b].map((v, i) => startLoad(v, configPath, servers[i].url, settings, pin ? 1 : undefined))
     await Promise.all(loads.map((l) => l.until('measure-start')))
-    const ticks = () => servers.reduce((sum, s) => sum + cpuTicks(s.pid), 0)
-    const [ticksBefore, t0] = [ticks(), performance.now()]
+    const ticksBefore = servers.map((s) => cpuTicks(s.pid))
+    const t0 = performance.now()
     await Promise.all(loads.map((l) => l.until('measure-end')))
-    const busy = ((ticks() - ticksBefore) * 10) / (performance.now() - t0)
+    const [ta, tb] = servers.map((s, i) => cpuTicks(s.pid) - (ticksBefore[i] ?? 0))
+    const busy = ((ta + tb) * 10) / (performance.now() - t0)
     const [ra, rb] = await Promise.all(loads.map((l) => l.result()))
-    return { ra, rb, busy }
+    return { ra, rb, busy, ticksA: ta, ticksB: tb }
   } finally {
     await Promise.all(servers.map((s) => s.stop()))
   }
@@ -341,6 +343,7 @@ async function pairMain(a, b) {
   const pin = spawnSync('taskset', ['-c', '0', 'true']).status === 0
   console.log(`bench:http pair  ${a} vs ${b}  node ${process.version}  rounds=${settings.rounds} duration=${settings.durationS}s  ${pin ? 'servers on CPU 0, loads on CPU 1' : 'unpinned (no taskset)'}`)
   const ratios = []
+  const cpuRatios = []
   let busiest = Infinity
   await withConfig(async (configPath) => {
     for (let round = 0; round < settings.rounds; round++) {
@@ -348,13 +351,25 @@ async function pairMain(a, b) {
       const swapped = round % 2 === 1
       const pair = await measurePair(swapped ? b : a, swapped ? a : b, configPath, settings, pin)
       const [ra, rb] = swapped ? [pair.rb, pair.ra] : [pair.ra, pair.rb]
+      const [ticksA, ticksB] = swapped ? [pair.ticksB, pair.ticksA] : [pair.ticksA, pair.ticksB]
+      const shareB = ticksB / (ticksA + ticksB)
+      // Requests per CPU tick: the scheduler does not always split the core evenly (45–55 % seen).
+      const perCpu = rb.rps / ticksB / (ra.rps / ticksA)
       ratios.push(rb.rps / ra.rps)
+      cpuRatios.push(perCpu)
       busiest = Math.min(busiest, pair.busy)
-      console.log(`  round ${round + 1}  ${a} ${fmt(ra.rps)} req/s  ${b} ${fmt(rb.rps)} req/s  ratio ${fmt(rb.rps / ra.rps, 3)}  servers' core ${fmt(pair.busy * 100)}% busy`)
+      console.log(
+        `  round ${round + 1}  ${a} ${fmt(ra.rps)} req/s  ${b} ${fmt(rb.rps)} req/s  ratio ${fmt(rb.rps / ra.rps, 3)}` +
+          `  per CPU second ${fmt(perCpu, 3)}  servers' core ${fmt(pair.busy * 100)}% busy, ${fmt(shareB * 100)}% of it ${b}`,
+      )
     }
   })
-  const sorted = [...ratios].sort((x, y) => x - y)
-  console.log(`\n${b} ÷ ${a} (same moment, shared core): median ${fmt(median(ratios), 3)}  range ${fmt(sorted[0], 3)}–${fmt(sorted.at(-1), 3)}`)
+  const range = (values) => {
+    const sorted = [...values].sort((x, y) => x - y)
+    return `${fmt(sorted[0], 3)}–${fmt(sorted.at(-1), 3)}`
+  }
+  console.log(`\n${b} ÷ ${a} (same moment, shared core): median ${fmt(median(ratios), 3)}  range ${range(ratios)}`)
+  console.log(`${b} ÷ ${a} per CPU second (each server's requests over its own CPU time): median ${fmt(median(cpuRatios), 3)}  range ${range(cpuRatios)}`)
   // Below ~90% the loads were the bottleneck (e.g. two Fastify servers outrun two autocannons on one core).
   if (pin && busiest < 0.9) console.log(`warning: the servers' core was only ${fmt(busiest * 100)}% busy in some round: the loads were the bottleneck, so the ratio does not compare server costs`)
 }
