@@ -29,7 +29,7 @@
 // ticks: the inverse ratio of their CPU per request, even when the scheduler splits the core
 // unevenly, which it does by up to ±5 %). Whatever else the machine does hits both alike: on a
 // shared, drifting machine it resolves differences of a few per cent that back-to-back runs cannot
-// (`pair A A` shows the floor: 0.96–1.01 here). Sides swap every round.
+// (`pair A A` per CPU second: 0.986–1.012 here; the plain ratio gave 0.99–1.19). Sides swap every round.
 //
 // `node bench/http.mjs instructions A [B ...]`: instructions per request of each variant's server under
 // valgrind's callgrind (deterministic to about 0.5 %; see instructionsOf). Env: BENCH_IR_WARMUP
