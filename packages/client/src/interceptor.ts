@@ -132,10 +132,19 @@ function decide(
     injectTraceContext(headers, plan.traceContext, resolved.propagator)
   }
   // A hop to any origin other than the first one (a redirect) never carries identity, even when
-  // that origin is mapped: the redirecting server chose it, not the code making the call.
-  if (destination === undefined || origin !== plan.origin) return { kind: 'send', headers }
+  // that origin is mapped: the redirecting server chose it, not the code making the call. Once a
+  // chain has left the first origin, nothing after carries identity either: a foreign server that
+  // redirects back would choose the path and method identity is attached to.
+  if (origin !== plan.origin) {
+    departedPlans.add(plan)
+    return { kind: 'send', headers }
+  }
+  if (destination === undefined || departedPlans.has(plan)) return { kind: 'send', headers }
   return { kind: 'mint', headers, audience: destination.audience, plan }
 }
+
+/** Plans of requests whose redirect chain has left their first origin (it never carries identity again). */
+const departedPlans = new WeakSet<OutboundPlan>()
 
 function withMinted(headers: HeaderRecord, minted: Record<string, string>): HeaderRecord {
   if (typeof minted !== 'object' || minted === null) {

@@ -74,6 +74,18 @@ describe('redirects with the undici redirect interceptor (meshguard composed ins
     expect(identity.calls.map((call) => call.audience)).toEqual(['spiffe://acme/b'])
   })
 
+  it('never carries identity again once the chain has left the first origin, even back to it (T31)', async () => {
+    b.respond((req, res) => (req.url === '/start' ? redirectTo(`${outside.origin}/bounce`)(req, res) : res.writeHead(200).end()))
+    outside.respond(redirectTo(`${b.origin}/admin/delete-everything`, 307))
+    const identity = new RecordingIdentity()
+    const dispatcher = agentWith(meshguardInterceptor(options(identity)), interceptors.redirect({ maxRedirections: 3 }))
+    expect(await get(dispatcher, `${b.origin}/start`)).toBe(200)
+    expect(b.requests.map((r) => r.path)).toEqual(['/start', '/admin/delete-everything'])
+    expect(identityHeadersOf(b, 0)).toEqual(identityHeaderNames)
+    expect(identityHeadersOf(b, 1)).toEqual([])
+    expect(identity.calls).toHaveLength(1)
+  })
+
   it('reads the caller once per logical request, not again on the redirect hop', async () => {
     b.respond((req, res) => (req.url === '/start' ? redirectTo(`${b.origin}/final`)(req, res) : res.writeHead(200).end()))
     let reads = 0
@@ -129,6 +141,23 @@ describe('redirects followed by createMeshguardFetch', () => {
     expect(identityHeadersOf(b)).toEqual(identityHeaderNames)
     expect(target().requests).toHaveLength(1)
     expect(identityHeadersOf(target())).toEqual([])
+    expect(identity.calls).toHaveLength(1)
+  })
+})
+
+describe('a redirect chain that leaves and comes back, followed by createMeshguardFetch', () => {
+  it('sends the hop back to the first origin without identity (T31)', async () => {
+    b.respond((req, res) => (req.url === '/start' ? redirectTo(`${outside.origin}/bounce`)(req, res) : res.writeHead(200).end()))
+    outside.respond(redirectTo(`${b.origin}/admin/delete-everything`, 307))
+    const identity = new RecordingIdentity()
+    const fetch = createMeshguardFetch(options(identity))
+    closers.push(fetch.close)
+    const res = await fetch(`${b.origin}/start`)
+    await res.arrayBuffer()
+    expect(res.status).toBe(200)
+    expect(b.requests.map((r) => r.path)).toEqual(['/start', '/admin/delete-everything'])
+    expect(identityHeadersOf(b, 0)).toEqual(identityHeaderNames)
+    expect(identityHeadersOf(b, 1)).toEqual([])
     expect(identity.calls).toHaveLength(1)
   })
 })

@@ -38,13 +38,18 @@ interface Node {
 }
 
 /**
- * A JSON-like map: a plain object or a null-prototype object. Checked through `constructor`, which
- * is cheaper than `Object.getPrototypeOf`; an own `constructor` key only causes a fallback.
+ * A JSON-like map: a plain object or a null-prototype object whose `constructor` reads as the
+ * library's map test expects (an own `constructor` key falls back to the library, which decides it).
+ * The prototype is checked too: an object whose prototype chain holds values
+ * (`Object.create({ admin: true })`) answers `constructor === Object` as well, and reading its
+ * fields here would hand inherited values to a condition.
  */
 function isMap(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false
   const ctor = (value as { constructor?: unknown }).constructor
-  return ctor === Object || ctor === undefined
+  if (ctor !== Object && ctor !== undefined) return false
+  const proto: unknown = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
 }
 
 /** Primitive CEL values with JS-identical equality: string, bool, double, int, null. */

@@ -12,6 +12,7 @@ import { EvaluationContext } from './evaluation.js'
 import type { Binding, RowKind, RuleTable } from './rule-table.js'
 import { validateAttributes } from './schema-validation.js'
 import type { ActionEffect, CheckInput, CheckOutput, CheckOutputEntry, SchemaEnforcement } from './types.js'
+import { setOwn } from '../own.js'
 
 /** Engine-wide settings for a check. */
 export interface CheckSettings {
@@ -91,7 +92,7 @@ function finish(input: CheckInput, effects: ReadonlyArray<EffectInfo | undefined
   for (let i = 0; i < input.actions.length; i++) {
     const action = input.actions[i] as string
     const e = effects[i]
-    actions[action] = e && e.effect !== 'NO_MATCH' ? { effect: e.effect, policy: e.policy, scope: e.scope } : { effect: 'EFFECT_DENY', policy: NO_MATCH, scope: '' }
+    setOwn(actions, action, e && e.effect !== 'NO_MATCH' ? { effect: e.effect, policy: e.policy, scope: e.scope } : { effect: 'EFFECT_DENY', policy: NO_MATCH, scope: '' })
   }
   // Written out rather than spread (the hot path); the check keeps every field.
   return {

@@ -16,6 +16,7 @@
  */
 import { deepFreeze } from '../deep-freeze.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, Resource } from '../types.js'
+import { setOwn } from '../own.js'
 
 /** Answers kept per principal; the oldest goes first. */
 const ENTRIES_PER_PRINCIPAL = 64
@@ -66,7 +67,7 @@ function frozenCopy(value: unknown, depth = 0): { value: unknown } | undefined {
   for (const key of Object.keys(value)) {
     const copy = frozenCopy((value as Record<string, unknown>)[key], depth + 1)
     if (copy === undefined) return undefined
-    out[key] = copy.value
+    setOwn(out, key, copy.value)
   }
   return { value: Object.freeze(out) }
 }

@@ -12,6 +12,7 @@ import { checkInput, type CheckSettings } from './check.js'
 import { toCheckInputs, validateCheckInputs } from './request.js'
 import { RuleTable } from './rule-table.js'
 import type { CheckInput, CheckOutput, EmbeddedEngineOptions, SchemaEnforcement } from './types.js'
+import { setOwn } from '../own.js'
 
 interface ActiveSet {
   readonly set: CompiledPolicySet
@@ -83,8 +84,8 @@ function toResult(input: CheckInput, output: CheckOutput, includeMeta: boolean):
   if (includeMeta) metaActions = {}
   for (const action in output.actions) {
     const e = output.actions[action]!
-    actions[action] = e.effect
-    if (metaActions) metaActions[action] = { matchedPolicy: e.policy, matchedScope: e.scope }
+    setOwn(actions, action, e.effect)
+    if (metaActions) setOwn(metaActions, action, { matchedPolicy: e.policy, matchedScope: e.scope })
   }
   return {
     resource: {

@@ -8,6 +8,7 @@ import { CelFailure } from '../cel/failure.js'
 import { evaluateQuietly } from '../cel/program.js'
 import { ConditionError } from '../errors.js'
 import type { CompiledCondition, CompiledParams, CompiledVariable } from '../policy/compiled.js'
+import { setOwn } from '../own.js'
 
 /** A swallowed CEL runtime error. */
 export interface EvaluationError {
@@ -225,7 +226,7 @@ export function toJson(value: unknown): unknown {
       if (Array.isArray(value)) return value.map(toJson)
       if (value instanceof Map) {
         const out: Record<string, unknown> = {}
-        for (const [k, v] of value) out[String(k)] = toJson(v)
+        for (const [k, v] of value) setOwn(out, String(k), toJson(v))
         return out
       }
       if (value instanceof Set) return [...value].map(toJson)
@@ -236,7 +237,7 @@ export function toJson(value: unknown): unknown {
       const out: Record<string, unknown> = {}
       const map = value as Record<string, unknown>
       // Own enumerable string keys in order, as Object.entries gives them, without the pair arrays.
-      for (const k of Object.keys(map)) out[k] = toJson(map[k])
+      for (const k of Object.keys(map)) setOwn(out, k, toJson(map[k]))
       return out
     }
     default:

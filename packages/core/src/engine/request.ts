@@ -6,6 +6,7 @@
 import { RequestError } from '../errors.js'
 import type { CheckResourcesRequest, Principal, Resource } from '../types.js'
 import type { CheckInput, EngineAuxData } from './types.js'
+import { setOwn } from '../own.js'
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
@@ -131,7 +132,7 @@ export function validateAuxData(value: unknown, at: string): EngineAuxData {
     const jwts: Record<string, { claims: Record<string, unknown> }> = {}
     for (const [name, token] of Object.entries(value.jwts)) {
       if (!isRecord(token)) fail('invalid_aux_data', `${at}.jwts.${name} must be an object`)
-      jwts[name] = { claims: attrOf(token.claims, `${at}.jwts.${name}.claims`) }
+      setOwn(jwts, name, { claims: attrOf(token.claims, `${at}.jwts.${name}.claims`) })
     }
     out.jwts = jwts
   }

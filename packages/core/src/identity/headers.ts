@@ -50,17 +50,32 @@ const TRANSACTION_ID = /^[A-Za-z0-9._:-]{1,128}$/
 /**
  * Reads exactly one value of a header. Several values, or one value Node joined from several
  * headers with `, `, are `duplicate_header`: which one would be meant is ambiguous.
+ *
+ * For a token header (`tokenKind` given), a value longer than `maxBytes` is `token_too_large`
+ * before anything scans it, and a value holding `{` is `token_malformed`: a JWS JSON serialization
+ * (never accepted), whose commas are not several headers.
  */
-export function singleHeader(headers: HeaderView, name: string, tokenKind?: TokenKind): string | undefined {
+export function singleHeader(headers: HeaderView, name: string, tokenKind?: TokenKind, maxBytes?: number): string | undefined {
   const value = headers[name]
   if (value === undefined) return undefined
   if (typeof value !== 'string') {
     if (value.length === 0) return undefined
     if (value.length > 1) throw new IdentityError('duplicate_header', `more than one "${name}" header`, { tokenKind })
-    return value[0]
+    const only = value[0] as string
+    if (tokenKind !== undefined) checkTokenValue(only, tokenKind, maxBytes)
+    return only
   }
+  if (tokenKind !== undefined) checkTokenValue(value, tokenKind, maxBytes)
   if (value.includes(',')) throw new IdentityError('duplicate_header', `more than one "${name}" header`, { tokenKind })
   return value
+}
+
+/** The checks of a token header value that come before any scan of it. */
+function checkTokenValue(value: string, tokenKind: TokenKind, maxBytes: number | undefined): void {
+  if (maxBytes !== undefined && value.length > maxBytes) {
+    throw new IdentityError('token_too_large', `token exceeds ${maxBytes} bytes`, { tokenKind })
+  }
+  if (value.includes('{')) throw new IdentityError('token_malformed', 'token is not a compact JWS (JSON serialization is not accepted)', { tokenKind })
 }
 
 /**

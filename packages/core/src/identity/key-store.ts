@@ -13,6 +13,12 @@ export interface KeyStore {
    * @throws IdentityError `unknown_key`; UnavailableError `jwks_unavailable` (remote only)
    */
   getKey(kid: string): Promise<KeyEntry> | KeyEntry
+  /**
+   * The entry `getKey(kid)` would return right now without waiting, or undefined when it would
+   * wait, fail or return another entry. Never fetches; it lets a cached verification ask whether
+   * its key is still trusted, so the cache cannot outlive a key's removal.
+   */
+  currentKey(kid: string): KeyEntry | undefined
 }
 
 /** Context a key store needs from its bundle. */
@@ -32,6 +38,9 @@ class StaticKeyStore implements KeyStore {
     const key = this.keys.get(kid)
     if (key === undefined) throw unknownKey()
     return key
+  }
+  currentKey(kid: string): KeyEntry | undefined {
+    return this.keys.get(kid)
   }
 }
 
@@ -68,10 +77,13 @@ class FileKeyStore implements KeyStore {
     }
   }
   getKey(kid: string): KeyEntry {
-    this.refreshIfChanged()
-    const key = this.keys.get(kid)
+    const key = this.currentKey(kid)
     if (key === undefined) throw unknownKey()
     return key
+  }
+  currentKey(kid: string): KeyEntry | undefined {
+    this.refreshIfChanged()
+    return this.keys.get(kid)
   }
 }
 

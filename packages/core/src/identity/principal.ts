@@ -1,14 +1,24 @@
 import { IdentityError } from '../errors.js'
 import type { Principal } from '../types.js'
-import type { ActorMapping, ActorType, ClaimMappingOptions, WorkloadMapping } from './types.js'
+import type { ActorMapping, ActorType, ClaimMappingOptions, WorkloadGrant, WorkloadMapping } from './types.js'
 
 /** Claims that describe the token itself, not the caller; they never become policy attributes. */
-const TOKEN_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'ath', 'act', 'txn', 'cnf', 'may_act'])
+export const TOKEN_CLAIMS: ReadonlySet<string> = new Set([
+  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'ath', 'act', 'txn', 'cnf', 'may_act',
+])
 
 /** The attribute type policies see for an AI agent: `request.principal.attr.act.user.attr.type == "AI_AGENT"`. */
 export const AI_AGENT_TYPE = 'AI_AGENT'
 
 const AGENT_TYPE_VALUES = new Set(['agent', 'ai_agent'])
+
+/**
+ * An object for attributes built from untrusted JSON: no prototype, so a key named `__proto__`,
+ * `constructor` or `prototype` is inert data and nothing can be inherited.
+ */
+export function bareRecord(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>
+}
 
 function stringList(value: unknown): string[] | undefined {
   if (typeof value === 'string') return value.split(' ').filter((v) => v.length > 0)
@@ -16,20 +26,48 @@ function stringList(value: unknown): string[] | undefined {
   return undefined
 }
 
+/** Own, non-token claims (minus `drop`) as a prototype-less attribute object. */
 function attributes(claims: Readonly<Record<string, unknown>>, drop: ReadonlySet<string>): Record<string, unknown> {
-  const attr: Record<string, unknown> = {}
-  for (const [name, value] of Object.entries(claims)) if (!TOKEN_CLAIMS.has(name) && !drop.has(name)) attr[name] = value
+  const attr = bareRecord()
+  for (const name of Object.keys(claims)) if (!TOKEN_CLAIMS.has(name) && !drop.has(name)) attr[name] = claims[name]
   return attr
 }
 
-/** Builds the default workload mapping: roles from a claim, else the last SPIFFE path segment. */
-export function defaultWorkloadMapping(options: ClaimMappingOptions): (claims: Readonly<Record<string, unknown>>, id: string) => WorkloadMapping {
+/**
+ * The claims of a verified token that an authority asserted: the registered claims that identify the
+ * token (`iss`, `sub`, …) and those named in `authoritative`. Everything else is the signer's own say.
+ */
+export function authoritativeClaims(
+  claims: Readonly<Record<string, unknown>>,
+  authoritative: ReadonlySet<string> | undefined,
+): Record<string, unknown> {
+  const out = bareRecord()
+  for (const name of Object.keys(claims)) {
+    if ((TOKEN_CLAIMS.has(name) && name !== 'act') || authoritative?.has(name) === true) out[name] = claims[name]
+  }
+  return out
+}
+
+/** The role the verified identity itself carries: the last path segment of its SPIFFE ID. */
+export function identityRole(id: string): string {
+  return id.slice(id.lastIndexOf('/') + 1)
+}
+
+/**
+ * Builds the default workload mapping. Roles: the identity's own role (last SPIFFE path segment),
+ * the roles the callee's trust configuration grants, and the roles claim when an authority asserted
+ * it. Attributes: the authority-asserted claims, then the configured attributes (which win).
+ * `claims` holds only what an authority asserted: a self-signed token's own claims never get here.
+ */
+export function defaultWorkloadMapping(options: ClaimMappingOptions): (claims: Readonly<Record<string, unknown>>, id: string, grant: WorkloadGrant) => WorkloadMapping {
   const rolesClaim = options.workloadRolesClaim ?? 'roles'
   const drop = new Set([rolesClaim])
-  return (claims, id) => {
-    const fromClaim = stringList(claims[rolesClaim])
-    const roles = fromClaim !== undefined && fromClaim.length > 0 ? fromClaim : [id.slice(id.lastIndexOf('/') + 1)]
-    return { roles, attr: attributes(claims, drop) }
+  return (claims, id, grant) => {
+    const roles = [identityRole(id)]
+    for (const role of [...grant.roles, ...(stringList(claims[rolesClaim]) ?? [])]) if (!roles.includes(role)) roles.push(role)
+    const attr = attributes(claims, drop)
+    for (const name of Object.keys(grant.attributes)) attr[name] = grant.attributes[name]
+    return { roles, attr }
   }
 }
 
@@ -74,13 +112,21 @@ export function runMapping<T extends { roles: string[]; attr: Record<string, unk
   return result
 }
 
-/** The principal shape the seed policies expect: the workload, with the actor under `attr.act.user`. */
+/**
+ * The principal shape the seed policies expect: the workload, with the actor under `attr.act.user`
+ * (and the issuer that vouched for the actor as `attr.act.user.issuer`). Attribute objects have no
+ * prototype and copy own properties only, whatever a (custom) mapping returned.
+ */
 export function buildPrincipal(
   workload: { id: string; roles: string[]; attr: Record<string, unknown> },
-  actor: { id: string; roles: string[]; attr: Record<string, unknown> } | undefined,
+  actor: { id: string; roles: string[]; attr: Record<string, unknown>; issuer: string } | undefined,
 ): Principal {
-  const attr: Record<string, unknown> = { ...workload.attr }
-  if (actor !== undefined) attr['act'] = { user: { id: actor.id, roles: actor.roles, attr: actor.attr } }
-  else delete attr['act']
+  const attr = bareRecord()
+  for (const name of Object.keys(workload.attr)) if (name !== 'act') attr[name] = workload.attr[name]
+  if (actor !== undefined) {
+    const actorAttr = bareRecord()
+    for (const name of Object.keys(actor.attr)) actorAttr[name] = actor.attr[name]
+    attr['act'] = { user: { id: actor.id, roles: actor.roles, attr: actorAttr, issuer: actor.issuer } }
+  }
   return { id: workload.id, roles: workload.roles, attr }
 }

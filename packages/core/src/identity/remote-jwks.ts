@@ -68,6 +68,12 @@ export class RemoteJwks implements KeyStore {
     return this.getKeyRefreshing(kid)
   }
 
+  currentKey(kid: string): KeyEntry | undefined {
+    // Exactly the case getKey answers without a promise (a fresh set has the kid), minus the event.
+    const keys = this.keys
+    return keys !== undefined && this.context.clock() - this.fetchedAt < this.cacheMaxAgeMs ? keys.get(kid) : undefined
+  }
+
   /** A key lookup that may fetch first: none fetched yet, the set is old, or the kid is new. */
   private async getKeyRefreshing(kid: string): Promise<KeyEntry> {
     const now = this.context.clock()

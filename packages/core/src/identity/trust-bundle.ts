@@ -1,7 +1,9 @@
 import { ConfigError } from '../errors.js'
 import { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS } from './jwk.js'
 import { createKeyStore, type KeyStore, type KeyStoreContext } from './key-store.js'
-import { compileIdentityPatterns, isSpiffeId, type SpiffeId } from './spiffe.js'
+import { deepFreeze } from '../deep-freeze.js'
+import { bareRecord, TOKEN_CLAIMS } from './principal.js'
+import { compileIdentityPatterns, isSpiffeId, parseSpiffeId, type SpiffeId } from './spiffe.js'
 import type { TrustBundleOptions, TrustCounters, TrustEvent, WorkloadTrustAnchor, ActorIssuer } from './types.js'
 
 /** The `typ` of workload tokens minted by meshguard. */
@@ -24,6 +26,14 @@ export interface ResolvedWorkloadAnchor {
   readonly typOptional: boolean
   readonly algorithms: ReadonlySet<string>
   readonly requireActorBinding: boolean
+  /** The issuer is one of the identities it vouches for: its tokens are the workload's own say. */
+  readonly selfSigned: boolean
+  /** Roles the callee grants every identity of this anchor. */
+  readonly roles: readonly string[]
+  /** Attributes the callee grants every identity of this anchor (no prototype). */
+  readonly attributes: Readonly<Record<string, unknown>>
+  /** Claims the issuer may assert (never set on a self-signed anchor). */
+  readonly authoritativeClaims: ReadonlySet<string> | undefined
 }
 
 /** @internal An actor issuer after validation. */
@@ -35,6 +45,10 @@ export interface ResolvedActorIssuer {
   readonly algorithms: ReadonlySet<string>
   readonly maxTokenAge: number
   readonly maxLifetime: number
+  /** Claims that describe the actor to policies; undefined: all of them. */
+  readonly authoritativeClaims: ReadonlySet<string> | undefined
+  /** Put before every actor id from this issuer. */
+  readonly actorIdPrefix: string
 }
 
 function algorithmSet(algorithms: string[] | undefined, option: string): ReadonlySet<string> {
@@ -103,10 +117,11 @@ export class TrustBundle {
     const actors = options.actors ?? []
     if (!Array.isArray(actors)) throw new ConfigError('trust.actors', 'must be a list of issuers')
     actors.forEach((actor, i) => {
-      const resolved = resolveActorIssuer(actor, `trust.actors[${i}]`, context)
+      const resolved = resolveActorIssuer(actor, `trust.actors[${i}]`, context, actors.length)
       if (this.actorsByIssuer.has(resolved.issuer)) throw new ConfigError(`trust.actors[${i}].issuer`, 'is listed twice')
       this.actorsByIssuer.set(resolved.issuer, resolved)
     })
+    checkActorIdPrefixes([...this.actorsByIssuer.values()].map((a) => a.actorIdPrefix))
   }
 
   /** Running totals of JWKS activity, for metrics. */
@@ -163,6 +178,12 @@ function resolveWorkloadAnchor(anchor: WorkloadTrustAnchor, option: string, cont
   } catch (err) {
     throw new ConfigError(`${option}.identities`, err instanceof Error ? err.message : 'invalid identity', { cause: err })
   }
+  // Keys held by one of the identities they vouch for sign that workload's own claims.
+  const selfSigned = issuer !== undefined && isSpiffeId(issuer) && mayIdentify(parseSpiffeId(issuer))
+  const authoritativeClaims = claimNames(anchor.authoritativeClaims, `${option}.authoritativeClaims`, WORKLOAD_AUTHORITY_CLAIMS)
+  if (selfSigned && authoritativeClaims !== undefined) {
+    throw new ConfigError(`${option}.authoritativeClaims`, 'a self-signed anchor is no authority for its own claims: grant roles and attributes here instead')
+  }
   return Object.freeze({
     issuer,
     mayIdentify,
@@ -171,10 +192,54 @@ function resolveWorkloadAnchor(anchor: WorkloadTrustAnchor, option: string, cont
     typOptional: anchor.typOptional === true,
     algorithms: algorithmSet(anchor.algorithms, `${option}.algorithms`),
     requireActorBinding: anchor.requireActorBinding !== false,
+    selfSigned,
+    roles: roleList(anchor.roles, `${option}.roles`),
+    attributes: attributeRecord(anchor.attributes, `${option}.attributes`),
+    authoritativeClaims,
   })
 }
 
-function resolveActorIssuer(actor: ActorIssuer, option: string, context: KeyStoreContext): ResolvedActorIssuer {
+/** Registered claims an authority may vouch for beside free-form ones (the others are about the token). */
+const WORKLOAD_AUTHORITY_CLAIMS: ReadonlySet<string> = new Set(['act'])
+
+function claimNames(names: string[] | undefined, option: string, allowedRegistered: ReadonlySet<string>): ReadonlySet<string> | undefined {
+  if (names === undefined) return undefined
+  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n === '')) throw new ConfigError(option, 'must be a list of claim names')
+  for (const name of names) {
+    if (TOKEN_CLAIMS.has(name) && !allowedRegistered.has(name)) throw new ConfigError(option, `"${name}" describes the token, not the caller`)
+  }
+  return new Set(names)
+}
+
+function roleList(roles: string[] | undefined, option: string): readonly string[] {
+  if (roles === undefined) return Object.freeze([])
+  if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string' || r === '')) throw new ConfigError(option, 'must be a list of role names')
+  return Object.freeze([...new Set(roles)])
+}
+
+function attributeRecord(attributes: Record<string, unknown> | undefined, option: string): Readonly<Record<string, unknown>> {
+  const out = bareRecord()
+  if (attributes === undefined) return Object.freeze(out)
+  if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) throw new ConfigError(option, 'must be an object')
+  for (const name of Object.keys(attributes)) {
+    if (name === 'act') throw new ConfigError(`${option}.act`, 'is reserved for the actor')
+    out[name] = attributes[name]
+  }
+  return deepFreeze(out)
+}
+
+/** Each issuer's actor ids must stay distinct from every other issuer's. */
+function checkActorIdPrefixes(prefixes: readonly string[]): void {
+  for (let i = 0; i < prefixes.length; i++) {
+    for (let j = 0; j < prefixes.length; j++) {
+      if (i !== j && (prefixes[j] as string).startsWith(prefixes[i] as string)) {
+        throw new ConfigError(`trust.actors[${j}].actorIdPrefix`, `overlaps the actor ids of trust.actors[${i}]: one issuer's user could pass for another's`)
+      }
+    }
+  }
+}
+
+function resolveActorIssuer(actor: ActorIssuer, option: string, context: KeyStoreContext, issuers: number): ResolvedActorIssuer {
   if (typeof actor !== 'object' || actor === null) throw new ConfigError(option, 'must be an object')
   if (typeof actor.issuer !== 'string' || actor.issuer.length === 0) {
     throw new ConfigError(`${option}.issuer`, 'must be a non-empty string')
@@ -191,7 +256,24 @@ function resolveActorIssuer(actor: ActorIssuer, option: string, context: KeyStor
     algorithms: algorithmSet(actor.algorithms, `${option}.algorithms`),
     maxTokenAge: seconds(actor.maxTokenAge, 3600, `${option}.maxTokenAge`),
     maxLifetime: seconds(actor.maxLifetime, 86_400, `${option}.maxLifetime`),
+    authoritativeClaims: claimNames(actor.authoritativeClaims, `${option}.authoritativeClaims`, NO_REGISTERED_CLAIMS),
+    actorIdPrefix: actorIdPrefix(actor, option, issuers),
   })
+}
+
+const NO_REGISTERED_CLAIMS: ReadonlySet<string> = new Set()
+
+/** The prefix of an issuer's actor ids: none alone, `<issuer>#` beside other issuers unless configured. */
+function actorIdPrefix(actor: ActorIssuer, option: string, issuers: number): string {
+  const prefix = actor.actorIdPrefix
+  if (prefix !== undefined) {
+    if (typeof prefix !== 'string') throw new ConfigError(`${option}.actorIdPrefix`, 'must be a string')
+    return prefix
+  }
+  if (issuers <= 1) return ''
+  // An issuer identifier has no fragment, so `#` ends it unambiguously.
+  if (actor.issuer.includes('#')) throw new ConfigError(`${option}.actorIdPrefix`, 'is required: the issuer contains "#"')
+  return `${actor.issuer}#`
 }
 
 /**

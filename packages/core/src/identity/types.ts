@@ -82,6 +82,28 @@ export interface WorkloadTrustAnchor {
    * @defaultValue true
    */
   requireActorBinding?: boolean | undefined
+  /**
+   * Roles this service grants every identity the anchor vouches for, beside the identity's own role
+   * (the last segment of its SPIFFE ID). This configuration is the authority: no token can add to it.
+   * @defaultValue none
+   */
+  roles?: string[] | undefined
+  /**
+   * Attributes this service grants every identity the anchor vouches for
+   * (`request.principal.attr.<name>`); they win over claims of the same name.
+   * @defaultValue none
+   */
+  attributes?: Record<string, unknown> | undefined
+  /**
+   * Claims this anchor's issuer is trusted to assert about the workloads it vouches for: only an
+   * issuer that is not the workload itself (a SPIRE server, an identity or token service) can be.
+   * The roles claim (`claims.workloadRolesClaim`) adds roles, `act` makes the token's delegation
+   * chain evidence that the workload may present an actor token issued upstream, any other name
+   * becomes an attribute. Refused on a self-signed anchor (every claim of a self-signed token is
+   * the workload's own say, so none of them grants anything).
+   * @defaultValue none
+   */
+  authoritativeClaims?: string[] | undefined
 }
 
 /** One trusted issuer of actor tokens (end users' or AI agents' access tokens). */
@@ -100,6 +122,18 @@ export interface ActorIssuer {
   maxTokenAge?: number | undefined
   /** Reject tokens whose `exp - iat` exceeds this. @defaultValue 86400 */
   maxLifetime?: number | undefined
+  /**
+   * The claims of this issuer's tokens that describe the actor to policies (roles, type and
+   * attributes); `sub` and `client_id` identify the actor and are always read.
+   * @defaultValue every claim that is not about the token itself
+   */
+  authoritativeClaims?: string[] | undefined
+  /**
+   * Put before every actor id from this issuer (`sub` is unique only per issuer). No two issuers'
+   * prefixes may be equal or start with one another.
+   * @defaultValue `''` with one actor issuer; `<issuer>#` with several
+   */
+  actorIdPrefix?: string | undefined
 }
 
 /** The events a trust bundle reports, for metrics and logs. Never contain tokens. */
@@ -169,16 +203,36 @@ export interface ActorMapping {
   attr: Record<string, unknown>
 }
 
+/**
+ * What the callee's trust configuration says about a verified workload: the input of a workload
+ * mapping beside the claims an authority asserted.
+ */
+export interface WorkloadGrant {
+  /** True when the workload signed its own token: none of its claims is evidence of anything. */
+  readonly selfSigned: boolean
+  /** Roles the trust anchor grants (`roles`). */
+  readonly roles: readonly string[]
+  /** Attributes the trust anchor grants (`attributes`). */
+  readonly attributes: Readonly<Record<string, unknown>>
+}
+
 /** How verified claims become roles and attributes. Functions override the claim-name options. */
 export interface ClaimMappingOptions {
-  /** Claim holding workload roles. @defaultValue `'roles'` (else the last SPIFFE path segment) */
+  /**
+   * Claim holding workload roles, read only from anchors that are an authority for it
+   * (`authoritativeClaims`), never from a self-signed token. @defaultValue `'roles'`
+   */
   workloadRolesClaim?: string | undefined
   /** Claim holding actor roles. @defaultValue `'roles'` */
   actorRolesClaim?: string | undefined
   /** Claim naming the actor type (`agent`/`ai_agent` → agent). @defaultValue `'actor_type'` */
   actorTypeClaim?: string | undefined
-  /** Full control over the workload mapping. */
-  mapWorkload?: ((claims: Readonly<Record<string, unknown>>, id: string) => WorkloadMapping) | undefined
+  /**
+   * Full control over the workload mapping. `claims` holds only what an authority asserted (the
+   * registered claims, plus the anchor's `authoritativeClaims` when its issuer is not the workload);
+   * every verified claim stays readable by handlers as `caller.workload.claims`.
+   */
+  mapWorkload?: ((claims: Readonly<Record<string, unknown>>, id: string, grant: WorkloadGrant) => WorkloadMapping) | undefined
   /** Full control over the actor mapping. */
   mapActor?: ((claims: Readonly<Record<string, unknown>>) => ActorMapping) | undefined
 }
@@ -228,9 +282,11 @@ export interface VerifiedWorkload {
   trustDomain: string
   /** The token's `iss`, if any. */
   issuer: string | undefined
-  /** Roles from the claim mapping (default: `roles` claim, else the last SPIFFE path segment). */
+  /** Roles from the claim mapping (default: the last SPIFFE path segment plus the roles the trust configuration grants). */
   roles: string[]
-  /** All verified claims. */
+  /** True when the workload signed its own token (its claims are self-asserted). */
+  selfSigned: boolean
+  /** All verified claims (informational when `selfSigned`: never grant on them). */
   claims: Readonly<Record<string, unknown>>
 }
 
@@ -252,7 +308,10 @@ export interface VerifiedActor {
 
 /** The delegation chains, for the audit record only (never for decisions, RFC 8693 §4.1). */
 export interface Delegation {
-  /** Workloads earlier in the call chain, nearest first (from the workload token's `act`). */
+  /**
+   * Workloads earlier in the call chain, nearest first (from the workload token's `act`). Written by
+   * the calling workload itself unless its anchor is an authority for `act`: informational only.
+   */
   workloads: string[]
   /** Actors named in the actor token's own `act` chain, current actor first. */
   actorChain: string[]

@@ -19,7 +19,7 @@ import { aboutToken, andThenAbout } from './token-kind.js'
 import { mixTail, TokenMemo, tokenKey } from './token-memo.js'
 import type { Principal } from '../types.js'
 import { deepFreeze } from '../deep-freeze.js'
-import { buildPrincipal, defaultActorMapping, defaultWorkloadMapping, runMapping } from './principal.js'
+import { authoritativeClaims, buildPrincipal, defaultActorMapping, defaultWorkloadMapping, runMapping } from './principal.js'
 import { TrustBundle } from './trust-bundle.js'
 import { VerificationCache } from './verification-cache.js'
 import type {
@@ -31,9 +31,18 @@ import type {
   VerifiedCaller,
   VerifierStats,
   VerifyCallOptions,
+  WorkloadGrant,
   WorkloadMapping,
 } from './types.js'
-import { verifyActorToken, verifyWorkloadToken, type SlotLimits, type VerifiedActorToken, type VerifiedWorkloadToken } from './verify-token.js'
+import { checkTimes } from './claims.js'
+import {
+  stillTrusted,
+  verifyActorToken,
+  verifyWorkloadToken,
+  type SlotLimits,
+  type VerifiedActorToken,
+  type VerifiedWorkloadToken,
+} from './verify-token.js'
 
 /**
  * The raw actor token on a {@link VerifiedCaller}: a getter under this symbol on the caller's
@@ -77,6 +86,9 @@ interface Verified {
   readonly tokenTxn: string | undefined
   readonly actorToken: string | undefined
   readonly workloadToken: string
+  /** What a cached answer re-checks: the tokens' time rules and keys. */
+  readonly workload: VerifiedWorkloadToken
+  readonly actor: VerifiedActorToken | undefined
 }
 
 /** A cache entry: a verification and the header values its tokens were read from. */
@@ -86,6 +98,33 @@ interface Cached {
   readonly authorization: string
   /** The actor header value, compared in full on every hit. */
   readonly actor: string | undefined
+  /** The clock second whose time checks the tokens last passed (they are re-run once a second). */
+  checkedSecond: number
+}
+
+/** Whether a token's time checks pass at `now` (seconds), exactly as a fresh verification runs them. */
+function timesHold(token: VerifiedWorkloadToken | VerifiedActorToken, now: number): boolean {
+  try {
+    checkTimes(token.claims, { ...token.times, now })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether a fresh verification would still accept this cached pair: every time rule (expiry, age,
+ * lifetime) at this second, and each signing key still the one its store serves (a key removed
+ * from the bundle, a rotated file or a refreshed JWKS ends the entry at once).
+ */
+function stillValid(entry: Cached, nowMs: number): boolean {
+  const { workload, actor } = entry.verified
+  const second = Math.floor(nowMs / 1000)
+  if (second !== entry.checkedSecond) {
+    if (!timesHold(workload, second) || (actor !== undefined && !timesHold(actor, second))) return false
+    entry.checkedSecond = second
+  }
+  return stillTrusted(workload.key) && (actor === undefined || stillTrusted(actor.key))
 }
 
 /** An actor as verified and mapped, with its `act` chain. */
@@ -162,6 +201,16 @@ class CallerRecord implements VerifiedCaller {
   }
 }
 
+/** No chain: what a self-signed workload token proves about earlier hops. */
+const NO_CHAIN: readonly string[] = Object.freeze([])
+
+/** The claims an actor mapping may read: the actor's identity and what its issuer asserts. */
+function actorClaims(claims: Readonly<Record<string, unknown>>, named: ReadonlySet<string>): Readonly<Record<string, unknown>> {
+  const out = authoritativeClaims(claims, named)
+  if (Object.hasOwn(claims, 'client_id')) out['client_id'] = claims['client_id']
+  return out
+}
+
 /** A direct call with no actor: the delegation of most service-to-service calls. */
 const NO_DELEGATION: Delegation = deepFreeze({ workloads: [], actorChain: [] })
 
@@ -235,6 +284,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     throw new ConfigError('identity.maxWorkloadLifetime', 'must be a positive number of seconds')
   }
   const maxTokenBytes = positiveInteger(options.maxTokenBytes, 8192, 'identity.maxTokenBytes', 256)
+  // A header holds the token plus its scheme and some whitespace.
+  const maxHeaderBytes = maxTokenBytes + 64
   const maxActDepth = positiveInteger(options.maxActDepth, 5, 'identity.maxActDepth', 0)
   const cacheSize = positiveInteger(options.cacheSize, 10_000, 'identity.cacheSize', 0)
   const signatureCheck = options.signatureCheck ?? 'threadpool'
@@ -306,13 +357,20 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       throw aboutToken(err, 'actor')
     }
 
+    // Only what an authority asserted reaches the mapping: a workload's word about itself grants nothing.
+    const { anchor } = workload
+    const selfSigned = anchor.selfSigned || workload.claims['iss'] === workload.claims['sub']
+    const grant: WorkloadGrant = { selfSigned, roles: anchor.roles, attributes: anchor.attributes }
     let mappedWorkload: WorkloadMapping
     try {
-      mappedWorkload = runMapping(() => mapWorkload(workload.claims, workload.id.id))
+      const asserted = authoritativeClaims(workload.claims, selfSigned ? undefined : anchor.authoritativeClaims)
+      mappedWorkload = runMapping(() => mapWorkload(asserted, workload.id.id, grant))
     } catch (err) {
       throw aboutToken(err, 'workload')
     }
-    const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn as string | undefined, mappedWorkload, actorDigest }
+    // The chain a workload writes into its own token is no evidence of where an actor token came from.
+    const provenChain = !selfSigned && anchor.authoritativeClaims?.has('act') === true ? workloadChain : NO_CHAIN
+    const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn as string | undefined, mappedWorkload, actorDigest, selfSigned }
     if (actorToken === undefined) return assemble(parts, undefined, [])
     let actor: MaybePromise<VerifiedActorToken>
     try {
@@ -325,11 +383,11 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       let side: ActorSide
       try {
         side = actorSideOf(verifiedActor)
-        checkActorIssuedTo(side.actorChain, workload.id.id, workloadChain)
+        checkActorIssuedTo(side.actorChain, workload.id.id, provenChain)
       } catch (err) {
         throw aboutToken(err, 'actor')
       }
-      return assemble(parts, { actor: side.actor, token: actorToken, exp: verifiedActor.exp }, side.actorChain)
+      return assemble(parts, { actor: side.actor, token: actorToken, verified: verifiedActor }, side.actorChain)
     })
   }
 
@@ -344,11 +402,15 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const known = mapsActorPurely ? actorSides.get(claims) : undefined
     if (known !== undefined && known.actor.issuer === issuer) return known
     const actorChain = walkActChain(claims['act'], maxActDepth, false)
-    const mapped = runMapping(() => mapActor(claims))
+    const { authoritativeClaims: named, actorIdPrefix } = verifiedActor.issuer
+    // The default mapping reads only the claims the issuer is configured to assert about its actors.
+    const mapped = runMapping(() => mapActor(mapsActorPurely && named !== undefined ? actorClaims(claims, named) : claims))
     if (typeof mapped.id !== 'string' || mapped.id === '' || (mapped.type !== 'user' && mapped.type !== 'agent')) {
       throw new IdentityError('claim_mapping_failed', 'actor mapping returned no id or type')
     }
-    const actor: VerifiedActor = { id: mapped.id, type: mapped.type, roles: mapped.roles, attr: mapped.attr, issuer, claims }
+    // `sub` is unique per issuer only: with several issuers, the id says whose user it is.
+    const id = actorIdPrefix + mapped.id
+    const actor: VerifiedActor = { id, type: mapped.type, roles: mapped.roles, attr: mapped.attr, issuer, claims }
     const side: ActorSide = deepFreeze({ actor, actorChain })
     if (mapsActorPurely && Object.isFrozen(claims)) actorSides.set(claims, side)
     return side
@@ -381,8 +443,9 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       tokenTxn: string | undefined
       mappedWorkload: ReturnType<typeof mapWorkload>
       actorDigest: string | undefined
+      selfSigned: boolean
     },
-    verifiedActor: { actor: VerifiedActor; token: string; exp: number } | undefined,
+    verifiedActor: { actor: VerifiedActor; token: string; verified: VerifiedActorToken } | undefined,
     actorChain: string[],
   ): Verified {
     const { workload, workloadToken, mappedWorkload } = parts
@@ -394,16 +457,17 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
         trustDomain: workload.id.trustDomain,
         issuer: typeof workload.claims['iss'] === 'string' ? workload.claims['iss'] : undefined,
         roles: mappedWorkload.roles,
+        selfSigned: parts.selfSigned,
         claims: workload.claims,
       },
       actor,
       delegation: delegationOf(parts.workloadChain, actorChain),
       tokenDigests: { workload: sha256Base64url(workloadToken), actor: parts.actorDigest },
       principal: principalFor(workload.id.id, mappedWorkload, actor),
-      expiresAt: verifiedActor === undefined ? workloadExp : Math.min(workloadExp, verifiedActor.exp * 1000),
+      expiresAt: verifiedActor === undefined ? workloadExp : Math.min(workloadExp, verifiedActor.verified.exp * 1000),
     })
     const actorToken = verifiedActor?.token
-    return { caller, tokenTxn: parts.tokenTxn, actorToken, workloadToken }
+    return { caller, tokenTxn: parts.tokenTxn, actorToken, workloadToken, workload, actor: verifiedActor?.verified }
   }
 
   function checkRequirement(requirement: ActorRequirement, hasActor: boolean): void {
@@ -423,13 +487,13 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     }
     // Every header is read and checked in the same order as without a cache. Reading a token is a
     // pure function of its header value, so a cached entry whose value is equal supplies the token.
-    const authorization = singleHeader(headers, 'authorization', 'workload')
+    const authorization = singleHeader(headers, 'authorization', 'workload', maxHeaderBytes)
     const key = authorization === undefined ? undefined : cacheKey(authorization, peekSingleHeader(headers, actorHeader))
     const cached = key === undefined ? undefined : cache.get(key)
     // Each header value is compared with the cached one once (tokens run to ~1 KB).
     const sameAuthorization = cached !== undefined && cached.authorization === authorization
     const workloadToken = sameAuthorization ? cached.verified.workloadToken : parseBearer(authorization)
-    const actorValue = singleHeader(headers, actorHeader, 'actor')
+    const actorValue = singleHeader(headers, actorHeader, 'actor', maxHeaderBytes)
     const sameActor = cached !== undefined && cached.actor === actorValue
     const actorToken = sameActor ? cached.verified.actorToken : parseActorToken(actorValue)
     const headerTxn = transactionIdHeader(headers, transactionHeader)
@@ -442,8 +506,9 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     const now = clock()
     // A hit needs both header values equal in full (so both tokens are equal too).
     let verified = sameAuthorization && sameActor ? cached.verified : undefined
-    // A cached result is only used strictly before the earliest `exp`: the cache never extends a token.
-    if (verified !== undefined && now >= verified.caller.expiresAt) {
+    // A cached result is only used strictly before the earliest `exp` (the cache never extends a
+    // token), and only while a fresh verification would accept it too.
+    if (verified !== undefined && (now >= verified.caller.expiresAt || !stillValid(cached as Cached, now))) {
       cache.delete(key)
       verified = undefined
     }
@@ -462,11 +527,11 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
           )
         }
         return result.then((fresh) => {
-          cache.set(key, { verified: fresh, authorization, actor: actorValue })
+          cache.set(key, { verified: fresh, authorization, actor: actorValue, checkedSecond: Math.floor(now / 1000) })
           return answer(fresh, headerTxn, callOptions.newTransactionId)
         })
       }
-      cache.set(key, { verified: result, authorization, actor: actorValue })
+      cache.set(key, { verified: result, authorization, actor: actorValue, checkedSecond: Math.floor(now / 1000) })
       return answer(result, headerTxn, callOptions.newTransactionId)
     }
     cacheHits++

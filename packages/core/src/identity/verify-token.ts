@@ -1,6 +1,6 @@
 import { IdentityError, MeshguardError } from '../errors.js'
 import { andThen, type MaybePromise } from '../maybe-async.js'
-import { checkActorAudience, checkTimes, checkWorkloadAudience } from './claims.js'
+import { checkActorAudience, checkTimes, checkWorkloadAudience, type TimeRules } from './claims.js'
 import { parseCompactToken, type UnverifiedToken } from './compact.js'
 import { ASYMMETRIC_ALGORITHMS, type KeyEntry } from './jwk.js'
 import { verifyJwsSignature } from './jws-sync-verify.js'
@@ -20,12 +20,27 @@ export interface SlotLimits {
   offload: boolean
 }
 
+/** The trusted key a signature was checked with, and where it came from. */
+export interface UsedKey {
+  readonly store: KeyStore
+  readonly kid: string
+  readonly entry: KeyEntry
+}
+
+/** Whether the key is still the one its store would answer with now (not removed, not replaced). */
+export function stillTrusted(key: UsedKey): boolean {
+  return key.store.currentKey(key.kid) === key.entry
+}
+
 /** A verified workload token. */
 export interface VerifiedWorkloadToken {
   id: SpiffeId
   claims: Readonly<Record<string, unknown>>
   anchor: ResolvedWorkloadAnchor
   exp: number
+  key: UsedKey
+  /** The time rules it passed, to check again later. */
+  times: TimeRules
 }
 
 /** A verified actor token. */
@@ -33,6 +48,9 @@ export interface VerifiedActorToken {
   claims: Readonly<Record<string, unknown>>
   issuer: ResolvedActorIssuer
   exp: number
+  key: UsedKey
+  /** The time rules it passed, to check again later. */
+  times: TimeRules
 }
 
 function headerAlg(header: Readonly<Record<string, unknown>>): string {
@@ -141,12 +159,13 @@ export function verifyWorkloadToken(
     checkTyp(header, anchor.typ, anchor.typOptional)
     // Workload tokens are minted per hop and the verifier caches repeats: no signature memo for them.
     return andThen(checkSignature(token, entry, alg, anchor.algorithms, { remember: false, offload: limits.offload }), () => {
-      const exp = checkTimes(payload, { now: limits.now, tolerance: limits.tolerance, maxLifetime: limits.maxLifetime, requireIat: false })
+      const times: TimeRules = { now: limits.now, tolerance: limits.tolerance, maxLifetime: limits.maxLifetime, requireIat: false }
+      const exp = checkTimes(payload, times)
       const id = parseSpiffeId(payload['sub'])
       // The key-identity binding: this anchor's keys may only vouch for the identities it lists.
       if (!anchor.mayIdentify(id)) throw new IdentityError('key_not_bound', 'token key may not sign for this identity')
       checkWorkloadAudience(payload, limits.audience, limits.audienceMode)
-      return { id, claims: payload, anchor, exp }
+      return { id, claims: payload, anchor, exp, key: { store: stores[index] as KeyStore, kid, entry }, times }
     })
   })
 }
@@ -187,19 +206,20 @@ export function verifyActorToken(token: string, bundle: TrustBundle, limits: Slo
   return andThen(findKey([issuer.keys], kid), ({ entry }) =>
     andThen(checkSignature(token, entry, alg, issuer.algorithms, { remember: true, offload: limits.offload }), () => {
       rememberActorParse(token, parsed)
-      const exp = checkTimes(payload, {
+      const times: TimeRules = {
         now: limits.now,
         tolerance: limits.tolerance,
         maxLifetime: issuer.maxLifetime,
         maxTokenAge: issuer.maxTokenAge,
         requireIat: true,
-      })
+      }
+      const exp = checkTimes(payload, times)
       const sub = payload['sub']
       if (typeof sub !== 'string' || sub.length === 0 || sub.length > 512) {
         throw new IdentityError('claim_missing', 'actor token has no valid "sub"')
       }
       checkActorAudience(payload, issuer.audiences)
-      return { claims: payload, issuer, exp }
+      return { claims: payload, issuer, exp, key: { store: issuer.keys, kid, entry }, times }
     }),
   )
 }

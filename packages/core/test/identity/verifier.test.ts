@@ -4,7 +4,9 @@ import { actorTokenOf, createIdentityVerifier, kActorToken, type IdentityVerifie
 import {
   BROKEN_WORKLOAD_TOKENS,
   createIdentityFixture,
+  generateFixtureKey,
   serviceId,
+  USER_ISSUER,
   type BrokenWorkloadToken,
   type IdentityFixture,
 } from '../../../../test/support/identity.js'
@@ -33,9 +35,10 @@ describe('createIdentityVerifier', () => {
     expect(caller.principal).toEqual({
       id: serviceId('employee-service'),
       roles: ['employee-service'],
-      attr: { act: { user: { id: 'alice', roles: ['employee', 'manager'], attr: { department: 'engineering' } } } },
+      attr: { act: { user: { id: 'alice', roles: ['employee', 'manager'], attr: { department: 'engineering' }, issuer: USER_ISSUER } } },
     })
     expect(caller.workload.id).toBe(serviceId('employee-service'))
+    expect(caller.workload.selfSigned).toBe(true)
     expect(caller.actor?.type).toBe('user')
     expect(caller.transactionId).toBe('txn-1')
     expect(caller.tokenDigests.workload).toMatch(/^[A-Za-z0-9_-]{43}$/)
@@ -303,19 +306,38 @@ describe('cache hits read the headers exactly as a miss does', () => {
 })
 
 describe('claim mapping', () => {
-  it('reads roles and actor type from configured claims', async () => {
+  it('reads actor roles and type from configured claims; workload claims only from an authority', async () => {
     const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    const spire = generateFixtureKey('ES256', 'spire-1')
+    const trust = ids.trust()
+    trust.workloads.push({ issuer: 'https://spire.example.org', identities: [serviceId('svc')], keys: { jwks: { keys: [spire.publicJwk] } }, authoritativeClaims: ['svc_roles', 'tier'] })
     const verifier = createIdentityVerifier(
-      ids.verifierOptions('callee', { claims: { workloadRolesClaim: 'svc_roles', actorRolesClaim: 'groups', actorTypeClaim: 'kind' } }),
+      ids.verifierOptions('callee', { trust, claims: { workloadRolesClaim: 'svc_roles', actorRolesClaim: 'groups', actorTypeClaim: 'kind' } }),
     )
     const actor = await ids.mintActorToken({ sub: 'bot-7', groups: ['reports'], kind: 'ai_agent', type: 'USER' })
-    const w = await ids.mintWorkloadToken('svc', { audience: 'callee', actorToken: actor, claims: { svc_roles: ['reporter'], tier: 'gold' } })
-    const caller = await verifier.verify({ authorization: `Bearer ${w}`, 'x-meshguard-actor': actor })
+    const claims = { svc_roles: ['reporter'], tier: 'gold', note: 'mine' }
+    // The workload's own key: its claims are its own say and grant nothing.
+    const own = await ids.mintWorkloadToken('svc', { audience: 'callee', actorToken: actor, claims })
+    const ownCaller = await verifier.verify({ authorization: `Bearer ${own}`, 'x-meshguard-actor': actor })
+    expect(ownCaller.principal.roles).toEqual(['svc'])
+    expect(Object.keys(ownCaller.principal.attr ?? {})).toEqual(['act'])
+    expect(ownCaller.workload.claims['tier']).toBe('gold')
+    // The same claims signed by an identity server configured as their authority.
+    const issued = await ids.mintWorkloadToken('svc', {
+      audience: 'callee',
+      actorToken: actor,
+      signWith: spire,
+      header: { kid: 'spire-1' },
+      claims: { ...claims, iss: 'https://spire.example.org' },
+    })
+    const caller = await verifier.verify({ authorization: `Bearer ${issued}`, 'x-meshguard-actor': actor })
     expect(caller.principal).toMatchObject({
       id: serviceId('svc'),
-      roles: ['reporter'],
+      roles: ['svc', 'reporter'],
       attr: { tier: 'gold', act: { user: { id: 'bot-7', roles: ['reports'], attr: { type: 'AI_AGENT' } } } },
     })
+    expect(caller.principal.attr?.['note']).toBeUndefined()
+    expect(caller.workload.selfSigned).toBe(false)
     expect(caller.actor?.type).toBe('agent')
   })
 
@@ -324,7 +346,7 @@ describe('claim mapping', () => {
     const verifier = createIdentityVerifier(
       ids.verifierOptions('callee', {
         claims: {
-          mapWorkload: (claims, id) => ({ roles: ['svc'], attr: { id, team: claims['team'] } }),
+          mapWorkload: (claims, id, grant) => ({ roles: ['svc', ...grant.roles], attr: { id, team: claims['team'], selfSigned: grant.selfSigned } }),
           mapActor: (claims) => ({ id: `user:${String(claims['sub'])}`, type: 'user', roles: ['r'], attr: { dept: claims['department'] } }),
         },
       }),
@@ -334,20 +356,29 @@ describe('claim mapping', () => {
     expect(caller.principal).toEqual({
       id: serviceId('svc'),
       roles: ['svc'],
-      attr: { id: serviceId('svc'), team: undefined, act: { user: { id: 'user:ed', roles: ['r'], attr: { dept: 'engineering' } } } },
+      attr: { id: serviceId('svc'), team: undefined, selfSigned: true, act: { user: { id: 'user:ed', roles: ['r'], attr: { dept: 'engineering' }, issuer: USER_ISSUER } } },
     })
   })
 
-  it('shows an agent workload minted with type AI_AGENT to policies', async () => {
+  it('shows an agent workload as AI_AGENT only when the callee says so, never on its own claim', async () => {
     const ids = await createIdentityFixture({ services: ['ai-reporting-agent', 'callee'] })
     const agent = ids.services['ai-reporting-agent']
     if (agent === undefined) throw new Error('fixture')
     const { createWorkloadIdentity, selfSignedTokenSource } = await import('../../src/identity/index.js')
     const identity = createWorkloadIdentity({
       id: agent.id,
-      source: selfSignedTokenSource({ key: agent.privateKey, kid: agent.kid, claims: { type: 'AI_AGENT' } }),
+      source: selfSignedTokenSource({ key: agent.privateKey, kid: agent.kid, claims: { type: 'AI_AGENT', roles: ['hr'] } }),
     })
-    const caller = await createIdentityVerifier(ids.verifierOptions('callee')).verify(await identity.headersFor({ audience: serviceId('callee') }))
-    expect(caller.principal).toEqual({ id: agent.id, roles: ['ai-reporting-agent'], attr: { type: 'AI_AGENT' } })
+    const headers = await identity.headersFor({ audience: serviceId('callee') })
+    const plain = await createIdentityVerifier(ids.verifierOptions('callee')).verify(headers)
+    expect(plain.principal).toEqual({ id: agent.id, roles: ['ai-reporting-agent'], attr: {} })
+    const trust = ids.trust()
+    const anchor = trust.workloads.find((a) => a.issuer === agent.id)
+    if (anchor === undefined) throw new Error('fixture')
+    anchor.attributes = { type: 'AI_AGENT' }
+    anchor.roles = ['reporting']
+    const configured = await createIdentityVerifier(ids.verifierOptions('callee', { trust })).verify(headers)
+    expect(configured.principal).toEqual({ id: agent.id, roles: ['ai-reporting-agent', 'reporting'], attr: { type: 'AI_AGENT' } })
   })
+
 })
