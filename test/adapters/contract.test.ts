@@ -4,34 +4,24 @@
  * real embedded engine. Every adapter must give the expected answer, and all must give the same
  * status, headers and problem body (bar the per-request decision id).
  */
-import type { AuditLog, AuditRecord, Guard } from '@meshguard/core'
+import type { AuditLog, AuditRecord } from '@meshguard/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { express4Package, startExpress4App } from '../../packages/express/test/support/express4-app.js'
-import { startNestApp } from '../../packages/nestjs/test/support/contract-app.js'
+import { express4Package } from '../../packages/express/test/support/express4-app.js'
 import type { IdentityFixture } from '../support/identity.js'
+import { startAllAdapters } from './all-drivers.js'
 import { CASES, sendContractCase, type ContractAnswer } from './contract.js'
 import type { RunningApp } from './drivers.js'
-import { startExpressApp } from './express-app.js'
-import { startFastifyApp } from './fastify-app.js'
 import { createGuardFixture } from './guard-fixture.js'
 
-const DRIVERS: Record<string, (guard: Guard) => Promise<RunningApp>> = {
-  express: (guard) => startExpressApp(guard),
-  'express 4': startExpress4App,
-  fastify: startFastifyApp,
-  'nest (express)': (guard) => startNestApp(guard, 'express'),
-  'nest (fastify)': (guard) => startNestApp(guard, 'fastify'),
-}
-
 let ids: IdentityFixture
-const apps = new Map<string, RunningApp>()
+let apps = new Map<string, RunningApp>()
 let records: AuditRecord[]
 let audit: AuditLog | undefined
 
 beforeAll(async () => {
   const fixture = await createGuardFixture()
   ;({ ids, records, audit } = fixture)
-  for (const [name, start] of Object.entries(DRIVERS)) apps.set(name, await start(fixture.guard))
+  apps = await startAllAdapters(fixture.guard)
 })
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 /**
  * One test per threat of the on-behalf-of threat list (T1–T26, ../shared/research/identity-and-threats.md §5),
- * each asserting the stable reason code. README.md maps threats to tests and explains the ones that do not
+ * then the classes an attack run found later (T27–T33), each asserting the stable reason code or the
+ * principal a policy would see. test/security/authority-http.test.ts runs T27–T30 over real HTTP. README.md maps threats to tests and explains the ones that do not
  * apply to the identity layer.
  */
 import { createHmac, generateKeyPairSync } from 'node:crypto'
@@ -9,9 +10,13 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { createMeshguardFetch } from '../../packages/client/src/index.js'
 import { callerContext } from '../../packages/core/src/context/index.js'
+import { EmbeddedEngine } from '../../packages/core/src/engine/embedded-engine.js'
+import type { Principal } from '../../packages/core/src/types.js'
 import { ConfigError, MeshguardError, MintError } from '../../packages/core/src/errors.js'
 import {
   createIdentityVerifier,
@@ -421,7 +426,7 @@ describe('threats', () => {
       `${h}.${p}.${s}=`,
       `${h} .${p}.${s}`,
     ]) {
-      expect(await reason(atReview.verify({ authorization: `Bearer ${bad}` }))).toMatch(/^(token_malformed|auth_scheme_invalid|duplicate_header)$/)
+      expect(await reason(atReview.verify({ authorization: `Bearer ${bad}` }))).toMatch(/^(token_malformed|auth_scheme_invalid)$/)
     }
     expect(await reason(atReview.verify(bearer(`${b64(['alg'])}.${p}.${s}`)))).toBe('token_malformed')
   })
@@ -431,6 +436,216 @@ describe('threats', () => {
     const bound = await wl({ audience: 'review-service', actorToken: alice })
     expect(await reason(atReview.verify(bearer(bound)))).toBe('actor_binding_mismatch')
     expect(await reason(atReview.verify(bearer(await wl({ audience: 'review-service' })), { actor: 'required' }))).toBe('actor_required')
+  })
+})
+
+/** The principal's roles and own attribute names. */
+const shape = (caller: { principal: { roles: string[]; attr?: Record<string, unknown> | undefined } }) => ({
+  roles: caller.principal.roles,
+  attr: Object.keys(caller.principal.attr ?? {}),
+})
+
+describe('threats found by the attack run (T27 onwards)', () => {
+  it('T27 self-asserted privilege: a workload\'s own claims never become roles or attributes', async () => {
+    const engine = await EmbeddedEngine.fromDirectory(fileURLToPath(new URL('../../examples/policies', import.meta.url)))
+    const refund = (principal: Principal) =>
+      engine.checkInputs([{ principal, resource: { kind: 'payment', id: 'p1', attr: { customer: 'alice' } }, actions: ['refund', 'charge'] }])[0]?.actions
+    for (const roles of [['billing'], 'billing', 'orders billing', ['employee-service', 'billing']]) {
+      const alice = await ids.mintActorToken('alice')
+      const token = await wl({ audience: 'payments', actorToken: alice, claims: { roles, type: 'AI_AGENT', department: 'people', act_user: 'x' } }, 'orders')
+      const caller = await atPayments.verify(bearer(token, { 'x-meshguard-actor': alice }))
+      expect(shape(caller)).toEqual({ roles: ['orders'], attr: ['act'] })
+      expect(caller.workload.selfSigned).toBe(true)
+      expect(caller.workload.claims['roles']).toEqual(roles)
+      // The lateral move the sample policy exists to stop: orders may charge its user, never refund.
+      expect(refund(caller.principal)).toMatchObject({ refund: { effect: 'EFFECT_DENY' }, charge: { effect: 'EFFECT_ALLOW' } })
+    }
+    // Roles the callee grants in its own configuration do count.
+    const trust = ids.trust()
+    const orders = trust.workloads.find((a) => a.issuer === serviceId('orders'))
+    if (orders === undefined) throw new Error('fixture')
+    orders.roles = ['billing']
+    const granting = createIdentityVerifier(ids.verifierOptions('payments', { trust }))
+    const granted = await granting.verify(bearer(await wl({ audience: 'payments' }, 'orders')))
+    expect(granted.principal.roles).toEqual(['orders', 'billing'])
+    // A self-signed anchor cannot be made an authority for its own claims.
+    orders.authoritativeClaims = ['roles']
+    expect(() => createIdentityVerifier(ids.verifierOptions('payments', { trust }))).toThrow(ConfigError)
+  })
+
+  it('T28 self-asserted delegation: a presenter\'s own act chain is no evidence of where an actor token came from', async () => {
+    // An actor token exchanged for the gateway (its current actor is the gateway).
+    const forGateway = await ids.mintActorToken('alice', { claims: { act: { sub: serviceId('gateway') } } })
+    // orders names the gateway upstream in its own token to pass the issued-to check.
+    const claimed = await wl({ audience: 'review-service', actorToken: forGateway, chain: [serviceId('gateway')] }, 'orders')
+    expect(await reason(atReview.verify(bearer(claimed, { 'x-meshguard-actor': forGateway })))).toBe('actor_workload_mismatch')
+    // The gateway itself may present it.
+    const own = await wl({ audience: 'review-service', actorToken: forGateway }, 'gateway')
+    await expect(atReview.verify(bearer(own, { 'x-meshguard-actor': forGateway }))).resolves.toBeDefined()
+    // A chain signed by a token service configured as the authority for `act` is evidence.
+    const tts = generateFixtureKey('ES256', 'tts-1')
+    const trust = ids.trust()
+    trust.workloads.push({ issuer: 'https://tts.example.org', identities: ['spiffe://example.org/*'], keys: { jwks: { keys: [tts.publicJwk] } }, authoritativeClaims: ['act'] })
+    const withTts = createIdentityVerifier(ids.verifierOptions('review-service', { trust }))
+    const vouched = await wl(
+      { audience: 'review-service', actorToken: forGateway, chain: [serviceId('gateway')], signWith: tts, header: { kid: 'tts-1' }, claims: { iss: 'https://tts.example.org' } },
+      'orders',
+    )
+    const caller = await withTts.verify(bearer(vouched, { 'x-meshguard-actor': forGateway }))
+    expect(caller.workload.selfSigned).toBe(false)
+    expect(caller.delegation.workloads).toEqual([serviceId('gateway')])
+    // The same token service's chain without `act` authority proves nothing.
+    trust.workloads[trust.workloads.length - 1] = { ...trust.workloads[trust.workloads.length - 1]!, authoritativeClaims: [] }
+    const noAct = createIdentityVerifier(ids.verifierOptions('review-service', { trust }))
+    expect(await reason(noAct.verify(bearer(vouched, { 'x-meshguard-actor': forGateway })))).toBe('actor_workload_mismatch')
+  })
+
+  it('T29 prototype keys: a claim named __proto__ is inert data, never a prototype', async () => {
+    const polluted = JSON.parse('{"__proto__": {"department": "engineering", "isAdmin": true}, "constructor": {"prototype": {"x": 1}}}') as Record<string, unknown>
+    const actor = await ids.mintActorToken({ sub: 'mallory', roles: ['employee'], ...polluted })
+    const caller = await atReview.verify(await (async () => {
+      const w = await wl({ audience: 'review-service', actorToken: actor, claims: polluted })
+      return bearer(w, { 'x-meshguard-actor': actor })
+    })())
+    const user = (caller.principal.attr?.['act'] as { user: { attr: Record<string, unknown> } }).user
+    expect(Object.getPrototypeOf(user.attr)).toBeNull()
+    expect(Object.getPrototypeOf(caller.principal.attr)).toBeNull()
+    expect(user.attr['department']).toBeUndefined()
+    expect(user.attr['isAdmin']).toBeUndefined()
+    expect(Object.keys(user.attr).sort()).toEqual(['__proto__', 'constructor'])
+    expect(({} as Record<string, unknown>)['isAdmin']).toBeUndefined()
+    // The workload token's copy never reaches the principal at all (self-asserted).
+    expect(Object.keys(caller.principal.attr ?? {})).toEqual(['act'])
+  })
+
+  it('T30 same sub, different issuer: with several actor issuers the actor id names its issuer', async () => {
+    const other = generateFixtureKey('ES256', 'idp2-1')
+    const OTHER = 'https://partner-idp.example.net'
+    const trust = ids.trust()
+    trust.actors = [...(trust.actors ?? []), { issuer: OTHER, keys: { jwks: { keys: [other.publicJwk] } }, audiences: ['meshguard'] }]
+    const verifier = createIdentityVerifier(ids.verifierOptions('review-service', { trust }))
+    const ours = await ids.mintActorToken('alice')
+    const theirs = await ids.mintActorToken('alice', { signWith: other, header: { kid: 'idp2-1' }, claims: { iss: OTHER } })
+    const idOf = async (actor: string) => {
+      const w = await wl({ audience: 'review-service', actorToken: actor })
+      const caller = await verifier.verify(bearer(w, { 'x-meshguard-actor': actor }))
+      const user = (caller.principal.attr?.['act'] as { user: { id: string; issuer: string } }).user
+      return [caller.actor?.id, user.id, user.issuer]
+    }
+    expect(await idOf(ours)).toEqual([`${USER_ISSUER}#alice`, `${USER_ISSUER}#alice`, USER_ISSUER])
+    expect(await idOf(theirs)).toEqual([`${OTHER}#alice`, `${OTHER}#alice`, OTHER])
+    // Explicit prefixes per issuer; overlapping ones are refused.
+    const named = { ...trust, actors: trust.actors.map((a, i) => ({ ...a, actorIdPrefix: i === 0 ? 'corp:' : 'partner:' })) }
+    const byPrefix = createIdentityVerifier(ids.verifierOptions('review-service', { trust: named }))
+    const w = await wl({ audience: 'review-service', actorToken: theirs })
+    expect((await byPrefix.verify(bearer(w, { 'x-meshguard-actor': theirs }))).actor?.id).toBe('partner:alice')
+    for (const prefixes of [['', 'partner:'], ['p:', 'p:'], ['p', 'p:x']]) {
+      const clash = { ...trust, actors: trust.actors.map((a, i) => ({ ...a, actorIdPrefix: prefixes[i] })) }
+      expect(() => createIdentityVerifier(ids.verifierOptions('review-service', { trust: clash })), prefixes.join(' / ')).toThrow(ConfigError)
+    }
+  })
+
+  it('T31 cache outliving the rules: a cached verification ends when a fresh one would refuse', async () => {
+    const start = Date.now()
+    let clock = start
+    const seconds = () => Math.floor(clock / 1000)
+    // (a) the actor token's maximum age passes while both tokens are still unexpired.
+    const trust = ids.trust()
+    trust.actors = trust.actors?.map((a) => ({ ...a, maxTokenAge: 120 }))
+    const aging = createIdentityVerifier(ids.verifierOptions('review-service', { trust, clock: () => clock, clockTolerance: 0, signatureCheck: 'inline' }))
+    const alice = await ids.mintActorToken('alice', { now: seconds(), lifetime: 900 })
+    const w = await wl({ audience: 'review-service', actorToken: alice, now: seconds(), lifetime: 600 })
+    for (let i = 0; i < 3; i++) await aging.verify(bearer(w, { 'x-meshguard-actor': alice }))
+    expect(aging.stats().cacheHits).toBeGreaterThan(0)
+    clock += 121_000
+    expect(await reason(aging.verify(bearer(w, { 'x-meshguard-actor': alice })))).toBe('token_too_old')
+
+    // (b) the signing key is removed from a refreshed JWKS.
+    clock = start
+    const k1 = generateFixtureKey('EdDSA', 'k1')
+    let served = [k1.publicJwk]
+    const jwks = async (): Promise<Response> => new Response(JSON.stringify({ keys: served }), { status: 200 })
+    const remote = createIdentityVerifier({
+      audience: REVIEW,
+      trust: createTrustBundle({
+        workloads: [{ issuer: EMPLOYEE, keys: { jwksUrl: 'http://127.0.0.1:9/jwks', fetch: jwks as typeof fetch, cacheMaxAgeMs: 60_000 } }],
+        clock: () => clock,
+      }),
+      clock: () => clock,
+      signatureCheck: 'inline',
+    })
+    const signed = await wl({ audience: 'review-service', signWith: k1, header: { kid: 'k1' }, now: seconds() })
+    for (let i = 0; i < 3; i++) await remote.verify(bearer(signed))
+    expect(remote.stats().cacheHits).toBeGreaterThan(0)
+    served = []
+    clock += 61_000
+    expect(await reason(remote.verify(bearer(signed)))).toBe('unknown_key')
+
+    // (c) the key is dropped from a JWKS file.
+    const dir = mkdtempSync(join(tmpdir(), 'mg-t31-'))
+    try {
+      clock = start
+      const file = join(dir, 'jwks.json')
+      writeFileSync(file, JSON.stringify({ keys: [k1.publicJwk] }))
+      const filed = createIdentityVerifier({
+        audience: REVIEW,
+        trust: createTrustBundle({ workloads: [{ issuer: EMPLOYEE, keys: { jwksFile: file } }], clock: () => clock }),
+        clock: () => clock,
+        signatureCheck: 'inline',
+      })
+      for (let i = 0; i < 3; i++) await filed.verify(bearer(signed))
+      expect(filed.stats().cacheHits).toBeGreaterThan(0)
+      writeFileSync(file, JSON.stringify({ keys: [] }))
+      utimesSync(file, new Date(), new Date(Date.now() + 10_000))
+      clock += 1500
+      expect(await reason(filed.verify(bearer(signed)))).toBe('unknown_key')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('T32 a redirect chain that leaves the mapped origin never carries identity again, even back to it', async () => {
+    const seen: { path: string; authorization: string | undefined }[] = []
+    const mapped = createServer((req, res) => {
+      seen.push({ path: req.url ?? '', authorization: req.headers.authorization })
+      if (req.url === '/start') res.writeHead(302, { location: `${foreignUrl}/bounce` }).end()
+      else res.writeHead(200).end('done')
+    })
+    const foreign = createServer((_req, res) => res.writeHead(307, { location: `${mappedUrl}/admin/delete` }).end())
+    const listen = (server: ReturnType<typeof createServer>) =>
+      new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)))
+    const mappedUrl = await listen(mapped)
+    const foreignUrl = await listen(foreign)
+    const fetch = createMeshguardFetch({ identity: ids.workloadIdentity('employee-service'), destinations: { [mappedUrl]: REVIEW }, acting: () => undefined })
+    try {
+      const res = await fetch(`${mappedUrl}/start`)
+      expect(await res.text()).toBe('done')
+      expect(seen.map((r) => [r.path, r.authorization !== undefined])).toEqual([
+        ['/start', true],
+        ['/admin/delete', false],
+      ])
+    } finally {
+      await fetch.close()
+      mapped.closeAllConnections()
+      foreign.closeAllConnections()
+      await Promise.all([new Promise((r) => mapped.close(r)), new Promise((r) => foreign.close(r))])
+    }
+  })
+
+  it('T33 JWS JSON serialization is token_malformed, and oversized headers are refused before any scan', async () => {
+    const token = await wl({ audience: 'review-service' })
+    const [h, p, sig] = parts(token)
+    const json = JSON.stringify({ payload: p, signatures: [{ protected: h, signature: sig }, { protected: h, signature: sig }] })
+    expect(await reason(atReview.verify({ authorization: `Bearer ${json}` }))).toBe('token_malformed')
+    const actor = await ids.mintActorToken('alice')
+    const bound = await wl({ audience: 'review-service', actorToken: actor })
+    const [ah, ap, as] = parts(actor)
+    const failure = await atReview.verify(bearer(bound, { 'x-meshguard-actor': JSON.stringify({ payload: ap, protected: ah, signature: as }) })).catch((e: unknown) => e)
+    expect(failure).toMatchObject({ reason: 'token_malformed', tokenKind: 'actor' })
+    // A megabyte of commas is too large, not a duplicate.
+    expect(await reason(atReview.verify({ authorization: `Bearer ${'a,'.repeat(500_000)}` }))).toBe('token_too_large')
+    const huge = await atReview.verify(bearer(bound, { 'x-meshguard-actor': 'x,'.repeat(500_000) })).catch((e: unknown) => e)
+    expect(huge).toMatchObject({ reason: 'token_too_large', tokenKind: 'actor' })
   })
 })
 

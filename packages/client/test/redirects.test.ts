@@ -74,7 +74,7 @@ describe('redirects with the undici redirect interceptor (meshguard composed ins
     expect(identity.calls.map((call) => call.audience)).toEqual(['spiffe://acme/b'])
   })
 
-  it('never carries identity again once the chain has left the first origin, even back to it (T31)', async () => {
+  it('never carries identity again once the chain has left the first origin, even back to it (T32)', async () => {
     b.respond((req, res) => (req.url === '/start' ? redirectTo(`${outside.origin}/bounce`)(req, res) : res.writeHead(200).end()))
     outside.respond(redirectTo(`${b.origin}/admin/delete-everything`, 307))
     const identity = new RecordingIdentity()
@@ -146,7 +146,7 @@ describe('redirects followed by createMeshguardFetch', () => {
 })
 
 describe('a redirect chain that leaves and comes back, followed by createMeshguardFetch', () => {
-  it('sends the hop back to the first origin without identity (T31)', async () => {
+  it('sends the hop back to the first origin without identity (T32)', async () => {
     b.respond((req, res) => (req.url === '/start' ? redirectTo(`${outside.origin}/bounce`)(req, res) : res.writeHead(200).end()))
     outside.respond(redirectTo(`${b.origin}/admin/delete-everything`, 307))
     const identity = new RecordingIdentity()

@@ -16,8 +16,10 @@ export interface SelfSignedSourceOptions {
   /** Token lifetime in seconds. @defaultValue 300 */
   lifetime?: number | undefined
   /**
-   * Static claims added to every token, e.g. `roles`, or `type: 'AI_AGENT'` so policies can see an agent
-   * workload as `request.principal.attr.type`. Reserved claims cannot be overridden.
+   * Static claims added to every token. They are this workload's own say: callees show them to
+   * handlers (`caller.workload.claims`) but never to policies, so they grant nothing. Roles and
+   * attributes such as `type: 'AI_AGENT'` are granted by each callee's trust anchor (`roles`,
+   * `attributes`). Reserved claims cannot be overridden.
    */
   claims?: Record<string, unknown> | undefined
 }
