@@ -69,7 +69,7 @@ export interface AuthenticateOptions {
  * audit record names. The identity module's `VerifiedCaller` satisfies it.
  */
 export interface VerifiedCallerLike {
-  /** `{ id: <workload id>, roles, attr: { ...claims, act: { user } } }`. */
+  /** `{ id: <workload id>, roles, attr: { ...granted attributes, act: { user } } }`. */
   readonly principal: Principal
   /** The end user or agent the workload acts for. */
   readonly actor?: { readonly id: string; readonly type?: string | undefined } | undefined
