@@ -32,7 +32,7 @@ const MUTANTS = [
     ['test/security/cache-agreement.test.ts', 'test/security/threats.test.ts']],
   ['a departed redirect chain carries identity', 'packages/client/src/interceptor.ts',
     'if (destination === undefined || departedPlans.has(plan))', 'if (destination === undefined)', ['packages/client/test/redirects.test.ts', 'test/security/threats.test.ts']],
-  ['JWS JSON read as duplicates', 'packages/core/src/identity/headers.ts', "if (value.includes('{')) throw", "if (value.includes('\\u0000{')) throw", HTTP],
+  ['JWS JSON read as duplicates', 'packages/core/src/identity/headers.ts', "if (tokenKind !== undefined && value.includes('{')) throw", "if (tokenKind !== undefined && value.includes('\\u0000{')) throw", HTTP],
   ['size checked after the scan', 'packages/core/src/identity/headers.ts',
     'if (maxBytes !== undefined && value.length > maxBytes) {', 'if (maxBytes !== undefined && value.length < 0) {', HTTP],
 ]

@@ -52,8 +52,8 @@ const TRANSACTION_ID = /^[A-Za-z0-9._:-]{1,128}$/
  * headers with `, `, are `duplicate_header`: which one would be meant is ambiguous.
  *
  * For a token header (`tokenKind` given), a value longer than `maxBytes` is `token_too_large`
- * before anything scans it, and a value holding `{` is `token_malformed`: a JWS JSON serialization
- * (never accepted), whose commas are not several headers.
+ * before anything scans it, and a value with commas and `{` is `token_malformed`: a JWS JSON
+ * serialization (never accepted), whose commas are not several headers.
  */
 export function singleHeader(headers: HeaderView, name: string, tokenKind?: TokenKind, maxBytes?: number): string | undefined {
   const value = headers[name]
@@ -66,16 +66,22 @@ export function singleHeader(headers: HeaderView, name: string, tokenKind?: Toke
     return only
   }
   if (tokenKind !== undefined) checkTokenValue(value, tokenKind, maxBytes)
-  if (value.includes(',')) throw new IdentityError('duplicate_header', `more than one "${name}" header`, { tokenKind })
+  if (value.includes(',')) {
+    // A comma in a JSON serialization is not a second header (a compact JWS has neither).
+    if (tokenKind !== undefined && value.includes('{')) throw jsonSerialization(tokenKind)
+    throw new IdentityError('duplicate_header', `more than one "${name}" header`, { tokenKind })
+  }
   return value
 }
 
-/** The checks of a token header value that come before any scan of it. */
+const jsonSerialization = (tokenKind: TokenKind): IdentityError =>
+  new IdentityError('token_malformed', 'token is not a compact JWS (JSON serialization is not accepted)', { tokenKind })
+
+/** The size check of a token header value, before anything scans it. */
 function checkTokenValue(value: string, tokenKind: TokenKind, maxBytes: number | undefined): void {
   if (maxBytes !== undefined && value.length > maxBytes) {
     throw new IdentityError('token_too_large', `token exceeds ${maxBytes} bytes`, { tokenKind })
   }
-  if (value.includes('{')) throw new IdentityError('token_malformed', 'token is not a compact JWS (JSON serialization is not accepted)', { tokenKind })
 }
 
 /**
