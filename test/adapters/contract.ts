@@ -169,6 +169,30 @@ export const CASES: readonly ContractCase[] = [
     }),
   ),
   {
+    name: 'JWS JSON serialization (T33)',
+    method: 'GET',
+    path: '/me',
+    headers: async (ids) => {
+      const [h, p, sig] = (await ids.mintWorkloadToken('employee-service', { audience: SERVICE })).split('.')
+      return [['authorization', `Bearer ${JSON.stringify({ payload: p, signatures: [{ protected: h, signature: sig }] })}`]]
+    },
+    status: 401,
+    reason: 'token_malformed',
+    tokenKind: 'workload',
+  },
+  {
+    name: 'roles claimed in a self-signed token (T27)',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: async (ids) => {
+      const actor = await ids.mintActorToken('alice')
+      const workload = await ids.mintWorkloadToken('gateway', { audience: SERVICE, actorToken: actor, claims: { roles: ['employee-service'] } })
+      return [['authorization', `Bearer ${workload}`], [DEFAULT_ACTOR_HEADER_NAME, actor]]
+    },
+    status: 403,
+    reason: 'denied',
+  },
+  {
     name: 'expired actor token',
     method: 'GET',
     path: '/reviews/r-eng',
