@@ -2,7 +2,16 @@
  * The Express middleware: per-route `authorize` and the app-level `authenticate`. Both ask the guard,
  * answer refusals with problem+json, and run the rest of the chain as the verified caller.
  */
-import { attachRequestGrant, type AuthenticateOptions, type Guard, type GuardOutcome, type RouteAuthorization } from '@meshguard/core'
+import {
+  attachRequestGrant,
+  checkAuthenticateOptions,
+  decideRequest,
+  whenDecided,
+  type AuthenticateOptions,
+  type Guard,
+  type GuardOutcome,
+  type RouteAuthorization,
+} from '@meshguard/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { viewOf } from './request-view.js'
 import { sendFailure } from './respond.js'
@@ -20,50 +29,17 @@ export interface ExpressAuthenticateOptions extends AuthenticateOptions {
   public?: readonly string[] | ((req: Request) => boolean) | undefined
 }
 
-/** Continues as the verified caller, or answers the refusal. */
-function settle(guard: Guard, result: GuardOutcome, req: Request, res: Response, next: NextFunction): void {
-  if (!result.ok) {
-    sendFailure(res, result)
-    return
-  }
-  // Not a property of `req`: see attachRequestGrant (Express gives each request a hidden class of its own).
-  attachRequestGrant(req, res, { caller: result.caller, decision: result.decision })
-  guard.run(result.caller, next)
-}
-
-/** Settles now when the guard answered now (the warm path: no promise). Errors escaping the guard fail closed. */
-function proceed(
-  guard: Guard,
-  outcome: GuardOutcome | Promise<GuardOutcome>,
-  req: Request,
-  res: Response,
-  next: NextFunction,
-): void {
-  if (!(outcome instanceof Promise)) {
-    settle(guard, outcome, req, res, next)
-    return
-  }
-  outcome.then(
-    (result) => settle(guard, result, req, res, next),
-    (err: unknown) => {
-      if (res.headersSent) next(err)
-      else sendFailure(res, guard.fail(err))
-    },
-  )
-}
-
-/** The guard's answer for a request: a route check, or authentication only; never throws (fails closed). */
-function ask<Req extends Request>(
-  guard: Guard,
-  req: Req,
-  route: ExpressRouteAuthorization<Req> | undefined,
-  authOptions: AuthenticateOptions | undefined,
-): GuardOutcome | Promise<GuardOutcome> {
-  try {
-    const view = viewOf(req)
-    return route === undefined ? guard.authenticateNow(view, authOptions) : guard.authorizeNow(view, route)
-  } catch (err) {
-    return guard.fail(err)
+/** Continues as the verified caller, or answers the refusal (one per middleware: nothing is made per request). */
+function settlerFor(guard: Guard): (result: GuardOutcome, req: Request, res: Response, next: NextFunction) => void {
+  return (result, req, res, next) => {
+    if (!result.ok) {
+      if (res.headersSent) next(result.error)
+      else sendFailure(res, result)
+      return
+    }
+    // Not a property of `req`: see attachRequestGrant (Express gives each request a hidden class of its own).
+    attachRequestGrant(req, res, { caller: result.caller, decision: result.decision })
+    guard.run(result.caller, next)
   }
 }
 
@@ -79,8 +55,11 @@ function ask<Req extends Request>(
  * ```
  */
 export function authorize<Req extends Request = Request>(guard: Guard, route: ExpressRouteAuthorization<Req>): RequestHandler {
+  // Checked now, when the route is declared: a bad setting stops start-up, not every request.
+  const compiled = guard.compileRoute(route, 'authorize()')
+  const settle = settlerFor(guard)
   return function meshguardAuthorize(req, res, next) {
-    proceed(guard, ask(guard, req as Req, route, undefined), req, res, next)
+    void whenDecided(guard, decideRequest(guard, viewOf, req as Req, undefined, compiled), settle, req, res, next)
   }
 }
 
@@ -97,11 +76,13 @@ export function authenticate(guard: Guard, options: ExpressAuthenticateOptions =
   const publicPaths = typeof options.public === 'function' ? undefined : new Set(options.public ?? [])
   const isPublic = typeof options.public === 'function' ? options.public : (req: Request) => publicPaths?.has(req.path) === true
   const authOptions = { actor: options.actor }
+  checkAuthenticateOptions(authOptions, 'authenticate()')
+  const settle = settlerFor(guard)
   return function meshguardAuthenticate(req, res, next) {
     if (isPublic(req)) {
       next()
       return
     }
-    proceed(guard, ask(guard, req, undefined, authOptions), req, res, next)
+    void whenDecided(guard, decideRequest(guard, viewOf, req, undefined, undefined, authOptions), settle, req, res, next)
   }
 }

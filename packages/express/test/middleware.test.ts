@@ -1,4 +1,4 @@
-import { callerContext, type Guard, type GuardGrant } from '@meshguard/core'
+import { callerContext, ConfigError, type Guard, type GuardGrant } from '@meshguard/core'
 import express, { type Request, type RequestHandler, type Response } from 'express'
 import type { Server } from 'node:http'
 import { request } from 'undici'
@@ -86,6 +86,15 @@ describe('@meshguard/express app-level authenticate', () => {
     expect((await get('/p/public/x')).status).toBe(200)
     expect((await get('/p/private', await fixture.headers('alice'))).body['reason']).toBe('actor_forbidden')
     expect((await get('/p/private', await fixture.headers())).status).toBe(200)
+  })
+})
+
+describe('@meshguard/express route settings', () => {
+  it('are checked when the route is declared: a bad one throws at start-up, not per request', () => {
+    expect(() => authorize(fixture.guard, { resource: 'review', action: 'read', actor: 'sometimes' as never })).toThrow(ConfigError)
+    expect(() => authorize(fixture.guard, { resource: '', action: 'read' })).toThrow(/authorize\(\)\.resource/)
+    expect(() => authorize(fixture.guard, { resource: 'review', action: 'read', actors: 'required' } as never)).toThrow(/authorize\(\)\.actors/)
+    expect(() => authenticate(fixture.guard, { actor: 'always' as never })).toThrow(ConfigError)
   })
 })
 

@@ -2,7 +2,16 @@
  * The Fastify plugin: decorates the request, reads each route's `config.meshguard`, and runs the guard
  * in one hook. Refusals are answered with problem+json; the handler runs as the verified caller.
  */
-import { ConfigError, type AuthenticateOptions, type Guard, type GuardFailure, type GuardOutcome } from '@meshguard/core'
+import {
+  checkAuthenticateOptions,
+  ConfigError,
+  decideRequest,
+  whenDecided,
+  type AuthenticateOptions,
+  type Guard,
+  type GuardFailure,
+  type GuardOutcome,
+} from '@meshguard/core'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { viewOf } from './request-view.js'
@@ -26,6 +35,7 @@ function checkOptions(options: MeshguardFastifyOptions): void {
   if (options.hook !== undefined && !HOOKS.includes(options.hook)) {
     throw new ConfigError('hook', `must be one of ${HOOKS.join(', ')}`)
   }
+  if (options.unconfigured !== 'public') checkAuthenticateOptions(options.unconfigured, 'unconfigured')
 }
 
 const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify, options, done) => {
@@ -47,14 +57,14 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
     guard.run(result.caller, next as () => void)
   }
 
-  /** Settles now when the guard answered now (the warm path: no promise), else when it does. */
-  const proceed = (outcome: GuardOutcome | Promise<GuardOutcome>, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void => {
-    if (!(outcome instanceof Promise)) return settle(outcome, request, reply, next)
-    outcome.then(
-      (result) => settle(result, request, reply, next),
-      (err: unknown) => sendFailure(reply, guard.fail(err)),
-    )
-  }
+  // Each route's settings are checked once, as it is registered: a bad one stops start-up.
+  fastify.addHook('onRoute', (routeOptions) => {
+    const route = routeOptions.config?.meshguard
+    if (route !== undefined && !isPublic(route)) {
+      const methods = Array.isArray(routeOptions.method) ? routeOptions.method.join(',') : routeOptions.method
+      routeOptions.config = { ...routeOptions.config, meshguard: guard.compileRoute(route, `${methods} ${routeOptions.url} config.meshguard`) }
+    }
+  })
 
   fastify.decorateRequest('meshguard', null)
   fastify.addHook(options.hook ?? 'preHandler', function meshguardHook(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) {
@@ -63,14 +73,7 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
     const route = config.meshguard
     if (route === undefined && unconfigured === 'public') return next()
     if (route !== undefined && isPublic(route)) return next()
-    let outcome: GuardOutcome | Promise<GuardOutcome>
-    try {
-      const view = viewOf(request, url)
-      outcome = route === undefined ? guard.authenticateNow(view, authenticateOptions) : guard.authorizeNow(view, route)
-    } catch (err) {
-      outcome = guard.fail(err)
-    }
-    proceed(outcome, request, reply, next)
+    void whenDecided(guard, decideRequest(guard, viewOf, request, url, route, authenticateOptions), settle, request, reply, next)
   })
   done()
 }

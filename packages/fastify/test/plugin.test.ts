@@ -86,6 +86,27 @@ describe('@meshguard/fastify plugin', () => {
     await expect(noGuard.register(meshguard, {} as never).ready()).rejects.toThrow(/^guard:/)
   })
 
+  it('checks each route\'s settings when it is registered, so a bad one stops start-up', async () => {
+    const app = Fastify({ logger: false })
+    apps.push(app)
+    await app.register(meshguard, { guard: fixture.guard })
+    const register = () => app.get('/x/:id', { config: { meshguard: { resource: 'review', action: 'read', actor: 'sometimes' as never } } }, () => 'x')
+    let error: unknown
+    try {
+      register()
+      await app.ready()
+    } catch (err) {
+      error = err
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).option).toBe('GET /x/:id config.meshguard.actor')
+    const typo = Fastify({ logger: false })
+    apps.push(typo)
+    await expect(typo.register(meshguard, { guard: fixture.guard, unconfigured: { actor: 'always' as never } }).ready()).rejects.toSatisfy(
+      (err) => err instanceof ConfigError && err.option === 'unconfigured.actor',
+    )
+  })
+
   it('is the default export and a named export', () => {
     expect(meshguardDefault).toBe(meshguard)
     expect(meshguardFastify).toBe(meshguard)

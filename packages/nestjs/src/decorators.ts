@@ -1,5 +1,5 @@
 /** `@Authorize()`, `@Public()` and the `@Caller()` parameter decorator. */
-import type { ActionResolver, ResourceResolver, RouteAuthorization } from '@meshguard/core'
+import { compileRoute, type ActionResolver, type ResourceResolver, type RouteAuthorization } from '@meshguard/core'
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common'
 import { AUTHORIZE_METADATA, PUBLIC_METADATA } from './tokens.js'
 import type { NestHttpRequest, NestRouteAuthorization } from './types.js'
@@ -25,8 +25,9 @@ export function Authorize(
   action: string | ActionResolver<NestHttpRequest>,
   options: AuthorizeOptions = {},
 ): MethodDecorator & ClassDecorator {
-  const route: NestRouteAuthorization = { resource, action, actor: options.actor }
-  return SetMetadata(AUTHORIZE_METADATA, Object.freeze(route))
+  // Checked where it is declared: a bad setting fails when the controller is defined, not per request.
+  const route: NestRouteAuthorization = compileRoute({ resource, action, actor: options.actor }, '@Authorize()')
+  return SetMetadata(AUTHORIZE_METADATA, route)
 }
 
 /** Marks a handler or controller as public: no credentials needed. */

@@ -1,5 +1,5 @@
 /** The Nest guard and the interceptor that runs handlers as the verified caller. */
-import { attachRequestGrant, type Guard, type GuardOutcome } from '@meshguard/core'
+import { attachRequestGrant, checkAuthenticateOptions, decideRequest, whenDecided, type Guard, type GuardOutcome } from '@meshguard/core'
 import {
   Inject,
   Injectable,
@@ -27,6 +27,8 @@ export class MeshguardGuard implements CanActivate {
   constructor(@Inject(Reflector) reflector: Reflector, @Inject(MESHGUARD_OPTIONS) options: MeshguardModuleOptions) {
     this.reflector = reflector
     this.options = options
+    // Checked once, when Nest builds the guard: a bad setting stops start-up.
+    if (options.unconfigured !== 'public') checkAuthenticateOptions(options.unconfigured, 'MeshguardModule.unconfigured')
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
@@ -40,25 +42,14 @@ export class MeshguardGuard implements CanActivate {
     const authenticateOptions = unconfigured === 'public' ? {} : unconfigured
     const http = context.switchToHttp()
     const request = http.getRequest<NestHttpRequest>()
-    let outcome: GuardOutcome | Promise<GuardOutcome>
-    try {
-      const view = viewOf(request)
-      // The synchronous forms answer a warm request without a promise.
-      outcome = route === undefined ? guard.authenticateNow(view, authenticateOptions) : guard.authorizeNow(view, route)
-    } catch (err) {
-      outcome = guard.fail(err)
-    }
-    const response: unknown = http.getResponse()
-    if (!(outcome instanceof Promise)) return admit(request, response, outcome)
-    return outcome.then(
-      (result) => admit(request, response, result),
-      (err: unknown) => admit(request, response, guard.fail(err)),
-    )
+    // The synchronous forms answer a warm request without a promise.
+    const outcome = decideRequest(guard, viewOf, request, undefined, route, authenticateOptions)
+    return whenDecided(guard, outcome, admit, request, http.getResponse<unknown>(), undefined)
   }
 }
 
 /** Lets the request in as the verified caller, or refuses it with the problem response. */
-function admit(request: NestHttpRequest, response: unknown, outcome: GuardOutcome): boolean {
+function admit(outcome: GuardOutcome, request: NestHttpRequest, response: unknown): boolean {
   if (!outcome.ok) throw new MeshguardProblemException(outcome)
   // On Nest's Express platform a property of the request would build a hidden class per request; see attachRequestGrant.
   attachRequestGrant(request, response, { caller: outcome.caller, decision: outcome.decision })

@@ -1,5 +1,5 @@
 import 'reflect-metadata'
-import type { GuardDecision, Principal, VerifiedCaller } from '@meshguard/core'
+import { ConfigError, type GuardDecision, type Principal, type VerifiedCaller } from '@meshguard/core'
 import { Controller, Get, Module, Req, UseGuards, type INestApplication } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter } from '@nestjs/platform-express'
@@ -118,8 +118,9 @@ describe('@meshguard/nestjs types', () => {
   it('types the decorators and options', () => {
     expectTypeOf(Authorize).returns.toEqualTypeOf<MethodDecorator & ClassDecorator>()
     expectTypeOf<MeshguardModuleOptions['unconfigured']>().toEqualTypeOf<{ actor?: 'required' | 'forbidden' | 'optional' | undefined } | 'public' | undefined>()
+    // An unknown actor requirement is refused by the compiler and, where types are not checked, when declared.
     // @ts-expect-error an unknown actor requirement is rejected
-    Authorize('review', 'read', { actor: 'maybe' })
+    expect(() => Authorize('review', 'read', { actor: 'maybe' })).toThrow(ConfigError)
     // @ts-expect-error resolvers get the request and must return a resource
     Authorize((req) => req.params, 'read')
   })

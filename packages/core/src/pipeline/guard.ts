@@ -13,6 +13,7 @@ import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, Res
 import { failureFor, type ProblemSettings } from './problem.js'
 import { auditRecordOf, outcomeOf as auditOutcomeOf, spanEndOf, type RunFacts } from './report.js'
 import { resolveAction, resolveResource } from './resolve.js'
+import { compileRoute } from './route.js'
 import type {
   AuthenticateOptions,
   CallerContextLike,
@@ -301,10 +302,14 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
     }
   }
 
-  function authorizeNow<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): MaybePromise<GuardOutcome<Caller>> {
+  function authorizeNow<Req>(view: RequestView<Req>, given: RouteAuthorization<Req>): MaybePromise<GuardOutcome<Caller>> {
     const facts = newFacts(view)
-    const span = startSpan(facts, route)
+    let route = given
+    let span: AuthorizationSpan | undefined
     try {
+      // Registered routes were checked once already; one handed in directly is checked now (a bad one fails closed).
+      route = compileRoute(given)
+      span = startSpan(facts, route)
       audit?.assertWritable()
       const caller = verifyCaller(view.headers, route.actor ?? defaultActor, facts.callId)
       if (!isPromise(caller)) return withCaller(facts, span, view, route, caller)
@@ -340,6 +345,7 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
 
   return Object.freeze({
     service,
+    compileRoute,
     authorizeNow,
     authenticateNow,
 

@@ -208,6 +208,12 @@ export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller
 export interface Guard<Caller extends VerifiedCallerLike = VerifiedCaller> {
   /** The service name this guard protects. */
   readonly service: string
+  /**
+   * Checks a route's settings once, when it is registered, and returns them frozen; adapters call it
+   * so a bad route fails at start-up.
+   * @throws ConfigError naming the bad setting (`route.actor`, `GET /x.resource`, …)
+   */
+  compileRoute<Req>(route: RouteAuthorization<Req>, at?: string): RouteAuthorization<Req>
   /** Verify the caller, resolve the resource, decide, audit, and return the outcome. */
   authorize<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): Promise<GuardOutcome<Caller>>
   /** Verify the caller only (routes guarded at app level without a policy check). */

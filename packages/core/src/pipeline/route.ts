@@ -1,0 +1,57 @@
+/**
+ * Route settings checked once, when a route is registered: a mistake in `resource`, `action` or
+ * `actor` is a `ConfigError` at start-up, never a 500 on every request.
+ */
+import { ConfigError } from '../errors.js'
+import type { ActorRequirement } from '../identity/types.js'
+import type { AuthenticateOptions, RouteAuthorization } from './types.js'
+
+const ACTOR_REQUIREMENTS: readonly ActorRequirement[] = ['required', 'forbidden', 'optional']
+const ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor'])
+
+/** Routes already checked (frozen, so they cannot change after the check). */
+const compiled = new WeakSet<object>()
+
+function checkActor(actor: unknown, option: string): void {
+  if (actor !== undefined && !ACTOR_REQUIREMENTS.includes(actor as ActorRequirement)) {
+    throw new ConfigError(option, `must be one of ${ACTOR_REQUIREMENTS.join(', ')}`)
+  }
+}
+
+/**
+ * Checks a route's settings and returns them frozen. The guard accepts the result on every request
+ * without looking again; adapters call it when a route is registered.
+ *
+ * @param at - where the route was declared, for the error (e.g. `GET /reviews/:id`)
+ * @throws ConfigError naming the bad setting
+ */
+export function compileRoute<Req>(route: RouteAuthorization<Req>, at = 'route'): RouteAuthorization<Req> {
+  if (typeof route === 'object' && route !== null && compiled.has(route)) return route
+  if (typeof route !== 'object' || route === null) throw new ConfigError(at, 'must be { resource, action, actor? }')
+  for (const key of Object.keys(route)) {
+    // A misspelt setting (`actors`) would otherwise be ignored without a word.
+    if (!ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a route setting (resource, action, actor)')
+  }
+  const { resource, action, actor } = route
+  if (!(typeof resource === 'function' || (typeof resource === 'string' && resource !== ''))) {
+    throw new ConfigError(`${at}.resource`, 'must be a resource kind or a function returning the resource')
+  }
+  if (!(typeof action === 'function' || (typeof action === 'string' && action !== ''))) {
+    throw new ConfigError(`${at}.action`, 'must be an action name or a function of the request')
+  }
+  checkActor(actor, `${at}.actor`)
+  const frozen = Object.isFrozen(route) ? route : Object.freeze({ resource, action, actor })
+  compiled.add(frozen)
+  return frozen
+}
+
+/**
+ * Checks the options of an authentication-only route (or of unconfigured routes).
+ *
+ * @throws ConfigError naming the bad setting
+ */
+export function checkAuthenticateOptions(options: AuthenticateOptions | undefined, at = 'authenticate'): void {
+  if (options === undefined) return
+  if (typeof options !== 'object' || options === null) throw new ConfigError(at, 'must be { actor? }')
+  checkActor(options.actor, `${at}.actor`)
+}
