@@ -13,6 +13,7 @@ import type { Binding, RowKind, RuleTable } from './rule-table.js'
 import { validateAttributes } from './schema-validation.js'
 import type { ActionEffect, CheckInput, CheckOutput, CheckOutputEntry, SchemaEnforcement } from './types.js'
 import { setOwn } from '../own.js'
+import { tupleKey } from './tuple-key.js'
 
 /** Engine-wide settings for a check. */
 export interface CheckSettings {
@@ -166,7 +167,10 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
     }
     return roles
   }
-  const rolesKey = principal.roles.length === 1 ? (principal.roles[0] as string) : principal.roles.join('\0')
+  // One role is its own key (the usual case, no string built); a list is length-prefixed after a NUL
+  // no lone role can start with here.
+  const [onlyRole] = principal.roles
+  const rolesKey = principal.roles.length === 1 && !(onlyRole as string).startsWith('\0') ? (onlyRole as string) : `\0${tupleKey(principal.roles)}`
   let includingParentRoles = plan.includingParentRoles.get(rolesKey)
   if (!includingParentRoles) {
     const all = new Set<string>()

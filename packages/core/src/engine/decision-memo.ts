@@ -17,6 +17,7 @@
 import { deepFreeze } from '../deep-freeze.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, Resource } from '../types.js'
 import { setOwn } from '../own.js'
+import { tupleKey } from './tuple-key.js'
 
 /** Answers kept per principal; the oldest goes first. */
 const ENTRIES_PER_PRINCIPAL = 64
@@ -139,9 +140,14 @@ const PREFIXES = 1024
 const usualPrefixes = { plain: new Map<string, Map<string, string>>(), meta: new Map<string, Map<string, string>>() }
 let usualPrefixCount = 0
 
-/** `kind␀action␀version␀scope␀meta␀`: undefined and '' are told apart (\u0001), so a key never merges two requests validation treats apart. */
+/**
+ * Kind, action, version, scope and the meta flag, each part length-prefixed (see tupleKey), so the id
+ * that follows is the rest of the key. An absent version or scope is `-`, a present one `=` and its
+ * text, so undefined and '' stay apart: a key never merges two requests validation treats apart.
+ */
 function buildKeyPrefix(kind: string, action: string, policyVersion: string | undefined, scope: string | undefined, meta: boolean): string {
-  return `${kind}\u0000${action}\u0000${policyVersion ?? '\u0001'}\u0000${scope ?? '\u0001'}\u0000${meta ? 'm' : ''}\u0000`
+  const optional = (value: string | undefined): string => (value === undefined ? '-' : `=${value}`)
+  return tupleKey([kind, action, optional(policyVersion), optional(scope), meta ? 'm' : ''])
 }
 
 /**

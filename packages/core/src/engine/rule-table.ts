@@ -9,6 +9,7 @@ import type { ScopePermissions } from '../policy/model.js'
 import { principalPolicyKey, resourcePolicyKey, sanitizeName, scopeParents } from '../policy/names.js'
 import type { PrincipalPlan, ResourcePlan } from './plans.js'
 import { applyConsent, baseRow, candidates, EMPTY_PARAMS, negate, NO_ROWS, noMatchDeny, type Binding, type Mutable, type RowGroup, type RowKind } from './rows.js'
+import { tupleKey } from './tuple-key.js'
 
 export type { Binding, RowKind } from './rows.js'
 export type { PrincipalPlan, ResourcePlan } from './plans.js'
@@ -244,7 +245,7 @@ export class RuleTable {
     ) {
       return last.plan
     }
-    const key = `${principalId}\0${principalVersion}\0${principalScope}\0${kind}\0${resourceVersion}\0${lenient ? 1 : 0}`
+    const key = tupleKey([principalId, principalVersion, principalScope, kind, resourceVersion, lenient ? '1' : '0'])
     let part = this.principalParts.get(key)
     if (part) {
       this.lastPrincipalPlan = { id: principalId, version: principalVersion, scope: principalScope, kind, resourceVersion, lenient, plan: part }

@@ -135,13 +135,17 @@ interface ActorSide {
 
 const sameStrings = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i])
 
-/** Whether a principal's attributes are exactly the workload's `attr` plus the `act` entry of this actor. */
+/**
+ * Whether a principal's attributes are exactly the workload's own `attr` entries plus the `act` entry
+ * of this actor. Own keys on both sides: an entry set to `undefined`, or one a (custom) mapping's
+ * object inherits, must not pass for an entry of the same value that is absent.
+ */
 function sameEntries(principalAttr: Readonly<Record<string, unknown>> | undefined, workloadAttr: Readonly<Record<string, unknown>>, actor: VerifiedActor | undefined): boolean {
   if (principalAttr === undefined) return false
   let count = 0
-  for (const key in workloadAttr) {
+  for (const key of Object.keys(workloadAttr)) {
     if (key === 'act') continue
-    if (principalAttr[key] !== workloadAttr[key]) return false
+    if (!Object.hasOwn(principalAttr, key) || principalAttr[key] !== workloadAttr[key]) return false
     count++
   }
   const expected = count + (actor === undefined ? 0 : 1)

@@ -121,38 +121,24 @@ function recordVerdict(facts: RunFacts, response: CheckResourcesResponse, action
   if (effect === 'EFFECT_DENY') throw new DeniedError('denied by policy')
 }
 
-/**
- * Creates the guard adapters call. Validates options once and never re-reads them per request.
- *
- * @throws `ConfigError` (`ERR_AUTHZ_INVALID_CONFIG`) naming the bad option.
- * @example
- * ```ts
- * const guard = createGuard({ engine, identity, service: 'review-service', audit, telemetry, context: callerContext })
- * const outcome = await guard.authorize(view, { resource: 'review', action: 'read', actor: 'required' })
- * ```
- */
-export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(options: GuardOptions<Caller>): Guard<Caller> {
-  checkOptions(options)
-  const { engine, identity, service } = options
-  const checkSync = syncCheckOf(engine)
-  const audit: AuditLog | undefined = options.audit
-  const telemetry: Telemetry | undefined = options.telemetry
-  const context: CallerContextLike<Caller> = options.context ?? DEFAULT_CONTEXT
-  const defaultActor = options.defaultActor ?? 'optional'
-  const onInternalError = options.onInternalError ?? ignore
-  const clock = options.clock ?? Date.now
-  const problemSettings: ProblemSettings = Object.freeze({
-    typeBase: options.problem?.typeBase ?? DEFAULT_PROBLEM_TYPE_BASE,
-    realm: service,
-    customize: options.problem?.customize,
-    onInternalError,
-  })
+/** A verifier's entry point: `verifyNow` when it has one (no promise for cached callers), else `verify`. */
+type VerifyStep<Caller> = (headers: RequestView<unknown>['headers'], actor: ActorRequirement, callId: string) => MaybePromise<Caller>
 
-  // Every field written out: the object keeps one shape while the run fills it in.
-  const newFacts = <Req>(view: RequestView<Req>): RunFacts => ({
+function verifyStepOf<Caller extends VerifiedCallerLike>(identity: IdentityVerifierLike<Caller>): VerifyStep<Caller> {
+  // A chain that starts here takes this decision's id as its transaction id (one random id fewer to make).
+  if (typeof (identity as { verifyNow?: unknown }).verifyNow === 'function') {
+    const verifier = identity as Required<IdentityVerifierLike<Caller>>
+    return (headers, actor, callId) => verifier.verifyNow(headers, { actor, newTransactionId: callId })
+  }
+  return (headers, actor, callId) => identity.verify(headers, { actor, newTransactionId: callId })
+}
+
+/** Every field written out: the object keeps one shape while the run fills it in. */
+function newFacts<Req>(view: RequestView<Req>, startedAt: number): RunFacts {
+  return {
     caller: undefined,
     callId: newRequestId(),
-    startedAt: clock(),
+    startedAt,
     method: view.method,
     route: view.route,
     principal: undefined,
@@ -164,75 +150,89 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
     policy: undefined,
     scope: undefined,
     error: undefined,
-  }) satisfies Required<Record<keyof RunFacts, unknown>>
+  } satisfies Required<Record<keyof RunFacts, unknown>>
+}
 
-  /** Ends the span and writes the audit record. Returns an audit failure when the log must fail closed. */
-  function report(facts: RunFacts, span: AuthorizationSpan | undefined, audited: boolean): AuditError | undefined {
-    let failure: AuditError | undefined
-    if (audit && audited) {
-      try {
-        const accepted = audit.record(auditRecordOf(facts, service, engine, span?.traceId))
-        if (!accepted && audit.failClosed && !facts.error) failure = new AuditError('audit record was dropped')
-      } catch (err) {
-        onInternalError(err)
-        if (audit.failClosed && !facts.error) failure = new AuditError('audit record could not be written', { cause: err })
-      }
-    }
-    if (span) {
-      try {
-        const ended = failure ? { ...facts, error: failure } : facts
-        span.end(span.observed === false ? UNOBSERVED_ENDS[auditOutcomeOf(ended)] : spanEndOf(ended, engine))
-      } catch (err) {
-        onInternalError(err)
-      }
-    }
-    return failure
+/**
+ * One guard's request path, step by step: identity, then resource, then the engine, then the report
+ * (audit record and span) and the outcome. Each step answers synchronously when it can and hands a
+ * promise on otherwise; every failure becomes a refusal.
+ */
+class GuardPipeline<Caller extends VerifiedCallerLike> {
+  readonly service: string
+  private readonly engine: DecisionEngine
+  private readonly checkSync: SyncCheck | undefined
+  private readonly audit: AuditLog | undefined
+  private readonly telemetry: Telemetry | undefined
+  readonly context: CallerContextLike<Caller>
+  private readonly defaultActor: ActorRequirement
+  private readonly onInternalError: (error: unknown) => void
+  private readonly clock: () => number
+  readonly problemSettings: ProblemSettings
+  private readonly verifyCaller: VerifyStep<Caller>
+
+  constructor(options: GuardOptions<Caller>) {
+    this.service = options.service
+    this.engine = options.engine
+    this.checkSync = syncCheckOf(options.engine)
+    this.audit = options.audit
+    this.telemetry = options.telemetry
+    this.context = options.context ?? DEFAULT_CONTEXT
+    this.defaultActor = options.defaultActor ?? 'optional'
+    this.onInternalError = options.onInternalError ?? ignore
+    this.clock = options.clock ?? Date.now
+    this.problemSettings = Object.freeze({
+      typeBase: options.problem?.typeBase ?? DEFAULT_PROBLEM_TYPE_BASE,
+      realm: options.service,
+      customize: options.problem?.customize,
+      onInternalError: this.onInternalError,
+    })
+    this.verifyCaller = verifyStepOf(options.identity)
   }
 
-  function outcomeOf(facts: RunFacts, caller: Caller | undefined, span: AuthorizationSpan | undefined, audited: boolean): GuardOutcome<Caller> {
-    const auditFailure = report(facts, span, audited)
-    const failure = facts.error ?? auditFailure
-    if (failure !== undefined) return failureFor(failure, facts.callId, problemSettings)
-    if (caller === undefined) return failureFor(new InternalError('no verified caller'), facts.callId, problemSettings)
-    const decision = facts.effect === 'EFFECT_ALLOW' && facts.action !== undefined && facts.resource !== undefined
-      ? Object.freeze({ id: facts.callId, allowed: true as const, effect: facts.effect, action: facts.action, resource: facts.resource, policy: facts.policy })
-      : null
-    return Object.freeze({ ok: true as const, caller, decision })
-  }
-
-  function startSpan<Req>(facts: RunFacts, route: RouteAuthorization<Req>): AuthorizationSpan | undefined {
-    if (!telemetry) return undefined
+  authorizeNow<Req>(view: RequestView<Req>, given: RouteAuthorization<Req>): MaybePromise<GuardOutcome<Caller>> {
+    const facts = newFacts(view, this.clock())
+    let span: AuthorizationSpan | undefined
     try {
-      return telemetry.startAuthorization({
-        resourceKind: typeof route.resource === 'string' ? route.resource : UNRESOLVED_KIND,
-        action: typeof route.action === 'string' ? route.action : undefined,
-        callId: facts.callId,
-        engine: engine.kind,
-      })
+      // Registered routes were checked once already; one handed in directly is checked now (a bad one fails closed).
+      const route = compileRoute(given)
+      span = this.startSpan(facts, route)
+      this.audit?.assertWritable()
+      const caller = this.verifyCaller(view.headers, route.actor ?? this.defaultActor, facts.callId)
+      if (!isPromise(caller)) return this.withCaller(facts, span, view, route, caller)
+      const started = span
+      return caller.then(
+        (verified) => this.withCaller(facts, started, view, route, verified),
+        (err: unknown) => this.failed(facts, undefined, started, err),
+      )
     } catch (err) {
-      onInternalError(err)
-      return undefined
+      return this.failed(facts, undefined, span, err)
     }
   }
 
-  /**
-   * The identity step: `verifyNow` when the verifier has it (no promise for cached callers). A chain
-   * that starts here takes this decision's id as its transaction id (one random id fewer to make).
-   */
-  const verifyCaller: (headers: RequestView<unknown>['headers'], actor: ActorRequirement, callId: string) => MaybePromise<Caller> =
-    typeof (identity as { verifyNow?: unknown }).verifyNow === 'function'
-      ? (headers, actor, callId) => (identity as Required<IdentityVerifierLike<Caller>>).verifyNow(headers, { actor, newTransactionId: callId })
-      : (headers, actor, callId) => identity.verify(headers, { actor, newTransactionId: callId })
-
-  /** A run that failed: fail closed with the error's status. */
-  function failed(facts: RunFacts, caller: Caller | undefined, span: AuthorizationSpan | undefined, err: unknown): GuardOutcome<Caller> {
-    facts.error = toMeshguardError(err)
-    if (span && caller === undefined) rejectionEventOf(span, facts.error)
-    return outcomeOf(facts, caller, span, true)
+  authenticateNow<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): MaybePromise<GuardOutcome<Caller>> {
+    const facts = newFacts(view, this.clock())
+    // Only failures are audited here: a verified caller is not a decision; the route's own check is.
+    const verified = (caller: Caller): GuardOutcome<Caller> => {
+      facts.caller = caller
+      facts.principal = caller.principal
+      return this.outcomeOf(facts, caller, undefined, false)
+    }
+    const refused = (err: unknown): GuardOutcome<Caller> => {
+      facts.error = toMeshguardError(err)
+      return this.outcomeOf(facts, undefined, undefined, true)
+    }
+    try {
+      this.audit?.assertWritable()
+      const caller = this.verifyCaller(view.headers, opts.actor ?? this.defaultActor, facts.callId)
+      return isPromise(caller) ? caller.then(verified, refused) : verified(caller)
+    } catch (err) {
+      return refused(err)
+    }
   }
 
   /** Identity answered: resolve the action and resource. */
-  function withCaller<Req>(
+  private withCaller<Req>(
     facts: RunFacts,
     span: AuthorizationSpan | undefined,
     view: RequestView<Req>,
@@ -246,34 +246,18 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
       const action = resolveAction(view, route)
       facts.action = action
       const resource = resolveResource(view, route)
-      if (!isPromise(resource)) return decide(facts, span, route, caller, action, resource)
+      if (!isPromise(resource)) return this.decide(facts, span, route, caller, action, resource)
       return resource.then(
-        (loaded) => decide(facts, span, route, caller, action, loaded),
-        (err: unknown) => failed(facts, caller, span, err),
+        (loaded) => this.decide(facts, span, route, caller, action, loaded),
+        (err: unknown) => this.failed(facts, caller, span, err),
       )
     } catch (err) {
-      return failed(facts, caller, span, err)
+      return this.failed(facts, caller, span, err)
     }
-  }
-
-  /** The engine answered: a clear allow is the outcome, anything else fails closed. */
-  function verdictOf(
-    facts: RunFacts,
-    caller: Caller,
-    span: AuthorizationSpan | undefined,
-    response: CheckResourcesResponse,
-    action: string,
-  ): GuardOutcome<Caller> {
-    try {
-      recordVerdict(facts, response, action)
-    } catch (err) {
-      facts.error = toMeshguardError(err)
-    }
-    return outcomeOf(facts, caller, span, true)
   }
 
   /** Resource known: ask the engine (synchronously when it can) and turn its answer into the outcome. */
-  function decide<Req>(
+  private decide<Req>(
     facts: RunFacts,
     span: AuthorizationSpan | undefined,
     route: RouteAuthorization<Req>,
@@ -292,77 +276,108 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
         includeMeta: true,
       }
       facts.request = request
-      if (checkSync) return verdictOf(facts, caller, span, checkSync(request), action)
-      return engine.checkResources(request).then(
-        (response) => verdictOf(facts, caller, span, response, action),
-        (err: unknown) => failed(facts, caller, span, err),
+      if (this.checkSync) return this.verdictOf(facts, caller, span, this.checkSync(request), action)
+      return this.engine.checkResources(request).then(
+        (response) => this.verdictOf(facts, caller, span, response, action),
+        (err: unknown) => this.failed(facts, caller, span, err),
       )
     } catch (err) {
-      return failed(facts, caller, span, err)
+      return this.failed(facts, caller, span, err)
     }
   }
 
-  function authorizeNow<Req>(view: RequestView<Req>, given: RouteAuthorization<Req>): MaybePromise<GuardOutcome<Caller>> {
-    const facts = newFacts(view)
-    let route = given
-    let span: AuthorizationSpan | undefined
+  /** The engine answered: a clear allow is the outcome, anything else fails closed. */
+  private verdictOf(facts: RunFacts, caller: Caller, span: AuthorizationSpan | undefined, response: CheckResourcesResponse, action: string): GuardOutcome<Caller> {
     try {
-      // Registered routes were checked once already; one handed in directly is checked now (a bad one fails closed).
-      route = compileRoute(given)
-      span = startSpan(facts, route)
-      audit?.assertWritable()
-      const caller = verifyCaller(view.headers, route.actor ?? defaultActor, facts.callId)
-      if (!isPromise(caller)) return withCaller(facts, span, view, route, caller)
-      return caller.then(
-        (verified) => withCaller(facts, span, view, route, verified),
-        (err: unknown) => failed(facts, undefined, span, err),
-      )
+      recordVerdict(facts, response, action)
     } catch (err) {
-      return failed(facts, undefined, span, err)
-    }
-  }
-
-  function authenticateNow<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): MaybePromise<GuardOutcome<Caller>> {
-    const facts = newFacts(view)
-    // Only failures are audited here: a verified caller is not a decision; the route's own check is.
-    const verified = (caller: Caller): GuardOutcome<Caller> => {
-      facts.caller = caller
-      facts.principal = caller.principal
-      return outcomeOf(facts, caller, undefined, false)
-    }
-    const refused = (err: unknown): GuardOutcome<Caller> => {
       facts.error = toMeshguardError(err)
-      return outcomeOf(facts, undefined, undefined, true)
     }
-    try {
-      audit?.assertWritable()
-      const caller = verifyCaller(view.headers, opts.actor ?? defaultActor, facts.callId)
-      return isPromise(caller) ? caller.then(verified, refused) : verified(caller)
-    } catch (err) {
-      return refused(err)
-    }
+    return this.outcomeOf(facts, caller, span, true)
   }
 
+  /** A run that failed: fail closed with the error's status. */
+  private failed(facts: RunFacts, caller: Caller | undefined, span: AuthorizationSpan | undefined, err: unknown): GuardOutcome<Caller> {
+    facts.error = toMeshguardError(err)
+    if (span && caller === undefined) rejectionEventOf(span, facts.error)
+    return this.outcomeOf(facts, caller, span, true)
+  }
+
+  private outcomeOf(facts: RunFacts, caller: Caller | undefined, span: AuthorizationSpan | undefined, audited: boolean): GuardOutcome<Caller> {
+    const auditFailure = this.report(facts, span, audited)
+    const failure = facts.error ?? auditFailure
+    if (failure !== undefined) return failureFor(failure, facts.callId, this.problemSettings)
+    if (caller === undefined) return failureFor(new InternalError('no verified caller'), facts.callId, this.problemSettings)
+    const decision = facts.effect === 'EFFECT_ALLOW' && facts.action !== undefined && facts.resource !== undefined
+      ? Object.freeze({ id: facts.callId, allowed: true as const, effect: facts.effect, action: facts.action, resource: facts.resource, policy: facts.policy })
+      : null
+    return Object.freeze({ ok: true as const, caller, decision })
+  }
+
+  /** Ends the span and writes the audit record. Returns an audit failure when the log must fail closed. */
+  private report(facts: RunFacts, span: AuthorizationSpan | undefined, audited: boolean): AuditError | undefined {
+    const { audit, onInternalError } = this
+    let failure: AuditError | undefined
+    if (audit && audited) {
+      try {
+        const accepted = audit.record(auditRecordOf(facts, this.service, this.engine, span?.traceId))
+        if (!accepted && audit.failClosed && !facts.error) failure = new AuditError('audit record was dropped')
+      } catch (err) {
+        onInternalError(err)
+        if (audit.failClosed && !facts.error) failure = new AuditError('audit record could not be written', { cause: err })
+      }
+    }
+    if (span) {
+      try {
+        const ended = failure ? { ...facts, error: failure } : facts
+        span.end(span.observed === false ? UNOBSERVED_ENDS[auditOutcomeOf(ended)] : spanEndOf(ended, this.engine))
+      } catch (err) {
+        onInternalError(err)
+      }
+    }
+    return failure
+  }
+
+  private startSpan<Req>(facts: RunFacts, route: RouteAuthorization<Req>): AuthorizationSpan | undefined {
+    if (!this.telemetry) return undefined
+    try {
+      return this.telemetry.startAuthorization({
+        resourceKind: typeof route.resource === 'string' ? route.resource : UNRESOLVED_KIND,
+        action: typeof route.action === 'string' ? route.action : undefined,
+        callId: facts.callId,
+        engine: this.engine.kind,
+      })
+    } catch (err) {
+      this.onInternalError(err)
+      return undefined
+    }
+  }
+}
+
+/**
+ * Creates the guard adapters call. Validates options once and never re-reads them per request.
+ *
+ * @throws `ConfigError` (`ERR_AUTHZ_INVALID_CONFIG`) naming the bad option.
+ * @example
+ * ```ts
+ * const guard = createGuard({ engine, identity, service: 'review-service', audit, telemetry, context: callerContext })
+ * const outcome = await guard.authorize(view, { resource: 'review', action: 'read', actor: 'required' })
+ * ```
+ */
+export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(options: GuardOptions<Caller>): Guard<Caller> {
+  checkOptions(options)
+  const pipeline = new GuardPipeline(options)
+  const authorizeNow = <Req>(view: RequestView<Req>, route: RouteAuthorization<Req>) => pipeline.authorizeNow(view, route)
+  const authenticateNow = <Req>(view: RequestView<Req>, opts?: AuthenticateOptions) => pipeline.authenticateNow(view, opts)
   return Object.freeze({
-    service,
+    service: pipeline.service,
     compileRoute,
     authorizeNow,
     authenticateNow,
-
-    async authorize<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): Promise<GuardOutcome<Caller>> {
-      return authorizeNow(view, route)
-    },
-
-    async authenticate<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): Promise<GuardOutcome<Caller>> {
-      return authenticateNow(view, opts)
-    },
-
-    run<T>(caller: Caller, fn: () => T): T {
-      return context.run(caller, fn)
-    },
-
-    fail(err: unknown): GuardFailure {
-      return failureFor(toMeshguardError(err), newRequestId(), problemSettings)
-    },
+    // Rejections, never throws: the promise form is the public contract.
+    authorize: async <Req>(view: RequestView<Req>, route: RouteAuthorization<Req>) => pipeline.authorizeNow(view, route),
+    authenticate: async <Req>(view: RequestView<Req>, opts?: AuthenticateOptions) => pipeline.authenticateNow(view, opts),
+    run: <T>(caller: Caller, fn: () => T): T => pipeline.context.run(caller, fn),
+    fail: (err: unknown): GuardFailure => failureFor(toMeshguardError(err), newRequestId(), pipeline.problemSettings),
   })
 }

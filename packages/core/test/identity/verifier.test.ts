@@ -360,6 +360,18 @@ describe('claim mapping', () => {
     })
   })
 
+  it('never reuses a principal whose attributes differ only by an undefined or inherited entry', async () => {
+    const ids = await createIdentityFixture({ services: ['svc', 'callee'] })
+    const shapes: Record<string, unknown>[] = [{ z: 1 }, { y: undefined }, Object.create({ z: 1 }) as Record<string, unknown>]
+    let next = 0
+    const verifier = createIdentityVerifier(
+      ids.verifierOptions('callee', { claims: { mapWorkload: () => ({ roles: ['svc'], attr: shapes[next++ % shapes.length] as Record<string, unknown> }) } }),
+    )
+    const attrs = []
+    for (let i = 0; i < 3; i++) attrs.push((await verifier.verify(await ids.headers({ from: 'svc', to: 'callee' }))).principal.attr ?? {})
+    expect(attrs.map((a) => Object.keys(a))).toEqual([['z'], ['y'], []])
+  })
+
   it('shows an agent workload as AI_AGENT only when the callee says so, never on its own claim', async () => {
     const ids = await createIdentityFixture({ services: ['ai-reporting-agent', 'callee'] })
     const agent = ids.services['ai-reporting-agent']
