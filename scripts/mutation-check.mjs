@@ -12,16 +12,16 @@ const OWN = ['packages/core/test/engine/own-properties.test.ts']
 
 /** [name, file, guard as written, guard removed, tests that must fail]. */
 const MUTANTS = [
-  ['self-signed claims reach the mapping', 'packages/core/src/identity/verifier.ts',
+  ['self-signed claims reach the mapping', 'packages/core/src/identity/token-pair.ts',
     'const asserted = authoritativeClaims(workload.claims, selfSigned ? undefined : anchor.authoritativeClaims)', 'const asserted = workload.claims', HTTP],
-  ['a self-written chain is evidence', 'packages/core/src/identity/verifier.ts',
+  ['a self-written chain is evidence', 'packages/core/src/identity/token-pair.ts',
     'checkActorIssuedTo(side.actorChain, workload.id.id, provenChain)', 'checkActorIssuedTo(side.actorChain, workload.id.id, workloadChain)', HTTP],
   ['attribute objects have a prototype', 'packages/core/src/identity/principal.ts',
     'return Object.create(null) as Record<string, unknown>', 'return {} as Record<string, unknown>', HTTP],
   ['the fast path trusts constructor alone', 'packages/core/src/cel/fast-path.ts',
     'return proto === Object.prototype || proto === null\n}', 'return proto !== 42\n}', OWN],
   ['setOwn assigns __proto__', 'packages/core/src/own.ts', "if (key === '__proto__')", "if (key === 'never')", OWN],
-  ['actor ids not issuer-qualified', 'packages/core/src/identity/verifier.ts', 'const id = actorIdPrefix + mapped.id', 'const id = mapped.id', HTTP],
+  ['actor ids not issuer-qualified', 'packages/core/src/identity/actor-side.ts', 'const id = actorIdPrefix + mapped.id', 'const id = mapped.id', HTTP],
   ['overlapping id prefixes accepted', 'packages/core/src/identity/trust-bundle.ts',
     'if (i !== j && (prefixes[j] as string).startsWith(prefixes[i] as string))', 'if (i !== j && false)', HTTP],
   ['cache skips the time rules', 'packages/core/src/identity/verifier.ts',

@@ -1,48 +1,15 @@
 import { newRequestId } from '../request-id.js'
-import { ConfigError, IdentityError, IdentityMissingError } from '../errors.js'
-import { checkActorBinding, checkActorIssuedTo } from './binding.js'
-import { walkActChain } from './delegation.js'
-import { sha256Base64url } from './digest.js'
-import {
-  DEFAULT_ACTOR_HEADER,
-  DEFAULT_TRANSACTION_HEADER,
-  isTransactionId,
-  parseActorToken,
-  parseBearer,
-  peekSingleHeader,
-  SINGLE_VALUE_HEADERS,
-  singleHeader,
-  transactionIdHeader,
-} from './headers.js'
+import { IdentityError, IdentityMissingError, ConfigError } from '../errors.js'
+import { parseActorToken, parseBearer, peekSingleHeader, singleHeader, transactionIdHeader } from './headers.js'
 import { isPromise, type MaybePromise } from '../maybe-async.js'
-import { aboutToken, andThenAbout } from './token-kind.js'
-import { mixTail, TokenMemo, tokenKey } from './token-memo.js'
-import type { Principal } from '../types.js'
-import { deepFreeze } from '../deep-freeze.js'
-import { authoritativeClaims, buildPrincipal, defaultActorMapping, defaultWorkloadMapping, runMapping } from './principal.js'
-import { TrustBundle } from './trust-bundle.js'
-import { VerificationCache } from './verification-cache.js'
-import type {
-  ActorRequirement,
-  Delegation,
-  HeaderView,
-  IdentityVerifierOptions,
-  VerifiedActor,
-  VerifiedCaller,
-  VerifierStats,
-  VerifyCallOptions,
-  WorkloadGrant,
-  WorkloadMapping,
-} from './types.js'
+import { mixTail, tokenKey } from './token-memo.js'
 import { checkTimes } from './claims.js'
-import {
-  stillTrusted,
-  verifyActorToken,
-  verifyWorkloadToken,
-  type SlotLimits,
-  type VerifiedActorToken,
-  type VerifiedWorkloadToken,
-} from './verify-token.js'
+import { TokenPairVerifier, type Verified } from './token-pair.js'
+import type { TrustBundle } from './trust-bundle.js'
+import { VerificationCache } from './verification-cache.js'
+import type { ActorRequirement, HeaderView, IdentityVerifierOptions, VerifiedCaller, VerifierStats, VerifyCallOptions } from './types.js'
+import { resolveVerifierSettings } from './verifier-settings.js'
+import { stillTrusted, type VerifiedActorToken, type VerifiedWorkloadToken } from './verify-token.js'
 
 /**
  * The raw actor token on a {@link VerifiedCaller}: a getter under this symbol on the caller's
@@ -77,18 +44,6 @@ export interface IdentityVerifier {
   stats(): VerifierStats
   /** The trust bundle in use. */
   readonly trust: TrustBundle
-}
-
-/** What a verification yields: everything except the per-request transaction id. */
-interface Verified {
-  readonly caller: Omit<VerifiedCaller, 'transactionId'>
-  /** The `txn` the workload token carries, if any. */
-  readonly tokenTxn: string | undefined
-  readonly actorToken: string | undefined
-  readonly workloadToken: string
-  /** What a cached answer re-checks: the tokens' time rules and keys. */
-  readonly workload: VerifiedWorkloadToken
-  readonly actor: VerifiedActorToken | undefined
 }
 
 /** A cache entry: a verification and the header values its tokens were read from. */
@@ -126,37 +81,6 @@ function stillValid(entry: Cached, nowMs: number): boolean {
   }
   return stillTrusted(workload.key) && (actor === undefined || stillTrusted(actor.key))
 }
-
-/** An actor as verified and mapped, with its `act` chain. */
-interface ActorSide {
-  readonly actor: VerifiedActor
-  readonly actorChain: string[]
-}
-
-const sameStrings = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i])
-
-/**
- * Whether a principal's attributes are exactly the workload's own `attr` entries plus the `act` entry
- * of this actor. Own keys on both sides: an entry set to `undefined`, or one a (custom) mapping's
- * object inherits, must not pass for an entry of the same value that is absent.
- */
-function sameEntries(principalAttr: Readonly<Record<string, unknown>> | undefined, workloadAttr: Readonly<Record<string, unknown>>, actor: VerifiedActor | undefined): boolean {
-  if (principalAttr === undefined) return false
-  let count = 0
-  for (const key of Object.keys(workloadAttr)) {
-    if (key === 'act') continue
-    if (!Object.hasOwn(principalAttr, key) || principalAttr[key] !== workloadAttr[key]) return false
-    count++
-  }
-  const expected = count + (actor === undefined ? 0 : 1)
-  return Object.keys(principalAttr).length === expected
-}
-
-/** Principals of calls without an actor remembered per verifier (one per calling workload). */
-const PRINCIPALS_WITHOUT_ACTOR = 512
-
-/** Actor-token digests remembered per verifier. */
-const ACTOR_DIGESTS = 512
 
 /**
  * The cache key: a 30-bit hash of the ends of the two header values (signature bytes). A small
@@ -205,45 +129,6 @@ class CallerRecord implements VerifiedCaller {
   }
 }
 
-/** No chain: what a self-signed workload token proves about earlier hops. */
-const NO_CHAIN: readonly string[] = Object.freeze([])
-
-/** The claims an actor mapping may read: the actor's identity and what its issuer asserts. */
-function actorClaims(claims: Readonly<Record<string, unknown>>, named: ReadonlySet<string>): Readonly<Record<string, unknown>> {
-  const out = authoritativeClaims(claims, named)
-  if (Object.hasOwn(claims, 'client_id')) out['client_id'] = claims['client_id']
-  return out
-}
-
-/** A direct call with no actor: the delegation of most service-to-service calls. */
-const NO_DELEGATION: Delegation = deepFreeze({ workloads: [], actorChain: [] })
-
-/**
- * Direct calls (no earlier workloads) share one frozen delegation per actor chain, so the audit
- * record's hops, built once per delegation object, are not rebuilt for every new workload token
- * of the same session.
- */
-const directDelegations = new WeakMap<readonly string[], Delegation>()
-
-function delegationOf(workloads: string[], actorChain: string[]): Delegation {
-  if (workloads.length > 0) return { workloads, actorChain }
-  if (actorChain.length === 0) return NO_DELEGATION
-  // Only a frozen chain (the default mapping's, shared per actor token) can be shared safely.
-  if (!Object.isFrozen(actorChain)) return { workloads, actorChain }
-  let delegation = directDelegations.get(actorChain)
-  if (delegation === undefined) {
-    delegation = Object.freeze({ workloads: Object.freeze([]) as unknown as string[], actorChain })
-    directDelegations.set(actorChain, delegation)
-  }
-  return delegation
-}
-
-function positiveInteger(value: number | undefined, fallback: number, option: string, min = 1): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < min) throw new ConfigError(option, `must be an integer ≥ ${min}`)
-  return value
-}
-
 /**
  * Creates a verifier for one service. Options are validated once; configuration mistakes throw
  * `ConfigError` naming the option.
@@ -259,220 +144,14 @@ function positiveInteger(value: number | undefined, fallback: number, option: st
  * ```
  */
 export function createIdentityVerifier(options: IdentityVerifierOptions): IdentityVerifier {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('identity', 'must be an object')
-  const audiences = typeof options.audience === 'string' ? [options.audience] : options.audience
-  if (!Array.isArray(audiences) || audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
-    throw new ConfigError('identity.audience', 'must name this service')
-  }
-  const audienceMode = options.audienceMode ?? 'exact'
-  if (audienceMode !== 'exact' && audienceMode !== 'contains') {
-    throw new ConfigError('identity.audienceMode', 'must be "exact" or "contains"')
-  }
-  const trust = options.trust instanceof TrustBundle ? options.trust : new TrustBundle(options.trust)
-  const actorHeader = (options.actorHeader ?? DEFAULT_ACTOR_HEADER).toLowerCase()
-  const transactionHeader = (options.transactionHeader ?? DEFAULT_TRANSACTION_HEADER).toLowerCase()
-  if (actorHeader === 'authorization' || actorHeader === transactionHeader) {
-    throw new ConfigError('identity.actorHeader', 'must be its own header')
-  }
-  // Node keeps one value of these (or joins cookies with "; "): a duplicate could slip through unseen.
-  if (SINGLE_VALUE_HEADERS.has(actorHeader)) throw new ConfigError('identity.actorHeader', 'must be a header Node keeps every value of')
-  if (SINGLE_VALUE_HEADERS.has(transactionHeader)) {
-    throw new ConfigError('identity.transactionHeader', 'must be a header Node keeps every value of')
-  }
-  const tolerance = options.clockTolerance ?? 30
-  if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 60) {
-    throw new ConfigError('identity.clockTolerance', 'must be between 0 and 60 seconds')
-  }
-  const maxWorkloadLifetime = options.maxWorkloadLifetime ?? 900
-  if (!Number.isFinite(maxWorkloadLifetime) || maxWorkloadLifetime <= 0) {
-    throw new ConfigError('identity.maxWorkloadLifetime', 'must be a positive number of seconds')
-  }
-  const maxTokenBytes = positiveInteger(options.maxTokenBytes, 8192, 'identity.maxTokenBytes', 256)
-  // A header holds the token plus its scheme and some whitespace.
-  const maxHeaderBytes = maxTokenBytes + 64
-  const maxActDepth = positiveInteger(options.maxActDepth, 5, 'identity.maxActDepth', 0)
-  const cacheSize = positiveInteger(options.cacheSize, 10_000, 'identity.cacheSize', 0)
-  const signatureCheck = options.signatureCheck ?? 'threadpool'
-  if (signatureCheck !== 'threadpool' && signatureCheck !== 'inline') {
-    throw new ConfigError('identity.signatureCheck', 'must be "threadpool" or "inline"')
-  }
-  const offload = signatureCheck === 'threadpool'
-  const clock = options.clock ?? Date.now
-  const claims = options.claims ?? {}
-  const mapWorkload = claims.mapWorkload ?? defaultWorkloadMapping(claims)
-  const mapActor = claims.mapActor ?? defaultActorMapping(claims)
-  const ourAudiences: ReadonlySet<string> = new Set(audiences)
-
-  const cache = new VerificationCache<Cached>(cacheSize)
+  const settings = resolveVerifierSettings(options)
+  const { trust, actorHeader, transactionHeader, maxHeaderBytes, clock } = settings
+  const pairs = new TokenPairVerifier(settings)
+  const cache = new VerificationCache<Cached>(settings.cacheSize)
   // Concurrent first requests with the same tokens share one verification.
   const inflight = new Map<number, { workloadToken: string; actorToken: string | undefined; result: Promise<Verified> }>()
-  // sha256 of actor tokens that verified: a session's token comes back with every new workload token.
-  const actorDigests = new TokenMemo<string>(ACTOR_DIGESTS)
-  // Mapped actors by the frozen claims they came from (default mapping only: a custom one may not be pure).
-  const mapsActorPurely = claims.mapActor === undefined
-  const actorSides = new WeakMap<object, ActorSide>()
-  // The last principal built per actor, and per workload for calls without an actor.
-  const accompanied = new WeakMap<VerifiedActor, Principal>()
-  const unaccompanied = new Map<string, Principal>()
   let cacheHits = 0
   let cacheMisses = 0
-
-  /** Verifies both tokens; answers now when the keys are at hand (no promise on the fresh-token path). */
-  function verifyTokens(workloadToken: string, actorToken: string | undefined, nowMs: number): MaybePromise<Verified> {
-    const base: SlotLimits = { maxTokenBytes, tolerance, now: Math.floor(nowMs / 1000), offload }
-    let workload: MaybePromise<VerifiedWorkloadToken>
-    try {
-      workload = verifyWorkloadToken(workloadToken, trust, {
-        ...base,
-        audience: ourAudiences,
-        audienceMode,
-        maxLifetime: maxWorkloadLifetime,
-      })
-    } catch (err) {
-      throw aboutToken(err, 'workload')
-    }
-    return andThenAbout('workload', workload, (verified) => afterWorkload(verified, workloadToken, actorToken, base))
-  }
-
-  function afterWorkload(
-    workload: VerifiedWorkloadToken,
-    workloadToken: string,
-    actorToken: string | undefined,
-    base: SlotLimits,
-  ): MaybePromise<Verified> {
-    // The checks run in a fixed order; each failure is marked with the token it is about.
-    let workloadChain: string[]
-    let tokenTxn: unknown
-    try {
-      workloadChain = walkActChain(workload.claims['act'], maxActDepth, true)
-      tokenTxn = workload.claims['txn']
-      if (tokenTxn !== undefined && !isTransactionId(tokenTxn)) throw new IdentityError('txn_invalid', 'token "txn" is malformed')
-    } catch (err) {
-      throw aboutToken(err, 'workload')
-    }
-
-    const digestKey = actorToken === undefined ? 0 : tokenKey(actorToken)
-    const knownDigest = actorToken === undefined ? undefined : actorDigests.get(actorToken, digestKey)
-    const actorDigest = actorToken === undefined ? undefined : (knownDigest ?? sha256Base64url(actorToken))
-    try {
-      // A missing or different actor token is what fails the workload token's `ath` binding.
-      checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
-    } catch (err) {
-      throw aboutToken(err, 'actor')
-    }
-
-    // Only what an authority asserted reaches the mapping: a workload's word about itself grants nothing.
-    const { anchor } = workload
-    const selfSigned = anchor.selfSigned || workload.claims['iss'] === workload.claims['sub']
-    const grant: WorkloadGrant = { selfSigned, roles: anchor.roles, attributes: anchor.attributes }
-    let mappedWorkload: WorkloadMapping
-    try {
-      const asserted = authoritativeClaims(workload.claims, selfSigned ? undefined : anchor.authoritativeClaims)
-      mappedWorkload = runMapping(() => mapWorkload(asserted, workload.id.id, grant))
-    } catch (err) {
-      throw aboutToken(err, 'workload')
-    }
-    // The chain a workload writes into its own token is no evidence of where an actor token came from.
-    const provenChain = !selfSigned && anchor.authoritativeClaims?.has('act') === true ? workloadChain : NO_CHAIN
-    const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn as string | undefined, mappedWorkload, actorDigest, selfSigned }
-    if (actorToken === undefined) return assemble(parts, undefined, [])
-    let actor: MaybePromise<VerifiedActorToken>
-    try {
-      actor = verifyActorToken(actorToken, trust, base)
-    } catch (err) {
-      throw aboutToken(err, 'actor')
-    }
-    return andThenAbout('actor', actor, (verifiedActor) => {
-      if (knownDigest === undefined) actorDigests.set(actorToken, actorDigest as string, digestKey)
-      let side: ActorSide
-      try {
-        side = actorSideOf(verifiedActor)
-        checkActorIssuedTo(side.actorChain, workload.id.id, provenChain)
-      } catch (err) {
-        throw aboutToken(err, 'actor')
-      }
-      return assemble(parts, { actor: side.actor, token: actorToken, verified: verifiedActor }, side.actorChain)
-    })
-  }
-
-  /**
-   * The actor and its `act` chain from a verified actor token. With the default mapping both are a
-   * pure function of the token's (remembered, frozen) claims, so a session token that comes back
-   * with every new workload token maps once; a custom mapping runs every time.
-   */
-  function actorSideOf(verifiedActor: VerifiedActorToken): ActorSide {
-    const { claims } = verifiedActor
-    const issuer = verifiedActor.issuer.issuer
-    const known = mapsActorPurely ? actorSides.get(claims) : undefined
-    if (known !== undefined && known.actor.issuer === issuer) return known
-    const actorChain = walkActChain(claims['act'], maxActDepth, false)
-    const { authoritativeClaims: named, actorIdPrefix } = verifiedActor.issuer
-    // The default mapping reads only the claims the issuer is configured to assert about its actors.
-    const mapped = runMapping(() => mapActor(mapsActorPurely && named !== undefined ? actorClaims(claims, named) : claims))
-    if (typeof mapped.id !== 'string' || mapped.id === '' || (mapped.type !== 'user' && mapped.type !== 'agent')) {
-      throw new IdentityError('claim_mapping_failed', 'actor mapping returned no id or type')
-    }
-    // `sub` is unique per issuer only: with several issuers, the id says whose user it is.
-    const id = actorIdPrefix + mapped.id
-    const actor: VerifiedActor = { id, type: mapped.type, roles: mapped.roles, attr: mapped.attr, issuer, claims }
-    const side: ActorSide = deepFreeze({ actor, actorChain })
-    if (mapsActorPurely && Object.isFrozen(claims)) actorSides.set(claims, side)
-    return side
-  }
-
-  /**
-   * The principal of a workload acting for an actor. Rebuilt only when something it holds differs
-   * from the last one built for this actor (or for this workload without one): fresh workload
-   * tokens of one caller then share one frozen principal, which the engine validates once.
-   */
-  function principalFor(workloadId: string, mapped: WorkloadMapping, actor: VerifiedActor | undefined): Principal {
-    const last = actor === undefined ? unaccompanied.get(workloadId) : accompanied.get(actor)
-    if (last !== undefined && last.id === workloadId && sameStrings(last.roles, mapped.roles) && sameEntries(last.attr, mapped.attr, actor)) {
-      return last
-    }
-    const principal = deepFreeze(buildPrincipal({ id: workloadId, ...mapped }, actor))
-    if (actor === undefined) {
-      if (unaccompanied.size >= PRINCIPALS_WITHOUT_ACTOR) unaccompanied.delete(unaccompanied.keys().next().value as string)
-      unaccompanied.set(workloadId, principal)
-    } else accompanied.set(actor, principal)
-    return principal
-  }
-
-  /** The frozen verification of a token pair. */
-  function assemble(
-    parts: {
-      workload: VerifiedWorkloadToken
-      workloadToken: string
-      workloadChain: string[]
-      tokenTxn: string | undefined
-      mappedWorkload: ReturnType<typeof mapWorkload>
-      actorDigest: string | undefined
-      selfSigned: boolean
-    },
-    verifiedActor: { actor: VerifiedActor; token: string; verified: VerifiedActorToken } | undefined,
-    actorChain: string[],
-  ): Verified {
-    const { workload, workloadToken, mappedWorkload } = parts
-    const actor = verifiedActor?.actor
-    const workloadExp = workload.exp * 1000
-    const caller = deepFreeze({
-      workload: {
-        id: workload.id.id,
-        trustDomain: workload.id.trustDomain,
-        issuer: typeof workload.claims['iss'] === 'string' ? workload.claims['iss'] : undefined,
-        roles: mappedWorkload.roles,
-        selfSigned: parts.selfSigned,
-        claims: workload.claims,
-      },
-      actor,
-      delegation: delegationOf(parts.workloadChain, actorChain),
-      tokenDigests: { workload: sha256Base64url(workloadToken), actor: parts.actorDigest },
-      principal: principalFor(workload.id.id, mappedWorkload, actor),
-      expiresAt: verifiedActor === undefined ? workloadExp : Math.min(workloadExp, verifiedActor.verified.exp * 1000),
-    })
-    const actorToken = verifiedActor?.token
-    return { caller, tokenTxn: parts.tokenTxn, actorToken, workloadToken, workload, actor: verifiedActor?.verified }
-  }
 
   function checkRequirement(requirement: ActorRequirement, hasActor: boolean): void {
     if (requirement === 'required' && !hasActor) {
@@ -521,7 +200,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       // Share a running verification only with a request carrying the very same tokens.
       const running = inflight.get(key)
       const shared = running !== undefined && running.workloadToken === workloadToken && running.actorToken === actorToken
-      const result = shared ? running.result : verifyTokens(workloadToken, actorToken, now)
+      const result = shared ? running.result : pairs.verify(workloadToken, actorToken, now)
       if (isPromise(result)) {
         if (running === undefined) {
           inflight.set(key, { workloadToken, actorToken, result })

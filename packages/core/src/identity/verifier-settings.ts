@@ -1,0 +1,104 @@
+/** The options of one identity verifier, validated once. */
+import { ConfigError } from '../errors.js'
+import { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, SINGLE_VALUE_HEADERS } from './headers.js'
+import { defaultActorMapping, defaultWorkloadMapping } from './principal.js'
+import { TrustBundle } from './trust-bundle.js'
+import type { ClaimMappingOptions, IdentityVerifierOptions } from './types.js'
+
+/** A verifier's options after validation, with every default applied. */
+export interface VerifierSettings {
+  readonly trust: TrustBundle
+  readonly audiences: ReadonlySet<string>
+  readonly audienceMode: 'exact' | 'contains'
+  readonly actorHeader: string
+  readonly transactionHeader: string
+  readonly tolerance: number
+  readonly maxWorkloadLifetime: number
+  readonly maxTokenBytes: number
+  /** A header holds the token plus its scheme and some whitespace. */
+  readonly maxHeaderBytes: number
+  readonly maxActDepth: number
+  readonly cacheSize: number
+  /** Check signatures that are not remembered on the libuv threadpool. */
+  readonly offload: boolean
+  readonly clock: () => number
+  readonly mapWorkload: NonNullable<ClaimMappingOptions['mapWorkload']>
+  readonly mapActor: NonNullable<ClaimMappingOptions['mapActor']>
+  /** The default actor mapping is a pure function of the claims (a custom one may not be). */
+  readonly mapsActorPurely: boolean
+}
+
+function positiveInteger(value: number | undefined, fallback: number, option: string, min = 1): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(option, `must be an integer ≥ ${min}`)
+  return value
+}
+
+/**
+ * Validates verifier options once.
+ *
+ * @throws ConfigError naming the option (`identity.audience`, `identity.clockTolerance`, …)
+ */
+export function resolveVerifierSettings(options: IdentityVerifierOptions): VerifierSettings {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('identity', 'must be an object')
+  const audiences = typeof options.audience === 'string' ? [options.audience] : options.audience
+  if (!Array.isArray(audiences) || audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
+    throw new ConfigError('identity.audience', 'must name this service')
+  }
+  const audienceMode = options.audienceMode ?? 'exact'
+  if (audienceMode !== 'exact' && audienceMode !== 'contains') {
+    throw new ConfigError('identity.audienceMode', 'must be "exact" or "contains"')
+  }
+  const trust = options.trust instanceof TrustBundle ? options.trust : new TrustBundle(options.trust)
+  const actorHeader = (options.actorHeader ?? DEFAULT_ACTOR_HEADER).toLowerCase()
+  const transactionHeader = (options.transactionHeader ?? DEFAULT_TRANSACTION_HEADER).toLowerCase()
+  if (actorHeader === 'authorization' || actorHeader === transactionHeader) {
+    throw new ConfigError('identity.actorHeader', 'must be its own header')
+  }
+  // Node keeps one value of these (or joins cookies with "; "): a duplicate could slip through unseen.
+  if (SINGLE_VALUE_HEADERS.has(actorHeader)) throw new ConfigError('identity.actorHeader', 'must be a header Node keeps every value of')
+  if (SINGLE_VALUE_HEADERS.has(transactionHeader)) {
+    throw new ConfigError('identity.transactionHeader', 'must be a header Node keeps every value of')
+  }
+  const tolerance = options.clockTolerance ?? 30
+  if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 60) {
+    throw new ConfigError('identity.clockTolerance', 'must be between 0 and 60 seconds')
+  }
+  const maxWorkloadLifetime = options.maxWorkloadLifetime ?? 900
+  if (!Number.isFinite(maxWorkloadLifetime) || maxWorkloadLifetime <= 0) {
+    throw new ConfigError('identity.maxWorkloadLifetime', 'must be a positive number of seconds')
+  }
+  const maxTokenBytes = positiveInteger(options.maxTokenBytes, 8192, 'identity.maxTokenBytes', 256)
+  // A header holds the token plus its scheme and some whitespace.
+  const maxHeaderBytes = maxTokenBytes + 64
+  const maxActDepth = positiveInteger(options.maxActDepth, 5, 'identity.maxActDepth', 0)
+  const cacheSize = positiveInteger(options.cacheSize, 10_000, 'identity.cacheSize', 0)
+  const signatureCheck = options.signatureCheck ?? 'threadpool'
+  if (signatureCheck !== 'threadpool' && signatureCheck !== 'inline') {
+    throw new ConfigError('identity.signatureCheck', 'must be "threadpool" or "inline"')
+  }
+  const offload = signatureCheck === 'threadpool'
+  const clock = options.clock ?? Date.now
+  const claims = options.claims ?? {}
+  const mapWorkload = claims.mapWorkload ?? defaultWorkloadMapping(claims)
+  const mapActor = claims.mapActor ?? defaultActorMapping(claims)
+
+  return Object.freeze({
+    trust,
+    audiences: new Set(audiences) as ReadonlySet<string>,
+    audienceMode,
+    actorHeader,
+    transactionHeader,
+    tolerance,
+    maxWorkloadLifetime,
+    maxTokenBytes,
+    maxHeaderBytes,
+    maxActDepth,
+    cacheSize,
+    offload,
+    clock,
+    mapWorkload,
+    mapActor,
+    mapsActorPurely: claims.mapActor === undefined,
+  })
+}
