@@ -1,0 +1,2 @@
+// Public API of the plan module (PlanResources): named exports only.
+export type { PlanFilter, PlanFilterKind, PlanOperand, PlanResource, PlanResourcesRequest, PlanResourcesResponse } from './types.js'
