@@ -127,13 +127,35 @@ function isEmptyCollection(v: unknown): boolean {
   return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype && Object.keys(v).length === 0
 }
 
+/** `e` with `runtime.effectiveDerivedRoles` replaced by `roles` (Cerbos substitutes it before evaluating). */
+export function substituteRuntimeRoles(e: RExpr, roles: RExpr): RExpr {
+  const go = (x: RExpr): RExpr => {
+    switch (x.k) {
+      case 'select':
+        if (x.field === 'effectiveDerivedRoles' && !x.test && x.operand.k === 'ident' && x.operand.name === 'runtime') return roles
+        return { ...x, operand: go(x.operand) }
+      case 'call':
+        return { ...x, target: x.target && go(x.target), args: x.args.map(go) }
+      case 'list':
+        return { k: 'list', elems: x.elems.map(go) }
+      case 'map':
+        return { k: 'map', entries: x.entries.map(([key, value]) => [go(key), go(value)] as const) }
+      case 'compre':
+        return { ...x, range: go(x.range), bodies: x.bodies.map(go) }
+      default:
+        return x
+    }
+  }
+  return go(e)
+}
+
 /** The partial evaluator for one condition's known data. */
 export class PartialEvaluator {
   constructor(private readonly data: KnownData) {}
 
   /** Partially evaluates `e` with no iteration variables in scope. */
   evaluate(e: RExpr): PV {
-    return this.pe(e, new Map())
+    return this.pe(substituteRuntimeRoles(e, this.data.derivedRoles), new Map())
   }
 
   /** Evaluates `e` with iteration variables bound (used when a comprehension is expanded). */
@@ -152,10 +174,6 @@ export class PartialEvaluator {
     return rest[0] === 'attr' && rest.length >= 2 && hasOwn(this.data.resourceAttr, rest[1]!)
   }
 
-  private isRuntimeRoles(e: RExpr): boolean {
-    return e.k === 'select' && e.field === 'effectiveDerivedRoles' && e.operand.k === 'ident' && e.operand.name === 'runtime'
-  }
-
   /** Whether `e` can be evaluated outright (reads nothing unknown). */
   isKnown(e: RExpr, iter: Iter): boolean {
     switch (e.k) {
@@ -165,7 +183,6 @@ export class PartialEvaluator {
         if (iter.has(e.name)) return iter.get(e.name) !== undefined
         return e.name !== 'R'
       case 'select': {
-        if (this.isRuntimeRoles(e)) return this.isKnown(this.data.derivedRoles, new Map())
         const path = selectPath(e)
         if (path && !iter.has(path[0]!)) {
           const known = this.resourcePathKnown(path)
@@ -197,7 +214,7 @@ export class PartialEvaluator {
     const bindings: unknown[] = []
     const known = new Map<string, unknown>()
     for (const [name, binding] of iter) if (binding !== undefined) known.set(name, binding.value)
-    const source = toSource(this.isRuntimeRoles(e) ? this.data.derivedRoles : e, bindings, known)
+    const source = toSource(e, bindings, known)
     const program = programFor(source)
     if (program instanceof CelFailure) return program
     const variables: Record<string, unknown> = Object.create(null) as Record<string, unknown>
@@ -219,7 +236,6 @@ export class PartialEvaluator {
       case 'ident':
         return { s: 'unknown', expr: e }
       case 'select': {
-        if (this.isRuntimeRoles(e)) return this.pe(this.data.derivedRoles, new Map())
         const path = selectPath(e)
         if (path && !iter.has(path[0]!) && this.resourcePathKnown(path) === false) return { s: 'unknown', expr: e }
         const operand = this.pe(e.operand, iter)
@@ -245,7 +261,7 @@ export class PartialEvaluator {
   /** A known tree: its value as a literal, or (for values cel-go cannot print) the tree with known parts folded. */
   private known(e: RExpr, iter: Iter): PV {
     const value = this.evalKnown(e, iter)
-    if (value instanceof CelFailure) return { s: 'error', message: value.message, expr: e }
+    if (value instanceof CelFailure) return { s: 'error', message: value.message, expr: this.foldChildren(e, iter) }
     const opaque = (e.k === 'call' && OPAQUE_RESULTS.has(e.fn)) || isMessage(e)
     const l = opaque ? undefined : literalOf(value)
     if (l) return { s: 'known', v: value, expr: l }
@@ -269,12 +285,9 @@ export class PartialEvaluator {
     }
   }
 
-  /** A strict node: the first unknown or failed operand decides; otherwise the node is known. */
+  /** A strict node: a failed operand fails it (even beside an unknown one, as the PDP answers); else it is unknown. */
   private propagate(operands: readonly PV[], expr: RExpr): PV {
-    for (const o of operands) {
-      if (o.s === 'unknown') return { s: 'unknown', expr }
-      if (o.s === 'error') return { s: 'error', message: o.message, expr }
-    }
+    for (const o of operands) if (o.s === 'error') return { s: 'error', message: o.message, expr }
     return { s: 'unknown', expr }
   }
 
