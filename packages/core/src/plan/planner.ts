@@ -9,7 +9,7 @@ import type { CelRequest } from '../cel/index.js'
 import { cerbosEnvironment } from '../cel/environment.js'
 import { CelErrorCollector, type EvaluationError } from '../engine/evaluation.js'
 import type { RuleTable, RowKind } from '../engine/rule-table.js'
-import { validateAttributes } from '../engine/schema-validation.js'
+import { validatePlanAttributes } from '../engine/schema-validation.js'
 import type { SchemaEnforcement } from '../engine/types.js'
 import type { CompiledCondition, CompiledParams, CompiledPolicySet } from '../policy/compiled.js'
 import { normalizeScope } from '../policy/names.js'
@@ -212,10 +212,7 @@ export function planInput(table: RuleTable, set: CompiledPolicySet, input: PlanI
 
   let validationErrors: ValidationError[] = []
   if (settings.schemaEnforcement !== 'none' && rplan.resourceKey !== '') {
-    // Resource attributes are partial when planning: missing required ones are not errors.
-    validationErrors = validateAttributes(set.schemas, rplan.rootPolicy, principal.attr ?? {}, resource.attr, actions).filter(
-      (e) => !(e.source === 'SOURCE_RESOURCE' && e.message.startsWith('missing properties')),
-    )
+    validationErrors = validatePlanAttributes(set.schemas, rplan.rootPolicy, principal.attr ?? {}, resource.attr, actions)
     if (validationErrors.length > 0 && settings.schemaEnforcement === 'reject') return denied('(false)', validationErrors)
   }
 
