@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EmbeddedEngine, loadPolicyDirectory, type PlanFilter, type PlanResourcesRequest } from '@meshguard/core'
+import { stabiliseFilter } from '../support/plan-compare.js'
 import { CERBOS_PLAN_DIR, loadKnownFailures, loadPlanSuites, type PlanSuite } from './support/cerbos-cases.js'
 
 const KNOWN_FAILURES_FILE = fileURLToPath(new URL('./known-failures-plan.md', import.meta.url))
@@ -17,19 +18,7 @@ const GLOBALS = { environment: 'test' }
 const NOW = new Date('2024-01-16T10:18:27.395+13:00')
 const AUX_DATA = { jwt: { customInt: 42 } }
 
-const COMMUTATIVE = new Set(['and', 'or', 'eq', 'ne', 'add', 'mult'])
-
-/** Orders the operands of commutative operators and struct fields, so both sides compare as Cerbos's test does. */
-function stabilise(op: unknown): unknown {
-  if (typeof op !== 'object' || op === null || !('expression' in op)) return op
-  const { operator, operands } = (op as { expression: { operator: string; operands?: unknown[] } }).expression
-  let out = (operands ?? []).map(stabilise)
-  if (COMMUTATIVE.has(operator) || operator === 'struct') out = [...out].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
-  return { expression: { operator, operands: out } }
-}
-
-const normalised = (f: { kind: string; condition?: unknown } | undefined): string =>
-  JSON.stringify({ kind: f?.kind, condition: f?.condition === undefined ? undefined : stabilise(JSON.parse(JSON.stringify(f.condition))) })
+const normalised = (f: unknown): string => JSON.stringify(stabiliseFilter(f))
 
 interface Run {
   mode: 'strict' | 'lenient'

@@ -1,0 +1,34 @@
+/**
+ * Comparing query plans with the Cerbos PDP's. Cerbos builds some operand lists from Go maps, so
+ * their order varies from run to run; like Cerbos's own tests, plans are compared with the operands
+ * of commutative operators (and, or, eq, ne, add, mult) and struct fields in a fixed order. The
+ * `filterDebug` text is compared as the multiset of its characters for the same reason.
+ */
+
+const COMMUTATIVE = new Set(['and', 'or', 'eq', 'ne', 'add', 'mult', 'struct'])
+
+/** An operand with the operands of commutative operators sorted. */
+export function stabiliseOperand(op: unknown): unknown {
+  if (typeof op !== 'object' || op === null || !('expression' in op)) return op
+  const { operator, operands } = (op as { expression: { operator: string; operands?: unknown[] } }).expression
+  let out = (operands ?? []).map(stabiliseOperand)
+  if (COMMUTATIVE.has(operator)) out = [...out].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0))
+  return { expression: out.length > 0 ? { operator, operands: out } : { operator } }
+}
+
+/** A filter (`{kind, condition?}`) in comparable form. */
+export function stabiliseFilter(filter: unknown): unknown {
+  const f = JSON.parse(JSON.stringify(filter ?? null)) as { kind?: string; condition?: unknown } | null
+  if (f === null) return null
+  return f.condition === undefined ? { kind: f.kind } : { kind: f.kind, condition: stabiliseOperand(f.condition) }
+}
+
+/** A whole PlanResources response body in comparable form (`cerbosCallId` dropped). */
+export function stabilisePlanResponse(response: unknown): unknown {
+  const r = JSON.parse(JSON.stringify(response)) as Record<string, unknown>
+  delete r['cerbosCallId']
+  if ('filter' in r) r['filter'] = stabiliseFilter(r['filter'])
+  const meta = r['meta'] as { filterDebug?: string } | undefined
+  if (meta?.filterDebug !== undefined) meta.filterDebug = [...meta.filterDebug].sort().join('')
+  return r
+}
