@@ -73,7 +73,7 @@ export function toHttpPlanResponse(response: PlanResourcesResponse): Record<stri
   if (response.meta) {
     const meta: Record<string, unknown> = { filterDebug: response.meta.filterDebug }
     if (response.meta.matchedScope) meta['matchedScope'] = response.meta.matchedScope
-    if (response.meta.matchedScopes && Object.keys(response.meta.matchedScopes).length > 0) meta['matchedScopes'] = response.meta.matchedScopes
+    if (response.meta.matchedScopes && Object.keys(response.meta.matchedScopes).length > 0) meta['matchedScopes'] = sortKeys(response.meta.matchedScopes)
     out['meta'] = meta
   }
   if (response.validationErrors.length > 0) out['validationErrors'] = response.validationErrors.map(({ path, message, source }) => ({ path, message, source }))
