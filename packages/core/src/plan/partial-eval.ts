@@ -62,6 +62,9 @@ const OPAQUE_RESULTS: ReadonlySet<string> = new Set([
   'masked',
 ])
 
+/** Cerbos's list functions, declared non-strict: they return the first unknown or failed operand themselves. */
+const SET_FUNCTIONS: ReadonlySet<string> = new Set(['except', 'intersect', 'hasIntersection', 'has_intersection', 'isSubset', 'is_subset'])
+
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k)
 
 /** The fields of a select chain rooted at an identifier (`R.attr.x` → [R, attr, x]), or undefined. */
@@ -268,9 +271,12 @@ export class PartialEvaluator {
     return { s: 'known', v: value, expr: this.foldChildren(e, iter) }
   }
 
-  /** `e` with each known child folded to a literal where possible. */
+  /**
+   * `e` with each child folded as cel-go's pruning leaves it: known children become literals, and a
+   * comprehension keeps its range folded and its bodies evaluated with the iteration variables unknown.
+   */
   private foldChildren(e: RExpr, iter: Iter): RExpr {
-    const fold = (x: RExpr): RExpr => (x.k === 'lit' || isMessage(x) ? x : this.known(x, iter).expr)
+    const fold = (x: RExpr): RExpr => (x.k === 'lit' || isMessage(x) ? x : this.pe(x, iter).expr)
     switch (e.k) {
       case 'select':
         return { ...e, operand: fold(e.operand) }
@@ -280,6 +286,11 @@ export class PartialEvaluator {
         return { k: 'list', elems: e.elems.map(fold) }
       case 'map':
         return { k: 'map', entries: e.entries.map(([key, value]) => [fold(key), fold(value)] as const) }
+      case 'compre': {
+        const inner = new Map(iter)
+        for (const v of e.vars) inner.set(v, undefined)
+        return { ...e, range: fold(e.range), bodies: e.bodies.map((b) => this.pe(b, inner).expr) }
+      }
       default:
         return e
     }
@@ -288,6 +299,15 @@ export class PartialEvaluator {
   /** A strict node: a failed operand fails it (even beside an unknown one, as the PDP answers); else it is unknown. */
   private propagate(operands: readonly PV[], expr: RExpr): PV {
     for (const o of operands) if (o.s === 'error') return { s: 'error', message: o.message, expr }
+    return { s: 'unknown', expr }
+  }
+
+  /** Cerbos's list functions look at their operands in order: the first that is not a value decides. */
+  private firstUndecided(operands: readonly PV[], expr: RExpr): PV {
+    for (const o of operands) {
+      if (o.s === 'error') return { s: 'error', message: o.message, expr }
+      if (o.s === 'unknown') return { s: 'unknown', expr }
+    }
     return { s: 'unknown', expr }
   }
 
@@ -323,7 +343,8 @@ export class PartialEvaluator {
         const target = e.target ? this.pe(e.target, iter) : undefined
         const args = e.args.map((a) => this.pe(a, iter))
         const expr = call(e.fn, args.map((a) => a.expr), target?.expr)
-        const result = this.propagate(target ? [target, ...args] : args, expr)
+        const operands = target ? [target, ...args] : args
+        const result = SET_FUNCTIONS.has(e.fn) ? this.firstUndecided(operands, expr) : this.propagate(operands, expr)
         // cel-go prunes `x in <empty collection>` to false even when x is unknown.
         if (result.s === 'unknown' && e.fn === 'in' && args[1]?.s === 'known' && isEmptyCollection(args[1].v)) return { s: 'unknown', expr: FALSE }
         return result
