@@ -1,2 +1,4 @@
 // Public API of the plan module (PlanResources): named exports only.
 export type { PlanFilter, PlanFilterKind, PlanOperand, PlanResource, PlanResourcesRequest, PlanResourcesResponse } from './types.js'
+export { planPredicate } from './predicate.js'
+export type { PlanPredicateOptions, PlanSubject } from './predicate.js'
