@@ -18,12 +18,14 @@ import { expandResidual } from './expand.js'
 import { mergeWithAnd, toFilter } from './filter.js'
 import { addNode, andNode, derivedRolesExpr, exprNode, falseNode, invert, nodeConstBool, orNode, trueNode, type PlanNode } from './nodes.js'
 import { PartialEvaluator } from './partial-eval.js'
-import { FALSE, fromAst, lit, type RExpr } from './residual.js'
+import { FALSE, forEachNode, fromAst, lit, type RExpr } from './residual.js'
 import type { PlanFilter } from './types.js'
 
 /** Engine settings the planner uses. */
 export interface PlanSettings {
   readonly lenientScopeSearch: boolean
+  /** Cerbos `engine.strictEvaluation`: a condition that fails to evaluate denies the action outright. */
+  readonly strictEvaluation: boolean
   readonly schemaEnforcement: SchemaEnforcement
   readonly globals: Record<string, unknown>
 }
@@ -103,6 +105,21 @@ function conditionTree(source: string, params: CompiledParams | undefined): RExp
   return tree
 }
 
+/** Strict evaluation: a condition failed, so the action being planned is denied. */
+class StrictFailure extends Error {}
+
+/** The derived roles of a scope when one of their conditions failed under strict evaluation. */
+const FAILED_ROLES: RExpr = Object.freeze({ k: 'ident', name: '__failed_derived_roles__' }) as RExpr
+
+/** Whether a tree reads `runtime.effectiveDerivedRoles`. */
+function readsRuntimeRoles(e: RExpr): boolean {
+  let found = false
+  forEachNode(e, (x) => {
+    if (x.k === 'select' && x.field === 'effectiveDerivedRoles' && x.operand.k === 'ident' && x.operand.name === 'runtime') found = true
+  })
+  return found
+}
+
 /** Per-request state: the known request data and the CEL errors met while planning. */
 class PlanContext {
   readonly errors = new CelErrorCollector()
@@ -111,6 +128,7 @@ class PlanContext {
     readonly resourceAttr: Record<string, unknown>,
     readonly globals: Record<string, unknown>,
     readonly now: Date,
+    readonly strict: boolean,
   ) {}
 
   /** Cerbos's `EvaluateCondition`: a match tree as a node, constants folded through all/any/none. */
@@ -154,6 +172,8 @@ class PlanContext {
 
   /** One CEL expression partially evaluated: a literal bool, or the residual over unknown resource fields. */
   private expression(source: string, params: CompiledParams | undefined, derivedRoles: RExpr): RExpr {
+    const tree = conditionTree(source, params)
+    if (derivedRoles === FAILED_ROLES && readsRuntimeRoles(tree)) throw new StrictFailure(source)
     const evaluator = new PartialEvaluator({
       request: this.request,
       resourceAttr: this.resourceAttr,
@@ -162,10 +182,11 @@ class PlanContext {
       now: this.now,
       derivedRoles,
     })
-    const pv = evaluator.evaluate(conditionTree(source, params))
+    const pv = evaluator.evaluate(tree)
     if (pv.s === 'error') {
-      // A CEL runtime error makes the condition false, as in checks.
+      // A CEL runtime error makes the condition false, as in checks (strict evaluation: the action is denied).
       this.errors.add(source, pv.message)
+      if (this.strict) throw new StrictFailure(source)
       return FALSE
     }
     if (pv.s === 'unknown') {
@@ -174,6 +195,12 @@ class PlanContext {
     }
     return typeof pv.v === 'boolean' ? lit(pv.v) : FALSE
   }
+}
+
+/** One action's combined tree, and whether any policy type allowed it at all. */
+interface ActionPlan {
+  hasAllow: boolean
+  root: PlanNode | undefined
 }
 
 /** Whether some parent role (`*` = any) is among the principal's roles. */
@@ -221,7 +248,7 @@ export function planInput(table: RuleTable, set: CompiledPolicySet, input: PlanI
     resource: { kind: resource.kind, id: '', attr: resource.attr, policyVersion: resource.policyVersion, scope: resourceScope },
     auxData: { jwt: input.auxData.jwt ?? {}, jwts: input.auxData.jwts ?? {} } as CelRequest['auxData'],
   }
-  const ctx = new PlanContext(request, resource.attr, settings.globals, now)
+  const ctx = new PlanContext(request, resource.attr, settings.globals, now, settings.strictEvaluation)
   const allRoles = new Set(table.withParentRoles(resourceScope, principal.roles))
   const scopePermissions = (scope: string): string => table.scopePermissionsAt(scope) ?? 'SCOPE_PERMISSIONS_OVERRIDE_PARENT'
 
@@ -231,21 +258,26 @@ export function planInput(table: RuleTable, set: CompiledPolicySet, input: PlanI
     let expr = derivedRolesByScope.get(scope)
     if (expr === undefined) {
       const roles: Array<{ name: string; node: PlanNode }> = []
+      let failed = false
       for (const [name, dr] of table.derivedRolesAt(resource.kind, resourceVersion, scope) ?? []) {
         if (!intersects(dr.parentRoles, allRoles)) continue
-        roles.push({ name, node: ctx.condition(dr.condition, dr.params, EMPTY_ROLES) })
+        try {
+          roles.push({ name, node: ctx.condition(dr.condition, dr.params, EMPTY_ROLES) })
+        } catch (err) {
+          // Strict evaluation: conditions that read these roles deny their action.
+          if (!(err instanceof StrictFailure)) throw err
+          failed = true
+        }
       }
       roles.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      expr = derivedRolesExpr(roles)
+      expr = failed ? FAILED_ROLES : derivedRolesExpr(roles)
       derivedRolesByScope.set(scope, expr)
     }
     return expr
   }
 
-  let policyMatch = false
-  const filters: PlanFilter[] = []
-  for (const action of actions) {
-    matchedScopes[action] = ''
+  /** One action's tree: Cerbos's per-policy-type, per-role, per-scope combination of its rules. */
+  const planAction = (action: string): ActionPlan => {
     let hasAllow = false
     let root: PlanNode | undefined
     for (const kind of ['resource', 'principal'] as const satisfies readonly RowKind[]) {
@@ -327,6 +359,22 @@ export function planInput(table: RuleTable, set: CompiledPolicySet, input: PlanI
         root = root === undefined ? inv : andNode([inv, root])
       }
     }
+    return { hasAllow, root }
+  }
+
+  let policyMatch = false
+  const filters: PlanFilter[] = []
+  for (const action of actions) {
+    matchedScopes[action] = ''
+    let decided: ActionPlan
+    try {
+      decided = planAction(action)
+    } catch (err) {
+      if (!(err instanceof StrictFailure)) throw err
+      // Strict evaluation: a failed condition denies the action.
+      decided = { hasAllow: false, root: falseNode() }
+    }
+    const { hasAllow, root } = decided
     let node: PlanNode
     if (root !== undefined) {
       policyMatch = true
