@@ -177,8 +177,21 @@ export class PartialEvaluator {
     return rest[0] === 'attr' && rest.length >= 2 && hasOwn(this.data.resourceAttr, rest[1]!)
   }
 
+  /** Known-ness of trees outside comprehensions, for this request (every level of a tree asks again). */
+  private readonly knownTrees = new WeakMap<RExpr, boolean>()
+
   /** Whether `e` can be evaluated outright (reads nothing unknown). */
   isKnown(e: RExpr, iter: Iter): boolean {
+    if (iter.size > 0) return this.computeKnown(e, iter)
+    let known = this.knownTrees.get(e)
+    if (known === undefined) {
+      known = this.computeKnown(e, iter)
+      this.knownTrees.set(e, known)
+    }
+    return known
+  }
+
+  private computeKnown(e: RExpr, iter: Iter): boolean {
     switch (e.k) {
       case 'lit':
         return true
