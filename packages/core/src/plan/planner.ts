@@ -13,6 +13,7 @@ import { validatePlanAttributes } from '../engine/schema-validation.js'
 import type { SchemaEnforcement } from '../engine/types.js'
 import type { CompiledCondition, CompiledParams, CompiledPolicySet } from '../policy/compiled.js'
 import { normalizeScope } from '../policy/names.js'
+import { setOwn } from '../own.js'
 import type { Principal, ValidationError } from '../types.js'
 import { expandResidual } from './expand.js'
 import { mergeWithAnd, toFilter } from './filter.js'
@@ -330,7 +331,7 @@ export function planInput(table: RuleTable, set: CompiledPolicySet, input: PlanI
             } else roleAllow = orNode([roleAllow, scopeAllow])
             if (perms === CONSENT) pendingAllow = true
           }
-          if ((scopeDeny !== undefined || scopeDenyRolePolicy !== undefined || scopeAllow !== undefined) && perms !== CONSENT) matchedScopes[action] = scope
+          if ((scopeDeny !== undefined || scopeDenyRolePolicy !== undefined || scopeAllow !== undefined) && perms !== CONSENT) setOwn(matchedScopes, action, scope)
           if (scopeAllow !== undefined && perms !== CONSENT) childOverrideAllow = addNode(childOverrideAllow, scopeAllow, orNode)
         }
         // An ALLOW from a consent scope that no parent scope confirmed.
@@ -365,7 +366,7 @@ export function planInput(table: RuleTable, set: CompiledPolicySet, input: PlanI
   let policyMatch = false
   const filters: PlanFilter[] = []
   for (const action of actions) {
-    matchedScopes[action] = ''
+    setOwn(matchedScopes, action, '')
     let decided: ActionPlan
     try {
       decided = planAction(action)

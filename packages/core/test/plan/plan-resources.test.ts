@@ -88,6 +88,12 @@ describe('EmbeddedEngine.planResources', () => {
     for (const request of bad) expect(() => e.planResourcesSync(request as never), JSON.stringify(request)).toThrow(RequestError)
   })
 
+  it('keeps an action named __proto__ as data', () => {
+    const res = engine().planResourcesSync({ principal, resource: { kind: 'doc' }, actions: ['__proto__', 'list'], includeMeta: true })
+    expect(Object.keys(res.meta?.matchedScopes ?? {})).toEqual(['__proto__', 'list'])
+    expect(res.filter.kind).toBe('KIND_ALWAYS_DENIED')
+  })
+
   it('reads only own properties of untrusted attributes', () => {
     const attr = JSON.parse('{"__proto__": {"owner": "alice"}}') as Record<string, unknown>
     const res = engine().planResourcesSync({ principal, resource: { kind: 'doc', attr }, actions: ['list'] })
