@@ -43,7 +43,6 @@ export type {
 export * from './cel/index.js'
 export * from './policy/index.js'
 export * from './engine/index.js'
-export * from './plan/index.js'
 export * from './testsuite/index.js'
 export * from './identity/index.js'
 export * from './context/index.js'

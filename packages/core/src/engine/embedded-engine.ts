@@ -13,9 +13,9 @@ import { toCheckInputs, validateCheckInputs } from './request.js'
 import { RuleTable } from './rule-table.js'
 import type { CheckInput, CheckOutput, EmbeddedEngineOptions, SchemaEnforcement } from './types.js'
 import { setOwn } from '../own.js'
-import { planInput } from '../plan/planner.js'
-import { validatePlanRequest } from '../plan/request.js'
-import type { PlanResourcesRequest, PlanResourcesResponse } from '../plan/types.js'
+import { planInput } from './plan/planner.js'
+import { validatePlanRequest } from './plan/request.js'
+import type { PlanResourcesRequest, PlanResourcesResponse } from './plan/types.js'
 
 interface ActiveSet {
   readonly set: CompiledPolicySet

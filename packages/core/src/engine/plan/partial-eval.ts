@@ -4,10 +4,10 @@
  * library, with Cerbos semantics) and folded into literals; what depends on unknown resource
  * fields stays an expression, with `&&`/`||`/`!`/`?:` simplified around known operands.
  */
-import type { CelActivation, CelProgram, CelRequest } from '../cel/index.js'
-import { CelFailure } from '../cel/failure.js'
-import { compileCelProgram, evaluateQuietly } from '../cel/program.js'
-import { Duration, Optional, UnsignedInt } from '../cel/values.js'
+import type { CelActivation, CelProgram, CelRequest } from '../../cel/index.js'
+import { CelFailure } from '../../cel/failure.js'
+import { compileCelProgram, evaluateQuietly } from '../../cel/program.js'
+import { Duration, Optional, UnsignedInt } from '../../cel/values.js'
 import { call, FALSE, lit, TRUE, toSource, type RExpr } from './residual.js'
 
 /** The outcome of evaluating a node: known value, unknown (depends on the resource) or error. */

@@ -4,10 +4,10 @@
  * resource is kept only when the condition is `true`; an evaluation error (say, a missing
  * attribute) drops it, so the predicate never keeps more than the plan allows.
  */
-import type { CelActivation, CelProgram } from '../cel/index.js'
-import { CelFailure } from '../cel/failure.js'
-import { compileCelProgram, evaluateQuietly } from '../cel/program.js'
-import { PlanOperatorError } from '../errors.js'
+import type { CelActivation, CelProgram } from '../../cel/index.js'
+import { CelFailure } from '../../cel/failure.js'
+import { compileCelProgram, evaluateQuietly } from '../../cel/program.js'
+import { PlanOperatorError } from '../../errors.js'
 import type { PlanFilter, PlanOperand } from './types.js'
 
 /** The resource fields a plan can read (`request.resource.*`). */

@@ -3,8 +3,8 @@
  * PDP prints them, then Cerbos's normalisation (constant folding of and/or/not, `in` over one or
  * no values, duplicate operands) and the AND of several actions' filters.
  */
-import { ConditionError } from '../errors.js'
-import { Optional, UnsignedInt } from '../cel/values.js'
+import { ConditionError } from '../../errors.js'
+import { Optional, UnsignedInt } from '../../cel/values.js'
 import type { PlanNode } from './nodes.js'
 import type { RExpr } from './residual.js'
 import type { PlanFilter, PlanOperand } from './types.js'

@@ -2,8 +2,8 @@
  * Validation of PlanResources requests (Cerbos's rules: a principal with an id and roles, a
  * resource kind, at least one unique non-empty action, `action` and `actions` not both).
  */
-import { RequestError } from '../errors.js'
-import { validateActions, validateAuxData, validatePrincipal } from '../engine/request.js'
+import { RequestError } from '../../errors.js'
+import { validateActions, validateAuxData, validatePrincipal } from '../request.js'
 import type { PlanInput } from './planner.js'
 import type { PlanResourcesRequest } from './types.js'
 

@@ -3,7 +3,7 @@
  * input of Cerbos's ORM adapters (`@cerbos/orm-prisma`, ...): the filter's kind and condition at the
  * top level, operands as `{ operator, operands }`, `{ value }` and `{ name }`.
  */
-import type { ValidationError } from '../types.js'
+import type { ValidationError } from '../../types.js'
 import type { PlanOperand, PlanResourcesResponse } from './types.js'
 
 /** A condition operand in the SDK's shape. */

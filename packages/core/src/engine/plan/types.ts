@@ -1,8 +1,8 @@
 /**
  * PlanResources shapes, as the Cerbos 0.55 HTTP API (`POST /api/plan/resources`) has them.
  */
-import type { EngineAuxData } from '../engine/types.js'
-import type { Principal, ValidationError } from '../types.js'
+import type { EngineAuxData } from '../types.js'
+import type { Principal, ValidationError } from '../../types.js'
 
 /** The resource side of a plan request: a kind and whatever attributes are already known. */
 export interface PlanResource {

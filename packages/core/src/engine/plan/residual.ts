@@ -3,7 +3,7 @@
  * literal values and what depends on the resource left as expressions. It is built from the CEL
  * library's parse tree, partially evaluated, and finally turned into Cerbos's filter operands.
  */
-import type { ASTNode } from '@marcbachmann/cel-js'
+import type { CelAstNode as ASTNode } from '../../cel/types.js'
 
 /** A residual expression. Call names are the CEL library's (`==`, `&&`, `[]`, `startsWith`, ...). */
 export type RExpr =
