@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^@meshguard\/fastify$/, replacement: pkg('fastify') },
       { find: /^@meshguard\/nestjs$/, replacement: pkg('nestjs') },
       { find: /^@meshguard\/client$/, replacement: pkg('client') },
+      { find: /^@meshguard\/kysely$/, replacement: pkg('kysely') },
     ],
   },
   test: {

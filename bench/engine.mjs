@@ -5,6 +5,8 @@
 // resource), checks/s, and the same request sent to a Cerbos 0.55 PDP on loopback over HTTP
 // (undici, keep-alive) and over gRPC (@cerbos/grpc), with how many times slower each round trip is.
 // The PDP is started here (own process group, killed on exit) with the same policies and options.
+// A second table does the same for PlanResources (query plans): EmbeddedEngine.planResourcesSync
+// against the PDP's `/api/plan/resources` round trip over HTTP.
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -81,6 +83,37 @@ const SCENARIOS = [
     request: {
       principal: { id: 'donald_duck', scope: 'acme.hr', roles: ['employee'], attr: { department: 'marketing', geography: 'GB', team: 'design', managed_geographies: 'GB' } },
       resources: [{ resource: { kind: 'salary_record', id: 'XX125', attr: LEAVE_ATTR }, actions: ['view:public', 'delete'] }],
+    },
+  },
+]
+
+/** PlanResources scenarios: list queries (no resource id; some attributes unknown). */
+const PLAN_SCENARIOS = [
+  {
+    name: 'seed policy: manager lists reviews (derived role + condition)',
+    policies: 'seed',
+    request: {
+      principal: workloadFor({ id: 'alice', roles: ['employee', 'manager'], attr: { department: 'engineering' } }),
+      resource: { kind: 'review' },
+      actions: ['read'],
+    },
+  },
+  {
+    name: 'corpus leave_request v20210210: 3 actions, derived roles',
+    policies: 'store',
+    request: {
+      principal: { id: 'john', roles: ['employee'], policyVersion: '20210210', attr: { department: 'marketing', geography: 'GB', team: 'design' } },
+      resource: { kind: 'leave_request', policyVersion: '20210210' },
+      actions: ['view:public', 'approve', 'defer'],
+    },
+  },
+  {
+    name: 'corpus leave_request: 6-deep scope chain',
+    policies: 'store',
+    request: {
+      principal: { id: 'john', roles: ['employee'], attr: { department: 'marketing', geography: 'GB', team: 'design' } },
+      resource: { kind: 'leave_request', scope: 'acme.hr.uk.brighton.kemptown' },
+      actions: ['view:public', 'delete'],
     },
   },
 ]
@@ -170,13 +203,18 @@ const median = (values) => {
 
 let sink = 0
 function benchEngine(engine, request) {
+  return benchSync(() => engine.checkResourcesSync(request).results.length)
+}
+
+/** Median ns per call of a synchronous operation (its result, a number, is kept from being optimised away). */
+function benchSync(run) {
   // Warm up (JIT, caches) and size the batch from a first estimate.
   let batch = 100
   let start = process.hrtime.bigint()
-  for (let i = 0; i < batch; i++) sink ^= engine.checkResourcesSync(request).results.length
+  for (let i = 0; i < batch; i++) sink ^= run()
   for (let elapsed = 0; elapsed < 200e6; ) {
     start = process.hrtime.bigint()
-    for (let i = 0; i < batch; i++) sink ^= engine.checkResourcesSync(request).results.length
+    for (let i = 0; i < batch; i++) sink ^= run()
     elapsed += Number(process.hrtime.bigint() - start)
     batch *= 2
   }
@@ -185,10 +223,22 @@ function benchEngine(engine, request) {
   const rounds = []
   for (let r = 0; r < ENGINE_ROUNDS; r++) {
     start = process.hrtime.bigint()
-    for (let i = 0; i < batch; i++) sink ^= engine.checkResourcesSync(request).results.length
+    for (let i = 0; i < batch; i++) sink ^= run()
     rounds.push(Number(process.hrtime.bigint() - start) / batch)
   }
   return median(rounds)
+}
+
+/** A filter with the operands of commutative operators sorted (the PDP's own order varies). */
+function stableFilter(filter) {
+  const go = (op) => {
+    if (!op || typeof op !== 'object' || !('expression' in op)) return op
+    const { operator, operands = [] } = op.expression
+    let out = operands.map(go)
+    if (['and', 'or', 'eq', 'ne', 'add', 'mult', 'struct'].includes(operator)) out = out.map((o) => JSON.stringify(o)).sort().map((o) => JSON.parse(o))
+    return { expression: { operator, operands: out } }
+  }
+  return JSON.stringify({ kind: filter.kind, condition: go(filter.condition) })
 }
 
 async function benchCalls(call) {
@@ -247,6 +297,28 @@ async function main() {
       rows.push({ scenario: scenario.name, embedded, http, grpc, agree })
     }
     print(rows)
+    const planRows = []
+    for (const scenario of PLAN_SCENARIOS) {
+      const engine = engines[scenario.policies]
+      const pdp = pdps[scenario.policies]
+      const embedded = benchSync(() => engine.planResourcesSync(scenario.request).filter.kind.length)
+      const pool = new Pool(pdp.httpUrl, { connections: 1, pipelining: 1 })
+      const body = JSON.stringify({ ...scenario.request, includeMeta: true })
+      const http = await benchCalls(async () => {
+        const res = await pool.request({ path: '/api/plan/resources', method: 'POST', body, headers: { 'content-type': 'application/json' } })
+        const json = await res.body.json()
+        if (!json.filter) throw new Error(`PDP error: ${JSON.stringify(json)}`)
+      })
+      await pool.close()
+      const theirs = (await (await fetch(`${pdp.httpUrl}/api/plan/resources`, { method: 'POST', body })).json()).filter
+      const agree = stableFilter(engine.planResourcesSync(scenario.request).filter) === stableFilter(theirs)
+      planRows.push({ scenario: scenario.name, embedded, http, agree })
+    }
+    console.log(`\nPlanResources (query plans), embedded vs the PDP's /api/plan/resources over HTTP\n`)
+    for (const row of planRows) {
+      console.log(`${row.scenario}: embedded ${fmtNs(row.embedded)} per plan (${fmtRate(row.embedded)}); PDP HTTP ${fmtNs(row.http)} (${fmtRatio(row.http / row.embedded)} slower); same filter: ${row.agree ? 'yes' : 'NO'}`)
+    }
+    if (planRows.some((r) => !r.agree)) console.log('WARNING: the engine and the PDP plan differently for at least one scenario.')
     // A repeated check from a cached caller: the principal is one deep-frozen object, as identity
     // hands it out, so the engine reuses its answer (the clock is not read by the seed policy).
     const repeated = { ...SCENARIOS[0].request, principal: deepFrozen(structuredClone(SCENARIOS[0].request.principal)) }

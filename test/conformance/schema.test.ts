@@ -1,9 +1,9 @@
 /**
  * Cerbos schema-validation conformance: the `check_input_*` cases of cases/schema validate principal
  * and resource attributes against `cases/schema/fs/_schemas` (under both `warn` and `reject`, which
- * report the same errors). The `plan_resources_input_*` cases need PlanResources, which meshguard does
- * not implement, so they are not run. Failing cases must be listed in known-failures-engine.md as
- * `schema:<file>`.
+ * report the same errors), and the `plan_resources_input_*` cases do the same for PlanResources inputs
+ * (missing required resource properties are not errors there). Failing cases must be listed in
+ * known-failures-engine.md as `schema:<file>`.
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type * as YamlModule from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { validateAttributes } from '../../packages/core/src/engine/schema-validation.js'
+import { validateAttributes, validatePlanAttributes } from '../../packages/core/src/engine/schema-validation.js'
 import type { CompiledResourcePolicy } from '../../packages/core/src/policy/compiled.js'
 import { createSchemaRegistry } from '../../packages/core/src/policy/schemas.js'
 import { CERBOS_CASES_DIR, loadKnownFailures } from './support/cerbos-cases.js'
@@ -23,13 +23,14 @@ const SCHEMAS = join(CERBOS_CASES_DIR, 'schema', 'fs', '_schemas')
 
 interface SchemaCase {
   schemaRefs: CompiledResourcePolicy['schemas']
-  checkInput: { actions: string[]; principal: { attr?: Record<string, unknown> }; resource: { attr?: Record<string, unknown> } }
+  checkInput?: { actions: string[]; principal: { attr?: Record<string, unknown> }; resource: { attr?: Record<string, unknown> } }
+  planResourcesInput?: { action?: string; actions?: string[]; principal: { attr?: Record<string, unknown> }; resource: { attr?: Record<string, unknown> } }
   wantValidationErrors?: Array<{ path?: string; message: string; source: string }>
 }
 
 const key = (e: { path?: string; message: string; source: string }): string => `${e.source}|${e.path ?? ''}|${e.message.trim()}`
 
-describe('Cerbos schema conformance (check inputs)', () => {
+describe('Cerbos schema conformance (check and plan inputs)', () => {
   const outcomes: Array<{ id: string; problem?: string }> = []
   let known: Map<string, string>
 
@@ -47,11 +48,14 @@ describe('Cerbos schema conformance (check inputs)', () => {
       }
     }
     const registry = createSchemaRegistry(docs, broken)
-    const files = (await readdir(CASES)).filter((f) => f.startsWith('check_input_')).sort()
+    const files = (await readdir(CASES)).filter((f) => f.startsWith('check_input_') || f.startsWith('plan_resources_input_')).sort()
     for (const file of files) {
-      const c = parse(await readFile(join(CASES, file), 'utf8')) as SchemaCase
+      const c = parse(await readFile(join(CASES, file), 'utf8'), { merge: true }) as SchemaCase
       const policy = { schemas: c.schemaRefs } as CompiledResourcePolicy
-      const got = validateAttributes(registry, policy, c.checkInput.principal.attr ?? {}, c.checkInput.resource.attr ?? {}, c.checkInput.actions)
+      const plan = c.planResourcesInput
+      const got = plan
+        ? validatePlanAttributes(registry, policy, plan.principal.attr ?? {}, plan.resource.attr ?? {}, plan.actions ?? [plan.action ?? ''])
+        : validateAttributes(registry, policy, c.checkInput?.principal.attr ?? {}, c.checkInput?.resource.attr ?? {}, c.checkInput?.actions ?? [])
       const want = (c.wantValidationErrors ?? []).map(key).sort()
       const have = got.map(key).sort()
       const same = JSON.stringify(want) === JSON.stringify(have)
@@ -60,11 +64,11 @@ describe('Cerbos schema conformance (check inputs)', () => {
   })
 
   afterAll(() => {
-    console.log(`Cerbos schema conformance: ${outcomes.filter((o) => !o.problem).length}/${outcomes.length} check-input cases pass`)
+    console.log(`Cerbos schema conformance: ${outcomes.filter((o) => !o.problem).length}/${outcomes.length} check-input and plan-input cases pass`)
   })
 
-  it('runs the 15 check-input cases', () => {
-    expect(outcomes).toHaveLength(15)
+  it('runs the 15 check-input and 3 plan-input cases', () => {
+    expect(outcomes).toHaveLength(18)
   })
 
   it('fails exactly the schema cases listed in known-failures-engine.md', () => {

@@ -26,8 +26,8 @@ async function meshguard(argv: string[], stdin = ''): Promise<{ code: number; st
 const commands = [...page.matchAll(/^\s*(?:\| )?pnpm (?:--silent )?meshguard ([^\n#]+)/gm)].map((m) => (m[1] ?? '').trim().split(/\s+/))
 
 describe('docs/cli.md', () => {
-  it('shows compile, check and digest', () => {
-    expect(commands.map((c) => c[0])).toEqual(['compile', 'check', 'digest'])
+  it('shows compile, check, plan and digest', () => {
+    expect(commands.map((c) => c[0])).toEqual(['compile', 'check', 'plan', 'digest'])
   })
 
   it('compile prints the summary the page quotes and exits 0', async () => {
@@ -42,6 +42,14 @@ describe('docs/cli.md', () => {
     const request = /echo '([^']+)'/.exec(page)?.[1] ?? ''
     const response = /```json\n(.+)\n```/.exec(page)?.[1] ?? ''
     const run = await meshguard(['check', '--policies', `${root}examples/policies`], `${request}\n`)
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout.trim())).toEqual(JSON.parse(response))
+  })
+
+  it('plan answers the request on the page with the response on the page', async () => {
+    const request = [...page.matchAll(/echo '([^']+)'/g)][1]?.[1] ?? ''
+    const response = [...page.matchAll(/```json\n(.+)\n```/g)][1]?.[1] ?? ''
+    const run = await meshguard(['plan', '--policies', `${root}examples/policies`], `${request}\n`)
     expect(run.code).toBe(0)
     expect(JSON.parse(run.stdout.trim())).toEqual(JSON.parse(response))
   })

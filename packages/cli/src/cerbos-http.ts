@@ -21,7 +21,7 @@ function fail(reason: string, message: string): never {
 
 /** Field names of each message, protobuf JSON style: the lowerCamel name or the proto (snake_case) name. */
 const REQUEST_FIELDS = { requestId: 'requestId', request_id: 'requestId', principal: 'principal', resources: 'resources', auxData: 'auxData', aux_data: 'auxData', includeMeta: 'includeMeta', include_meta: 'includeMeta' }
-const PRINCIPAL_FIELDS = { id: 'id', roles: 'roles', attr: 'attr', policyVersion: 'policyVersion', policy_version: 'policyVersion', scope: 'scope' }
+export const PRINCIPAL_FIELDS = { id: 'id', roles: 'roles', attr: 'attr', policyVersion: 'policyVersion', policy_version: 'policyVersion', scope: 'scope' }
 const RESOURCE_FIELDS = { kind: 'kind', id: 'id', attr: 'attr', policyVersion: 'policyVersion', policy_version: 'policyVersion', scope: 'scope' }
 const ENTRY_FIELDS = { actions: 'actions', resource: 'resource' }
 /** `jwts` (named, already-verified tokens) is meshguard's extension of the Cerbos shape. */
@@ -32,7 +32,7 @@ const TOKEN_FIELDS = { token: 'token', keySetId: 'keySetId', key_set_id: 'keySet
  * Renames fields to their lowerCamel names and refuses unknown ones, as the PDP's protobuf JSON reader
  * does. `null` means absent. Anything that is not an object is returned unchanged for the engine to judge.
  */
-function fields(value: unknown, names: Record<string, string>, where: string): unknown {
+export function fields(value: unknown, names: Record<string, string>, where: string): unknown {
   if (!isRecord(value)) return value
   const out: Record<string, unknown> = {}
   for (const [key, v] of Object.entries(value)) {
@@ -44,7 +44,7 @@ function fields(value: unknown, names: Record<string, string>, where: string): u
 }
 
 /** `auxData.jwt` as an HTTP API `{token}` (decoded, see aux-token.ts) or as already-verified claims. */
-function readAuxData(value: unknown): CheckInput['auxData'] {
+export function readAuxData(value: unknown): CheckInput['auxData'] {
   if (value === undefined || value === null) return undefined
   if (!isRecord(value)) fail('invalid_aux_data', 'auxData must be an object')
   const aux = fields(value, AUX_FIELDS, 'auxData') as Record<string, unknown>
@@ -89,7 +89,7 @@ export function readCheckRequest(body: unknown): HttpCheckRequest {
 }
 
 /** Protobuf `Struct` JSON lists keys in sorted order; so do we, so outputs compare byte for byte. */
-function sortKeys(value: unknown): unknown {
+export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys)
   if (!isRecord(value)) return value
   return Object.fromEntries(byKey(value).map(([k, v]) => [k, sortKeys(v)]))

@@ -23,8 +23,8 @@ export interface CheckCommandOptions {
 
 const ENFORCEMENTS: readonly string[] = ['none', 'warn', 'reject']
 
-/** Parses `check` arguments. @throws UsageError */
-export function parseCheckArgs(args: readonly string[]): CheckCommandOptions {
+/** Parses `check` (or `plan`, which takes the same options) arguments. @throws UsageError */
+export function parseCheckArgs(args: readonly string[], command = 'check'): CheckCommandOptions {
   const { values } = parseArgs({
     args: [...args],
     options: {
@@ -36,17 +36,17 @@ export function parseCheckArgs(args: readonly string[]): CheckCommandOptions {
     strict: true,
     allowPositionals: false,
   })
-  if (values.policies === undefined) throw new UsageError('check: --policies DIR is required')
+  if (values.policies === undefined) throw new UsageError(`${command}: --policies DIR is required`)
   const enforcement = values['schema-enforcement']
-  if (!ENFORCEMENTS.includes(enforcement)) throw new UsageError(`check: --schema-enforcement must be one of ${ENFORCEMENTS.join(', ')}`)
+  if (!ENFORCEMENTS.includes(enforcement)) throw new UsageError(`${command}: --schema-enforcement must be one of ${ENFORCEMENTS.join(', ')}`)
   let globals: unknown = {}
   if (values.globals !== undefined) {
     try {
       globals = JSON.parse(values.globals)
     } catch {
-      throw new UsageError('check: --globals must be a JSON object')
+      throw new UsageError(`${command}: --globals must be a JSON object`)
     }
-    if (typeof globals !== 'object' || globals === null || Array.isArray(globals)) throw new UsageError('check: --globals must be a JSON object')
+    if (typeof globals !== 'object' || globals === null || Array.isArray(globals)) throw new UsageError(`${command}: --globals must be a JSON object`)
   }
   return {
     policies: values.policies,
@@ -56,7 +56,7 @@ export function parseCheckArgs(args: readonly string[]): CheckCommandOptions {
   }
 }
 
-function errorLine(err: unknown, lineNumber: number, requestId?: string): string {
+export function errorLine(err: unknown, lineNumber: number, requestId?: string): string {
   const error = toMeshguardError(err)
   const code = error.code === 'ERR_AUTHZ_REQUEST_INVALID' ? INVALID_ARGUMENT : INTERNAL
   // An unexpected failure keeps its cause out of the output, like every other meshguard error.

@@ -8,6 +8,7 @@ import { runCompile } from './compile.js'
 import { runDigest } from './digest.js'
 import { write, UsageError, type CliIo } from './io.js'
 import { runKeys, runToken } from './keys.js'
+import { runPlan } from './plan.js'
 
 /** The help text. */
 export const USAGE = `Usage: meshguard <command> [options]
@@ -18,6 +19,10 @@ Commands:
       Read CheckResources requests (Cerbos HTTP API JSON) one per line on stdin and write one
       Cerbos HTTP API response per line on stdout. A bad line gets an error line, not an exit.
       auxData.jwt.token is decoded WITHOUT signature verification (PDP disableVerification).
+  plan --policies DIR [--globals JSON] [--lenient-scope-search]
+       [--schema-enforcement none|warn|reject]
+      Read PlanResources requests (Cerbos HTTP API JSON) one per line on stdin and write one
+      Cerbos HTTP API response (a query plan) per line on stdout, like check.
   compile DIR [--skip-tests] [--tests REGEXP] [--output table|json]
       Compile the policies in DIR (errors as file:line:col), then run the policy test suites
       (*_test.yaml) found there. Exits 1 on any compile error or failed test.
@@ -36,6 +41,7 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   compile: runCompile,
   digest: runDigest,
   keys: runKeys,
+  plan: runPlan,
   token: runToken,
 }
 

@@ -240,6 +240,19 @@ export class ConditionError extends MeshguardError {
   }
 }
 
+/**
+ * A query plan uses an operator that a translation (in-memory predicate, SQL) cannot express. Thrown
+ * instead of producing a wider (or any approximate) filter.
+ */
+export class PlanOperatorError extends ConditionError {
+  /** The plan operator that cannot be translated, e.g. `transformMapEntry`. */
+  readonly operator: string
+  constructor(operator: string, message: string, options: Omit<MeshguardErrorOptions, 'reason'> = {}) {
+    super(message, { ...options, reason: 'unsupported_operator' })
+    this.operator = operator
+  }
+}
+
 const kResource = brandOf('ERR_AUTHZ_RESOURCE_RESOLUTION')
 /** A user-supplied resource resolver or loader failed. Fails closed. */
 export class ResourceResolutionError extends MeshguardError {

@@ -15,6 +15,7 @@ export {
   UnavailableError,
   MintError,
   ConditionError,
+  PlanOperatorError,
   ResourceResolutionError,
   AuditError,
   InternalError,

@@ -156,3 +156,36 @@ export async function loadKnownFailures(file: string): Promise<Map<string, strin
   }
   return out
 }
+
+/** The PlanResources (query planner) data: `policies/` and `suite/{common,strict_scope_search,lenient_scope_search}`. */
+export const CERBOS_PLAN_DIR = join(CERBOS_CONFORMANCE_DIR, 'plan')
+
+/** One PlanResources test of a planner suite. */
+export interface PlanTest {
+  action?: string
+  actions?: string[]
+  resource: { kind: string; policyVersion?: string; scope?: string; attr?: Record<string, unknown> }
+  want?: { kind: string; condition?: unknown }
+  wantErr?: boolean
+}
+
+/** One planner suite file. */
+export interface PlanSuite {
+  /** e.g. `common/maggie.yaml` */
+  name: string
+  description: string
+  principal: { id: string; roles: string[]; attr?: Record<string, unknown>; policyVersion?: string; scope?: string }
+  tests: PlanTest[]
+}
+
+/** Reads every planner suite of `plan/suite/<dir>` (sorted; YAML merge keys resolved). */
+export async function loadPlanSuites(dir: string): Promise<PlanSuite[]> {
+  const root = join(CERBOS_PLAN_DIR, 'suite', dir)
+  const files = (await readdir(root)).filter((f) => f.endsWith('.yaml')).sort()
+  return await Promise.all(
+    files.map(async (file) => {
+      const raw = parse(await readFile(join(root, file), 'utf8'), { merge: true }) as Omit<PlanSuite, 'name'>
+      return { ...raw, name: `${dir}/${file}`, description: raw.description ?? '', tests: raw.tests ?? [] }
+    }),
+  )
+}

@@ -70,3 +70,6 @@ export interface CelProgram {
    */
   evaluate(activation: CelActivation): unknown
 }
+
+/** A node of the CEL library's parse tree (the query planner reads it; internal, not re-exported). */
+export type { ASTNode as CelAstNode } from '@marcbachmann/cel-js'

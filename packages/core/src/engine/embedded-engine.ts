@@ -13,6 +13,9 @@ import { toCheckInputs, validateCheckInputs } from './request.js'
 import { RuleTable } from './rule-table.js'
 import type { CheckInput, CheckOutput, EmbeddedEngineOptions, SchemaEnforcement } from './types.js'
 import { setOwn } from '../own.js'
+import { planInput } from './plan/planner.js'
+import { validatePlanRequest } from './plan/request.js'
+import type { PlanResourcesRequest, PlanResourcesResponse } from './plan/types.js'
 
 interface ActiveSet {
   readonly set: CompiledPolicySet
@@ -255,6 +258,49 @@ export class EmbeddedEngine implements DecisionEngine {
     }
     if (single !== undefined && !clock.read) active.memo?.offer(single.principal, single.key, single.resource, answer)
     return { requestId: request.requestId ?? '', ...answer }
+  }
+
+  /**
+   * Plans a list query (Cerbos PlanResources): the condition on resource attributes under which
+   * the principal may perform every requested action, as Cerbos 0.55 computes it.
+   *
+   * @example
+   * ```ts
+   * const plan = engine.planResourcesSync({ principal, resource: { kind: 'review' }, actions: ['read'] })
+   * if (plan.filter.kind === 'KIND_CONDITIONAL') console.log(plan.filter.condition)
+   * ```
+   * @throws RequestError (`ERR_AUTHZ_REQUEST_INVALID`) when the request is malformed
+   */
+  planResourcesSync(request: PlanResourcesRequest): PlanResourcesResponse {
+    const valid = validatePlanRequest(request)
+    const { set, table } = this.active
+    let output
+    try {
+      output = planInput(table, set, valid.input, this.settings, this.settings.now())
+    } catch (err) {
+      throw toMeshguardError(err)
+    }
+    const response: PlanResourcesResponse = {
+      requestId: valid.requestId,
+      resourceKind: valid.input.resource.kind,
+      policyVersion: valid.input.resource.policyVersion,
+      filter: output.filter,
+      validationErrors: output.validationErrors,
+    }
+    if (valid.singleAction !== undefined) response.action = valid.singleAction
+    else response.actions = [...valid.input.actions]
+    if (valid.includeMeta) {
+      response.meta =
+        valid.singleAction !== undefined
+          ? { filterDebug: output.filterDebug, matchedScope: output.matchedScopes[valid.singleAction] ?? '' }
+          : { filterDebug: output.filterDebug, matchedScopes: output.matchedScopes }
+    }
+    return response
+  }
+
+  /** {@link EmbeddedEngine.planResourcesSync}, asynchronously. */
+  async planResources(request: PlanResourcesRequest): Promise<PlanResourcesResponse> {
+    return this.planResourcesSync(request)
   }
 
   /** {@inheritDoc DecisionEngine.checkResources} */

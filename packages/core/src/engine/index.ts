@@ -21,3 +21,4 @@ export type {
   ActionEffect,
 } from './types.js'
 export type { EvaluationError } from './evaluation.js'
+export * from './plan/index.js'

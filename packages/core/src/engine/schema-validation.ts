@@ -112,3 +112,21 @@ export function validateAttributes(
     ...validateAttr(registry, policy.schemas.resourceSchema, resourceAttr, actions, 'SOURCE_RESOURCE'),
   ]
 }
+
+/**
+ * {@link validateAttributes} for a query plan: resource attributes are partial when planning, so
+ * missing required resource properties are not errors (as in Cerbos).
+ *
+ * @returns every validation error (principal first, then resource)
+ */
+export function validatePlanAttributes(
+  registry: SchemaRegistry,
+  policy: CompiledResourcePolicy | undefined,
+  principalAttr: Record<string, unknown>,
+  resourceAttr: Record<string, unknown>,
+  actions: readonly string[],
+): ValidationError[] {
+  return validateAttributes(registry, policy, principalAttr, resourceAttr, actions).filter(
+    (e) => !(e.source === 'SOURCE_RESOURCE' && e.message.startsWith('missing properties')),
+  )
+}
