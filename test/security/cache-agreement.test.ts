@@ -144,7 +144,9 @@ describe('the verification cache agrees with a fresh verification', () => {
         expect(fresh.stats().cacheHits).toBe(0)
         seen.hits += cached.stats().cacheHits
       }),
-      { numRuns: 60 },
+      // A fixed seed: the same 80 scenarios every run, so the coverage checked below is always met
+      // (MESHGUARD_FC_SEED explores others).
+      { numRuns: 80, seed: Number(process.env['MESHGUARD_FC_SEED'] ?? 20261207) },
     )
     // The runs exercised what matters: cache hits, and answers both ways, for each kind of refusal.
     expect(seen.hits).toBeGreaterThan(20)
