@@ -4,8 +4,10 @@
  * launch request on stdin, `{ "service": "review-service", "config": { ... }, "auditFile": "..." }`,
  * where `config` is the service's `ServiceConfig` with the signing key as a PEM string. Prints
  * one JSON line `{ "url", "id" }` once listening; SIGTERM or SIGINT close it (audit flushed).
+ * A service that cannot start (e.g. a policy that does not compile) never listens: it prints every
+ * problem, with file and line for policies, to stderr and exits with status 1.
  */
-import { fileSink } from '@meshguard/core'
+import { fileSink, formatPolicyIssue, PolicyError } from '@meshguard/core'
 
 /** The services this launcher can start, by directory name. */
 const SERVICES = {
@@ -27,7 +29,11 @@ if (!load) {
 }
 const { start } = await load()
 const config = { ...request.config, ...(request.auditFile ? { auditSinks: [fileSink({ path: request.auditFile })] } : {}) }
-const service = await start(config)
+const service = await start(config).catch((/** @type {unknown} */ error) => {
+  if (error instanceof PolicyError) for (const issue of error.issues) console.error(`policy error: ${formatPolicyIssue(issue)}`)
+  else console.error(error instanceof Error ? error.message : String(error))
+  process.exit(1)
+})
 process.stdout.write(`${JSON.stringify({ url: service.url, id: service.id })}\n`)
 
 let stopping = false

@@ -33,6 +33,8 @@ export const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../../policies/', impor
  *   who may call this service (workload keys) and which IdPs issue actor tokens
  * @property {string} [policyDir]  defaults to `examples/policies`
  * @property {import('@meshguard/core').AuditSink[]} [auditSinks] defaults to JSON lines on stdout
+ * @property {Omit<import('@meshguard/core').AuditLogOptions, 'sinks'>} [audit] the audit log's other
+ *   options (`failClosed`, `bufferSize`, `maxUnconfirmedRecords`, ...); defaults as documented
  * @property {Record<string, Upstream>} [upstreams] services this one calls
  * @property {string} [host]       defaults to 127.0.0.1
  * @property {number} [port]       defaults to 0 (a free port)
@@ -44,7 +46,7 @@ export const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../../policies/', impor
  */
 export async function createServiceMeshguard(config, defaultId) {
   const id = config.id ?? defaultId
-  const audit = createAuditLog({ sinks: config.auditSinks ?? [stdoutSink()] })
+  const audit = createAuditLog({ ...config.audit, sinks: config.auditSinks ?? [stdoutSink()] })
   const meshguard = await createMeshguard({
     service: id,
     // Cerbos policies, compiled once into the embedded engine.

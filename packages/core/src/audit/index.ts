@@ -7,7 +7,7 @@ export type {
   AuditTokenDigests,
   AuditCheckResources,
 } from './record.js'
-export type { AuditSink, AuditLogStats } from './sink.js'
+export type { AuditSink, AuditLogStats, AuditSinkStats } from './sink.js'
 export { createAuditLog } from './log.js'
 export type { AuditLog, AuditLogOptions, AuditHealth } from './log.js'
 export { stdoutSink, fileSink, functionSink } from './sinks.js'

@@ -3,12 +3,16 @@ import type { Telemetry } from '../telemetry/index.js'
 import type { AuditRecord } from './record.js'
 import { filterCheckInputs, type AuditAttributeConfig } from './redact.js'
 import type { AuditLogStats, AuditSink } from './sink.js'
+import { SinkLane, type LaneContext } from './sink-lane.js'
 
 /** Options of {@link createAuditLog}. */
 export interface AuditLogOptions {
   /** Where records go. At least one. */
   sinks: readonly AuditSink[]
-  /** Records held while sinks catch up; beyond this `record()` drops and counts. @defaultValue 4096 */
+  /**
+   * Records queued per sink while it catches up; a sink whose queue is full misses new records
+   * (counted `shed`), and when every sink's queue is full `record()` drops and counts. @defaultValue 4096
+   */
   bufferSize?: number | undefined
   /** Records handed to a sink per `write` call. @defaultValue 256 */
   batchSize?: number | undefined
@@ -20,16 +24,28 @@ export interface AuditLogOptions {
    */
   flushIntervalMs?: number | undefined
   /**
-   * A sink write that has not settled after this long counts as failed, so one hung sink cannot
-   * stall the others forever. @defaultValue 10000
+   * A sink call that has not settled after this long is reported (`onSinkError`) and its records are
+   * counted in doubt; the sink is not called again until it settles, and later records queue for it
+   * within `bufferSize`. A write that settles late is counted written (or failed). @defaultValue 10000
    */
   writeTimeoutMs?: number | undefined
   /**
    * When true the service must not serve a request it cannot audit: {@link AuditLog.canWrite}
-   * turns false while the buffer is full or a sink's last write failed, and the guard pipeline
+   * turns false while a sink's queue is full, a sink's last write failed or timed out, or more is
+   * unconfirmed than `maxUnconfirmedRecords` / `maxUnconfirmedMs` allow, and the guard pipeline
    * answers 503 (`AuditError`, reason `audit_unavailable`). @defaultValue false
    */
   failClosed?: boolean | undefined
+  /**
+   * With `failClosed`: requests are refused while a sink has more records than this queued or in
+   * writes that have not settled. @defaultValue `bufferSize`
+   */
+  maxUnconfirmedRecords?: number | undefined
+  /**
+   * With `failClosed`: requests are refused while a sink call has been running this long (ms), so a
+   * hung sink stops traffic after this window rather than after `writeTimeoutMs`. @defaultValue 2000
+   */
+  maxUnconfirmedMs?: number | undefined
   /** Attribute include/exclude applied to `checkResources.inputs` of every record. */
   attributes?: AuditAttributeConfig | undefined
   /** Drop the Cerbos-style `checkResources`/`auditTrail` fields (smaller records). @defaultValue false */
@@ -38,7 +54,7 @@ export interface AuditLogOptions {
   telemetry?: Pick<Telemetry, 'recordAuditDrop'> | undefined
   /** Called for every record dropped. */
   onDrop?: ((record: AuditRecord) => void) | undefined
-  /** Called when a sink fails; never allowed to throw into the log. */
+  /** Called when a sink fails or a sink call outlives `writeTimeoutMs`; never allowed to throw into the log. */
   onSinkError?: ((error: unknown, sink: AuditSink) => void) | undefined
 }
 
@@ -46,27 +62,29 @@ export interface AuditLogOptions {
 export interface AuditHealth {
   /** Whether a new record can be accepted and written right now. */
   writable: boolean
-  /** Sinks whose last write failed. */
+  /** Sinks whose last write failed or timed out. */
   failingSinks: string[]
-  /** Whether the buffer is full. */
+  /** Sinks with a call that outlived `writeTimeoutMs` and has not settled (they get no new call meanwhile). */
+  stalledSinks: string[]
+  /** Whether some sink's queue is full. */
   bufferFull: boolean
   /** Whether `close()` was called. */
   closed: boolean
 }
 
 /**
- * The non-blocking audit log. `record()` only copies into a bounded buffer; sinks are written in
- * the background in arrival order.
+ * The non-blocking audit log. `record()` only copies into a bounded queue per sink; sinks are
+ * written in the background in arrival order, each one call at a time.
  */
 export interface AuditLog {
   /** Whether the log was configured to fail closed. */
   readonly failClosed: boolean
   /**
-   * Queues a record without blocking. Returns false when it was dropped (buffer full or closed);
-   * drops are counted and reported through `onDrop`. Never throws.
+   * Queues a record without blocking. Returns false when it was dropped (every sink's queue full,
+   * or closed); drops are counted and reported through `onDrop`. Never throws.
    */
   record(record: AuditRecord): boolean
-  /** Synchronous health check: buffer has room, no sink is failing, not closed. */
+  /** Synchronous health check: queues have room, no sink failing or stalled, not closed, within the fail-closed bounds. */
   canWrite(): boolean
   /** Throws `AuditError` (503, `audit_unavailable`) when `failClosed` is set and `canWrite()` is false. */
   assertWritable(): void
@@ -74,9 +92,15 @@ export interface AuditLog {
   health(): AuditHealth
   /** Counters. */
   stats(): AuditLogStats
-  /** Resolves once everything recorded so far was handed to every sink and sinks flushed. */
+  /**
+   * Resolves once everything recorded so far was handed to every sink and sinks flushed. A sink stuck
+   * in a call that outlived `writeTimeoutMs` is not waited for (its records stay queued for it).
+   */
   flush(): Promise<void>
-  /** Flushes, then closes every sink. Later records are dropped. */
+  /**
+   * Flushes, then closes every sink. Later records are dropped. A stalled sink is closed once its
+   * call settles and its queue is written; the promise does not wait for that.
+   */
   close(): Promise<void>
 }
 
@@ -85,8 +109,6 @@ const positiveInt = (value: number | undefined, fallback: number, option: string
   if (!Number.isInteger(value) || value < 1) throw new ConfigError(option, 'must be a positive integer')
   return value
 }
-
-const ignore = (): void => {}
 
 /** Never let a user callback throw into the log. */
 function safely(fn: (() => void) | undefined): void {
@@ -112,10 +134,11 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   options.sinks.forEach((sink, index) => {
     if (typeof sink?.write !== 'function') throw new ConfigError(`audit.sinks[${index}]`, 'must be an AuditSink with write()')
   })
-  const sinks = [...options.sinks]
   const bufferSize = positiveInt(options.bufferSize, 4096, 'audit.bufferSize')
   const batchSize = positiveInt(options.batchSize, 256, 'audit.batchSize')
   const writeTimeoutMs = positiveInt(options.writeTimeoutMs, 10_000, 'audit.writeTimeoutMs')
+  const maxUnconfirmedRecords = positiveInt(options.maxUnconfirmedRecords, bufferSize, 'audit.maxUnconfirmedRecords')
+  const maxUnconfirmedMs = positiveInt(options.maxUnconfirmedMs, 2000, 'audit.maxUnconfirmedMs')
   const failClosed = options.failClosed === true
   // Failing closed, a failing sink must be noticed as soon as possible: no window by default.
   const flushIntervalMs = options.flushIntervalMs ?? (failClosed ? 0 : 20)
@@ -123,25 +146,41 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     throw new ConfigError('audit.flushIntervalMs', 'must be an integer from 0 to 60000')
   }
 
-  // A FIFO as an array plus a read index, compacted now and then: taking a batch is O(batch).
-  const buffer: AuditRecord[] = []
-  let head = 0
-  const pending = (): number => buffer.length - head
-  const takeBatch = (): AuditRecord[] => {
-    const batch = buffer.slice(head, head + batchSize)
-    head += batch.length
-    if (head === buffer.length) {
-      buffer.length = 0
-      head = 0
-    } else if (head >= 1024 && head * 2 >= buffer.length) {
-      buffer.splice(0, head)
-      head = 0
-    }
-    return batch
-  }
-  const failing = new Set<AuditSink>()
-  const stats = { recorded: 0, dropped: 0, written: 0, failedRecords: 0 }
+  const stats = { recorded: 0, dropped: 0 }
   let closed = false
+
+  /**
+   * One watchdog for every call in flight, instead of a timer per batch: a busy service writes a
+   * batch per event-loop turn, and a timer each time (with its async hooks) cost more than the write.
+   * It ticks at most once a second (unref'd, so it never keeps the process alive) while the log is open.
+   */
+  const busyLanes = new Set<SinkLane>()
+  let watchdog: ReturnType<typeof setInterval> | undefined
+  const expireStalledCalls = (): void => {
+    for (const lane of busyLanes) lane.expire()
+    if (closed && busyLanes.size === 0 && watchdog !== undefined) {
+      clearInterval(watchdog)
+      watchdog = undefined
+    }
+  }
+
+  const context: LaneContext = {
+    batchSize,
+    writeTimeoutMs,
+    now: () => performance.now(),
+    watch(lane) {
+      busyLanes.add(lane)
+      if (watchdog === undefined) {
+        watchdog = setInterval(expireStalledCalls, Math.min(writeTimeoutMs, 1000))
+        watchdog.unref?.()
+      }
+    },
+    unwatch: (lane) => void busyLanes.delete(lane),
+    reportError: (error, sink) => safely(() => options.onSinkError?.(error, sink)),
+    settled: () => settleIdle(),
+  }
+  const lanes = options.sinks.map((sink) => new SinkLane(sink, context))
+  const onlyLane = lanes.length === 1 ? lanes[0] : undefined
 
   const prepare = (record: AuditRecord): AuditRecord => {
     if (options.omitCheckResources) {
@@ -158,96 +197,40 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     }
   }
 
-  const succeeded = (sink: AuditSink, batch: readonly AuditRecord[]): void => {
-    failing.delete(sink)
-    stats.written += batch.length
-  }
-  const failed = (sink: AuditSink, batch: readonly AuditRecord[], error: unknown): void => {
-    failing.add(sink)
-    stats.failedRecords += batch.length
-    safely(() => options.onSinkError?.(error, sink))
-  }
-
-  /**
-   * One watchdog for every write in flight, instead of a timer per batch: a busy service writes a
-   * batch per event-loop turn, and a timer each time (with its async hooks) cost more than the write.
-   * It ticks at most once a second (unref'd, so it never keeps the process alive) while the log is open.
-   */
-  const inFlightWrites = new Set<{ readonly startedAt: number; readonly expire: () => void }>()
-  let watchdog: ReturnType<typeof setInterval> | undefined
-  const expireStalledWrites = (): void => {
-    const now = performance.now()
-    for (const write of inFlightWrites) if (now - write.startedAt >= writeTimeoutMs) write.expire()
-  }
-  const watch = (write: { readonly startedAt: number; readonly expire: () => void }): void => {
-    inFlightWrites.add(write)
-    if (watchdog === undefined) {
-      watchdog = setInterval(expireStalledWrites, Math.min(writeTimeoutMs, 1000))
-      watchdog.unref?.()
+  /** Hands a prepared record to every lane with room (at least one has room). */
+  const enqueue = (record: AuditRecord): void => {
+    if (onlyLane !== undefined) {
+      onlyLane.queue.push(record)
+      return
+    }
+    // record() has checked that some lane has room, so the record is kept: lanes without room miss it.
+    for (const lane of lanes) {
+      if (lane.queue.size < bufferSize) lane.queue.push(record)
+      else lane.shed++
     }
   }
 
-  /**
-   * Hands a batch to one sink. A sink that answers synchronously costs no promise; a pending write
-   * is watched for the timeout, and settles at most once.
-   */
-  const writeBatch = (sink: AuditSink, batch: readonly AuditRecord[]): Promise<void> | undefined => {
-    let result: void | Promise<void>
-    try {
-      result = sink.write(batch)
-    } catch (error) {
-      failed(sink, batch, error)
-      return undefined
-    }
-    if (typeof (result as Promise<void> | undefined)?.then !== 'function') {
-      succeeded(sink, batch)
-      return undefined
-    }
-    return new Promise<void>((resolve) => {
-      let settled = false
-      const settle = (error?: unknown, isError = false): void => {
-        if (settled) return
-        settled = true
-        inFlightWrites.delete(write)
-        if (isError) failed(sink, batch, error)
-        else succeeded(sink, batch)
-        resolve()
-      }
-      const write = {
-        startedAt: performance.now(),
-        expire: () => settle(new Error(`audit sink ${sink.name} did not finish a write in ${writeTimeoutMs} ms`), true),
-      }
-      watch(write)
-      ;(result as Promise<void>).then(
-        () => settle(),
-        (error: unknown) => settle(error, true),
-      )
-    })
-  }
-
-  /** Hands a batch to every sink; a promise only when some sink writes asynchronously. */
-  const writeAll = (batch: readonly AuditRecord[]): Promise<void> | undefined => {
-    if (sinks.length === 1) return writeBatch(sinks[0] as AuditSink, batch)
-    let writes: Promise<void>[] | undefined
-    for (const sink of sinks) {
-      const writing = writeBatch(sink, batch)
-      if (writing !== undefined) (writes ??= []).push(writing)
-    }
-    return writes === undefined ? undefined : Promise.all(writes).then(ignore)
+  const everyQueueFull = (): boolean => {
+    for (const lane of lanes) if (lane.queue.size < bufferSize) return false
+    return true
   }
 
   // Draining: records wait up to flushIntervalMs for a full batch (one timer per window, not a
   // callback per event-loop turn: under load the per-turn callback and its async hooks cost more
-  // than the write), a full batch goes at the end of the turn, then batches go back to back; an
-  // asynchronous write is awaited before the next one (order is kept). record() always returns
-  // before any sink runs.
+  // than the write), a full batch goes at the end of the turn, then batches go back to back; a lane
+  // with an asynchronous write in flight drains everything queued when it settles. record() always
+  // returns before any sink runs.
   let timer: ReturnType<typeof setTimeout> | undefined
   let immediate = false
-  let writing: Promise<void> | undefined
   let idleWaiters: Array<() => void> = []
 
-  const settleIdle = (): void => {
-    if (timer !== undefined || immediate || writing !== undefined || pending() > 0 || idleWaiters.length === 0) return
+  const allCaughtUp = (): boolean => {
+    for (const lane of lanes) if (!lane.caughtUp) return false
+    return true
+  }
+
+  function settleIdle(): void {
+    if (idleWaiters.length === 0 || timer !== undefined || immediate || !allCaughtUp()) return
     const waiters = idleWaiters
     idleWaiters = []
     for (const resolve of waiters) resolve()
@@ -259,33 +242,34 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       clearTimeout(timer)
       timer = undefined
     }
-    while (pending() > 0) {
-      const inFlight = writeAll(takeBatch())
-      if (inFlight !== undefined) {
-        writing = inFlight.then(() => {
-          writing = undefined
-          pump()
-        })
-        return
-      }
-    }
+    for (const lane of lanes) lane.drain()
     settleIdle()
   }
 
-  /** Drains at the end of this turn (a write in flight drains everything when it settles). */
+  /** Drains at the end of this turn. */
   const drainSoon = (): void => {
-    if (immediate || writing !== undefined) return
+    if (immediate) return
     immediate = true
     setImmediate(pump)
   }
 
-  const schedule = (): void => {
-    if (immediate || writing !== undefined) return
-    if (flushIntervalMs === 0 || pending() >= batchSize) drainSoon()
-    else timer ??= setTimeout(pump, flushIntervalMs)
+  const anyLaneIdle = (): boolean => {
+    for (const lane of lanes) if (!lane.busy) return true
+    return false
   }
 
-  /** Resolves once everything recorded so far has been handed to every sink. */
+  const schedule = (): void => {
+    // A busy lane drains when its call settles: no callback needed for it.
+    if (immediate || !anyLaneIdle()) return
+    if (flushIntervalMs === 0 || fullBatchWaiting()) drainSoon()
+    else timer ??= setTimeout(pump, flushIntervalMs)
+  }
+  const fullBatchWaiting = (): boolean => {
+    for (const lane of lanes) if (lane.queue.size >= batchSize) return true
+    return false
+  }
+
+  /** Resolves once every lane has handed over everything recorded so far, or is stalled. */
   const drained = (): Promise<void> =>
     new Promise<void>((resolve) => {
       idleWaiters.push(resolve)
@@ -301,21 +285,33 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     return false
   }
 
+  const withinFailClosedBounds = (): boolean => {
+    for (const lane of lanes) {
+      if (lane.unconfirmed > maxUnconfirmedRecords) return false
+      if (lane.busy && performance.now() - lane.startedAt >= maxUnconfirmedMs) return false
+    }
+    return true
+  }
+
   const log: AuditLog = {
     failClosed,
     record(record) {
-      if (closed || pending() >= bufferSize) return drop(record)
+      if (closed || everyQueueFull()) return drop(record)
+      let prepared: AuditRecord
       try {
-        buffer.push(prepare(record))
+        prepared = prepare(record)
       } catch {
         return drop(record)
       }
+      enqueue(prepared)
       stats.recorded++
       schedule()
       return true
     },
     canWrite() {
-      return !closed && pending() < bufferSize && failing.size === 0
+      if (closed) return false
+      for (const lane of lanes) if (lane.failing || lane.inDoubt || lane.queue.size >= bufferSize) return false
+      return !failClosed || withinFailClosedBounds()
     },
     assertWritable() {
       if (failClosed && !log.canWrite()) {
@@ -325,41 +321,36 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     health() {
       return {
         writable: log.canWrite(),
-        failingSinks: [...failing].map((sink) => sink.name),
-        bufferFull: pending() >= bufferSize,
+        failingSinks: lanes.filter((lane) => lane.failing).map((lane) => lane.sink.name),
+        stalledSinks: lanes.filter((lane) => lane.inDoubt).map((lane) => lane.sink.name),
+        bufferFull: lanes.some((lane) => lane.queue.size >= bufferSize),
         closed,
       }
     },
     stats() {
-      return { ...stats, buffered: pending() }
+      const sinks = lanes.map((lane) => lane.stats())
+      let written = 0
+      let failedRecords = 0
+      let inDoubt = 0
+      let buffered = 0
+      for (const [index, sink] of sinks.entries()) {
+        written += sink.written
+        failedRecords += sink.failed
+        inDoubt += sink.inDoubt
+        buffered = Math.max(buffered, (lanes[index] as SinkLane).queue.size)
+      }
+      return { ...stats, written, failedRecords, inDoubt, buffered, sinks }
     },
     async flush() {
       await drained()
-      await Promise.all(
-        sinks.map(async (sink) => {
-          try {
-            await sink.flush?.()
-          } catch (error) {
-            failing.add(sink)
-            safely(() => options.onSinkError?.(error, sink))
-          }
-        }),
-      )
+      await Promise.all(lanes.map((lane) => lane.flush()))
     },
     async close() {
       if (closed) return
       await log.flush()
       closed = true
-      if (watchdog !== undefined) clearInterval(watchdog)
-      await Promise.all(
-        sinks.map(async (sink) => {
-          try {
-            await sink.close?.()
-          } catch (error) {
-            safely(() => options.onSinkError?.(error, sink))
-          }
-        }),
-      )
+      await Promise.all(lanes.map((lane) => lane.close()))
+      expireStalledCalls()
     },
   }
   return log

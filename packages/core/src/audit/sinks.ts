@@ -34,15 +34,41 @@ export interface FileSinkOptions {
   sync?: boolean | undefined
 }
 
-/** JSON lines appended to a file. The file is opened on first write and closed by `close()`. */
+/** Whether a non-empty file's last byte is not a newline (a line torn by a crash). */
+async function endsMidLine(handle: FileHandle): Promise<boolean> {
+  const { size } = await handle.stat()
+  if (size === 0) return false
+  const last = Buffer.alloc(1)
+  await handle.read(last, 0, 1, size - 1)
+  return last[0] !== 0x0a
+}
+
+/**
+ * JSON lines appended to a file. The file is opened on first write and closed by `close()`.
+ * Each batch is one append, so a process killed mid-write leaves at most its last line torn; the
+ * next process to open the file starts on a new line, so the torn fragment never swallows a record.
+ * Records a sink has written survive the process being killed (they are in the kernel); `sync`
+ * makes `flush()` also carry them through a power loss.
+ */
 export function fileSink(options: FileSinkOptions): AuditSink {
   if (typeof options.path !== 'string' || options.path === '') {
     throw new ConfigError('audit.file.path', 'must be a non-empty path')
   }
   let handle: Promise<FileHandle> | undefined
+  let tornLine = false
+  const openFile = async (): Promise<FileHandle> => {
+    const opened = await open(options.path, 'a+')
+    try {
+      tornLine = await endsMidLine(opened)
+    } catch (error) {
+      await opened.close().catch(() => undefined)
+      throw error
+    }
+    return opened
+  }
   const file = (): Promise<FileHandle> => {
     // A failed open is retried on the next write rather than cached forever.
-    handle ??= open(options.path, 'a').catch((error: unknown) => {
+    handle ??= openFile().catch((error: unknown) => {
       handle = undefined
       throw error
     })
@@ -51,7 +77,10 @@ export function fileSink(options: FileSinkOptions): AuditSink {
   return {
     name: `file:${options.path}`,
     async write(records) {
-      await (await file()).appendFile(toLines(records), 'utf8')
+      const target = await file()
+      const lines = toLines(records)
+      await target.appendFile(tornLine ? `\n${lines}` : lines, 'utf8')
+      tornLine = false
     },
     async flush() {
       if (handle && options.sync !== false) await (await handle).sync()

@@ -14,7 +14,12 @@ function positive(value: number | undefined, fallback: number, option: string): 
 
 /**
  * A JWKS fetched over HTTP with the limits a verifier needs under attack and outage:
- * - one fetch at a time (concurrent callers share it), aborted after `timeoutMs`;
+ * - one fetch at a time (concurrent callers share it), aborted after `timeoutMs`; nobody waits longer
+ *   than that for it, even if the fetch implementation ignores the abort;
+ * - stale-while-revalidate: once keys are older than `cacheMaxAgeMs`, a known `kid` is answered at once
+ *   from the stale set while one refresh runs in the background, so a slow or hanging endpoint adds no
+ *   latency to requests the known keys can answer; only lookups the stale set cannot answer (an
+ *   unknown `kid`, no keys yet, keys past the stale window) wait for the refresh;
  * - an unknown `kid` triggers a refetch only once per `cooldownMs`, so random kids cannot cause a fetch storm;
  * - keys older than `cacheMaxAgeMs` are refreshed; if that fails, known keys are still served for at most
  *   `staleIfErrorMs` more, then every lookup fails closed with `jwks_unavailable` (503);
@@ -35,6 +40,8 @@ export class RemoteJwks implements KeyStore {
   /** When the last fetch was started, successful or not. */
   private attemptedAt = Number.NEGATIVE_INFINITY
   private inflight: Promise<void> | undefined
+  /** Counts fetches, so a fetch that outlived its deadline cannot overwrite a newer result. */
+  private generation = 0
 
   constructor(
     options: RemoteJwksOptions,
@@ -65,16 +72,31 @@ export class RemoteJwks implements KeyStore {
     // The hot path: a fresh key set that has the kid answers without a promise.
     const keys = this.keys
     if (keys !== undefined && keys.has(kid) && this.context.clock() - this.fetchedAt < this.cacheMaxAgeMs) return this.lookup(kid)
+    return this.getKeyStaleOrRefreshing(kid)
+  }
+
+  /**
+   * Stale-while-revalidate: a known kid in a set past `cacheMaxAgeMs` but inside the stale window
+   * answers at once and starts (or joins) one background refresh; anything else may fetch first.
+   */
+  private getKeyStaleOrRefreshing(kid: string): Promise<KeyEntry> | KeyEntry {
+    const keys = this.keys
+    if (keys !== undefined && keys.has(kid) && this.context.clock() - this.fetchedAt < this.cacheMaxAgeMs + this.staleIfErrorMs) {
+      // refresh() never rejects: a failed fetch is reported as an event and the stale set stays.
+      void this.refresh(false)
+      return this.lookup(kid)
+    }
     return this.getKeyRefreshing(kid)
   }
 
   currentKey(kid: string): KeyEntry | undefined {
-    // Exactly the case getKey answers without a promise (a fresh set has the kid), minus the event.
+    // Only a fresh set that has the kid, minus the event. A stale set answers through getKey, which
+    // also starts the background refresh, so a cached verification goes there once keys are stale.
     const keys = this.keys
     return keys !== undefined && this.context.clock() - this.fetchedAt < this.cacheMaxAgeMs ? keys.get(kid) : undefined
   }
 
-  /** A key lookup that may fetch first: none fetched yet, the set is old, or the kid is new. */
+  /** A key lookup that may fetch first: none fetched yet, the set is past its stale window, or the kid is new. */
   private async getKeyRefreshing(kid: string): Promise<KeyEntry> {
     const now = this.context.clock()
     if (this.keys === undefined) {
@@ -82,7 +104,7 @@ export class RemoteJwks implements KeyStore {
     } else if (now - this.fetchedAt >= this.cacheMaxAgeMs) {
       await this.refresh(false)
     } else if (!this.keys.has(kid)) {
-      if (now - this.attemptedAt >= this.cooldownMs) await this.refresh(false)
+      if (this.inflight !== undefined || now - this.attemptedAt >= this.cooldownMs) await this.refresh(false)
       else this.context.emit({ type: 'jwks_refresh_suppressed', source: this.source })
     }
     return this.lookup(kid)
@@ -114,19 +136,42 @@ export class RemoteJwks implements KeyStore {
       return Promise.resolve()
     }
     this.attemptedAt = now
-    this.inflight = this.fetchKeys().finally(() => {
+    this.inflight = this.fetchWithDeadline().finally(() => {
       this.inflight = undefined
     })
     return this.inflight
   }
 
-  private async fetchKeys(): Promise<void> {
+  /**
+   * Runs one fetch and settles by `timeoutMs` at the latest: the abort signal stops a standard fetch,
+   * and the deadline releases waiters even from a fetch implementation that ignores it. A result that
+   * arrives after the deadline is discarded.
+   */
+  private fetchWithDeadline(): Promise<void> {
+    const generation = ++this.generation
+    const controller = new AbortController()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        const error = new DOMException(`JWKS fetch exceeded ${this.timeoutMs} ms`, 'TimeoutError')
+        controller.abort(error)
+        if (generation === this.generation) this.generation++
+        this.context.emit({ type: 'jwks_fetch_failed', source: this.source, error: 'timeout' })
+        resolve()
+      }, this.timeoutMs)
+      timer.unref?.()
+    })
+    const fetching = this.fetchKeys(controller.signal, generation)
+    return Promise.race([fetching, deadline]).finally(() => clearTimeout(timer))
+  }
+
+  private async fetchKeys(signal: AbortSignal, generation: number): Promise<void> {
     const started = performance.now()
     try {
       const response = await this.fetchImpl(this.url, {
         headers: this.headers,
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal,
       })
       if (response.status !== 200) {
         await response.body?.cancel().catch(() => undefined)
@@ -142,10 +187,13 @@ export class RemoteJwks implements KeyStore {
       const keys = toKeyMap(JSON.parse(text), (reason) =>
         this.context.emit({ type: 'jwk_ignored', source: this.source, reason }),
       )
+      // Past its deadline this fetch was already reported as failed; a newer one may be running.
+      if (generation !== this.generation) return
       this.keys = keys
       this.fetchedAt = this.context.clock()
       this.context.emit({ type: 'jwks_fetched', source: this.source, keys: keys.size, durationMs: performance.now() - started })
     } catch (err) {
+      if (generation !== this.generation) return
       const error = err instanceof Error ? (err.name === 'TimeoutError' ? 'timeout' : err.message) : 'fetch failed'
       this.context.emit({ type: 'jwks_fetch_failed', source: this.source, error })
     }

@@ -29,11 +29,14 @@ export interface JsonWebKeySet {
 export interface RemoteJwksOptions {
   /** The JWKS URL. `https:` is required except for loopback hosts. */
   jwksUrl: string
-  /** Abort a fetch after this long. @defaultValue 5000 */
+  /** Abort a fetch after this long; no lookup waits longer for one. @defaultValue 5000 */
   timeoutMs?: number | undefined
   /** Minimum time between two fetches triggered by an unknown `kid` or a failure. @defaultValue 30000 */
   cooldownMs?: number | undefined
-  /** Keys are refreshed once older than this. @defaultValue 600000 (10 min) */
+  /**
+   * Keys are refreshed once older than this. A known `kid` is then answered at once from the stale
+   * set while one refresh runs in the background (stale-while-revalidate). @defaultValue 600000 (10 min)
+   */
   cacheMaxAgeMs?: number | undefined
   /**
    * While the endpoint fails, keep serving the last known keys for this long past `cacheMaxAgeMs`,

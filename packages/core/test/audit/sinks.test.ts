@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -65,6 +65,25 @@ describe('file sink', () => {
     expect(lines.map((line) => (JSON.parse(line) as AuditRecord).callId)).toEqual(
       [...records, last].map((r) => r.callId),
     )
+  })
+
+  it('starts on a new line after a line torn by a crash, so the torn fragment swallows no record', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mg-audit-'))
+    dirs.push(dir)
+    const path = join(dir, 'audit.log')
+    const before = decisionRecord()
+    await writeFile(path, `${JSON.stringify(before)}\n{"kind":"decision","callId":"torn`)
+    const log = createAuditLog({ sinks: [fileSink({ path })] })
+    const after = [decisionRecord(), decisionRecord()]
+    after.forEach((r) => log.record(r))
+    await log.close()
+    const lines = (await readFile(path, 'utf8')).split('\n')
+    expect(lines).toHaveLength(5)
+    expect(lines[1]).toBe('{"kind":"decision","callId":"torn')
+    expect([lines[0], lines[2], lines[3]].map((line) => (JSON.parse(line ?? '') as AuditRecord).callId)).toEqual(
+      [before, ...after].map((r) => r.callId),
+    )
+    expect(lines[4]).toBe('')
   })
 
   it('fails (without throwing into record) when the file cannot be opened', async () => {

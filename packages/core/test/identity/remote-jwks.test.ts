@@ -12,13 +12,18 @@ import {
 } from '../../src/identity/index.js'
 import { createIdentityFixture, generateFixtureKey, type FixtureKey, type IdentityFixture } from '../../../../test/support/identity.js'
 
+const until = async (condition: () => boolean): Promise<void> => {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve))
+}
+
 /** A real JWKS endpoint on loopback that can rotate keys, fail, hang and come back. */
 class JwksServer {
   keys: PublicJwk[] = []
   mode: 'up' | 'down' | 'hang' | 'huge' | 'redirect' = 'up'
   requests = 0
   private readonly server: Server
-  private readonly hanging = new Set<() => void>()
+  /** Requests accepted and never answered (mode `hang`), released by stop() or release(). */
+  readonly hanging = new Set<() => void>()
   constructor() {
     this.server = createServer((_req, res) => {
       this.requests++
@@ -44,6 +49,10 @@ class JwksServer {
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/jwks.json`
+  }
+  release(): void {
+    for (const release of this.hanging) release()
+    this.hanging.clear()
   }
   async stop(): Promise<void> {
     for (const release of this.hanging) release()
@@ -72,10 +81,11 @@ describe('remote JWKS against a real loopback server', () => {
   afterAll(() => server.stop())
 
   function build(options: { cooldownMs?: number; timeoutMs?: number } = {}): void {
-    events = []
+    // Each bundle reports into its own array: a fetch a previous test left hanging reports elsewhere.
+    const own: TrustEvent[] = (events = [])
     bundle = createTrustBundle({
       workloads: [{ issuer: svc(), keys: { jwksUrl: url, cooldownMs: 30_000, cacheMaxAgeMs: 600_000, staleIfErrorMs: 3_600_000, ...options } }],
-      onEvent: (e) => events.push(e),
+      onEvent: (e) => own.push(e),
       clock: () => now,
     })
     verifier = createIdentityVerifier({ audience: ids.services['callee']?.id as string, trust: bundle, cacheSize: 0, clock: () => now })
@@ -90,7 +100,13 @@ describe('remote JWKS against a real loopback server', () => {
     return (err as MeshguardError).reason
   }
 
+  /** Resolves once `n` fetches have completed (order of events, no timing). */
+  const fetched = async (n: number): Promise<void> => {
+    while (events.filter((e) => e.type === 'jwks_fetched').length < n) await new Promise((resolve) => setImmediate(resolve))
+  }
+
   beforeEach(() => {
+    server.release()
     server.keys = [k1.publicJwk]
     server.mode = 'up'
     server.requests = 0
@@ -105,7 +121,7 @@ describe('remote JWKS against a real loopback server', () => {
     expect(bundle.counters().jwksFetches).toBe(1)
   })
 
-  it('answers without a promise from a fresh key set, and with one when the set is due a refresh', async () => {
+  it('answers without a promise from a fresh key set and from a stale one it revalidates in the background', async () => {
     const inline = createIdentityVerifier({ audience: ids.services['callee']?.id as string, trust: bundle, cacheSize: 0, clock: () => now, signatureCheck: 'inline' })
     const headers = async () => ({ authorization: `Bearer ${await token(k1)}` })
     // First use: the set is fetched (a promise).
@@ -115,11 +131,15 @@ describe('remote JWKS against a real loopback server', () => {
     const fresh = inline.verifyNow(await headers())
     expect(fresh).not.toBeInstanceOf(Promise)
     expect(server.requests).toBe(1)
-    // Past cacheMaxAgeMs the lookup refreshes first: a promise again, and one more fetch.
+    // Past cacheMaxAgeMs a known kid still answers at once, and one refresh starts behind it.
     now += 600_001
-    const due = inline.verifyNow(await headers())
-    expect(due).toBeInstanceOf(Promise)
-    await due
+    const stale = inline.verifyNow(await headers())
+    expect(stale).not.toBeInstanceOf(Promise)
+    await fetched(2)
+    expect(server.requests).toBe(2)
+    // The refreshed set's key objects are new: their first use imports them (a promise), then none.
+    await inline.verifyNow(await headers())
+    expect(inline.verifyNow(await headers())).not.toBeInstanceOf(Promise)
     expect(server.requests).toBe(2)
   })
 
@@ -153,8 +173,20 @@ describe('remote JWKS against a real loopback server', () => {
     await verify(k1)
     server.keys = [k2.publicJwk]
     now += 600_001
-    expect(await reason(k1)).toBe('unknown_key')
+    // A new kid waits for the refresh; the refreshed set no longer has k1.
     await expect(verify(k2)).resolves.toBeDefined()
+    expect(await reason(k1)).toBe('unknown_key')
+  })
+
+  it('stops trusting a removed key as soon as the background refresh lands', async () => {
+    await verify(k1)
+    server.keys = [k2.publicJwk]
+    now += 600_001
+    // Served from the stale set while it revalidates...
+    await expect(verify(k1)).resolves.toBeDefined()
+    await fetched(2)
+    // ...and refused once the refreshed set is in.
+    expect(await reason(k1)).toBe('unknown_key')
   })
 
   it('serves known keys stale while the endpoint is down, then fails closed, then recovers', async () => {
@@ -162,8 +194,9 @@ describe('remote JWKS against a real loopback server', () => {
     server.mode = 'down'
     now += 700_000
     await expect(verify(k1)).resolves.toBeDefined()
-    expect(events.some((e) => e.type === 'jwks_fetch_failed')).toBe(true)
     expect(events.some((e) => e.type === 'jwks_stale_served')).toBe(true)
+    // The refresh behind that answer fails in the background.
+    await until(() => events.some((e) => e.type === 'jwks_fetch_failed'))
     expect(bundle.counters().jwksStaleServed).toBeGreaterThan(0)
     now += 3_600_000
     const err = await verify(k1).catch((e: unknown) => e)
@@ -190,6 +223,60 @@ describe('remote JWKS against a real loopback server', () => {
     build()
     expect(await reason(k1)).toBe('jwks_unavailable')
     expect(events.find((e) => e.type === 'jwks_fetch_failed')).toMatchObject({ error: 'HTTP 302' })
+  })
+
+  describe('while the endpoint accepts and never answers', () => {
+    it('answers a known kid in its stale window at once, with one refresh hanging behind it', async () => {
+      build({ timeoutMs: 25_000 })
+      await verify(k1)
+      server.mode = 'hang'
+      now += 600_001
+      const results = await Promise.all(Array.from({ length: 20 }, () => verify(k1)))
+      expect(results).toHaveLength(20)
+      // Every answer came while the one refresh was still hanging: no failure reported yet.
+      await until(() => server.hanging.size === 1)
+      expect(server.requests).toBe(2)
+      expect(events.some((e) => e.type === 'jwks_fetch_failed')).toBe(false)
+      expect(events.filter((e) => e.type === 'jwks_stale_served')).toHaveLength(20)
+    })
+
+    it('makes an unknown kid wait for the refresh, bounded by timeoutMs, then refuses it', async () => {
+      build({ timeoutMs: 200 })
+      await verify(k1)
+      server.mode = 'hang'
+      now += 31_000
+      const order: string[] = []
+      const unknown = verify(k2).then(
+        () => order.push('verified'),
+        (e: unknown) => order.push(`refused:${(e as MeshguardError).reason}`),
+      )
+      // Meanwhile the known key still answers without waiting for the hung fetch.
+      await verify(k1)
+      order.push('known answered')
+      await unknown
+      expect(order).toEqual(['known answered', 'refused:unknown_key'])
+      expect(events.find((e) => e.type === 'jwks_fetch_failed')).toMatchObject({ error: 'timeout' })
+      expect(server.requests).toBe(2)
+    })
+
+    it('releases waiters at the deadline even when the fetch implementation ignores the abort signal', async () => {
+      let calls = 0
+      const never: typeof fetch = () => {
+        calls++
+        return new Promise<Response>(() => undefined)
+      }
+      events = []
+      const trust = createTrustBundle({
+        workloads: [{ issuer: svc(), keys: { jwksUrl: url, timeoutMs: 100, fetch: never } }],
+        onEvent: (e) => events.push(e),
+        clock: () => now,
+      })
+      const cold = createIdentityVerifier({ audience: ids.services['callee']?.id as string, trust, cacheSize: 0, clock: () => now })
+      const err = await cold.verify({ authorization: `Bearer ${await token(k1)}` }).catch((e: unknown) => e)
+      expect((err as MeshguardError).reason).toBe('jwks_unavailable')
+      expect(events.filter((e) => e.type === 'jwks_fetch_failed')).toEqual([expect.objectContaining({ error: 'timeout' })])
+      expect(calls).toBe(1)
+    })
   })
 
   it('refuses plain http to non-loopback hosts at configuration time', () => {

@@ -346,6 +346,28 @@ describe('createGuard: audit, telemetry and problem customisation', () => {
     expect(outcome.ok ? 0 : [outcome.status, outcome.problem.code, outcome.problem.reason]).toEqual([503, 'ERR_AUTHZ_AUDIT_FAILED', 'audit_unavailable'])
   })
 
+  it('refuses with 503 once a fail-closed sink write has run maxUnconfirmedMs, and serves again when it completes', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] })
+    try {
+      let finish: (() => void) | undefined
+      const hanging: AuditSink = { name: 'hanging', write: () => new Promise<void>((resolve) => (finish = resolve)) }
+      const audit = createAuditLog({ sinks: [hanging], failClosed: true, maxUnconfirmedMs: 300 })
+      const { guard } = setup({ audit })
+      expect((await guard.authorize(view(authed('a')), hrReview)).ok).toBe(true)
+      await new Promise((resolve) => setImmediate(resolve))
+      // The write is running but still within the window: served.
+      expect((await guard.authorize(view(authed('a')), hrReview)).ok).toBe(true)
+      vi.advanceTimersByTime(300)
+      const refused = await guard.authorize(view(authed('a')), hrReview)
+      expect(refused.ok ? 0 : [refused.status, refused.problem.reason]).toEqual([503, 'audit_unavailable'])
+      finish?.()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect((await guard.authorize(view(authed('a')), hrReview)).ok).toBe(true)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('lets the service reshape the problem body but never its status', async () => {
     const { guard } = setup({
       problem: { typeBase: 'https://errors.example.org/', customize: (p, err) => ({ ...p, status: 200, hint: err.reason }) },
