@@ -4,6 +4,7 @@
  * principal travels to the PDP. Then the PDP is made slow (SIGSTOP) and killed: both fail closed with
  * 503 and a reason code (`pdp_timeout`, `pdp_unavailable`), audited under the problem's decision id.
  */
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   RemoteEngine,
@@ -83,6 +84,8 @@ describe('adapter contract with decisions from a real Cerbos PDP', () => {
     process.kill(-pdp!.pid, 'SIGSTOP')
     let slow: ContractAnswer
     try {
+      // A signal is delivered asynchronously: wait until the kernel reports the PDP stopped.
+      await stoppedOrTimeout(pdp!.pid)
       slow = await sendContractCase(app, allowedCase, headers)
     } finally {
       process.kill(-pdp!.pid, 'SIGCONT')
@@ -108,3 +111,17 @@ describe('adapter contract with decisions from a real Cerbos PDP', () => {
     }
   })
 })
+
+/** Resolves once /proc says the process is stopped (state T), or after 2 s (then the test decides). */
+async function stoppedOrTimeout(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      // The state is the first field after the parenthesised command name.
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return
+    } catch {
+      return
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
