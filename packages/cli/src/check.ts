@@ -90,9 +90,17 @@ export function answerLine(engine: EmbeddedEngine, line: InputLine, lineNumber: 
   }
 }
 
-/** Runs `meshguard check`; resolves to the exit code. */
-export async function runCheck(args: readonly string[], io: CliIo): Promise<number> {
-  const options = parseCheckArgs(args)
+/**
+ * Answers JSON lines from stdin with one engine built from the command's options: one answer line
+ * per non-blank input line, in order, written a batch at a time. `check` and `plan` share it.
+ */
+export async function answerLines(
+  args: readonly string[],
+  io: CliIo,
+  command: string,
+  answer: (engine: EmbeddedEngine, line: InputLine, lineNumber: number) => string,
+): Promise<number> {
+  const options = parseCheckArgs(args, command)
   const engine = await EmbeddedEngine.fromDirectory(options.policies, {
     globals: options.globals,
     lenientScopeSearch: options.lenientScopeSearch,
@@ -104,9 +112,14 @@ export async function runCheck(args: readonly string[], io: CliIo): Promise<numb
     for (const line of batch) {
       lineNumber++
       if (line.tooLong !== true && line.text.trim() === '') continue
-      out += `${answerLine(engine, line, lineNumber)}\n`
+      out += `${answer(engine, line, lineNumber)}\n`
     }
     if (out !== '') await write(io.stdout, out)
   }
   return 0
+}
+
+/** Runs `meshguard check`; resolves to the exit code. */
+export function runCheck(args: readonly string[], io: CliIo): Promise<number> {
+  return answerLines(args, io, 'check', answerLine)
 }

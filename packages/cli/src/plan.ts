@@ -4,11 +4,10 @@
  * `meshguard check`) and the stream goes on.
  */
 import { EmbeddedEngine, RequestError } from '@meshguard/core'
-import { errorLine, parseCheckArgs } from './check.js'
+import { answerLines, errorLine } from './check.js'
 import { readPlanRequest, toHttpPlanResponse } from './cerbos-http-plan.js'
 import type { CliIo } from './io.js'
-import { write } from './io.js'
-import { lineBatches, MAX_LINE_BYTES, type InputLine } from './lines.js'
+import { MAX_LINE_BYTES, type InputLine } from './lines.js'
 
 /** Plans one line; never throws. */
 export function answerPlanLine(engine: EmbeddedEngine, line: InputLine, lineNumber: number): string {
@@ -30,22 +29,6 @@ export function answerPlanLine(engine: EmbeddedEngine, line: InputLine, lineNumb
 }
 
 /** Runs `meshguard plan` (same options as `check`); resolves to the exit code. */
-export async function runPlan(args: readonly string[], io: CliIo): Promise<number> {
-  const options = parseCheckArgs(args, 'plan')
-  const engine = await EmbeddedEngine.fromDirectory(options.policies, {
-    globals: options.globals,
-    lenientScopeSearch: options.lenientScopeSearch,
-    schemaEnforcement: options.schemaEnforcement,
-  })
-  let lineNumber = 0
-  for await (const batch of lineBatches(io.stdin)) {
-    let out = ''
-    for (const line of batch) {
-      lineNumber++
-      if (line.tooLong !== true && line.text.trim() === '') continue
-      out += `${answerPlanLine(engine, line, lineNumber)}\n`
-    }
-    if (out !== '') await write(io.stdout, out)
-  }
-  return 0
+export function runPlan(args: readonly string[], io: CliIo): Promise<number> {
+  return answerLines(args, io, 'plan', answerPlanLine)
 }

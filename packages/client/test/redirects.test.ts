@@ -32,6 +32,20 @@ function options(identity: RecordingIdentity, caller = { actor: 'user-token-alic
   return { identity, destinations: { [b.origin]: 'spiffe://acme/b', [c.origin]: 'spiffe://acme/c' }, acting: () => caller }
 }
 
+/** b redirects /start to the unmapped origin, which redirects back to a path of b it chose. */
+function bounceBackThroughOutside(): void {
+  b.respond((req, res) => (req.url === '/start' ? redirectTo(`${outside.origin}/bounce`)(req, res) : res.writeHead(200).end()))
+  outside.respond(redirectTo(`${b.origin}/admin/delete-everything`, 307))
+}
+
+/** What b received: the first hop with identity, the hop back without. */
+function expectIdentityOnFirstHopOnly(identity: RecordingIdentity): void {
+  expect(b.requests.map((r) => r.path)).toEqual(['/start', '/admin/delete-everything'])
+  expect(identityHeadersOf(b, 0)).toEqual(identityHeaderNames)
+  expect(identityHeadersOf(b, 1)).toEqual([])
+  expect(identity.calls).toHaveLength(1)
+}
+
 function agentWith(...chain: Dispatcher.DispatcherComposeInterceptor[]): Dispatcher {
   const agent = new Agent()
   closers.push(async () => agent.close())
@@ -75,15 +89,11 @@ describe('redirects with the undici redirect interceptor (meshguard composed ins
   })
 
   it('never carries identity again once the chain has left the first origin, even back to it (T32)', async () => {
-    b.respond((req, res) => (req.url === '/start' ? redirectTo(`${outside.origin}/bounce`)(req, res) : res.writeHead(200).end()))
-    outside.respond(redirectTo(`${b.origin}/admin/delete-everything`, 307))
+    bounceBackThroughOutside()
     const identity = new RecordingIdentity()
     const dispatcher = agentWith(meshguardInterceptor(options(identity)), interceptors.redirect({ maxRedirections: 3 }))
     expect(await get(dispatcher, `${b.origin}/start`)).toBe(200)
-    expect(b.requests.map((r) => r.path)).toEqual(['/start', '/admin/delete-everything'])
-    expect(identityHeadersOf(b, 0)).toEqual(identityHeaderNames)
-    expect(identityHeadersOf(b, 1)).toEqual([])
-    expect(identity.calls).toHaveLength(1)
+    expectIdentityOnFirstHopOnly(identity)
   })
 
   it('reads the caller once per logical request, not again on the redirect hop', async () => {
@@ -147,18 +157,14 @@ describe('redirects followed by createMeshguardFetch', () => {
 
 describe('a redirect chain that leaves and comes back, followed by createMeshguardFetch', () => {
   it('sends the hop back to the first origin without identity (T32)', async () => {
-    b.respond((req, res) => (req.url === '/start' ? redirectTo(`${outside.origin}/bounce`)(req, res) : res.writeHead(200).end()))
-    outside.respond(redirectTo(`${b.origin}/admin/delete-everything`, 307))
+    bounceBackThroughOutside()
     const identity = new RecordingIdentity()
     const fetch = createMeshguardFetch(options(identity))
     closers.push(fetch.close)
     const res = await fetch(`${b.origin}/start`)
     await res.arrayBuffer()
     expect(res.status).toBe(200)
-    expect(b.requests.map((r) => r.path)).toEqual(['/start', '/admin/delete-everything'])
-    expect(identityHeadersOf(b, 0)).toEqual(identityHeaderNames)
-    expect(identityHeadersOf(b, 1)).toEqual([])
-    expect(identity.calls).toHaveLength(1)
+    expectIdentityOnFirstHopOnly(identity)
   })
 })
 
