@@ -3,7 +3,7 @@
  * line on stdout, planned by the embedded engine built once. A bad line gets an error line (as for
  * `meshguard check`) and the stream goes on.
  */
-import { EmbeddedEngine, RequestError } from '@meshguard/core'
+import { RequestError, type EmbeddedEngine } from '@meshguard/core'
 import { answerLines, errorLine } from './check.js'
 import { readPlanRequest, toHttpPlanResponse } from './cerbos-http-plan.js'
 import type { CliIo } from './io.js'
