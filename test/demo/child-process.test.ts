@@ -3,15 +3,13 @@
  * launch request, it answers over HTTP, refuses an unauthenticated call with an audit record, and
  * SIGTERM stops it cleanly with the audit log flushed to its file.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { generateKeyPairSync } from 'node:crypto'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { launchReviewService } from '../support/sample-child.js'
 
-const launcher = fileURLToPath(new URL('../../examples/demo/src/child.mjs', import.meta.url))
 let child: ChildProcess | undefined
 let dir: string | undefined
 
@@ -24,28 +22,9 @@ describe('a sample service as a child process', () => {
   it('starts, answers, audits, and stops on SIGTERM', async () => {
     dir = await mkdtemp(join(tmpdir(), 'meshguard-child-'))
     const auditFile = join(dir, 'audit.jsonl')
-    const caller = generateKeyPairSync('ed25519')
-    const own = generateKeyPairSync('ed25519')
-    const request = {
-      service: 'review-service',
-      auditFile,
-      config: {
-        signingKey: own.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-        kid: 'review-1',
-        trust: {
-          workloads: [
-            {
-              issuer: 'spiffe://meshguard.example/ns/hr/sa/employee-service',
-              keys: { jwks: { keys: [{ ...caller.publicKey.export({ format: 'jwk' }), kid: 'employees-1', alg: 'EdDSA', use: 'sig' }] } },
-            },
-          ],
-        },
-      },
-    }
-    const started = spawn(process.execPath, [launcher], { stdio: ['pipe', 'pipe', 'pipe'] })
+    const started = launchReviewService(auditFile)
     child = started
     const exit = new Promise<number | null>((resolve) => started.once('exit', (code) => resolve(code)))
-    started.stdin.end(JSON.stringify(request))
     let errors = ''
     started.stderr.on('data', (d: Buffer) => (errors += d.toString('utf8')))
     const line = await new Promise<string>((resolve, reject) => {

@@ -5,15 +5,14 @@
  * a policy directory that no longer compiles, it exits naming the file and line and never listens.
  * The assertions count records and compare sets; none depends on how fast the machine is.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { generateKeyPairSync } from 'node:crypto'
+import type { ChildProcess } from 'node:child_process'
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { launchReviewService } from '../support/sample-child.js'
 
-const launcher = fileURLToPath(new URL('../../examples/demo/src/child.mjs', import.meta.url))
 const examplePolicies = fileURLToPath(new URL('../../examples/policies/', import.meta.url))
 const children: ChildProcess[] = []
 const dirs: string[] = []
@@ -37,27 +36,7 @@ interface Launched {
 }
 
 function launch(policyDir: string, auditFile: string): Launched {
-  const caller = generateKeyPairSync('ed25519')
-  const own = generateKeyPairSync('ed25519')
-  const request = {
-    service: 'review-service',
-    auditFile,
-    config: {
-      policyDir,
-      audit: AUDIT,
-      signingKey: own.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-      kid: 'review-1',
-      trust: {
-        workloads: [
-          {
-            issuer: 'spiffe://meshguard.example/ns/hr/sa/employee-service',
-            keys: { jwks: { keys: [{ ...caller.publicKey.export({ format: 'jwk' }), kid: 'employees-1', alg: 'EdDSA', use: 'sig' }] } },
-          },
-        ],
-      },
-    },
-  }
-  const child = spawn(process.execPath, [launcher], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = launchReviewService(auditFile, { policyDir, audit: AUDIT })
   children.push(child)
   let out = ''
   let err = ''
@@ -72,7 +51,6 @@ function launch(policyDir: string, auditFile: string): Launched {
     })
     void exit.then(() => resolve(undefined))
   })
-  child.stdin.end(JSON.stringify(request))
   return { child, ready, exit, stderr: () => err, stdout: () => out }
 }
 
