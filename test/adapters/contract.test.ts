@@ -66,6 +66,22 @@ describe('adapter contract', () => {
     for (const other of normalised.slice(1)) expect(other).toEqual(normalised[0])
   })
 
+  it('writes one audit record per plan, with its kind and no token', async () => {
+    const testCase = CASES.find((c) => c.path === '/reviews' && c.status === 200)!
+    const headers = await testCase.headers(ids)
+    for (const [name, app] of apps) {
+      await audit!.flush()
+      const before = records.length
+      expect((await sendContractCase(app, testCase, headers)).status, name).toBe(200)
+      await audit!.flush()
+      const written = records.slice(before)
+      expect(written, name).toEqual([
+        expect.objectContaining({ kind: 'decision', outcome: 'allowed', planKind: 'KIND_CONDITIONAL', action: 'read', resource: { kind: 'review', id: '_' } }),
+      ])
+      expect(JSON.stringify(written), name).not.toMatch(/eyJ/)
+    }
+  })
+
   it('audits every refusal under the decision id its problem body names', async () => {
     const testCase = CASES.find((c) => c.reason === 'denied')!
     const headers = await testCase.headers(ids)

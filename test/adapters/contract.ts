@@ -11,6 +11,8 @@ import {
   type CheckResourcesResponse,
   type DecisionEngine,
   type GuardGrant,
+  type PlanResourcesRequest,
+  type PlanResourcesResponse,
   type Resource,
 } from '@meshguard/core'
 import { fileURLToPath } from 'node:url'
@@ -58,6 +60,24 @@ export function contractEngine(engine: DecisionEngine): DecisionEngine {
       if (kind === 'offline') return Promise.reject(new UnavailableError('pdp_unavailable', 'PDP did not answer'))
       return engine.checkResources(request)
     },
+    // List routes plan through the same engine (the test-support wrapper must not hide it).
+    planResources(request: PlanResourcesRequest): Promise<PlanResourcesResponse> {
+      if (engine.planResources === undefined) return Promise.reject(new TypeError('engine cannot plan'))
+      return engine.planResources(request)
+    },
+  }
+}
+
+/** The rows a list route filters: every review the loader knows. */
+export const REVIEW_ROWS: readonly { id: string; department: string }[] = Object.entries(REVIEWS).map(([id, department]) => ({ id, department }))
+
+/** What every list handler answers: the handler body, the plan's kind, and the rows the plan keeps. */
+export function listBody(grant: GuardGrant | null | undefined): Record<string, unknown> {
+  const plan = grant?.plan
+  return {
+    ...handlerBody(grant),
+    planKind: plan?.kind ?? null,
+    reviews: plan ? plan.keep(REVIEW_ROWS, (row) => ({ id: row.id, attr: row })).map((row) => row.id) : null,
   }
 }
 
@@ -116,6 +136,10 @@ export const ROUTES = {
   me: '/me',
   /** Service-to-service only: an actor token is refused. */
   internal: '/internal/:id',
+  /** List route: the plan for `read` on `review`, actor required. */
+  list: '/reviews',
+  /** List route whose always-denied plan is an empty list for employee-service. */
+  listOrEmpty: '/all-reviews',
   /** Kind-only route whose engine throws. */
   crash: '/crash/:id',
   /** Kind-only route whose engine is unavailable. */
@@ -337,6 +361,35 @@ export const CASES: readonly ContractCase[] = [
     status: 500,
     reason: 'resource_resolution_failed',
   },
+  {
+    name: 'list: a manager gets her department only (conditional plan)',
+    method: 'GET',
+    path: '/reviews',
+    headers: (ids) => hop(ids, 'employee-service', 'alice'),
+    status: 200,
+    answer: { workload: employeeService, actor: 'alice', policy: null, inCallerContext: true, planKind: 'KIND_CONDITIONAL', reviews: ['r-eng'] },
+  },
+  {
+    name: 'list: HR gets every review (always allowed)',
+    method: 'GET',
+    path: '/reviews',
+    headers: (ids) => hop(ids, 'employee-service', 'hana'),
+    status: 200,
+    answer: { workload: employeeService, actor: 'hana', policy: null, inCallerContext: true, planKind: 'KIND_ALWAYS_ALLOWED', reviews: ['r-eng', 'r-people'] },
+  },
+  { name: 'list: always denied is 403', method: 'GET', path: '/reviews', headers: (ids) => hop(ids, 'employee-service', 'ed'), status: 403, reason: 'denied' },
+  { name: 'list: an untrusted workload is 403', method: 'GET', path: '/reviews', headers: (ids) => hop(ids, 'gateway', 'alice'), status: 403, reason: 'denied' },
+  {
+    name: 'list: always denied is an empty list for emptyForRoles',
+    method: 'GET',
+    path: '/all-reviews',
+    headers: (ids) => hop(ids, 'employee-service', 'ed'),
+    status: 200,
+    answer: { workload: employeeService, actor: 'ed', policy: null, inCallerContext: true, planKind: 'KIND_ALWAYS_DENIED', reviews: [] },
+  },
+  { name: 'list: emptyForRoles still refuses other workloads', method: 'GET', path: '/all-reviews', headers: (ids) => hop(ids, 'gateway', 'alice'), status: 403, reason: 'denied' },
+  { name: 'list: no token', method: 'GET', path: '/reviews', headers: async () => [], status: 401, reason: 'token_missing', tokenKind: 'workload' },
+  { name: 'list: actor required', method: 'GET', path: '/reviews', headers: (ids) => hop(ids, 'employee-service'), status: 401, reason: 'actor_required', tokenKind: 'actor' },
   { name: 'engine failure fails closed', method: 'GET', path: '/crash/c1', headers: (ids) => hop(ids, 'employee-service'), status: 500, reason: 'internal_error' },
   { name: 'engine unavailable fails closed', method: 'GET', path: '/offline/o1', headers: (ids) => hop(ids, 'employee-service'), status: 503, reason: 'pdp_unavailable' },
 ]

@@ -1,13 +1,17 @@
 /** The contract app on Express, with @meshguard/express. */
-import { authenticate, authorize } from '@meshguard/express'
+import { authenticate, authorize, authorizeList } from '@meshguard/express'
 import type { Guard } from '@meshguard/core'
 import express, { type Request, type Response } from 'express'
 import type { Server } from 'node:http'
-import { handlerBody, loadReview, reviewFromBody, ROUTES } from './contract.js'
+import { handlerBody, listBody, loadReview, reviewFromBody, ROUTES } from './contract.js'
 import { closeServer, urlOf, type RunningApp } from './drivers.js'
 
 const answer = (req: Request, res: Response): void => {
   res.json(handlerBody(req.meshguard))
+}
+
+const answerList = (req: Request, res: Response): void => {
+  res.json(listBody(req.meshguard))
 }
 
 /**
@@ -19,6 +23,9 @@ export async function startExpressApp(guard: Guard, framework: typeof express = 
   const app = framework()
   app.use(framework.json())
   app.get(ROUTES.health, answer)
+  // Declared before /reviews/:id would not matter (distinct paths); list routes answer with the plan.
+  app.get(ROUTES.list, authorizeList(guard, { resource: 'review', action: 'read', actor: 'required' }), answerList)
+  app.get(ROUTES.listOrEmpty, authorizeList(guard, { resource: 'review', action: 'read', actor: 'required', emptyForRoles: ['employee-service'] }), answerList)
   app.get(ROUTES.review, authorize(guard, { resource: (req) => loadReview(req.params), action: 'read', actor: 'required' }), answer)
   app.post(ROUTES.lookup, authorize(guard, { resource: (req) => reviewFromBody(req.body), action: 'read', actor: 'required' }), answer)
   app.get(ROUTES.me, authenticate(guard), answer)

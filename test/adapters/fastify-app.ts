@@ -2,10 +2,11 @@
 import type { Guard } from '@meshguard/core'
 import meshguard from '@meshguard/fastify'
 import Fastify, { type FastifyRequest } from 'fastify'
-import { handlerBody, loadReview, reviewFromBody, ROUTES } from './contract.js'
+import { handlerBody, listBody, loadReview, reviewFromBody, ROUTES } from './contract.js'
 import type { RunningApp } from './drivers.js'
 
 const answer = async (request: FastifyRequest): Promise<Record<string, unknown>> => handlerBody(request.meshguard)
+const answerList = async (request: FastifyRequest): Promise<Record<string, unknown>> => listBody(request.meshguard)
 
 /** Starts the Fastify contract app on 127.0.0.1 with an OS-chosen port. */
 export async function startFastifyApp(guard: Guard): Promise<RunningApp> {
@@ -15,6 +16,8 @@ export async function startFastifyApp(guard: Guard): Promise<RunningApp> {
   app.get(ROUTES.review, { config: { meshguard: { resource: (req) => loadReview(req.params as Record<string, unknown>), action: 'read', actor: 'required' } } }, answer)
   app.post(ROUTES.lookup, { config: { meshguard: { resource: (req) => reviewFromBody(req.body), action: 'read', actor: 'required' } } }, answer)
   app.get(ROUTES.me, answer)
+  app.get(ROUTES.list, { config: { meshguard: { list: { resource: 'review', action: 'read', actor: 'required' } } } }, answerList)
+  app.get(ROUTES.listOrEmpty, { config: { meshguard: { list: { resource: 'review', action: 'read', actor: 'required', emptyForRoles: ['employee-service'] } } } }, answerList)
   app.get(ROUTES.internal, { config: { meshguard: { resource: 'review', action: 'read', actor: 'forbidden' } } }, answer)
   app.get(ROUTES.crash, { config: { meshguard: { resource: 'crash', action: 'read' } } }, answer)
   app.get(ROUTES.offline, { config: { meshguard: { resource: 'offline', action: 'read' } } }, answer)

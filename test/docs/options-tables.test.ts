@@ -24,6 +24,7 @@ const TABLES: OptionTable[] = [
   { doc: 'docs/operations.md', heading: '## Remote Cerbos PDP', sources: ['packages/core/src/remote/remote-engine.ts'] },
   { doc: 'docs/adapters/fastify.md', heading: '## Plugin options', sources: ['packages/fastify/src/types.ts'] },
   { doc: 'docs/adapters/express.md', heading: '## Per route: `authorize(guard, route)`', sources: ['packages/core/src/pipeline/types.ts'] },
+  { doc: 'docs/adapters/express.md', heading: '## List routes: `authorizeList(guard, route)`', sources: ['packages/core/src/pipeline/types.ts'] },
 ]
 
 /** First-column names of the first table after `heading`. */

@@ -253,6 +253,17 @@ export class PlanOperatorError extends ConditionError {
   }
 }
 
+/**
+ * A list route needs a query plan, and the guard's engine cannot plan (a remote PDP engine without
+ * `planResources`). Thrown when such a route is registered; a request that still reaches it fails
+ * closed with this error (500), never with an unfiltered list.
+ */
+export class PlanUnsupportedError extends ConfigError {
+  constructor(message = 'the engine cannot plan resources (no planResources())', options: Omit<MeshguardErrorOptions, 'reason'> = {}) {
+    super('engine', message, { ...options, reason: 'plan_unsupported' })
+  }
+}
+
 const kResource = brandOf('ERR_AUTHZ_RESOURCE_RESOLUTION')
 /** A user-supplied resource resolver or loader failed. Fails closed. */
 export class ResourceResolutionError extends MeshguardError {

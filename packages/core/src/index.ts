@@ -16,6 +16,7 @@ export {
   MintError,
   ConditionError,
   PlanOperatorError,
+  PlanUnsupportedError,
   ResourceResolutionError,
   AuditError,
   InternalError,

@@ -2,6 +2,7 @@
  * Public request/response types shared by every part of meshguard. Shapes follow the Cerbos
  * CheckResources API (as in `@cerbos/core`), so users of the Cerbos SDKs feel at home.
  */
+import type { PlanResourcesRequest, PlanResourcesResponse } from './engine/plan/types.js'
 
 /** A JSON value as policies see it. */
 export type Value = null | boolean | number | string | Value[] | { [key: string]: Value }
@@ -104,4 +105,9 @@ export interface DecisionEngine {
   readonly policyDigest?: string | undefined
   /** Decide every action on every resource. */
   checkResources(request: CheckResourcesRequest): Promise<CheckResourcesResponse>
+  /**
+   * A query plan (Cerbos PlanResources) for a kind of resource, when the engine can plan; list
+   * routes need it (the embedded engine has it).
+   */
+  planResources?(request: PlanResourcesRequest): Promise<PlanResourcesResponse>
 }

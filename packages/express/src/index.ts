@@ -5,6 +5,6 @@
  */
 import './request.js'
 
-export { authorize, authenticate } from './middleware.js'
+export { authorize, authorizeList, authenticate } from './middleware.js'
 export type { ExpressRouteAuthorization, ExpressAuthenticateOptions } from './middleware.js'
 export { viewOf } from './request-view.js'

@@ -5,11 +5,13 @@
 import {
   attachRequestGrant,
   checkAuthenticateOptions,
+  decideListRequest,
   decideRequest,
   whenDecided,
   type AuthenticateOptions,
   type Guard,
   type GuardOutcome,
+  type ListRouteAuthorization,
   type RouteAuthorization,
 } from '@meshguard/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
@@ -38,7 +40,7 @@ function settlerFor(guard: Guard): (result: GuardOutcome, req: Request, res: Res
       return
     }
     // Not a property of `req`: see attachRequestGrant (Express gives each request a hidden class of its own).
-    attachRequestGrant(req, res, { caller: result.caller, decision: result.decision })
+    attachRequestGrant(req, res, { caller: result.caller, decision: result.decision, plan: result.plan })
     guard.run(result.caller, next)
   }
 }
@@ -60,6 +62,30 @@ export function authorize<Req extends Request = Request>(guard: Guard, route: Ex
   const settle = settlerFor(guard)
   return function meshguardAuthorize(req, res, next) {
     void whenDecided(guard, decideRequest(guard, viewOf, req as Req, undefined, compiled), settle, req, res, next)
+  }
+}
+
+/**
+ * Per-route middleware for list routes: verifies the caller exactly as {@link authorize}, asks the
+ * engine for a query plan for the verified principal, and calls the handler with
+ * `req.meshguard.plan` (pass it to `planToSql` from `@meshguard/kysely`, or `plan.keep(rows)` in
+ * memory). A plan that denies every resource is a 403 unless the route's `emptyForRoles` say otherwise.
+ *
+ * @param guard - from `createGuard` or `createMeshguard`; its engine must plan (the embedded engine does).
+ * @param route - resource kind, action, actor requirement, `emptyForRoles`.
+ * @throws PlanUnsupportedError when the guard's engine cannot plan (at start-up, not per request)
+ * @example
+ * ```ts
+ * app.get('/reviews', authorizeList(guard, { resource: 'review', action: 'read', actor: 'required' }), (req, res) => {
+ *   res.json(req.meshguard!.plan!.keep(rows, (r) => ({ id: r.id, attr: r })))
+ * })
+ * ```
+ */
+export function authorizeList(guard: Guard, route: ListRouteAuthorization): RequestHandler {
+  const compiled = guard.compileListRoute(route, 'authorizeList()')
+  const settle = settlerFor(guard)
+  return function meshguardAuthorizeList(req, res, next) {
+    void whenDecided(guard, decideListRequest(guard, viewOf, req, undefined, compiled), settle, req, res, next)
   }
 }
 

@@ -5,6 +5,7 @@
 import {
   checkAuthenticateOptions,
   ConfigError,
+  decideListRequest,
   decideRequest,
   whenDecided,
   type AuthenticateOptions,
@@ -15,7 +16,7 @@ import {
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { viewOf } from './request-view.js'
-import type { FastifyPublicRoute, FastifyRouteAuthorization, MeshguardFastifyOptions, MeshguardHook } from './types.js'
+import type { FastifyListRoute, FastifyPublicRoute, FastifyRouteAuthorization, MeshguardFastifyOptions, MeshguardHook } from './types.js'
 
 const HOOKS: readonly MeshguardHook[] = ['onRequest', 'preValidation', 'preHandler']
 
@@ -23,8 +24,14 @@ function sendFailure(reply: FastifyReply, failure: GuardFailure): void {
   void reply.code(failure.status).headers(failure.headers).send(JSON.stringify(failure.problem))
 }
 
-function isPublic(route: FastifyRouteAuthorization | FastifyPublicRoute): route is FastifyPublicRoute {
+type RouteSettings = FastifyRouteAuthorization | FastifyListRoute | FastifyPublicRoute
+
+function isPublic(route: RouteSettings): route is FastifyPublicRoute {
   return (route as FastifyPublicRoute).public === true
+}
+
+function isList(route: RouteSettings): route is FastifyListRoute {
+  return (route as Partial<FastifyListRoute>).list !== undefined
 }
 
 function checkOptions(options: MeshguardFastifyOptions): void {
@@ -52,7 +59,7 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
   /** Continues as the verified caller, or answers the refusal. */
   const settle = (result: GuardOutcome, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void => {
     if (!result.ok) return sendFailure(reply, result)
-    request.meshguard = { caller: result.caller, decision: result.decision }
+    request.meshguard = { caller: result.caller, decision: result.decision, plan: result.plan }
     // The handler is called synchronously from `next`, so it runs inside the caller context.
     guard.run(result.caller, next as () => void)
   }
@@ -62,7 +69,14 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
     const route = routeOptions.config?.meshguard
     if (route !== undefined && !isPublic(route)) {
       const methods = Array.isArray(routeOptions.method) ? routeOptions.method.join(',') : routeOptions.method
-      routeOptions.config = { ...routeOptions.config, meshguard: guard.compileRoute(route, `${methods} ${routeOptions.url} config.meshguard`) }
+      const at = `${methods} ${routeOptions.url} config.meshguard`
+      if (isList(route)) {
+        // Every list setting lives under `list`; a setting beside it would be ignored without a word.
+        const extra = Object.keys(route).find((key) => key !== 'list')
+        if (extra !== undefined) throw new ConfigError(`${at}.${extra}`, 'belongs inside list: { resource, action, actor?, emptyForRoles? }')
+      }
+      const meshguard = isList(route) ? { list: guard.compileListRoute(route.list, `${at}.list`) } : guard.compileRoute(route, at)
+      routeOptions.config = { ...routeOptions.config, meshguard }
     }
   })
 
@@ -73,6 +87,10 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
     const route = config.meshguard
     if (route === undefined && unconfigured === 'public') return next()
     if (route !== undefined && isPublic(route)) return next()
+    if (route !== undefined && isList(route)) {
+      void whenDecided(guard, decideListRequest(guard, viewOf, request, url, route.list), settle, request, reply, next)
+      return
+    }
     void whenDecided(guard, decideRequest(guard, viewOf, request, url, route, authenticateOptions), settle, request, reply, next)
   })
   done()
@@ -85,6 +103,7 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
  * ```ts
  * await app.register(meshguard, { guard })
  * app.get('/reviews/:id', { config: { meshguard: { resource: 'review', action: 'read', actor: 'required' } } }, handler)
+ * app.get('/reviews', { config: { meshguard: { list: { resource: 'review', action: 'read' } } } }, (req) => req.meshguard!.plan!.keep(rows))
  * app.get('/health', { config: { meshguard: { public: true } } }, () => 'ok')
  * ```
  */

@@ -1,9 +1,17 @@
 /** Options of the Fastify plugin and the request/route typing it adds to Fastify. */
-import type { AuthenticateOptions, Guard, GuardGrant, RouteAuthorization } from '@meshguard/core'
+import type { AuthenticateOptions, Guard, GuardGrant, ListRouteAuthorization, RouteAuthorization } from '@meshguard/core'
 import type { FastifyRequest } from 'fastify'
 
 /** Per-route settings in `config.meshguard`: the pipeline's route settings with Fastify's request. */
 export type FastifyRouteAuthorization = RouteAuthorization<FastifyRequest>
+
+/**
+ * A list route in `config.meshguard`: `{ list: { resource, action, actor?, emptyForRoles? } }`. The
+ * handler gets the query plan as `request.meshguard.plan`.
+ */
+export interface FastifyListRoute {
+  list: ListRouteAuthorization
+}
 
 /** Marks a route as public: no credentials needed, nothing attached. */
 export interface FastifyPublicRoute {
@@ -38,6 +46,6 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** How meshguard protects this route. */
-    meshguard?: FastifyRouteAuthorization | FastifyPublicRoute | undefined
+    meshguard?: FastifyRouteAuthorization | FastifyListRoute | FastifyPublicRoute | undefined
   }
 }

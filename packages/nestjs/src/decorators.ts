@@ -1,7 +1,7 @@
 /** `@Authorize()`, `@Public()` and the `@Caller()` parameter decorator. */
-import { compileRoute, type ActionResolver, type ResourceResolver, type RouteAuthorization } from '@meshguard/core'
+import { compileListRoute, compileRoute, type ActionResolver, type ListRouteAuthorization, type ResourceResolver, type RouteAuthorization } from '@meshguard/core'
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common'
-import { AUTHORIZE_METADATA, PUBLIC_METADATA } from './tokens.js'
+import { AUTHORIZE_LIST_METADATA, AUTHORIZE_METADATA, PUBLIC_METADATA } from './tokens.js'
 import type { NestHttpRequest, NestRouteAuthorization } from './types.js'
 
 /** Extra settings of `@Authorize()`. */
@@ -30,22 +30,45 @@ export function Authorize(
   return SetMetadata(AUTHORIZE_METADATA, route)
 }
 
+/** Extra settings of `@AuthorizeList()`. */
+export interface AuthorizeListOptions extends AuthorizeOptions {
+  /** Principal roles for which an always-denied plan answers an empty list instead of 403. @defaultValue none */
+  emptyForRoles?: ListRouteAuthorization['emptyForRoles']
+}
+
+/**
+ * Protects a list handler: the caller is verified as for `@Authorize()`, then the engine plans which
+ * resources of `resource` the verified principal may `action`; the handler reads the plan with
+ * `@Caller('plan')` (or `req.meshguard.plan`). An always-denied plan is a 403 unless `emptyForRoles`
+ * match.
+ *
+ * @example
+ * ```ts
+ * @Get() @AuthorizeList('review', 'read', { actor: 'required' }) list(@Caller('plan') plan: ListPlan) {}
+ * ```
+ */
+export function AuthorizeList(resource: string, action: string, options: AuthorizeListOptions = {}): MethodDecorator & ClassDecorator {
+  const route = compileListRoute({ resource, action, actor: options.actor, emptyForRoles: options.emptyForRoles }, '@AuthorizeList()')
+  return SetMetadata(AUTHORIZE_LIST_METADATA, route)
+}
+
 /** Marks a handler or controller as public: no credentials needed. */
 export function Public(): MethodDecorator & ClassDecorator {
   return SetMetadata(PUBLIC_METADATA, true)
 }
 
 /** What `@Caller()` injects. */
-export type CallerPart = 'principal' | 'caller' | 'decision'
+export type CallerPart = 'principal' | 'caller' | 'decision' | 'plan'
 
 /**
- * Injects the verified principal (default), the whole verified caller, or the decision. `undefined`
- * on public routes.
+ * Injects the verified principal (default), the whole verified caller, the decision, or (on
+ * `@AuthorizeList()` routes) the query plan. `undefined` on public routes.
  */
 export const Caller = createParamDecorator((part: CallerPart | undefined, context: ExecutionContext): unknown => {
   const grant = context.switchToHttp().getRequest<NestHttpRequest>().meshguard
   if (!grant) return undefined
   if (part === 'caller') return grant.caller
   if (part === 'decision') return grant.decision
+  if (part === 'plan') return grant.plan
   return grant.caller.principal
 })

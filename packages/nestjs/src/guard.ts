@@ -1,5 +1,14 @@
 /** The Nest guard and the interceptor that runs handlers as the verified caller. */
-import { attachRequestGrant, checkAuthenticateOptions, decideRequest, whenDecided, type Guard, type GuardOutcome } from '@meshguard/core'
+import {
+  attachRequestGrant,
+  checkAuthenticateOptions,
+  decideListRequest,
+  decideRequest,
+  whenDecided,
+  type Guard,
+  type GuardOutcome,
+  type ListRouteAuthorization,
+} from '@meshguard/core'
 import {
   Inject,
   Injectable,
@@ -12,7 +21,7 @@ import { Reflector } from '@nestjs/core'
 import type { Observable } from 'rxjs'
 import { MeshguardProblemException } from './exception.js'
 import { viewOf } from './request-view.js'
-import { AUTHORIZE_METADATA, MESHGUARD_OPTIONS, PUBLIC_METADATA } from './tokens.js'
+import { AUTHORIZE_LIST_METADATA, AUTHORIZE_METADATA, MESHGUARD_OPTIONS, PUBLIC_METADATA } from './tokens.js'
 import type { MeshguardModuleOptions, NestHttpRequest, NestRouteAuthorization } from './types.js'
 
 /**
@@ -36,8 +45,14 @@ export class MeshguardGuard implements CanActivate {
     if (context.getType() !== 'http') return false
     const targets = [context.getHandler(), context.getClass()]
     if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, targets) === true) return true
-    const route = this.reflector.getAllAndOverride<NestRouteAuthorization | undefined>(AUTHORIZE_METADATA, targets)
     const { guard, unconfigured = {} } = this.options
+    const list = this.reflector.getAllAndOverride<ListRouteAuthorization | undefined>(AUTHORIZE_LIST_METADATA, targets)
+    if (list !== undefined) {
+      const http = context.switchToHttp()
+      const request = http.getRequest<NestHttpRequest>()
+      return whenDecided(guard, decideListRequest(guard, viewOf, request, undefined, list), admit, request, http.getResponse<unknown>(), undefined)
+    }
+    const route = this.reflector.getAllAndOverride<NestRouteAuthorization | undefined>(AUTHORIZE_METADATA, targets)
     if (route === undefined && unconfigured === 'public') return true
     const authenticateOptions = unconfigured === 'public' ? {} : unconfigured
     const http = context.switchToHttp()
@@ -52,7 +67,7 @@ export class MeshguardGuard implements CanActivate {
 function admit(outcome: GuardOutcome, request: NestHttpRequest, response: unknown): boolean {
   if (!outcome.ok) throw new MeshguardProblemException(outcome)
   // On Nest's Express platform a property of the request would build a hidden class per request; see attachRequestGrant.
-  attachRequestGrant(request, response, { caller: outcome.caller, decision: outcome.decision })
+  attachRequestGrant(request, response, { caller: outcome.caller, decision: outcome.decision, plan: outcome.plan })
   return true
 }
 

@@ -64,6 +64,11 @@ export interface AuditRecord {
   resource?: { kind: string; id: string } | undefined
   /** The primary action checked. */
   action?: string | undefined
+  /**
+   * On list routes: the kind of the query plan (`KIND_ALWAYS_ALLOWED`, `KIND_ALWAYS_DENIED` or
+   * `KIND_CONDITIONAL`); `resource` then names the kind with id `_`.
+   */
+  planKind?: 'KIND_ALWAYS_ALLOWED' | 'KIND_ALWAYS_DENIED' | 'KIND_CONDITIONAL' | undefined
   /** How the authorization ended. */
   outcome: AuditOutcome
   /** Effect of the primary action, for decisions. */

@@ -3,7 +3,7 @@
  * on it now when it is known at once (the warm path: no promise, no microtask) or when it settles.
  */
 import type { MaybePromise } from '../maybe-async.js'
-import type { AuthenticateOptions, Guard, GuardOutcome, RequestView, RouteAuthorization, VerifiedCallerLike } from './types.js'
+import type { AuthenticateOptions, Guard, GuardOutcome, ListRouteAuthorization, RequestView, RouteAuthorization, VerifiedCallerLike } from './types.js'
 
 /**
  * The guard's outcome for one request: the route's check, or authentication only when `route` is
@@ -21,6 +21,24 @@ export function decideRequest<Req, Extra, Caller extends VerifiedCallerLike>(
   try {
     const view = viewOf(request, extra)
     return route === undefined ? guard.authenticateNow(view, authenticateOptions) : guard.authorizeNow(view, route)
+  } catch (err) {
+    return guard.fail(err)
+  }
+}
+
+/**
+ * The guard's outcome for one request to a list route (`guard.planNow`), the view built as in
+ * {@link decideRequest}; anything thrown while building it fails closed.
+ */
+export function decideListRequest<Req, Extra, Caller extends VerifiedCallerLike>(
+  guard: Guard<Caller>,
+  viewOf: (request: Req, extra: Extra) => RequestView<Req>,
+  request: Req,
+  extra: Extra,
+  route: ListRouteAuthorization,
+): MaybePromise<GuardOutcome<Caller>> {
+  try {
+    return guard.planNow(viewOf(request, extra), route)
   } catch (err) {
     return guard.fail(err)
   }

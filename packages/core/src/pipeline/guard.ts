@@ -5,15 +5,17 @@
  */
 import type { AuditLog, AuditOutcome } from '../audit/index.js'
 import { callerContext } from '../context/index.js'
-import { AuditError, ConfigError, DeniedError, InternalError, toMeshguardError, type MeshguardError } from '../errors.js'
+import { AuditError, ConfigError, DeniedError, InternalError, PlanUnsupportedError, toMeshguardError, type MeshguardError } from '../errors.js'
+import type { PlanResourcesRequest, PlanResourcesResponse } from '../engine/plan/types.js'
 import type { ActorRequirement, VerifiedCaller } from '../identity/types.js'
 import type { AuthorizationEnd, AuthorizationSpan, Telemetry } from '../telemetry/index.js'
 import { isPromise, type MaybePromise } from '../maybe-async.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, Resource } from '../types.js'
 import { failureFor, type ProblemSettings } from './problem.js'
 import { auditRecordOf, outcomeOf as auditOutcomeOf, spanEndOf, type RunFacts } from './report.js'
-import { resolveAction, resolveResource } from './resolve.js'
-import { compileRoute } from './route.js'
+import { resolveAction, resolveResource, UNSPECIFIED_RESOURCE_ID } from './resolve.js'
+import { compileListRoute, compileRoute } from './route.js'
+import { listPlanOf } from './list-plan.js'
 import type {
   AuthenticateOptions,
   CallerContextLike,
@@ -22,6 +24,8 @@ import type {
   GuardOptions,
   GuardOutcome,
   IdentityVerifierLike,
+  ListPlan,
+  ListRouteAuthorization,
   RequestView,
   RouteAuthorization,
   VerifiedCallerLike,
@@ -106,6 +110,33 @@ function syncCheckOf(engine: DecisionEngine): SyncCheck | undefined {
   return typeof sync === 'function' ? (sync.bind(engine) as SyncCheck) : undefined
 }
 
+/** The engine's planning entry point: the synchronous one when it has it, else `planResources`, else none. */
+type PlanStep = (request: PlanResourcesRequest) => MaybePromise<PlanResourcesResponse>
+
+function planStepOf(engine: DecisionEngine): PlanStep | undefined {
+  const sync = (engine as { planResourcesSync?: unknown }).planResourcesSync
+  if (typeof sync === 'function') return sync.bind(engine) as PlanStep
+  return typeof engine.planResources === 'function' ? engine.planResources.bind(engine) : undefined
+}
+
+const PLAN_KINDS: ReadonlySet<string> = new Set(['KIND_ALWAYS_ALLOWED', 'KIND_ALWAYS_DENIED', 'KIND_CONDITIONAL'])
+
+/**
+ * Records the engine's plan; anything but a known kind fails closed. An always-denied plan is a
+ * denial unless the principal holds one of the route's `emptyForRoles` (then an empty list).
+ */
+function recordPlan(facts: RunFacts, response: PlanResourcesResponse, route: ListRouteAuthorization): void {
+  const kind = response?.filter?.kind
+  if (!PLAN_KINDS.has(kind)) throw new InternalError('engine returned no plan kind', { reason: 'engine_response_invalid' })
+  facts.planKind = kind
+  if (kind === 'KIND_ALWAYS_ALLOWED') facts.effect = 'EFFECT_ALLOW'
+  if (kind !== 'KIND_ALWAYS_DENIED') return
+  const roles = facts.principal?.roles ?? []
+  if (route.emptyForRoles?.some((role) => roles.includes(role))) return
+  facts.effect = 'EFFECT_DENY'
+  throw new DeniedError('denied by policy')
+}
+
 /** Records the engine's verdict on one action; anything but a clear effect fails closed, a deny throws. */
 function recordVerdict(facts: RunFacts, response: CheckResourcesResponse, action: string): void {
   facts.response = response
@@ -147,6 +178,7 @@ function newFacts<Req>(view: RequestView<Req>, startedAt: number): RunFacts {
     request: undefined,
     response: undefined,
     effect: undefined,
+    planKind: undefined,
     policy: undefined,
     scope: undefined,
     error: undefined,
@@ -162,6 +194,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   readonly service: string
   private readonly engine: DecisionEngine
   private readonly checkSync: SyncCheck | undefined
+  private readonly planStep: PlanStep | undefined
   private readonly audit: AuditLog | undefined
   private readonly telemetry: Telemetry | undefined
   readonly context: CallerContextLike<Caller>
@@ -175,6 +208,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     this.service = options.service
     this.engine = options.engine
     this.checkSync = syncCheckOf(options.engine)
+    this.planStep = planStepOf(options.engine)
     this.audit = options.audit
     this.telemetry = options.telemetry
     this.context = options.context ?? DEFAULT_CONTEXT
@@ -208,6 +242,80 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     } catch (err) {
       return this.failed(facts, undefined, span, err)
     }
+  }
+
+  /** Checks a list route, and that this guard's engine can plan (a route it cannot serve stops start-up). */
+  compileListRoute(route: ListRouteAuthorization, at?: string): ListRouteAuthorization {
+    const compiled = compileListRoute(route, at)
+    if (!this.planStep) throw new PlanUnsupportedError()
+    return compiled
+  }
+
+  /** A list route: identity exactly as {@link authorizeNow}, then a plan instead of a check. */
+  planNow<Req>(view: RequestView<Req>, given: ListRouteAuthorization): MaybePromise<GuardOutcome<Caller>> {
+    const facts = newFacts(view, this.clock())
+    let span: AuthorizationSpan | undefined
+    try {
+      const route = compileListRoute(given)
+      facts.action = route.action
+      span = this.startListSpan(facts, route)
+      this.audit?.assertWritable()
+      const caller = this.verifyCaller(view.headers, route.actor ?? this.defaultActor, facts.callId)
+      if (!isPromise(caller)) return this.plan(facts, span, route, caller)
+      const started = span
+      return caller.then(
+        (verified) => this.plan(facts, started, route, verified),
+        (err: unknown) => this.failed(facts, undefined, started, err),
+      )
+    } catch (err) {
+      return this.failed(facts, undefined, span, err)
+    }
+  }
+
+  /** Identity answered: plan for the verified principal (synchronously when the engine can). */
+  private plan(facts: RunFacts, span: AuthorizationSpan | undefined, route: ListRouteAuthorization, caller: Caller): MaybePromise<GuardOutcome<Caller>> {
+    try {
+      facts.caller = caller
+      facts.principal = caller.principal
+      if (span) tokenEventsOf(span, caller)
+      facts.resource = { kind: route.resource, id: UNSPECIFIED_RESOURCE_ID }
+      // Fail closed: an engine that cannot plan must never let a list through unfiltered.
+      if (!this.planStep) throw new PlanUnsupportedError()
+      const request: PlanResourcesRequest = {
+        requestId: facts.callId,
+        principal: caller.principal,
+        resource: { kind: route.resource },
+        actions: [route.action],
+        includeMeta: true,
+      }
+      const planned = this.planStep(request)
+      if (!isPromise(planned)) return this.planOutcome(facts, caller, span, route, planned)
+      return planned.then(
+        (response) => this.planOutcome(facts, caller, span, route, response),
+        (err: unknown) => this.failed(facts, caller, span, err),
+      )
+    } catch (err) {
+      return this.failed(facts, caller, span, err)
+    }
+  }
+
+  /** The engine planned: report once, then hand the plan on (or refuse). */
+  private planOutcome(
+    facts: RunFacts,
+    caller: Caller,
+    span: AuthorizationSpan | undefined,
+    route: ListRouteAuthorization,
+    response: PlanResourcesResponse,
+  ): GuardOutcome<Caller> {
+    try {
+      recordPlan(facts, response, route)
+    } catch (err) {
+      facts.error = toMeshguardError(err)
+    }
+    const outcome = this.outcomeOf(facts, caller, span, true)
+    if (!outcome.ok) return outcome
+    const plan: ListPlan = listPlanOf(facts.callId, route.resource, route.action, response)
+    return Object.freeze({ ok: true as const, caller, decision: null, plan })
   }
 
   authenticateNow<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): MaybePromise<GuardOutcome<Caller>> {
@@ -338,6 +446,10 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     return failure
   }
 
+  private startListSpan(facts: RunFacts, route: ListRouteAuthorization): AuthorizationSpan | undefined {
+    return this.startSpan(facts, { resource: route.resource, action: route.action })
+  }
+
   private startSpan<Req>(facts: RunFacts, route: RouteAuthorization<Req>): AuthorizationSpan | undefined {
     if (!this.telemetry) return undefined
     try {
@@ -369,11 +481,15 @@ export function createGuard<Caller extends VerifiedCallerLike = VerifiedCaller>(
   const pipeline = new GuardPipeline(options)
   const authorizeNow = <Req>(view: RequestView<Req>, route: RouteAuthorization<Req>) => pipeline.authorizeNow(view, route)
   const authenticateNow = <Req>(view: RequestView<Req>, opts?: AuthenticateOptions) => pipeline.authenticateNow(view, opts)
+  const planNow = <Req>(view: RequestView<Req>, route: ListRouteAuthorization) => pipeline.planNow(view, route)
   return Object.freeze({
     service: pipeline.service,
     compileRoute,
+    compileListRoute: (route: ListRouteAuthorization, at?: string) => pipeline.compileListRoute(route, at),
     authorizeNow,
     authenticateNow,
+    planNow,
+    plan: async <Req>(view: RequestView<Req>, route: ListRouteAuthorization) => pipeline.planNow(view, route),
     // Rejections, never throws: the promise form is the public contract.
     authorize: async <Req>(view: RequestView<Req>, route: RouteAuthorization<Req>) => pipeline.authorizeNow(view, route),
     authenticate: async <Req>(view: RequestView<Req>, opts?: AuthenticateOptions) => pipeline.authenticateNow(view, opts),

@@ -4,8 +4,8 @@ export { createMeshguard } from './meshguard.js'
 export type { MeshguardConfig, Meshguard } from './meshguard.js'
 export { PROBLEM_CONTENT_TYPE, buildProblem } from './problem.js'
 export { UNSPECIFIED_RESOURCE_ID } from './resolve.js'
-export { compileRoute, checkAuthenticateOptions } from './route.js'
-export { decideRequest, whenDecided } from './adapter-flow.js'
+export { compileRoute, compileListRoute, checkAuthenticateOptions } from './route.js'
+export { decideRequest, decideListRequest, whenDecided } from './adapter-flow.js'
 export { attachRequestGrant } from './request-grant.js'
 // The header view and actor requirement are identity's types, re-exported here as part of RequestView's API.
 export type { HeaderView, ActorRequirement } from '../identity/types.js'
@@ -14,6 +14,8 @@ export type {
   ResourceResolver,
   ActionResolver,
   RouteAuthorization,
+  ListRouteAuthorization,
+  ListPlan,
   AuthenticateOptions,
   VerifiedCallerLike,
   IdentityVerifierLike,

@@ -3,6 +3,7 @@
  * only caller of audit and telemetry on the request path.
  */
 import type { AuditDelegationHop, AuditOutcome, AuditRecord, AuditTokenDigests } from '../audit/index.js'
+import type { PlanFilterKind } from '../engine/plan/types.js'
 import type { MeshguardError } from '../errors.js'
 import type { AuthorizationEnd } from '../telemetry/index.js'
 import type { VerifiedCallerLike } from './types.js'
@@ -21,6 +22,8 @@ export interface RunFacts {
   request?: CheckResourcesRequest | undefined
   response?: CheckResourcesResponse | undefined
   effect?: Effect | undefined
+  /** On list routes: the plan's kind. */
+  planKind?: PlanFilterKind | undefined
   policy?: string | undefined
   scope?: string | undefined
   error?: MeshguardError | undefined
@@ -142,6 +145,7 @@ export function auditRecordOf(
     traceId,
     resource: facts.resource ? { kind: facts.resource.kind, id: facts.resource.id } : undefined,
     action: facts.action,
+    planKind: facts.planKind,
     outcome,
     effect: facts.effect,
     policy: facts.policy,
@@ -168,6 +172,7 @@ export function spanEndOf(facts: RunFacts, engine: DecisionEngine): Authorizatio
     errorCode: facts.error?.code,
     resourceKind: facts.resource?.kind,
     resourceId: facts.resource?.id,
+    planKind: facts.planKind,
     action: facts.action,
     policy: facts.policy,
     scope: facts.scope,

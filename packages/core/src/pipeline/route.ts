@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../errors.js'
 import type { ActorRequirement } from '../identity/types.js'
-import type { AuthenticateOptions, RouteAuthorization } from './types.js'
+import type { AuthenticateOptions, ListRouteAuthorization, RouteAuthorization } from './types.js'
 
 const ACTOR_REQUIREMENTS: readonly ActorRequirement[] = ['required', 'forbidden', 'optional']
 const ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor'])
@@ -42,6 +42,37 @@ export function compileRoute<Req>(route: RouteAuthorization<Req>, at = 'route'):
   checkActor(actor, `${at}.actor`)
   const frozen = Object.isFrozen(route) ? route : Object.freeze({ resource, action, actor })
   compiled.add(frozen)
+  return frozen
+}
+
+const LIST_ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor', 'emptyForRoles'])
+
+/** List routes already checked. */
+const compiledLists = new WeakSet<object>()
+
+/**
+ * Checks a list route's settings and returns them frozen (adapters call it when the route is
+ * registered; the guard accepts the result without looking again).
+ *
+ * @param at - where the route was declared, for the error
+ * @throws ConfigError naming the bad setting
+ */
+export function compileListRoute(route: ListRouteAuthorization, at = 'list route'): ListRouteAuthorization {
+  if (typeof route === 'object' && route !== null && compiledLists.has(route)) return route
+  if (typeof route !== 'object' || route === null) throw new ConfigError(at, 'must be { resource, action, actor?, emptyForRoles? }')
+  for (const key of Object.keys(route)) {
+    if (!LIST_ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a list route setting (resource, action, actor, emptyForRoles)')
+  }
+  const { resource, action, actor, emptyForRoles } = route
+  // A plan is for a kind: a function would have no single resource to return.
+  if (typeof resource !== 'string' || resource === '') throw new ConfigError(`${at}.resource`, 'must be a resource kind')
+  if (typeof action !== 'string' || action === '') throw new ConfigError(`${at}.action`, 'must be an action name')
+  checkActor(actor, `${at}.actor`)
+  if (emptyForRoles !== undefined && !(Array.isArray(emptyForRoles) && emptyForRoles.every((r) => typeof r === 'string' && r !== ''))) {
+    throw new ConfigError(`${at}.emptyForRoles`, 'must be a list of role names')
+  }
+  const frozen = Object.freeze({ resource, action, actor, emptyForRoles: emptyForRoles === undefined ? undefined : Object.freeze([...emptyForRoles]) })
+  compiledLists.add(frozen)
   return frozen
 }
 

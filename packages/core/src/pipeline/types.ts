@@ -6,6 +6,8 @@ import type { AuditLog } from '../audit/index.js'
 import type { MeshguardError, TokenKind } from '../errors.js'
 import type { ActorRequirement, HeaderView, VerifiedCaller } from '../identity/types.js'
 import type { Telemetry } from '../telemetry/index.js'
+import type { PlanSubject } from '../engine/plan/predicate.js'
+import type { PlanFilter, PlanFilterKind, PlanResourcesResponse } from '../engine/plan/types.js'
 import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
 
 /**
@@ -56,6 +58,57 @@ export interface RouteAuthorization<Req = unknown> {
    * @defaultValue the guard's `defaultActor` (`'optional'` unless configured)
    */
   actor?: ActorRequirement | undefined
+}
+
+/**
+ * How a list route (`GET /reviews`) is protected: the caller is verified exactly as for
+ * {@link RouteAuthorization}, then the engine plans which resources of `resource` the verified
+ * principal may `action` (Cerbos PlanResources), and the handler gets the plan.
+ */
+export interface ListRouteAuthorization {
+  /** The resource kind listed, e.g. `review`. */
+  resource: string
+  /** The action every listed resource must allow, e.g. `read`. */
+  action: string
+  /** @defaultValue the guard's `defaultActor` (`'optional'` unless configured) */
+  actor?: ActorRequirement | undefined
+  /**
+   * Principal roles (the calling workload's) entitled to the list itself: for them a plan that
+   * denies every resource answers an empty list (the handler runs with `plan.kind`
+   * `KIND_ALWAYS_DENIED`); any other caller gets 403 `denied`.
+   * @defaultValue none: an always-denied plan is a 403 for everyone
+   */
+  emptyForRoles?: readonly string[] | undefined
+}
+
+/**
+ * The query plan a list handler receives as `req.meshguard.plan`. Hand it (or its `filter`) to
+ * `planToSql` from `@meshguard/kysely`, or filter rows in memory with {@link ListPlan.keep}.
+ */
+export interface ListPlan {
+  /** The decision id (also in the audit record and span). */
+  readonly id: string
+  /** `KIND_ALWAYS_ALLOWED`, `KIND_ALWAYS_DENIED` or `KIND_CONDITIONAL`. */
+  readonly kind: PlanFilterKind
+  /** The resource kind planned for. */
+  readonly resource: string
+  /** The action planned for. */
+  readonly action: string
+  /** The plan's filter, Cerbos-exact. */
+  readonly filter: PlanFilter
+  /** The engine's whole PlanResources answer (for `toCerbosSdkPlan` and Cerbos's ORM adapters). */
+  readonly response: PlanResourcesResponse
+  /**
+   * Whether the plan admits one resource (fields as `request.resource` has them).
+   * @throws PlanOperatorError when the plan uses an operator CEL cannot express (never a wider answer)
+   */
+  allows(resource: PlanSubject): boolean
+  /**
+   * The items the plan admits, in order. `subjectOf` maps an item to the resource the policy sees;
+   * by default the item is that resource (`{ id, attr }`).
+   * @throws PlanOperatorError as {@link ListPlan.allows}
+   */
+  keep<T>(items: readonly T[], subjectOf?: (item: T) => PlanSubject): T[]
 }
 
 /** Options for routes that only need a verified caller, without a policy check. */
@@ -143,8 +196,10 @@ export interface GuardDecision {
 /** What an adapter attaches to the request on success. */
 export interface GuardGrant<Caller extends VerifiedCallerLike = VerifiedCaller> {
   readonly caller: Caller
-  /** The decision, or `null` on routes that only required a verified caller. */
+  /** The decision, or `null` on routes that only required a verified caller and on list routes. */
   readonly decision: GuardDecision | null
+  /** On list routes: the query plan for the verified principal. */
+  readonly plan?: ListPlan | undefined
 }
 
 /** The request may proceed; run the handler inside `guard.run(outcome.caller, ...)`. */
@@ -214,6 +269,20 @@ export interface Guard<Caller extends VerifiedCallerLike = VerifiedCaller> {
    * @throws ConfigError naming the bad setting (`route.actor`, `GET /x.resource`, …)
    */
   compileRoute<Req>(route: RouteAuthorization<Req>, at?: string): RouteAuthorization<Req>
+  /**
+   * Checks a list route's settings once, when it is registered, and returns them frozen.
+   * @throws ConfigError naming the bad setting
+   * @throws PlanUnsupportedError when the guard's engine cannot plan
+   */
+  compileListRoute(route: ListRouteAuthorization, at?: string): ListRouteAuthorization
+  /**
+   * For a list route: verify the caller (as {@link Guard.authorize}), plan for the verified principal,
+   * audit, and return the outcome with `plan` set. An always-denied plan is a 403 `denied` (see
+   * `emptyForRoles`).
+   */
+  plan<Req>(view: RequestView<Req>, route: ListRouteAuthorization): Promise<GuardOutcome<Caller>>
+  /** {@link Guard.plan}, synchronously when identity and the engine answer synchronously. Never throws. */
+  planNow<Req>(view: RequestView<Req>, route: ListRouteAuthorization): GuardOutcome<Caller> | Promise<GuardOutcome<Caller>>
   /** Verify the caller, resolve the resource, decide, audit, and return the outcome. */
   authorize<Req>(view: RequestView<Req>, route: RouteAuthorization<Req>): Promise<GuardOutcome<Caller>>
   /** Verify the caller only (routes guarded at app level without a policy check). */

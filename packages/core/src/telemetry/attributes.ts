@@ -16,6 +16,8 @@ export const ATTR_AUTHZ_ACTION = 'authz.action'
 export const ATTR_AUTHZ_RESOURCE_KIND = 'authz.resource.kind'
 /** The resource id checked (span attribute only: unbounded cardinality). */
 export const ATTR_AUTHZ_RESOURCE_ID = 'authz.resource.id'
+/** The query plan's kind on list routes (`KIND_ALWAYS_ALLOWED` | `KIND_ALWAYS_DENIED` | `KIND_CONDITIONAL`). */
+export const ATTR_AUTHZ_PLAN_KIND = 'authz.plan.kind'
 /** How the authorization ended: `allowed` | `denied` | `unauthenticated` | `error`. */
 export const ATTR_AUTHZ_DECISION = 'authz.decision'
 /** snake_case reason of a denial or failure (`denied`, `aud_mismatch`, `pdp_timeout`, ...). */

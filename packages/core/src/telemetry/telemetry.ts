@@ -27,6 +27,7 @@ import {
   ATTR_AUTHZ_POLICY_VERSION,
   ATTR_AUTHZ_REASON,
   ATTR_AUTHZ_RESOURCE_ID,
+  ATTR_AUTHZ_PLAN_KIND,
   ATTR_AUTHZ_RESOURCE_KIND,
   ATTR_AUTHZ_TOKEN_ISSUER,
   ATTR_AUTHZ_TOKEN_KIND,
@@ -91,6 +92,8 @@ export interface AuthorizationEnd {
   resourceKind?: string | undefined
   /** Resource id, if only known after the span started. */
   resourceId?: string | undefined
+  /** On list routes: the query plan's kind. */
+  planKind?: string | undefined
   /** Primary action, if only known after the span started. */
   action?: string | undefined
   /** Deciding policy. */
@@ -257,6 +260,7 @@ class InFlightAuthorization implements AuthorizationSpan {
         [ATTR_AUTHZ_REASON]: result.reason,
         [ATTR_AUTHZ_RESOURCE_KIND]: kind,
         [ATTR_AUTHZ_RESOURCE_ID]: result.resourceId,
+        [ATTR_AUTHZ_PLAN_KIND]: result.planKind,
         [ATTR_AUTHZ_ACTION]: result.action,
         [ATTR_AUTHZ_POLICY_NAME]: result.policy,
         [ATTR_AUTHZ_POLICY_VERSION]: result.policyVersion,

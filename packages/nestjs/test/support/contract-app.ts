@@ -4,12 +4,12 @@
  */
 import 'reflect-metadata'
 import type { Guard, GuardGrant } from '@meshguard/core'
-import { Authorize, Caller, MeshguardModule, Public } from '@meshguard/nestjs'
+import { Authorize, AuthorizeList, Caller, MeshguardModule, Public } from '@meshguard/nestjs'
 import { Controller, Get, HttpCode, Module, Post, Req, type INestApplication } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter } from '@nestjs/platform-express'
 import { FastifyAdapter } from '@nestjs/platform-fastify'
-import { handlerBody, loadReview, reviewFromBody } from '../../../../test/adapters/contract.js'
+import { handlerBody, listBody, loadReview, reviewFromBody } from '../../../../test/adapters/contract.js'
 import type { RunningApp } from '../../../../test/adapters/drivers.js'
 
 interface GrantedRequest {
@@ -22,6 +22,19 @@ class ReviewsController {
   @Get('health')
   health(@Req() req: GrantedRequest): Record<string, unknown> {
     return handlerBody(req.meshguard)
+  }
+
+  @Get('reviews')
+  @AuthorizeList('review', 'read', { actor: 'required' })
+  list(@Req() req: GrantedRequest, @Caller('plan') plan: unknown): Record<string, unknown> {
+    if (plan !== req.meshguard?.plan) throw new Error("@Caller('plan') did not inject the plan")
+    return listBody(req.meshguard)
+  }
+
+  @Get('all-reviews')
+  @AuthorizeList('review', 'read', { actor: 'required', emptyForRoles: ['employee-service'] })
+  listOrEmpty(@Req() req: GrantedRequest): Record<string, unknown> {
+    return listBody(req.meshguard)
   }
 
   @Get('reviews/:id')
