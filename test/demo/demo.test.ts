@@ -25,6 +25,7 @@ interface AuditRecordView {
   traceId?: string
   resource?: { kind: string; id: string }
   action?: string
+  planKind?: string
 }
 interface Outcome {
   step: { request: string; expected: number; point: string }
@@ -92,6 +93,18 @@ describe('the demo scenario', () => {
     expect(ok.records.at(-1)).toMatchObject({ outcome: 'allowed', action: 'read:aggregate', resource: { kind: 'hr_report' }, actorId: 'hr-reporting-agent' })
     const raw = outcomeOf('GET gateway /api/reports/hr-raw', /raw reviews/)
     expect(raw.records.at(-1)).toMatchObject({ outcome: 'denied', action: 'read', resource: { kind: 'review' }, policy: 'resource.review.vdefault' })
+  })
+
+  it('lists reviews through a query plan run as SQL in review-service', () => {
+    const ids = (o: Outcome): unknown => (o.body as { reviews: { id: string }[] }).reviews.map((r) => r.id)
+    const alice = outcomeOf('GET gateway /api/reviews', /manager lists/)
+    expect(ids(alice)).toEqual(['rv-eng-1', 'rv-eng-2'])
+    expect(alice.records.at(-1)).toMatchObject({ outcome: 'allowed', planKind: 'KIND_CONDITIONAL', resource: { kind: 'review' }, actorId: 'alice' })
+    expect(ids(outcomeOf('GET gateway /api/reviews', /HR lists/))).toEqual(['rv-eng-1', 'rv-eng-2', 'rv-people-1', 'rv-sales-1'])
+    const ed = outcomeOf('GET gateway /api/reviews', /lists nothing/)
+    expect(ed.body).toEqual({ planKind: 'KIND_ALWAYS_DENIED', reviews: [] })
+    const agent = outcomeOf('GET gateway /api/reports/hr-list', /listing raw reviews/)
+    expect(agent.records.at(-1)).toMatchObject({ outcome: 'denied', planKind: 'KIND_ALWAYS_DENIED', resource: { kind: 'review' } })
   })
 
   it('stops the lateral move at payments', () => {

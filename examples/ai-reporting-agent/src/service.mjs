@@ -2,7 +2,8 @@
  * ai-reporting-agent (NestJS): an AI agent's runtime. It writes HR summaries from **aggregates**
  * at review-service, acting for the agent principal (a client-credentials token from the IdP).
  * Its `hr-raw` route plays an agent that was talked into fetching raw reviews: review-service's
- * policy denies it, because nothing grants this workload `read` on `review`.
+ * policy denies it, because nothing grants this workload `read` on `review`; `hr-list` tries the
+ * list route (`GET /reviews`) and is refused (403) as well.
  *
  * Plain JavaScript has no decorator syntax on Node 20, so decorators are applied with
  * `Reflect.decorate`; in TypeScript you would write `@Controller('summaries')`,
@@ -45,6 +46,11 @@ class SummaryController {
     return this.#get('/reviews/rv-eng-1')
   }
 
+  /** The same agent listing raw reviews: review-service's list route refuses it (403), relayed as is. */
+  async hrList() {
+    return this.#get('/reviews')
+  }
+
   /** @param {string} path */
   async #get(path) {
     const response = await this.upstream.fetch(`${this.upstream.url}${path}`)
@@ -53,6 +59,8 @@ class SummaryController {
     return body
   }
 }
+// The list variant of hr-raw (GET /reviews at review-service), refused the same way.
+decorateMethod(SummaryController, 'hrList', [Get('hr-list'), Authorize('hr_summary', 'run', { actor: 'required' })])
 Inject(UPSTREAM)(SummaryController, undefined, 0)
 decorateMethod(SummaryController, 'hr', [Get('hr'), Authorize('hr_summary', 'run', { actor: 'required' })])
 decorateMethod(SummaryController, 'hrRaw', [Get('hr-raw'), Authorize('hr_summary', 'run', { actor: 'required' })])

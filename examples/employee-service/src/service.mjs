@@ -33,6 +33,11 @@ export async function start(config) {
       res.status(answer.status).type(answer.contentType).send(answer.body)
     },
   )
+  app.get('/reviews', authorize(mesh.guard, { resource: 'employee_review', action: 'read', actor: 'required' }), async (_req, res) => {
+    // review-service lists what the user may read (its query plan filters in its database).
+    const answer = await relay(await mesh.fetch(`${reviews.url}/reviews`))
+    res.status(answer.status).type(answer.contentType).send(answer.body)
+  })
   app.get('/health', (_req, res) => {
     res.json({ service: mesh.id, policyDigest: mesh.engine.policyDigest })
   })

@@ -107,9 +107,11 @@ export async function start(config) {
   app.get('/health', (_req, res) => {
     res.json({ service: id })
   })
+  app.get('/api/reviews', forward(() => ({ url: `${employees}/reviews` })))
   app.get('/api/reviews/:id', forward((req) => ({ url: `${employees}/reviews/${encodeURIComponent(String(req.params['id']))}` })))
   app.get('/api/reports/hr-summary', forward(() => ({ url: `${agent}/summaries/hr` })))
   app.get('/api/reports/hr-raw', forward(() => ({ url: `${agent}/summaries/hr-raw` })))
+  app.get('/api/reports/hr-list', forward(() => ({ url: `${agent}/summaries/hr-list` })))
   app.post('/api/orders', forward((req) => ({ url: `${orders}/orders`, method: 'POST', body: req.body ?? {} })))
   app.post('/api/orders/:id/cancel', forward((req) => ({ url: `${orders}/orders/${encodeURIComponent(String(req.params['id']))}/cancel`, method: 'POST' })))
 
