@@ -7,6 +7,9 @@
 // The PDP is started here (own process group, killed on exit) with the same policies and options.
 // A second table does the same for PlanResources (query plans): EmbeddedEngine.planResourcesSync
 // against the PDP's `/api/plan/resources` round trip over HTTP.
+// Last, the end-to-end list query for 10k rows in PGlite (plan + SQL against fetching every row and
+// checking each in memory; bench/list-query.mjs). `node bench/engine.mjs list` runs only that part
+// (no PDP needed).
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -16,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { GRPC } from '@cerbos/grpc'
 import { Pool } from 'undici'
 import { EmbeddedEngine } from '../packages/core/dist/index.js'
+import { benchListQuery } from './list-query.mjs'
 
 const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url))
 const CERBOS = process.env.CERBOS_BINARY ?? root('node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64')
@@ -323,6 +327,7 @@ async function main() {
     // hands it out, so the engine reuses its answer (the clock is not read by the seed policy).
     const repeated = { ...SCENARIOS[0].request, principal: deepFrozen(structuredClone(SCENARIOS[0].request.principal)) }
     console.log(`Seed policy, the same check again for a cached (frozen) principal: ${fmtNs(benchEngine(engines.seed, repeated))} per check (remembered answer).`)
+    await benchListQuery(engines.seed)
   } finally {
     await Promise.all(Object.values(pdps).map((p) => p.stop()))
   }
@@ -373,4 +378,5 @@ function print(rows) {
   }
 }
 
-await main()
+if (process.argv[2] === 'list') await benchListQuery(await EmbeddedEngine.fromDirectory(SEED_POLICIES))
+else await main()
