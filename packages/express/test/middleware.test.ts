@@ -1,11 +1,11 @@
-import { callerContext, ConfigError, type Guard, type GuardGrant } from '@meshguard/core'
+import { callerContext, ConfigError, createGuard, PlanUnsupportedError, type Guard, type GuardGrant } from '@meshguard/core'
 import express, { type Request, type RequestHandler, type Response } from 'express'
 import type { Server } from 'node:http'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { createGuardFixture, type GuardFixture } from '../../../test/adapters/guard-fixture.js'
 import { closeServer, urlOf } from '../../../test/adapters/drivers.js'
-import { authenticate, authorize, type ExpressRouteAuthorization } from '../src/index.js'
+import { authenticate, authorize, authorizeList, type ExpressRouteAuthorization } from '../src/index.js'
 
 let fixture: GuardFixture
 let server: Server
@@ -95,6 +95,17 @@ describe('@meshguard/express route settings', () => {
     expect(() => authorize(fixture.guard, { resource: '', action: 'read' })).toThrow(/authorize\(\)\.resource/)
     expect(() => authorize(fixture.guard, { resource: 'review', action: 'read', actors: 'required' } as never)).toThrow(/authorize\(\)\.actors/)
     expect(() => authenticate(fixture.guard, { actor: 'always' as never })).toThrow(ConfigError)
+  })
+
+  it('checks list routes when declared, and refuses an engine that cannot plan at start-up', () => {
+    expect(() => authorizeList(fixture.guard, { resource: 'review', action: 'read', actor: 'sometimes' as never })).toThrow(/authorizeList\(\)\.actor/)
+    expect(() => authorizeList(fixture.guard, { resource: 'review', action: '' })).toThrow(/authorizeList\(\)\.action/)
+    const remote = createGuard({
+      engine: { kind: 'remote', checkResources: () => Promise.reject(new Error('unused')) },
+      identity: { verify: () => Promise.reject(new Error('unused')) },
+      service: 'review-service',
+    })
+    expect(() => authorizeList(remote, { resource: 'review', action: 'read' })).toThrow(PlanUnsupportedError)
   })
 })
 

@@ -107,6 +107,24 @@ describe('@meshguard/fastify plugin', () => {
     )
   })
 
+  it('checks list routes when registered: every setting goes inside list', async () => {
+    const optionOf = async (meshguardConfig: unknown): Promise<string | undefined> => {
+      const app = Fastify({ logger: false })
+      apps.push(app)
+      await app.register(meshguard, { guard: fixture.guard })
+      try {
+        app.get('/reviews', { config: { meshguard: meshguardConfig as never } }, () => 'x')
+        await app.ready()
+      } catch (err) {
+        return err instanceof ConfigError ? err.option : 'not a ConfigError'
+      }
+      return undefined
+    }
+    expect(await optionOf({ list: { resource: 'review', action: 'read' }, actor: 'required' })).toBe('GET /reviews config.meshguard.actor')
+    expect(await optionOf({ list: { resource: 'review', action: 'read', emptyForRoles: 'x' } })).toBe('GET /reviews config.meshguard.list.emptyForRoles')
+    expect(await optionOf({ list: { resource: 'review', action: 'read' } })).toBeUndefined()
+  })
+
   it('is the default export and a named export', () => {
     expect(meshguardDefault).toBe(meshguard)
     expect(meshguardFastify).toBe(meshguard)

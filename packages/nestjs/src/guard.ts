@@ -40,13 +40,24 @@ export class MeshguardGuard implements CanActivate {
     if (options.unconfigured !== 'public') checkAuthenticateOptions(options.unconfigured, 'MeshguardModule.unconfigured')
   }
 
+  /**
+   * The handler's `@AuthorizeList()`, or the controller's when the handler has no `@Authorize()` of
+   * its own (the handler's decorator wins, whichever of the two it is).
+   */
+  private listRouteOf(context: ExecutionContext): ListRouteAuthorization | undefined {
+    const handler = context.getHandler()
+    const own = this.reflector.get<ListRouteAuthorization | undefined>(AUTHORIZE_LIST_METADATA, handler)
+    if (own !== undefined || this.reflector.get(AUTHORIZE_METADATA, handler) !== undefined) return own
+    return this.reflector.get<ListRouteAuthorization | undefined>(AUTHORIZE_LIST_METADATA, context.getClass())
+  }
+
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Only HTTP is supported; anything else is refused rather than let through.
     if (context.getType() !== 'http') return false
     const targets = [context.getHandler(), context.getClass()]
     if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, targets) === true) return true
     const { guard, unconfigured = {} } = this.options
-    const list = this.reflector.getAllAndOverride<ListRouteAuthorization | undefined>(AUTHORIZE_LIST_METADATA, targets)
+    const list = this.listRouteOf(context)
     if (list !== undefined) {
       const http = context.switchToHttp()
       const request = http.getRequest<NestHttpRequest>()

@@ -7,7 +7,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { createGuardFixture, type GuardFixture } from '../../../test/adapters/guard-fixture.js'
-import { Authorize, Caller, MeshguardGuard, MeshguardModule, type MeshguardModuleOptions, type NestHttpRequest } from '../src/index.js'
+import { Authorize, AuthorizeList, Caller, MeshguardGuard, MeshguardModule, type MeshguardModuleOptions, type NestHttpRequest } from '../src/index.js'
 
 @Controller('guarded')
 @UseGuards(MeshguardGuard)
@@ -123,5 +123,7 @@ describe('@meshguard/nestjs types', () => {
     expect(() => Authorize('review', 'read', { actor: 'maybe' })).toThrow(ConfigError)
     // @ts-expect-error resolvers get the request and must return a resource
     Authorize((req) => req.params, 'read')
+    expectTypeOf(AuthorizeList).returns.toEqualTypeOf<MethodDecorator & ClassDecorator>()
+    expect(() => AuthorizeList('review', 'read', { emptyForRoles: [''] })).toThrow(/@AuthorizeList\(\)\.emptyForRoles/)
   })
 })
