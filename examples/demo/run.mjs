@@ -71,6 +71,9 @@ try {
         : `${who} → gateway: access token verified at the edge`
     const lines = callTree(o.records, colors, system.nameOf, edge)
     console.log(lines.length > 0 ? lines.join('\n') : colors.dim('  (refused at the edge: no service was reached)'))
+    // List routes: the rows the database returned under the caller's query plan.
+    const listed = /** @type {{ reviews?: { id: string, department: string }[] } | undefined} */ (o.body)?.reviews
+    if (Array.isArray(listed)) console.log(`  rows: ${listed.length === 0 ? colors.dim('(none)') : listed.map((r) => `${r.id} (${r.department})`).join(', ')}`)
   })
 
   const failed = outcomes.filter((o) => !o.passed)

@@ -89,6 +89,7 @@ export function describeStatus(status) {
  * @property {string} [reason]
  * @property {{ kind: string, id: string }} [resource]
  * @property {string} [action]
+ * @property {string} [planKind]  on list routes: the query plan's kind
  * @property {string} [traceId]
  * @property {string} [transactionId]
  * @property {string} timestamp
@@ -132,6 +133,12 @@ export function callTree(hops, colors, name, root) {
 }
 
 /**
+ * `KIND_CONDITIONAL` → `conditional`, and so on.
+ * @param {string} kind
+ */
+export const planKindName = (kind) => kind.replace(/^KIND_/, '').toLowerCase().replaceAll('_', ' ')
+
+/**
  * @param {HopRecord} hop
  * @param {Palette} colors
  * @param {(id: string | undefined) => string} name
@@ -139,7 +146,10 @@ export function callTree(hops, colors, name, root) {
 function describeHop(hop, colors, name) {
   const verdict =
     hop.outcome === 'allowed' ? colors.ok('ALLOW') : hop.outcome === 'denied' ? colors.bad('DENY') : colors.bad(hop.outcome.toUpperCase())
-  const what = hop.resource ? `${hop.action ?? '?'} ${hop.resource.kind}/${hop.resource.id}` : 'authenticate'
+  // A list route plans for the whole kind: name the plan's kind rather than a resource id.
+  const what = hop.planKind && hop.resource
+    ? `plan ${hop.action ?? '?'} ${hop.resource.kind} → ${planKindName(hop.planKind)}`
+    : hop.resource ? `${hop.action ?? '?'} ${hop.resource.kind}/${hop.resource.id}` : 'authenticate'
   const actor = hop.actorId ? ` for ${name(hop.actorId)}` : ''
   const why = hop.policy ?? hop.reason ?? ''
   return `${name(hop.workloadId) || '(unverified caller)'} → ${name(hop.service)}${actor}: ${what} ${verdict}${why ? colors.dim(` (${why})`) : ''}`

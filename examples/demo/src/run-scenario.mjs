@@ -3,6 +3,7 @@
  * the step that caused them (steps never overlap, and each step waits for every service to flush).
  */
 import { SCENARIO } from './scenario.mjs'
+import { planKindName } from './render.mjs'
 
 /**
  * @typedef {object} StepOutcome
@@ -56,6 +57,9 @@ function inDecisionOrder(records) {
   return [...records].sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : depth(a) - depth(b)))
 }
 
+/** A list route's hop: `plan: conditional`, `plan: always denied`, ... */
+const planOf = (/** @type {any} */ record) => (record.planKind ? `plan: ${planKindName(record.planKind)}` : undefined)
+
 /**
  * The hop that refused decides; when every hop allowed, the innermost policy is named.
  * @param {any[]} records
@@ -63,8 +67,9 @@ function inDecisionOrder(records) {
  */
 export function decidedBy(records, body) {
   const refusal = records.find((r) => r.outcome !== 'allowed')
-  if (refusal) return refusal.outcome === 'denied' ? (refusal.policy ?? 'denied') : (refusal.reason ?? refusal.outcome)
+  if (refusal) return refusal.outcome === 'denied' ? (refusal.policy ?? planOf(refusal) ?? 'denied') : (refusal.reason ?? refusal.outcome)
   const last = records.at(-1)
   if (last?.policy) return last.policy
+  if (last?.planKind) return planOf(last)
   return typeof body?.reason === 'string' ? body.reason : ''
 }
