@@ -37,6 +37,22 @@ class GrantController {
   }
 }
 
+/** A list controller whose one handler checks a single review instead: the handler's decorator wins. */
+@Controller('listed')
+@AuthorizeList('review', 'read', { actor: 'required' })
+class ListedController {
+  @Get()
+  list(@Req() req: NestHttpRequest): Record<string, unknown> {
+    return { plan: req.meshguard?.plan?.kind ?? null, decision: req.meshguard?.decision?.action ?? null }
+  }
+
+  @Get(':id')
+  @Authorize('review', 'read', { actor: 'required' })
+  read(@Req() req: NestHttpRequest): Record<string, unknown> {
+    return { plan: req.meshguard?.plan?.kind ?? null, decision: req.meshguard?.decision?.action ?? null }
+  }
+}
+
 let fixture: GuardFixture
 const apps: INestApplication[] = []
 
@@ -79,6 +95,20 @@ describe('@meshguard/nestjs per-controller guard', () => {
       type: 'application/json; charset=utf-8',
       body: { actor: 'hana', action: 'read', policy: 'resource.review.vdefault', principal: 'spiffe://example.org/ns/default/sa/employee-service' },
     })
+  })
+})
+
+describe('@meshguard/nestjs list routes', () => {
+  it("takes a controller's @AuthorizeList for its handlers, unless a handler has its own @Authorize", async () => {
+    @Module({ imports: [MeshguardModule.forRoot({ guard: fixture.guard })], controllers: [ListedController] })
+    class ListedModule {}
+    const app = await NestFactory.create(ListedModule, { logger: false })
+    apps.push(app)
+    await app.listen(0, '127.0.0.1')
+    const url = (await app.getUrl()).replace('[::1]', '127.0.0.1')
+    expect((await get(`${url}/listed`, await fixture.headers('hana'))).body).toEqual({ plan: 'KIND_ALWAYS_ALLOWED', decision: null })
+    expect((await get(`${url}/listed/r-eng`, await fixture.headers('hana'))).body).toEqual({ plan: null, decision: 'read' })
+    expect((await get(`${url}/listed`, await fixture.headers('ed'))).status).toBe(403)
   })
 })
 
