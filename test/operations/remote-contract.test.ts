@@ -15,7 +15,7 @@ import {
   type AuditLog,
   type AuditRecord,
 } from '@meshguard/core'
-import { CASES, POLICY_DIR, SERVICE, contractEngine, sendContractCase, type ContractAnswer } from '../adapters/contract.js'
+import { CASES, POLICY_DIR, ROUTES, SERVICE, contractEngine, sendContractCase, type ContractAnswer } from '../adapters/contract.js'
 import type { RunningApp } from '../adapters/drivers.js'
 import { startExpressApp } from '../adapters/express-app.js'
 import { startFastifyApp } from '../adapters/fastify-app.js'
@@ -67,8 +67,12 @@ afterAll(async () => {
 
 const allowedCase = CASES.find((c) => c.name.startsWith('allowed: manager reads'))!
 
+/** List routes: the remote engine cannot plan, so past identity they fail closed (500), never list. */
+const LIST_PATHS = new Set<string>([ROUTES.list, ROUTES.listOrEmpty])
+const REMOTE_CASES = CASES.map((c) => (LIST_PATHS.has(c.path) && c.status !== 401 ? { ...c, status: 500, reason: 'internal_error', answer: undefined } : c))
+
 describe('adapter contract with decisions from a real Cerbos PDP', () => {
-  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
+  it.each(REMOTE_CASES.map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
     const headers = await testCase.headers(ids)
     for (const [name, app] of apps) {
       const answer = await sendContractCase(app, testCase, headers)
