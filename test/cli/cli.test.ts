@@ -14,7 +14,7 @@ import { tempPolicyDirs } from '../../packages/core/test/support/policy-dirs.js'
 import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
 
 const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
-const STORE = fileURLToPath(new URL('../../../shared/conformance/cerbos/store', import.meta.url))
+const STORE = fileURLToPath(new URL('../../conformance/cerbos/store', import.meta.url))
 const EXAMPLES = fileURLToPath(new URL('../../examples/policies', import.meta.url))
 
 interface Run {
