@@ -35,8 +35,12 @@ export interface MeshguardConfig {
   identity: IdentityVerifierOptions | IdentityVerifier
   /** Outbound identity of this service (mints tokens for callees), when it calls other services. */
   workload?: WorkloadIdentityOptions | undefined
-  /** Audit log. @defaultValue none */
-  audit?: AuditLog | undefined
+  /**
+   * Audit log (`createAuditLog({ sinks })`). Left out, the service runs without one and says so once
+   * at start-up (a process warning, code `MESHGUARD_NO_AUDIT_LOG`); `false` runs without one
+   * deliberately and quietly. @defaultValue none, with a start-up warning
+   */
+  audit?: AuditLog | false | undefined
   /**
    * Telemetry. When given, the guard's spans and metrics go through it, the policy digest is
    * reported through the `meshguard.policy.digest` gauge, and the trust bundle built from
@@ -89,6 +93,20 @@ function withTrustMetrics(options: IdentityVerifierOptions, telemetry: Telemetry
   return { ...options, trust: { ...options.trust, onEvent } }
 }
 
+/** Services already warned about running without an audit log (one warning per service and process). */
+const warnedNoAudit = new Set<string>()
+
+/** Says once that decisions of this service are not recorded, because nobody asked for that. */
+function warnNoAudit(service: string): void {
+  if (warnedNoAudit.has(service)) return
+  warnedNoAudit.add(service)
+  process.emitWarning(
+    `meshguard: service '${service}' has no audit log, so its decisions are not recorded. ` +
+      'Pass `audit: createAuditLog({ sinks: [stdoutSink()] })` to record them, or `audit: false` to run without one quietly.',
+    { code: 'MESHGUARD_NO_AUDIT_LOG' },
+  )
+}
+
 /** Whether an engine can take a compiled policy set (the embedded engine). */
 const isSwappable = (engine: DecisionEngine): engine is DecisionEngine & { swap(set: CompiledPolicySet): void } =>
   typeof (engine as { swap?: unknown }).swap === 'function'
@@ -127,12 +145,13 @@ export async function createMeshguard(config: MeshguardConfig): Promise<Meshguar
     watcher = watchPolicies(engine, config.policies, { ...(watch === true ? {} : watch), telemetry })
   }
   const stopDigest = telemetry?.observePolicyDigest(engine)
+  if (config.audit === undefined) warnNoAudit(config.service)
   const guard = createGuard<VerifiedCaller>({
     ...config.guard,
     engine,
     identity: verifier,
     service: config.service,
-    audit: config.audit,
+    audit: config.audit === false ? undefined : config.audit,
     telemetry,
   })
   async function close(): Promise<void> {

@@ -211,3 +211,43 @@ describe('audit records of cached callers', () => {
     await audit.close()
   })
 })
+
+describe('createMeshguard without an audit log', () => {
+  /** The process warnings emitted while `run` runs (emitWarning delivers them on a later tick). */
+  async function warningsDuring(run: () => Promise<unknown>): Promise<Array<Error & { code?: string }>> {
+    const seen: Array<Error & { code?: string }> = []
+    const listener = (warning: Error & { code?: string }): void => void seen.push(warning)
+    process.on('warning', listener)
+    try {
+      await run()
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', listener)
+    }
+    return seen.filter((w) => w.code === 'MESHGUARD_NO_AUDIT_LOG')
+  }
+
+  it('says so once at start-up, naming the service and how to add one', async () => {
+    const config = { service: 'quiet-audit-service', policies: POLICIES, identity: ids.verifierOptions('review-service') }
+    const first = await warningsDuring(() => createMeshguard(config))
+    expect(first).toHaveLength(1)
+    expect(first[0]?.message).toContain("service 'quiet-audit-service' has no audit log")
+    expect(first[0]?.message).toContain('audit: false')
+    expect(await warningsDuring(() => createMeshguard(config))).toHaveLength(0)
+  })
+
+  it('stays quiet with audit: false, and with an audit log', async () => {
+    const identity = ids.verifierOptions('review-service')
+    expect(await warningsDuring(() => createMeshguard({ service: 'deliberately-unaudited', policies: POLICIES, identity, audit: false }))).toHaveLength(0)
+    const audit = createAuditLog({ sinks: [functionSink(() => {})] })
+    expect(await warningsDuring(() => createMeshguard({ service: 'audited-service', policies: POLICIES, identity, audit }))).toHaveLength(0)
+    await audit.close()
+  })
+
+  it('with audit: false the guard still decides', async () => {
+    const meshguard = await createMeshguard({ service: 'review-service', policies: POLICIES, identity: ids.verifierOptions('review-service'), audit: false })
+    const alice = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'alice' })
+    const outcome = await meshguard.guard.authorize(view(alice, 'r1'), { resource: (req: { id: string }) => ({ kind: 'review', id: req.id, attr: { department: 'engineering' } }), action: 'read', actor: 'required' })
+    expect(outcome.ok).toBe(true)
+  })
+})
