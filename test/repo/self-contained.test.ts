@@ -79,3 +79,15 @@ describe('a fresh install links the meshguard command', () => {
     expect(pkg.files).toContain(bin.replace(/^\.\//, ''))
   })
 })
+
+describe('licence', () => {
+  it('the root LICENSE is Apache-2.0, and every package ships the same text (npm packs only the package directory)', async () => {
+    const license = await readFile(join(root, 'LICENSE'), 'utf8')
+    expect(license).toContain('Apache License\n                           Version 2.0')
+    for (const dir of await readdir(join(root, 'packages'))) {
+      const manifest = JSON.parse(await readFile(join(root, 'packages', dir, 'package.json'), 'utf8')) as { license: string }
+      expect(manifest.license, dir).toBe('Apache-2.0')
+      expect(await readFile(join(root, 'packages', dir, 'LICENSE'), 'utf8'), dir).toBe(license)
+    }
+  })
+})

@@ -14,6 +14,20 @@ function generate(alg: SigningAlgorithm): { privateKey: KeyObject; publicKey: Ke
   return alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
 }
 
+/** Writes a new key pair to `out`: `<kid>.key.pem` (0600) and `jwks.json`. */
+export async function writeKeyPair(out: string, alg: SigningAlgorithm, kidOption?: string): Promise<{ kid: string; keyFile: string; jwksFile: string }> {
+  const { privateKey, publicKey } = generate(alg)
+  const jwk = publicKey.export({ format: 'jwk' })
+  // Default kid: a short digest of the public key, stable for the key.
+  const kid = kidOption ?? createHash('sha256').update(JSON.stringify(jwk)).digest('base64url').slice(0, 16)
+  await mkdir(out, { recursive: true })
+  const keyFile = join(out, `${kid}.key.pem`)
+  await writeFile(keyFile, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 })
+  const jwksFile = join(out, 'jwks.json')
+  await writeFile(jwksFile, `${JSON.stringify({ keys: [{ ...jwk, kid, alg, use: 'sig' }] }, null, 2)}\n`)
+  return { kid, keyFile, jwksFile }
+}
+
 /** Runs `meshguard keys --out DIR [--alg EdDSA|ES256] [--kid KID]`: writes `<kid>.key.pem` (0600) and `jwks.json`. */
 export async function runKeys(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
@@ -23,15 +37,7 @@ export async function runKeys(args: readonly string[], io: CliIo): Promise<numbe
   })
   if (values.out === undefined) throw new UsageError('keys: --out DIR is required (the private key is written there, never printed)')
   if (values.alg !== 'EdDSA' && values.alg !== 'ES256') throw new UsageError('keys: --alg must be EdDSA or ES256')
-  const { privateKey, publicKey } = generate(values.alg)
-  const jwk = publicKey.export({ format: 'jwk' })
-  // Default kid: a short digest of the public key, stable for the key.
-  const kid = values.kid ?? createHash('sha256').update(JSON.stringify(jwk)).digest('base64url').slice(0, 16)
-  await mkdir(values.out, { recursive: true })
-  const keyFile = join(values.out, `${kid}.key.pem`)
-  await writeFile(keyFile, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 })
-  const jwksFile = join(values.out, 'jwks.json')
-  await writeFile(jwksFile, `${JSON.stringify({ keys: [{ ...jwk, kid, alg: values.alg, use: 'sig' }] }, null, 2)}\n`)
+  const { kid, keyFile, jwksFile } = await writeKeyPair(values.out, values.alg, values.kid)
   await write(io.stdout, `kid: ${kid}\nalg: ${values.alg}\nprivate key: ${keyFile}\nJWKS: ${jwksFile}\n`)
   return 0
 }

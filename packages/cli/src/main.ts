@@ -10,6 +10,7 @@ import { write, UsageError, type CliIo } from './io.js'
 import { runKeys, runToken } from './keys.js'
 import { runPlan } from './plan.js'
 import { runUserToken } from './user-token.js'
+import { runInit } from './init/init.js'
 
 /** The help text. */
 export const USAGE = `Usage: meshguard <command> [options]
@@ -30,6 +31,9 @@ Commands:
       (*_test.yaml) found there. Exits 1 on any compile error or failed test.
   digest DIR
       Print the sha256 digest of the policy set in DIR.
+  init DIR [--framework express|fastify|nestjs] [--name NAME] [--packages TARBALL_DIR]
+      Create a new service in DIR: a server with one protected route, a policy and its tests,
+      development keys and trust, a dev script, and the commands that call it.
   keys --out DIR [--alg EdDSA|ES256] [--kid KID]
       (development) Make a workload signing key pair: DIR/<kid>.key.pem and DIR/jwks.json.
   token --key FILE --kid KID --id SPIFFE_ID --aud AUDIENCE [--actor TOKEN|FILE]
@@ -50,6 +54,7 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   compile: runCompile,
   digest: runDigest,
   keys: runKeys,
+  init: runInit,
   plan: runPlan,
   token: runToken,
   'user-token': runUserToken,
