@@ -31,7 +31,7 @@ const commands = [...page.matchAll(/^\s*(?:\| )?pnpm (?:--silent )?meshguard ([^
 describe('docs/cli.md', () => {
   it('shows every command', () => {
     expect(commands.map((c) => c[0])).toEqual(['compile', 'check', 'plan', 'digest', 'keys', 'user-token', 'token'])
-    for (const command of ['check', 'plan', 'compile', 'digest', 'keys', 'token', 'user-token']) expect(page).toContain(`meshguard ${command} `)
+    for (const command of ['check', 'plan', 'compile', 'digest', 'init', 'keys', 'token', 'user-token']) expect(page).toContain(`meshguard ${command} `)
   })
 
   it('compile prints the summary the page quotes and exits 0', async () => {
