@@ -22,6 +22,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const BIN = join(root, 'packages/cli/bin/meshguard.js')
 const CURL = fileURLToPath(new URL('./support/curl.mjs', import.meta.url))
 const MINUTES = 60_000
+// The project's npm runs as a newcomer's would: without the npm_* settings of the pnpm running this suite.
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')))
 
 let work: string
 let packs: string
@@ -39,7 +41,7 @@ afterAll(async () => {
 /** Starts `npm run dev` and resolves to the port once the service says it listens. */
 function startDev(dir: string): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   // PORT=0: any free port; the service prints the one it got. Own process group, to stop npm's children too.
-  const child = spawn('npm', ['run', 'dev'], { cwd: dir, env: { ...process.env, PORT: '0' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('npm', ['run', 'dev'], { cwd: dir, env: { ...cleanEnv, PORT: '0' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer): void => {
@@ -65,7 +67,7 @@ describe.each(['express', 'fastify', 'nestjs'])('meshguard init --framework %s',
     dir = join(work, `${framework}-service`)
     const init = await run(process.execPath, [BIN, 'init', dir, '--framework', framework, '--packages', packs])
     printed = init.stdout
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir })
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, env: cleanEnv })
   }, 5 * MINUTES)
 
   it('prints the whole session: install, test, dev, tokens and three calls', () => {
@@ -76,7 +78,7 @@ describe.each(['express', 'fastify', 'nestjs'])('meshguard init --framework %s',
   it('installs one copy of each peer, from the tarballs', async () => {
     const peers = framework === 'nestjs' ? ['@nestjs/core', '@nestjs/common', '@opentelemetry/api'] : [framework, '@opentelemetry/api']
     for (const peer of peers) {
-      const { stdout } = await run('npm', ['ls', peer, '--all', '--parseable'], { cwd: dir })
+      const { stdout } = await run('npm', ['ls', peer, '--all', '--parseable'], { cwd: dir, env: cleanEnv })
       expect(new Set(stdout.split('\n').filter(Boolean)), peer).toEqual(new Set([join(dir, 'node_modules', peer)]))
     }
     const manifest = JSON.parse(await readFile(join(dir, 'node_modules/@meshguard/core/package.json'), 'utf8')) as { version: string }
@@ -84,7 +86,7 @@ describe.each(['express', 'fastify', 'nestjs'])('meshguard init --framework %s',
   })
 
   it('npm test compiles the policy and passes its test suite', async () => {
-    const { stdout } = await run('npm', ['test'], { cwd: dir })
+    const { stdout } = await run('npm', ['test'], { cwd: dir, env: cleanEnv })
     expect(stdout).toContain('PASSED: 1 suite(s), 5 check(s) (5 passed)')
   })
 
@@ -96,7 +98,7 @@ describe.each(['express', 'fastify', 'nestjs'])('meshguard init --framework %s',
       const expected = lines.filter((l) => l.startsWith('curl ')).map((l) => /# (\d{3})/.exec(l)?.[1])
       expect(expected).toEqual(['200', '403', '401'])
       const script = [`curl() { ${JSON.stringify(process.execPath)} ${JSON.stringify(CURL)} "$@"; }`, 'set -e', ...lines].join('\n')
-      const { stdout } = await run('bash', ['-c', script], { cwd: dir })
+      const { stdout } = await run('bash', ['-c', script], { cwd: dir, env: cleanEnv })
       expect(stdout.trim().split('\n')).toEqual(expected)
       // The 403 is in the audit log under the decisionId the response carried.
       const audit = (await readFile(join(dir, 'audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -107,7 +109,7 @@ describe.each(['express', 'fastify', 'nestjs'])('meshguard init --framework %s',
   }, 2 * MINUTES)
 
   it('without the dev script the development trust is not used: the service refuses to start', async () => {
-    const start = run(process.execPath, ['src/server.mjs'], { cwd: dir, env: { ...process.env, PORT: '0', MESHGUARD_ENV: '' } })
+    const start = run(process.execPath, ['src/server.mjs'], { cwd: dir, env: { ...cleanEnv, PORT: '0', MESHGUARD_ENV: '' } })
     await expect(start).rejects.toThrow(/config\/trust\.json trusts no caller yet/)
   })
 })
