@@ -8,7 +8,7 @@
 import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto'
 import { readFile, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ACCESS_TOKEN_TYP } from '@meshguard/core'
+import { ACCESS_TOKEN_TYP, ConfigError } from '@meshguard/core'
 
 /** The `iss` of every development actor token: a URN no real identity provider uses. */
 export const DEV_ISSUER = 'urn:meshguard:development-issuer'
@@ -51,7 +51,7 @@ export async function openDevIssuer(dir: string): Promise<DevIssuer> {
   // The kid is the one published in jwks.json, so tokens and the JWKS always agree.
   const jwks = JSON.parse(await readFile(jwksFile, 'utf8')) as { keys?: Array<{ kid?: unknown }> }
   const kid = jwks.keys?.[0]?.kid
-  if (typeof kid !== 'string') throw new Error(`${jwksFile} has no key id; delete ${dir} to make a new development issuer`)
+  if (typeof kid !== 'string') throw new ConfigError('issuer-dir', `${jwksFile} has no key id; delete ${dir} to make a new development issuer`)
   return { dir, kid, privateKey: createPrivateKey(pem), jwksFile }
 }
 
