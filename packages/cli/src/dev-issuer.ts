@@ -8,12 +8,12 @@
 import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto'
 import { readFile, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ACCESS_TOKEN_TYP, ConfigError } from '@meshguard/core'
+import { ACCESS_TOKEN_TYP, ConfigError, DEVELOPMENT_ACTOR_AUDIENCE, DEVELOPMENT_ACTOR_ISSUER } from '@meshguard/core'
 
-/** The `iss` of every development actor token: a URN no real identity provider uses. */
-export const DEV_ISSUER = 'urn:meshguard:development-issuer'
+/** The `iss` of every development actor token (core refuses to trust it under NODE_ENV=production). */
+export const DEV_ISSUER = DEVELOPMENT_ACTOR_ISSUER
 /** The audience of development actor tokens (what a service's development trust accepts). */
-export const DEV_ACTOR_AUDIENCE = 'meshguard-development'
+export const DEV_ACTOR_AUDIENCE = DEVELOPMENT_ACTOR_AUDIENCE
 
 const KEY_FILE = 'dev-issuer.key.pem'
 const JWKS_FILE = 'jwks.json'

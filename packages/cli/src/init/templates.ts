@@ -5,6 +5,8 @@
  * only the `dev` script sets; production trust is a separate file the owner fills in.
  */
 
+import { DEV_ACTOR_AUDIENCE, DEV_ISSUER } from '../dev-issuer.js'
+
 /** Web frameworks `init` can scaffold. */
 export const FRAMEWORKS = ['express', 'fastify', 'nestjs'] as const
 export type Framework = (typeof FRAMEWORKS)[number]
@@ -211,7 +213,7 @@ function developmentTrust(name: string): string {
       audience: spiffeId(name),
       trust: {
         workloads: [{ issuer: spiffeId(DEV_CALLER), keys: { jwksFile: `.meshguard/keys/${DEV_CALLER}/jwks.json` } }],
-        actors: [{ issuer: 'urn:meshguard:development-issuer', keys: { jwksFile: '.meshguard/dev-issuer/jwks.json' }, audiences: ['meshguard-development'] }],
+        actors: [{ issuer: DEV_ISSUER, keys: { jwksFile: '.meshguard/dev-issuer/jwks.json' }, audiences: [DEV_ACTOR_AUDIENCE] }],
       },
     },
     null,

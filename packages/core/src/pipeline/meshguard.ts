@@ -20,6 +20,7 @@ import type { CompiledPolicySet } from '../policy/index.js'
 import { watchPolicies, type PolicyWatcher, type WatchPoliciesOptions } from '../reload/index.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { DecisionEngine } from '../types.js'
+import { refuseDevelopmentTrustInProduction } from './development-trust.js'
 import { createGuard } from './guard.js'
 import type { Guard, GuardOptions } from './types.js'
 
@@ -115,7 +116,8 @@ const isSwappable = (engine: DecisionEngine): engine is DecisionEngine & { swap(
  * Builds the engine, the identity verifier (and outbound identity) and the guard from one config.
  * A policy directory that fails to load rejects with a `PolicyError` naming file and line.
  *
- * @throws `ConfigError` naming the bad option; `PolicyError` for invalid policies.
+ * @throws `ConfigError` naming the bad option (also: trust options that list the development actor
+ *   issuer while NODE_ENV=production); `PolicyError` for invalid policies.
  * @example
  * ```ts
  * const { guard } = await createMeshguard({
@@ -134,6 +136,7 @@ export async function createMeshguard(config: MeshguardConfig): Promise<Meshguar
     throw new ConfigError('watch', 'must be a boolean or watchPolicies options')
   }
   if (watch && typeof config.policies !== 'string') throw new ConfigError('watch', 'needs `policies` to be a policy directory')
+  if (!isVerifier(config.identity)) refuseDevelopmentTrustInProduction(config.identity)
   const verifier = isVerifier(config.identity) ? config.identity : createIdentityVerifier(withTrustMetrics(config.identity, telemetry))
   const workload = config.workload === undefined ? undefined : createWorkloadIdentity(config.workload)
   let engine: DecisionEngine

@@ -14,10 +14,13 @@ import {
   type AuditRecord,
   selfSignedTokenSource,
   createMeshguard,
+  DEVELOPMENT_ACTOR_AUDIENCE,
+  DEVELOPMENT_ACTOR_ISSUER,
   EmbeddedEngine,
   PolicyError,
   type RequestView,
   type Telemetry,
+  type TrustBundleOptions,
 } from '../../src/index.js'
 
 const POLICIES = fileURLToPath(new URL('../../../../examples/policies', import.meta.url))
@@ -249,5 +252,37 @@ describe('createMeshguard without an audit log', () => {
     const alice = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'alice' })
     const outcome = await meshguard.guard.authorize(view(alice, 'r1'), { resource: (req: { id: string }) => ({ kind: 'review', id: req.id, attr: { department: 'engineering' } }), action: 'read', actor: 'required' })
     expect(outcome.ok).toBe(true)
+  })
+})
+
+describe('createMeshguard and the development issuer', () => {
+  const developmentTrust = (): ReturnType<IdentityFixture['verifierOptions']> => {
+    const options = ids.verifierOptions('review-service')
+    const trust = options.trust as TrustBundleOptions
+    const actors = [...(trust.actors ?? []), { issuer: DEVELOPMENT_ACTOR_ISSUER, keys: { jwks: { keys: [] } }, audiences: [DEVELOPMENT_ACTOR_AUDIENCE] }]
+    return { ...options, trust: { ...trust, actors } }
+  }
+
+  async function withNodeEnv<T>(value: string | undefined, run: () => Promise<T>): Promise<T> {
+    const before = process.env['NODE_ENV']
+    if (value === undefined) delete process.env['NODE_ENV']
+    else process.env['NODE_ENV'] = value
+    try {
+      return await run()
+    } finally {
+      if (before === undefined) delete process.env['NODE_ENV']
+      else process.env['NODE_ENV'] = before
+    }
+  }
+
+  it('refuses to start under NODE_ENV=production when the trust lists the development issuer', async () => {
+    const start = withNodeEnv('production', () => createMeshguard({ service: 'review-service', policies: POLICIES, identity: developmentTrust(), audit: false }))
+    await expect(start).rejects.toBeInstanceOf(ConfigError)
+    await expect(start).rejects.toThrow(/identity\.trust\.actors\[1\].*development issuer while NODE_ENV=production/)
+  })
+
+  it('starts with it in development, and starts in production without it', async () => {
+    await expect(withNodeEnv('development', () => createMeshguard({ service: 'review-service', policies: POLICIES, identity: developmentTrust(), audit: false }))).resolves.toBeDefined()
+    await expect(withNodeEnv('production', () => createMeshguard({ service: 'review-service', policies: POLICIES, identity: ids.verifierOptions('review-service'), audit: false }))).resolves.toBeDefined()
   })
 })
