@@ -23,7 +23,7 @@ import { benchListQuery } from './list-query.mjs'
 
 const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url))
 const CERBOS = process.env.CERBOS_BINARY ?? root('node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64')
-const STORE = root('../shared/conformance/cerbos/store')
+const STORE = root('conformance/cerbos/store')
 const SEED_POLICIES = root('examples/policies')
 
 const ENGINE_ROUNDS = 15

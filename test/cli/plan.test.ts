@@ -11,7 +11,7 @@ import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
 import { stabilisePlanResponse } from '../support/plan-compare.js'
 
 const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
-const PLAN_POLICIES = join(fileURLToPath(new URL('../../../shared/conformance/cerbos/plan', import.meta.url)), 'policies')
+const PLAN_POLICIES = join(fileURLToPath(new URL('../../conformance/cerbos/plan', import.meta.url)), 'policies')
 
 function cli(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

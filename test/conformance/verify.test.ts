@@ -1,5 +1,5 @@
 /**
- * Conformance: the Cerbos `verify` cases (policy test suites, ../shared/conformance/cerbos/cases/verify,
+ * Conformance: the Cerbos `verify` cases (policy test suites, conformance/cerbos/cases/verify,
  * Apache-2.0, copied from the Cerbos repository; see the LICENSE and README there) run through
  * `runPolicyTests` on the embedded engine over the conformance store. Each case's `TestResults` must
  * equal the golden one, except the cases listed in known-failures-verify.md, which must still differ

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
 
-const STORE = fileURLToPath(new URL('../../../shared/conformance/cerbos/store', import.meta.url))
+const STORE = fileURLToPath(new URL('../../conformance/cerbos/store', import.meta.url))
 
 function isAlive(pid: number): boolean {
   try {

@@ -18,7 +18,7 @@ import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
 import { requestArbitrary } from './requests.js'
 import { readVocabulary } from './vocabulary.js'
 
-const STORE = fileURLToPath(new URL('../../../shared/conformance/cerbos/store', import.meta.url))
+const STORE = fileURLToPath(new URL('../../conformance/cerbos/store', import.meta.url))
 const SEED_POLICIES = fileURLToPath(new URL('../../examples/policies', import.meta.url))
 const SEED = Number(process.env['MESHGUARD_DIFF_SEED'] ?? 20_261_123)
 const SCALE = Number(process.env['MESHGUARD_DIFF_SCALE'] ?? 1)

@@ -21,7 +21,7 @@ import { stabilisePlanResponse } from '../support/plan-compare.js'
 import { requestArbitrary } from './requests.js'
 import { readVocabulary } from './vocabulary.js'
 
-const CONFORMANCE = fileURLToPath(new URL('../../../shared/conformance/cerbos/', import.meta.url))
+const CONFORMANCE = fileURLToPath(new URL('../../conformance/cerbos/', import.meta.url))
 const STORE = join(CONFORMANCE, 'store')
 const PLAN_STORE = join(CONFORMANCE, 'plan', 'policies')
 const SEED_POLICIES = fileURLToPath(new URL('../../examples/policies', import.meta.url))

@@ -14,7 +14,7 @@ import { EmbeddedEngine, planPredicate, type CheckResourcesRequest } from '@mesh
 import { requestArbitrary } from './requests.js'
 import { readVocabulary } from './vocabulary.js'
 
-const CONFORMANCE = fileURLToPath(new URL('../../../shared/conformance/cerbos/', import.meta.url))
+const CONFORMANCE = fileURLToPath(new URL('../../conformance/cerbos/', import.meta.url))
 const SEED = Number(process.env['MESHGUARD_DIFF_SEED'] ?? 20_261_207)
 const SCALE = Number(process.env['MESHGUARD_DIFF_SCALE'] ?? 1)
 const NOW = new Date('2026-01-16T10:18:27.395Z')

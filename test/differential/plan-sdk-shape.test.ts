@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EmbeddedEngine, toCerbosSdkPlan, type PlanResourcesRequest } from '@meshguard/core'
 import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
 
-const PLAN_POLICIES = join(fileURLToPath(new URL('../../../shared/conformance/cerbos/plan', import.meta.url)), 'policies')
+const PLAN_POLICIES = join(fileURLToPath(new URL('../../conformance/cerbos/plan', import.meta.url)), 'policies')
 const MAGGIE = { id: 'maggie', roles: ['employee', 'manager'], attr: { geography: 'US', managed_geographies: ['US', 'CA'] } }
 
 const REQUESTS: PlanResourcesRequest[] = [

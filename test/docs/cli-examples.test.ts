@@ -2,10 +2,13 @@
  * The examples in docs/cli.md are real: each command on that page runs (in-process, through the
  * CLI's own `main`) and prints what the page says it prints.
  */
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { createIdentityVerifier } from '@meshguard/core'
 import { main } from '../../packages/cli/src/index.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -26,8 +29,9 @@ async function meshguard(argv: string[], stdin = ''): Promise<{ code: number; st
 const commands = [...page.matchAll(/^\s*(?:\| )?pnpm (?:--silent )?meshguard ([^\n#]+)/gm)].map((m) => (m[1] ?? '').trim().split(/\s+/))
 
 describe('docs/cli.md', () => {
-  it('shows compile, check, plan and digest', () => {
-    expect(commands.map((c) => c[0])).toEqual(['compile', 'check', 'plan', 'digest'])
+  it('shows every command', () => {
+    expect(commands.map((c) => c[0])).toEqual(['compile', 'check', 'plan', 'digest', 'keys', 'user-token', 'token'])
+    for (const command of ['check', 'plan', 'compile', 'digest', 'init', 'keys', 'token', 'user-token']) expect(page).toContain(`meshguard ${command} `)
   })
 
   it('compile prints the summary the page quotes and exits 0', async () => {
@@ -58,5 +62,39 @@ describe('docs/cli.md', () => {
     const run = await meshguard(['digest', `${root}examples/policies`])
     expect(run.code).toBe(0)
     expect(run.stdout.trim()).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  it('the development-token session runs as written in an empty directory, and the pair verifies', async () => {
+    const session = commands.slice(commands.findIndex((c) => c[0] === 'keys'))
+    const dir = await mkdtemp(join(tmpdir(), 'meshguard-cli-doc-'))
+    const cwd = process.cwd()
+    process.chdir(dir)
+    try {
+      const keys = await meshguard(session[0] ?? [])
+      expect(keys.code).toBe(0)
+      // The output the page quotes, line for line.
+      const quoted = /makes the calling service's signing key pair[\s\S]*?```\n([\s\S]*?)```/.exec(page)?.[1] ?? ''
+      expect(keys.stdout).toBe(quoted)
+      // `user-token … > alice.jwt`: the redirect is the shell's.
+      const userArgs = session[1] ?? []
+      const redirect = userArgs.indexOf('>')
+      const user = await meshguard(userArgs.slice(0, redirect))
+      expect(user.code).toBe(0)
+      await writeFile(userArgs[redirect + 1] ?? '', user.stdout)
+      const workload = await meshguard(session[2] ?? [])
+      expect(workload.code).toBe(0)
+      const verifier = createIdentityVerifier({
+        audience: 'spiffe://dev.local/ns/default/sa/orders',
+        trust: {
+          workloads: [{ issuer: 'spiffe://dev.local/ns/default/sa/caller', keys: { jwksFile: '.meshguard/keys/caller/jwks.json' } }],
+          actors: [{ issuer: 'urn:meshguard:development-issuer', keys: { jwksFile: '.meshguard/dev-issuer/jwks.json' }, audiences: ['meshguard-development'] }],
+        },
+      })
+      const caller = await verifier.verify({ authorization: `Bearer ${workload.stdout.trim()}`, 'x-meshguard-actor': user.stdout.trim() }, { actor: 'required' })
+      expect(caller.principal.attr['act']).toMatchObject({ user: { id: 'alice', roles: ['employee', 'manager'], attr: { department: 'engineering' } } })
+    } finally {
+      process.chdir(cwd)
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -4,8 +4,8 @@
  * `{code, message}` plus meshguard's error code and reason) and the stream goes on.
  */
 import { parseArgs } from 'node:util'
-import { EmbeddedEngine, RequestError, toMeshguardError, type SchemaEnforcement } from '@meshguard/core'
-import { readCheckRequest, toHttpResponse } from './cerbos-http.js'
+import { EmbeddedEngine, type CheckOutput, RequestError, toMeshguardError, type SchemaEnforcement } from '@meshguard/core'
+import { readCheckRequest, toHttpResponse, type HttpCheckRequest } from './cerbos-http.js'
 import { write, UsageError, type CliIo } from './io.js'
 import { lineBatches, MAX_LINE_BYTES, type InputLine } from './lines.js'
 
@@ -70,23 +70,44 @@ export function errorLine(err: unknown, lineNumber: number, requestId?: string):
   })
 }
 
-/** Decides one line; never throws. */
-export function answerLine(engine: EmbeddedEngine, line: InputLine, lineNumber: number): string {
-  if (line.tooLong === true) {
-    return errorLine(new RequestError(`line longer than ${MAX_LINE_BYTES} bytes`, { reason: 'line_too_long' }), lineNumber)
+/** One line's answer: the stdout line, and the stderr lines about conditions that failed to evaluate. */
+export interface LineAnswer {
+  out: string
+  evaluationErrors: string[]
+}
+
+/**
+ * `line 3: leave_request XX125: evaluation error in `R.attr.ownr == P.id`: no such key: ownr`, one per
+ * failed expression of each resource. Such a condition counts as false, so its rule did not apply.
+ */
+export function evaluationErrorLines(request: HttpCheckRequest, outputs: readonly CheckOutput[], lineNumber: number): string[] {
+  const lines: string[] = []
+  for (const [i, output] of outputs.entries()) {
+    const resource = request.inputs[i]?.resource
+    for (const { expression, message } of output.evaluationErrors) {
+      lines.push(`line ${lineNumber}: ${resource?.kind ?? '?'} ${resource?.id ?? '?'}: evaluation error in \`${expression}\`: ${message}`)
+    }
   }
+  return lines
+}
+
+/** Decides one line; never throws. */
+export function answerLine(engine: EmbeddedEngine, line: InputLine, lineNumber: number): LineAnswer {
+  const failed = (err: unknown, requestId?: string): LineAnswer => ({ out: errorLine(err, lineNumber, requestId), evaluationErrors: [] })
+  if (line.tooLong === true) return failed(new RequestError(`line longer than ${MAX_LINE_BYTES} bytes`, { reason: 'line_too_long' }))
   let body: unknown
   try {
     body = JSON.parse(line.text)
   } catch (err) {
-    return errorLine(new RequestError(`invalid JSON: ${(err as Error).message}`, { reason: 'invalid_json' }), lineNumber)
+    return failed(new RequestError(`invalid JSON: ${(err as Error).message}`, { reason: 'invalid_json' }))
   }
   const requestId = typeof (body as { requestId?: unknown } | null)?.requestId === 'string' ? (body as { requestId: string }).requestId : undefined
   try {
     const request = readCheckRequest(body)
-    return JSON.stringify(toHttpResponse(request, engine.checkInputs(request.inputs)))
+    const outputs = engine.checkInputs(request.inputs)
+    return { out: JSON.stringify(toHttpResponse(request, outputs)), evaluationErrors: evaluationErrorLines(request, outputs, lineNumber) }
   } catch (err) {
-    return errorLine(err, lineNumber, requestId)
+    return failed(err, requestId)
   }
 }
 
@@ -98,7 +119,8 @@ export async function answerLines(
   args: readonly string[],
   io: CliIo,
   command: string,
-  answer: (engine: EmbeddedEngine, line: InputLine, lineNumber: number) => string,
+  // `check` also returns the conditions that failed to evaluate, which go to stderr.
+  answer: (engine: EmbeddedEngine, line: InputLine, lineNumber: number) => string | LineAnswer,
 ): Promise<number> {
   const options = parseCheckArgs(args, command)
   const engine = await EmbeddedEngine.fromDirectory(options.policies, {
@@ -109,11 +131,18 @@ export async function answerLines(
   let lineNumber = 0
   for await (const batch of lineBatches(io.stdin)) {
     let out = ''
+    let diagnostics = ''
     for (const line of batch) {
       lineNumber++
       if (line.tooLong !== true && line.text.trim() === '') continue
-      out += `${answer(engine, line, lineNumber)}\n`
+      const answered = answer(engine, line, lineNumber)
+      if (typeof answered === 'string') out += `${answered}\n`
+      else {
+        out += `${answered.out}\n`
+        for (const error of answered.evaluationErrors) diagnostics += `${error}\n`
+      }
     }
+    if (diagnostics !== '') await write(io.stderr, diagnostics)
     if (out !== '') await write(io.stdout, out)
   }
   return 0

@@ -1,6 +1,6 @@
 /**
- * `@meshguard/cli`: the `meshguard` command (check, compile, digest). The bin is `dist/bin.js`; the
- * functions below run the same commands in-process.
+ * `@meshguard/cli`: the `meshguard` command (check, compile, digest, init, keys, tokens). The bin is
+ * `bin/meshguard.js` (it runs `dist/bin.js`); the functions below run the same commands in-process.
  *
  * @packageDocumentation
  */

@@ -9,6 +9,8 @@ import { runDigest } from './digest.js'
 import { write, UsageError, type CliIo } from './io.js'
 import { runKeys, runToken } from './keys.js'
 import { runPlan } from './plan.js'
+import { runUserToken } from './user-token.js'
+import { runInit } from './init/init.js'
 
 /** The help text. */
 export const USAGE = `Usage: meshguard <command> [options]
@@ -19,6 +21,7 @@ Commands:
       Read CheckResources requests (Cerbos HTTP API JSON) one per line on stdin and write one
       Cerbos HTTP API response per line on stdout. A bad line gets an error line, not an exit.
       auxData.jwt.token is decoded WITHOUT signature verification (PDP disableVerification).
+      Conditions that failed to evaluate are reported on stderr, one line each.
   plan --policies DIR [--globals JSON] [--lenient-scope-search]
        [--schema-enforcement none|warn|reject]
       Read PlanResources requests (Cerbos HTTP API JSON) one per line on stdin and write one
@@ -28,10 +31,20 @@ Commands:
       (*_test.yaml) found there. Exits 1 on any compile error or failed test.
   digest DIR
       Print the sha256 digest of the policy set in DIR.
+  init DIR [--framework express|fastify|nestjs] [--name NAME] [--packages TARBALL_DIR]
+      Create a new service in DIR: a server with one protected route, a policy and its tests,
+      development keys and trust, a dev script, and the commands that call it.
   keys --out DIR [--alg EdDSA|ES256] [--kid KID]
       (development) Make a workload signing key pair: DIR/<kid>.key.pem and DIR/jwks.json.
-  token --key FILE --kid KID --id SPIFFE_ID --aud AUDIENCE [--claims JSON] [--lifetime SECONDS]
-      (development) Mint a workload token (typ workload+jwt) signed with that key.
+  token --key FILE --kid KID --id SPIFFE_ID --aud AUDIENCE [--actor TOKEN|FILE]
+        [--claims JSON] [--lifetime SECONDS]
+      (development) Mint a workload token (typ workload+jwt) signed with that key; with --actor,
+      bound to that actor token (ath claim), so the pair passes an actor: 'required' route.
+  user-token --issuer-dir DIR --sub SUB [--role ROLE]... [--attr KEY=VALUE]... [--agent]
+        [--aud AUDIENCE] [--lifetime SECONDS]
+      (development) Mint a user (or, with --agent, AI agent) access token from the local
+      development issuer in DIR (created on first use). Trusted only where a service's
+      development trust configuration lists it.
   help
       Show this text.
 `
@@ -41,8 +54,10 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   compile: runCompile,
   digest: runDigest,
   keys: runKeys,
+  init: runInit,
   plan: runPlan,
   token: runToken,
+  'user-token': runUserToken,
 }
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves to the exit code. */

@@ -48,7 +48,8 @@ export interface ServiceDeps {
 /** A guard over the embedded engine with in-memory policies, verifying tokens minted for `name`. */
 export async function guardFor(ids: IdentityFixture, name: string, policies: string[]): Promise<Guard> {
   const engine = EmbeddedEngine.fromSources(policies.map((text, i) => ({ file: `${name}-${i}.yaml`, text })))
-  const { guard } = await createMeshguard({ service: name, policies: engine, identity: ids.verifierOptions(name) })
+  // These test services record nothing on purpose (audit: false keeps the start-up warning out).
+  const { guard } = await createMeshguard({ service: name, policies: engine, identity: ids.verifierOptions(name), audit: false })
   return guard
 }
 

@@ -1,6 +1,6 @@
 /**
- * Loaders for the Cerbos conformance data (../shared/conformance/cerbos, Apache-2.0, see its
- * README and LICENSE): engine cases, compile cases and txtar archives. Shared by the engine,
+ * Loaders for the Cerbos conformance data (conformance/cerbos at the repository root, Apache-2.0,
+ * see its README and LICENSE): engine cases, compile cases and txtar archives. Shared by the engine,
  * compile and CLI conformance tests.
  */
 import { readdir, readFile } from 'node:fs/promises'
@@ -13,7 +13,7 @@ import type * as YamlModule from 'yaml'
 const { parse } = createRequire(new URL('../../../packages/core/package.json', import.meta.url))('yaml') as typeof YamlModule
 
 /** The conformance data root. */
-export const CERBOS_CONFORMANCE_DIR = fileURLToPath(new URL('../../../../shared/conformance/cerbos/', import.meta.url))
+export const CERBOS_CONFORMANCE_DIR = fileURLToPath(new URL('../../../conformance/cerbos/', import.meta.url))
 /** The policy store every engine case runs against. */
 export const CERBOS_STORE_DIR = join(CERBOS_CONFORMANCE_DIR, 'store')
 /** The case directories. */

@@ -2,6 +2,7 @@
 export { createGuard } from './guard.js'
 export { createMeshguard } from './meshguard.js'
 export type { MeshguardConfig, Meshguard } from './meshguard.js'
+export { DEVELOPMENT_ACTOR_ISSUER, DEVELOPMENT_ACTOR_AUDIENCE } from './development-trust.js'
 export { PROBLEM_CONTENT_TYPE, buildProblem } from './problem.js'
 export { UNSPECIFIED_RESOURCE_ID } from './resolve.js'
 export { compileRoute, compileListRoute, checkAuthenticateOptions } from './route.js'

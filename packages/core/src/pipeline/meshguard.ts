@@ -20,6 +20,7 @@ import type { CompiledPolicySet } from '../policy/index.js'
 import { watchPolicies, type PolicyWatcher, type WatchPoliciesOptions } from '../reload/index.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { DecisionEngine } from '../types.js'
+import { refuseDevelopmentTrustInProduction } from './development-trust.js'
 import { createGuard } from './guard.js'
 import type { Guard, GuardOptions } from './types.js'
 
@@ -35,8 +36,12 @@ export interface MeshguardConfig {
   identity: IdentityVerifierOptions | IdentityVerifier
   /** Outbound identity of this service (mints tokens for callees), when it calls other services. */
   workload?: WorkloadIdentityOptions | undefined
-  /** Audit log. @defaultValue none */
-  audit?: AuditLog | undefined
+  /**
+   * Audit log (`createAuditLog({ sinks })`). Left out, the service runs without one and says so once
+   * at start-up (a process warning, code `MESHGUARD_NO_AUDIT_LOG`); `false` runs without one
+   * deliberately and quietly. @defaultValue none, with a start-up warning
+   */
+  audit?: AuditLog | false | undefined
   /**
    * Telemetry. When given, the guard's spans and metrics go through it, the policy digest is
    * reported through the `meshguard.policy.digest` gauge, and the trust bundle built from
@@ -89,6 +94,20 @@ function withTrustMetrics(options: IdentityVerifierOptions, telemetry: Telemetry
   return { ...options, trust: { ...options.trust, onEvent } }
 }
 
+/** Services already warned about running without an audit log (one warning per service and process). */
+const warnedNoAudit = new Set<string>()
+
+/** Says once that decisions of this service are not recorded, because nobody asked for that. */
+function warnNoAudit(service: string): void {
+  if (warnedNoAudit.has(service)) return
+  warnedNoAudit.add(service)
+  process.emitWarning(
+    `meshguard: service '${service}' has no audit log, so its decisions are not recorded. ` +
+      'Pass `audit: createAuditLog({ sinks: [stdoutSink()] })` to record them, or `audit: false` to run without one quietly.',
+    { code: 'MESHGUARD_NO_AUDIT_LOG' },
+  )
+}
+
 /** Whether an engine can take a compiled policy set (the embedded engine). */
 const isSwappable = (engine: DecisionEngine): engine is DecisionEngine & { swap(set: CompiledPolicySet): void } =>
   typeof (engine as { swap?: unknown }).swap === 'function'
@@ -97,7 +116,8 @@ const isSwappable = (engine: DecisionEngine): engine is DecisionEngine & { swap(
  * Builds the engine, the identity verifier (and outbound identity) and the guard from one config.
  * A policy directory that fails to load rejects with a `PolicyError` naming file and line.
  *
- * @throws `ConfigError` naming the bad option; `PolicyError` for invalid policies.
+ * @throws `ConfigError` naming the bad option (also: trust options that list the development actor
+ *   issuer while NODE_ENV=production); `PolicyError` for invalid policies.
  * @example
  * ```ts
  * const { guard } = await createMeshguard({
@@ -116,6 +136,7 @@ export async function createMeshguard(config: MeshguardConfig): Promise<Meshguar
     throw new ConfigError('watch', 'must be a boolean or watchPolicies options')
   }
   if (watch && typeof config.policies !== 'string') throw new ConfigError('watch', 'needs `policies` to be a policy directory')
+  if (!isVerifier(config.identity)) refuseDevelopmentTrustInProduction(config.identity)
   const verifier = isVerifier(config.identity) ? config.identity : createIdentityVerifier(withTrustMetrics(config.identity, telemetry))
   const workload = config.workload === undefined ? undefined : createWorkloadIdentity(config.workload)
   let engine: DecisionEngine
@@ -127,12 +148,13 @@ export async function createMeshguard(config: MeshguardConfig): Promise<Meshguar
     watcher = watchPolicies(engine, config.policies, { ...(watch === true ? {} : watch), telemetry })
   }
   const stopDigest = telemetry?.observePolicyDigest(engine)
+  if (config.audit === undefined) warnNoAudit(config.service)
   const guard = createGuard<VerifiedCaller>({
     ...config.guard,
     engine,
     identity: verifier,
     service: config.service,
-    audit: config.audit,
+    audit: config.audit === false ? undefined : config.audit,
     telemetry,
   })
   async function close(): Promise<void> {

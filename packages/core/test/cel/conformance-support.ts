@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 
-/** Root of the shared conformance data (`../shared/conformance` beside the repository). */
-export const CONFORMANCE_ROOT = fileURLToPath(new URL('../../../../../shared/conformance/', import.meta.url))
+/** Root of the vendored conformance data (`conformance/` at the repository root; see its README). */
+export const CONFORMANCE_ROOT = fileURLToPath(new URL('../../../../conformance/', import.meta.url))
 
 /** A Cerbos `condition.match` block. */
 export type MatchBlock =

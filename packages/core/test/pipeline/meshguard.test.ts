@@ -14,10 +14,13 @@ import {
   type AuditRecord,
   selfSignedTokenSource,
   createMeshguard,
+  DEVELOPMENT_ACTOR_AUDIENCE,
+  DEVELOPMENT_ACTOR_ISSUER,
   EmbeddedEngine,
   PolicyError,
   type RequestView,
   type Telemetry,
+  type TrustBundleOptions,
 } from '../../src/index.js'
 
 const POLICIES = fileURLToPath(new URL('../../../../examples/policies', import.meta.url))
@@ -209,5 +212,77 @@ describe('audit records of cached callers', () => {
     expect(Object.isFrozen(records[0]?.delegation?.[0])).toBe(true)
     expect(Object.isFrozen(records[0]?.tokenDigests)).toBe(true)
     await audit.close()
+  })
+})
+
+describe('createMeshguard without an audit log', () => {
+  /** The process warnings emitted while `run` runs (emitWarning delivers them on a later tick). */
+  async function warningsDuring(run: () => Promise<unknown>): Promise<Array<Error & { code?: string }>> {
+    const seen: Array<Error & { code?: string }> = []
+    const listener = (warning: Error & { code?: string }): void => void seen.push(warning)
+    process.on('warning', listener)
+    try {
+      await run()
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', listener)
+    }
+    return seen.filter((w) => w.code === 'MESHGUARD_NO_AUDIT_LOG')
+  }
+
+  it('says so once at start-up, naming the service and how to add one', async () => {
+    const config = { service: 'quiet-audit-service', policies: POLICIES, identity: ids.verifierOptions('review-service') }
+    const first = await warningsDuring(() => createMeshguard(config))
+    expect(first).toHaveLength(1)
+    expect(first[0]?.message).toContain("service 'quiet-audit-service' has no audit log")
+    expect(first[0]?.message).toContain('audit: false')
+    expect(await warningsDuring(() => createMeshguard(config))).toHaveLength(0)
+  })
+
+  it('stays quiet with audit: false, and with an audit log', async () => {
+    const identity = ids.verifierOptions('review-service')
+    expect(await warningsDuring(() => createMeshguard({ service: 'deliberately-unaudited', policies: POLICIES, identity, audit: false }))).toHaveLength(0)
+    const audit = createAuditLog({ sinks: [functionSink(() => {})] })
+    expect(await warningsDuring(() => createMeshguard({ service: 'audited-service', policies: POLICIES, identity, audit }))).toHaveLength(0)
+    await audit.close()
+  })
+
+  it('with audit: false the guard still decides', async () => {
+    const meshguard = await createMeshguard({ service: 'review-service', policies: POLICIES, identity: ids.verifierOptions('review-service'), audit: false })
+    const alice = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'alice' })
+    const outcome = await meshguard.guard.authorize(view(alice, 'r1'), { resource: (req: { id: string }) => ({ kind: 'review', id: req.id, attr: { department: 'engineering' } }), action: 'read', actor: 'required' })
+    expect(outcome.ok).toBe(true)
+  })
+})
+
+describe('createMeshguard and the development issuer', () => {
+  const developmentTrust = (): ReturnType<IdentityFixture['verifierOptions']> => {
+    const options = ids.verifierOptions('review-service')
+    const trust = options.trust as TrustBundleOptions
+    const actors = [...(trust.actors ?? []), { issuer: DEVELOPMENT_ACTOR_ISSUER, keys: { jwks: { keys: [] } }, audiences: [DEVELOPMENT_ACTOR_AUDIENCE] }]
+    return { ...options, trust: { ...trust, actors } }
+  }
+
+  async function withNodeEnv<T>(value: string | undefined, run: () => Promise<T>): Promise<T> {
+    const before = process.env['NODE_ENV']
+    if (value === undefined) delete process.env['NODE_ENV']
+    else process.env['NODE_ENV'] = value
+    try {
+      return await run()
+    } finally {
+      if (before === undefined) delete process.env['NODE_ENV']
+      else process.env['NODE_ENV'] = before
+    }
+  }
+
+  it('refuses to start under NODE_ENV=production when the trust lists the development issuer', async () => {
+    const start = withNodeEnv('production', () => createMeshguard({ service: 'review-service', policies: POLICIES, identity: developmentTrust(), audit: false }))
+    await expect(start).rejects.toBeInstanceOf(ConfigError)
+    await expect(start).rejects.toThrow(/identity\.trust\.actors\[1\].*development issuer while NODE_ENV=production/)
+  })
+
+  it('starts with it in development, and starts in production without it', async () => {
+    await expect(withNodeEnv('development', () => createMeshguard({ service: 'review-service', policies: POLICIES, identity: developmentTrust(), audit: false }))).resolves.toBeDefined()
+    await expect(withNodeEnv('production', () => createMeshguard({ service: 'review-service', policies: POLICIES, identity: ids.verifierOptions('review-service'), audit: false }))).resolves.toBeDefined()
   })
 })
