@@ -11,11 +11,12 @@
  */
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EmbeddedEngine, type CheckResourcesRequest, type EmbeddedEngineOptions } from '@meshguard/core'
+import { describe, expect, it } from 'vitest'
+import type { CheckResourcesRequest, EmbeddedEngine } from '@meshguard/core'
 import { readCheckRequest, toHttpResponse } from '../../packages/cli/src/cerbos-http.js'
-import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
+import type { CerbosPdp } from '../support/cerbos-pdp.js'
 import { requestArbitrary } from './requests.js'
+import { pool, useTargets, type Answer, type DifferentialTarget } from './targets.js'
 import { readVocabulary } from './vocabulary.js'
 
 const STORE = fileURLToPath(new URL('../../conformance/cerbos/store', import.meta.url))
@@ -24,21 +25,12 @@ const SEED = Number(process.env['MESHGUARD_DIFF_SEED'] ?? 20_261_123)
 const SCALE = Number(process.env['MESHGUARD_DIFF_SCALE'] ?? 1)
 const CONCURRENCY = 8
 
-interface Target {
-  name: string
-  dir: string
-  requests: number
-  options: Required<Pick<EmbeddedEngineOptions, 'globals' | 'lenientScopeSearch' | 'schemaEnforcement'>>
-}
-
-const TARGETS: Target[] = [
+const TARGETS: DifferentialTarget[] = [
   { name: 'corpus store, strict scope search', dir: STORE, requests: 1000, options: { globals: { environment: 'test' }, lenientScopeSearch: false, schemaEnforcement: 'none' } },
   { name: 'corpus store, lenient scope search, schema warn', dir: STORE, requests: 400, options: { globals: { environment: 'test' }, lenientScopeSearch: true, schemaEnforcement: 'warn' } },
   { name: 'corpus store, schema reject', dir: STORE, requests: 200, options: { globals: { environment: 'test' }, lenientScopeSearch: false, schemaEnforcement: 'reject' } },
   { name: 'seed policies (examples/policies)', dir: SEED_POLICIES, requests: 400, options: { globals: {}, lenientScopeSearch: false, schemaEnforcement: 'none' } },
 ]
-
-type Answer = { ok: true; body: unknown } | { ok: false; error: string }
 
 const byOrder = <T>(key: (item: T) => string) => (a: T, b: T): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)
 
@@ -126,36 +118,7 @@ function differences(theirs: Answer, ours: Answer): string[] {
   return [...kinds]
 }
 
-/** Runs `task` over `items` with at most `limit` in flight. */
-async function pool<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const i = next++
-        results[i] = await task(items[i] as T, i)
-      }
-    }),
-  )
-  return results
-}
-
-/** Every target's PDP and engine, started together: PDP startup dominates otherwise. */
-const running = new Map<string, { pdp: CerbosPdp; engine: EmbeddedEngine }>()
-beforeAll(async () => {
-  const started = await Promise.allSettled(
-    TARGETS.map(async (target) => {
-      const [pdp, engine] = await Promise.all([startCerbosPdp({ policyDir: target.dir, ...target.options }), EmbeddedEngine.fromDirectory(target.dir, target.options)])
-      running.set(target.name, { pdp, engine })
-    }),
-  )
-  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
-  if (failed) throw failed.reason
-})
-afterAll(async () => {
-  await Promise.all([...running.values()].map(({ pdp }) => pdp.stop()))
-})
+const running = useTargets(TARGETS)
 
 describe.each(TARGETS)('differential vs the Cerbos PDP: $name', (target) => {
   it('gives identical answers to randomized requests', async () => {

@@ -13,12 +13,13 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EmbeddedEngine, type CheckResourcesRequest, type EmbeddedEngineOptions } from '@meshguard/core'
+import { describe, expect, it } from 'vitest'
+import type { CheckResourcesRequest, EmbeddedEngine } from '@meshguard/core'
 import { readPlanRequest, toHttpPlanResponse } from '../../packages/cli/src/cerbos-http-plan.js'
-import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
+import type { CerbosPdp } from '../support/cerbos-pdp.js'
 import { stabilisePlanResponse } from '../support/plan-compare.js'
 import { requestArbitrary } from './requests.js'
+import { pool, useTargets, type Answer, type DifferentialTarget } from './targets.js'
 import { readVocabulary } from './vocabulary.js'
 
 const CONFORMANCE = fileURLToPath(new URL('../../conformance/cerbos/', import.meta.url))
@@ -29,14 +30,7 @@ const SEED = Number(process.env['MESHGUARD_DIFF_SEED'] ?? 20_261_207)
 const SCALE = Number(process.env['MESHGUARD_DIFF_SCALE'] ?? 1)
 const CONCURRENCY = 8
 
-interface Target {
-  name: string
-  dir: string
-  requests: number
-  options: Required<Pick<EmbeddedEngineOptions, 'globals' | 'lenientScopeSearch' | 'schemaEnforcement'>>
-}
-
-const TARGETS: Target[] = [
+const TARGETS: DifferentialTarget[] = [
   { name: 'plan store, strict scope search', dir: PLAN_STORE, requests: 500, options: { globals: { environment: 'test' }, lenientScopeSearch: false, schemaEnforcement: 'none' } },
   { name: 'plan store, lenient scope search', dir: PLAN_STORE, requests: 200, options: { globals: { environment: 'test' }, lenientScopeSearch: true, schemaEnforcement: 'none' } },
   { name: 'corpus store, strict scope search', dir: STORE, requests: 500, options: { globals: { environment: 'test' }, lenientScopeSearch: false, schemaEnforcement: 'none' } },
@@ -44,8 +38,6 @@ const TARGETS: Target[] = [
   { name: 'corpus store, schema reject', dir: STORE, requests: 100, options: { globals: { environment: 'test' }, lenientScopeSearch: false, schemaEnforcement: 'reject' } },
   { name: 'seed policies (examples/policies)', dir: SEED_POLICIES, requests: 200, options: { globals: {}, lenientScopeSearch: false, schemaEnforcement: 'none' } },
 ]
-
-type Answer = { ok: true; body: unknown } | { ok: false; error: string }
 
 /** `now()` differs between the two processes: a timestamp within a minute of the wall clock compares as `<now>`. */
 const NOW_TEXT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})/g
@@ -104,32 +96,7 @@ function differences(theirs: Answer, ours: Answer): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
 }
 
-async function pool<T>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const i = next++
-        await task(items[i] as T, i)
-      }
-    }),
-  )
-}
-
-const running = new Map<string, { pdp: CerbosPdp; engine: EmbeddedEngine }>()
-beforeAll(async () => {
-  const started = await Promise.allSettled(
-    TARGETS.map(async (target) => {
-      const [pdp, engine] = await Promise.all([startCerbosPdp({ policyDir: target.dir, ...target.options }), EmbeddedEngine.fromDirectory(target.dir, target.options)])
-      running.set(target.name, { pdp, engine })
-    }),
-  )
-  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
-  if (failed) throw failed.reason
-})
-afterAll(async () => {
-  await Promise.all([...running.values()].map(({ pdp }) => pdp.stop()))
-})
+const running = useTargets(TARGETS)
 
 describe.each(TARGETS)('PlanResources differential vs the Cerbos PDP: $name', (target) => {
   it('gives equal plans for randomized requests', async () => {
