@@ -3,38 +3,20 @@
  * spawned as users and CI run it. `check` responses are compared with the real Cerbos PDP's HTTP
  * responses to the same requests, field by field.
  */
-import { spawn } from 'node:child_process'
 import { createPublicKey, verify } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCliBinary } from '../support/run-cli.js'
 import { EmbeddedEngine } from '@meshguard/core'
 import { tempPolicyDirs } from '../../packages/core/test/support/policy-dirs.js'
 import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
 
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
 const STORE = fileURLToPath(new URL('../../conformance/cerbos/store', import.meta.url))
 const EXAMPLES = fileURLToPath(new URL('../../examples/policies', import.meta.url))
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function cli(args: string[], stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(stdin)
-  })
-}
+const cli = runCliBinary
 
 const lines = (text: string): unknown[] =>
   text

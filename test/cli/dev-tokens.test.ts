@@ -6,23 +6,13 @@
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCliInProcess } from '../support/run-cli.js'
 import { createIdentityVerifier, MeshguardError, type IdentityVerifier } from '@meshguard/core'
-import { main } from '../../packages/cli/src/index.js'
 import { DEV_ACTOR_AUDIENCE, DEV_ISSUER } from '../../packages/cli/src/dev-issuer.js'
 import { tempPolicyDirs } from '../../packages/core/test/support/policy-dirs.js'
 
-async function meshguard(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d: Buffer) => (out += d.toString('utf8')))
-  stderr.on('data', (d: Buffer) => (err += d.toString('utf8')))
-  const code = await main(argv, { stdin: (async function* () { yield stdin })(), stdout, stderr })
-  return { code, stdout: out, stderr: err }
-}
+const meshguard = (argv: string[], stdin = ''): ReturnType<typeof runCliInProcess> => runCliInProcess(argv, stdin)
 
 const CALLER = 'spiffe://dev.local/ns/default/sa/caller'
 const SERVICE = 'spiffe://dev.local/ns/default/sa/orders'

@@ -3,28 +3,16 @@
  * real Cerbos PDP's HTTP API (`/api/plan/resources`) answers the same requests (operands of
  * commutative operators in any order: Cerbos's own order varies, see plan-compare.ts).
  */
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCliBinary } from '../support/run-cli.js'
 import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
 import { stabilisePlanResponse } from '../support/plan-compare.js'
 
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
 const PLAN_POLICIES = join(fileURLToPath(new URL('../../conformance/cerbos/plan', import.meta.url)), 'policies')
 
-function cli(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(stdin)
-  })
-}
+const cli = runCliBinary
 
 const MAGGIE = { id: 'maggie', roles: ['employee', 'manager'], attr: { geography: 'US', managed_geographies: ['US', 'CA'] } }
 const HARRY = { id: 'harry', roles: ['employee', 'ex_intern', 'user'], attr: { teams: { team1: 'employee', team2: 'user' }, account_id: 'abc123' } }

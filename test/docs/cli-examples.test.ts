@@ -5,25 +5,15 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { runCliInProcess } from '../support/run-cli.js'
 import { createIdentityVerifier } from '@meshguard/core'
-import { main } from '../../packages/cli/src/index.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const page = await readFile(new URL('../../docs/cli.md', import.meta.url), 'utf8')
 
-async function meshguard(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d: Buffer) => (out += d.toString('utf8')))
-  stderr.on('data', (d: Buffer) => (err += d.toString('utf8')))
-  const code = await main(argv, { stdin: (async function* () { yield stdin })(), stdout, stderr })
-  return { code, stdout: out, stderr: err }
-}
+const meshguard = (argv: string[], stdin = ''): ReturnType<typeof runCliInProcess> => runCliInProcess(argv, stdin)
 
 /** `pnpm [--silent] meshguard <args>` lines in the page's shell blocks. */
 const commands = [...page.matchAll(/^\s*(?:\| )?pnpm (?:--silent )?meshguard ([^\n#]+)/gm)].map((m) => (m[1] ?? '').trim().split(/\s+/))

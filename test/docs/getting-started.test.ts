@@ -7,23 +7,13 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { main } from '../../packages/cli/src/index.js'
+import { runCliInProcess } from '../support/run-cli.js'
 
 const page = await readFile(new URL('../../docs/getting-started.md', import.meta.url), 'utf8')
 const cliVersion = (JSON.parse(await readFile(new URL('../../packages/cli/package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-async function meshguard(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d: Buffer) => (out += d.toString('utf8')))
-  stderr.on('data', (d: Buffer) => (err += d.toString('utf8')))
-  const code = await main(argv, { stdin: (async function* () {})(), stdout, stderr })
-  return { code, stdout: out, stderr: err }
-}
+const meshguard = (argv: string[]): ReturnType<typeof runCliInProcess> => runCliInProcess(argv)
 
 /** The fenced block right after `marker`. */
 const blockAfter = (marker: string): string => {
