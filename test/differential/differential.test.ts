@@ -16,7 +16,7 @@ import type { CheckResourcesRequest, EmbeddedEngine } from '@meshguard/core'
 import { readCheckRequest, toHttpResponse } from '../../packages/cli/src/cerbos-http.js'
 import type { CerbosPdp } from '../support/cerbos-pdp.js'
 import { requestArbitrary } from './requests.js'
-import { pool, useTargets, type Answer, type DifferentialTarget } from './targets.js'
+import { Divergences, pool, useTargets, type Answer, type DifferentialTarget } from './targets.js'
 import { readVocabulary } from './vocabulary.js'
 
 const STORE = fileURLToPath(new URL('../../conformance/cerbos/store', import.meta.url))
@@ -126,8 +126,7 @@ describe.each(TARGETS)('differential vs the Cerbos PDP: $name', (target) => {
     const vocab = await readVocabulary(target.dir)
     const count = Math.max(1, Math.round(target.requests * SCALE))
     const requests = fc.sample(requestArbitrary(vocab), { seed: SEED, numRuns: count })
-    const divergences: string[] = []
-    const byKind = new Map<string, number>()
+    const divergences = new Divergences()
     let decisions = 0
     let rejectedByBoth = 0
     let allows = 0
@@ -142,21 +141,12 @@ describe.each(TARGETS)('differential vs the Cerbos PDP: $name', (target) => {
         decisions += request.resources.reduce((n, r) => n + r.actions.length, 0)
         allows += JSON.stringify(theirs.body).split('"EFFECT_ALLOW"').length - 1
       }
-      const kinds = differences(theirs, ours)
-      if (kinds.length === 0) return
-      // Keep the first example of each kind of difference in full, the rest by number.
-      const firstOfKind = kinds.some((kind) => !byKind.has(kind))
-      for (const kind of kinds) byKind.set(kind, (byKind.get(kind) ?? 0) + 1)
-      divergences.push(
-        firstOfKind
-          ? `#${i} differs in ${kinds.join(', ')}\n  request ${JSON.stringify(request)}\n  cerbos: ${JSON.stringify(theirs)}\n  engine: ${JSON.stringify(ours)}`
-          : `#${i} differs in ${kinds.join(', ')}`,
-      )
+      divergences.note(i, differences(theirs, ours), request, theirs, ours)
     })
     console.log(
-      `differential [${target.name}] seed=${SEED}: ${requests.length} requests compared (${decisions} action decisions of which ${allows} allowed, ${withAuxData} with JWT claims, ${rejectedByBoth} rejected by both), ${divergences.length} divergent${byKind.size > 0 ? ` (${[...byKind].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
+      `differential [${target.name}] seed=${SEED}: ${requests.length} requests compared (${decisions} action decisions of which ${allows} allowed, ${withAuxData} with JWT claims, ${rejectedByBoth} rejected by both), ${divergences.summary()}`,
     )
-    expect(divergences.length, divergences.filter((d) => d.includes('\n')).join('\n')).toBe(0)
+    expect(divergences.count, divergences.examples()).toBe(0)
   })
 })
 

@@ -19,7 +19,7 @@ import { readPlanRequest, toHttpPlanResponse } from '../../packages/cli/src/cerb
 import type { CerbosPdp } from '../support/cerbos-pdp.js'
 import { stabilisePlanResponse } from '../support/plan-compare.js'
 import { requestArbitrary } from './requests.js'
-import { pool, useTargets, type Answer, type DifferentialTarget } from './targets.js'
+import { Divergences, pool, useTargets, type Answer, type DifferentialTarget } from './targets.js'
 import { readVocabulary } from './vocabulary.js'
 
 const CONFORMANCE = fileURLToPath(new URL('../../conformance/cerbos/', import.meta.url))
@@ -105,8 +105,7 @@ describe.each(TARGETS)('PlanResources differential vs the Cerbos PDP: $name', (t
     const count = Math.max(1, Math.round(target.requests * SCALE))
     const samples = fc.sample(fc.tuple(requestArbitrary(vocab), fc.integer({ min: 0, max: 2 })), { seed: SEED, numRuns: count })
     const requests = samples.map(([request, known]) => toPlanRequest(request, known))
-    const divergences: string[] = []
-    const byKind = new Map<string, number>()
+    const divergences = new Divergences()
     const kinds = new Map<string, number>()
     let rejectedByBoth = 0
     await pool(requests, CONCURRENCY, async (request, i) => {
@@ -119,19 +118,11 @@ describe.each(TARGETS)('PlanResources differential vs the Cerbos PDP: $name', (t
         const kind = (theirs.body as { filter?: { kind?: string } }).filter?.kind ?? '?'
         kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
       }
-      const diff = differences(theirs, ours)
-      if (diff.length === 0) return
-      const firstOfKind = diff.some((d) => !byKind.has(d))
-      for (const d of diff) byKind.set(d, (byKind.get(d) ?? 0) + 1)
-      divergences.push(
-        firstOfKind
-          ? `#${i} differs in ${diff.join(', ')}\n  request ${JSON.stringify(request)}\n  cerbos: ${JSON.stringify(theirs)}\n  engine: ${JSON.stringify(ours)}`
-          : `#${i} differs in ${diff.join(', ')}`,
-      )
+      divergences.note(i, differences(theirs, ours), request, theirs, ours)
     })
     console.log(
-      `plan differential [${target.name}] seed=${SEED}: ${requests.length} requests (${[...kinds].map(([k, n]) => `${k}: ${n}`).join(', ')}; ${rejectedByBoth} rejected by both), ${divergences.length} divergent${byKind.size > 0 ? ` (${[...byKind].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
+      `plan differential [${target.name}] seed=${SEED}: ${requests.length} requests (${[...kinds].map(([k, n]) => `${k}: ${n}`).join(', ')}; ${rejectedByBoth} rejected by both), ${divergences.summary()}`,
     )
-    expect(divergences.length, divergences.filter((d) => d.includes('\n')).join('\n')).toBe(0)
+    expect(divergences.count, divergences.examples()).toBe(0)
   })
 })

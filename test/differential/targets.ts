@@ -55,3 +55,38 @@ export async function pool<T, R>(items: readonly T[], limit: number, task: (item
   )
   return results
 }
+
+/**
+ * The differences found in one run: the first example of each kind of difference in full (request
+ * and both answers), the rest by number.
+ */
+export class Divergences {
+  private readonly lines: string[] = []
+  private readonly byKind = new Map<string, number>()
+
+  /** Notes request `index` when `kinds` (what differed) is not empty. */
+  note(index: number, kinds: readonly string[], request: unknown, theirs: Answer, ours: Answer): void {
+    if (kinds.length === 0) return
+    const firstOfKind = kinds.some((kind) => !this.byKind.has(kind))
+    for (const kind of kinds) this.byKind.set(kind, (this.byKind.get(kind) ?? 0) + 1)
+    this.lines.push(
+      firstOfKind
+        ? `#${index} differs in ${kinds.join(', ')}\n  request ${JSON.stringify(request)}\n  cerbos: ${JSON.stringify(theirs)}\n  engine: ${JSON.stringify(ours)}`
+        : `#${index} differs in ${kinds.join(', ')}`,
+    )
+  }
+
+  get count(): number {
+    return this.lines.length
+  }
+
+  /** `N divergent (kind: n, …)` for the run's summary line. */
+  summary(): string {
+    return `${this.lines.length} divergent${this.byKind.size > 0 ? ` (${[...this.byKind].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`
+  }
+
+  /** The full examples, for the failure message. */
+  examples(): string {
+    return this.lines.filter((line) => line.includes('\n')).join('\n')
+  }
+}
