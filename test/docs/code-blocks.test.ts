@@ -9,29 +9,19 @@
  * install test runs.
  */
 import { execFile } from 'node:child_process'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
+import { markdownFiles } from './markdown-files.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 // Inside the repository, so `@meshguard/*` and the peers resolve through the root node_modules (built types).
 const scratch = join(root, '.tmp', 'docs-code-blocks')
-
-async function markdown(dir: string): Promise<string[]> {
-  const out: string[] = []
-  for (const entry of await readdir(join(root, dir), { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    if (entry.name === 'node_modules' || entry.name === 'dist') continue
-    if (entry.isDirectory()) out.push(...(await markdown(path)))
-    else if (entry.name.endsWith('.md')) out.push(path)
-  }
-  return out
-}
 
 interface Block {
   page: string
@@ -41,7 +31,7 @@ interface Block {
   code: string
 }
 
-const pages = ['README.md', ...(await markdown('docs')), ...(await markdown('packages')).filter((p) => /^packages\/[^/]+\/README\.md$/.test(p))]
+const pages = ['README.md', ...(await markdownFiles('docs')), ...(await markdownFiles('packages')).filter((p) => /^packages\/[^/]+\/README\.md$/.test(p))]
 const blocks: Block[] = []
 let copies = 0
 for (const page of pages) {

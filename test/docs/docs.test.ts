@@ -4,23 +4,13 @@
  * `<!-- copy-of: path -->` are verbatim copies of files that tests exercise.
  */
 import { existsSync } from 'node:fs'
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { markdownFiles } from './markdown-files.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
-
-async function markdownFiles(dir: string): Promise<string[]> {
-  const out: string[] = []
-  for (const entry of await readdir(join(root, dir), { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    if (entry.name === 'node_modules' || entry.name === 'dist') continue
-    if (entry.isDirectory()) out.push(...(await markdownFiles(path)))
-    else if (entry.name.endsWith('.md')) out.push(path)
-  }
-  return out
-}
 
 const docs = [
   'README.md',

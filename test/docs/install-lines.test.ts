@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { markdownFiles } from './markdown-files.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -38,18 +39,7 @@ function requiredPeers(name: string, seen = new Set<string>()): Set<string> {
   return out
 }
 
-async function markdown(dir: string): Promise<string[]> {
-  const out: string[] = []
-  for (const entry of await readdir(join(root, dir), { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    if (entry.name === 'node_modules' || entry.name === 'dist') continue
-    if (entry.isDirectory()) out.push(...(await markdown(path)))
-    else if (entry.name.endsWith('.md')) out.push(path)
-  }
-  return out
-}
-
-const pages = ['README.md', ...(await markdown('docs')), ...(await markdown('packages')), ...(await markdown('examples'))]
+const pages = ['README.md', ...(await markdownFiles('docs')), ...(await markdownFiles('packages')), ...(await markdownFiles('examples'))]
 const installLines: Array<{ page: string; line: string; names: string[] }> = []
 for (const page of pages) {
   for (const match of (await readFile(join(root, page), 'utf8')).matchAll(/^\s*(?:pnpm add|npm install|npm i|yarn add) (.+)$/gm)) {
