@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 const pkg = (name: string): string => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url))
+const core = (file: string): string => fileURLToPath(new URL(`./packages/core/src/${file}`, import.meta.url))
 
 // Tests import workspace packages from source, so a test run never depends on a stale build.
 // test/package checks the built output separately.
@@ -9,6 +10,9 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@meshguard\/core$/, replacement: pkg('core') },
+      { find: /^@meshguard\/core\/(node|adapter|testing)$/, replacement: core('$1.ts') },
+      { find: /^@meshguard\/core\/remote$/, replacement: core('remote/index.ts') },
+      { find: /^@meshguard\/core\/telemetry$/, replacement: core('telemetry-names.ts') },
       { find: /^@meshguard\/express$/, replacement: pkg('express') },
       { find: /^@meshguard\/fastify$/, replacement: pkg('fastify') },
       { find: /^@meshguard\/nestjs$/, replacement: pkg('nestjs') },

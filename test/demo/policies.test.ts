@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { runPolicyTests } from '@meshguard/core'
+import { runPolicyTests } from '@meshguard/core/testing'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))

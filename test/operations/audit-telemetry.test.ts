@@ -5,10 +5,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  ATTR_AUTHZ_DECISION,
-  ATTR_AUTHZ_REASON,
-  METRIC_AUDIT_DROPPED,
-  METRIC_AUTHZ_DECISIONS,
   IdentityError,
   createAuditLog,
   createGuard,
@@ -19,10 +15,14 @@ import {
   type CheckResourcesRequest,
   type CheckResourcesResponse,
   type DecisionEngine,
-  type GuardOutcome,
-  type HeaderView,
-  type VerifiedCallerLike,
 } from '@meshguard/core'
+import { type GuardOutcome, type HeaderView, type VerifiedCallerLike } from '@meshguard/core/adapter'
+import {
+  ATTR_AUTHZ_DECISION,
+  ATTR_AUTHZ_REASON,
+  METRIC_AUDIT_DROPPED,
+  METRIC_AUTHZ_DECISIONS,
+} from '@meshguard/core/telemetry'
 import { otelHarness } from '../../packages/core/test/telemetry/harness.js'
 
 /** Allows `read` for the `employee-service` role, denies everything else; records what it was asked. */

@@ -18,9 +18,7 @@ import express from 'express'
 import { Pool } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  ATTR_AUTHZ_OUTCOME,
   EmbeddedEngine,
-  METRIC_POLICY_RELOADS,
   PolicyError,
   createAuditLog,
   createGuard,
@@ -28,14 +26,13 @@ import {
   createTelemetry,
   functionSink,
   policyInfo,
-  watchPolicies,
   type AuditLog,
   type AuditRecord,
   type Effect,
-  type PolicyWatcher,
-  type ReloadEvent,
   type Resource,
 } from '@meshguard/core'
+import { watchPolicies, type PolicyWatcher, type ReloadEvent } from '@meshguard/core/node'
+import { ATTR_AUTHZ_OUTCOME, METRIC_POLICY_RELOADS } from '@meshguard/core/telemetry'
 import { authorize } from '@meshguard/express'
 import { otelHarness } from '../../packages/core/test/telemetry/harness.js'
 import { createIdentityFixture } from '../support/identity.js'

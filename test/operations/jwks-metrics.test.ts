@@ -6,15 +6,13 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createIdentityVerifier, createTelemetry, type IdentityVerifierOptions } from '@meshguard/core'
 import {
   ATTR_AUTHZ_OUTCOME,
   METRIC_JWKS_REFRESHES,
   METRIC_JWKS_STALE,
-  createIdentityVerifier,
-  createTelemetry,
   recordTrustEvents,
-  type IdentityVerifierOptions,
-} from '@meshguard/core'
+} from '@meshguard/core/telemetry'
 import { otelHarness } from '../../packages/core/test/telemetry/harness.js'
 import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
 

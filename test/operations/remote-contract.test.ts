@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  RemoteEngine,
   createAuditLog,
   createGuard,
   createIdentityVerifier,
@@ -15,6 +14,7 @@ import {
   type AuditLog,
   type AuditRecord,
 } from '@meshguard/core'
+import { RemoteEngine } from '@meshguard/core/remote'
 import { CASES, POLICY_DIR, ROUTES, SERVICE, contractEngine, sendContractCase, type ContractAnswer } from '../adapters/contract.js'
 import type { RunningApp } from '../adapters/drivers.js'
 import { startExpressApp } from '../adapters/express-app.js'

@@ -8,7 +8,6 @@ import { HTTP } from '@cerbos/http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   EmbeddedEngine,
-  RemoteEngine,
   RequestError,
   UnavailableError,
   type CheckResourcesRequest,
@@ -16,6 +15,7 @@ import {
   type Principal,
   type Resource,
 } from '@meshguard/core'
+import { RemoteEngine } from '@meshguard/core/remote'
 import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
 import { CROSS_PRODUCT_CHECKS, SAMPLE_CHECKS } from './sample-checks.js'
 

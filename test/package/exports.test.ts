@@ -44,4 +44,17 @@ describe('@meshguard/core public surface', () => {
       expect(keys.has(name), name).toBe(true)
     }
   })
+
+  it.each([
+    ['node', 'watchPolicies'],
+    ['remote', 'RemoteEngine'],
+    ['adapter', 'decideRequest'],
+    ['testing', 'runPolicyTests'],
+    ['telemetry', 'ATTR_AUTHZ_DECISION'],
+  ])('serves the subpath @meshguard/core/%s (built, ESM and require)', (subpath, name) => {
+    const esm = node(`const m = await import('@meshguard/core/${subpath}'); console.log(typeof m.${name})`, 'module')
+    expect(esm.trim()).not.toBe('undefined')
+    const cjs = node(`const m = require('@meshguard/core/${subpath}'); console.log(typeof m.${name})`, 'commonjs')
+    expect(cjs.trim()).not.toBe('undefined')
+  })
 })

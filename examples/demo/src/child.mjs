@@ -7,7 +7,8 @@
  * A service that cannot start (e.g. a policy that does not compile) never listens: it prints every
  * problem, with file and line for policies, to stderr and exits with status 1.
  */
-import { fileSink, formatPolicyIssue, PolicyError } from '@meshguard/core'
+import { formatPolicyIssue, PolicyError } from '@meshguard/core'
+import { fileSink } from '@meshguard/core/node'
 
 /** The services this launcher can start, by directory name. */
 const SERVICES = {

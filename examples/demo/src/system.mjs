@@ -4,7 +4,8 @@
  * bundle the services share (who may call whom is then up to the policies).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
-import { createWorkloadIdentity, fileSink, functionSink, selfSignedTokenSource } from '@meshguard/core'
+import { createWorkloadIdentity, functionSink, selfSignedTokenSource } from '@meshguard/core'
+import { fileSink } from '@meshguard/core/node'
 import { startIdp } from '@meshguard-examples/idp'
 import { start as startGateway, SERVICE_ID as GATEWAY_ID } from '@meshguard-examples/gateway'
 import { start as startEmployees, SERVICE_ID as EMPLOYEES_ID } from '@meshguard-examples/employee-service'

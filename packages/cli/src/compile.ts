@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { PolicyError, embeddedTestEngines, formatPolicyIssue, formatTestResults, loadPolicyDirectory, runPolicyTests } from '@meshguard/core'
+import { PolicyError, formatPolicyIssue, loadPolicyDirectory } from '@meshguard/core'
+import { embeddedTestEngines, formatTestResults, runPolicyTests } from '@meshguard/core/testing'
 import { write, UsageError, type CliIo } from './io.js'
 
 /** Runs `meshguard compile`; resolves to the exit code. */

@@ -7,7 +7,8 @@ import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { selfSignedTokenSource, sha256Base64url, type SigningAlgorithm } from '@meshguard/core'
+import { selfSignedTokenSource, type SigningAlgorithm } from '@meshguard/core'
+import { sha256Base64url } from '@meshguard/core/adapter'
 import { write, UsageError, type CliIo } from './io.js'
 
 function generate(alg: SigningAlgorithm): { privateKey: KeyObject; publicKey: KeyObject } {

@@ -105,6 +105,9 @@ const kConfig = brandOf('ERR_AUTHZ_INVALID_CONFIG')
 /** A configuration mistake, thrown at construction time, naming the option path. */
 export class ConfigError extends MeshguardError {
   static readonly brand = kConfig
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_INVALID_CONFIG' as const
+  declare readonly code: 'ERR_AUTHZ_INVALID_CONFIG'
   get [kConfig](): true {
     return true
   }
@@ -142,6 +145,9 @@ const kPolicy = brandOf('ERR_AUTHZ_POLICY_INVALID')
 /** Policies failed to load or compile. Carries every issue found, not just the first. */
 export class PolicyError extends MeshguardError {
   static readonly brand = kPolicy
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_POLICY_INVALID' as const
+  declare readonly code: 'ERR_AUTHZ_POLICY_INVALID'
   get [kPolicy](): true {
     return true
   }
@@ -160,6 +166,9 @@ const kRequest = brandOf('ERR_AUTHZ_REQUEST_INVALID')
 /** A malformed check request (missing principal id, resource kind, ...). Never an allow. */
 export class RequestError extends MeshguardError {
   static readonly brand = kRequest
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_REQUEST_INVALID' as const
+  declare readonly code: 'ERR_AUTHZ_REQUEST_INVALID'
   get [kRequest](): true {
     return true
   }
@@ -172,6 +181,9 @@ const kIdentityMissing = brandOf('ERR_AUTHZ_IDENTITY_MISSING')
 /** Credentials were required but absent (401). */
 export class IdentityMissingError extends MeshguardError {
   static readonly brand = kIdentityMissing
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_IDENTITY_MISSING' as const
+  declare readonly code: 'ERR_AUTHZ_IDENTITY_MISSING'
   get [kIdentityMissing](): true {
     return true
   }
@@ -184,6 +196,9 @@ const kIdentityInvalid = brandOf('ERR_AUTHZ_IDENTITY_INVALID')
 /** Credentials were present but rejected (401). `reason` says why (`aud_mismatch`, `token_expired`, ...). */
 export class IdentityError extends MeshguardError {
   static readonly brand = kIdentityInvalid
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_IDENTITY_INVALID' as const
+  declare readonly code: 'ERR_AUTHZ_IDENTITY_INVALID'
   get [kIdentityInvalid](): true {
     return true
   }
@@ -196,6 +211,9 @@ const kDenied = brandOf('ERR_AUTHZ_DENIED')
 /** The policy denied the action (403). Thrown only by helpers and adapters; the engine returns data. */
 export class DeniedError extends MeshguardError {
   static readonly brand = kDenied
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_DENIED' as const
+  declare readonly code: 'ERR_AUTHZ_DENIED'
   get [kDenied](): true {
     return true
   }
@@ -208,6 +226,9 @@ const kUnavailable = brandOf('ERR_AUTHZ_UNAVAILABLE')
 /** A dependency needed to decide (JWKS endpoint, remote PDP) is unavailable: fail closed (503). */
 export class UnavailableError extends MeshguardError {
   static readonly brand = kUnavailable
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_UNAVAILABLE' as const
+  declare readonly code: 'ERR_AUTHZ_UNAVAILABLE'
   get [kUnavailable](): true {
     return true
   }
@@ -220,6 +241,9 @@ const kMint = brandOf('ERR_AUTHZ_MINT_FAILED')
 /** An outbound token could not be minted (key missing, token endpoint down). Nothing was sent. */
 export class MintError extends MeshguardError {
   static readonly brand = kMint
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_MINT_FAILED' as const
+  declare readonly code: 'ERR_AUTHZ_MINT_FAILED'
   get [kMint](): true {
     return true
   }
@@ -232,6 +256,9 @@ const kCondition = brandOf('ERR_AUTHZ_CONDITION_EVALUATION')
 /** A CEL expression could not be compiled or evaluated. */
 export class ConditionError extends MeshguardError {
   static readonly brand = kCondition
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_CONDITION_EVALUATION' as const
+  declare readonly code: 'ERR_AUTHZ_CONDITION_EVALUATION'
   get [kCondition](): true {
     return true
   }
@@ -268,6 +295,9 @@ const kResource = brandOf('ERR_AUTHZ_RESOURCE_RESOLUTION')
 /** A user-supplied resource resolver or loader failed. Fails closed. */
 export class ResourceResolutionError extends MeshguardError {
   static readonly brand = kResource
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_RESOURCE_RESOLUTION' as const
+  declare readonly code: 'ERR_AUTHZ_RESOURCE_RESOLUTION'
   get [kResource](): true {
     return true
   }
@@ -280,6 +310,9 @@ const kAudit = brandOf('ERR_AUTHZ_AUDIT_FAILED')
 /** The audit record could not be written and the service is configured to fail closed. */
 export class AuditError extends MeshguardError {
   static readonly brand = kAudit
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_AUDIT_FAILED' as const
+  declare readonly code: 'ERR_AUTHZ_AUDIT_FAILED'
   get [kAudit](): true {
     return true
   }
@@ -292,6 +325,9 @@ const kInternal = brandOf('ERR_AUTHZ_INTERNAL')
 /** An unexpected failure. Never an allow. */
 export class InternalError extends MeshguardError {
   static readonly brand = kInternal
+  /** The stable code every instance of this class carries. */
+  static readonly code = 'ERR_AUTHZ_INTERNAL' as const
+  declare readonly code: 'ERR_AUTHZ_INTERNAL'
   get [kInternal](): true {
     return true
   }
@@ -300,8 +336,27 @@ export class InternalError extends MeshguardError {
   }
 }
 
+/**
+ * Every concrete meshguard error, as a union discriminated by `code`: `switch (err.code)` narrows
+ * to the class (for example `err.issues` under `'ERR_AUTHZ_POLICY_INVALID'`).
+ */
+export type AnyMeshguardError =
+  | ConfigError
+  | PolicyError
+  | RequestError
+  | IdentityMissingError
+  | IdentityError
+  | DeniedError
+  | UnavailableError
+  | MintError
+  | ConditionError
+  | ResourceResolutionError
+  | AuditError
+  | InternalError
+
 /** Wraps anything thrown into a meshguard error (unknown failures become `ERR_AUTHZ_INTERNAL`). */
-export function toMeshguardError(err: unknown): MeshguardError {
-  if (err instanceof MeshguardError) return err
+export function toMeshguardError(err: unknown): AnyMeshguardError {
+  // Every error the package throws is one of the concrete classes; the base is abstract in practice.
+  if (err instanceof MeshguardError) return err as AnyMeshguardError
   return new InternalError('unexpected failure', { cause: err })
 }

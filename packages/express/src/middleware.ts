@@ -3,17 +3,19 @@
  * answer refusals with problem+json, and run the rest of the chain as the verified caller.
  */
 import {
+  type AuthenticateOptions,
+  type Guard,
+  type ListRouteAuthorization,
+  type RouteAuthorization,
+} from '@meshguard/core'
+import {
   attachRequestGrant,
   checkAuthenticateOptions,
   decideListRequest,
   decideRequest,
   whenDecided,
-  type AuthenticateOptions,
-  type Guard,
   type GuardOutcome,
-  type ListRouteAuthorization,
-  type RouteAuthorization,
-} from '@meshguard/core'
+} from '@meshguard/core/adapter'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { viewOf } from './request-view.js'
 import { sendFailure } from './respond.js'

@@ -1,5 +1,5 @@
 /** Translates an Express request into the guard's framework-neutral view. */
-import { headerViewOf, type HeaderView, type RequestView } from '@meshguard/core'
+import { headerViewOf, type HeaderView, type RequestView } from '@meshguard/core/adapter'
 import type { Request } from 'express'
 
 /**

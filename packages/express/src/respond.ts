@@ -1,5 +1,5 @@
 /** Writes a refusal. Plain Node calls so the bytes match the other adapters exactly. */
-import type { GuardFailure } from '@meshguard/core'
+import type { GuardFailure } from '@meshguard/core/adapter'
 import type { Response } from 'express'
 
 /** Sends the problem+json body with the failure's status and headers. */

@@ -2,17 +2,15 @@
  * The Fastify plugin: decorates the request, reads each route's `config.meshguard`, and runs the guard
  * in one hook. Refusals are answered with problem+json; the handler runs as the verified caller.
  */
+import { ConfigError, type AuthenticateOptions, type Guard } from '@meshguard/core'
 import {
   checkAuthenticateOptions,
-  ConfigError,
   decideListRequest,
   decideRequest,
   whenDecided,
-  type AuthenticateOptions,
-  type Guard,
   type GuardFailure,
   type GuardOutcome,
-} from '@meshguard/core'
+} from '@meshguard/core/adapter'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { viewOf } from './request-view.js'

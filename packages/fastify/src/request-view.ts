@@ -1,5 +1,5 @@
 /** Translates a Fastify request into the guard's framework-neutral view. */
-import { headerViewOf, type RequestView } from '@meshguard/core'
+import { headerViewOf, type RequestView } from '@meshguard/core/adapter'
 import type { FastifyRequest } from 'fastify'
 
 /**

@@ -1,5 +1,6 @@
 /** `@Authorize()`, `@Public()` and the `@Caller()` parameter decorator. */
-import { compileListRoute, compileRoute, type ActionResolver, type ListRouteAuthorization, type ResourceResolver, type RouteAuthorization } from '@meshguard/core'
+import { type ActionResolver, type ListRouteAuthorization, type ResourceResolver, type RouteAuthorization } from '@meshguard/core'
+import { compileListRoute, compileRoute } from '@meshguard/core/adapter'
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common'
 import { AUTHORIZE_LIST_METADATA, AUTHORIZE_METADATA, PUBLIC_METADATA } from './tokens.js'
 import type { NestHttpRequest, NestRouteAuthorization } from './types.js'

@@ -1,5 +1,5 @@
 /** Carries a refusal from the guard to the exception filter, which writes it as problem+json. */
-import type { GuardFailure } from '@meshguard/core'
+import type { GuardFailure } from '@meshguard/core/adapter'
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common'
 import type { ServerResponse } from 'node:http'
 

@@ -1,14 +1,13 @@
 /** The Nest guard and the interceptor that runs handlers as the verified caller. */
+import { type Guard, type ListRouteAuthorization } from '@meshguard/core'
 import {
   attachRequestGrant,
   checkAuthenticateOptions,
   decideListRequest,
   decideRequest,
   whenDecided,
-  type Guard,
   type GuardOutcome,
-  type ListRouteAuthorization,
-} from '@meshguard/core'
+} from '@meshguard/core/adapter'
 import {
   Inject,
   Injectable,

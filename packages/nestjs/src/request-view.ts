@@ -1,5 +1,5 @@
 /** Builds the guard's view from the request of either Nest platform. */
-import { headerViewOf, type RequestView } from '@meshguard/core'
+import { headerViewOf, type RequestView } from '@meshguard/core/adapter'
 import type { IncomingMessage } from 'node:http'
 import type { NestHttpRequest } from './types.js'
 

@@ -1,5 +1,6 @@
 import 'reflect-metadata'
-import { ConfigError, type GuardDecision, type Principal, type VerifiedCaller } from '@meshguard/core'
+import { ConfigError, type Principal, type VerifiedCaller } from '@meshguard/core'
+import { type GuardDecision } from '@meshguard/core/adapter'
 import { Controller, Get, Module, Req, UseGuards, type INestApplication } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter } from '@nestjs/platform-express'

@@ -62,7 +62,8 @@ function packageJson(s: ScaffoldSettings): string {
 
 const SERVERS: Record<Framework, (name: string) => string> = {
   express: (name) => `import express from 'express'
-import { createAuditLog, createMeshguard, fileSink } from '@meshguard/core'
+import { createAuditLog, createMeshguard } from '@meshguard/core'
+import { fileSink } from '@meshguard/core/node'
 import { authorize } from '@meshguard/express'
 import { identity } from './identity.mjs'
 
@@ -79,7 +80,8 @@ app.get('/documents/:id', authorize(mesh.guard, {
 const server = app.listen(Number(process.env.PORT ?? 3000), () => console.log(\`${name} listening on http://localhost:\${server.address().port}\`))
 `,
   fastify: (name) => `import Fastify from 'fastify'
-import { createAuditLog, createMeshguard, fileSink } from '@meshguard/core'
+import { createAuditLog, createMeshguard } from '@meshguard/core'
+import { fileSink } from '@meshguard/core/node'
 import { meshguard } from '@meshguard/fastify'
 import { identity } from './identity.mjs'
 
@@ -101,7 +103,8 @@ console.log(\`${name} listening on http://localhost:\${app.server.address().port
   nestjs: (name) => `import 'reflect-metadata'
 import { Controller, Get, Module, Param } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
-import { createAuditLog, createMeshguard, fileSink } from '@meshguard/core'
+import { createAuditLog, createMeshguard } from '@meshguard/core'
+import { fileSink } from '@meshguard/core/node'
 import { Authorize, MeshguardModule } from '@meshguard/nestjs'
 import { identity } from './identity.mjs'
 

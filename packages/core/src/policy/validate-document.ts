@@ -5,7 +5,7 @@
 import type { PolicyIssue } from '../errors.js'
 import { Ajv7, type ErrorObject, type ValidateFunction } from './ajv.js'
 import { POLICY_KIND_KEYS, type PolicyDocumentDef, type PolicyKindKey } from './model.js'
-import { POLICY_DOCUMENT_SCHEMA } from './policy-schema.js'
+import { POLICY_DOCUMENT_SCHEMA } from '../generated/policy-schema.js'
 import { issueAt, type DocPath, type ParsedDocument } from './yaml-source.js'
 
 let validator: ValidateFunction | undefined

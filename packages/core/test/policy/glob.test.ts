@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compileGlob, matchesGlob } from '@meshguard/core'
+import { compileGlob, matchesGlob } from '../../src/policy/glob.js'
 
 describe('Cerbos globs (gobwas, `:` separator)', () => {
   it.each([

@@ -1,7 +1,8 @@
 import { mkdir, rm, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { formatPolicyIssue, loadPolicyDirectory, PolicyError, readPolicyDirectory } from '@meshguard/core'
+import { formatPolicyIssue, loadPolicyDirectory, PolicyError } from '@meshguard/core'
+import { readPolicyDirectory } from '@meshguard/core/node'
 import { tempPolicyDirs, writePolicyFiles } from '../support/policy-dirs.js'
 
 const GOOD = `apiVersion: api.cerbos.dev/v1

@@ -1,7 +1,7 @@
 // Generated from the Cerbos published JSON Schema `cerbos/policy/v1/Policy.schema.json`
 // (github.com/cerbos/cerbos @ 69bed7f7, schema/jsonschema), Apache License 2.0, copyright Zenauth Ltd.
 // Data only: it describes the policy document shape so our loader rejects exactly what Cerbos rejects.
-// Regenerate from conformance/cerbos/jsonschema/Policy.schema.json; do not edit by hand.
+// Regenerate with `node scripts/generate-policy-schema.mjs`; do not edit by hand.
 
 /** The Cerbos policy document JSON Schema (draft-07). */
 export const POLICY_DOCUMENT_SCHEMA: Record<string, unknown> = {

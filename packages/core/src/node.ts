@@ -1,0 +1,14 @@
+/**
+ * `@meshguard/core/node`: the parts that touch files: policy directory reading and watching, the
+ * file audit sink and the file-based workload token source.
+ *
+ * @packageDocumentation
+ */
+export { watchPolicies } from './reload/index.js'
+export type { PolicyWatcher, WatchPoliciesOptions, ReloadEvent, SwappableEngine } from './reload/index.js'
+export { readPolicyDirectory } from './policy/index.js'
+export type { PolicyDirectoryFiles } from './policy/index.js'
+export { fileSink } from './audit/index.js'
+export type { FileSinkOptions } from './audit/index.js'
+export { tokenFileSource } from './identity/index.js'
+export type { TokenFileSourceOptions } from './identity/index.js'
