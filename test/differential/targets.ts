@@ -34,7 +34,7 @@ export function useTargets(targets: readonly DifferentialTarget[]): ReadonlyMap<
     )
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
     if (failed) throw failed.reason
-  })
+  }, 120_000)
   afterAll(async () => {
     await Promise.all([...running.values()].map(({ pdp }) => pdp.stop()))
   })

@@ -38,7 +38,7 @@ export interface CerbosPdpOptions {
   globals?: Record<string, unknown> | undefined
   /** `engine.defaultPolicyVersion`. @defaultValue `'default'` */
   defaultPolicyVersion?: string | undefined
-  /** How long to wait for the health endpoint to report `SERVING`. @defaultValue `20000` */
+  /** How long to wait for the health endpoint to report `SERVING`. @defaultValue `60000` (a loaded machine can take that long to compile the conformance store) */
   startupTimeoutMs?: number | undefined
 }
 
@@ -164,7 +164,7 @@ async function startOnce(options: CerbosPdpOptions): Promise<CerbosPdp> {
 
   const httpUrl = `http://127.0.0.1:${httpPort}`
   try {
-    await waitUntilServing(httpUrl, child, options.startupTimeoutMs ?? 20_000, () => output)
+    await waitUntilServing(httpUrl, child, options.startupTimeoutMs ?? 60_000, () => output)
   } catch (err) {
     await stop()
     throw err
