@@ -17,9 +17,9 @@ interface OptionTable {
 
 const TABLES: OptionTable[] = [
   { doc: 'docs/client.md', heading: '## Options', sources: ['packages/client/src/types.ts', 'packages/client/src/fetch.ts'] },
-  { doc: 'docs/identity-and-tokens.md', heading: '## Workload tokens', sources: ['packages/core/src/identity/workload-identity.ts'] },
-  { doc: 'docs/identity-and-tokens.md', heading: '## Verifying: `createIdentityVerifier(options)`', sources: ['packages/core/src/identity/types.ts'] },
-  { doc: 'docs/identity-and-tokens.md', heading: '## Trust bundles: `createTrustBundle(options)`', sources: ['packages/core/src/identity/types.ts'] },
+  { doc: 'docs/identity-and-tokens.md', heading: '## Workload tokens', sources: ['packages/core/src/identity/mint/workload-identity.ts'] },
+  { doc: 'docs/identity-and-tokens.md', heading: '## Verifying: `createIdentityVerifier(options)`', sources: ['packages/core/src/identity/verify/types.ts'] },
+  { doc: 'docs/identity-and-tokens.md', heading: '## Trust bundles: `createTrustBundle(options)`', sources: ['packages/core/src/identity/trust/types.ts'] },
   { doc: 'docs/operations.md', heading: '## Audit log', sources: ['packages/core/src/audit/log.ts'] },
   { doc: 'docs/operations.md', heading: '## Remote Cerbos PDP', sources: ['packages/core/src/remote/remote-engine.ts'] },
   { doc: 'docs/adapters/fastify.md', heading: '## Plugin options', sources: ['packages/fastify/src/types.ts'] },

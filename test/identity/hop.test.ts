@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callerContext } from '../../packages/core/src/context/index.js'
 import { MeshguardError } from '../../packages/core/src/errors.js'
 import { createIdentityVerifier, type IdentityVerifier } from '../../packages/core/src/identity/index.js'
-import type { HeaderView } from '../../packages/core/src/identity/types.js'
+import type { HeaderView } from '../../packages/core/src/identity/headers.js'
 import { createIdentityFixture, serviceId, type IdentityFixture } from '../support/identity.js'
 
 type Handler = (req: IncomingMessage) => Promise<unknown>

@@ -11,7 +11,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MeshguardError } from '../../packages/core/src/errors.js'
 import { createIdentityVerifier, createTrustBundle, type IdentityVerifier } from '../../packages/core/src/identity/index.js'
-import type { HeaderView } from '../../packages/core/src/identity/types.js'
+import type { HeaderView } from '../../packages/core/src/identity/headers.js'
 import { ACTOR_AUDIENCE, createIdentityFixture, generateFixtureKey, serviceId, USER_ISSUER, type FixtureKey, type IdentityFixture } from '../support/identity.js'
 
 const CALLER = serviceId('caller')

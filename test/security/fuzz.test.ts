@@ -7,7 +7,7 @@
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { IdentityError, MeshguardError } from '../../packages/core/src/errors.js'
-import { parseCompactToken } from '../../packages/core/src/identity/compact.js'
+import { parseCompactToken } from '../../packages/core/src/identity/verify/compact.js'
 import { createIdentityVerifier, parseSpiffeId, type IdentityVerifier } from '../../packages/core/src/identity/index.js'
 import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
 

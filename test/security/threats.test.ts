@@ -24,7 +24,7 @@ import {
   type IdentityVerifier,
   type IdentityVerifierOptions,
 } from '../../packages/core/src/identity/index.js'
-import type { HeaderView } from '../../packages/core/src/identity/types.js'
+import type { HeaderView } from '../../packages/core/src/identity/headers.js'
 import {
   createIdentityFixture,
   generateFixtureKey,

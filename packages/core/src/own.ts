@@ -7,3 +7,11 @@ export function setOwn(obj: Record<string, unknown>, key: string, value: unknown
   if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
   else obj[key] = value
 }
+
+/**
+ * An object for attributes built from untrusted JSON: no prototype, so a key named `__proto__`,
+ * `constructor` or `prototype` is inert data and nothing can be inherited.
+ */
+export function bareRecord(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>
+}

@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { ConfigError, MintError } from '../errors.js'
-import { actorTokenOf } from '../identity/verifier.js'
-import type { VerifiedCaller } from '../identity/types.js'
+import { actorTokenOf, type VerifiedCaller } from '../identity/caller.js'
 
 /** How the code running now acts towards other services. */
 export type CallerMode =

@@ -1,5 +1,7 @@
 import { IdentityError, type TokenKind } from '../errors.js'
-import type { HeaderView } from './types.js'
+
+/** A request's headers: lower-case names, every value received (duplicates kept as arrays). */
+export type HeaderView = Readonly<Record<string, string | readonly string[] | undefined>>
 
 /** The default header of the actor token. */
 export const DEFAULT_ACTOR_HEADER = 'x-meshguard-actor'

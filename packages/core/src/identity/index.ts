@@ -1,25 +1,20 @@
 // Public API of the identity module: named exports only.
+// The shared ground floor: the verified caller, the wire format, SPIFFE IDs, the JWS algorithm table, reason codes.
 export { parseSpiffeId, isSpiffeId } from './spiffe.js'
 export type { SpiffeId, IdentityPattern } from './spiffe.js'
-export { createTrustBundle, TrustBundle, WORKLOAD_TOKEN_TYP, ACCESS_TOKEN_TYP } from './trust-bundle.js'
-export { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS } from './jwk.js'
+export { WORKLOAD_TOKEN_TYP, ACCESS_TOKEN_TYP } from './wire.js'
+export { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS } from './jws-algorithms.js'
 export { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, SINGLE_VALUE_HEADERS, headerViewOf } from './headers.js'
 export type { NodeRequestHeaders } from './headers.js'
-export { AI_AGENT_TYPE } from './principal.js'
 export { sha256Base64url } from './digest.js'
-export { createIdentityVerifier, actorTokenOf, kActorToken } from './verifier.js'
-export type { IdentityVerifier } from './verifier.js'
-export { selfSignedTokenSource } from './self-signed-source.js'
-export type { SelfSignedSourceOptions } from './self-signed-source.js'
-export { tokenFileSource } from './token-file-source.js'
-export type { TokenFileSourceOptions } from './token-file-source.js'
-export { clientCredentialsSource } from './client-credentials-source.js'
-export type { ClientCredentialsSourceOptions } from './client-credentials-source.js'
-export type { WorkloadTokenSource, TokenRequest, SourcedToken } from './token-source.js'
-export { loadSigningKey } from './signing-key.js'
-export type { SigningKeyInput, SigningAlgorithm, SigningKey } from './signing-key.js'
-export { createWorkloadIdentity } from './workload-identity.js'
-export type { WorkloadIdentity, WorkloadIdentityOptions, OutboundIdentityRequest } from './workload-identity.js'
+export { actorTokenOf, kActorToken } from './caller.js'
+export type { ActorType, VerifiedWorkload, VerifiedActor, Delegation, TokenDigests, VerifiedCaller } from './caller.js'
+export { IDENTITY_MISSING_REASONS, IDENTITY_INVALID_REASONS, IDENTITY_UNAVAILABLE_REASONS, MINT_REASONS } from './reasons.js'
+export type { IdentityReason, MintReason } from './reasons.js'
+// Trust: who may sign what, and their keys.
+export { createTrustBundle, TrustBundle } from './trust/trust-bundle.js'
+export { recordTrustEvents } from './trust/trust-metrics.js'
+export type { JwksMetricsRecorder } from './trust/trust-metrics.js'
 export type {
   PublicJwk,
   JsonWebKeySet,
@@ -30,20 +25,28 @@ export type {
   TrustEvent,
   TrustCounters,
   TrustBundleOptions,
+} from './trust/types.js'
+// Verify: incoming token pairs to a verified caller.
+export { AI_AGENT_TYPE } from './verify/principal.js'
+export { createIdentityVerifier } from './verify/verifier.js'
+export type { IdentityVerifier } from './verify/verifier.js'
+export type {
   VerifyCallOptions,
-  ActorType,
   WorkloadMapping,
   ActorMapping,
   ClaimMappingOptions,
   IdentityVerifierOptions,
-  VerifiedWorkload,
-  VerifiedActor,
-  Delegation,
-  TokenDigests,
-  VerifiedCaller,
   VerifierStats,
-} from './types.js'
-export { IDENTITY_MISSING_REASONS, IDENTITY_INVALID_REASONS, IDENTITY_UNAVAILABLE_REASONS, MINT_REASONS } from './reasons.js'
-export type { IdentityReason, MintReason } from './reasons.js'
-export { recordTrustEvents } from './trust-metrics.js'
-export type { JwksMetricsRecorder } from './trust-metrics.js'
+} from './verify/types.js'
+// Mint: outbound workload tokens and headers.
+export { selfSignedTokenSource } from './mint/self-signed-source.js'
+export type { SelfSignedSourceOptions } from './mint/self-signed-source.js'
+export { tokenFileSource } from './mint/token-file-source.js'
+export type { TokenFileSourceOptions } from './mint/token-file-source.js'
+export { clientCredentialsSource } from './mint/client-credentials-source.js'
+export type { ClientCredentialsSourceOptions } from './mint/client-credentials-source.js'
+export type { WorkloadTokenSource, TokenRequest, SourcedToken } from './mint/token-source.js'
+export { loadSigningKey } from './mint/signing-key.js'
+export type { SigningKeyInput, SigningAlgorithm, SigningKey } from './mint/signing-key.js'
+export { createWorkloadIdentity } from './mint/workload-identity.js'
+export type { WorkloadIdentity, WorkloadIdentityOptions, OutboundIdentityRequest } from './mint/workload-identity.js'

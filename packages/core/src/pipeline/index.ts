@@ -9,7 +9,8 @@ export { compileRoute, compileListRoute, checkAuthenticateOptions } from './rout
 export { decideRequest, decideListRequest, whenDecided } from './adapter-flow.js'
 export { attachRequestGrant } from './request-grant.js'
 // The header view and actor requirement are identity's types, re-exported here as part of RequestView's API.
-export type { HeaderView, ActorRequirement } from '../identity/types.js'
+export type { HeaderView } from '../identity/headers.js'
+export type { ActorRequirement } from '../identity/verify/types.js'
 export type {
   RequestView,
   ResourceResolver,

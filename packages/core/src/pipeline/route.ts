@@ -3,7 +3,7 @@
  * `actor` is a `ConfigError` at start-up, never a 500 on every request.
  */
 import { ConfigError } from '../errors.js'
-import type { ActorRequirement } from '../identity/types.js'
+import type { ActorRequirement } from '../identity/verify/types.js'
 import type { AuthenticateOptions, ListRouteAuthorization, RouteAuthorization } from './types.js'
 
 const ACTOR_REQUIREMENTS: readonly ActorRequirement[] = ['required', 'forbidden', 'optional']

@@ -4,7 +4,9 @@
  */
 import type { AuditLog } from '../audit/index.js'
 import type { MeshguardError, TokenKind } from '../errors.js'
-import type { ActorRequirement, HeaderView, VerifiedCaller } from '../identity/types.js'
+import type { VerifiedCaller } from '../identity/caller.js'
+import type { HeaderView } from '../identity/headers.js'
+import type { ActorRequirement } from '../identity/verify/types.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { PlanSubject } from '../engine/plan/predicate.js'
 import type { PlanFilter, PlanFilterKind, PlanResourcesResponse } from '../engine/plan/types.js'

@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync, sign, webcrypto, type KeyObject }
 import { compactVerify, importJWK, type JWK } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { IdentityError } from '../../src/errors.js'
-import { verifyJwsSignature } from '../../src/identity/jws-sync-verify.js'
+import { verifyJwsSignature } from '../../src/identity/verify/jws-sync-verify.js'
 
 type Key = Parameters<typeof verifyJwsSignature>[1]
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TokenMemo, tokenKey } from '../../src/identity/token-memo.js'
+import { TokenMemo, tokenKey } from '../../src/identity/verify/token-memo.js'
 
 describe('TokenMemo', () => {
   const token = `header.payload.${'s'.repeat(20)}XYZsignatureEnd0`

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { VerificationCache } from '../../src/identity/verification-cache.js'
+import { VerificationCache } from '../../src/identity/verify/verification-cache.js'
 
 describe('VerificationCache admission', () => {
   it('keeps a first sighting on probation and serves its repeat', () => {

@@ -1,48 +1,12 @@
 import { importJWK, type CryptoKey } from 'jose'
-import type { PublicJwk } from './types.js'
-
-/** Every asymmetric JWS algorithm meshguard can verify. HMAC and `none` are never accepted. */
-export const ASYMMETRIC_ALGORITHMS: ReadonlySet<string> = new Set([
-  'EdDSA',
-  'Ed25519',
-  'ES256',
-  'ES384',
-  'ES512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-])
-
-/** The default algorithm allowlist of a trust anchor. */
-export const DEFAULT_ALGORITHMS: readonly string[] = Object.freeze(['EdDSA', 'Ed25519', 'ES256', 'ES384', 'PS256', 'RS256'])
+import { JWS_ALGORITHMS } from '../jws-algorithms.js'
+import type { KeyEntry, PublicJwk } from './types.js'
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'] as const
 
-/** A verification key from a bundle, with the algorithms it may be used with. */
-export interface KeyEntry {
-  readonly kid: string
-  /** One key, its algorithms: the JWK `alg` if present, otherwise those its type allows. */
-  readonly algorithms: ReadonlySet<string>
-  /** The imported key for one algorithm (imported once, then reused). */
-  key(alg: string): Promise<CryptoKey | Uint8Array>
-  /** The imported key for one algorithm if its import has finished, so callers can skip a promise. */
-  keyNow?(alg: string): CryptoKey | Uint8Array | undefined
-}
-
+/** The algorithms a key of this type (and curve) may verify; 'oct' (HMAC) and unknown types: none. */
 function algorithmsOf(jwk: PublicJwk): string[] {
-  switch (jwk.kty) {
-    case 'OKP':
-      return jwk.crv === 'Ed25519' ? ['EdDSA', 'Ed25519'] : []
-    case 'EC':
-      return jwk.crv === 'P-256' ? ['ES256'] : jwk.crv === 'P-384' ? ['ES384'] : jwk.crv === 'P-521' ? ['ES512'] : []
-    case 'RSA':
-      return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
-    default:
-      return [] // 'oct' (HMAC) and unknown types never verify anything
-  }
+  return JWS_ALGORITHMS.filter((alg) => alg.jwkKeyType === jwk.kty && (alg.jwkCurve === undefined || alg.jwkCurve === jwk.crv)).map((alg) => alg.name)
 }
 
 /**

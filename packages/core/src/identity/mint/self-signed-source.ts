@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { SignJWT } from 'jose'
-import { ConfigError, MintError } from '../errors.js'
+import { ConfigError, MintError } from '../../errors.js'
 import { loadSigningKey, type SigningAlgorithm, type SigningKeyInput } from './signing-key.js'
 import type { WorkloadTokenSource } from './token-source.js'
-import { WORKLOAD_TOKEN_TYP } from './trust-bundle.js'
+import { WORKLOAD_TOKEN_TYP } from '../wire.js'
 
 /** Options of {@link selfSignedTokenSource}. */
 export interface SelfSignedSourceOptions {

@@ -1,4 +1,4 @@
-import { Lru } from './lru.js'
+import { Lru } from '../lru.js'
 
 /** Entries a first sighting may occupy, at most: small, so one-shot entries die young. */
 const PROBATION_ENTRIES = 256

@@ -1,14 +1,15 @@
-import { IdentityError, MeshguardError } from '../errors.js'
-import { andThen, type MaybePromise } from '../maybe-async.js'
+import { IdentityError, MeshguardError } from '../../errors.js'
+import { andThen, type MaybePromise } from '../../maybe-async.js'
 import { checkActorAudience, checkTimes, checkWorkloadAudience, type TimeRules } from './claims.js'
 import { parseCompactToken, type UnverifiedToken } from './compact.js'
-import { ASYMMETRIC_ALGORITHMS, type KeyEntry } from './jwk.js'
+import { ASYMMETRIC_ALGORITHMS } from '../jws-algorithms.js'
 import { verifyJwsSignature } from './jws-sync-verify.js'
-import type { KeyStore } from './key-store.js'
-import { deepFreeze } from '../deep-freeze.js'
-import { parseSpiffeId, type SpiffeId } from './spiffe.js'
+import type { KeyEntry, KeyStore } from '../trust/types.js'
+import { deepFreeze } from '../../deep-freeze.js'
+import { parseSpiffeId, type SpiffeId } from '../spiffe.js'
 import { TokenMemo } from './token-memo.js'
-import { normalizeTyp, type ResolvedActorIssuer, type ResolvedWorkloadAnchor, type TrustBundle } from './trust-bundle.js'
+import type { ResolvedActorIssuer, ResolvedWorkloadAnchor, TrustBundle } from '../trust/trust-bundle.js'
+import { normalizeTyp } from '../wire.js'
 
 /** Limits shared by both token slots. */
 export interface SlotLimits {

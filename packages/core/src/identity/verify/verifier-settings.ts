@@ -1,8 +1,8 @@
 /** The options of one identity verifier, validated once. */
-import { ConfigError } from '../errors.js'
-import { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, SINGLE_VALUE_HEADERS } from './headers.js'
+import { ConfigError } from '../../errors.js'
+import { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, SINGLE_VALUE_HEADERS } from '../headers.js'
 import { defaultActorMapping, defaultWorkloadMapping } from './principal.js'
-import { TrustBundle } from './trust-bundle.js'
+import { TrustBundle } from '../trust/trust-bundle.js'
 import type { ClaimMappingOptions, IdentityVerifierOptions } from './types.js'
 
 /** A verifier's options after validation, with every default applied. */

@@ -6,49 +6,35 @@
  * module only answers "does this signature verify under this key for this algorithm".
  */
 import { constants, KeyObject, verify, type webcrypto } from 'node:crypto'
-import { IdentityError } from '../errors.js'
+import { IdentityError } from '../../errors.js'
+import { JWS_ALGORITHMS, type JwsAlgorithm } from '../jws-algorithms.js'
 import { TokenMemo } from './token-memo.js'
 
-/** How node:crypto checks one JWS algorithm, and which keys may be used for it. */
+/** How node:crypto checks one JWS algorithm of the table, and which keys may be used for it. */
 interface AlgorithmParameters {
-  /** Digest for `crypto.verify` (null: the key type implies it, as for Ed25519). */
   readonly digest: string | null
-  /** Key types (`KeyObject.asymmetricKeyType`) that may verify this algorithm. */
   readonly keyTypes: readonly string[]
-  /** The EC curve the key must be on (OpenSSL name). */
-  readonly namedCurve?: string
-  /** Exact signature length in bytes, where the algorithm fixes it (ECDSA in IEEE P1363 form, Ed25519). */
-  readonly signatureBytes?: number
-  /** RSA padding; PSS salt length equals the digest length (RFC 7518 §3.5). */
-  readonly padding?: number
-  readonly saltLength?: number
+  readonly namedCurve: string | undefined
+  readonly signatureBytes: number | undefined
+  readonly padding: number | undefined
+  readonly saltLength: number | undefined
+  readonly minRsaBits: number
 }
 
-const ecdsa = (digest: string, namedCurve: string, signatureBytes: number): AlgorithmParameters =>
-  Object.freeze({ digest, keyTypes: ['ec'], namedCurve, signatureBytes })
-const pkcs1 = (digest: string): AlgorithmParameters =>
-  Object.freeze({ digest, keyTypes: ['rsa'], padding: constants.RSA_PKCS1_PADDING })
-const pss = (digest: string, saltLength: number): AlgorithmParameters =>
-  Object.freeze({ digest, keyTypes: ['rsa', 'rsa-pss'], padding: constants.RSA_PKCS1_PSS_PADDING, saltLength })
-const ed25519: AlgorithmParameters = Object.freeze({ digest: null, keyTypes: ['ed25519'], signatureBytes: 64 })
+function parametersOf(alg: JwsAlgorithm): AlgorithmParameters {
+  return Object.freeze({
+    digest: alg.digest,
+    keyTypes: alg.keyTypes,
+    namedCurve: alg.namedCurve,
+    signatureBytes: alg.signatureBytes,
+    padding: alg.rsaPadding === 'pss' ? constants.RSA_PKCS1_PSS_PADDING : alg.rsaPadding === 'pkcs1' ? constants.RSA_PKCS1_PADDING : undefined,
+    saltLength: alg.saltLength,
+    minRsaBits: alg.minRsaBits ?? 0,
+  })
+}
 
-/** The asymmetric JWS algorithms meshguard verifies (RFC 7518 §3, RFC 8037, RFC 9864 `Ed25519`). */
-const ALGORITHMS: ReadonlyMap<string, AlgorithmParameters> = new Map([
-  ['ES256', ecdsa('sha256', 'prime256v1', 64)],
-  ['ES384', ecdsa('sha384', 'secp384r1', 96)],
-  ['ES512', ecdsa('sha512', 'secp521r1', 132)],
-  ['RS256', pkcs1('sha256')],
-  ['RS384', pkcs1('sha384')],
-  ['RS512', pkcs1('sha512')],
-  ['PS256', pss('sha256', 32)],
-  ['PS384', pss('sha384', 48)],
-  ['PS512', pss('sha512', 64)],
-  ['EdDSA', ed25519],
-  ['Ed25519', ed25519],
-])
-
-/** RSA keys shorter than this are refused, as jose refuses them. */
-const MIN_RSA_BITS = 2048
+/** The table's algorithms with their node:crypto parameters, worked out once. */
+const ALGORITHMS: ReadonlyMap<string, AlgorithmParameters> = new Map(JWS_ALGORITHMS.map((alg) => [alg.name, parametersOf(alg)]))
 
 /** Keys converted once: the bundle hands out the same imported key object on every call. */
 const keyObjects = new WeakMap<object, KeyObject>()
@@ -103,7 +89,7 @@ function keyFits(key: KeyObject, parameters: AlgorithmParameters): boolean {
   if (type === undefined || !parameters.keyTypes.includes(type)) return false
   const details = key.asymmetricKeyDetails
   if (parameters.namedCurve !== undefined) return details?.namedCurve === parameters.namedCurve
-  if (type === 'rsa' || type === 'rsa-pss') return (details?.modulusLength ?? 0) >= MIN_RSA_BITS
+  if (type === 'rsa' || type === 'rsa-pss') return (details?.modulusLength ?? 0) >= parameters.minRsaBits
   return true
 }
 

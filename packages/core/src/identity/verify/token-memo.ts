@@ -6,7 +6,7 @@
  * well as a hash of all of them. Keys never decide anything: a hit compares the token in full, and
  * two tokens that share a key merely replace each other.
  */
-import { Lru } from './lru.js'
+import { Lru } from '../lru.js'
 
 /** Characters of a token's end that go into its key: signature bytes of a valid token. */
 const KEY_TAIL = 16

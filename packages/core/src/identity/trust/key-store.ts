@@ -1,31 +1,8 @@
 import { readFileSync, statSync } from 'node:fs'
-import { ConfigError, IdentityError } from '../errors.js'
-import { toKeyMap, type KeyEntry } from './jwk.js'
+import { ConfigError, IdentityError } from '../../errors.js'
+import { toKeyMap } from './jwk.js'
 import { RemoteJwks } from './remote-jwks.js'
-import type { KeySourceOptions, TrustEvent } from './types.js'
-
-/** Finds verification keys by `kid`. */
-export interface KeyStore {
-  /** A short, token-free description for events (`inline`, the file path, the URL). */
-  readonly source: string
-  /**
-   * The key with this kid.
-   * @throws IdentityError `unknown_key`; UnavailableError `jwks_unavailable` (remote only)
-   */
-  getKey(kid: string): Promise<KeyEntry> | KeyEntry
-  /**
-   * The entry `getKey(kid)` would return right now without waiting, or undefined when it would
-   * wait, fail or return another entry. Never fetches; it lets a cached verification ask whether
-   * its key is still trusted, so the cache cannot outlive a key's removal.
-   */
-  currentKey(kid: string): KeyEntry | undefined
-}
-
-/** Context a key store needs from its bundle. */
-export interface KeyStoreContext {
-  emit(event: TrustEvent): void
-  clock(): number
-}
+import type { KeyEntry, KeySourceOptions, KeyStore, KeyStoreContext } from './types.js'
 
 const unknownKey = (): IdentityError => new IdentityError('unknown_key', 'no trusted key matches the token kid')
 

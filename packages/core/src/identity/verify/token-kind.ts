@@ -3,8 +3,8 @@
  * it is working on, so that a 401 can say `actor` or `workload` next to its reason
  * (`token_expired` alone does not say which of two tokens expired).
  */
-import { MeshguardError, type TokenKind } from '../errors.js'
-import type { MaybePromise } from '../maybe-async.js'
+import { MeshguardError, type TokenKind } from '../../errors.js'
+import type { MaybePromise } from '../../maybe-async.js'
 
 /** Marks a meshguard error as being about one token (the first mark stays) and returns it, for `throw`. */
 export function aboutToken(err: unknown, kind: TokenKind): unknown {

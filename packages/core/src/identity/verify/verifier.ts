@@ -1,27 +1,17 @@
-import { newRequestId } from '../request-id.js'
-import { IdentityError, IdentityMissingError, ConfigError } from '../errors.js'
-import { parseActorToken, parseBearer, peekSingleHeader, singleHeader, transactionIdHeader } from './headers.js'
-import { isPromise, type MaybePromise } from '../maybe-async.js'
+import { newRequestId } from '../../request-id.js'
+import { IdentityError, IdentityMissingError, ConfigError } from '../../errors.js'
+import { parseActorToken, parseBearer, peekSingleHeader, singleHeader, transactionIdHeader } from '../headers.js'
+import { isPromise, type MaybePromise } from '../../maybe-async.js'
 import { mixTail, tokenKey } from './token-memo.js'
 import { checkTimes } from './claims.js'
 import { TokenPairVerifier, type Verified } from './token-pair.js'
-import type { TrustBundle } from './trust-bundle.js'
+import type { TrustBundle } from '../trust/trust-bundle.js'
 import { VerificationCache } from './verification-cache.js'
-import type { ActorRequirement, HeaderView, IdentityVerifierOptions, VerifiedCaller, VerifierStats, VerifyCallOptions } from './types.js'
+import { kActorToken, type VerifiedCaller } from '../caller.js'
+import type { HeaderView } from '../headers.js'
+import type { ActorRequirement, IdentityVerifierOptions, VerifierStats, VerifyCallOptions } from './types.js'
 import { resolveVerifierSettings } from './verifier-settings.js'
 import { stillTrusted, type VerifiedActorToken, type VerifiedWorkloadToken } from './verify-token.js'
-
-/**
- * The raw actor token on a {@link VerifiedCaller}: a getter under this symbol on the caller's
- * prototype (the token itself is private), so the outbound client can forward it while
- * `JSON.stringify`, spreading and loggers never see it.
- */
-export const kActorToken: unique symbol = Symbol.for('@meshguard/identity.actorToken')
-
-/** The raw actor token a caller arrived with (to forward it unchanged), if any. */
-export function actorTokenOf(caller: VerifiedCaller): string | undefined {
-  return (caller as { [kActorToken]?: string })[kActorToken]
-}
 
 /** Verifies incoming workload and actor tokens and builds the on-behalf-of principal. */
 export interface IdentityVerifier {

@@ -1,9 +1,9 @@
 /** The actor a verified actor token stands for, mapped once per token when the mapping is pure. */
-import { deepFreeze } from '../deep-freeze.js'
-import { IdentityError } from '../errors.js'
-import { walkActChain } from './delegation.js'
+import { deepFreeze } from '../../deep-freeze.js'
+import { IdentityError } from '../../errors.js'
+import { walkActChain } from '../delegation.js'
 import { authoritativeClaims, runMapping } from './principal.js'
-import type { VerifiedActor } from './types.js'
+import type { VerifiedActor } from '../caller.js'
 import type { VerifierSettings } from './verifier-settings.js'
 import type { VerifiedActorToken } from './verify-token.js'
 

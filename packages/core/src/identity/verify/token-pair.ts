@@ -3,19 +3,20 @@
  * the `ath` binding, the workload mapping (authority-asserted claims only), the actor token, its
  * issued-to check, and the frozen result.
  */
-import { deepFreeze } from '../deep-freeze.js'
-import { IdentityError } from '../errors.js'
-import type { MaybePromise } from '../maybe-async.js'
+import { deepFreeze } from '../../deep-freeze.js'
+import { IdentityError } from '../../errors.js'
+import type { MaybePromise } from '../../maybe-async.js'
 import { type ActorSide, ActorSides } from './actor-side.js'
 import { checkActorBinding, checkActorIssuedTo } from './binding.js'
-import { walkActChain } from './delegation.js'
-import { sha256Base64url } from './digest.js'
-import { isTransactionId } from './headers.js'
+import { walkActChain } from '../delegation.js'
+import { sha256Base64url } from '../digest.js'
+import { isTransactionId } from '../headers.js'
 import { authoritativeClaims, runMapping } from './principal.js'
 import { PrincipalMemo } from './principal-memo.js'
 import { aboutToken, andThenAbout } from './token-kind.js'
 import { TokenMemo, tokenKey } from './token-memo.js'
-import type { Delegation, VerifiedActor, VerifiedCaller, WorkloadGrant, WorkloadMapping } from './types.js'
+import type { Delegation, VerifiedActor, VerifiedCaller } from '../caller.js'
+import type { WorkloadGrant, WorkloadMapping } from './types.js'
 import type { VerifierSettings } from './verifier-settings.js'
 import {
   verifyActorToken,

@@ -1,4 +1,4 @@
-import { IdentityError } from '../errors.js'
+import { IdentityError } from '../../errors.js'
 
 /**
  * The workload ↔ actor binding (in the spirit of DPoP's `ath`): a workload token minted for one actor

@@ -1,7 +1,6 @@
-import { ConfigError, IdentityError, UnavailableError } from '../errors.js'
-import { toKeyMap, type KeyEntry } from './jwk.js'
-import type { KeyStore, KeyStoreContext } from './key-store.js'
-import type { RemoteJwksOptions } from './types.js'
+import { ConfigError, IdentityError, UnavailableError } from '../../errors.js'
+import { toKeyMap } from './jwk.js'
+import type { KeyEntry, KeyStore, KeyStoreContext, RemoteJwksOptions } from './types.js'
 
 const MAX_JWKS_BYTES = 512 * 1024
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])

@@ -1,4 +1,4 @@
-import { IdentityError } from '../errors.js'
+import { IdentityError } from '../../errors.js'
 
 /** Time rules for one token slot, in seconds. */
 export interface TimeRules {

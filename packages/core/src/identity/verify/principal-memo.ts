@@ -3,10 +3,11 @@
  * tokens of one caller then share one deep-frozen principal, which the engine validates once and
  * its memos key on (see docs/architecture.md, performance invariants).
  */
-import { deepFreeze } from '../deep-freeze.js'
-import type { Principal } from '../types.js'
+import { deepFreeze } from '../../deep-freeze.js'
+import type { Principal } from '../../types.js'
 import { buildPrincipal } from './principal.js'
-import type { VerifiedActor, WorkloadMapping } from './types.js'
+import type { VerifiedActor } from '../caller.js'
+import type { WorkloadMapping } from './types.js'
 
 const sameStrings = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i])
 

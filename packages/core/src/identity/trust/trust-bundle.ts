@@ -1,21 +1,11 @@
-import { ConfigError } from '../errors.js'
-import { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS } from './jwk.js'
-import { createKeyStore, type KeyStore, type KeyStoreContext } from './key-store.js'
-import { deepFreeze } from '../deep-freeze.js'
-import { bareRecord, TOKEN_CLAIMS } from './principal.js'
-import { compileIdentityPatterns, isSpiffeId, parseSpiffeId, type SpiffeId } from './spiffe.js'
-import type { TrustBundleOptions, TrustCounters, TrustEvent, WorkloadTrustAnchor, ActorIssuer } from './types.js'
-
-/** The `typ` of workload tokens minted by meshguard. */
-export const WORKLOAD_TOKEN_TYP = 'workload+jwt'
-/** The `typ` of OAuth 2.0 JWT access tokens (RFC 9068), the default for actor tokens. */
-export const ACCESS_TOKEN_TYP = 'at+jwt'
-
-/** Normalizes a `typ` value the way RFC 8725bis compares media types. */
-export function normalizeTyp(typ: string): string {
-  const lower = typ.toLowerCase()
-  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower
-}
+import { ConfigError } from '../../errors.js'
+import { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS } from '../jws-algorithms.js'
+import { createKeyStore } from './key-store.js'
+import { deepFreeze } from '../../deep-freeze.js'
+import { bareRecord } from '../../own.js'
+import { ACCESS_TOKEN_TYP, normalizeTyp, TOKEN_CLAIMS, WORKLOAD_TOKEN_TYP } from '../wire.js'
+import { compileIdentityPatterns, isSpiffeId, parseSpiffeId, type SpiffeId } from '../spiffe.js'
+import type { ActorIssuer, KeyStore, KeyStoreContext, TrustBundleOptions, TrustCounters, TrustEvent, WorkloadTrustAnchor } from './types.js'
 
 /** @internal A workload anchor after validation. */
 export interface ResolvedWorkloadAnchor {

@@ -1,4 +1,4 @@
-import { ConfigError, MintError } from '../errors.js'
+import { ConfigError, MintError } from '../../errors.js'
 import type { WorkloadTokenSource } from './token-source.js'
 
 /** Options of {@link clientCredentialsSource}. */

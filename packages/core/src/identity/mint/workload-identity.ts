@@ -1,12 +1,11 @@
-import { ConfigError, MintError, toMeshguardError } from '../errors.js'
-import { toActClaim } from './delegation.js'
-import { sha256Base64url } from './digest.js'
-import { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, isTransactionId } from './headers.js'
-import { Lru } from './lru.js'
-import { parseSpiffeId } from './spiffe.js'
+import { ConfigError, MintError, toMeshguardError } from '../../errors.js'
+import { toActClaim } from '../delegation.js'
+import { sha256Base64url } from '../digest.js'
+import { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, isTransactionId } from '../headers.js'
+import { Lru } from '../lru.js'
+import { parseSpiffeId } from '../spiffe.js'
 import type { SourcedToken, WorkloadTokenSource } from './token-source.js'
-import type { VerifiedCaller } from './types.js'
-import { actorTokenOf } from './verifier.js'
+import { actorTokenOf, type VerifiedCaller } from '../caller.js'
 
 /** Options of {@link createWorkloadIdentity}. */
 export interface WorkloadIdentityOptions {

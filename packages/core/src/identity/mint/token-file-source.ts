@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
 import { decodeJwt } from 'jose'
-import { ConfigError, MintError } from '../errors.js'
+import { ConfigError, MintError } from '../../errors.js'
 import type { WorkloadTokenSource } from './token-source.js'
 
 /** Options of {@link tokenFileSource}. */

@@ -1,12 +1,22 @@
 import { readFileSync } from 'node:fs'
 import { createPrivateKey, KeyObject } from 'node:crypto'
-import { ConfigError } from '../errors.js'
+import { ConfigError } from '../../errors.js'
+import { JWS_ALGORITHMS } from '../jws-algorithms.js'
 
 /** A private signing key: a `KeyObject`, a PEM (PKCS#8) string, `{ file }` or `{ env }` holding a PEM. */
 export type SigningKeyInput = KeyObject | string | { file: string } | { env: string }
 
 /** The algorithms meshguard mints with. */
 export type SigningAlgorithm = 'EdDSA' | 'ES256'
+
+/** The algorithm the table mints with for this key's type and curve, if any. */
+function mintingAlgorithmOf(key: KeyObject): SigningAlgorithm | undefined {
+  const type = key.asymmetricKeyType
+  if (type === undefined) return undefined
+  const curve = key.asymmetricKeyDetails?.namedCurve
+  const alg = JWS_ALGORITHMS.find((a) => a.mintsWith && a.keyTypes.includes(type) && (a.namedCurve === undefined || a.namedCurve === curve))
+  return alg?.name as SigningAlgorithm | undefined
+}
 
 /** A loaded signing key with the algorithm its type implies. */
 export interface SigningKey {
@@ -51,10 +61,8 @@ export function loadSigningKey(input: SigningKeyInput, kid: string, option: stri
     }
   }
   if (key.type !== 'private') throw new ConfigError(`${option}.key`, 'must be a private key')
-  let implied: SigningAlgorithm
-  if (key.asymmetricKeyType === 'ed25519') implied = 'EdDSA'
-  else if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') implied = 'ES256'
-  else throw new ConfigError(`${option}.key`, 'must be an Ed25519 or P-256 key')
+  const implied = mintingAlgorithmOf(key)
+  if (implied === undefined) throw new ConfigError(`${option}.key`, 'must be an Ed25519 or P-256 key')
   if (alg !== undefined && alg !== implied) throw new ConfigError(`${option}.alg`, `does not match the key (${implied})`)
   return Object.freeze({ key, alg: implied, kid })
 }

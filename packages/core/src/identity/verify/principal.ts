@@ -1,24 +1,14 @@
-import { IdentityError } from '../errors.js'
-import type { Principal } from '../types.js'
-import type { ActorMapping, ActorType, ClaimMappingOptions, WorkloadGrant, WorkloadMapping } from './types.js'
-
-/** Claims that describe the token itself, not the caller; they never become policy attributes. */
-export const TOKEN_CLAIMS: ReadonlySet<string> = new Set([
-  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'ath', 'act', 'txn', 'cnf', 'may_act',
-])
+import { IdentityError } from '../../errors.js'
+import type { Principal } from '../../types.js'
+import { bareRecord } from '../../own.js'
+import type { ActorType } from '../caller.js'
+import { TOKEN_CLAIMS } from '../wire.js'
+import type { ActorMapping, ClaimMappingOptions, WorkloadGrant, WorkloadMapping } from './types.js'
 
 /** The attribute type policies see for an AI agent: `request.principal.attr.act.user.attr.type == "AI_AGENT"`. */
 export const AI_AGENT_TYPE = 'AI_AGENT'
 
 const AGENT_TYPE_VALUES = new Set(['agent', 'ai_agent'])
-
-/**
- * An object for attributes built from untrusted JSON: no prototype, so a key named `__proto__`,
- * `constructor` or `prototype` is inert data and nothing can be inherited.
- */
-export function bareRecord(): Record<string, unknown> {
-  return Object.create(null) as Record<string, unknown>
-}
 
 function stringList(value: unknown): string[] | undefined {
   if (typeof value === 'string') return value.split(' ').filter((v) => v.length > 0)
