@@ -2,8 +2,10 @@
  * Engine-level shapes: one input per resource (Cerbos `CheckInput`) and its detailed output
  * (Cerbos `CheckOutput`), plus the engine options.
  */
-import type { AuxData, Effect, Principal, Resource, ValidationError } from '../types.js'
+import type { EngineAuxData, Effect, Principal, Resource, ValidationError } from '../types.js'
 import type { EvaluationError } from './evaluation.js'
+
+export type { EngineAuxData } from '../types.js'
 
 /** How JSON-schema validation of attributes is enforced. */
 export type SchemaEnforcement = 'none' | 'warn' | 'reject'
@@ -30,15 +32,6 @@ export interface EmbeddedEngineOptions {
    * configured. @defaultValue `true`
    */
   rememberDecisions?: boolean | undefined
-}
-
-/**
- * Auxiliary data as the engine takes it: already-verified JWT claims, either one token (`jwt`,
- * read as `request.auxData.jwt.<claim>`) or named tokens (`jwts`, read as
- * `request.auxData.jwts.<name>.claims.<claim>`).
- */
-export interface EngineAuxData extends AuxData {
-  jwts?: Record<string, { claims: Record<string, unknown> }> | undefined
 }
 
 /** One resource to decide (Cerbos `CheckInput`). */
