@@ -12,7 +12,8 @@ function thrown(): Record<string, Set<string>> {
   const found: Record<string, Set<string>> = { IdentityError: new Set(), MintError: new Set(), UnavailableError: new Set(), IdentityMissingError: new Set() }
   for (const dir of ['identity', 'context']) {
     const base = new URL(`../../src/${dir}/`, import.meta.url)
-    for (const file of readdirSync(base).filter((f) => f.endsWith('.ts'))) {
+    const files = readdirSync(base, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))
+    for (const file of files) {
       const text = readFileSync(new URL(file, base), 'utf8')
       for (const m of text.matchAll(/new (IdentityError|MintError|UnavailableError)\('([a-z_]+)'/g)) found[m[1] as string]?.add(m[2] as string)
       for (const m of text.matchAll(/new IdentityMissingError\([^)]*reason: '([a-z_]+)'/g)) found['IdentityMissingError']?.add(m[1] as string)
