@@ -1,7 +1,7 @@
 /**
  * The import graph of @meshguard/core has no cycle (type-only imports included), and identity's
  * sides import only what docs/architecture.md allows: the floor (`identity/*.ts`) none of the
- * sides, trust neither verify nor mint, mint never verify.
+ * sides, trust neither verify nor mint, mint only the floor (never verify).
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -30,6 +30,10 @@ describe('packages/core/src import graph', () => {
 
   it('mint never imports verify', () => {
     expect(importsBetween(graph, inSide('mint'), inSide('verify'))).toEqual([])
+  })
+
+  it('mint never imports trust', () => {
+    expect(importsBetween(graph, inSide('mint'), inSide('trust'))).toEqual([])
   })
 
   it('trust imports neither verify nor mint', () => {
