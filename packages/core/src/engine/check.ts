@@ -12,7 +12,7 @@ import { EvaluationContext } from './evaluation.js'
 import type { Binding, RowKind, RuleTable } from './rule-table.js'
 import { validateAttributes } from './schema-validation.js'
 import type { ActionEffect, CheckInput, CheckOutput, CheckOutputEntry, SchemaEnforcement } from './types.js'
-import { setOwn } from '../own.js'
+import { setOwn } from '../internal/own.js'
 import { tupleKey } from './tuple-key.js'
 
 /** Engine-wide settings for a check. */

@@ -14,9 +14,9 @@
  * Admission: an answer is stored when its key comes back for the same principal, so a stream of
  * distinct resources pays a Set lookup, not a copy, per check.
  */
-import { deepFreeze } from '../deep-freeze.js'
+import { deepFreeze } from '../internal/deep-freeze.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, Resource } from '../types.js'
-import { setOwn } from '../own.js'
+import { setOwn } from '../internal/own.js'
 import { tupleKey } from './tuple-key.js'
 
 /** Answers kept per principal; the oldest goes first. */

@@ -8,7 +8,7 @@ import { CelFailure } from '../cel/failure.js'
 import { evaluateQuietly } from '../cel/program.js'
 import { ConditionError } from '../errors.js'
 import type { CompiledCondition, CompiledParams, CompiledVariable } from '../policy/compiled.js'
-import { setOwn } from '../own.js'
+import { setOwn } from '../internal/own.js'
 
 /** A swallowed CEL runtime error. */
 export interface EvaluationError {

@@ -6,7 +6,7 @@
 import { RequestError } from '../errors.js'
 import type { CheckResourcesRequest, Principal, Resource } from '../types.js'
 import type { CheckInput, EngineAuxData } from './types.js'
-import { setOwn } from '../own.js'
+import { setOwn } from '../internal/own.js'
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 

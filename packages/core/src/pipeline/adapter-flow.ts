@@ -2,7 +2,7 @@
  * The one flow every adapter runs: ask the guard for a request's outcome (never throwing), then act
  * on it now when it is known at once (the warm path: no promise, no microtask) or when it settles.
  */
-import type { MaybePromise } from '../maybe-async.js'
+import type { MaybePromise } from '../internal/maybe-async.js'
 import type { AuthenticateOptions, Guard, GuardOutcome, ListRouteAuthorization, RequestView, RouteAuthorization, VerifiedCallerLike } from './types.js'
 
 /**

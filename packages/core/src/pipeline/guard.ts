@@ -10,7 +10,7 @@ import type { PlanResourcesRequest, PlanResourcesResponse } from '../engine/plan
 import type { VerifiedCaller } from '../identity/caller.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import type { AuthorizationEnd, AuthorizationSpan, Telemetry } from '../telemetry/index.js'
-import { isPromise, type MaybePromise } from '../maybe-async.js'
+import { isPromise, type MaybePromise } from '../internal/maybe-async.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, Resource } from '../types.js'
 import { failureFor, type ProblemSettings } from './problem.js'
 import { auditRecordOf, outcomeOf as auditOutcomeOf, spanEndOf, type RunFacts } from './report.js'
@@ -31,7 +31,7 @@ import type {
   RouteAuthorization,
   VerifiedCallerLike,
 } from './types.js'
-import { newRequestId } from '../request-id.js'
+import { newRequestId } from '../internal/request-id.js'
 
 const ACTOR_REQUIREMENTS: readonly ActorRequirement[] = ['required', 'forbidden', 'optional']
 

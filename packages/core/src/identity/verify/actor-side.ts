@@ -1,5 +1,5 @@
 /** The actor a verified actor token stands for, mapped once per token when the mapping is pure. */
-import { deepFreeze } from '../../deep-freeze.js'
+import { deepFreeze } from '../../internal/deep-freeze.js'
 import { IdentityError } from '../../errors.js'
 import { walkActChain } from '../delegation.js'
 import { authoritativeClaims, runMapping } from './principal.js'

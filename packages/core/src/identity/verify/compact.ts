@@ -1,5 +1,5 @@
 import { IdentityError } from '../../errors.js'
-import { deepFreeze } from '../../deep-freeze.js'
+import { deepFreeze } from '../../internal/deep-freeze.js'
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 

@@ -3,7 +3,7 @@
  * tokens of one caller then share one deep-frozen principal, which the engine validates once and
  * its memos key on (see docs/architecture.md, performance invariants).
  */
-import { deepFreeze } from '../../deep-freeze.js'
+import { deepFreeze } from '../../internal/deep-freeze.js'
 import type { Principal } from '../../types.js'
 import { buildPrincipal } from './principal.js'
 import type { VerifiedActor } from '../caller.js'

@@ -1,6 +1,6 @@
 import { IdentityError } from '../../errors.js'
 import type { Principal } from '../../types.js'
-import { bareRecord } from '../../own.js'
+import { bareRecord } from '../../internal/own.js'
 import type { ActorType } from '../caller.js'
 import { TOKEN_CLAIMS } from '../wire.js'
 import type { ActorMapping, ClaimMappingOptions, WorkloadGrant, WorkloadMapping } from './types.js'

@@ -4,7 +4,7 @@
  * (`token_expired` alone does not say which of two tokens expired).
  */
 import { MeshguardError, type TokenKind } from '../../errors.js'
-import type { MaybePromise } from '../../maybe-async.js'
+import type { MaybePromise } from '../../internal/maybe-async.js'
 
 /** Marks a meshguard error as being about one token (the first mark stays) and returns it, for `throw`. */
 export function aboutToken(err: unknown, kind: TokenKind): unknown {

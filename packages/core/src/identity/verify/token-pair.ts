@@ -3,9 +3,9 @@
  * the `ath` binding, the workload mapping (authority-asserted claims only), the actor token, its
  * issued-to check, and the frozen result.
  */
-import { deepFreeze } from '../../deep-freeze.js'
+import { deepFreeze } from '../../internal/deep-freeze.js'
 import { IdentityError } from '../../errors.js'
-import type { MaybePromise } from '../../maybe-async.js'
+import type { MaybePromise } from '../../internal/maybe-async.js'
 import { type ActorSide, ActorSides } from './actor-side.js'
 import { checkActorBinding, checkActorIssuedTo } from './binding.js'
 import { walkActChain } from '../delegation.js'
