@@ -6,6 +6,7 @@
  */
 
 import { DEV_ACTOR_AUDIENCE, DEV_ISSUER } from '../dev-issuer.js'
+import { CALLER_IDENTITY, CALLER_POLICY, CALLER_PORT, callerPolicyTests, callerServer, ownKid, type Callee } from './caller-templates.js'
 
 /** Web frameworks `init` can scaffold. */
 export const FRAMEWORKS = ['express', 'fastify', 'nestjs'] as const
@@ -17,7 +18,9 @@ export interface ScaffoldSettings {
   name: string
   framework: Framework
   /** Dependency specifier per @meshguard package (a version range, or `file:` tarballs). */
-  meshguard: Record<'core' | Framework | 'cli', string>
+  meshguard: Record<'core' | Framework | 'cli', string> & { client?: string }
+  /** The service this one calls (`init --calls DIR`); none for a service that calls nobody. */
+  calls?: Callee | undefined
 }
 
 /** The trust domain of development identities; `.local` is never a real trust domain. */
@@ -52,6 +55,7 @@ function packageJson(s: ScaffoldSettings): string {
     dependencies: {
       '@meshguard/core': s.meshguard.core,
       [`@meshguard/${s.framework}`]: s.meshguard[s.framework],
+      ...(s.calls ? { '@meshguard/client': s.meshguard.client, undici: '^7.16.0' } : {}),
       '@opentelemetry/api': '^1.9.0',
       ...FRAMEWORK_PACKAGES[s.framework],
     },
@@ -210,18 +214,24 @@ tests:
 `
 }
 
-function developmentTrust(name: string): string {
+function developmentTrust(name: string, calls: boolean): string {
   return `${JSON.stringify(
     {
       audience: spiffeId(name),
       trust: {
-        workloads: [{ issuer: spiffeId(DEV_CALLER), keys: { jwksFile: `.meshguard/keys/${DEV_CALLER}/jwks.json` } }],
+        workloads: [workloadTrust(DEV_CALLER)],
         actors: [{ issuer: DEV_ISSUER, keys: { jwksFile: '.meshguard/dev-issuer/jwks.json' }, audiences: [DEV_ACTOR_AUDIENCE] }],
       },
+      ...(calls ? { workload: { id: spiffeId(name), kid: ownKid(name), keyFile: `.meshguard/keys/${name}/${ownKid(name)}.key.pem` } } : {}),
     },
     null,
     2,
   )}\n`
+}
+
+/** A development trust entry for the workload `name`, whose public keys are in `.meshguard/keys/<name>/`. */
+export function workloadTrust(name: string): { issuer: string; keys: { jwksFile: string } } {
+  return { issuer: spiffeId(name), keys: { jwksFile: `.meshguard/keys/${name}/jwks.json` } }
 }
 
 /** Production trust: nothing trusted until the owner says whom (the service refuses to start). */
@@ -237,30 +247,36 @@ function productionTrust(name: string): string {
 }
 
 /** The curl session, as printed by `init` and written to the README. */
-export function curlSession(dir: string): string {
+export function curlSession(dir: string, calls?: Callee): string {
   const headers = '-H "authorization: Bearer $CALLER" -H "x-meshguard-actor: $ALICE"'
+  const base = `http://localhost:${calls ? CALLER_PORT : 3000}`
+  const first = calls
+    ? `  curl -s -w ' %{http_code}\\n' ${headers} ${base}/documents/1   # 200: ${calls.name} answered, alice owns document 1`
+    : `  curl -s -o /dev/null -w '%{http_code}\\n' ${headers} ${base}/documents/1   # 200: alice owns document 1`
+  const second = calls ? `403: ${calls.name} refused, document 2 is bob's` : "403: document 2 is bob's"
   return `  cd ${dir}
   npm install
   npm test                 # compiles the policy and runs its tests
-  npm run dev              # serves http://localhost:3000 (leave it running)
-
+  npm run dev              # serves ${base} (leave it running)
+${calls ? `\n${calls.name} must be running too (npm run dev in its directory).\n` : ''}
 In a second terminal, in ${dir}:
 
   ALICE=$(npm run --silent user-token -- --sub alice --role employee)
   CALLER=$(npm run --silent token -- --actor "$ALICE")
-  curl -s -o /dev/null -w '%{http_code}\\n' ${headers} http://localhost:3000/documents/1   # 200: alice owns document 1
-  curl -s -o /dev/null -w '%{http_code}\\n' ${headers} http://localhost:3000/documents/2   # 403: document 2 is bob's
-  curl -s -o /dev/null -w '%{http_code}\\n' http://localhost:3000/documents/1   # 401: no credentials
+${first}
+  curl -s -o /dev/null -w '%{http_code}\\n' ${headers} ${base}/documents/2   # ${second}
+  curl -s -o /dev/null -w '%{http_code}\\n' ${base}/documents/1   # 401: no credentials
 `
 }
 
 function readme(s: ScaffoldSettings, dir: string): string {
+  const calls = s.calls ? `, which calls ${s.calls.name} (${s.calls.url}) for the user it serves` : ''
   return `# ${s.name}
 
-A service protected by meshguard (${s.framework}), made by \`meshguard init\`.
+A service protected by meshguard (${s.framework})${calls}, made by \`meshguard init\`.
 
 \`\`\`
-${curlSession(dir)}\`\`\`
+${curlSession(dir, s.calls)}\`\`\`
 
 - \`src/server.mjs\`: the service; \`GET /documents/:id\` is protected.
 - \`policies/document.yaml\`: who may read a document; \`policies/document_test.yaml\`: its tests.
@@ -275,11 +291,11 @@ ${curlSession(dir)}\`\`\`
 export function scaffoldFiles(s: ScaffoldSettings, dir: string): Record<string, string> {
   return {
     'package.json': packageJson(s),
-    'src/server.mjs': SERVERS[s.framework](s.name),
-    'src/identity.mjs': IDENTITY,
-    'policies/document.yaml': POLICY,
-    'policies/document_test.yaml': policyTests(),
-    'config/trust.development.json': developmentTrust(s.name),
+    'src/server.mjs': s.calls ? callerServer(s.framework, s.name, s.calls) : SERVERS[s.framework](s.name),
+    'src/identity.mjs': s.calls ? CALLER_IDENTITY : IDENTITY,
+    'policies/document.yaml': s.calls ? CALLER_POLICY : POLICY,
+    'policies/document_test.yaml': s.calls ? callerPolicyTests() : policyTests(),
+    'config/trust.development.json': developmentTrust(s.name, s.calls !== undefined),
     'config/trust.json': productionTrust(s.name),
     '.env.development': 'MESHGUARD_ENV=development\n',
     '.gitignore': 'node_modules/\n.meshguard/\naudit.jsonl\n',
