@@ -3,6 +3,7 @@
  * bad policy written to a temporary directory, and the printed location, code frame, message and
  * suggestion are asserted exactly.
  */
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { compilePolicies, PolicyError } from '@meshguard/core'
@@ -71,6 +72,9 @@ describe('meshguard compile diagnostics', () => {
         '  because of it: 9:22: Derived role "owner" is not defined in any imports\n' +
         '\n1 compile error(s)\n',
     )
+    // docs/cli.md shows this very output.
+    const page = await readFile(new URL('../../docs/cli.md', import.meta.url), 'utf8')
+    expect(page).toContain(run.stderr.replaceAll(run.dir, 'policies'))
   })
 
   it('keeps every Cerbos issue in the PolicyError, marking the consequence with what it follows from', () => {
