@@ -10,6 +10,7 @@ import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { untilListening } from '../support/listening.js'
 import { runCliInProcess } from '../support/run-cli.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -22,20 +23,10 @@ afterAll(async () => {
 })
 
 /** Starts `src/server.mjs` in `dir` with its development settings; resolves to the port it took. */
-function serve(dir: string, env: Record<string, string>): Promise<number> {
+async function serve(dir: string, env: Record<string, string>): Promise<number> {
   const child = spawn(process.execPath, ['--env-file=.env.development', 'src/server.mjs'], { cwd: dir, env: { ...process.env, ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
-  let printed = ''
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer): void => {
-      printed += d.toString('utf8')
-      const port = /listening on http:\/\/localhost:(\d+)/.exec(printed)?.[1]
-      if (port) resolve(Number(port))
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.on('exit', (code) => reject(new Error(`${dir} exited with ${code}:\n${printed}`)))
-  })
+  return Number((await untilListening(child, /listening on http:\/\/localhost:(\d+)/, dir)).port)
 }
 
 interface AuditRecord {

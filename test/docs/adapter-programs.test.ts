@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { afterAll, describe, expect, it } from 'vitest'
+import { untilListening } from '../support/listening.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 // Inside the repository, so `@meshguard/*` and the frameworks resolve through the root node_modules.
@@ -63,17 +64,7 @@ async function start(name: string, code: string, listen: { written: string; port
   await writeFile(join(dir, 'program.mjs'), js)
   const child = spawn(process.execPath, ['program.mjs'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
-  let printed = ''
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer): void => {
-      printed += d.toString('utf8')
-      const port = /listening on (\d+)/.exec(printed)?.[1]
-      if (port) resolve(`http://127.0.0.1:${port}`)
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.on('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${printed}`)))
-  })
+  return `http://127.0.0.1:${(await untilListening(child, /listening on (\d+)/, name)).port}`
 }
 
 describe('whole programs in the adapter docs', () => {

@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { untilListening } from '../support/listening.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -57,20 +58,11 @@ const outputs: Array<{ step: Step; stdout: string; expected?: string | undefined
 /** The page's text with this run's ports (services listen on free ports, not 3000 and 3001). */
 const withPorts = (text: string): string => text.replace(/localhost:(300[01])\b/g, (all, port: string) => `localhost:${ports.get(port) ?? port}`)
 
-/** Starts a background block (`npm run dev`); resolves to what it printed once it listens. */
+/** Starts a background block (`npm run dev`); resolves to its port and what it printed once it listens. */
 function startInBackground(step: Step, env: NodeJS.ProcessEnv): Promise<{ port: string; printed: string }> {
   const child = spawn('bash', ['-c', step.script], { cwd: join(work, step.dir), env: { ...cleanEnv, ...env, PORT: '0' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
-  let printed = ''
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      printed += d.toString('utf8')
-      const port = /listening on http:\/\/localhost:(\d+)\n/.exec(printed)?.[1]
-      if (port) resolve({ port, printed })
-    })
-    child.stderr.on('data', (d: Buffer) => (printed += d.toString('utf8')))
-    child.on('exit', (code) => reject(new Error(`${step.script} exited with ${code}:\n${printed}`)))
-  })
+  return untilListening(child, /listening on http:\/\/localhost:(\d+)\n/, step.script)
 }
 
 beforeAll(async () => {

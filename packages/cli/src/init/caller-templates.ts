@@ -4,7 +4,7 @@
  * hops, each checked by its own service's policy. The calling service signs its outbound workload
  * tokens with its own development key; the called service is told to trust that key.
  */
-import { DEV_CALLER, spiffeId, type Framework } from './templates.js'
+import { callerFor, DEV_CALLER, documentPolicy, type Framework } from './templates.js'
 
 /** The service being called, as the caller's templates need it. */
 export interface Callee {
@@ -131,27 +131,23 @@ export async function workload() {
 }
 `
 
-/** The caller's own policy: the development caller may use it for any employee. */
-export const CALLER_POLICY = `# Who may ask this service for a document: the calling service must be \`${DEV_CALLER}\` (its workload
+/**
+ * The caller's own policy: the development caller may use it for any employee. (A function: this
+ * module and templates.ts import each other, so nothing here reads their constants at load time.)
+ */
+export function callerPolicy(): string {
+  return documentPolicy(
+    `# Who may ask this service for a document: the calling service must be \`${DEV_CALLER}\` (its workload
 # role), acting for an employee. Whether that employee may read the document is for the document
-# service to decide, on the next hop.
-apiVersion: api.cerbos.dev/v1
-resourcePolicy:
-  resource: document
-  version: default
-  rules:
-    - actions: ["read"]
-      effect: EFFECT_ALLOW
-      roles: ["${DEV_CALLER}"]
-      condition:
-        match:
-          expr: '"employee" in request.principal.attr.act.user.roles'
-`
+# service to decide, on the next hop.`,
+    `          expr: '"employee" in request.principal.attr.act.user.roles'
+`,
+  )
+}
 
 /** The caller policy's test suite. */
 export function callerPolicyTests(): string {
-  const principal = (user: string, roles: string[]): string =>
-    `    caller_for_${user}:\n      id: ${spiffeId(DEV_CALLER)}\n      roles: ["${DEV_CALLER}"]\n      attr:\n        act:\n          user: { id: ${user}, roles: [${roles.map((r) => `"${r}"`).join(', ')}], attr: {} }\n`
+  const principal = callerFor
   return `# Run with \`npm test\` (meshguard compile policies): compiles the policies, then runs this suite.
 name: DocumentPolicy
 description: Employees ask for documents, through the caller service only.

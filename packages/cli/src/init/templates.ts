@@ -6,7 +6,7 @@
  */
 
 import { DEV_ACTOR_AUDIENCE, DEV_ISSUER } from '../dev-issuer.js'
-import { CALLER_IDENTITY, CALLER_POLICY, CALLER_PORT, callerPolicyTests, callerServer, ownKid, type Callee } from './caller-templates.js'
+import { CALLER_IDENTITY, CALLER_PORT, callerPolicy, callerPolicyTests, callerServer, ownKid, type Callee } from './caller-templates.js'
 
 /** Web frameworks `init` can scaffold. */
 export const FRAMEWORKS = ['express', 'fastify', 'nestjs'] as const
@@ -152,8 +152,9 @@ export async function identity() {
 }
 `
 
-const POLICY = `# Who may read a document: the calling service must be \`caller\` (its workload role, the last
-# segment of its SPIFFE ID), acting for the user who owns the document, or for an admin.
+/** A policy of the `document` kind: the calling workload `caller` may read when `match` holds. */
+export function documentPolicy(comment: string, match: string): string {
+  return `${comment}
 apiVersion: api.cerbos.dev/v1
 resourcePolicy:
   resource: document
@@ -161,18 +162,28 @@ resourcePolicy:
   rules:
     - actions: ["read"]
       effect: EFFECT_ALLOW
-      roles: ["caller"]
+      roles: ["${DEV_CALLER}"]
       condition:
         match:
-          any:
+${match}`
+}
+
+const POLICY = documentPolicy(
+  `# Who may read a document: the calling service must be \`${DEV_CALLER}\` (its workload role, the last
+# segment of its SPIFFE ID), acting for the user who owns the document, or for an admin.`,
+  `          any:
             of:
               - expr: request.resource.attr.owner == request.principal.attr.act.user.id
               - expr: '"admin" in request.principal.attr.act.user.roles'
-`
+`,
+)
+
+/** A policy-test principal: the development caller acting for `user` with `roles`. */
+export const callerFor = (user: string, roles: readonly string[]): string =>
+  `    caller_for_${user}:\n      id: ${spiffeId(DEV_CALLER)}\n      roles: ["${DEV_CALLER}"]\n      attr:\n        act:\n          user: { id: ${user}, roles: [${roles.map((r) => `"${r}"`).join(', ')}], attr: {} }\n`
 
 function policyTests(): string {
-  const principal = (user: string, roles: string[]): string =>
-    `    caller_for_${user}:\n      id: ${spiffeId(DEV_CALLER)}\n      roles: ["caller"]\n      attr:\n        act:\n          user: { id: ${user}, roles: [${roles.map((r) => `"${r}"`).join(', ')}], attr: {} }\n`
+  const principal = callerFor
   return `# Run with \`npm test\` (meshguard compile policies): compiles the policies, then runs this suite.
 name: DocumentPolicy
 description: Owners and admins read documents, through the caller service only.
@@ -293,7 +304,7 @@ export function scaffoldFiles(s: ScaffoldSettings, dir: string): Record<string, 
     'package.json': packageJson(s),
     'src/server.mjs': s.calls ? callerServer(s.framework, s.name, s.calls) : SERVERS[s.framework](s.name),
     'src/identity.mjs': s.calls ? CALLER_IDENTITY : IDENTITY,
-    'policies/document.yaml': s.calls ? CALLER_POLICY : POLICY,
+    'policies/document.yaml': s.calls ? callerPolicy() : POLICY,
     'policies/document_test.yaml': s.calls ? callerPolicyTests() : policyTests(),
     'config/trust.development.json': developmentTrust(s.name, s.calls !== undefined),
     'config/trust.json': productionTrust(s.name),
