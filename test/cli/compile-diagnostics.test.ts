@@ -124,7 +124,7 @@ describe('meshguard compile diagnostics', () => {
     expect(run.stderr).toContain("Undefined variable 'somethingElse'\n")
   })
 
-  it('warns about attribute paths the policy schemas do not define, and still compiles', async () => {
+  it('warns about attribute paths the policy schemas do not define, with the caret under the key, and still compiles', async () => {
     const run = await compile({
       '_schemas/document.json': JSON.stringify({ type: 'object', properties: { owner: { type: 'string' }, meta: { type: 'object', properties: { team: { type: 'string' } } } } }),
       '_schemas/principal.json': JSON.stringify({ type: 'object', properties: { department: { type: 'string' }, act: { type: 'object' } } }),
@@ -135,7 +135,7 @@ describe('meshguard compile diagnostics', () => {
     })
     expect(run.code).toBe(0)
     expect(run.stderr).toContain(
-      `${join(run.dir, 'document.yaml')}:14:11: warning: $.resourcePolicy.rules[0].condition.match.expr: request.resource.attr.ownr is not defined in schema cerbos:///document.json (did you mean 'owner'?)\n  14 |           expr: R.attr.ownr`,
+      `${join(run.dir, 'document.yaml')}:14:24: warning: $.resourcePolicy.rules[0].condition.match.expr: request.resource.attr.ownr is not defined in schema cerbos:///document.json (did you mean 'owner'?)\n  14 |           expr: R.attr.ownr == P.attr.act.user.id && request.resource.attr.meta.teem == request.principal.attr.department\n     |                        ^\n`,
     )
     expect(run.stderr).toContain("request.resource.attr.meta.teem is not defined in schema cerbos:///document.json (did you mean 'team'?)")
     // act has no properties in the schema: anything below it is allowed, as is department.
@@ -166,6 +166,6 @@ describe('meshguard compile diagnostics', () => {
       'document.yaml': resourcePolicy('  importDerivedRoles: ["document_roles"]\n  schemas:\n    resourceSchema: { ref: cerbos:///document.json }\n', '      derivedRoles: ["owner"]\n'),
     })
     expect(run.code).toBe(0)
-    expect(run.stderr).toContain(`${join(run.dir, 'roles.yaml')}:9:11: warning: $.derivedRoles.definitions[0].condition.match.expr: request.resource.attr.ownerId is not defined in schema cerbos:///document.json (did you mean 'owner'?)`)
+    expect(run.stderr).toContain(`${join(run.dir, 'roles.yaml')}:9:39: warning: $.derivedRoles.definitions[0].condition.match.expr: request.resource.attr.ownerId is not defined in schema cerbos:///document.json (did you mean 'owner'?)`)
   })
 })

@@ -79,6 +79,8 @@ function unitKey(def: PolicyDocumentDef): string {
   return exportConstantsKey(def.exportConstants?.name ?? '')
 }
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
 /** Compiles one whole set; see {@link compilePolicies}. */
 class SetCompiler {
   readonly issues: PolicyIssue[] = []
@@ -352,6 +354,13 @@ class SetCompiler {
         const key = read.path[missing.index]!
         const shown = `request.${read.of}.attr.${read.path.slice(0, missing.index + 1).join('.')}`
         const warning = issueAt(site.doc, site.path, `${shown} is not defined in schema ${ref}${didYouMean(key, missing.known)}`)
+        // The caret goes under the undefined key where the expression spells the path with dots.
+        const written = new RegExp(`\\b(?:${read.of === 'principal' ? 'P|principal' : 'R|resource'})\\.attr\\.${read.path.slice(0, missing.index).map((k) => `${escapeRegExp(k)}\\.`).join('')}(?=${escapeRegExp(key)}\\b)`)
+        const at = site.doc.positionWithin(site.path, (source) => {
+          const m = written.exec(source)
+          return m ? m.index + m[0].length : undefined
+        })
+        if (at) Object.assign(warning, { line: at.line, column: at.column })
         const same = (w: PolicyIssue): boolean => w.file === warning.file && w.line === warning.line && w.column === warning.column && w.message === warning.message
         if (!this.warnings.some(same)) this.warnings.push(warning)
       }

@@ -26,6 +26,11 @@ export interface ParsedDocument {
    * value; list item → the value, or the first key's colon when the item is a mapping).
    */
   positionOf(path: DocPath, mode?: PositionMode): { line: number; column: number } | undefined
+  /**
+   * Line/column of a place inside the value at `path` as written (quotes and block indicators
+   * included): `find` gets that source text and returns an index into it, or undefined.
+   */
+  positionWithin(path: DocPath, find: (source: string) => number | undefined): { line: number; column: number } | undefined
 }
 
 /** Formats a path the way Cerbos does: `$.resourcePolicy.rules[0].condition.match.expr`. */
@@ -152,6 +157,14 @@ export function parsePolicyText(file: string, text: string): { docs: ParsedDocum
         }
         if (offset === undefined) return undefined
         const pos = lineCounter.linePos(offset)
+        return { line: pos.line, column: pos.col }
+      },
+      positionWithin(path, find) {
+        const range = nodeAt(doc, path, false)?.range
+        if (!range) return undefined
+        const index = find(text.slice(range[0], range[1]))
+        if (index === undefined) return undefined
+        const pos = lineCounter.linePos(range[0] + index)
         return { line: pos.line, column: pos.col }
       },
     })
