@@ -4,7 +4,7 @@
  * hops, each checked by its own service's policy. The calling service signs its outbound workload
  * tokens with its own development key; the called service is told to trust that key.
  */
-import { callerFor, DEV_CALLER, documentPolicy, type Framework } from './templates.js'
+import { callerFor, DEV_CALLER, documentPolicy, type Framework } from './scaffold-basics.js'
 
 /** The service being called, as the caller's templates need it. */
 export interface Callee {
@@ -28,7 +28,8 @@ export const calleeUrlVariable = (callee: Callee): string => `${calleeConstant(c
 /** The calling service's key id, in `.meshguard/keys/<name>/`. */
 export const ownKid = (name: string): string => `${name}-1`
 
-const preamble = (name: string, callee: Callee): string => `import { createAuditLog, createMeshguard, fileSink } from '@meshguard/core'
+const preamble = (name: string, callee: Callee): string => `import { createAuditLog, createMeshguard } from '@meshguard/core'
+import { fileSink } from '@meshguard/core/node'
 import { createMeshguardFetch } from '@meshguard/client'
 import { identity, workload } from './identity.mjs'
 
@@ -131,10 +132,7 @@ export async function workload() {
 }
 `
 
-/**
- * The caller's own policy: the development caller may use it for any employee. (A function: this
- * module and templates.ts import each other, so nothing here reads their constants at load time.)
- */
+/** The caller's own policy: the development caller may use it for any employee. */
 export function callerPolicy(): string {
   return documentPolicy(
     `# Who may ask this service for a document: the calling service must be \`${DEV_CALLER}\` (its workload

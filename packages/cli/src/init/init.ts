@@ -10,7 +10,8 @@ import { openDevIssuer } from '../dev-issuer.js'
 import { write, UsageError, type CliIo } from '../io.js'
 import { writeKeyPair } from '../keys.js'
 import { ownKid, type Callee } from './caller-templates.js'
-import { curlSession, DEV_CALLER, DEV_CALLER_KID, FRAMEWORKS, scaffoldFiles, workloadTrust, type Framework, type ScaffoldSettings } from './templates.js'
+import { DEV_CALLER, DEV_CALLER_KID, FRAMEWORKS, type Framework } from './scaffold-basics.js'
+import { curlSession, scaffoldFiles, workloadTrust, type ScaffoldSettings } from './templates.js'
 
 const PACKAGES = ['core', 'express', 'fastify', 'nestjs', 'client', 'cli'] as const
 

@@ -7,10 +7,8 @@
 
 import { DEV_ACTOR_AUDIENCE, DEV_ISSUER } from '../dev-issuer.js'
 import { CALLER_IDENTITY, CALLER_PORT, callerPolicy, callerPolicyTests, callerServer, ownKid, type Callee } from './caller-templates.js'
+import { callerFor, DEV_CALLER, DEV_CALLER_KID, DEV_TRUST_DOMAIN, documentPolicy, spiffeId, type Framework } from './scaffold-basics.js'
 
-/** Web frameworks `init` can scaffold. */
-export const FRAMEWORKS = ['express', 'fastify', 'nestjs'] as const
-export type Framework = (typeof FRAMEWORKS)[number]
 
 /** What the templates need to know. */
 export interface ScaffoldSettings {
@@ -22,15 +20,6 @@ export interface ScaffoldSettings {
   /** The service this one calls (`init --calls DIR`); none for a service that calls nobody. */
   calls?: Callee | undefined
 }
-
-/** The trust domain of development identities; `.local` is never a real trust domain. */
-export const DEV_TRUST_DOMAIN = 'dev.local'
-/** The workload the curl session plays: a service calling this one. */
-export const DEV_CALLER = 'caller'
-/** The calling workload's key id. */
-export const DEV_CALLER_KID = 'caller-1'
-
-export const spiffeId = (name: string): string => `spiffe://${DEV_TRUST_DOMAIN}/ns/default/sa/${name}`
 
 const FRAMEWORK_PACKAGES: Record<Framework, Record<string, string>> = {
   express: { express: '^5.1.0' },
@@ -152,22 +141,6 @@ export async function identity() {
 }
 `
 
-/** A policy of the `document` kind: the calling workload `caller` may read when `match` holds. */
-export function documentPolicy(comment: string, match: string): string {
-  return `${comment}
-apiVersion: api.cerbos.dev/v1
-resourcePolicy:
-  resource: document
-  version: default
-  rules:
-    - actions: ["read"]
-      effect: EFFECT_ALLOW
-      roles: ["${DEV_CALLER}"]
-      condition:
-        match:
-${match}`
-}
-
 const POLICY = documentPolicy(
   `# Who may read a document: the calling service must be \`${DEV_CALLER}\` (its workload role, the last
 # segment of its SPIFFE ID), acting for the user who owns the document, or for an admin.`,
@@ -177,10 +150,6 @@ const POLICY = documentPolicy(
               - expr: '"admin" in request.principal.attr.act.user.roles'
 `,
 )
-
-/** A policy-test principal: the development caller acting for `user` with `roles`. */
-export const callerFor = (user: string, roles: readonly string[]): string =>
-  `    caller_for_${user}:\n      id: ${spiffeId(DEV_CALLER)}\n      roles: ["${DEV_CALLER}"]\n      attr:\n        act:\n          user: { id: ${user}, roles: [${roles.map((r) => `"${r}"`).join(', ')}], attr: {} }\n`
 
 function policyTests(): string {
   const principal = callerFor
