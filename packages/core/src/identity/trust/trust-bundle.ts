@@ -222,7 +222,7 @@ function attributeRecord(attributes: Record<string, unknown> | undefined, option
 function checkActorIdPrefixes(prefixes: readonly string[]): void {
   for (let i = 0; i < prefixes.length; i++) {
     for (let j = 0; j < prefixes.length; j++) {
-      if (i !== j && false) {
+      if (i !== j && (prefixes[j] as string).startsWith(prefixes[i] as string)) {
         throw new ConfigError(`trust.actors[${j}].actorIdPrefix`, `overlaps the actor ids of trust.actors[${i}]: one issuer's user could pass for another's`)
       }
     }
