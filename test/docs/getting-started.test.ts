@@ -1,8 +1,8 @@
 /**
- * docs/getting-started.md shows what the commands really print: the page's `meshguard init`
- * command, run in a scratch checkout layout, prints the page's output block verbatim, writes the
- * server the page shows, and the scaffold's `npm test` (meshguard compile) prints the page's table.
- * test/install/init.test.ts then runs that printed session against installed tarballs.
+ * docs/getting-started.md shows what the commands really print, checked without the network: the
+ * page's two `meshguard init` commands, run in a scratch checkout layout, print the page's output
+ * blocks verbatim and write the servers the page shows. test/install/getting-started.test.ts runs
+ * the whole page (installs, servers, calls) against installed tarballs.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -15,15 +15,17 @@ const cliVersion = (JSON.parse(await readFile(new URL('../../packages/cli/packag
 
 const meshguard = (argv: string[]): ReturnType<typeof runCliInProcess> => runCliInProcess(argv)
 
-/** The fenced block right after `marker`. */
-const blockAfter = (marker: string): string => {
-  const at = page.indexOf(marker)
+/** The fenced block right after `marker` (the `n`th such marker). */
+const blockAfter = (marker: string, n = 0): string => {
+  let at = -1
+  for (let i = 0; i <= n; i++) at = page.indexOf(marker, at + 1)
   if (at < 0) throw new Error(`no ${marker} on the page`)
   return /```[a-z]*\n([\s\S]*?)```/.exec(page.slice(at))?.[1] ?? ''
 }
 
+const initCommands = [...page.matchAll(/^node packages\/cli\/bin\/meshguard\.js (init .+)$/gm)].map((m) => m[1] ?? '')
 let work: string
-let initRun: { code: number; stdout: string; stderr: string }
+const initRuns: Array<{ code: number | null; stdout: string; stderr: string }> = []
 
 beforeAll(async () => {
   // The page runs init from the root of a checkout, with the tarballs in .tmp/packages.
@@ -31,12 +33,10 @@ beforeAll(async () => {
   const checkout = join(work, 'meshguard')
   await mkdir(join(checkout, '.tmp', 'packages'), { recursive: true })
   for (const name of ['core', 'express', 'fastify', 'nestjs', 'client', 'cli']) await writeFile(join(checkout, '.tmp', 'packages', `meshguard-${name}-${cliVersion}.tgz`), '')
-  const command = /^node packages\/cli\/bin\/meshguard\.js (init .+)$/m.exec(page)?.[1]
-  expect(command).toBeDefined()
   const cwd = process.cwd()
   process.chdir(checkout)
   try {
-    initRun = await meshguard((command ?? '').split(' '))
+    for (const command of initCommands) initRuns.push(await meshguard(command.split(' ')))
   } finally {
     process.chdir(cwd)
   }
@@ -50,21 +50,29 @@ describe('docs/getting-started.md', () => {
     expect(page).toContain('npx --yes pnpm@10.34.9 pack:all')
   })
 
-  it('quotes what `meshguard init` prints, verbatim', () => {
-    expect(initRun.code).toBe(0)
-    expect(initRun.stdout).toBe(blockAfter('<!-- init-output -->'))
+  it('makes two services, the second calling the first', () => {
+    expect(initCommands).toEqual(['init ../documents --packages .tmp/packages', 'init ../frontend --calls ../documents --packages .tmp/packages'])
   })
 
-  it('shows the server init writes, verbatim, and it depends on the tarballs', async () => {
-    const dir = join(work, 'my-service')
-    expect(await readFile(join(dir, 'src', 'server.mjs'), 'utf8')).toBe(blockAfter('<!-- init-server: express -->'))
-    const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
-    expect(manifest.dependencies['@meshguard/core']).toBe(`file:${join(work, 'meshguard', '.tmp', 'packages', `meshguard-core-${cliVersion}.tgz`)}`)
+  it('quotes what each `meshguard init` prints, verbatim', () => {
+    expect(initRuns.map((r) => r.code)).toEqual([0, 0])
+    expect(initRuns[0]?.stdout).toBe(blockAfter('<!-- output -->', 0))
+    expect(initRuns[1]?.stdout).toBe(blockAfter('<!-- output -->', 1))
+  })
+
+  it('shows the servers init writes, verbatim, and they depend on the tarballs', async () => {
+    for (const service of ['documents', 'frontend']) {
+      expect(await readFile(join(work, service, 'src', 'server.mjs'), 'utf8')).toBe(blockAfter(`<!-- init-server: ${service} -->`))
+    }
+    const manifest = JSON.parse(await readFile(join(work, 'frontend', 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    expect(manifest.dependencies['@meshguard/client']).toBe(`file:${join(work, 'meshguard', '.tmp', 'packages', `meshguard-client-${cliVersion}.tgz`)}`)
   })
 
   it('quotes what `npm test` (meshguard compile policies) prints', async () => {
-    const run = await meshguard(['compile', join(work, 'my-service', 'policies')])
-    expect(run.code).toBe(0)
-    expect(page).toContain(run.stdout.replaceAll(join(work, 'my-service', 'policies') + '/', ''))
+    for (const service of ['documents', 'frontend']) {
+      const run = await meshguard(['compile', join(work, service, 'policies')])
+      expect(run.code).toBe(0)
+      expect(page).toContain(run.stdout)
+    }
   })
 })

@@ -1,12 +1,13 @@
 /**
- * `meshguard compile DIR`: compiles the policies (every error printed as `file:line:col: message`),
- * then runs the policy test suites found there and prints a result table. Exit 1 on any compile error,
- * failed or errored test; this is the command for CI.
+ * `meshguard compile DIR`: compiles the policies (every error printed as `file:line:col: message`
+ * with its source line and a caret, warnings likewise), then runs the policy test suites found
+ * there and prints a result table. Exit 1 on any compile error, failed or errored test; this is the
+ * command for CI.
  */
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { PolicyError, formatPolicyIssue, loadPolicyDirectory } from '@meshguard/core'
+import { PolicyError, loadPolicyDirectory } from '@meshguard/core'
 import { embeddedTestEngines, formatTestResults, runPolicyTests } from '@meshguard/core/testing'
+import { formatDiagnostics } from './diagnostics.js'
 import { write, UsageError, type CliIo } from './io.js'
 
 /** Runs `meshguard compile`; resolves to the exit code. */
@@ -30,9 +31,13 @@ export async function runCompile(args: readonly string[], io: CliIo): Promise<nu
     set = await loadPolicyDirectory(dir)
   } catch (err) {
     if (!(err instanceof PolicyError)) throw err
-    const lines = err.issues.map((issue) => formatPolicyIssue({ ...issue, file: join(dir, issue.file) }))
-    await write(io.stderr, `${lines.join('\n')}\n${err.issues.length} compile error(s)\n`)
+    const errors = await formatDiagnostics(dir, err.issues)
+    await write(io.stderr, `${errors.text}\n${errors.count} compile error(s)\n`)
     return 1
+  }
+  if (set.warnings.length > 0) {
+    const warnings = await formatDiagnostics(dir, set.warnings, 'warning')
+    await write(io.stderr, `${warnings.text}\n${warnings.count} warning(s)\n`)
   }
   if (values['skip-tests']) {
     await write(io.stdout, 'Policies compiled; tests skipped\n')

@@ -32,8 +32,11 @@ Commands:
   digest DIR
       Print the sha256 digest of the policy set in DIR.
   init DIR [--framework express|fastify|nestjs] [--name NAME] [--packages TARBALL_DIR]
+       [--calls SERVICE_DIR]
       Create a new service in DIR: a server with one protected route, a policy and its tests,
-      development keys and trust, a dev script, and the commands that call it.
+      development keys and trust, a dev script, and the commands that call it. With --calls,
+      its route calls the service init made in SERVICE_DIR through @meshguard/client, and that
+      service is set up to trust it.
   keys --out DIR [--alg EdDSA|ES256] [--kid KID]
       (development) Make a workload signing key pair: DIR/<kid>.key.pem and DIR/jwks.json.
   token --key FILE --kid KID --id SPIFFE_ID --aud AUDIENCE [--actor TOKEN|FILE]

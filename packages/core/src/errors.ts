@@ -131,6 +131,12 @@ export interface PolicyIssue {
   path?: string | undefined
   /** What is wrong. */
   message: string
+  /**
+   * The issue this one follows from, when it is only a consequence of it (a derived role or
+   * variable is unknown because the import that defines it is missing). Tools show it with that
+   * issue rather than as an error of its own; it stays in the list, as Cerbos reports it too.
+   */
+  causedBy?: PolicyIssue | undefined
 }
 
 /** Formats an issue as `file:line:column: message`. */

@@ -6,10 +6,9 @@
  */
 
 import { DEV_ACTOR_AUDIENCE, DEV_ISSUER } from '../dev-issuer.js'
+import { CALLER_IDENTITY, CALLER_PORT, callerPolicy, callerPolicyTests, callerServer, ownKid, type Callee } from './caller-templates.js'
+import { callerFor, DEV_CALLER, DEV_CALLER_KID, DEV_TRUST_DOMAIN, documentPolicy, spiffeId, type Framework } from './scaffold-basics.js'
 
-/** Web frameworks `init` can scaffold. */
-export const FRAMEWORKS = ['express', 'fastify', 'nestjs'] as const
-export type Framework = (typeof FRAMEWORKS)[number]
 
 /** What the templates need to know. */
 export interface ScaffoldSettings {
@@ -17,17 +16,10 @@ export interface ScaffoldSettings {
   name: string
   framework: Framework
   /** Dependency specifier per @meshguard package (a version range, or `file:` tarballs). */
-  meshguard: Record<'core' | Framework | 'cli', string>
+  meshguard: Record<'core' | Framework | 'cli', string> & { client?: string }
+  /** The service this one calls (`init --calls DIR`); none for a service that calls nobody. */
+  calls?: Callee | undefined
 }
-
-/** The trust domain of development identities; `.local` is never a real trust domain. */
-export const DEV_TRUST_DOMAIN = 'dev.local'
-/** The workload the curl session plays: a service calling this one. */
-export const DEV_CALLER = 'caller'
-/** The calling workload's key id. */
-export const DEV_CALLER_KID = 'caller-1'
-
-export const spiffeId = (name: string): string => `spiffe://${DEV_TRUST_DOMAIN}/ns/default/sa/${name}`
 
 const FRAMEWORK_PACKAGES: Record<Framework, Record<string, string>> = {
   express: { express: '^5.1.0' },
@@ -52,6 +44,7 @@ function packageJson(s: ScaffoldSettings): string {
     dependencies: {
       '@meshguard/core': s.meshguard.core,
       [`@meshguard/${s.framework}`]: s.meshguard[s.framework],
+      ...(s.calls ? { '@meshguard/client': s.meshguard.client, undici: '^7.16.0' } : {}),
       '@opentelemetry/api': '^1.9.0',
       ...FRAMEWORK_PACKAGES[s.framework],
     },
@@ -148,27 +141,18 @@ export async function identity() {
 }
 `
 
-const POLICY = `# Who may read a document: the calling service must be \`caller\` (its workload role, the last
-# segment of its SPIFFE ID), acting for the user who owns the document, or for an admin.
-apiVersion: api.cerbos.dev/v1
-resourcePolicy:
-  resource: document
-  version: default
-  rules:
-    - actions: ["read"]
-      effect: EFFECT_ALLOW
-      roles: ["caller"]
-      condition:
-        match:
-          any:
+const POLICY = documentPolicy(
+  `# Who may read a document: the calling service must be \`${DEV_CALLER}\` (its workload role, the last
+# segment of its SPIFFE ID), acting for the user who owns the document, or for an admin.`,
+  `          any:
             of:
               - expr: request.resource.attr.owner == request.principal.attr.act.user.id
               - expr: '"admin" in request.principal.attr.act.user.roles'
-`
+`,
+)
 
 function policyTests(): string {
-  const principal = (user: string, roles: string[]): string =>
-    `    caller_for_${user}:\n      id: ${spiffeId(DEV_CALLER)}\n      roles: ["caller"]\n      attr:\n        act:\n          user: { id: ${user}, roles: [${roles.map((r) => `"${r}"`).join(', ')}], attr: {} }\n`
+  const principal = callerFor
   return `# Run with \`npm test\` (meshguard compile policies): compiles the policies, then runs this suite.
 name: DocumentPolicy
 description: Owners and admins read documents, through the caller service only.
@@ -210,18 +194,24 @@ tests:
 `
 }
 
-function developmentTrust(name: string): string {
+function developmentTrust(name: string, calls: boolean): string {
   return `${JSON.stringify(
     {
       audience: spiffeId(name),
       trust: {
-        workloads: [{ issuer: spiffeId(DEV_CALLER), keys: { jwksFile: `.meshguard/keys/${DEV_CALLER}/jwks.json` } }],
+        workloads: [workloadTrust(DEV_CALLER)],
         actors: [{ issuer: DEV_ISSUER, keys: { jwksFile: '.meshguard/dev-issuer/jwks.json' }, audiences: [DEV_ACTOR_AUDIENCE] }],
       },
+      ...(calls ? { workload: { id: spiffeId(name), kid: ownKid(name), keyFile: `.meshguard/keys/${name}/${ownKid(name)}.key.pem` } } : {}),
     },
     null,
     2,
   )}\n`
+}
+
+/** A development trust entry for the workload `name`, whose public keys are in `.meshguard/keys/<name>/`. */
+export function workloadTrust(name: string): { issuer: string; keys: { jwksFile: string } } {
+  return { issuer: spiffeId(name), keys: { jwksFile: `.meshguard/keys/${name}/jwks.json` } }
 }
 
 /** Production trust: nothing trusted until the owner says whom (the service refuses to start). */
@@ -237,30 +227,36 @@ function productionTrust(name: string): string {
 }
 
 /** The curl session, as printed by `init` and written to the README. */
-export function curlSession(dir: string): string {
+export function curlSession(dir: string, calls?: Callee): string {
   const headers = '-H "authorization: Bearer $CALLER" -H "x-meshguard-actor: $ALICE"'
+  const base = `http://localhost:${calls ? CALLER_PORT : 3000}`
+  const first = calls
+    ? `  curl -s -w ' %{http_code}\\n' ${headers} ${base}/documents/1   # 200: ${calls.name} answered, alice owns document 1`
+    : `  curl -s -o /dev/null -w '%{http_code}\\n' ${headers} ${base}/documents/1   # 200: alice owns document 1`
+  const second = calls ? `403: ${calls.name} refused, document 2 is bob's` : "403: document 2 is bob's"
   return `  cd ${dir}
   npm install
   npm test                 # compiles the policy and runs its tests
-  npm run dev              # serves http://localhost:3000 (leave it running)
-
+  npm run dev              # serves ${base} (leave it running)
+${calls ? `\n${calls.name} must be running too (npm run dev in its directory).\n` : ''}
 In a second terminal, in ${dir}:
 
   ALICE=$(npm run --silent user-token -- --sub alice --role employee)
   CALLER=$(npm run --silent token -- --actor "$ALICE")
-  curl -s -o /dev/null -w '%{http_code}\\n' ${headers} http://localhost:3000/documents/1   # 200: alice owns document 1
-  curl -s -o /dev/null -w '%{http_code}\\n' ${headers} http://localhost:3000/documents/2   # 403: document 2 is bob's
-  curl -s -o /dev/null -w '%{http_code}\\n' http://localhost:3000/documents/1   # 401: no credentials
+${first}
+  curl -s -o /dev/null -w '%{http_code}\\n' ${headers} ${base}/documents/2   # ${second}
+  curl -s -o /dev/null -w '%{http_code}\\n' ${base}/documents/1   # 401: no credentials
 `
 }
 
 function readme(s: ScaffoldSettings, dir: string): string {
+  const calls = s.calls ? `, which calls ${s.calls.name} (${s.calls.url}) for the user it serves` : ''
   return `# ${s.name}
 
-A service protected by meshguard (${s.framework}), made by \`meshguard init\`.
+A service protected by meshguard (${s.framework})${calls}, made by \`meshguard init\`.
 
 \`\`\`
-${curlSession(dir)}\`\`\`
+${curlSession(dir, s.calls)}\`\`\`
 
 - \`src/server.mjs\`: the service; \`GET /documents/:id\` is protected.
 - \`policies/document.yaml\`: who may read a document; \`policies/document_test.yaml\`: its tests.
@@ -275,11 +271,11 @@ ${curlSession(dir)}\`\`\`
 export function scaffoldFiles(s: ScaffoldSettings, dir: string): Record<string, string> {
   return {
     'package.json': packageJson(s),
-    'src/server.mjs': SERVERS[s.framework](s.name),
-    'src/identity.mjs': IDENTITY,
-    'policies/document.yaml': POLICY,
-    'policies/document_test.yaml': policyTests(),
-    'config/trust.development.json': developmentTrust(s.name),
+    'src/server.mjs': s.calls ? callerServer(s.framework, s.name, s.calls) : SERVERS[s.framework](s.name),
+    'src/identity.mjs': s.calls ? CALLER_IDENTITY : IDENTITY,
+    'policies/document.yaml': s.calls ? callerPolicy() : POLICY,
+    'policies/document_test.yaml': s.calls ? callerPolicyTests() : policyTests(),
+    'config/trust.development.json': developmentTrust(s.name, s.calls !== undefined),
     'config/trust.json': productionTrust(s.name),
     '.env.development': 'MESHGUARD_ENV=development\n',
     '.gitignore': 'node_modules/\n.meshguard/\naudit.jsonl\n',

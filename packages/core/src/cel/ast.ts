@@ -193,3 +193,48 @@ export function forEachLiteralArgument(root: ASTNode, name: string, check: (lite
     if (isNode(argument) && argument.op === 'value' && typeof argument.args === 'string') check(argument.args)
   })
 }
+
+/** An attribute path an expression reads: `request.resource.attr.owner.id` is `resource` and `['owner', 'id']`. */
+export interface AttributeRead {
+  readonly of: 'principal' | 'resource'
+  readonly path: readonly string[]
+}
+
+/** `P.attr`, `R.attr`, `request.principal.attr` or `request.resource.attr`: whose attributes, if it is one. */
+function attributesOf(node: unknown, shadowed: ReadonlySet<string>): 'principal' | 'resource' | undefined {
+  if (!isNode(node)) return undefined
+  const sel = selection(node)
+  if (sel?.key !== 'attr') return undefined
+  const short = identifierName(sel.operand)
+  if (short !== undefined) {
+    if (shadowed.has(short)) return undefined
+    return short === 'P' ? 'principal' : short === 'R' ? 'resource' : undefined
+  }
+  const inner = isNode(sel.operand) ? selection(sel.operand) : undefined
+  if (inner === undefined || identifierName(inner.operand) !== 'request' || shadowed.has('request')) return undefined
+  return inner.key === 'principal' || inner.key === 'resource' ? inner.key : undefined
+}
+
+/**
+ * Every attribute path read with literal keys (`R.attr.owner.id`, `P.attr["dept"]`), longest
+ * first; a path that only continues into a longer one read elsewhere is listed too.
+ */
+export function collectAttributeReads(root: ASTNode): AttributeRead[] {
+  const reads = new Map<string, AttributeRead>()
+  walkScoped(root, (node, shadowed) => {
+    const keys: string[] = []
+    let current: unknown = node
+    for (;;) {
+      const of = attributesOf(current, shadowed)
+      if (of !== undefined) {
+        if (keys.length > 0) reads.set(`${of}\0${keys.join('\0')}`, { of, path: keys.reverse() })
+        return
+      }
+      const sel = isNode(current) ? selection(current) : undefined
+      if (sel === undefined) return
+      keys.push(sel.key)
+      current = sel.operand
+    }
+  })
+  return [...reads.values()].sort((a, b) => b.path.length - a.path.length)
+}

@@ -59,3 +59,19 @@ export function cerbosEnvironment(): Environment {
   }
   return shared
 }
+
+let functionNames: ReadonlySet<string> | undefined
+
+/**
+ * The names a policy can call in the Cerbos environment (functions and macros), without the
+ * internal replacements registered under `cerbos…` names. For "did you mean" suggestions.
+ */
+export function celFunctionNames(): ReadonlySet<string> {
+  functionNames ??= new Set(
+    cerbosEnvironment()
+      .getDefinitions()
+      .functions.map((f) => f.name)
+      .filter((name) => /^[a-z]/i.test(name) && !/^cerbos[A-Z]/.test(name)),
+  )
+  return functionNames
+}

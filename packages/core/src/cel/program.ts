@@ -1,6 +1,6 @@
 import type { ASTNode, ParseResult } from '@marcbachmann/cel-js'
 import { ConditionError } from '../errors.js'
-import { collectRefs, forEachLiteralArgument, rejectIndexedCerbosMaps, renameCalls, rewriteProtoFieldNames } from './ast.js'
+import { collectAttributeReads, collectRefs, forEachLiteralArgument, type AttributeRead, rejectIndexedCerbosMaps, renameCalls, rewriteProtoFieldNames } from './ast.js'
 import { cerbosEnvironment } from './environment.js'
 import { FALLBACK, compileFastPath, compileLeadingPathGuard, type FastPath } from './fast-path.js'
 import { CelFailure, toConditionError } from './failure.js'
@@ -56,6 +56,7 @@ class CompiledCel implements CelProgram {
   readonly constantRefs: ReadonlySet<string>
   readonly #run: ParseResult
   readonly #fast: FastPath | undefined
+  #attributeReads: readonly AttributeRead[] | undefined
 
   constructor(source: string, run: ParseResult, fastPath: boolean) {
     this.source = source
@@ -63,6 +64,12 @@ class CompiledCel implements CelProgram {
     this.#fast = fastPath ? (compileFastPath(run.ast, SCOPE_IDENTIFIERS) ?? compileLeadingPathGuard(run.ast, SCOPE_IDENTIFIERS)) : undefined
     this.variableRefs = collectRefs(run.ast, VARIABLE_MAPS)
     this.constantRefs = collectRefs(run.ast, CONSTANT_MAPS)
+  }
+
+  /** The attribute paths this expression reads (computed when first asked: only diagnostics need them). */
+  get attributeReads(): readonly AttributeRead[] {
+    this.#attributeReads ??= collectAttributeReads(this.#run.ast)
+    return this.#attributeReads
   }
 
   evaluate(activation: CelActivation): unknown {
@@ -105,6 +112,14 @@ class CompiledCel implements CelProgram {
       resumeStackCapture(stacks)
     }
   }
+}
+
+/**
+ * The attribute paths (`request.resource.attr.x.y`) a compiled program reads with literal keys, for
+ * diagnostics. Internal: not re-exported from the package.
+ */
+export function attributeReadsOf(program: CelProgram): readonly AttributeRead[] {
+  return program instanceof CompiledCel ? program.attributeReads : []
 }
 
 /**

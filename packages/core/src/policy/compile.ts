@@ -15,8 +15,11 @@ import type {
   CompiledResourceRule,
   CompiledRoleRule,
 } from './compiled.js'
-import { compileCondition, compileExpression, compileOutput, type ExprContext } from './conditions.js'
+import { attributeReadsOf } from '../cel/program.js'
+import { undefinedAttribute } from './attribute-schemas.js'
+import { compileCondition, compileExpression, compileOutput, type ExprContext, type ExpressionSite } from './conditions.js'
 import { DefinitionScope, identifierProblem } from './definitions.js'
+import { didYouMean } from './suggest.js'
 import { checkAncestors, scopePermissionConflicts } from './set-checks.js'
 import type { ConstantsDef, PolicyDocumentDef, ScopePermissions, VariablesDef } from './model.js'
 import {
@@ -27,7 +30,7 @@ import {
   resourcePolicyKey,
   rolePolicyKey,
 } from './names.js'
-import { createSchemaRegistry, type SchemaRegistry } from './schemas.js'
+import { createSchemaRegistry, SCHEMA_URL_PREFIX, type SchemaRegistry } from './schemas.js'
 import { validateDocument, type ValidatedDocument } from './validate-document.js'
 import { issueAt, parsePolicyText, type DocPath, type ParsedDocument } from './yaml-source.js'
 
@@ -76,10 +79,15 @@ function unitKey(def: PolicyDocumentDef): string {
   return exportConstantsKey(def.exportConstants?.name ?? '')
 }
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
 /** Compiles one whole set; see {@link compilePolicies}. */
 class SetCompiler {
   readonly issues: PolicyIssue[] = []
+  readonly warnings: PolicyIssue[] = []
   private readonly units = new Map<string, Unit>()
+  /** Every expression of each derived-roles set, for the attribute checks of the policies importing it. */
+  private readonly derivedRoleExpressions = new Map<string, ExpressionSite[]>()
   private readonly exportVariables = new Map<string, DefinitionScope>()
   private readonly exportConstants = new Map<string, DefinitionScope>()
   private readonly derivedRoleSets = new Map<string, Map<string, CompiledDerivedRole> | undefined>()
@@ -87,6 +95,7 @@ class SetCompiler {
   constructor(
     docs: readonly ValidatedDocument[],
     private readonly schemas: SchemaRegistry,
+    private readonly schemaDocs: ReadonlyMap<string, unknown>,
   ) {
     const units: ValidatedDocument[] = []
     for (const v of docs) {
@@ -112,6 +121,7 @@ class SetCompiler {
       this.compileUnit(unit, out)
       if (this.issues.length > before) failed.add(unit.key)
     }
+    this.validateUnimported()
     const dropped = new Set<string>()
     const present = new Map([...this.units].map(([key, unit]) => [key, unit.v]))
     for (const unit of ordered) {
@@ -138,6 +148,25 @@ class SetCompiler {
   }
 
 
+
+  /** Adds an issue and returns it (for issues that later ones may follow from). */
+  private report(issue: PolicyIssue): PolicyIssue {
+    this.issues.push(issue)
+    return issue
+  }
+
+  /**
+   * Compiles the derived roles and exported variables and constants that no policy imports: Cerbos
+   * compiles them only where imported, so their mistakes would otherwise never be reported.
+   */
+  validateUnimported(): void {
+    for (const unit of this.units.values()) {
+      const def = unit.v.def
+      if (def.derivedRoles) this.derivedRoleSet(def.derivedRoles.name)
+      else if (def.exportVariables && !this.exportVariables.has(def.exportVariables.name)) this.exportVariablesScope(def.exportVariables.name)?.resolve()
+      else if (def.exportConstants) this.exportConstantsScope(def.exportConstants.name)
+    }
+  }
 
   private exportConstantsScope(name: string): DefinitionScope | undefined {
     if (this.exportConstants.has(name)) return this.exportConstants.get(name)
@@ -172,12 +201,19 @@ class SetCompiler {
   }
 
   /** Builds the variable/constant namespace of a policy (imports, local, deprecated top-level). */
-  private definitions(doc: ParsedDocument, kindKey: string, constants: ConstantsDef | undefined, variables: VariablesDef | undefined, topLevel: Record<string, string> | undefined): DefinitionScope {
+  private definitions(
+    doc: ParsedDocument,
+    kindKey: string,
+    constants: ConstantsDef | undefined,
+    variables: VariablesDef | undefined,
+    topLevel: Record<string, string> | undefined,
+    expressions?: ExpressionSite[],
+  ): DefinitionScope {
     const scope = new DefinitionScope(this.issues, doc)
     constants?.import?.forEach((imp, i) => {
       const imported = this.exportConstantsScope(imp)
-      if (!imported) this.issues.push(issueAt(doc, [kindKey, 'constants', 'import', i], `Constants import '${imp}' cannot be found`))
-      else scope.importFrom(imported, `import '${imp}'`)
+      if (imported) scope.importFrom(imported, `import '${imp}'`)
+      else scope.importMissing('constants', this.report(issueAt(doc, [kindKey, 'constants', 'import', i], `Constants import '${imp}' cannot be found`)))
     })
     for (const [k, value] of Object.entries(constants?.local ?? {})) {
       const path: DocPath = [kindKey, 'constants', 'local', k]
@@ -187,15 +223,17 @@ class SetCompiler {
     }
     variables?.import?.forEach((imp, i) => {
       const imported = this.exportVariablesScope(imp)
-      if (!imported) this.issues.push(issueAt(doc, [kindKey, 'variables', 'import', i], `Variables import '${imp}' cannot be found`))
-      else scope.importFrom(imported, `import '${imp}'`)
+      if (imported) scope.importFrom(imported, `import '${imp}'`)
+      else scope.importMissing('variables', this.report(issueAt(doc, [kindKey, 'variables', 'import', i], `Variables import '${imp}' cannot be found`)))
     })
     const addVariables = (defs: Record<string, string> | undefined, base: DocPath, source: string): void => {
       for (const [k, expr] of Object.entries(defs ?? {})) {
         const path: DocPath = [...base, k]
         const problem = identifierProblem(k)
         if (problem) this.issues.push(issueAt(doc, path, problem, true))
-        scope.addVariable(k, compileExpression({ doc, issues: this.issues }, expr, path), { doc, path, source })
+        const program = compileExpression({ doc, issues: this.issues }, expr, path)
+        if (program) expressions?.push({ doc, path, program })
+        scope.addVariable(k, program, { doc, path, source })
       }
     }
     addVariables(variables?.local, [kindKey, 'variables', 'local'], 'policy local variables')
@@ -210,8 +248,10 @@ class SetCompiler {
     const def = unit?.v.def.derivedRoles
     if (!unit || !def) return undefined
     const doc = unit.v.doc
-    const scope = this.definitions(doc, 'derivedRoles', def.constants, def.variables, unit.v.def.variables)
-    const ctx: ExprContext = { doc, issues: this.issues, scope }
+    const expressions: ExpressionSite[] = []
+    this.derivedRoleExpressions.set(name, expressions)
+    const scope = this.definitions(doc, 'derivedRoles', def.constants, def.variables, unit.v.def.variables, expressions)
+    const ctx: ExprContext = { doc, issues: this.issues, scope, expressions }
     const roles = new Map<string, CompiledDerivedRole>()
     def.definitions.forEach((d, i) => {
       scope.resetUsage()
@@ -232,11 +272,13 @@ class SetCompiler {
     const doc = unit.v.doc
     const rp = unit.v.def.resourcePolicy!
     const byRole = new Map<string, Array<{ imp: string; file: string; path: DocPath; role: CompiledDerivedRole }>>()
+    let missingImport: PolicyIssue | undefined
     rp.importDerivedRoles?.forEach((imp, i) => {
       const path: DocPath = ['resourcePolicy', 'importDerivedRoles', i]
       const set = this.derivedRoleSet(imp)
       if (!set) {
-        this.issues.push(issueAt(doc, path, `Derived roles import "${imp}" cannot be found`))
+        const issue = this.report(issueAt(doc, path, `Derived roles import "${imp}" cannot be found`))
+        missingImport ??= issue
         return
       }
       const file = this.units.get(derivedRolesKey(imp))!.v.doc.file
@@ -269,7 +311,12 @@ class SetCompiler {
         }
       })
     })
-    for (const [name, path] of unknown) this.issues.push(issueAt(doc, path, `Derived role "${name}" is not defined in any imports`))
+    for (const [name, path] of unknown) {
+      // With an import missing, the role is most likely defined there: that issue is the one to fix.
+      const message = `Derived role "${name}" is not defined in any imports`
+      if (missingImport) this.issues.push({ ...issueAt(doc, path, message), causedBy: missingImport })
+      else this.issues.push(issueAt(doc, path, `${message}${didYouMean(name, byRole.keys(), '"')}`))
+    }
     return referenced
   }
 
@@ -289,14 +336,46 @@ class SetCompiler {
     }
   }
 
+  /**
+   * Warns about attribute paths that the resource policy's schemas do not define: such a read
+   * compiles and yields nothing, so a typo silently denies. Evaluation does not change.
+   */
+  private checkAttributePaths(unit: Unit, expressions: readonly ExpressionSite[]): void {
+    const schemas = unit.v.def.resourcePolicy?.schemas
+    const refs = { principal: schemas?.principalSchema?.ref, resource: schemas?.resourceSchema?.ref }
+    if (refs.principal === undefined && refs.resource === undefined) return
+    for (const site of expressions) {
+      for (const read of attributeReadsOf(site.program)) {
+        const ref = refs[read.of]
+        const schema = ref?.startsWith(SCHEMA_URL_PREFIX) ? this.schemaDocs.get(ref.slice(SCHEMA_URL_PREFIX.length)) : undefined
+        if (ref === undefined || schema === undefined) continue
+        const missing = undefinedAttribute(schema, read.path, this.schemaDocs)
+        if (missing === undefined) continue
+        const key = read.path[missing.index]!
+        const shown = `request.${read.of}.attr.${read.path.slice(0, missing.index + 1).join('.')}`
+        const warning = issueAt(site.doc, site.path, `${shown} is not defined in schema ${ref}${didYouMean(key, missing.known)}`)
+        // The caret goes under the undefined key where the expression spells the path with dots.
+        const written = new RegExp(`\\b(?:${read.of === 'principal' ? 'P|principal' : 'R|resource'})\\.attr\\.${read.path.slice(0, missing.index).map((k) => `${escapeRegExp(k)}\\.`).join('')}(?=${escapeRegExp(key)}\\b)`)
+        const at = site.doc.positionWithin(site.path, (source) => {
+          const m = written.exec(source)
+          return m ? m.index + m[0].length : undefined
+        })
+        if (at) Object.assign(warning, { line: at.line, column: at.column })
+        const same = (w: PolicyIssue): boolean => w.file === warning.file && w.line === warning.line && w.column === warning.column && w.message === warning.message
+        if (!this.warnings.some(same)) this.warnings.push(warning)
+      }
+    }
+  }
+
   private resourcePolicy(unit: Unit): CompiledResourcePolicy | undefined {
     const { doc, def } = unit.v
     const rp = def.resourcePolicy!
     const scopeName = rp.scope ?? ''
     const derivedRoles = this.importedDerivedRoles(unit)
     this.checkSchemas(unit)
-    const scope = this.definitions(doc, 'resourcePolicy', rp.constants, rp.variables, def.variables)
-    const ctx: ExprContext = { doc, issues: this.issues, scope }
+    const expressions: ExpressionSite[] = []
+    const scope = this.definitions(doc, 'resourcePolicy', rp.constants, rp.variables, def.variables, expressions)
+    const ctx: ExprContext = { doc, issues: this.issues, scope, expressions }
     const rules: CompiledResourceRule[] = []
     ;(rp.rules ?? []).forEach((rule, i) => {
       const path: DocPath = ['resourcePolicy', 'rules', i]
@@ -315,6 +394,8 @@ class SetCompiler {
         output: compileOutput(ctx, rule.output, path),
       })
     })
+    for (const imp of rp.importDerivedRoles ?? []) expressions.push(...(this.derivedRoleExpressions.get(imp) ?? []))
+    this.checkAttributePaths(unit, expressions)
     return {
       kind: 'resource',
       key: unit.key,
@@ -452,9 +533,14 @@ export function compilePolicies(sources: ReadonlyArray<PolicySource | PolicyObje
     }
   }
   const registry = createSchemaRegistry(schemaDocs, brokenSchemas)
-  const compiler = new SetCompiler(validated, registry)
+  const compiler = new SetCompiler(validated, registry, schemaDocs)
   const policies = compiler.compile()
   issues.push(...compiler.issues)
   if (issues.length > 0) throw new PolicyError(issues)
-  return Object.freeze({ policies: Object.freeze(policies), schemas: registry, digest: digestSources(digestInput) })
+  return Object.freeze({
+    policies: Object.freeze(policies),
+    schemas: registry,
+    digest: digestSources(digestInput),
+    warnings: Object.freeze(compiler.warnings),
+  })
 }

@@ -3,6 +3,7 @@
  * The engine builds its rule table from this; nothing here is re-parsed at check time.
  */
 import type { CelProgram } from '../cel/index.js'
+import type { PolicyIssue } from '../errors.js'
 import type { Effect } from '../types.js'
 import type { ScopePermissions, SchemaRefDef } from './model.js'
 import type { SchemaRegistry } from './schemas.js'
@@ -122,4 +123,9 @@ export interface CompiledPolicySet {
   readonly schemas: SchemaRegistry
   /** sha256 (hex) over the sorted (relative path, content) pairs of the inputs. */
   readonly digest: string
+  /**
+   * Problems that do not stop the set from loading, e.g. an attribute path that the policy's
+   * schema does not define (`request.resource.attr.ownr`). Evaluation is the same with or without them.
+   */
+  readonly warnings: readonly PolicyIssue[]
 }

@@ -2,21 +2,44 @@
  * Compiles condition trees and outputs to CEL programs, once, at load time. Syntax errors and
  * references to undefined variables/constants become located issues.
  */
+import { celFunctionNames } from '../cel/environment.js'
 import { compileCel, type CelProgram } from '../cel/index.js'
 import type { PolicyIssue } from '../errors.js'
 import type { CompiledCondition, CompiledOutput } from './compiled.js'
 import type { DefinitionScope } from './definitions.js'
 import type { ConditionDef, MatchDef, OutputDef } from './model.js'
+import { didYouMean } from './suggest.js'
 import { issueAt, type DocPath, type ParsedDocument } from './yaml-source.js'
+
+/** One compiled expression and where it is written (for checks that run after compiling). */
+export interface ExpressionSite {
+  readonly doc: ParsedDocument
+  readonly path: DocPath
+  readonly program: CelProgram
+}
 
 /** Where expressions are compiled: the document, the issue list and the definition scope. */
 export interface ExprContext {
   readonly doc: ParsedDocument
   readonly issues: PolicyIssue[]
   readonly scope: DefinitionScope
+  /** When given, every compiled condition and output expression is added here. */
+  readonly expressions?: ExpressionSite[] | undefined
 }
 
 const programCache = new Map<string, CelProgram>()
+
+/**
+ * For a call to a function that does not exist (`found no matching overload for
+ * 'hasIntersectio(list<int>, list<int>)'`, `'string.containz(string)'`), the known function nearest
+ * to its name; nothing when the name exists and only the argument types are wrong.
+ */
+function functionSuggestion(message: string): string {
+  const name = /no matching overload for '(?:[\w.<>, ]+\.)?(\w+)\(/.exec(message)?.[1]
+  if (name === undefined) return ''
+  const known = celFunctionNames()
+  return known.has(name) ? '' : didYouMean(name, known)
+}
 
 /** Compiles one expression (shared across policies: the same source gives the same program). */
 export function compileExpression(ctx: Pick<ExprContext, 'doc' | 'issues'>, source: string, path: DocPath): CelProgram | undefined {
@@ -29,7 +52,7 @@ export function compileExpression(ctx: Pick<ExprContext, 'doc' | 'issues'>, sour
     return program
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
-    ctx.issues.push(issueAt(ctx.doc, path, `Invalid expression \`${source}\`: [${message}]`))
+    ctx.issues.push(issueAt(ctx.doc, path, `Invalid expression \`${source}\`: [${message}]${functionSuggestion(message)}`))
     return undefined
   }
 }
@@ -37,7 +60,10 @@ export function compileExpression(ctx: Pick<ExprContext, 'doc' | 'issues'>, sour
 /** Compiles an expression that reads the scope's variables/constants, and records the use. */
 function compileUsedExpression(ctx: ExprContext, source: string, path: DocPath): CelProgram | undefined {
   const program = compileExpression(ctx, source, path)
-  if (program) ctx.scope.use(program, ctx.doc, path)
+  if (program) {
+    ctx.scope.use(program, ctx.doc, path)
+    ctx.expressions?.push({ doc: ctx.doc, path, program })
+  }
   return program
 }
 

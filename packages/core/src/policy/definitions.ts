@@ -6,6 +6,7 @@
 import type { CelProgram } from '../cel/index.js'
 import type { PolicyIssue } from '../errors.js'
 import type { CompiledParams, CompiledVariable } from './compiled.js'
+import { didYouMean } from './suggest.js'
 import { issueAt, type DocPath, type ParsedDocument } from './yaml-source.js'
 
 /** Where a definition was written. */
@@ -57,6 +58,7 @@ export class DefinitionScope {
   private readonly constants = new Map<string, ConstantEntry>()
   private usedVariables = new Set<string>()
   private cycleMembers = new Set<string>()
+  private readonly missingImports: { variables?: PolicyIssue; constants?: PolicyIssue } = {}
 
   /**
    * @param issues - where problems are collected
@@ -91,6 +93,22 @@ export class DefinitionScope {
     }
   }
 
+  /**
+   * Records that an import of `kind` could not be found (reported as `issue`): an undefined name
+   * of that kind may be defined there, so its issue is marked as following from this one.
+   */
+  importMissing(kind: 'variables' | 'constants', issue: PolicyIssue): void {
+    this.missingImports[kind] ??= issue
+  }
+
+  /** An issue about an undefined variable or constant, with a near name or the missing import it follows from. */
+  private undefinedIssue(kind: 'variables' | 'constants', name: string, doc: ParsedDocument, path: DocPath, message: string): PolicyIssue {
+    const causedBy = this.missingImports[kind]
+    const known = kind === 'variables' ? this.variables.keys() : this.constants.keys()
+    const issue = issueAt(doc, path, `${message}${causedBy ? '' : didYouMean(name, known)}`)
+    return causedBy ? { ...issue, causedBy } : issue
+  }
+
   /** Whether a constant is defined. */
   hasConstant(name: string): boolean {
     return this.constants.has(name)
@@ -113,14 +131,14 @@ export class DefinitionScope {
       const site = v.sites[0]!
       for (const c of [...v.program.constantRefs].sort().reverse()) {
         if (!this.constants.has(c)) {
-          this.issues.push(issueAt(site.doc, site.path, `Undefined constant '${c}' referenced in variable '${v.name}'`))
+          this.issues.push(this.undefinedIssue('constants', c, site.doc, site.path, `Undefined constant '${c}' referenced in variable '${v.name}'`))
         }
       }
       for (const ref of [...v.program.variableRefs].sort().reverse()) {
         if (ref === v.name) {
           this.issues.push(issueAt(site.doc, site.path, `Variable '${ref}' references itself`))
         } else if (!this.variables.has(ref)) {
-          this.issues.push(issueAt(site.doc, site.path, `Undefined variable '${ref}' referenced in variable '${v.name}'`))
+          this.issues.push(this.undefinedIssue('variables', ref, site.doc, site.path, `Undefined variable '${ref}' referenced in variable '${v.name}'`))
         }
       }
     }
@@ -193,10 +211,10 @@ export class DefinitionScope {
    */
   use(program: CelProgram, doc: ParsedDocument, path: DocPath): void {
     for (const c of [...program.constantRefs].sort()) {
-      if (!this.constants.has(c)) this.issues.push(issueAt(doc, path, `Undefined constant '${c}'`))
+      if (!this.constants.has(c)) this.issues.push(this.undefinedIssue('constants', c, doc, path, `Undefined constant '${c}'`))
     }
     for (const ref of [...program.variableRefs].sort()) {
-      if (!this.variables.has(ref)) this.issues.push(issueAt(doc, path, `Undefined variable '${ref}'`))
+      if (!this.variables.has(ref)) this.issues.push(this.undefinedIssue('variables', ref, doc, path, `Undefined variable '${ref}'`))
       else this.markUsed(ref)
     }
   }

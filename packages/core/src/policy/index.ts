@@ -6,7 +6,8 @@
  * - {@link readPolicyDirectory}`(dir)`: list/read its policy files, `_schemas/` and test suites.
  * - {@link compilePolicies}`(sources, { schemas })`: compile in-memory policies (text or objects).
  *
- * Every failure is one `PolicyError` carrying all issues (`{file, line, column, path, message}`).
+ * Every failure is one `PolicyError` carrying all issues (`{file, line, column, path, message}`);
+ * problems that do not stop loading are the compiled set's `warnings`.
  */
 export { compilePolicies, digestSources } from './compile.js'
 export type { CompileOptions, PolicySource, PolicyObjectSource } from './compile.js'

@@ -2,7 +2,7 @@
  * YAML/JSON parsing with positions: every policy issue can name the line and column of the value
  * (or map key) it is about.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml'
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type YAMLError } from 'yaml'
 import type { PolicyIssue } from '../errors.js'
 
 /** A path inside a document: map keys and sequence indexes. */
@@ -26,6 +26,11 @@ export interface ParsedDocument {
    * value; list item → the value, or the first key's colon when the item is a mapping).
    */
   positionOf(path: DocPath, mode?: PositionMode): { line: number; column: number } | undefined
+  /**
+   * Line/column of a place inside the value at `path` as written (quotes and block indicators
+   * included): `find` gets that source text and returns an index into it, or undefined.
+   */
+  positionWithin(path: DocPath, find: (source: string) => number | undefined): { line: number; column: number } | undefined
 }
 
 /** Formats a path the way Cerbos does: `$.resourcePolicy.rules[0].condition.match.expr`. */
@@ -74,6 +79,41 @@ function nodeAt(doc: Document, path: DocPath, key: boolean): Node | undefined {
   return (node ?? undefined) as Node | undefined
 }
 
+/** The nearest `[` or `{` before `offset` that is not closed before it. */
+function unclosedOpener(text: string, offset: number, closer: ']' | '}'): number {
+  const opener = closer === ']' ? '[' : '{'
+  let depth = 0
+  for (let i = offset - 1; i >= 0; i--) {
+    if (text[i] === closer) depth++
+    else if (text[i] === opener && depth-- === 0) return i
+  }
+  return -1
+}
+
+/**
+ * Where a YAML syntax error really is. The parser reports some errors where it noticed them: an
+ * unclosed quote or flow collection at the end of the text or the next line, an indentation error
+ * at the start of the line; the author needs the opening quote or bracket, or the misplaced key.
+ */
+function errorOffset(text: string, err: YAMLError): number {
+  const offset = err.pos[0]
+  const quote = /^Missing closing (["'])quote/.exec(err.message)?.[1]
+  if (quote !== undefined) {
+    const at = text.lastIndexOf(quote, offset - 1)
+    if (at >= 0) return at
+  }
+  const closer = /end with a ([\]}])/.exec(err.message)?.[1] as ']' | '}' | undefined
+  if (closer !== undefined) {
+    const at = unclosedOpener(text, offset, closer)
+    if (at >= 0) return at
+  }
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1
+  if (!/^ *$/.test(text.slice(lineStart, offset))) return offset
+  let first = offset
+  while (text[first] === ' ') first++
+  return first < text.length && text[first] !== '\n' && text[first] !== '\r' ? first : offset
+}
+
 /**
  * Parses every document in `text`. Syntax errors come back as issues; empty documents are dropped.
  *
@@ -92,7 +132,7 @@ export function parsePolicyText(file: string, text: string): { docs: ParsedDocum
   for (const doc of list) {
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {
-        const pos = lineCounter.linePos(err.pos[0])
+        const pos = lineCounter.linePos(errorOffset(text, err))
         issues.push({ file, line: pos.line, column: pos.col, message: `invalid YAML: ${err.message.split('\n')[0]}` })
       }
       continue
@@ -117,6 +157,14 @@ export function parsePolicyText(file: string, text: string): { docs: ParsedDocum
         }
         if (offset === undefined) return undefined
         const pos = lineCounter.linePos(offset)
+        return { line: pos.line, column: pos.col }
+      },
+      positionWithin(path, find) {
+        const range = nodeAt(doc, path, false)?.range
+        if (!range) return undefined
+        const index = find(text.slice(range[0], range[1]))
+        if (index === undefined) return undefined
+        const pos = lineCounter.linePos(range[0] + index)
         return { line: pos.line, column: pos.col }
       },
     })

@@ -68,7 +68,7 @@ describe('policy directory loading', () => {
     const err = await issuesOf(dir)
     const byFile = new Map(err.issues.map((i) => [i.file, i]))
     expect(byFile.get('a.yaml')).toMatchObject({ line: 7, path: '$.resourcePolicy.rules[0].effect' })
-    expect(byFile.get('b.yaml')?.line).toBe(3)
+    expect(byFile.get('b.yaml')).toMatchObject({ line: 2, column: 17 })
     expect(byFile.get('b.yaml')?.message).toMatch(/invalid YAML/)
     expect(byFile.get('c.yaml')).toMatchObject({ line: 5, message: 'unknown field "rulez"' })
     expect(byFile.get('d.yaml')?.message).toMatch(/missing policy kind/)
