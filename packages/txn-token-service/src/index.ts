@@ -39,3 +39,5 @@ export type {
   TxnTokenServiceOptions,
 } from './options.js'
 export type { ClientAuthentication, TxnTokenService } from './service-api.js'
+export { createTxnTokenService } from './service.js'
+export { TokenExchangeError, OAUTH_ERROR_STATUS } from './errors.js'
