@@ -29,8 +29,15 @@ const MESHGUARD_CODE: Readonly<Record<OAuthErrorCode, MeshguardErrorCode>> = Obj
   temporarily_unavailable: 'ERR_AUTHZ_UNAVAILABLE',
 })
 
+const kTokenExchange = Symbol.for('@meshguard/error.txn-token-exchange')
+
 /** A refused token exchange. The message is the `error_description`: safe to show, never a token. */
 export class TokenExchangeError extends MeshguardError {
+  /** The brand `instanceof` checks (meshguard errors compare brands, not prototypes). */
+  static readonly brand = kTokenExchange
+  get [kTokenExchange](): true {
+    return true
+  }
   /** The RFC 6749 error code of the response. */
   readonly oauthError: OAuthErrorCode
   /** An HTTP status other than the error's usual one (413, 415, 405, 404). */
