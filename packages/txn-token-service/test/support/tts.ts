@@ -16,7 +16,7 @@ import {
   type TxnTokenService,
   type TxnTokenServiceOptions,
 } from '../../src/index.js'
-import { ACTOR_AUDIENCE, createIdentityFixture, TRUST_DOMAIN, USER_ISSUER, type IdentityFixture } from '../../../../test/support/identity.js'
+import { ACTOR_AUDIENCE, createIdentityFixture, serviceId, TRUST_DOMAIN, USER_ISSUER, type IdentityFixture } from '../../../../test/support/identity.js'
 
 /** The shipped example issuance policy. */
 export const POLICY_DIR = fileURLToPath(new URL('../../policy', import.meta.url))
@@ -58,7 +58,8 @@ export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}):
     issuer: url,
     trustDomain: TRUST_DOMAIN,
     signingKeys: [{ key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, kid: 'tts-1' }],
-    trust: { workloads: trust.workloads },
+    // The job's role comes from this trust configuration (the authority), never from its token.
+    trust: { workloads: trust.workloads.map((anchor) => (anchor.issuer === serviceId('report-job') ? { ...anchor, roles: ['job'] } : anchor)) },
     subjectIssuers: [
       {
         issuer: USER_ISSUER,
