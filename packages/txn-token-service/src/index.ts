@@ -41,3 +41,5 @@ export type {
 export type { ClientAuthentication, TxnTokenService } from './service-api.js'
 export { createTxnTokenService } from './service.js'
 export { TokenExchangeError, OAUTH_ERROR_STATUS } from './errors.js'
+export { mountTxnTokenGrant } from './oidc-provider-grant.js'
+export type { GrantTypeRegistry, GrantContext } from './oidc-provider-grant.js'
