@@ -21,7 +21,7 @@ export class SelfSignedSubjects {
   private readonly verifier
 
   constructor(trust: TrustBundle, issuer: string, clockTolerance: number, maxTokenBytes: number, clock: () => number) {
-    this.verifier = createIdentityVerifier({ audience: issuer, trust, clockTolerance, maxTokenBytes, maxWorkloadLifetime: 3600, cacheSize: 0, clock })
+    this.verifier = createIdentityVerifier({ audience: issuer, trust, clockTolerance, maxTokenBytes, maxWorkloadLifetime: 3600, cacheSize: 0, signatureCheck: 'inline', clock })
   }
 
   /**
