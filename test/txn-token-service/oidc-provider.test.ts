@@ -143,14 +143,19 @@ describe('Txn-Token Service with a real oidc-provider', () => {
     return body.access_token
   }
 
+  /** The exchange parameters for a fresh agent access token. */
+  const exchangeParams = async (): Promise<Record<string, string>> => ({
+    grant_type: TOKEN_EXCHANGE_GRANT_TYPE,
+    requested_token_type: TOKEN_TYPES.txnToken,
+    audience: TRUST_DOMAIN,
+    scope: 'review.read',
+    subject_token: await agentAccessToken(),
+    subject_token_type: TOKEN_TYPES.accessToken,
+  })
+
   async function exchange(tts: TxnTokenService, from: string, form: Record<string, string> = {}) {
     const body = new URLSearchParams({
-      grant_type: TOKEN_EXCHANGE_GRANT_TYPE,
-      requested_token_type: TOKEN_TYPES.txnToken,
-      audience: TRUST_DOMAIN,
-      scope: 'review.read',
-      subject_token: await agentAccessToken(),
-      subject_token_type: TOKEN_TYPES.accessToken,
+      ...(await exchangeParams()),
       client_id: serviceId(from),
       client_assertion_type: JWT_BEARER_ASSERTION_TYPE,
       client_assertion: await ids.mintWorkloadToken(from, { audience: tts.tokenEndpoint }),
@@ -211,14 +216,7 @@ describe('Txn-Token Service with a real oidc-provider', () => {
       subjectIssuers: [{ issuer: idp.url, keys: { jwksUrl: `${url}/jwks` }, audiences: [API] }],
       engine: await EmbeddedEngine.fromDirectory(POLICY_DIR),
     })
-    const params = new Map(Object.entries({
-      grant_type: TOKEN_EXCHANGE_GRANT_TYPE,
-      requested_token_type: TOKEN_TYPES.txnToken,
-      audience: TRUST_DOMAIN,
-      scope: 'review.read',
-      subject_token: await agentAccessToken(),
-      subject_token_type: TOKEN_TYPES.accessToken,
-    }))
+    const params = new Map(Object.entries(await exchangeParams()))
     const client = { assertion: await ids.mintWorkloadToken('gateway', { audience: tts.tokenEndpoint }), assertionType: JWT_BEARER_ASSERTION_TYPE }
     await expect(tts.exchange(params, client)).rejects.toMatchObject({ oauthError: 'temporarily_unavailable', httpStatus: 503 })
   })

@@ -4,8 +4,8 @@
  * Keys, roles and attributes come from the service's trust configuration through core's verifier:
  * nothing the assertion says about itself grants anything.
  */
-import { createIdentityVerifier, MeshguardError, type TrustBundle, type TrustBundleOptions, type VerifiedCaller } from '@meshguard/core'
-import { refuse } from './errors.js'
+import { createIdentityVerifier, type TrustBundle, type TrustBundleOptions, type VerifiedCaller } from '@meshguard/core'
+import { fromVerifierError, refuse } from './errors.js'
 import { ExpiringCounter } from './expiring-set.js'
 import { checkCompactToken } from './request.js'
 import type { ClientAuthentication } from './service-api.js'
@@ -73,11 +73,7 @@ export class ClientAuthenticator {
     try {
       caller = await this.verifier.verify({ authorization: `Bearer ${assertion}` }, { actor: 'forbidden' })
     } catch (err) {
-      if (err instanceof MeshguardError && err.code === 'ERR_AUTHZ_UNAVAILABLE') {
-        throw refuse.unavailable(err.reason, 'workload keys are unavailable', err)
-      }
-      const reason = err instanceof MeshguardError ? err.reason : 'client_assertion_invalid'
-      throw refuse.client(reason, 'client assertion is not valid', err)
+      throw fromVerifierError(err, (reason) => refuse.client(reason ?? 'client_assertion_invalid', 'client assertion is not valid', err))
     }
     const claims = caller.workload.claims
     if (claims['iss'] !== caller.workload.id) throw refuse.client('client_assertion_iss', 'client assertion iss must equal its sub')

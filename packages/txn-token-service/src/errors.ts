@@ -83,3 +83,14 @@ export function toTokenExchangeError(err: unknown): TokenExchangeError {
   }
   return refuse.unavailable('internal', 'the token service could not complete the request', err)
 }
+
+/**
+ * A failure of core's identity verifier as a token-endpoint error: unavailable keys stay 503 (fail
+ * closed), anything else is the refusal `otherwise` builds from the verifier's reason code.
+ */
+export function fromVerifierError(err: unknown, otherwise: (reason: string | undefined) => TokenExchangeError): TokenExchangeError {
+  if (err instanceof MeshguardError && err.code === 'ERR_AUTHZ_UNAVAILABLE') {
+    return refuse.unavailable(err.reason, 'workload keys are unavailable', err)
+  }
+  return otherwise(err instanceof MeshguardError ? err.reason : undefined)
+}

@@ -3,8 +3,8 @@
  * workload (internally started transactions, draft §11.2.1) and this service's own Txn-Tokens
  * (replacement, draft §13.15).
  */
-import { createIdentityVerifier, deepFreeze, MeshguardError, type TrustBundle, type VerifiedCaller } from '@meshguard/core'
-import { refuse } from './errors.js'
+import { createIdentityVerifier, deepFreeze, type TrustBundle, type VerifiedCaller } from '@meshguard/core'
+import { fromVerifierError, refuse } from './errors.js'
 import type { SubjectInfo } from './options.js'
 import { scopeOfClaims } from './scope.js'
 import type { SigningKeyRing } from './signing-keys.js'
@@ -33,11 +33,9 @@ export class SelfSignedSubjects {
     try {
       subject = await this.verifier.verify({ authorization: `Bearer ${token}` }, { actor: 'forbidden' })
     } catch (err) {
-      if (err instanceof MeshguardError && err.code === 'ERR_AUTHZ_UNAVAILABLE') {
-        throw refuse.unavailable(err.reason, 'workload keys are unavailable', err)
-      }
-      const reason = err instanceof MeshguardError && err.reason === 'token_expired' ? 'subject_token_expired' : 'subject_token_invalid'
-      throw refuse.request(reason, 'self_signed subject_token is not valid', err)
+      throw fromVerifierError(err, (reason) =>
+        refuse.request(reason === 'token_expired' ? 'subject_token_expired' : 'subject_token_invalid', 'self_signed subject_token is not valid', err),
+      )
     }
     const claims = subject.workload.claims
     if (claims['iss'] !== requester.workload.id || subject.workload.id !== requester.workload.id) {
