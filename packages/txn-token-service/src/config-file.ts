@@ -8,11 +8,11 @@ import {
   ConfigError,
   createAuditLog,
   EmbeddedEngine,
-  fileSink,
   stdoutSink,
   type AuditLog,
   type TrustBundleOptions,
 } from '@meshguard/core'
+import { fileSink } from '@meshguard/core/node'
 import type { SubjectIssuerOptions, TxnTokenAlgorithm, TxnTokenServiceLimits, TxnTokenServiceOptions, TxnTokenSigningKeyInput } from './options.js'
 
 /** The file's shape. */

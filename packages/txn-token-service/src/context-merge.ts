@@ -3,9 +3,9 @@
  * token carried (draft §13.15: narrowing only; the service cannot tell a narrower value from a
  * wider one, so a changed value is refused).
  */
-import { setOwn } from '@meshguard/core'
 import { isDeepStrictEqual } from 'node:util'
 import { refuse } from './errors.js'
+import { putOwn } from './plain-data.js'
 
 /** `earlier` with the members of `added`; undefined when both are absent or empty. */
 export function mergeContext(
@@ -14,12 +14,12 @@ export function mergeContext(
   added: Readonly<Record<string, unknown>> | undefined,
 ): Record<string, unknown> | undefined {
   const out = Object.create(null) as Record<string, unknown>
-  for (const [key, value] of Object.entries(earlier ?? {})) setOwn(out, key, value)
+  for (const [key, value] of Object.entries(earlier ?? {})) putOwn(out, key, value)
   for (const [key, value] of Object.entries(added ?? {})) {
     if (Object.hasOwn(out, key) && !isDeepStrictEqual(plain(out[key]), plain(value))) {
       throw refuse.request(`${name}_changed`, `${name} may add members to a replaced token but not change them`)
     }
-    setOwn(out, key, value)
+    putOwn(out, key, value)
   }
   return Object.keys(out).length === 0 ? undefined : out
 }

@@ -4,9 +4,11 @@
  * the requesting workload, the subject, the transaction. Tokens appear only as digests.
  */
 import { randomUUID } from 'node:crypto'
-import { hashToken, type AuditLog, type AuditRecord, type AuthorizationSpan, type Telemetry } from '@meshguard/core'
+import type { AuditLog, AuditRecord, Telemetry } from '@meshguard/core'
+import type { AuthorizationSpan } from '@meshguard/core/telemetry'
 import type { TokenExchangeError } from './errors.js'
 import type { ExchangeTrace } from './exchange.js'
+import { tokenDigest } from './plain-data.js'
 import { TXN_TOKEN_RESOURCE_KIND } from './token-format.js'
 
 /** A started exchange: its span and audit id. */
@@ -84,8 +86,8 @@ export class ExchangeAudit {
       policyDigest: this.policyDigest(),
       engine: this.engineKind,
       tokenDigests: {
-        workload: trace.assertion === undefined ? undefined : hashToken(trace.assertion),
-        actor: trace.subjectToken === undefined ? undefined : hashToken(trace.subjectToken),
+        workload: trace.assertion === undefined ? undefined : tokenDigest(trace.assertion),
+        actor: trace.subjectToken === undefined ? undefined : tokenDigest(trace.subjectToken),
       },
       metadata,
       ...result,

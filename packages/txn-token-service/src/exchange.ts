@@ -4,13 +4,14 @@
  * outcome, issued or refused, is audited and traced.
  */
 import { randomUUID } from 'node:crypto'
-import { setOwn, type DecisionEngine, type Principal, type Value, type VerifiedCaller } from '@meshguard/core'
+import type { DecisionEngine, Principal, Value, VerifiedCaller } from '@meshguard/core'
 import type { ClientAuthenticator } from './client-auth.js'
 import { mergeContext } from './context-merge.js'
 import { refuse, toTokenExchangeError, type TokenExchangeError } from './errors.js'
 import type { ExchangeAudit } from './exchange-audit.js'
 import { ExpiringCounter } from './expiring-set.js'
 import type { FormParams } from './form.js'
+import { putOwn } from './plain-data.js'
 import type { RevocationCheck, SubjectInfo, UserLookup } from './options.js'
 import type { OwnSubject, SelfSignedSubjects, TxnTokenSubjects } from './own-subjects.js'
 import { checkGrantType, parseExchangeRequest, type ExchangeRequest, type RequestRules } from './request.js'
@@ -240,7 +241,7 @@ function newTrace(action: 'issue' | 'replace', assertion: string | undefined): E
 function withoutUser(tctx: TxnTokenClaims['tctx']): Record<string, unknown> | undefined {
   if (tctx === undefined) return undefined
   const rest = Object.create(null) as Record<string, unknown>
-  for (const [key, value] of Object.entries(tctx)) if (key !== 'user') setOwn(rest, key, value)
+  for (const [key, value] of Object.entries(tctx)) if (key !== 'user') putOwn(rest, key, value)
   return rest
 }
 

@@ -2,8 +2,8 @@
  * `request_context` and `request_details`: JSON objects as plain form text (draft §10). Parsed
  * with size, depth and member limits into objects without a prototype.
  */
-import { setOwn } from '@meshguard/core'
 import { refuse } from './errors.js'
+import { putOwn } from './plain-data.js'
 
 const MAX_DEPTH = 4
 const MAX_MEMBERS = 64
@@ -52,7 +52,7 @@ function copy(value: unknown, name: string, depth: number, counter: { members: n
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>
   for (const [key, item] of Object.entries(value)) {
     if (++counter.members > MAX_MEMBERS) throw refuse.request(`${name}_too_large`, `${name} has more than ${MAX_MEMBERS} members`)
-    setOwn(out, key, copy(item, name, depth + 1, counter))
+    putOwn(out, key, copy(item, name, depth + 1, counter))
   }
   return out
 }

@@ -3,9 +3,10 @@
  * workload (internally started transactions, draft §11.2.1) and this service's own Txn-Tokens
  * (replacement, draft §13.15).
  */
-import { createIdentityVerifier, deepFreeze, type TrustBundle, type VerifiedCaller } from '@meshguard/core'
+import { createIdentityVerifier, type TrustBundle, type VerifiedCaller } from '@meshguard/core'
 import { fromVerifierError, refuse } from './errors.js'
 import type { SubjectInfo } from './options.js'
+import { frozenJson } from './plain-data.js'
 import { scopeOfClaims } from './scope.js'
 import type { SigningKeyRing } from './signing-keys.js'
 import { TXN_TOKEN_TYP, type TxnTokenClaims } from './token-format.js'
@@ -41,7 +42,7 @@ export class SelfSignedSubjects {
     if (claims['iss'] !== requester.workload.id || subject.workload.id !== requester.workload.id) {
       throw refuse.request('subject_not_requester', 'a self_signed subject_token must be issued by the requesting workload')
     }
-    const info: SubjectInfo = deepFreeze({
+    const info: SubjectInfo = frozenJson<SubjectInfo>({
       tokenType: 'self_signed',
       issuer: requester.workload.id,
       sub: subject.workload.id,
@@ -90,7 +91,7 @@ export class TxnTokenSubjects {
     if (now >= exp) throw refuse.request('subject_token_expired', 'an expired Txn-Token is never replaced')
     if (iat > now + this.clockTolerance) throw refuse.request('subject_token_invalid', 'subject_token is issued in the future')
     const typed: TxnTokenClaims = { iss, iat, aud, exp, txn, sub, scope, req_wl: reqWl, req_wl_prev: reqWlPrev, tctx, rctx }
-    const info: SubjectInfo = deepFreeze({ tokenType: 'txn_token', issuer: this.issuer, sub, id: sub, sid: undefined, txn, claims: { ...claims } })
+    const info: SubjectInfo = frozenJson<SubjectInfo>({ tokenType: 'txn_token', issuer: this.issuer, sub, id: sub, sid: undefined, txn, claims: { ...claims } })
     return { subject: { info, scope: scopeOfClaims(claims, 'scope') }, claims: typed }
   }
 }

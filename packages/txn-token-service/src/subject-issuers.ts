@@ -3,11 +3,12 @@
  * issuers, with their JWKS fetched directly or found through OIDC discovery. Keys only ever come
  * from the configuration, never from a token header.
  */
-import { ConfigError, deepFreeze, DEFAULT_ALGORITHMS, ASYMMETRIC_ALGORITHMS } from '@meshguard/core'
+import { ConfigError } from '@meshguard/core'
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose'
 import { refuse } from './errors.js'
 import { checkEndpointUrl } from './loopback-url.js'
 import type { SubjectInfo, SubjectIssuerOptions, SubjectUserClaims } from './options.js'
+import { ALLOWED_SUBJECT_ALGORITHMS, frozenJson, SUBJECT_ALGORITHMS } from './plain-data.js'
 import { scopeOfClaims } from './scope.js'
 import { TXN_TOKEN_TYP, type SubjectTokenKind } from './token-format.js'
 
@@ -100,9 +101,9 @@ function resolveIssuer(options: SubjectIssuerOptions, option: string, count: num
   if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => k !== 'access_token' && k !== 'jwt' && k !== 'id_token')) {
     throw new ConfigError(`${option}.tokenTypes`, 'must list access_token, jwt or id_token')
   }
-  const algorithms = options.algorithms ?? [...DEFAULT_ALGORITHMS]
+  const algorithms = options.algorithms ?? [...SUBJECT_ALGORITHMS]
   for (const alg of algorithms) {
-    if (!ASYMMETRIC_ALGORITHMS.has(alg)) throw new ConfigError(`${option}.algorithms`, `"${String(alg)}" is not an allowed asymmetric algorithm`)
+    if (!ALLOWED_SUBJECT_ALGORITHMS.has(alg)) throw new ConfigError(`${option}.algorithms`, `"${String(alg)}" is not an allowed asymmetric algorithm`)
   }
   const maxTokenAge = options.maxTokenAge ?? 3600
   if (!Number.isFinite(maxTokenAge) || maxTokenAge <= 0) throw new ConfigError(`${option}.maxTokenAge`, 'must be a positive number of seconds')
@@ -194,7 +195,7 @@ export class SubjectIssuers {
     const sub = claims['sub']
     if (typeof sub !== 'string' || sub === '' || sub.length > 512) throw refuse.request('subject_token_invalid', 'subject_token has no usable sub')
     const sid = claims['sid']
-    const info: SubjectInfo = deepFreeze({
+    const info: SubjectInfo = frozenJson<SubjectInfo>({
       tokenType: kind,
       issuer: issuer.issuer,
       sub,

@@ -2,8 +2,8 @@
  * `tctx.user`: the user's roles and attributes as the service's configuration describes them:
  * claims of the subject token it trusts for that, then the lookup hook (a directory or database).
  */
-import { setOwn } from '@meshguard/core'
 import { refuse } from './errors.js'
+import { putOwn } from './plain-data.js'
 import type { SubjectInfo, SubjectUserClaims, UserLookup } from './options.js'
 import type { TxnTokenUser } from './token-format.js'
 
@@ -19,7 +19,7 @@ export function userFromClaims(claims: Readonly<Record<string, unknown>>, config
   const roles = (Object.hasOwn(claims, rolesClaim) ? stringList(claims[rolesClaim]) : undefined) ?? []
   const attr = Object.create(null) as Record<string, unknown>
   for (const name of config?.attributeClaims ?? []) {
-    if (Object.hasOwn(claims, name)) setOwn(attr, name, structuredClone(claims[name]))
+    if (Object.hasOwn(claims, name)) putOwn(attr, name, structuredClone(claims[name]))
   }
   return { roles, attr }
 }
@@ -42,10 +42,10 @@ export async function completeUser(base: TxnTokenUser, subject: SubjectInfo, loo
   const roles = found.roles === undefined ? base.roles : stringList(found.roles)
   if (roles === undefined) throw refuse.unavailable('user_lookup_invalid', 'the user directory gave an unusable answer')
   const attr = Object.create(null) as Record<string, unknown>
-  for (const [name, value] of Object.entries(base.attr)) setOwn(attr, name, value)
+  for (const [name, value] of Object.entries(base.attr)) putOwn(attr, name, value)
   if (found.attr !== undefined) {
     if (typeof found.attr !== 'object' || found.attr === null) throw refuse.unavailable('user_lookup_invalid', 'the user directory gave an unusable answer')
-    for (const [name, value] of Object.entries(found.attr)) setOwn(attr, name, structuredClone(value))
+    for (const [name, value] of Object.entries(found.attr)) putOwn(attr, name, structuredClone(value))
   }
   return { roles, attr }
 }

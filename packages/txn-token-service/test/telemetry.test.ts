@@ -1,6 +1,7 @@
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ATTR_AUTHZ_ACTION, ATTR_AUTHZ_DECISION, ATTR_AUTHZ_REASON, ATTR_AUTHZ_TRANSACTION_ID, ATTR_AUTHZ_WORKLOAD_ID, createTelemetry } from '@meshguard/core'
+import { createTelemetry } from '@meshguard/core'
+import { ATTR_AUTHZ_ACTION, ATTR_AUTHZ_DECISION, ATTR_AUTHZ_REASON, ATTR_AUTHZ_TRANSACTION_ID, ATTR_AUTHZ_WORKLOAD_ID } from '@meshguard/core/telemetry'
 import { serviceId } from '../../../test/support/identity.js'
 import { claimsOf, startTts, type TtsFixture } from './support/tts.js'
 
