@@ -13,6 +13,7 @@ import {
   JWT_BEARER_ASSERTION_TYPE,
   TOKEN_EXCHANGE_GRANT_TYPE,
   TOKEN_TYPES,
+  type SubjectIssuerOptions,
   type TxnTokenService,
   type TxnTokenServiceOptions,
 } from '../../src/index.js'
@@ -42,8 +43,11 @@ export interface TtsFixture {
   close(): Promise<void>
 }
 
-/** Starts a service on 127.0.0.1; `overrides` replace options (the engine, hooks, limits, ...). */
-export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}): Promise<TtsFixture> {
+/**
+ * Starts a service on 127.0.0.1; `overrides` replace options (the engine, hooks, limits, ...) and
+ * `issuer` options of the fixture's subject issuer.
+ */
+export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}, issuer: Partial<SubjectIssuerOptions> = {}): Promise<TtsFixture> {
   const ids = await createIdentityFixture({ services: TTS_SERVICES })
   const records: AuditRecord[] = []
   const audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))], flushIntervalMs: 0 })
@@ -66,6 +70,7 @@ export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}):
         keys: { jwks: { keys: [ids.userIssuer.publicJwk] } },
         audiences: [ACTOR_AUDIENCE],
         user: { rolesClaim: 'roles', attributeClaims: ['department'] },
+        ...issuer,
       },
     ],
     engine,
