@@ -4,9 +4,18 @@
  * signing key in the file has a new kid, rotates it in (published now, signing after the delay).
  */
 import { parseArgs } from 'node:util'
-import { toMeshguardError } from '@meshguard/core'
-import { createTxnTokenService, loadTxnTokenServiceConfig, readSigningKeys } from '@meshguard/txn-token-service'
+import { ConfigError, toMeshguardError } from '@meshguard/core'
+import type * as TxnTokenServicePackage from '@meshguard/txn-token-service'
 import { write, UsageError, type CliIo } from './io.js'
+
+/** The service package, an optional peer: only `meshguard tts` needs it. */
+async function txnTokenService(): Promise<typeof TxnTokenServicePackage> {
+  try {
+    return await import('@meshguard/txn-token-service')
+  } catch (err) {
+    throw new ConfigError('tts', 'needs the @meshguard/txn-token-service package: npm install @meshguard/txn-token-service', { cause: err })
+  }
+}
 
 /** Runs `meshguard tts`; resolves to the exit code when the process is told to stop. */
 export async function runTts(args: readonly string[], io: CliIo): Promise<number> {
@@ -17,6 +26,7 @@ export async function runTts(args: readonly string[], io: CliIo): Promise<number
   })
   if (values.config === undefined) throw new UsageError('tts: --config FILE is required')
   const configFile = values.config
+  const { createTxnTokenService, loadTxnTokenServiceConfig, readSigningKeys } = await txnTokenService()
   const loaded = await loadTxnTokenServiceConfig(configFile)
   const port = values.port === undefined ? loaded.listen.port : Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('tts: --port must be a port number')
