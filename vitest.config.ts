@@ -18,6 +18,7 @@ export default defineConfig({
       { find: /^@meshguard\/nestjs$/, replacement: pkg('nestjs') },
       { find: /^@meshguard\/client$/, replacement: pkg('client') },
       { find: /^@meshguard\/kysely$/, replacement: pkg('kysely') },
+      { find: /^@meshguard\/txn-token-service$/, replacement: pkg('txn-token-service') },
     ],
   },
   test: {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const packages = ['core', 'express', 'fastify', 'nestjs', 'client', 'kysely'] as const
+const packages = ['core', 'express', 'fastify', 'nestjs', 'client', 'kysely', 'txn-token-service'] as const
 
 function node(code: string, type: 'module' | 'commonjs'): string {
   const flag = type === 'module' ? '--input-type=module' : '--input-type=commonjs'

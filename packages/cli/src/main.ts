@@ -11,6 +11,7 @@ import { runKeys, runToken } from './keys.js'
 import { runPlan } from './plan.js'
 import { runUserToken } from './user-token.js'
 import { runInit } from './init/init.js'
+import { runTts } from './tts.js'
 
 /** The help text. */
 export const USAGE = `Usage: meshguard <command> [options]
@@ -48,6 +49,9 @@ Commands:
       (development) Mint a user (or, with --agent, AI agent) access token from the local
       development issuer in DIR (created on first use). Trusted only where a service's
       development trust configuration lists it.
+  tts --config FILE [--port PORT] [--host HOST]
+      Run the Txn-Token Service (token exchange for txntoken+jwt) with the JSON configuration in
+      FILE until SIGINT/SIGTERM. SIGHUP reloads its policies and rotates in a new first signing key.
   help
       Show this text.
 `
@@ -60,6 +64,7 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   init: runInit,
   plan: runPlan,
   token: runToken,
+  tts: runTts,
   'user-token': runUserToken,
 }
 

@@ -1,0 +1,127 @@
+/**
+ * The service's JSON configuration file, for `meshguard tts --config <file>`: the options of
+ * `createTxnTokenService` with files instead of objects (paths relative to the file).
+ */
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import {
+  ConfigError,
+  createAuditLog,
+  EmbeddedEngine,
+  stdoutSink,
+  type AuditLog,
+  type TrustBundleOptions,
+} from '@meshguard/core'
+import { fileSink } from '@meshguard/core/node'
+import type { SubjectIssuerOptions, TxnTokenAlgorithm, TxnTokenServiceLimits, TxnTokenServiceOptions, TxnTokenSigningKeyInput } from './options.js'
+
+/** The file's shape. */
+export interface TxnTokenServiceConfigFile {
+  issuer: string
+  trustDomain: string
+  /** Where to listen. @defaultValue port 8080 on 127.0.0.1 */
+  listen?: { port?: number; host?: string } | undefined
+  /** PEM files; the first signs. */
+  signingKeys: Array<{ file: string; kid: string; alg?: TxnTokenAlgorithm }>
+  /** Workload trust anchors (`keys.jwksFile` relative to the file). */
+  trust: TrustBundleOptions
+  subjectIssuers?: SubjectIssuerOptions[]
+  /** Directory of the issuance policies. */
+  policies: string
+  tokenLifetime?: number
+  maxReplacements?: number
+  detailKeys?: string[]
+  contextKeys?: string[]
+  clockTolerance?: number
+  keyActivationDelay?: number
+  limits?: TxnTokenServiceLimits
+  /** `stdout` or `{ file }`. @defaultValue stdout */
+  audit?: 'stdout' | { file: string } | 'off'
+}
+
+/** A loaded configuration: service options plus where to listen. */
+export interface LoadedTxnTokenServiceConfig {
+  options: TxnTokenServiceOptions
+  listen: { port: number; host: string }
+  /** The signing keys as configured (for rotation on reload). */
+  signingKeys: TxnTokenSigningKeyInput[]
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Reads only the key list of a configuration file (rotation on reload). */
+export function readSigningKeys(file: string): TxnTokenSigningKeyInput[] {
+  return signingKeysOf(readConfig(file), dirname(resolve(file)))
+}
+
+function readConfig(file: string): TxnTokenServiceConfigFile {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new ConfigError('config', `${file} is not a readable JSON file`, { cause: err })
+  }
+  if (!isObject(parsed)) throw new ConfigError('config', 'must be a JSON object')
+  return parsed as unknown as TxnTokenServiceConfigFile
+}
+
+function signingKeysOf(config: TxnTokenServiceConfigFile, base: string): TxnTokenSigningKeyInput[] {
+  if (!Array.isArray(config.signingKeys)) throw new ConfigError('signingKeys', 'must list { file, kid }')
+  return config.signingKeys.map((key, i) => {
+    if (!isObject(key) || typeof key.file !== 'string') throw new ConfigError(`signingKeys[${i}].file`, 'is required')
+    return { key: { file: resolve(base, key.file) }, kid: key.kid, alg: key.alg }
+  })
+}
+
+function trustOf(trust: TrustBundleOptions, base: string): TrustBundleOptions {
+  if (!isObject(trust) || !Array.isArray(trust.workloads)) throw new ConfigError('trust.workloads', 'must be a list of trust anchors')
+  return {
+    ...trust,
+    workloads: trust.workloads.map((anchor) =>
+      isObject(anchor) && isObject(anchor.keys) && 'jwksFile' in anchor.keys && typeof anchor.keys.jwksFile === 'string'
+        ? { ...anchor, keys: { jwksFile: resolve(base, anchor.keys.jwksFile) } }
+        : anchor,
+    ),
+  }
+}
+
+function auditOf(audit: TxnTokenServiceConfigFile['audit'], base: string): AuditLog | undefined {
+  if (audit === 'off') return undefined
+  if (audit === undefined || audit === 'stdout') return createAuditLog({ sinks: [stdoutSink()] })
+  if (isObject(audit) && typeof audit.file === 'string') return createAuditLog({ sinks: [fileSink({ path: resolve(base, audit.file) })] })
+  throw new ConfigError('audit', 'must be "stdout", "off" or { file }')
+}
+
+/**
+ * Loads a configuration file: keys, trust files and policies are read now, so a mistake stops
+ * the service at startup with the option named.
+ */
+export async function loadTxnTokenServiceConfig(file: string): Promise<LoadedTxnTokenServiceConfig> {
+  const config = readConfig(file)
+  const base = dirname(resolve(file))
+  if (typeof config.policies !== 'string') throw new ConfigError('policies', 'must name the policy directory')
+  const engine = await EmbeddedEngine.fromDirectory(resolve(base, config.policies))
+  const signingKeys = signingKeysOf(config, base)
+  const listen = config.listen ?? {}
+  if (!isObject(listen)) throw new ConfigError('listen', 'must be { port, host }')
+  return {
+    options: {
+      issuer: config.issuer,
+      trustDomain: config.trustDomain,
+      signingKeys,
+      trust: trustOf(config.trust, base),
+      subjectIssuers: config.subjectIssuers,
+      engine,
+      tokenLifetime: config.tokenLifetime,
+      maxReplacements: config.maxReplacements,
+      detailKeys: config.detailKeys,
+      contextKeys: config.contextKeys,
+      clockTolerance: config.clockTolerance,
+      keyActivationDelay: config.keyActivationDelay,
+      limits: config.limits,
+      audit: auditOf(config.audit, base),
+    },
+    listen: { port: listen.port ?? 8080, host: listen.host ?? '127.0.0.1' },
+    signingKeys,
+  }
+}

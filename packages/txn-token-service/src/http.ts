@@ -1,0 +1,128 @@
+/**
+ * The standalone server's request handler: the token endpoint, the JWKS and the metadata
+ * document. Every answer is JSON; every failure an RFC 6749 error with its status, never a 500.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { JsonWebKeySet } from '@meshguard/core'
+import { refuse, TokenExchangeError } from './errors.js'
+import { isFormContentType, parseForm, type FormParams } from './form.js'
+import type { ClientAuthentication } from './service-api.js'
+import { TXN_TOKEN_SERVICE_PATHS, type TxnTokenResponse } from './token-format.js'
+
+/** What the handler serves from. */
+export interface HttpEndpoints {
+  readonly maxBodyBytes: number
+  /** Seconds a JWKS answer may be cached. */
+  readonly jwksMaxAge: number
+  readonly metadata: Readonly<Record<string, unknown>>
+  jwks(): JsonWebKeySet
+  exchange(params: FormParams, client: ClientAuthentication): Promise<TxnTokenResponse>
+  refusedEarly(error: TokenExchangeError): void
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  })
+  res.end(text)
+}
+
+function sendError(res: ServerResponse, error: TokenExchangeError, headers: Record<string, string> = {}): void {
+  send(res, error.httpStatus, error.toBody(), { 'cache-control': 'no-store', ...headers })
+}
+
+/** Reads the body up to `limit` bytes; a longer one is refused with 413 as soon as it shows. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'])
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new TokenExchangeError('invalid_request', 'body_too_large', `request body is larger than ${limit} bytes`, { status: 413 }))
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        reject(new TokenExchangeError('invalid_request', 'body_too_large', `request body is larger than ${limit} bytes`, { status: 413 }))
+        req.removeAllListeners('data')
+        req.resume()
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+async function tokenRequest(req: IncomingMessage, res: ServerResponse, endpoints: HttpEndpoints): Promise<void> {
+  let params: FormParams
+  try {
+    if (!isFormContentType(req.headers['content-type'])) {
+      throw new TokenExchangeError('invalid_request', 'content_type_unsupported', 'the body must be application/x-www-form-urlencoded', { status: 415 })
+    }
+    if (req.headers.authorization !== undefined) {
+      throw refuse.client('client_authentication_method', 'only private_key_jwt client authentication is supported')
+    }
+    params = parseForm(await readBody(req, endpoints.maxBodyBytes))
+  } catch (err) {
+    const error = err instanceof TokenExchangeError ? err : refuse.request('body_unreadable', 'the request body could not be read', err)
+    endpoints.refusedEarly(error)
+    sendError(res, error, error.httpStatus === 413 ? { connection: 'close' } : {})
+    return
+  }
+  const client: ClientAuthentication = {
+    assertion: params.get('client_assertion'),
+    assertionType: params.get('client_assertion_type'),
+    clientId: params.get('client_id'),
+  }
+  try {
+    const response = await endpoints.exchange(params, client)
+    send(res, 200, response, { 'cache-control': 'no-store', pragma: 'no-cache' })
+  } catch (err) {
+    // exchange() only throws TokenExchangeErrors; anything else fails closed the same way.
+    sendError(res, err instanceof TokenExchangeError ? err : refuse.unavailable('internal', 'the token service could not complete the request', err))
+  }
+}
+
+/** The request handler of a service. */
+export function createHandler(endpoints: HttpEndpoints): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    let path: string
+    try {
+      path = new URL(req.url ?? '/', 'http://service.invalid').pathname
+    } catch {
+      path = ''
+    }
+    const method = req.method ?? 'GET'
+    try {
+      if (path === TXN_TOKEN_SERVICE_PATHS.token) {
+        if (method !== 'POST') {
+          sendError(res, new TokenExchangeError('invalid_request', 'method_not_allowed', 'use POST', { status: 405 }), { allow: 'POST' })
+          return
+        }
+        tokenRequest(req, res, endpoints).catch((err: unknown) => {
+          sendError(res, refuse.unavailable('internal', 'the token service could not complete the request', err))
+        })
+        return
+      }
+      if (path === TXN_TOKEN_SERVICE_PATHS.jwks || path === TXN_TOKEN_SERVICE_PATHS.metadata) {
+        if (method !== 'GET' && method !== 'HEAD') {
+          sendError(res, new TokenExchangeError('invalid_request', 'method_not_allowed', 'use GET', { status: 405 }), { allow: 'GET, HEAD' })
+          return
+        }
+        const body = path === TXN_TOKEN_SERVICE_PATHS.jwks ? endpoints.jwks() : endpoints.metadata
+        send(res, 200, body, { 'cache-control': `public, max-age=${endpoints.jwksMaxAge}` })
+        return
+      }
+      sendError(res, new TokenExchangeError('invalid_request', 'not_found', 'no such endpoint', { status: 404 }))
+    } catch (err) {
+      sendError(res, refuse.unavailable('internal', 'the token service could not complete the request', err))
+    }
+  }
+}

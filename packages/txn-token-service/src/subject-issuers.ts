@@ -1,0 +1,209 @@
+/**
+ * Verifies external subject tokens (access tokens, ID tokens, other JWTs) against the configured
+ * issuers, with their JWKS fetched directly or found through OIDC discovery. Keys only ever come
+ * from the configuration, never from a token header.
+ */
+import { ConfigError } from '@meshguard/core'
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { refuse } from './errors.js'
+import { checkEndpointUrl } from './loopback-url.js'
+import type { SubjectInfo, SubjectIssuerOptions, SubjectUserClaims } from './options.js'
+import { ALLOWED_SUBJECT_ALGORITHMS, frozenJson, SUBJECT_ALGORITHMS } from './plain-data.js'
+import { scopeOfClaims } from './scope.js'
+import { TXN_TOKEN_TYP, type SubjectTokenKind } from './token-format.js'
+
+/** `typ` values that never stand for an external subject token (explicit typing, RFC 8725 §3.11). */
+const FOREIGN_TYP = new Set([TXN_TOKEN_TYP, 'workload+jwt'])
+/** Retry discovery no more often than this after a failure. */
+const DISCOVERY_COOLDOWN_MS = 5000
+
+const normalizeTyp = (typ: string): string => {
+  const lower = typ.toLowerCase()
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower
+}
+
+/** A verified external subject. */
+export interface VerifiedSubject {
+  readonly info: SubjectInfo
+  /** The scope the token allows; undefined when it does not say. */
+  readonly scope: string[] | undefined
+  /** Which claims describe the user. */
+  readonly userClaims: SubjectUserClaims | undefined
+}
+
+interface ResolvedIssuer {
+  readonly issuer: string
+  readonly kinds: ReadonlySet<string>
+  readonly audiences: string[]
+  readonly typ: ReadonlySet<string> | undefined
+  readonly algorithms: string[]
+  readonly maxTokenAge: number
+  readonly prefix: string
+  readonly scopeClaim: string
+  readonly user: SubjectUserClaims | undefined
+  readonly keys: () => Promise<JWTVerifyGetKey>
+}
+
+/** Whether an error means "the issuer's keys could not be fetched" rather than "the token is bad". */
+function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof joseErrors.JOSEError)) return true
+  return err.code === 'ERR_JWKS_TIMEOUT' || err.code === 'ERR_JOSE_GENERIC'
+}
+
+function keySource(options: SubjectIssuerOptions, option: string): () => Promise<JWTVerifyGetKey> {
+  const keys = options.keys as Record<string, unknown> | undefined
+  const timeoutDuration = options.timeoutMs ?? 5000
+  if (typeof keys !== 'object' || keys === null) throw new ConfigError(`${option}.keys`, 'must be { jwksUrl }, { jwks } or { discovery: true }')
+  if ('jwks' in keys) {
+    const local = createLocalJWKSet(keys['jwks'] as Parameters<typeof createLocalJWKSet>[0])
+    return () => Promise.resolve(local)
+  }
+  if ('jwksUrl' in keys) {
+    const remote = createRemoteJWKSet(checkEndpointUrl(keys['jwksUrl'], `${option}.keys.jwksUrl`), { timeoutDuration })
+    return () => Promise.resolve(remote)
+  }
+  if (keys['discovery'] === true) return discoveredKeys(options.issuer, timeoutDuration)
+  throw new ConfigError(`${option}.keys`, 'must be { jwksUrl }, { jwks } or { discovery: true }')
+}
+
+/** The issuer's `jwks_uri` from its OIDC discovery document, fetched once (again after failures). */
+function discoveredKeys(issuer: string, timeoutDuration: number): () => Promise<JWTVerifyGetKey> {
+  let found: Promise<JWTVerifyGetKey> | undefined
+  let failedAt = -Infinity
+  const discover = async (): Promise<JWTVerifyGetKey> => {
+    const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutDuration), redirect: 'error' })
+    if (!response.ok) throw new Error(`discovery answered ${response.status}`)
+    const metadata = (await response.json()) as Record<string, unknown>
+    if (metadata['issuer'] !== issuer) throw new Error('discovery document names another issuer')
+    return createRemoteJWKSet(checkEndpointUrl(metadata['jwks_uri'], 'jwks_uri'), { timeoutDuration })
+  }
+  return () => {
+    if (found !== undefined) return found
+    if (Date.now() - failedAt < DISCOVERY_COOLDOWN_MS) return Promise.reject(new Error('discovery failed recently'))
+    found = discover()
+    found.catch(() => {
+      found = undefined
+      failedAt = Date.now()
+    })
+    return found
+  }
+}
+
+function resolveIssuer(options: SubjectIssuerOptions, option: string, count: number): ResolvedIssuer {
+  if (typeof options !== 'object' || options === null) throw new ConfigError(option, 'must be an object')
+  if (typeof options.issuer !== 'string' || options.issuer === '') throw new ConfigError(`${option}.issuer`, 'is required')
+  const { audiences } = options
+  if (!Array.isArray(audiences) || audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
+    throw new ConfigError(`${option}.audiences`, 'must be a non-empty list')
+  }
+  const kinds = options.tokenTypes ?? ['access_token']
+  if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => k !== 'access_token' && k !== 'jwt' && k !== 'id_token')) {
+    throw new ConfigError(`${option}.tokenTypes`, 'must list access_token, jwt or id_token')
+  }
+  const algorithms = options.algorithms ?? [...SUBJECT_ALGORITHMS]
+  for (const alg of algorithms) {
+    if (!ALLOWED_SUBJECT_ALGORITHMS.has(alg)) throw new ConfigError(`${option}.algorithms`, `"${String(alg)}" is not an allowed asymmetric algorithm`)
+  }
+  const maxTokenAge = options.maxTokenAge ?? 3600
+  if (!Number.isFinite(maxTokenAge) || maxTokenAge <= 0) throw new ConfigError(`${option}.maxTokenAge`, 'must be a positive number of seconds')
+  return {
+    issuer: options.issuer,
+    kinds: new Set(kinds),
+    audiences: [...audiences],
+    typ: options.typ === undefined ? undefined : new Set(options.typ.map(normalizeTyp)),
+    algorithms,
+    maxTokenAge,
+    prefix: options.subjectPrefix ?? (count > 1 ? `${options.issuer}#` : ''),
+    scopeClaim: options.scopeClaim ?? 'scope',
+    user: options.user,
+    keys: keySource(options, option),
+  }
+}
+
+/** Whether the header's `typ` is acceptable for this kind of subject token from this issuer. */
+function typAccepted(typ: unknown, kind: SubjectTokenKind, issuer: ResolvedIssuer): boolean {
+  if (typ !== undefined && typeof typ !== 'string') return false
+  const normalized = typ === undefined ? undefined : normalizeTyp(typ)
+  if (issuer.typ !== undefined) return normalized !== undefined && issuer.typ.has(normalized)
+  if (kind === 'access_token') return normalized === 'at+jwt'
+  if (normalized === undefined || normalized === 'jwt') return true
+  return kind === 'jwt' && !FOREIGN_TYP.has(normalized)
+}
+
+/** The configured subject-token issuers. */
+export class SubjectIssuers {
+  private readonly byIssuer = new Map<string, ResolvedIssuer>()
+
+  constructor(
+    options: readonly SubjectIssuerOptions[] | undefined,
+    private readonly clockTolerance: number,
+    private readonly clock: () => number,
+  ) {
+    const list = options ?? []
+    if (!Array.isArray(list)) throw new ConfigError('subjectIssuers', 'must be a list')
+    list.forEach((item, i) => {
+      const resolved = resolveIssuer(item, `subjectIssuers[${i}]`, list.length)
+      if (this.byIssuer.has(resolved.issuer)) throw new ConfigError(`subjectIssuers[${i}].issuer`, 'is listed twice')
+      this.byIssuer.set(resolved.issuer, resolved)
+    })
+  }
+
+  /**
+   * Verifies an external subject token of `kind`.
+   * @throws TokenExchangeError `invalid_request` for a token that does not verify (RFC 8693 §2.2.2),
+   *   `temporarily_unavailable` when the issuer's keys cannot be fetched
+   */
+  async verify(token: string, kind: SubjectTokenKind): Promise<VerifiedSubject> {
+    let unverifiedIssuer: unknown
+    let header: Record<string, unknown>
+    try {
+      unverifiedIssuer = decodeJwt(token).iss
+      header = JSON.parse(Buffer.from(token.split('.', 1)[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>
+    } catch (err) {
+      throw refuse.request('subject_token_malformed', 'subject_token is not a JWT', err)
+    }
+    const issuer = typeof unverifiedIssuer === 'string' ? this.byIssuer.get(unverifiedIssuer) : undefined
+    if (issuer === undefined) throw refuse.request('subject_issuer_unknown', 'subject_token issuer is not trusted')
+    if (!issuer.kinds.has(kind)) throw refuse.request('subject_token_type_not_allowed', 'this issuer is not trusted for this subject_token_type')
+    if (typeof header !== 'object' || header === null || !typAccepted(header['typ'], kind, issuer)) {
+      throw refuse.request('subject_token_typ', 'subject_token type header is not accepted')
+    }
+    let getKey: JWTVerifyGetKey
+    try {
+      getKey = await issuer.keys()
+    } catch (err) {
+      throw refuse.unavailable('subject_keys_unavailable', 'the subject token issuer keys are unavailable', err)
+    }
+    let claims: Record<string, unknown>
+    try {
+      const verified = await jwtVerify(token, getKey, {
+        issuer: issuer.issuer,
+        audience: issuer.audiences,
+        algorithms: issuer.algorithms,
+        clockTolerance: this.clockTolerance,
+        maxTokenAge: issuer.maxTokenAge,
+        requiredClaims: ['exp', 'iat', 'sub'],
+        currentDate: new Date(this.clock()),
+      })
+      claims = verified.payload as Record<string, unknown>
+    } catch (err) {
+      if (isUnavailable(err)) throw refuse.unavailable('subject_keys_unavailable', 'the subject token issuer keys are unavailable', err)
+      const reason = err instanceof joseErrors.JWTExpired ? 'subject_token_expired' : 'subject_token_invalid'
+      throw refuse.request(reason, reason === 'subject_token_expired' ? 'subject_token has expired' : 'subject_token is not valid', err)
+    }
+    const sub = claims['sub']
+    if (typeof sub !== 'string' || sub === '' || sub.length > 512) throw refuse.request('subject_token_invalid', 'subject_token has no usable sub')
+    const sid = claims['sid']
+    const info: SubjectInfo = frozenJson<SubjectInfo>({
+      tokenType: kind,
+      issuer: issuer.issuer,
+      sub,
+      id: `${issuer.prefix}${sub}`,
+      sid: typeof sid === 'string' ? sid : undefined,
+      txn: undefined,
+      claims: { ...claims },
+    })
+    return { info, scope: scopeOfClaims(claims, issuer.scopeClaim), userClaims: issuer.user }
+  }
+}
