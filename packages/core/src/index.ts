@@ -50,6 +50,12 @@ export type {
   CheckResourceResult,
   CheckResourcesResponse,
   DecisionEngine,
+  DecisionExplanation,
+  ExplainedResource,
+  ExplainedAction,
+  ExplainedRule,
+  ExplainedDerivedRole,
+  ExplainedCondition,
 } from './types.js'
 
 // Policies and the embedded engine.

@@ -42,7 +42,7 @@ function settlerFor(guard: Guard): (result: GuardOutcome, req: Request, res: Res
       return
     }
     // Not a property of `req`: see attachRequestGrant (Express gives each request a hidden class of its own).
-    attachRequestGrant(req, res, { caller: result.caller, decision: result.decision, plan: result.plan })
+    attachRequestGrant(req, res, result)
     guard.run(result.caller, next)
   }
 }

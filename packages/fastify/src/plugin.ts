@@ -57,7 +57,7 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
   /** Continues as the verified caller, or answers the refusal. */
   const settle = (result: GuardOutcome, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void => {
     if (!result.ok) return sendFailure(reply, result)
-    request.meshguard = { caller: result.caller, decision: result.decision, plan: result.plan }
+    request.meshguard = result
     // The handler is called synchronously from `next`, so it runs inside the caller context.
     guard.run(result.caller, next as () => void)
   }

@@ -77,7 +77,7 @@ export class MeshguardGuard implements CanActivate {
 function admit(outcome: GuardOutcome, request: NestHttpRequest, response: unknown): boolean {
   if (!outcome.ok) throw new MeshguardProblemException(outcome)
   // On Nest's Express platform a property of the request would build a hidden class per request; see attachRequestGrant.
-  attachRequestGrant(request, response, { caller: outcome.caller, decision: outcome.decision, plan: outcome.plan })
+  attachRequestGrant(request, response, outcome)
   return true
 }
 

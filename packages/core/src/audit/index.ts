@@ -6,9 +6,12 @@ export type {
   AuditDelegationHop,
   AuditTokenDigests,
   AuditCheckResources,
+  AuditShadow,
+  AuditShadowDifference,
 } from './record.js'
 export type { AuditSink, AuditLogStats, AuditSinkStats } from './sink.js'
 export { createAuditLog } from './log.js'
+export type { KeepAllowed } from './keep-policy.js'
 export type { AuditLog, AuditLogOptions, AuditHealth } from './log.js'
 export { stdoutSink, fileSink, functionSink } from './sinks.js'
 export type { StreamSinkOptions, FileSinkOptions } from './sinks.js'

@@ -17,6 +17,8 @@ import { auditRecordOf, outcomeOf as auditOutcomeOf, spanEndOf, type RunFacts } 
 import { resolveAction, resolveResource, UNSPECIFIED_RESOURCE_ID } from './resolve.js'
 import { compileListRoute, compileRoute } from './route.js'
 import { listPlanOf } from './list-plan.js'
+import { Granted, type GrantOrigin, type HandlerChecker } from './grant.js'
+import { handlerCheckRequest, handlerCheckResult } from './handler-check.js'
 import type {
   AuthenticateOptions,
   CallerContextLike,
@@ -24,6 +26,7 @@ import type {
   GuardFailure,
   GuardOptions,
   GuardOutcome,
+  HandlerCheckResult,
   IdentityVerifierLike,
   ListPlan,
   ListRouteAuthorization,
@@ -54,6 +57,8 @@ function isVerifiedCaller(caller: VerifiedCallerLike): caller is VerifiedCaller 
 }
 
 const ignore = (): void => {}
+
+const NO_OUTPUTS: readonly [] = Object.freeze([]) as readonly []
 
 /** What a span nothing observes is ended with: its decision only (no SDK: the rest would be built for nobody). */
 const UNOBSERVED_ENDS: Readonly<Record<AuditOutcome, AuthorizationEnd>> = Object.freeze({
@@ -150,6 +155,7 @@ function recordVerdict(facts: RunFacts, response: CheckResourcesResponse, action
   facts.effect = effect
   facts.policy = meta?.matchedPolicy
   facts.scope = meta?.matchedScope
+  facts.rule = meta?.matchedRule
   if (effect === 'EFFECT_DENY') throw new DeniedError('denied by policy')
 }
 
@@ -166,7 +172,7 @@ function verifyStepOf<Caller extends VerifiedCallerLike>(identity: IdentityVerif
 }
 
 /** Every field written out: the object keeps one shape while the run fills it in. */
-function newFacts<Req>(view: RequestView<Req>, startedAt: number): RunFacts {
+function newFacts(view: GrantOrigin, startedAt: number): RunFacts {
   return {
     caller: undefined,
     callId: newRequestId(),
@@ -182,6 +188,8 @@ function newFacts<Req>(view: RequestView<Req>, startedAt: number): RunFacts {
     planKind: undefined,
     policy: undefined,
     scope: undefined,
+    rule: undefined,
+    inHandler: undefined,
     error: undefined,
   } satisfies Required<Record<keyof RunFacts, unknown>>
 }
@@ -316,7 +324,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     const outcome = this.outcomeOf(facts, caller, span, true)
     if (!outcome.ok) return outcome
     const plan: ListPlan = listPlanOf(facts.callId, route.resource, route.action, response)
-    return Object.freeze({ ok: true as const, caller, decision: null, plan })
+    return new Granted(this.checkInHandler, facts, caller, null, plan)
   }
 
   authenticateNow<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): MaybePromise<GuardOutcome<Caller>> {
@@ -418,9 +426,62 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     if (failure !== undefined) return failureFor(failure, facts.callId, this.problemSettings)
     if (caller === undefined) return failureFor(new InternalError('no verified caller'), facts.callId, this.problemSettings)
     const decision = facts.effect === 'EFFECT_ALLOW' && facts.action !== undefined && facts.resource !== undefined
-      ? Object.freeze({ id: facts.callId, allowed: true as const, effect: facts.effect, action: facts.action, resource: facts.resource, policy: facts.policy })
+      ? Object.freeze({
+          id: facts.callId,
+          allowed: true as const,
+          effect: facts.effect,
+          action: facts.action,
+          resource: facts.resource,
+          policy: facts.policy,
+          rule: facts.rule,
+          outputs: facts.response?.results[0]?.outputs ?? NO_OUTPUTS,
+        })
       : null
-    return Object.freeze({ ok: true as const, caller, decision })
+    return new Granted(this.checkInHandler, facts, caller, decision, undefined)
+  }
+
+  /**
+   * A check made inside a handler for a verified caller: one engine call for every action on every
+   * resource, one audit record and one span, exactly as a route check. A denial is an answer; only
+   * a check that could not be made rejects.
+   */
+  readonly checkInHandler: HandlerChecker<Caller> = async (caller, origin, resources, actions) => {
+    const facts = newFacts(origin, this.clock())
+    facts.inHandler = true
+    facts.caller = caller
+    facts.principal = caller.principal
+    let span: AuthorizationSpan | undefined
+    let result: HandlerCheckResult | undefined
+    try {
+      const request = handlerCheckRequest(facts.callId, caller.principal, resources, actions)
+      const first = request.resources[0]!
+      facts.resource = first.resource
+      facts.action = first.actions[0]
+      span = this.startSpan(facts, { resource: first.resource.kind, action: first.actions.length === 1 ? first.actions[0]! : 'batch' })
+      this.audit?.assertWritable()
+      facts.request = request
+      const response = this.checkSync ? this.checkSync(request) : await this.engine.checkResources(request)
+      facts.response = response
+      const answered = handlerCheckResult(facts.callId, request, response)
+      result = answered.result
+      // The record names the first denied (resource, action), else the first asked.
+      const primary = request.resources[answered.primary.index]!
+      const meta = response.results[answered.primary.index]?.meta?.actions[answered.primary.action]
+      facts.resource = primary.resource
+      facts.action = answered.primary.action
+      facts.effect = answered.primary.effect
+      facts.policy = meta?.matchedPolicy
+      facts.scope = meta?.matchedScope
+      facts.rule = meta?.matchedRule
+      if (!result.allowed) facts.error = new DeniedError('denied by policy')
+    } catch (err) {
+      facts.error = toMeshguardError(err)
+      result = undefined
+    }
+    const auditFailure = this.report(facts, span, true)
+    if (result === undefined) throw facts.error ?? new InternalError('handler check failed')
+    if (auditFailure !== undefined) throw auditFailure
+    return result
   }
 
   /** Ends the span and writes the audit record. Returns an audit failure when the log must fail closed. */

@@ -8,6 +8,7 @@ export { UNSPECIFIED_RESOURCE_ID } from './resolve.js'
 export { compileRoute, compileListRoute, checkAuthenticateOptions } from './route.js'
 export { decideRequest, decideListRequest, whenDecided } from './adapter-flow.js'
 export { attachRequestGrant } from './request-grant.js'
+export { MAX_HANDLER_CHECK_ITEMS } from './handler-check.js'
 // The header view and actor requirement are identity's types, re-exported here as part of RequestView's API.
 export type { HeaderView } from '../identity/headers.js'
 export type { ActorRequirement } from '../identity/verify/types.js'
@@ -26,6 +27,9 @@ export type {
   ProblemCustomizer,
   GuardDecision,
   GuardGrant,
+  ActionDecision,
+  ResourceDecisions,
+  HandlerCheckResult,
   GuardSuccess,
   GuardFailure,
   GuardOutcome,

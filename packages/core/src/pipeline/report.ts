@@ -26,6 +26,10 @@ export interface RunFacts {
   planKind?: PlanFilterKind | undefined
   policy?: string | undefined
   scope?: string | undefined
+  /** The rule that decided, when the engine named it. */
+  rule?: string | undefined
+  /** Set for checks a handler made (`req.meshguard.check`); route checks leave it unset. */
+  inHandler?: boolean | undefined
   error?: MeshguardError | undefined
 }
 
@@ -124,6 +128,13 @@ export function outcomeOf(facts: RunFacts): AuditOutcome {
   return 'error'
 }
 
+/** The record's request context: method, route pattern, and `check: 'handler'` for handler checks. */
+function metadataOf(facts: RunFacts): Record<string, string> {
+  const metadata: Record<string, string> = facts.route === undefined ? { method: facts.method } : { method: facts.method, route: facts.route }
+  if (facts.inHandler === true) metadata['check'] = 'handler'
+  return metadata
+}
+
 /** The audit record of a run: a decision, or an authentication failure when identity refused. */
 export function auditRecordOf(
   facts: RunFacts,
@@ -150,6 +161,7 @@ export function auditRecordOf(
     effect: facts.effect,
     policy: facts.policy,
     scope: facts.scope,
+    rule: facts.rule,
     reason: error?.reason,
     errorCode: error?.code,
     tokenKind: error?.tokenKind,
@@ -160,7 +172,7 @@ export function auditRecordOf(
       : undefined,
     auditTrail: response?.effectivePolicies ? { effectivePolicies: response.effectivePolicies } : undefined,
     tokenDigests: caller === undefined ? undefined : digestsOf(caller),
-    metadata: facts.route === undefined ? { method: facts.method } : { method: facts.method, route: facts.route },
+    metadata: metadataOf(facts),
   }
 }
 
