@@ -2,7 +2,7 @@ import { AuditError, ConfigError } from '../errors.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { AuditRecord } from './record.js'
 import { keepPolicyOf, type KeepAllowed } from './keep-policy.js'
-import { filterCheckInputs, type AuditAttributeConfig } from './redact.js'
+import { filterCheckInputs, maskExplanation, type AuditAttributeConfig } from './redact.js'
 import type { AuditLogStats, AuditSink } from './sink.js'
 import { SinkLane, type LaneContext } from './sink-lane.js'
 
@@ -193,16 +193,18 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
 
   const prepare = (record: AuditRecord): AuditRecord => {
     if (options.omitCheckResources) {
-      const { checkResources: _io, auditTrail: _trail, ...rest } = record
+      // The explanation holds attribute values too: it goes with the inputs.
+      const { checkResources: _io, auditTrail: _trail, explanation: _why, ...rest } = record
       return rest
     }
-    if (!record.checkResources || !options.attributes) return record
+    if (!options.attributes || (!record.checkResources && !record.explanation)) return record
     return {
       ...record,
-      checkResources: {
+      checkResources: record.checkResources && {
         ...record.checkResources,
         inputs: filterCheckInputs(record.checkResources.inputs, options.attributes),
       },
+      explanation: record.explanation && maskExplanation(record.explanation, options.attributes),
     }
   }
 

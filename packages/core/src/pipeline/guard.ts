@@ -11,7 +11,8 @@ import type { VerifiedCaller } from '../identity/caller.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import type { AuthorizationEnd, AuthorizationSpan, Telemetry } from '../telemetry/index.js'
 import { isPromise, type MaybePromise } from '../internal/maybe-async.js'
-import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, Resource } from '../types.js'
+import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, DecisionExplanation, Resource } from '../types.js'
+import { checkExplainOptions, withExplanation } from './explain-settings.js'
 import { failureFor, type ProblemSettings } from './problem.js'
 import { auditRecordOf, outcomeOf as auditOutcomeOf, spanEndOf, type RunFacts } from './report.js'
 import { resolveAction, resolveResource, UNSPECIFIED_RESOURCE_ID } from './resolve.js'
@@ -24,6 +25,7 @@ import type {
   CallerContextLike,
   Guard,
   GuardFailure,
+  ExplainingEngine,
   GuardOptions,
   GuardOutcome,
   HandlerCheckResult,
@@ -106,6 +108,15 @@ function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<C
     throw new ConfigError('telemetry', 'must be a Telemetry')
   }
   if (options.context !== undefined && !hasMethod(options.context, 'run')) throw new ConfigError('context', 'must have run()')
+  checkExplainOptions(options.explain)
+}
+
+/** The engine's explain step, when it has one. */
+type ExplainStep = (request: CheckResourcesRequest) => DecisionExplanation
+
+function explainStepOf(engine: DecisionEngine): ExplainStep | undefined {
+  const explain = (engine as Partial<ExplainingEngine>).explainSync
+  return typeof explain === 'function' ? (request) => explain.call(engine, request).explanation : undefined
 }
 
 /** The embedded engine's synchronous entry point, when the engine has one (saves a promise per request). */
@@ -190,6 +201,7 @@ function newFacts(view: GrantOrigin, startedAt: number): RunFacts {
     scope: undefined,
     rule: undefined,
     inHandler: undefined,
+    explanation: undefined,
     error: undefined,
   } satisfies Required<Record<keyof RunFacts, unknown>>
 }
@@ -212,6 +224,9 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   private readonly clock: () => number
   readonly problemSettings: ProblemSettings
   private readonly verifyCaller: VerifyStep<Caller>
+  /** Explains denials, when the engine can and the options ask for it. */
+  private readonly explainDenial: ExplainStep | undefined
+  private readonly explainInProblem: boolean
 
   constructor(options: GuardOptions<Caller>) {
     this.service = options.service
@@ -231,6 +246,9 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       onInternalError: this.onInternalError,
     })
     this.verifyCaller = verifyStepOf(options.identity)
+    const explainAudit = options.explain?.audit ?? true
+    this.explainInProblem = options.explain?.problem === true
+    this.explainDenial = (explainAudit && options.audit !== undefined) || this.explainInProblem ? explainStepOf(options.engine) : undefined
   }
 
   authorizeNow<Req>(view: RequestView<Req>, given: RouteAuthorization<Req>): MaybePromise<GuardOutcome<Caller>> {
@@ -423,7 +441,10 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   private outcomeOf(facts: RunFacts, caller: Caller | undefined, span: AuthorizationSpan | undefined, audited: boolean): GuardOutcome<Caller> {
     const auditFailure = this.report(facts, span, audited)
     const failure = facts.error ?? auditFailure
-    if (failure !== undefined) return failureFor(failure, facts.callId, this.problemSettings)
+    if (failure !== undefined) {
+      const refusal = failureFor(failure, facts.callId, this.problemSettings)
+      return this.explainInProblem && facts.explanation !== undefined && failure === facts.error ? withExplanation(refusal, facts.explanation) : refusal
+    }
     if (caller === undefined) return failureFor(new InternalError('no verified caller'), facts.callId, this.problemSettings)
     const decision = facts.effect === 'EFFECT_ALLOW' && facts.action !== undefined && facts.resource !== undefined
       ? Object.freeze({
@@ -488,6 +509,14 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   private report(facts: RunFacts, span: AuthorizationSpan | undefined, audited: boolean): AuditError | undefined {
     const { audit, onInternalError } = this
     let failure: AuditError | undefined
+    if (this.explainDenial !== undefined && facts.request !== undefined && facts.error?.code === 'ERR_AUTHZ_DENIED') {
+      // Apart from the decision, after it: an explanation that fails is reported and left out.
+      try {
+        facts.explanation = this.explainDenial(facts.request)
+      } catch (err) {
+        onInternalError(err)
+      }
+    }
     if (audit && audited) {
       try {
         const accepted = audit.record(auditRecordOf(facts, this.service, this.engine, span?.traceId))

@@ -30,6 +30,8 @@ export type {
   ActionDecision,
   ResourceDecisions,
   HandlerCheckResult,
+  ExplainOptions,
+  ExplainingEngine,
   GuardSuccess,
   GuardFailure,
   GuardOutcome,

@@ -55,7 +55,7 @@ export interface MeshguardConfig {
    */
   watch?: boolean | Omit<Partial<WatchPoliciesOptions<CompiledPolicySet>>, 'load' | 'telemetry'> | undefined
   /** Remaining guard options (actor default, problem bodies, ...). */
-  guard?: Pick<GuardOptions, 'defaultActor' | 'problem' | 'onInternalError' | 'context'> | undefined
+  guard?: Pick<GuardOptions, 'defaultActor' | 'problem' | 'onInternalError' | 'context' | 'explain'> | undefined
 }
 
 /** What {@link createMeshguard} builds. */

@@ -7,7 +7,7 @@ import type { PlanFilterKind } from '../engine/plan/types.js'
 import type { MeshguardError } from '../errors.js'
 import type { AuthorizationEnd } from '../telemetry/index.js'
 import type { VerifiedCallerLike } from './types.js'
-import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, Effect, Principal, Resource } from '../types.js'
+import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, DecisionExplanation, Effect, Principal, Resource } from '../types.js'
 
 /** Everything a run found out, filled in as it goes. */
 export interface RunFacts {
@@ -30,6 +30,8 @@ export interface RunFacts {
   rule?: string | undefined
   /** Set for checks a handler made (`req.meshguard.check`); route checks leave it unset. */
   inHandler?: boolean | undefined
+  /** On denials, when the guard explains them. */
+  explanation?: DecisionExplanation | undefined
   error?: MeshguardError | undefined
 }
 
@@ -171,6 +173,7 @@ export function auditRecordOf(
       ? { inputs: request, outputs: response, error: response ? undefined : error?.code }
       : undefined,
     auditTrail: response?.effectivePolicies ? { effectivePolicies: response.effectivePolicies } : undefined,
+    explanation: facts.explanation,
     tokenDigests: caller === undefined ? undefined : digestsOf(caller),
     metadata: metadataOf(facts),
   }

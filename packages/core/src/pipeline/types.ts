@@ -10,7 +10,7 @@ import type { ActorRequirement } from '../identity/verify/types.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { PlanSubject } from '../engine/plan/predicate.js'
 import type { PlanFilter, PlanFilterKind, PlanResourcesResponse } from '../engine/plan/types.js'
-import type { DecisionEngine, Effect, OutputEntry, Principal, Resource } from '../types.js'
+import type { CheckResourcesRequest, DecisionEngine, DecisionExplanation, Effect, OutputEntry, Principal, Resource } from '../types.js'
 
 /**
  * The small, framework-neutral picture of one request that an adapter hands to the guard.
@@ -317,10 +317,32 @@ export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller
         customize?: ProblemCustomizer | undefined
       }
     | undefined
+  /**
+   * Explaining denials (engines with `explainSync`, such as the embedded one): a separate evaluation
+   * run only for denials, so allowed requests never pay for it. A failing explanation is reported
+   * through `onInternalError` and never changes the outcome.
+   */
+  explain?: ExplainOptions | undefined
   /** Called with failures of sinks and hooks that do not change the outcome. @defaultValue ignore */
   onInternalError?: ((error: unknown) => void) | undefined
   /** Clock in epoch ms, for tests. @defaultValue `Date.now` */
   clock?: (() => number) | undefined
+}
+
+/** Where the guard puts the explanation of a denial. */
+export interface ExplainOptions {
+  /** In the denial's audit record (`explanation`), masked by the log's attribute filters. @defaultValue true */
+  audit?: boolean | undefined
+  /**
+   * In the 403 problem body (`explanation` member), for development only: refused at start-up
+   * when `NODE_ENV` is `production`. @defaultValue false
+   */
+  problem?: boolean | undefined
+}
+
+/** An engine that can explain a decision (the embedded engine's `explainSync`). */
+export interface ExplainingEngine {
+  explainSync(request: CheckResourcesRequest): { explanation: DecisionExplanation }
 }
 
 /** The framework-neutral guard adapters call. Never rejects: every failure is a {@link GuardFailure}. */

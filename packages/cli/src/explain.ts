@@ -1,0 +1,122 @@
+/**
+ * `meshguard explain`: one CheckResources request (Cerbos HTTP API JSON, from a file or stdin),
+ * decided by the embedded engine and explained as a tree: per resource and action, the rules
+ * considered, whether each held and the values its conditions saw, and the rule that decided.
+ */
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { EmbeddedEngine, RequestError, type CheckResourcesRequest, type DecisionExplanation, type ExplainedCondition, type ExplainedRule } from '@meshguard/core'
+import { readCheckRequest } from './cerbos-http.js'
+import { parseCheckArgs } from './check.js'
+import { write, UsageError, type CliIo } from './io.js'
+
+/** The largest request read (the same bound as a `check` line). */
+const MAX_REQUEST_BYTES = 1024 * 1024
+
+const mark = (held: boolean | 'error'): string => (held === 'error' ? '!' : held ? '+' : '-')
+const effectWord = (effect: string | undefined): string => (effect === undefined ? 'OUTPUT' : effect.replace('EFFECT_', ''))
+
+function conditionLines(condition: ExplainedCondition, indent: string, out: string[]): void {
+  if ('op' in condition) {
+    out.push(`${indent}${mark(condition.result)} ${condition.op}.of:`)
+    for (const item of condition.items) conditionLines(item, `${indent}    `, out)
+    return
+  }
+  out.push(`${indent}${mark(condition.result)} ${condition.expr}${condition.error === undefined ? '' : `  (error: ${condition.error})`}`)
+  for (const [name, value] of Object.entries(condition.values ?? {})) out.push(`${indent}      ${name} = ${JSON.stringify(value)}`)
+}
+
+function ruleLines(rule: ExplainedRule, indent: string, out: string[]): void {
+  const via = rule.derivedRole === undefined ? `role ${rule.role}` : `derived role ${rule.derivedRole}`
+  const decided = rule.decided === true ? '   <== decided' : ''
+  out.push(`${indent}${mark(rule.matched)} ${rule.policy}#${rule.rule || '(role policy)'}  ${effectWord(rule.effect)}  [${via}]${decided}`)
+  if (rule.condition !== undefined) conditionLines(rule.condition, `${indent}    `, out)
+}
+
+/**
+ * The explanation as a readable tree: `+` held, `-` did not, `!` failed to evaluate.
+ *
+ * @example
+ * ```
+ * review r-people  roles: employee-service
+ *   derived roles: - manager_in_department, + hr_user
+ *   read: DENY by NO_MATCH (no rule matched: denied by default)
+ *     - resource.review.vdefault#rule-001  ALLOW  [derived role manager_in_department]
+ * ```
+ */
+export function formatExplanation(explanation: DecisionExplanation): string {
+  const out: string[] = [`policy set ${explanation.policyDigest.slice(0, 12)}`]
+  for (const resource of explanation.resources) {
+    const where = [resource.resource.scope ? `scope ${resource.resource.scope}` : '', resource.resource.policyVersion ? `version ${resource.resource.policyVersion}` : ''].filter(Boolean).join(', ')
+    out.push(`${resource.resource.kind} ${resource.resource.id}${where ? ` (${where})` : ''}  roles: ${resource.roles.join(', ')}`)
+    if (resource.derivedRoles.length > 0) {
+      out.push(`  derived roles: ${resource.derivedRoles.map((r) => `${r.active ? '+' : '-'} ${r.name}${r.scope ? `@${r.scope}` : ''}`).join(', ')}`)
+      for (const role of resource.derivedRoles) if (!role.active && role.condition !== undefined) {
+        out.push(`    ${role.name}:`)
+        conditionLines(role.condition, '      ', out)
+      }
+    }
+    for (const action of resource.actions) {
+      const by = action.rule ?? action.policy
+      out.push(`  ${action.action}: ${effectWord(action.effect)} by ${by}${action.scope ? ` (scope ${action.scope})` : ''}${action.note ? ` (${action.note})` : ''}`)
+      for (const rule of action.rules) ruleLines(rule, '    ', out)
+    }
+  }
+  if (explanation.truncated) out.push('(truncated: more rules, roles or values than the explanation shows)')
+  return `${out.join('\n')}\n`
+}
+
+async function readAll(stdin: AsyncIterable<Buffer | string>): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stdin) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    size += buffer.length
+    if (size > MAX_REQUEST_BYTES) throw new RequestError(`request larger than ${MAX_REQUEST_BYTES} bytes`, { reason: 'request_too_large' })
+    chunks.push(buffer)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** The engine's request for a Cerbos HTTP API CheckResources body. @throws RequestError */
+export function engineRequestOf(body: unknown): CheckResourcesRequest {
+  const request = readCheckRequest(body)
+  const [first] = request.inputs
+  if (first === undefined) throw new RequestError('resources: value is required', { reason: 'resources_missing' })
+  return {
+    requestId: request.requestId,
+    principal: first.principal,
+    resources: request.inputs.map((input) => ({ resource: input.resource, actions: input.actions })),
+    auxData: first.auxData?.jwt === undefined ? undefined : { jwt: first.auxData.jwt },
+    includeMeta: true,
+  }
+}
+
+/** Runs `meshguard explain`; resolves to the exit code (0 also when the request is denied). */
+export async function runExplain(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { request: { type: 'string' }, json: { type: 'boolean', default: false } },
+    strict: false,
+    allowPositionals: false,
+  })
+  // The engine options are `check`'s; only --request and --json are explain's own.
+  const rest = args.filter((arg, i) => arg !== '--json' && arg !== '--request' && args[i - 1] !== '--request' && !arg.startsWith('--request='))
+  const options = parseCheckArgs(rest, 'explain')
+  if (values.request !== undefined && typeof values.request !== 'string') throw new UsageError('explain: --request FILE needs a file')
+  const engine = await EmbeddedEngine.fromDirectory(options.policies, {
+    globals: options.globals,
+    lenientScopeSearch: options.lenientScopeSearch,
+    schemaEnforcement: options.schemaEnforcement,
+  })
+  const text = typeof values.request === 'string' && values.request !== '-' ? await readFile(values.request, 'utf8') : await readAll(io.stdin)
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch (err) {
+    throw new RequestError(`invalid JSON: ${(err as Error).message}`, { reason: 'invalid_json' })
+  }
+  const { explanation } = engine.explainSync(engineRequestOf(body))
+  await write(io.stdout, values.json === true ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanation(explanation))
+  return 0
+}
