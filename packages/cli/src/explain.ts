@@ -4,7 +4,6 @@
  * considered, whether each held and the values its conditions saw, and the rule that decided.
  */
 import { readFile } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
 import { EmbeddedEngine, RequestError, type CheckResourcesRequest, type DecisionExplanation, type ExplainedCondition, type ExplainedRule } from '@meshguard/core'
 import { readCheckRequest } from './cerbos-http.js'
 import { parseCheckArgs } from './check.js'
@@ -92,24 +91,33 @@ export function engineRequestOf(body: unknown): CheckResourcesRequest {
   }
 }
 
+/** Splits explain's own options (`--request FILE`, `--json`) from the engine options it shares with `check`. */
+function ownOptions(args: readonly string[]): { request: string | undefined; json: boolean; rest: string[] } {
+  let request: string | undefined
+  let json = false
+  const rest: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === '--json') json = true
+    else if (arg === '--request') {
+      request = args[++i]
+      if (request === undefined) throw new UsageError('explain: --request needs a file (or - for stdin)')
+    } else if (arg.startsWith('--request=')) request = arg.slice('--request='.length)
+    else rest.push(arg)
+  }
+  return { request, json, rest }
+}
+
 /** Runs `meshguard explain`; resolves to the exit code (0 also when the request is denied). */
 export async function runExplain(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: [...args],
-    options: { request: { type: 'string' }, json: { type: 'boolean', default: false } },
-    strict: false,
-    allowPositionals: false,
-  })
-  // The engine options are `check`'s; only --request and --json are explain's own.
-  const rest = args.filter((arg, i) => arg !== '--json' && arg !== '--request' && args[i - 1] !== '--request' && !arg.startsWith('--request='))
-  const options = parseCheckArgs(rest, 'explain')
-  if (values.request !== undefined && typeof values.request !== 'string') throw new UsageError('explain: --request FILE needs a file')
+  const own = ownOptions(args)
+  const options = parseCheckArgs(own.rest, 'explain')
   const engine = await EmbeddedEngine.fromDirectory(options.policies, {
     globals: options.globals,
     lenientScopeSearch: options.lenientScopeSearch,
     schemaEnforcement: options.schemaEnforcement,
   })
-  const text = typeof values.request === 'string' && values.request !== '-' ? await readFile(values.request, 'utf8') : await readAll(io.stdin)
+  const text = own.request !== undefined && own.request !== '-' ? await readFile(own.request, 'utf8') : await readAll(io.stdin)
   let body: unknown
   try {
     body = JSON.parse(text)
@@ -117,6 +125,6 @@ export async function runExplain(args: readonly string[], io: CliIo): Promise<nu
     throw new RequestError(`invalid JSON: ${(err as Error).message}`, { reason: 'invalid_json' })
   }
   const { explanation } = engine.explainSync(engineRequestOf(body))
-  await write(io.stdout, values.json === true ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanation(explanation))
+  await write(io.stdout, own.json ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanation(explanation))
   return 0
 }
