@@ -60,3 +60,22 @@ describe('meshguard explain', () => {
     expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining('--policies DIR is required')])
   })
 })
+
+describe('docs/operations.md: the explain example', () => {
+  it('prints what the page quotes, over the sample policies', async () => {
+    const page = await import('node:fs/promises').then((fs) => fs.readFile(new URL('../../docs/operations.md', import.meta.url), 'utf8'))
+    const section = page.slice(page.indexOf('## Explaining denials'))
+    const input = /echo '([^']+)' \\\n\s+\| npx meshguard explain --policies policies/.exec(section)?.[1]
+    const quoted = /prints \(`\+` held[^\n]*\n\n```\n([\s\S]*?)```/.exec(section)?.[1]
+    expect(input).toBeDefined()
+    expect(quoted).toBeDefined()
+    const run = await runCliInProcess(['explain', '--policies', fileURLToPath(new URL('../../examples/policies', import.meta.url))], input)
+    expect(run.code).toBe(0)
+    // The digest line names the sample policies' current digest; the tree below it is compared whole.
+    const [digestLine, ...tree] = run.stdout.split('\n')
+    const [quotedDigest, ...quotedTree] = (quoted ?? '').split('\n')
+    expect(digestLine).toMatch(/^policy set [0-9a-f]{12}$/)
+    expect(quotedDigest).toMatch(/^policy set [0-9a-f]{12}$/)
+    expect(tree).toEqual(quotedTree)
+  })
+})

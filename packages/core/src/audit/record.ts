@@ -42,6 +42,8 @@ export interface AuditShadowDifference {
   resource: { kind: string; id: string }
   action: string
   live: Effect
+  /** The live deciding policy. */
+  livePolicy?: string | undefined
   candidate: Effect
   /** The candidate's deciding policy and rule. */
   candidatePolicy?: string | undefined

@@ -13,6 +13,7 @@ import type { AuthorizationEnd, AuthorizationSpan, Telemetry } from '../telemetr
 import { isPromise, type MaybePromise } from '../internal/maybe-async.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, DecisionExplanation, Resource } from '../types.js'
 import { checkExplainOptions, withExplanation } from './explain-settings.js'
+import { checkShadowOptions, shadowEngineOf, shadowOf, type ShadowEngine } from './shadow.js'
 import { failureFor, type ProblemSettings } from './problem.js'
 import { auditRecordOf, outcomeOf as auditOutcomeOf, spanEndOf, type RunFacts } from './report.js'
 import { resolveAction, resolveResource, UNSPECIFIED_RESOURCE_ID } from './resolve.js'
@@ -109,6 +110,7 @@ function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<C
   }
   if (options.context !== undefined && !hasMethod(options.context, 'run')) throw new ConfigError('context', 'must have run()')
   checkExplainOptions(options.explain)
+  checkShadowOptions(options.shadow)
 }
 
 /** The engine's explain step, when it has one. */
@@ -202,6 +204,7 @@ function newFacts(view: GrantOrigin, startedAt: number): RunFacts {
     rule: undefined,
     inHandler: undefined,
     explanation: undefined,
+    shadow: undefined,
     error: undefined,
   } satisfies Required<Record<keyof RunFacts, unknown>>
 }
@@ -227,6 +230,8 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   /** Explains denials, when the engine can and the options ask for it. */
   private readonly explainDenial: ExplainStep | undefined
   private readonly explainInProblem: boolean
+  /** The candidate policy set's engine of the moment, when shadowing. */
+  private readonly shadowEngine: (() => ShadowEngine | undefined) | undefined
 
   constructor(options: GuardOptions<Caller>) {
     this.service = options.service
@@ -248,6 +253,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     this.verifyCaller = verifyStepOf(options.identity)
     const explainAudit = options.explain?.audit ?? true
     this.explainInProblem = options.explain?.problem === true
+    this.shadowEngine = options.shadow === undefined ? undefined : shadowEngineOf(options.shadow)
     this.explainDenial = (explainAudit && options.audit !== undefined) || this.explainInProblem ? explainStepOf(options.engine) : undefined
   }
 
@@ -509,6 +515,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   private report(facts: RunFacts, span: AuthorizationSpan | undefined, audited: boolean): AuditError | undefined {
     const { audit, onInternalError } = this
     let failure: AuditError | undefined
+    if (this.shadowEngine !== undefined && facts.request !== undefined && facts.response !== undefined) this.shadow(facts, this.shadowEngine)
     if (this.explainDenial !== undefined && facts.request !== undefined && facts.error?.code === 'ERR_AUTHZ_DENIED') {
       // Apart from the decision, after it: an explanation that fails is reported and left out.
       try {
@@ -535,6 +542,22 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       }
     }
     return failure
+  }
+
+  /** Decides the request again on the candidate set; records disagreements. Never throws. */
+  private shadow(facts: RunFacts, current: () => ShadowEngine | undefined): void {
+    try {
+      const engine = current()
+      if (engine === undefined) return
+      const found = shadowOf(engine, facts.request!, facts.response!)
+      if (found === undefined) return
+      facts.shadow = found.shadow
+      const record = this.telemetry?.recordShadowDisagreement
+      if (record === undefined) return
+      for (const d of found.all) record.call(this.telemetry, { policy: d.livePolicy, resourceKind: d.resource.kind, action: d.action, live: d.live, candidate: d.candidate })
+    } catch (err) {
+      this.onInternalError(err)
+    }
   }
 
   private startListSpan(facts: RunFacts, route: ListRouteAuthorization): AuthorizationSpan | undefined {

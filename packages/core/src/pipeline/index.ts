@@ -9,6 +9,10 @@ export { compileRoute, compileListRoute, checkAuthenticateOptions } from './rout
 export { decideRequest, decideListRequest, whenDecided } from './adapter-flow.js'
 export { attachRequestGrant } from './request-grant.js'
 export { MAX_HANDLER_CHECK_ITEMS } from './handler-check.js'
+export { shadowDifferences, MAX_SHADOW_DIFFERENCES } from './shadow.js'
+export type { ShadowEngine, ShadowOptions } from './shadow.js'
+export { openShadowPolicies } from './shadow-policies.js'
+export type { ShadowPolicies, ShadowPoliciesOptions } from './shadow-policies.js'
 // The header view and actor requirement are identity's types, re-exported here as part of RequestView's API.
 export type { HeaderView } from '../identity/headers.js'
 export type { ActorRequirement } from '../identity/verify/types.js'

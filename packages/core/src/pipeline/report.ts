@@ -2,7 +2,7 @@
  * Turns what one pipeline run learnt into the audit record and the span's end. The pipeline is the
  * only caller of audit and telemetry on the request path.
  */
-import type { AuditDelegationHop, AuditOutcome, AuditRecord, AuditTokenDigests } from '../audit/index.js'
+import type { AuditDelegationHop, AuditOutcome, AuditRecord, AuditShadow, AuditTokenDigests } from '../audit/index.js'
 import type { PlanFilterKind } from '../engine/plan/types.js'
 import type { MeshguardError } from '../errors.js'
 import type { AuthorizationEnd } from '../telemetry/index.js'
@@ -32,6 +32,8 @@ export interface RunFacts {
   inHandler?: boolean | undefined
   /** On denials, when the guard explains them. */
   explanation?: DecisionExplanation | undefined
+  /** When a shadow policy set disagreed. */
+  shadow?: AuditShadow | undefined
   error?: MeshguardError | undefined
 }
 
@@ -174,6 +176,7 @@ export function auditRecordOf(
       : undefined,
     auditTrail: response?.effectivePolicies ? { effectivePolicies: response.effectivePolicies } : undefined,
     explanation: facts.explanation,
+    shadow: facts.shadow,
     tokenDigests: caller === undefined ? undefined : digestsOf(caller),
     metadata: metadataOf(facts),
   }

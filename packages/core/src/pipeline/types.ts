@@ -8,6 +8,7 @@ import type { VerifiedCaller } from '../identity/caller.js'
 import type { HeaderView } from '../identity/headers.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import type { Telemetry } from '../telemetry/index.js'
+import type { ShadowOptions } from './shadow.js'
 import type { PlanSubject } from '../engine/plan/predicate.js'
 import type { PlanFilter, PlanFilterKind, PlanResourcesResponse } from '../engine/plan/types.js'
 import type { CheckResourcesRequest, DecisionEngine, DecisionExplanation, Effect, OutputEntry, Principal, Resource } from '../types.js'
@@ -323,6 +324,13 @@ export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller
    * through `onInternalError` and never changes the outcome.
    */
   explain?: ExplainOptions | undefined
+  /**
+   * A candidate (shadow) policy set decided beside the live one on every route and handler check:
+   * the live decision is enforced, and each disagreement goes into the audit record (`shadow`,
+   * always kept) and the `meshguard.shadow.disagreements` metric. A failing candidate is reported
+   * through `onInternalError` and never changes an outcome.
+   */
+  shadow?: ShadowOptions | undefined
   /** Called with failures of sinks and hooks that do not change the outcome. @defaultValue ignore */
   onInternalError?: ((error: unknown) => void) | undefined
   /** Clock in epoch ms, for tests. @defaultValue `Date.now` */

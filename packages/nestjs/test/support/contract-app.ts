@@ -71,7 +71,8 @@ class ReviewsController {
 
   @Get('batch/:id')
   @Authorize((req) => loadReview(req.params), 'read', { actor: 'required' })
-  batch(@Req() req: GrantedRequest): Promise<Record<string, unknown>> {
+  batch(@Req() req: GrantedRequest, @Caller('grant') grant: unknown): Promise<Record<string, unknown>> {
+    if (grant !== req.meshguard) throw new Error("@Caller('grant') did not inject the grant")
     return batchBody(req.meshguard)
   }
 
