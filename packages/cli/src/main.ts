@@ -7,6 +7,7 @@ import { runCheck } from './check.js'
 import { runCompile } from './compile.js'
 import { runDigest } from './digest.js'
 import { runExplain } from './explain.js'
+import { runShadow } from './shadow.js'
 import { write, UsageError, type CliIo } from './io.js'
 import { runKeys, runToken } from './keys.js'
 import { runPlan } from './plan.js'
@@ -32,6 +33,10 @@ Commands:
       Read one CheckResources request (Cerbos HTTP API JSON) from FILE or stdin and print why
       each action got its effect: the rules considered (+ held, - did not, ! failed to
       evaluate), the values each condition read, the derived roles, and the rule that decided.
+  shadow --policies CANDIDATE_DIR [--log FILE] [--globals JSON] [--lenient-scope-search]
+         [--schema-enforcement none|warn|reject]
+      Replay a recorded audit log (JSON lines, from FILE or stdin) against the candidate
+      policies and print every decision they would have made otherwise, then a summary.
   compile DIR [--skip-tests] [--tests REGEXP] [--output table|json]
       Compile the policies in DIR (errors as file:line:col), then run the policy test suites
       (*_test.yaml) found there. Exits 1 on any compile error or failed test.
@@ -63,6 +68,7 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   keys: runKeys,
   init: runInit,
   plan: runPlan,
+  shadow: runShadow,
   token: runToken,
   'user-token': runUserToken,
 }
