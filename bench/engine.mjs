@@ -19,7 +19,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { GRPC } from '@cerbos/grpc'
 import { Pool } from 'undici'
-import { EmbeddedEngine, shadowDifferences } from '../packages/core/dist/index.js'
+import { EmbeddedEngine } from '../packages/core/dist/index.js'
+import { shadowDifferences } from '../packages/core/dist/testing.js'
 import { benchListQuery } from './list-query.mjs'
 
 const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url))

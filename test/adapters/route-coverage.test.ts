@@ -5,7 +5,8 @@
  * answer as usual; each adapter's testing helper lists the same route table and fails on an
  * unguarded route.
  */
-import { assertRoutesGuarded, type AuditRecord, type Guard, type RouteRequirement } from '@meshguard/core'
+import type { AuditRecord, Guard } from '@meshguard/core'
+import { assertRoutesGuarded, type RouteRequirement } from '@meshguard/core/adapter'
 import { authorize, publicRoute, refuseUnguardedRoutes } from '@meshguard/express'
 import * as expressTesting from '@meshguard/express/testing'
 import meshguard from '@meshguard/fastify'

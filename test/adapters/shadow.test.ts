@@ -15,9 +15,9 @@ import {
   functionSink,
   type AuditLog,
   type AuditRecord,
-  type ReloadEvent,
   type Telemetry,
 } from '@meshguard/core'
+import type { ReloadEvent } from '@meshguard/core/node'
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -6,7 +6,9 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { EmbeddedEngine, formatExplanation, formatRouteTable, shadowDifferences } from '@meshguard/core'
+import { EmbeddedEngine } from '@meshguard/core'
+import { formatRouteTable } from '@meshguard/core/adapter'
+import { formatExplanation, shadowDifferences } from '@meshguard/core/testing'
 
 /** The sample policies every demo service runs. */
 const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../../policies/', import.meta.url))

@@ -36,7 +36,7 @@ const LIST_REVIEWS = { list: { resource: 'review', action: 'read', actor: /** @t
 /**
  * Starts review-service.
  * @param {import('@meshguard-examples/service-kit').ServiceConfig} config
- * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void>, routes: () => import('@meshguard/core').RouteRequirement[] }>}
+ * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void>, routes: () => import('@meshguard/core/adapter').RouteRequirement[] }>}
  */
 export async function start(config) {
   const mesh = await createServiceMeshguard(config, SERVICE_ID)

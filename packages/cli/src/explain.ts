@@ -4,7 +4,8 @@
  * considered, whether each held and the values its conditions saw, and the rule that decided.
  */
 import { readFile } from 'node:fs/promises'
-import { EmbeddedEngine, formatExplanation, RequestError, type CheckResourcesRequest } from '@meshguard/core'
+import { EmbeddedEngine, RequestError, type CheckResourcesRequest } from '@meshguard/core'
+import { formatExplanation } from '@meshguard/core/testing'
 import { readCheckRequest } from './cerbos-http.js'
 import { parseCheckArgs } from './check.js'
 import { write, UsageError, type CliIo } from './io.js'

@@ -5,7 +5,8 @@
  * counted as skipped. Records whose attributes the audit log filtered are replayed as recorded.
  */
 import { createReadStream } from 'node:fs'
-import { EmbeddedEngine, shadowDifferences, type AuditRecord, type CheckResourcesResponse } from '@meshguard/core'
+import { EmbeddedEngine, type AuditRecord, type CheckResourcesResponse } from '@meshguard/core'
+import { shadowDifferences } from '@meshguard/core/testing'
 import { parseCheckArgs } from './check.js'
 import { write, UsageError, type CliIo } from './io.js'
 import { lineBatches } from './lines.js'

@@ -51,11 +51,6 @@ export type {
   CheckResourcesResponse,
   DecisionEngine,
   DecisionExplanation,
-  ExplainedResource,
-  ExplainedAction,
-  ExplainedRule,
-  ExplainedDerivedRole,
-  ExplainedCondition,
 } from './types.js'
 
 // Policies and the embedded engine.

@@ -16,6 +16,7 @@ import {
   whenDecided,
   type GuardOutcome,
   UNGUARDED_ROUTE,
+  type RouteRequirement,
 } from '@meshguard/core/adapter'
 import type { Express, NextFunction, Request, RequestHandler, Response, Router } from 'express'
 import { marked, refuseRoutes } from './routes.js'

@@ -3,7 +3,8 @@
  * the app's router can be read back as a route table (`@meshguard/express/testing`) and routes
  * with no marker can be refused (`refuseUnguardedRoutes` in middleware.ts).
  */
-import { requirementOf, type ListRouteAuthorization, type RouteAuthorization, type RouteRequirement } from '@meshguard/core'
+import type { ListRouteAuthorization, RouteAuthorization } from '@meshguard/core'
+import { requirementOf, type RouteRequirement } from '@meshguard/core/adapter'
 import type { Express, RequestHandler, Router } from 'express'
 
 /** Registered, so two copies of the adapter in one process read each other's markers. */

@@ -10,12 +10,12 @@
  *
  * @packageDocumentation
  */
-import { assertRoutesGuarded as assertGuarded, type RouteRequirement } from '@meshguard/core'
+import { assertRoutesGuarded as assertGuarded, type RouteRequirement } from '@meshguard/core/adapter'
 import type { Express, Router } from 'express'
 import { findRoutes, requirementOfRoute } from './routes.js'
 
-export { formatRouteTable } from '@meshguard/core'
-export type { RouteRequirement, RouteGuardKind } from '@meshguard/core'
+export { formatRouteTable } from '@meshguard/core/adapter'
+export type { RouteRequirement, RouteGuardKind } from '@meshguard/core/adapter'
 
 /** Every route of `app` (routers mounted on it included) with its resource, action and actor requirement. */
 export function listRoutes(app: Express | Router): RouteRequirement[] {

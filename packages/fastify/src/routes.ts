@@ -2,7 +2,8 @@
  * The routes a meshguard-protected Fastify app declared, as the plugin saw them registered: read
  * back by `@meshguard/fastify/testing` as a route table.
  */
-import { requirementOf, type AuthenticateOptions, type RouteRequirement } from '@meshguard/core'
+import type { AuthenticateOptions } from '@meshguard/core'
+import { requirementOf, type RouteRequirement } from '@meshguard/core/adapter'
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import type { FastifyListRoute, FastifyPublicRoute, FastifyRouteAuthorization } from './types.js'
 

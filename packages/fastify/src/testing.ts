@@ -10,12 +10,12 @@
  *
  * @packageDocumentation
  */
-import { assertRoutesGuarded as assertGuarded, type RouteRequirement } from '@meshguard/core'
+import { assertRoutesGuarded as assertGuarded, type RouteRequirement } from '@meshguard/core/adapter'
 import type { FastifyInstance } from 'fastify'
 import { recordedRoutes } from './routes.js'
 
-export { formatRouteTable } from '@meshguard/core'
-export type { RouteRequirement, RouteGuardKind } from '@meshguard/core'
+export { formatRouteTable } from '@meshguard/core/adapter'
+export type { RouteRequirement, RouteGuardKind } from '@meshguard/core/adapter'
 
 /** Every route registered after the plugin, with its resource, action and actor requirement. */
 export function listRoutes(app: FastifyInstance): RouteRequirement[] {

@@ -10,15 +10,16 @@
  *
  * @packageDocumentation
  */
-import { assertRoutesGuarded as assertGuarded, requirementOf, type ListRouteAuthorization, type RouteRequirement } from '@meshguard/core'
+import type { ListRouteAuthorization } from '@meshguard/core'
+import { assertRoutesGuarded as assertGuarded, requirementOf, type RouteRequirement } from '@meshguard/core/adapter'
 import { RequestMethod, type INestApplicationContext, type Type } from '@nestjs/common'
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js'
 import { ModulesContainer } from '@nestjs/core'
 import { AUTHORIZE_LIST_METADATA, AUTHORIZE_METADATA, MESHGUARD_OPTIONS, PUBLIC_METADATA } from './tokens.js'
 import type { MeshguardModuleOptions, NestRouteAuthorization } from './types.js'
 
-export { formatRouteTable } from '@meshguard/core'
-export type { RouteRequirement, RouteGuardKind } from '@meshguard/core'
+export { formatRouteTable } from '@meshguard/core/adapter'
+export type { RouteRequirement, RouteGuardKind } from '@meshguard/core/adapter'
 
 const metadata = <T>(key: string, target: object): T | undefined => Reflect.getMetadata(key, target) as T | undefined
 

@@ -3,7 +3,7 @@
  * route table), and the route setting adapters use to refuse a route that has none.
  */
 import { ConfigError, DeniedError } from '../errors.js'
-import type { ActorRequirement } from '../identity/types.js'
+import type { ActorRequirement } from '../identity/verify/types.js'
 import { compileRoute } from './route.js'
 import type { ListRouteAuthorization, RouteAuthorization } from './types.js'
 

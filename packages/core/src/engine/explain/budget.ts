@@ -17,6 +17,7 @@ export interface ExplainLimits {
   readonly text: number
 }
 
+/** The limits an explanation keeps to unless told otherwise (`engine.explainSync(request, limits)`). */
 export const DEFAULT_EXPLAIN_LIMITS: ExplainLimits = Object.freeze({ resources: 10, actions: 10, rules: 25, derivedRoles: 25, text: 200 })
 
 /** Tracks what one explanation left out. */
