@@ -4,10 +4,10 @@
  * considered, whether each held and the values its conditions saw, and the rule that decided.
  */
 import { readFile } from 'node:fs/promises'
-import { EmbeddedEngine, RequestError, type CheckResourcesRequest } from '@meshguard/core'
+import { RequestError, type CheckResourcesRequest } from '@meshguard/core'
 import { formatExplanation } from '@meshguard/core/testing'
 import { readCheckRequest } from './cerbos-http.js'
-import { parseCheckArgs } from './check.js'
+import { engineFor, parseCheckArgs } from './check.js'
 import { write, UsageError, type CliIo } from './io.js'
 
 /** The largest request read (the same bound as a `check` line). */
@@ -60,11 +60,7 @@ function ownOptions(args: readonly string[]): { request: string | undefined; jso
 export async function runExplain(args: readonly string[], io: CliIo): Promise<number> {
   const own = ownOptions(args)
   const options = parseCheckArgs(own.rest, 'explain')
-  const engine = await EmbeddedEngine.fromDirectory(options.policies, {
-    globals: options.globals,
-    lenientScopeSearch: options.lenientScopeSearch,
-    schemaEnforcement: options.schemaEnforcement,
-  })
+  const engine = await engineFor(options)
   const text = own.request !== undefined && own.request !== '-' ? await readFile(own.request, 'utf8') : await readAll(io.stdin)
   let body: unknown
   try {

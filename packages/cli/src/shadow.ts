@@ -5,9 +5,10 @@
  * counted as skipped. Records whose attributes the audit log filtered are replayed as recorded.
  */
 import { createReadStream } from 'node:fs'
-import { EmbeddedEngine, type AuditRecord, type CheckResourcesResponse } from '@meshguard/core'
+import type { EmbeddedEngine} from '@meshguard/core';
+import { type AuditRecord, type CheckResourcesResponse } from '@meshguard/core'
 import { shadowDifferences } from '@meshguard/core/testing'
-import { parseCheckArgs } from './check.js'
+import { engineFor, parseCheckArgs } from './check.js'
 import { write, UsageError, type CliIo } from './io.js'
 import { lineBatches } from './lines.js'
 
@@ -64,11 +65,7 @@ function ownOptions(args: readonly string[]): { log: string | undefined; rest: s
 export async function runShadow(args: readonly string[], io: CliIo): Promise<number> {
   const own = ownOptions(args)
   const options = parseCheckArgs(own.rest, 'shadow')
-  const engine = await EmbeddedEngine.fromDirectory(options.policies, {
-    globals: options.globals,
-    lenientScopeSearch: options.lenientScopeSearch,
-    schemaEnforcement: options.schemaEnforcement,
-  })
+  const engine = await engineFor(options)
   const input = own.log === undefined || own.log === '-' ? io.stdin : createReadStream(own.log)
   const replay: ShadowReplay = { replayed: 0, differing: 0, skipped: 0, lines: [] }
   for await (const batch of lineBatches(input)) {
