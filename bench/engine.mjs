@@ -7,9 +7,10 @@
 // The PDP is started here (own process group, killed on exit) with the same policies and options.
 // A second table does the same for PlanResources (query plans): EmbeddedEngine.planResourcesSync
 // against the PDP's `/api/plan/resources` round trip over HTTP.
-// Last, the end-to-end list query for 10k rows in PGlite (plan + SQL against fetching every row and
+// Then the end-to-end list query for 10k rows in PGlite (plan + SQL against fetching every row and
 // checking each in memory; bench/list-query.mjs). `node bench/engine.mjs list` runs only that part
-// (no PDP needed).
+// (no PDP needed). Last, what explaining a decision and shadow-evaluating it cost beside the plain
+// check; `node bench/engine.mjs explain` runs only that part.
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url'
 import { GRPC } from '@cerbos/grpc'
 import { Pool } from 'undici'
 import { EmbeddedEngine } from '../packages/core/dist/index.js'
+import { shadowDifferences } from '../packages/core/dist/testing.js'
 import { benchListQuery } from './list-query.mjs'
 
 const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url))
@@ -378,5 +380,38 @@ function print(rows) {
   }
 }
 
+/**
+ * What explaining and shadowing cost per check, beside the plain check: the explain pass
+ * (`explainSync`, run by the guard for denials only) and a shadow evaluation (the same request on a
+ * second engine with the same policies, plus the comparison). Plain checks repeat the same request,
+ * so the engine's remembered answers are turned off here: every column evaluates.
+ */
+async function benchExplainAndShadow() {
+  const options = { rememberDecisions: false }
+  const live = { seed: await EmbeddedEngine.fromDirectory(SEED_POLICIES, options), store: await EmbeddedEngine.fromDirectory(STORE, { ...options, globals: { environment: 'test' } }) }
+  const candidate = { seed: await EmbeddedEngine.fromDirectory(SEED_POLICIES, options), store: await EmbeddedEngine.fromDirectory(STORE, { ...options, globals: { environment: 'test' } }) }
+  console.log(`\nExplain and shadow cost per check (median of ${ENGINE_ROUNDS} rounds; the guard explains denials only)\n`)
+  for (const scenario of SCENARIOS) {
+    const request = { ...scenario.request, includeMeta: true }
+    const engine = live[scenario.policies]
+    const shadow = candidate[scenario.policies]
+    const plain = benchSync(() => engine.checkResourcesSync(request).results.length)
+    const explained = benchSync(() => engine.explainSync(request).explanation.resources.length)
+    const shadowed = benchSync(() => {
+      const response = engine.checkResourcesSync(request)
+      return shadowDifferences(request, response, shadow.checkResourcesSync(request)).length + response.results.length
+    })
+    console.log(
+      `${scenario.name}: check ${fmtNs(plain)}; check+explain ${fmtNs(plain + explained)} (explain ${fmtRatio(explained / plain)} a check); ` +
+        `check+shadow ${fmtNs(shadowed)} (${fmtRatio(shadowed / plain)} a check)`,
+    )
+  }
+  if (sink === -1) console.log('unreachable')
+}
+
 if (process.argv[2] === 'list') await benchListQuery(await EmbeddedEngine.fromDirectory(SEED_POLICIES))
-else await main()
+else if (process.argv[2] === 'explain') await benchExplainAndShadow()
+else {
+  await main()
+  await benchExplainAndShadow()
+}

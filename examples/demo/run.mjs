@@ -10,6 +10,7 @@
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { policyOperations } from './src/operations.mjs'
 import { callTree, palette, resultsTable } from './src/render.mjs'
 import { runScenario } from './src/run-scenario.mjs'
 import { startSystem } from './src/system.mjs'
@@ -78,6 +79,9 @@ try {
 
   const failed = outcomes.filter((o) => !o.passed)
   console.log(`\n${colors.bold('Audit log')}: ${system.auditFile} ${colors.dim(`(${system.audit.length} records, JSON lines)`)}`)
+  // Operating the policies: a dry run of a change, why one request was denied, and a route table.
+  await system.flushAudit()
+  console.log(`\n${(await policyOperations(system, colors)).join('\n')}`)
   console.log(
     failed.length === 0
       ? colors.ok(`\nAll ${outcomes.length} expectations met.`)

@@ -144,7 +144,36 @@ export const ROUTES = {
   crash: '/crash/:id',
   /** Kind-only route whose engine is unavailable. */
   offline: '/offline/:id',
+  /** Loader-resolved review whose handler checks more resources itself (`req.meshguard.check`). */
+  batch: '/batch/:id',
 } as const
+
+/** The reviews every batch handler asks about, with the actions it asks. */
+export const BATCH_CHECK = {
+  resources: Object.entries(REVIEWS).map(([id, department]) => ({ kind: 'review', id, attr: { department } })),
+  actions: ['read', 'delete'],
+} as const
+
+/**
+ * What every batch handler answers: the route decision's rule and outputs, then one handler check
+ * of {@link BATCH_CHECK} made through the grant, as plain JSON.
+ */
+export async function batchBody(grant: GuardGrant | null | undefined): Promise<Record<string, unknown>> {
+  if (!grant) return { error: 'no grant' }
+  // Read before the await: the context follows async work only once something enabled it.
+  const inCallerContext = callerContext.current() === grant.caller
+  const answer = await grant.check(BATCH_CHECK.resources, BATCH_CHECK.actions)
+  return {
+    route: { rule: grant.decision?.rule ?? null, outputs: grant.decision?.outputs ?? null },
+    check: {
+      id: answer.id,
+      allowed: answer.allowed,
+      engRead: answer.isAllowed('r-eng', 'read'),
+      results: answer.results.map((r) => ({ id: r.resource.id, actions: r.actions, outputs: r.outputs })),
+    },
+    inCallerContext,
+  }
+}
 
 /** One request of the table. */
 export interface ContractCase {

@@ -3,7 +3,7 @@ import { authenticate, authorize, authorizeList } from '@meshguard/express'
 import type { Guard } from '@meshguard/core'
 import express, { type Request, type Response } from 'express'
 import type { Server } from 'node:http'
-import { handlerBody, listBody, loadReview, reviewFromBody, ROUTES } from './contract.js'
+import { batchBody, handlerBody, listBody, loadReview, reviewFromBody, ROUTES } from './contract.js'
 import { closeServer, urlOf, type RunningApp } from './drivers.js'
 
 const answer = (req: Request, res: Response): void => {
@@ -12,6 +12,14 @@ const answer = (req: Request, res: Response): void => {
 
 const answerList = (req: Request, res: Response): void => {
   res.json(listBody(req.meshguard))
+}
+
+// Express 4 does not catch a rejected handler promise: answer the failure here.
+const answerBatch = (req: Request, res: Response): void => {
+  batchBody(req.meshguard).then(
+    (body) => res.json(body),
+    (err: unknown) => res.status(500).json({ error: String(err) }),
+  )
 }
 
 /**
@@ -32,6 +40,7 @@ export async function startExpressApp(guard: Guard, framework: typeof express = 
   app.get(ROUTES.internal, authorize(guard, { resource: 'review', action: 'read', actor: 'forbidden' }), answer)
   app.get(ROUTES.crash, authorize(guard, { resource: 'crash', action: 'read' }), answer)
   app.get(ROUTES.offline, authorize(guard, { resource: 'offline', action: 'read' }), answer)
+  app.get(ROUTES.batch, authorize(guard, { resource: (req) => loadReview(req.params), action: 'read', actor: 'required' }), answerBatch)
   const server = await new Promise<Server>((resolve) => {
     const listening: Server = app.listen(0, '127.0.0.1', () => resolve(listening))
   })

@@ -12,6 +12,7 @@ import { startSystem } from '../../examples/demo/src/system.mjs'
 import { runScenario } from '../../examples/demo/src/run-scenario.mjs'
 // @ts-expect-error -- plain ESM JavaScript sample without type declarations
 import { SCENARIO } from '../../examples/demo/src/scenario.mjs'
+import { candidateEngine, policyOperations, shadowRun } from '../../examples/demo/src/operations.mjs'
 
 interface AuditRecordView {
   kind: string
@@ -144,5 +145,17 @@ describe('the demo scenario', () => {
     expect(lines).toHaveLength(system.audit.length)
     for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow()
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/)
+  })
+
+  it('runs the policy operations: a shadow run that reports (not enforces) the one change, an explained denial, a route table', async () => {
+    const { replayed, differences } = shadowRun(system.audit, await candidateEngine())
+    expect(replayed).toBeGreaterThan(10)
+    // Only HR reading another department's review changes; it was served (live ALLOW).
+    expect(differences.map((d) => d.line)).toEqual(['review:rv-sales-1 read for hana: live ALLOW, candidate DENY'])
+    expect(outcomes.find((o) => o.step.request.includes('rv-sales-1') && o.records.some((r) => r.actorId === 'hana'))?.status).toBe(200)
+    const colors = { bold: (t: string) => t, dim: (t: string) => t }
+    const lines = await policyOperations(system as never, colors)
+    expect(lines).toContain('    read: DENY by resource.review.vdefault (no rule matched: denied by default)')
+    expect(lines).toContain('  GET     /reviews/:id  authorize  (resolver)  read            required')
   })
 })

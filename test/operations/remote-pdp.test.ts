@@ -36,7 +36,8 @@ function comparable(response: CheckResourcesResponse): unknown {
   return response.results.map((result) => ({
     resource: result.resource,
     actions: result.actions,
-    matched: result.meta?.actions,
+    // A Cerbos PDP does not name the deciding rule (`matchedRule` is the embedded engine's addition).
+    matched: Object.fromEntries(Object.entries(result.meta?.actions ?? {}).map(([action, m]) => [action, { matchedPolicy: m.matchedPolicy, matchedScope: m.matchedScope }])),
     derivedRoles: [...(result.meta?.effectiveDerivedRoles ?? [])].sort(),
     outputs: result.outputs,
     validationErrors: result.validationErrors,

@@ -21,6 +21,7 @@ import { registerTracing } from './tracing.mjs'
  * @property {string} id
  * @property {() => Promise<void>} flush
  * @property {() => Promise<void>} close
+ * @property {() => import('@meshguard/core/adapter').RouteRequirement[]} [routes]  the route table, when the service offers it
  */
 
 /**
@@ -29,6 +30,7 @@ import { registerTracing } from './tracing.mjs'
  * @property {{ alice: string, hana: string, ed: string, agent: string }} tokens  actor tokens from the IdP
  * @property {{ replayedHeaders: () => Promise<Record<string, string>>, forgedHeaders: () => Promise<Record<string, string>>, expiredHeaders: () => Promise<Record<string, string>> }} attacker
  * @property {any[]} audit       every audit record written so far, in order
+ * @property {() => import('@meshguard/core/adapter').RouteRequirement[]} reviewRoutes  review-service's route table
  * @property {string} auditFile  where the JSON-lines audit log is
  * @property {() => Promise<void>} flushAudit  waits until every service has written its records
  * @property {(id: string | undefined) => string} nameOf  short name of a workload or actor id
@@ -131,6 +133,7 @@ export async function startSystem(options) {
       attacker,
       audit,
       auditFile: options.auditFile,
+      reviewRoutes: () => review.routes?.() ?? [],
       flushAudit: async () => {
         await Promise.all(services.map((s) => s.flush()))
       },

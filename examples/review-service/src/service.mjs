@@ -7,6 +7,7 @@
  */
 import Fastify from 'fastify'
 import { meshguard } from '@meshguard/fastify'
+import { listRoutes } from '@meshguard/fastify/testing'
 import { continueTrace, createServiceMeshguard } from '@meshguard-examples/service-kit'
 import { aggregate } from './reviews.mjs'
 import { openReviewStore } from './store.mjs'
@@ -35,7 +36,7 @@ const LIST_REVIEWS = { list: { resource: 'review', action: 'read', actor: /** @t
 /**
  * Starts review-service.
  * @param {import('@meshguard-examples/service-kit').ServiceConfig} config
- * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void> }>}
+ * @returns {Promise<{ url: string, id: string, flush: () => Promise<void>, close: () => Promise<void>, routes: () => import('@meshguard/core/adapter').RouteRequirement[] }>}
  */
 export async function start(config) {
   const mesh = await createServiceMeshguard(config, SERVICE_ID)
@@ -74,6 +75,8 @@ export async function start(config) {
     url,
     id: mesh.id,
     flush: () => mesh.audit.flush(),
+    // The route table (what each route requires), for the demo and for route-coverage checks.
+    routes: () => listRoutes(app),
     close: async () => {
       await app.close()
       await mesh.close()

@@ -56,6 +56,15 @@ export function parseCheckArgs(args: readonly string[], command = 'check'): Chec
   }
 }
 
+/** The embedded engine over the command's policy directory, with its engine options. */
+export function engineFor(options: CheckCommandOptions): Promise<EmbeddedEngine> {
+  return EmbeddedEngine.fromDirectory(options.policies, {
+    globals: options.globals,
+    lenientScopeSearch: options.lenientScopeSearch,
+    schemaEnforcement: options.schemaEnforcement,
+  })
+}
+
 export function errorLine(err: unknown, lineNumber: number, requestId?: string): string {
   const error = toMeshguardError(err)
   const code = error.code === 'ERR_AUTHZ_REQUEST_INVALID' ? INVALID_ARGUMENT : INTERNAL
@@ -123,11 +132,7 @@ export async function answerLines(
   answer: (engine: EmbeddedEngine, line: InputLine, lineNumber: number) => string | LineAnswer,
 ): Promise<number> {
   const options = parseCheckArgs(args, command)
-  const engine = await EmbeddedEngine.fromDirectory(options.policies, {
-    globals: options.globals,
-    lenientScopeSearch: options.lenientScopeSearch,
-    schemaEnforcement: options.schemaEnforcement,
-  })
+  const engine = await engineFor(options)
   let lineNumber = 0
   for await (const batch of lineBatches(io.stdin)) {
     let out = ''

@@ -6,6 +6,8 @@ import { PolicyError, formatPolicyIssue, toMeshguardError } from '@meshguard/cor
 import { runCheck } from './check.js'
 import { runCompile } from './compile.js'
 import { runDigest } from './digest.js'
+import { runExplain } from './explain.js'
+import { runShadow } from './shadow.js'
 import { write, UsageError, type CliIo } from './io.js'
 import { runKeys, runToken } from './keys.js'
 import { runPlan } from './plan.js'
@@ -27,6 +29,15 @@ Commands:
        [--schema-enforcement none|warn|reject]
       Read PlanResources requests (Cerbos HTTP API JSON) one per line on stdin and write one
       Cerbos HTTP API response (a query plan) per line on stdout, like check.
+  explain --policies DIR [--request FILE] [--json] [--globals JSON] [--lenient-scope-search]
+        [--schema-enforcement none|warn|reject]
+      Read one CheckResources request (Cerbos HTTP API JSON) from FILE or stdin and print why
+      each action got its effect: the rules considered (+ held, - did not, ! failed to
+      evaluate), the values each condition read, the derived roles, and the rule that decided.
+  shadow --policies CANDIDATE_DIR [--log FILE] [--globals JSON] [--lenient-scope-search]
+         [--schema-enforcement none|warn|reject]
+      Replay a recorded audit log (JSON lines, from FILE or stdin) against the candidate
+      policies and print every decision they would have made otherwise, then a summary.
   compile DIR [--skip-tests] [--tests REGEXP] [--output table|json]
       Compile the policies in DIR (errors as file:line:col), then run the policy test suites
       (*_test.yaml) found there. Exits 1 on any compile error or failed test.
@@ -60,9 +71,11 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   check: runCheck,
   compile: runCompile,
   digest: runDigest,
+  explain: runExplain,
   keys: runKeys,
   init: runInit,
   plan: runPlan,
+  shadow: runShadow,
   token: runToken,
   tts: runTts,
   'user-token': runUserToken,

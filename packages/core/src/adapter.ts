@@ -15,6 +15,10 @@ export {
   buildProblem,
   PROBLEM_CONTENT_TYPE,
   UNSPECIFIED_RESOURCE_ID,
+  UNGUARDED_ROUTE,
+  requirementOf,
+  formatRouteTable,
+  assertRoutesGuarded,
 } from './pipeline/index.js'
 export type {
   RequestView,
@@ -27,6 +31,11 @@ export type {
   GuardSuccess,
   GuardFailure,
   GuardOutcome,
+  HandlerCheckResult,
+  ActionDecision,
+  ResourceDecisions,
+  RouteRequirement,
+  RouteGuardKind,
 } from './pipeline/index.js'
 export { headerViewOf, SINGLE_VALUE_HEADERS, kActorToken, sha256Base64url } from './identity/index.js'
 export type { NodeRequestHeaders, VerifyCallOptions, VerifierStats, TokenDigests } from './identity/index.js'

@@ -50,6 +50,7 @@ export type {
   CheckResourceResult,
   CheckResourcesResponse,
   DecisionEngine,
+  DecisionExplanation,
 } from './types.js'
 
 // Policies and the embedded engine.

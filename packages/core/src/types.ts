@@ -70,6 +70,12 @@ export interface ActionMeta {
   matchedPolicy: string
   /** The scope of the deciding rule; empty string for the root scope. */
   matchedScope: string
+  /**
+   * The rule that decided, when one did: `<policy key>#<rule name>` (`…#rule-001` when the policy left
+   * it unnamed; the key is of the policy holding the rule, an ancestor of `matchedPolicy` in a scope chain).
+   * A meshguard addition: the embedded engine sets it, a Cerbos PDP does not report it.
+   */
+  matchedRule?: string | undefined
 }
 
 /** The result for one resource. */
@@ -171,4 +177,84 @@ export interface PlanResourcesResponse {
   /** With `includeMeta`: the filter as text and the scope each action was decided in. */
   meta?: { filterDebug: string; matchedScope?: string | undefined; matchedScopes?: Record<string, string> | undefined } | undefined
   validationErrors: ValidationError[]
+}
+
+/**
+ * A condition as an explanation shows it: a leaf expression with its result and the values it read,
+ * or an `all` / `any` / `none` node over its items. `result` is `'error'` when evaluation failed.
+ */
+export type ExplainedCondition =
+  | {
+      readonly expr: string
+      readonly result: boolean | 'error'
+      /** The evaluation error, when there was one. */
+      readonly error?: string | undefined
+      /** The request attributes and variables the expression reads, as it saw them (bounded, maskable). */
+      readonly values?: Readonly<Record<string, unknown>> | undefined
+    }
+  | { readonly op: 'all' | 'any' | 'none'; readonly result: boolean | 'error'; readonly items: readonly ExplainedCondition[] }
+
+/** A derived role as an explanation shows it. */
+export interface ExplainedDerivedRole {
+  readonly name: string
+  readonly scope: string
+  /** Whether the principal holds it (a parent role matched and its condition held). */
+  readonly active: boolean
+  readonly condition?: ExplainedCondition | undefined
+}
+
+/** One rule considered for an action. */
+export interface ExplainedRule {
+  readonly policy: string
+  /** Rule name (`rule-001` when unnamed; `''` for role-policy rules). */
+  readonly rule: string
+  readonly scope: string
+  /** The rule's effect (none for output-only rows). */
+  readonly effect?: Effect | undefined
+  /** The role the rule was found for (`*` for principal-policy rules). */
+  readonly role: string
+  /** The derived role the rule needs, when it names one. */
+  readonly derivedRole?: string | undefined
+  /** Whether the rule applied: its derived role (if any) and its condition held. */
+  readonly matched: boolean | 'error'
+  readonly condition?: ExplainedCondition | undefined
+  /** True on the rule whose effect was returned. */
+  readonly decided?: true | undefined
+}
+
+/** Why one action got its effect. */
+export interface ExplainedAction {
+  readonly action: string
+  readonly effect: Effect
+  /** The deciding policy, or `NO_MATCH`. */
+  readonly policy: string
+  readonly scope: string
+  /** The deciding rule, when one decided. */
+  readonly rule?: string | undefined
+  /** In words, when no rule decided: no policy, no rule matched, a role policy, schema validation. */
+  readonly note?: string | undefined
+  /** The rules considered, in evaluation order (bounded). */
+  readonly rules: readonly ExplainedRule[]
+}
+
+/** The explanation of one resource's decisions. */
+export interface ExplainedResource {
+  readonly resource: { readonly kind: string; readonly id: string; readonly scope?: string | undefined; readonly policyVersion?: string | undefined }
+  /** The principal's roles, with the parent roles of role policies. */
+  readonly roles: readonly string[]
+  readonly derivedRoles: readonly ExplainedDerivedRole[]
+  readonly actions: readonly ExplainedAction[]
+}
+
+/**
+ * Why a CheckResources request was decided as it was: per resource and action, the rules
+ * considered, the derived roles activated, each condition with the values it saw, and the rule
+ * that decided. Bounded in size; `truncated` says when something was left out.
+ */
+export interface DecisionExplanation {
+  /** The digest of the policy set that decided. */
+  readonly policyDigest: string
+  readonly resources: readonly ExplainedResource[]
+  /** Whether limits cut the explanation short. */
+  readonly truncated?: true | undefined
 }

@@ -15,8 +15,11 @@ import {
   decideRequest,
   whenDecided,
   type GuardOutcome,
+  UNGUARDED_ROUTE,
+  type RouteRequirement,
 } from '@meshguard/core/adapter'
-import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { Express, NextFunction, Request, RequestHandler, Response, Router } from 'express'
+import { marked, refuseRoutes } from './routes.js'
 import { viewOf } from './request-view.js'
 import { sendFailure } from './respond.js'
 
@@ -42,7 +45,7 @@ function settlerFor(guard: Guard): (result: GuardOutcome, req: Request, res: Res
       return
     }
     // Not a property of `req`: see attachRequestGrant (Express gives each request a hidden class of its own).
-    attachRequestGrant(req, res, { caller: result.caller, decision: result.decision, plan: result.plan })
+    attachRequestGrant(req, res, result)
     guard.run(result.caller, next)
   }
 }
@@ -62,9 +65,9 @@ export function authorize<Req extends Request = Request>(guard: Guard, route: Ex
   // Checked now, when the route is declared: a bad setting stops start-up, not every request.
   const compiled = guard.compileRoute(route, 'authorize()')
   const settle = settlerFor(guard)
-  return function meshguardAuthorize(req, res, next) {
+  return marked(function meshguardAuthorize(req, res, next) {
     void whenDecided(guard, decideRequest(guard, viewOf, req as Req, undefined, compiled), settle, req, res, next)
-  }
+  }, { kind: 'authorize', route: compiled as RouteAuthorization<never> })
 }
 
 /**
@@ -86,9 +89,9 @@ export function authorize<Req extends Request = Request>(guard: Guard, route: Ex
 export function authorizeList(guard: Guard, route: ListRouteAuthorization): RequestHandler {
   const compiled = guard.compileListRoute(route, 'authorizeList()')
   const settle = settlerFor(guard)
-  return function meshguardAuthorizeList(req, res, next) {
+  return marked(function meshguardAuthorizeList(req, res, next) {
     void whenDecided(guard, decideListRequest(guard, viewOf, req, undefined, compiled), settle, req, res, next)
-  }
+  }, { kind: 'list', route: compiled })
 }
 
 /**
@@ -106,11 +109,33 @@ export function authenticate(guard: Guard, options: ExpressAuthenticateOptions =
   const authOptions = { actor: options.actor }
   checkAuthenticateOptions(authOptions, 'authenticate()')
   const settle = settlerFor(guard)
-  return function meshguardAuthenticate(req, res, next) {
+  return marked(function meshguardAuthenticate(req, res, next) {
     if (isPublic(req)) {
       next()
       return
     }
     void whenDecided(guard, decideRequest(guard, viewOf, req, undefined, undefined, authOptions), settle, req, res, next)
-  }
+  }, { kind: 'authenticated' })
+}
+
+/**
+ * The app-level mode that refuses unguarded routes: every route of `app` without `authorize()`,
+ * `authorizeList()` or `publicRoute()` gets the caller verified (401 on bad credentials) and is
+ * then answered 403 `route_unguarded`, audited like a denial; its handler never runs. Routes
+ * guarded only by an app-level {@link authenticate} are refused too (nothing decides about their
+ * resource). Fastify's and Nest's `unconfigured: 'refuse'` do the same. Call it once, after the
+ * routes are declared; routes declared later are not covered (`assertRoutesGuarded` from
+ * `@meshguard/express/testing` catches them in a test).
+ *
+ * @returns the routes it refuses, for a start-up log line
+ * @example
+ * ```ts
+ * app.get('/reviews/:id', authorize(guard, { resource: 'review', action: 'read' }), handler)
+ * app.get('/health', publicRoute(), health)
+ * refuseUnguardedRoutes(app, guard)
+ * ```
+ */
+export function refuseUnguardedRoutes(app: Express | Router, guard: Guard): RouteRequirement[] {
+  const refuser = authorize(guard, UNGUARDED_ROUTE)
+  return refuseRoutes(app, marked((req, res, next) => refuser(req, res, next), { kind: 'refused' }))
 }

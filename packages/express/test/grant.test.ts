@@ -48,7 +48,7 @@ beforeAll(async () => {
     authorize(fixture.guard, { resource: 'review', action: 'read' }),
     (req: Request, _res: Response, next: NextFunction) => {
       const grant = req.meshguard
-      if (grant !== undefined) req.meshguard = { caller: grant.caller, decision: null }
+      if (grant !== undefined) req.meshguard = { caller: grant.caller, decision: null, check: grant.check.bind(grant) }
       next()
     },
     report,

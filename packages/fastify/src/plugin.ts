@@ -8,12 +8,14 @@ import {
   decideListRequest,
   decideRequest,
   whenDecided,
+  UNGUARDED_ROUTE,
   type GuardFailure,
   type GuardOutcome,
 } from '@meshguard/core/adapter'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { viewOf } from './request-view.js'
+import { recordRoute } from './routes.js'
 import type { FastifyListRoute, FastifyPublicRoute, FastifyRouteAuthorization, MeshguardFastifyOptions, MeshguardHook } from './types.js'
 
 const HOOKS: readonly MeshguardHook[] = ['onRequest', 'preValidation', 'preHandler']
@@ -40,7 +42,7 @@ function checkOptions(options: MeshguardFastifyOptions): void {
   if (options.hook !== undefined && !HOOKS.includes(options.hook)) {
     throw new ConfigError('hook', `must be one of ${HOOKS.join(', ')}`)
   }
-  if (options.unconfigured !== 'public') checkAuthenticateOptions(options.unconfigured, 'unconfigured')
+  if (options.unconfigured !== 'public' && options.unconfigured !== 'refuse') checkAuthenticateOptions(options.unconfigured, 'unconfigured')
 }
 
 const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify, options, done) => {
@@ -52,18 +54,21 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
   }
   const { guard } = options
   const unconfigured = options.unconfigured ?? {}
-  const authenticateOptions: AuthenticateOptions = unconfigured === 'public' ? {} : unconfigured
+  const authenticateOptions: AuthenticateOptions = typeof unconfigured === 'string' ? {} : unconfigured
+  // Routes without settings: authenticated (default), public, or refused (403 route_unguarded).
+  const unconfiguredRoute = unconfigured === 'refuse' ? UNGUARDED_ROUTE : undefined
 
   /** Continues as the verified caller, or answers the refusal. */
   const settle = (result: GuardOutcome, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void => {
     if (!result.ok) return sendFailure(reply, result)
-    request.meshguard = { caller: result.caller, decision: result.decision, plan: result.plan }
+    request.meshguard = result
     // The handler is called synchronously from `next`, so it runs inside the caller context.
     guard.run(result.caller, next as () => void)
   }
 
   // Each route's settings are checked once, as it is registered: a bad one stops start-up.
   fastify.addHook('onRoute', (routeOptions) => {
+    recordRoute(fastify, routeOptions, unconfigured)
     const route = routeOptions.config?.meshguard
     if (route !== undefined && !isPublic(route)) {
       const methods = Array.isArray(routeOptions.method) ? routeOptions.method.join(',') : routeOptions.method
@@ -75,6 +80,7 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
       }
       const meshguard = isList(route) ? { list: guard.compileListRoute(route.list, `${at}.list`) } : guard.compileRoute(route, at)
       routeOptions.config = { ...routeOptions.config, meshguard }
+      recordRoute(fastify, routeOptions, unconfigured)
     }
   })
 
@@ -89,7 +95,7 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
       void whenDecided(guard, decideListRequest(guard, viewOf, request, url, route.list), settle, request, reply, next)
       return
     }
-    void whenDecided(guard, decideRequest(guard, viewOf, request, url, route, authenticateOptions), settle, request, reply, next)
+    void whenDecided(guard, decideRequest(guard, viewOf, request, url, route ?? unconfiguredRoute, authenticateOptions), settle, request, reply, next)
   })
   done()
 }

@@ -32,11 +32,12 @@ export interface MeshguardFastifyOptions {
    */
   hook?: MeshguardHook | undefined
   /**
-   * Routes without `config.meshguard` still need a verified caller (fail closed) with these options,
-   * unless set to `'public'`.
+   * Routes without `config.meshguard` still need a verified caller (fail closed) with these options;
+   * `'refuse'` answers them 403 `route_unguarded` once the caller is verified (the same as Express's
+   * `refuseUnguardedRoutes` and Nest's `unconfigured: 'refuse'`); `'public'` lets them through.
    * @defaultValue `{}` (a verified caller, the guard's default actor requirement)
    */
-  unconfigured?: AuthenticateOptions | 'public' | undefined
+  unconfigured?: AuthenticateOptions | 'public' | 'refuse' | undefined
 }
 
 declare module 'fastify' {

@@ -59,11 +59,12 @@ export function Public(): MethodDecorator & ClassDecorator {
 }
 
 /** What `@Caller()` injects. */
-export type CallerPart = 'principal' | 'caller' | 'decision' | 'plan'
+export type CallerPart = 'principal' | 'caller' | 'decision' | 'plan' | 'grant'
 
 /**
- * Injects the verified principal (default), the whole verified caller, the decision, or (on
- * `@AuthorizeList()` routes) the query plan. `undefined` on public routes.
+ * Injects the verified principal (default), the whole verified caller, the decision, (on
+ * `@AuthorizeList()` routes) the query plan, or the whole grant (`grant.check(resources, actions)`
+ * asks the policy inside the handler). `undefined` on public routes.
  */
 export const Caller = createParamDecorator((part: CallerPart | undefined, context: ExecutionContext): unknown => {
   const grant = context.switchToHttp().getRequest<NestHttpRequest>().meshguard
@@ -71,5 +72,6 @@ export const Caller = createParamDecorator((part: CallerPart | undefined, contex
   if (part === 'caller') return grant.caller
   if (part === 'decision') return grant.decision
   if (part === 'plan') return grant.plan
+  if (part === 'grant') return grant
   return grant.caller.principal
 })

@@ -6,6 +6,7 @@ import {
   decideListRequest,
   decideRequest,
   whenDecided,
+  UNGUARDED_ROUTE,
   type GuardOutcome,
 } from '@meshguard/core/adapter'
 import {
@@ -36,7 +37,7 @@ export class MeshguardGuard implements CanActivate {
     this.reflector = reflector
     this.options = options
     // Checked once, when Nest builds the guard: a bad setting stops start-up.
-    if (options.unconfigured !== 'public') checkAuthenticateOptions(options.unconfigured, 'MeshguardModule.unconfigured')
+    if (options.unconfigured !== 'public' && options.unconfigured !== 'refuse') checkAuthenticateOptions(options.unconfigured, 'MeshguardModule.unconfigured')
   }
 
   /**
@@ -64,11 +65,13 @@ export class MeshguardGuard implements CanActivate {
     }
     const route = this.reflector.getAllAndOverride<NestRouteAuthorization | undefined>(AUTHORIZE_METADATA, targets)
     if (route === undefined && unconfigured === 'public') return true
-    const authenticateOptions = unconfigured === 'public' ? {} : unconfigured
+    const authenticateOptions = typeof unconfigured === 'string' ? {} : unconfigured
     const http = context.switchToHttp()
     const request = http.getRequest<NestHttpRequest>()
+    // Without settings: authenticated, or (`'refuse'`) 403 route_unguarded once the caller is verified.
+    const effective = route ?? (unconfigured === 'refuse' ? UNGUARDED_ROUTE : undefined)
     // The synchronous forms answer a warm request without a promise.
-    const outcome = decideRequest(guard, viewOf, request, undefined, route, authenticateOptions)
+    const outcome = decideRequest(guard, viewOf, request, undefined, effective, authenticateOptions)
     return whenDecided(guard, outcome, admit, request, http.getResponse<unknown>(), undefined)
   }
 }
@@ -77,7 +80,7 @@ export class MeshguardGuard implements CanActivate {
 function admit(outcome: GuardOutcome, request: NestHttpRequest, response: unknown): boolean {
   if (!outcome.ok) throw new MeshguardProblemException(outcome)
   // On Nest's Express platform a property of the request would build a hidden class per request; see attachRequestGrant.
-  attachRequestGrant(request, response, { caller: outcome.caller, decision: outcome.decision, plan: outcome.plan })
+  attachRequestGrant(request, response, outcome)
   return true
 }
 

@@ -23,10 +23,12 @@ export interface MeshguardModuleOptions {
   guard: Guard
   /**
    * Handlers without `@Authorize()` or `@Public()` still need a verified caller (fail closed) with
-   * these options, unless set to `'public'`.
+   * these options; `'refuse'` answers them 403 `route_unguarded` once the caller is verified (as
+   * Express's `refuseUnguardedRoutes` and Fastify's `unconfigured: 'refuse'` do); `'public'` lets
+   * them through.
    * @defaultValue `{}`
    */
-  unconfigured?: AuthenticateOptions | 'public' | undefined
+  unconfigured?: AuthenticateOptions | 'public' | 'refuse' | undefined
 }
 
 /** Extra `forRoot`/`forRootAsync` settings. */

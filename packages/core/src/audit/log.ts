@@ -1,7 +1,8 @@
 import { AuditError, ConfigError } from '../errors.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { AuditRecord } from './record.js'
-import { filterCheckInputs, type AuditAttributeConfig } from './redact.js'
+import { keepPolicyOf, type KeepAllowed } from './keep-policy.js'
+import { filterCheckInputs, maskExplanation, type AuditAttributeConfig } from './redact.js'
 import type { AuditLogStats, AuditSink } from './sink.js'
 import { SinkLane, type LaneContext } from './sink-lane.js'
 
@@ -48,6 +49,13 @@ export interface AuditLogOptions {
   maxUnconfirmedMs?: number | undefined
   /** Attribute include/exclude applied to `checkResources.inputs` of every record. */
   attributes?: AuditAttributeConfig | undefined
+  /**
+   * Which allow records are written: `true` all, `false` none, a number in (0, 1) that share of
+   * them (sampled by decision id). Denials, errors, authentication failures and shadow
+   * disagreements are always kept. Records left out are counted in `stats().skipped`.
+   * @defaultValue true
+   */
+  keepAllowed?: KeepAllowed | undefined
   /** Drop the Cerbos-style `checkResources`/`auditTrail` fields (smaller records). @defaultValue false */
   omitCheckResources?: boolean | undefined
   /** Counts drops in the `meshguard.audit.dropped` metric. */
@@ -140,13 +148,14 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const maxUnconfirmedRecords = positiveInt(options.maxUnconfirmedRecords, bufferSize, 'audit.maxUnconfirmedRecords')
   const maxUnconfirmedMs = positiveInt(options.maxUnconfirmedMs, 2000, 'audit.maxUnconfirmedMs')
   const failClosed = options.failClosed === true
+  const keep = keepPolicyOf(options.keepAllowed)
   // Failing closed, a failing sink must be noticed as soon as possible: no window by default.
   const flushIntervalMs = options.flushIntervalMs ?? (failClosed ? 0 : 20)
   if (!Number.isInteger(flushIntervalMs) || flushIntervalMs < 0 || flushIntervalMs > 60_000) {
     throw new ConfigError('audit.flushIntervalMs', 'must be an integer from 0 to 60000')
   }
 
-  const stats = { recorded: 0, dropped: 0 }
+  const stats = { recorded: 0, dropped: 0, skipped: 0 }
   let closed = false
 
   /**
@@ -184,16 +193,18 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
 
   const prepare = (record: AuditRecord): AuditRecord => {
     if (options.omitCheckResources) {
-      const { checkResources: _io, auditTrail: _trail, ...rest } = record
+      // The explanation holds attribute values too: it goes with the inputs.
+      const { checkResources: _io, auditTrail: _trail, explanation: _why, ...rest } = record
       return rest
     }
-    if (!record.checkResources || !options.attributes) return record
+    if (!options.attributes || (!record.checkResources && !record.explanation)) return record
     return {
       ...record,
-      checkResources: {
+      checkResources: record.checkResources && {
         ...record.checkResources,
         inputs: filterCheckInputs(record.checkResources.inputs, options.attributes),
       },
+      explanation: record.explanation && maskExplanation(record.explanation, options.attributes),
     }
   }
 
@@ -296,6 +307,11 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const log: AuditLog = {
     failClosed,
     record(record) {
+      // Left out by the keep rule is not a loss: it is counted, and fail-closed logs do not refuse for it.
+      if (!closed && !keep(record)) {
+        stats.skipped++
+        return true
+      }
       if (closed || everyQueueFull()) return drop(record)
       let prepared: AuditRecord
       try {

@@ -1,5 +1,5 @@
 import type { MeshguardErrorCode, TokenKind } from '../errors.js'
-import type { CheckResourcesRequest, CheckResourcesResponse, Effect } from '../types.js'
+import type { CheckResourcesRequest, CheckResourcesResponse, DecisionExplanation, Effect } from '../types.js'
 
 /** What an audit record is about: a policy decision, or a request rejected before any decision. */
 export type AuditRecordKind = 'decision' | 'auth_failure'
@@ -35,6 +35,27 @@ export interface AuditCheckResources {
   outputs?: CheckResourcesResponse | undefined
   /** Why the engine failed, when it did (a meshguard error code). */
   error?: string | undefined
+}
+
+/** One (resource, action) on which a candidate (shadow) policy set decided otherwise than the live one. */
+export interface AuditShadowDifference {
+  resource: { kind: string; id: string }
+  action: string
+  live: Effect
+  /** The live deciding policy. */
+  livePolicy?: string | undefined
+  candidate: Effect
+  /** The candidate's deciding policy and rule. */
+  candidatePolicy?: string | undefined
+  candidateRule?: string | undefined
+}
+
+/** What a shadow (dry-run) policy set said about a decision it disagreed with. The live decision was enforced. */
+export interface AuditShadow {
+  /** Digest of the candidate set. */
+  candidateDigest: string
+  /** Every disagreement of this check (bounded). */
+  differences: AuditShadowDifference[]
 }
 
 /**
@@ -77,6 +98,8 @@ export interface AuditRecord {
   policy?: string | undefined
   /** The scope of the deciding rule (`''` for the root scope). */
   scope?: string | undefined
+  /** The rule that decided (within `policy`), when the engine names it (the embedded engine does). */
+  rule?: string | undefined
   /** snake_case reason for a denial or failure (`aud_mismatch`, `pdp_timeout`, `denied`, ...). */
   reason?: string | undefined
   /** meshguard error code for failures. */
@@ -91,6 +114,13 @@ export interface AuditRecord {
   checkResources?: AuditCheckResources | undefined
   /** Cerbos-style audit trail: policies that took part in the decision. */
   auditTrail?: { effectivePolicies: Record<string, { attributes?: Record<string, string> }> } | undefined
+  /**
+   * On denials (when the guard explains them): why, rule by rule. Attribute values are masked by
+   * the log's `attributes` filters like `checkResources.inputs`.
+   */
+  explanation?: DecisionExplanation | undefined
+  /** When a shadow policy set disagreed with this decision (never changes `outcome`). */
+  shadow?: AuditShadow | undefined
   /** Digests of the credentials presented; never the tokens. */
   tokenDigests?: AuditTokenDigests | undefined
   /** Free-form, low-volume context the service adds (HTTP method, route pattern, ...). */

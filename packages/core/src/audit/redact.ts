@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { CheckResourcesRequest } from '../types.js'
+import type { CheckResourcesRequest, DecisionExplanation, ExplainedCondition } from '../types.js'
 
 /**
  * Which attribute fields reach the audit log. Paths are dotted and relative to `attr`
@@ -82,6 +82,56 @@ export function filterCheckInputs(
     resources: request.resources.map((entry) => ({
       ...entry,
       resource: { ...entry.resource, attr: filterAttributes(entry.resource.attr, config.resource) },
+    })),
+  }
+}
+
+/** What a masked explanation value reads as. */
+export const MASKED_VALUE = '[masked]'
+
+const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}.`)
+
+/** Whether an attribute path (relative to `attr`) survives a filter whole. */
+function keptWhole(path: string, filter: AttributeFilter | undefined): boolean {
+  if (filter === undefined) return true
+  if (filter.include && !filter.include.some((inc) => under(path, inc))) return false
+  // A value holding an excluded path, or under one, is masked.
+  return !(filter.exclude ?? []).some((ex) => under(path, ex) || under(ex, path))
+}
+
+const PRINCIPAL_ATTR = 'request.principal.attr.'
+const RESOURCE_ATTR = 'request.resource.attr.'
+
+/** Whether an explanation value named `name` may be shown under `config`. */
+function shown(name: string, config: AuditAttributeConfig): boolean {
+  if (name.startsWith(PRINCIPAL_ATTR)) return keptWhole(name.slice(PRINCIPAL_ATTR.length), config.principal)
+  if (name.startsWith(RESOURCE_ATTR)) return keptWhole(name.slice(RESOURCE_ATTR.length), config.resource)
+  // A variable may be computed from any attribute: shown only when nothing is filtered.
+  if (name.startsWith('V.')) return false
+  return true
+}
+
+function maskCondition(condition: ExplainedCondition | undefined, config: AuditAttributeConfig): ExplainedCondition | undefined {
+  if (condition === undefined) return undefined
+  if ('op' in condition) return { ...condition, items: condition.items.map((item) => maskCondition(item, config) as ExplainedCondition) }
+  if (condition.values === undefined) return condition
+  const values: Record<string, unknown> = Object.create(null) as Record<string, unknown>
+  for (const [name, value] of Object.entries(condition.values)) values[name] = shown(name, config) ? value : MASKED_VALUE
+  return { ...condition, values }
+}
+
+/**
+ * An explanation with the values its conditions read masked as the audit attribute filters mask
+ * `checkResources.inputs` (returns it unchanged when no filter is set).
+ */
+export function maskExplanation(explanation: DecisionExplanation, config: AuditAttributeConfig | undefined): DecisionExplanation {
+  if (!config || (!config.principal && !config.resource)) return explanation
+  return {
+    ...explanation,
+    resources: explanation.resources.map((resource) => ({
+      ...resource,
+      derivedRoles: resource.derivedRoles.map((role) => ({ ...role, condition: maskCondition(role.condition, config) })),
+      actions: resource.actions.map((action) => ({ ...action, rules: action.rules.map((rule) => ({ ...rule, condition: maskCondition(rule.condition, config) })) })),
     })),
   }
 }

@@ -44,6 +44,8 @@ export interface AuditLogStats {
   recorded: number
   /** Records refused because every sink's queue was full or the log was closed. */
   dropped: number
+  /** Allow records left out by `keepAllowed` (not a loss: the configuration asked for it). */
+  skipped: number
   /** Records written, summed over sinks (a record written by two sinks counts twice). */
   written: number
   /** Records in failed writes, summed over sinks. */

@@ -34,6 +34,8 @@ interface EffectInfo {
   effect: EffectOrNoMatch
   policy: string
   scope: string
+  /** `<policy key>#<rule name>` of the rule that decided; `''` when none did (no match, a synthesised role-policy denial). */
+  rule: string
 }
 
 const DEFAULT_VERSION = 'default'
@@ -78,10 +80,10 @@ const NO_CONSTANTS: Record<string, unknown> = Object.freeze({}) as Record<string
 /** The `src` of an output: built only when a rule has outputs. */
 const outputSource = (b: Binding): string => `${b.originKey}#${b.name}`
 
-const copyOf = (e: EffectInfo): EffectInfo => ({ effect: e.effect, policy: e.policy, scope: e.scope })
+const copyOf = (e: EffectInfo): EffectInfo => ({ effect: e.effect, policy: e.policy, scope: e.scope, rule: e.rule })
 
 /** Whether a derived role's parent roles (`*` = any) meet the principal's roles. */
-function appliesTo(parentRoles: readonly string[], roles: ReadonlySet<string>): boolean {
+export function appliesTo(parentRoles: readonly string[], roles: ReadonlySet<string>): boolean {
   for (const r of parentRoles) if (r === '*' || roles.has(r)) return true
   return false
 }
@@ -93,7 +95,9 @@ function finish(input: CheckInput, effects: ReadonlyArray<EffectInfo | undefined
   for (let i = 0; i < input.actions.length; i++) {
     const action = input.actions[i] as string
     const e = effects[i]
-    setOwn(actions, action, e && e.effect !== 'NO_MATCH' ? { effect: e.effect, policy: e.policy, scope: e.scope } : { effect: 'EFFECT_DENY', policy: NO_MATCH, scope: '' })
+    const decided: ActionEffect = e && e.effect !== 'NO_MATCH' ? { effect: e.effect, policy: e.policy, scope: e.scope } : { effect: 'EFFECT_DENY', policy: NO_MATCH, scope: '' }
+    if (e !== undefined && e.rule !== '' && e.effect !== 'NO_MATCH') decided.rule = e.rule
+    setOwn(actions, action, decided)
   }
   // Written out rather than spread (the hot path); the check keeps every field.
   return {
@@ -106,6 +110,17 @@ function finish(input: CheckInput, effects: ReadonlyArray<EffectInfo | undefined
     evaluationErrors: extra.evaluationErrors,
     effectivePolicies: extra.effectivePolicies,
   } satisfies Record<keyof CheckOutput, unknown>
+}
+
+/** The CEL `request` object of one input (scopes already normalised). */
+export function celRequestOf(input: CheckInput, principalScope: string, resourceScope: string): CelRequest {
+  const { principal, resource } = input
+  return {
+    principal: { id: principal.id, roles: principal.roles, attr: principal.attr ?? {}, policyVersion: principal.policyVersion ?? '', scope: principalScope },
+    resource: { kind: resource.kind, id: resource.id, attr: resource.attr ?? {}, policyVersion: resource.policyVersion ?? '', scope: resourceScope },
+    // `jwts` is not in the CEL contract's type but the CEL layer reads any field of auxData.
+    auxData: { jwt: input.auxData?.jwt ?? NO_CLAIMS, jwts: input.auxData?.jwts ?? NO_CLAIMS } as CelRequest['auxData'],
+  }
 }
 
 /**
@@ -141,18 +156,12 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   if (settings.schemaEnforcement !== 'none' && plan.resourceKey !== '') {
     validationErrors = validateAttributes(set.schemas, plan.rootPolicy, principalAttr, resourceAttr, input.actions)
     if (validationErrors.length > 0 && settings.schemaEnforcement === 'reject') {
-      for (let i = 0; i < input.actions.length; i++) effects[i] = { effect: 'EFFECT_DENY', policy: plan.resourceKey, scope: '' }
+      for (let i = 0; i < input.actions.length; i++) effects[i] = { effect: 'EFFECT_DENY', policy: plan.resourceKey, scope: '', rule: '' }
       return result()
     }
   }
 
-  const request: CelRequest = {
-    principal: { id: principal.id, roles: principal.roles, attr: principalAttr, policyVersion: principal.policyVersion ?? '', scope: principalScope },
-    resource: { kind: resource.kind, id: resource.id, attr: resourceAttr, policyVersion: resource.policyVersion ?? '', scope: resourceScope },
-    // `jwts` is not in the CEL contract's type but the CEL layer reads any field of auxData.
-    auxData: { jwt: input.auxData?.jwt ?? NO_CLAIMS, jwts: input.auxData?.jwts ?? NO_CLAIMS } as CelRequest['auxData'],
-  }
-  const ctx = new EvaluationContext(request, settings.globals, now, settings.strictEvaluation)
+  const ctx = new EvaluationContext(celRequestOf(input, principalScope, resourceScope), settings.globals, now, settings.strictEvaluation)
   const sanitizedResource = plan.sanitizedResource
   const { scopedResourceExists } = plan
   const { scopedPrincipalExists } = pplan
@@ -255,7 +264,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
   for (let actionIndex = 0; actionIndex < input.actions.length; actionIndex++) {
     // Inputs are validated: actions are unique.
     const action = input.actions[actionIndex] as string
-    let actionEffect: EffectInfo = { effect: 'NO_MATCH', policy: '', scope: '' }
+    let actionEffect: EffectInfo = { effect: 'NO_MATCH', policy: '', scope: '', rule: '' }
     policiesLoop: for (const kind of ROW_KINDS) {
       const mainKey = kind === 'principal' ? pplan.principalKey : plan.resourceKey
       const scopes = kind === 'principal' ? pplan.principalScopes : plan.resourceScopes
@@ -265,7 +274,9 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
         if (i > 0 && kind === 'principal') break
         const role = principal.roles[i] as string
         let hasAllow = false
-        const roleEffect: EffectInfo = { effect: 'NO_MATCH', policy: NO_MATCH, scope: '' }
+        // The first allow rule that held in the scope being walked: the one named if the scope decides.
+        let allowRule = ''
+        const roleEffect: EffectInfo = { effect: 'NO_MATCH', policy: NO_MATCH, scope: '', rule: '' }
         if ((kind === 'resource' && scopedResourceExists) || (kind === 'principal' && scopedPrincipalExists)) roleEffect.policy = mainKey
         scopesLoop: for (const scope of scopes) {
           if (kind === 'resource') {
@@ -290,7 +301,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
                   ctx.satisfies(b.derivedRoleCondition, drParams?.constants ?? NO_CONSTANTS, drParams ? variablesOf(drParams) : NO_VARIABLES)
                 if (drOk === undefined) {
                   // Strict evaluation: a condition that fails to evaluate denies the action.
-                  actionEffect = { effect: 'EFFECT_DENY', policy: b.originKey, scope }
+                  actionEffect = { effect: 'EFFECT_DENY', policy: b.originKey, scope, rule: b.ruleId }
                   break policiesLoop
                 }
                 if (!drOk) {
@@ -300,7 +311,7 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
               }
               const ok = ctx.satisfies(b.condition, constants, variables)
               if (ok === undefined) {
-                actionEffect = { effect: 'EFFECT_DENY', policy: b.originKey, scope }
+                actionEffect = { effect: 'EFFECT_DENY', policy: b.originKey, scope, rule: b.ruleId }
                 break policiesLoop
               }
               satisfied = ok
@@ -308,16 +319,21 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
             }
             if (satisfied) {
               if (b.output?.ruleActivated) outputs.push({ src: outputSource(b), action, ...ctx.output(b.output.ruleActivated, constants, variables) })
-              if (b.effect === 'EFFECT_ALLOW') hasAllow = true
+              if (b.effect === 'EFFECT_ALLOW') {
+                if (!hasAllow) allowRule = b.ruleId
+                hasAllow = true
+              }
               if (b.effect === 'EFFECT_DENY') {
                 roleEffect.effect = 'EFFECT_DENY'
                 roleEffect.scope = scope
+                roleEffect.rule = b.ruleId
                 // A denial synthesised from a role policy is attributed to that role policy.
                 if (b.fromRolePolicy) roleEffect.policy = b.originKey
                 break scopesLoop
               } else if (b.noMatchForScopePermissions) {
                 roleEffect.policy = NO_MATCH_FOR_SCOPE_PERMISSIONS
                 roleEffect.scope = scope
+                roleEffect.rule = ''
               }
             } else if (b.output?.conditionNotMet) {
               outputs.push({ src: outputSource(b), action, ...ctx.output(b.output.conditionNotMet, constants, variables) })
@@ -330,13 +346,14 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
             } else if (perms === 'SCOPE_PERMISSIONS_OVERRIDE_PARENT') {
               roleEffect.effect = 'EFFECT_ALLOW'
               roleEffect.scope = scope
+              roleEffect.rule = allowRule
               break scopesLoop
             }
           }
         }
         if (actionEffect.effect === 'NO_MATCH') actionEffect = copyOf(roleEffect)
         if (roleEffect.effect === 'EFFECT_ALLOW') {
-          actionEffect = { effect: roleEffect.effect, policy: roleEffect.policy, scope: roleEffect.scope }
+          actionEffect = { effect: roleEffect.effect, policy: roleEffect.policy, scope: roleEffect.scope, rule: roleEffect.rule }
           break
         } else if (roleEffect.effect === 'EFFECT_DENY' && actionEffect.policy === NO_MATCH_FOR_SCOPE_PERMISSIONS && roleEffect.policy !== NO_MATCH_FOR_SCOPE_PERMISSIONS) {
           actionEffect = copyOf(roleEffect)

@@ -7,7 +7,7 @@ import { ConfigError, toMeshguardError } from '../errors.js'
 import { compilePolicies, type CompileOptions, type PolicyObjectSource, type PolicySource } from '../policy/compile.js'
 import type { CompiledPolicySet } from '../policy/compiled.js'
 import { loadPolicyDirectory } from '../policy/disk-store.js'
-import type { CheckResourceResult, CheckResourcesRequest, CheckResourcesResponse, DecisionEngine } from '../types.js'
+import type { ActionMeta, CheckResourceResult, CheckResourcesRequest, DecisionExplanation, CheckResourcesResponse, DecisionEngine } from '../types.js'
 import { checkInput, type CheckSettings } from './check.js'
 import { toCheckInputs, validateCheckInputs } from './request.js'
 import { RuleTable } from './rule-table.js'
@@ -16,6 +16,7 @@ import { setOwn } from '../internal/own.js'
 import { planInput } from './plan/planner.js'
 import { validatePlanRequest } from './plan/request.js'
 import type { PlanResourcesRequest, PlanResourcesResponse } from './plan/types.js'
+import { DEFAULT_EXPLAIN_LIMITS, explainInputs, type ExplainedCheck, type ExplainLimits } from './explain/index.js'
 
 interface ActiveSet {
   readonly set: CompiledPolicySet
@@ -83,12 +84,12 @@ function auditTrailOf(policies: Readonly<Record<string, string>>): AuditTrail {
 /** Builds the public per-resource result from an engine output. */
 function toResult(input: CheckInput, output: CheckOutput, includeMeta: boolean): CheckResourceResult {
   const actions: CheckResourceResult['actions'] = {}
-  let metaActions: Record<string, { matchedPolicy: string; matchedScope: string }> | undefined
+  let metaActions: Record<string, ActionMeta> | undefined
   if (includeMeta) metaActions = {}
   for (const action in output.actions) {
     const e = output.actions[action]!
     setOwn(actions, action, e.effect)
-    if (metaActions) setOwn(metaActions, action, { matchedPolicy: e.policy, matchedScope: e.scope })
+    if (metaActions) setOwn(metaActions, action, e.rule === undefined ? { matchedPolicy: e.policy, matchedScope: e.scope } : { matchedPolicy: e.policy, matchedScope: e.scope, matchedRule: e.rule })
   }
   return {
     resource: {
@@ -102,6 +103,25 @@ function toResult(input: CheckInput, output: CheckOutput, includeMeta: boolean):
     // The output's own array (built for this check alone): sorted in place, not copied.
     meta: metaActions ? { actions: metaActions, effectiveDerivedRoles: output.effectiveDerivedRoles.sort() } : undefined,
     outputs: output.outputs.length === 0 ? [] : output.outputs.map((o) => ({ src: o.src, val: o.error !== undefined ? { error: o.error } : o.val })),
+  }
+}
+
+/** The response parts (all but the request id) for decided inputs. */
+function answerOf(inputs: readonly CheckInput[], outputs: readonly CheckOutput[], includeMeta: boolean): Omit<CheckResourcesResponse, 'requestId'> {
+  const results: CheckResourceResult[] = []
+  let errors: Set<string> | undefined
+  const trails: AuditTrail[] = []
+  for (let i = 0; i < inputs.length; i++) {
+    const output = outputs[i] as CheckOutput
+    results.push(toResult(inputs[i] as CheckInput, output, includeMeta))
+    for (const e of output.evaluationErrors) (errors ??= new Set()).add(`${e.expression}: ${e.message}`)
+    trails.push(auditTrailOf(output.effectivePolicies))
+  }
+  return {
+    results,
+    evaluationErrors: errors ? [...errors] : undefined,
+    // One resource: its (shared, frozen) trail as it is; several: merged into one record.
+    effectivePolicies: trails.length === 1 ? (trails[0] as AuditTrail) : Object.assign({}, ...trails),
   }
 }
 
@@ -235,29 +255,45 @@ export class EmbeddedEngine implements DecisionEngine {
     // Only conditions that use the clock read it: an answer that never did can be reused.
     const clock = new CallClock(this.settings.now)
     const { now } = clock
-    const includeMeta = request.includeMeta === true
-    const results: CheckResourceResult[] = []
-    let errors: Set<string> | undefined
-    const trails: AuditTrail[] = []
+    const outputs: CheckOutput[] = []
     for (const input of inputs) {
-      let output: CheckOutput
       try {
-        output = checkInput(table, set, input, this.settings, now)
+        outputs.push(checkInput(table, set, input, this.settings, now))
       } catch (err) {
         throw toMeshguardError(err)
       }
-      results.push(toResult(input, output, includeMeta))
-      for (const e of output.evaluationErrors) (errors ??= new Set()).add(`${e.expression}: ${e.message}`)
-      trails.push(auditTrailOf(output.effectivePolicies))
     }
-    const answer = {
-      results,
-      evaluationErrors: errors ? [...errors] : undefined,
-      // One resource: its (shared, frozen) trail as it is; several: merged into one record.
-      effectivePolicies: trails.length === 1 ? (trails[0] as AuditTrail) : Object.assign({}, ...trails),
-    }
+    const answer = answerOf(inputs, outputs, request.includeMeta === true)
     if (single !== undefined && !clock.read) active.memo?.offer(single.principal, single.key, single.resource, answer)
     return { requestId: request.requestId ?? '', ...answer }
+  }
+
+  /**
+   * Decides a CheckResources request and explains it: per resource and action, the rules
+   * considered, the derived roles activated, each condition with the values it read, and the rule
+   * that decided. A separate, slower evaluation: checks never pay for it. The response is the one
+   * `checkResourcesSync` gives (it is decided by the same code with the same clock).
+   *
+   * @param limits - size limits of the explanation (see `DEFAULT_EXPLAIN_LIMITS`)
+   * @throws RequestError when the request is malformed
+   * @example
+   * ```ts
+   * const { response, explanation } = engine.explainSync(request)
+   * console.log(explanation.resources[0]?.actions[0]?.rule)
+   * ```
+   */
+  explainSync(request: CheckResourcesRequest, limits: Partial<ExplainLimits> = {}): { response: CheckResourcesResponse; explanation: DecisionExplanation } {
+    const inputs = toCheckInputs(request)
+    const { set, table } = this.active
+    const { now } = new CallClock(this.settings.now)
+    let explained: ExplainedCheck
+    try {
+      explained = explainInputs(table, set, inputs, this.settings, now, { ...DEFAULT_EXPLAIN_LIMITS, ...limits })
+    } catch (err) {
+      throw toMeshguardError(err)
+    }
+    const response = { requestId: request.requestId ?? '', ...answerOf(inputs, explained.outputs, request.includeMeta === true) }
+    return { response, explanation: explained.explanation }
   }
 
   /**

@@ -22,3 +22,5 @@ export type {
 } from './types.js'
 export type { EvaluationError } from './evaluation.js'
 export * from './plan/index.js'
+export { DEFAULT_EXPLAIN_LIMITS, formatExplanation } from './explain/index.js'
+export type { ExplainLimits } from './explain/index.js'

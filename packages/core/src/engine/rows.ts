@@ -37,6 +37,8 @@ export interface Binding {
   /** Key of the policy the row came from (`resource.x.vdefault/acme`). */
   readonly originKey: string
   readonly name: string
+  /** `<policy key>#<rule name>` of a named rule (`''` otherwise): how a decision names its rule, built once. */
+  readonly ruleId: string
   readonly fromRolePolicy: boolean
   readonly noMatchForScopePermissions: boolean
   /** Condition-cache key: rows of the same rule share it. `''` = never cached. */
@@ -68,6 +70,7 @@ export const negate = (condition: CompiledCondition): CompiledCondition => ({ op
 
 /** A row with every optional field unset, overridden by `partial`. */
 export function baseRow(partial: Partial<Binding> & Pick<Binding, 'kind' | 'version' | 'scope' | 'originKey'>): Mutable<Binding> {
+  const name = partial.name ?? ''
   return {
     resource: '',
     role: '',
@@ -88,6 +91,7 @@ export function baseRow(partial: Partial<Binding> & Pick<Binding, 'kind' | 'vers
     scopePermissions: undefined,
     seq: 0,
     ...partial,
+    ruleId: name === '' ? '' : `${partial.originKey}#${name}`,
   }
 }
 

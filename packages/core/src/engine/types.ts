@@ -50,6 +50,11 @@ export interface ActionEffect {
   policy: string
   /** Scope of the rule that fired; `''` when none did or at the root. */
   scope: string
+  /**
+   * The rule that decided, as `<policy key>#<rule name>` (the policy that holds the rule, which in a
+   * scope chain may be an ancestor of `policy`); absent for no match and synthesised role-policy denials.
+   */
+  rule?: string | undefined
 }
 
 /** An output entry with the action it was produced for. */

@@ -11,19 +11,25 @@ import type { VerifiedCaller } from '../identity/caller.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import type { AuthorizationEnd, AuthorizationSpan, Telemetry } from '../telemetry/index.js'
 import { isPromise, type MaybePromise } from '../internal/maybe-async.js'
-import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, Resource } from '../types.js'
+import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, DecisionExplanation, Resource } from '../types.js'
+import { checkExplainOptions, withExplanation } from './explain-settings.js'
+import { checkShadowOptions, shadowEngineOf, shadowOf, type ShadowEngine } from './shadow.js'
 import { failureFor, type ProblemSettings } from './problem.js'
 import { auditRecordOf, outcomeOf as auditOutcomeOf, spanEndOf, type RunFacts } from './report.js'
 import { resolveAction, resolveResource, UNSPECIFIED_RESOURCE_ID } from './resolve.js'
 import { compileListRoute, compileRoute } from './route.js'
 import { listPlanOf } from './list-plan.js'
+import { Granted, type GrantOrigin, type HandlerChecker } from './grant.js'
+import { handlerCheckRequest, handlerCheckResult } from './handler-check.js'
 import type {
   AuthenticateOptions,
   CallerContextLike,
   Guard,
   GuardFailure,
+  ExplainingEngine,
   GuardOptions,
   GuardOutcome,
+  HandlerCheckResult,
   IdentityVerifierLike,
   ListPlan,
   ListRouteAuthorization,
@@ -54,6 +60,8 @@ function isVerifiedCaller(caller: VerifiedCallerLike): caller is VerifiedCaller 
 }
 
 const ignore = (): void => {}
+
+const NO_OUTPUTS: readonly [] = Object.freeze([]) as readonly []
 
 /** What a span nothing observes is ended with: its decision only (no SDK: the rest would be built for nobody). */
 const UNOBSERVED_ENDS: Readonly<Record<AuditOutcome, AuthorizationEnd>> = Object.freeze({
@@ -101,6 +109,16 @@ function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<C
     throw new ConfigError('telemetry', 'must be a Telemetry')
   }
   if (options.context !== undefined && !hasMethod(options.context, 'run')) throw new ConfigError('context', 'must have run()')
+  checkExplainOptions(options.explain)
+  checkShadowOptions(options.shadow)
+}
+
+/** The engine's explain step, when it has one. */
+type ExplainStep = (request: CheckResourcesRequest) => DecisionExplanation
+
+function explainStepOf(engine: DecisionEngine): ExplainStep | undefined {
+  const explain = (engine as Partial<ExplainingEngine>).explainSync
+  return typeof explain === 'function' ? (request) => explain.call(engine, request).explanation : undefined
 }
 
 /** The embedded engine's synchronous entry point, when the engine has one (saves a promise per request). */
@@ -150,6 +168,7 @@ function recordVerdict(facts: RunFacts, response: CheckResourcesResponse, action
   facts.effect = effect
   facts.policy = meta?.matchedPolicy
   facts.scope = meta?.matchedScope
+  facts.rule = meta?.matchedRule
   if (effect === 'EFFECT_DENY') throw new DeniedError('denied by policy')
 }
 
@@ -166,7 +185,7 @@ function verifyStepOf<Caller extends VerifiedCallerLike>(identity: IdentityVerif
 }
 
 /** Every field written out: the object keeps one shape while the run fills it in. */
-function newFacts<Req>(view: RequestView<Req>, startedAt: number): RunFacts {
+function newFacts(view: GrantOrigin, startedAt: number): RunFacts {
   return {
     caller: undefined,
     callId: newRequestId(),
@@ -182,6 +201,10 @@ function newFacts<Req>(view: RequestView<Req>, startedAt: number): RunFacts {
     planKind: undefined,
     policy: undefined,
     scope: undefined,
+    rule: undefined,
+    inHandler: undefined,
+    explanation: undefined,
+    shadow: undefined,
     error: undefined,
   } satisfies Required<Record<keyof RunFacts, unknown>>
 }
@@ -204,6 +227,11 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   private readonly clock: () => number
   readonly problemSettings: ProblemSettings
   private readonly verifyCaller: VerifyStep<Caller>
+  /** Explains denials, when the engine can and the options ask for it. */
+  private readonly explainDenial: ExplainStep | undefined
+  private readonly explainInProblem: boolean
+  /** The candidate policy set's engine of the moment, when shadowing. */
+  private readonly shadowEngine: (() => ShadowEngine | undefined) | undefined
 
   constructor(options: GuardOptions<Caller>) {
     this.service = options.service
@@ -223,6 +251,10 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       onInternalError: this.onInternalError,
     })
     this.verifyCaller = verifyStepOf(options.identity)
+    const explainAudit = options.explain?.audit ?? true
+    this.explainInProblem = options.explain?.problem === true
+    this.shadowEngine = options.shadow === undefined ? undefined : shadowEngineOf(options.shadow)
+    this.explainDenial = (explainAudit && options.audit !== undefined) || this.explainInProblem ? explainStepOf(options.engine) : undefined
   }
 
   authorizeNow<Req>(view: RequestView<Req>, given: RouteAuthorization<Req>): MaybePromise<GuardOutcome<Caller>> {
@@ -316,7 +348,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     const outcome = this.outcomeOf(facts, caller, span, true)
     if (!outcome.ok) return outcome
     const plan: ListPlan = listPlanOf(facts.callId, route.resource, route.action, response)
-    return Object.freeze({ ok: true as const, caller, decision: null, plan })
+    return new Granted(this.checkInHandler, facts, caller, null, plan)
   }
 
   authenticateNow<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): MaybePromise<GuardOutcome<Caller>> {
@@ -415,18 +447,83 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   private outcomeOf(facts: RunFacts, caller: Caller | undefined, span: AuthorizationSpan | undefined, audited: boolean): GuardOutcome<Caller> {
     const auditFailure = this.report(facts, span, audited)
     const failure = facts.error ?? auditFailure
-    if (failure !== undefined) return failureFor(failure, facts.callId, this.problemSettings)
+    if (failure !== undefined) {
+      const refusal = failureFor(failure, facts.callId, this.problemSettings)
+      return this.explainInProblem && facts.explanation !== undefined && failure === facts.error ? withExplanation(refusal, facts.explanation) : refusal
+    }
     if (caller === undefined) return failureFor(new InternalError('no verified caller'), facts.callId, this.problemSettings)
     const decision = facts.effect === 'EFFECT_ALLOW' && facts.action !== undefined && facts.resource !== undefined
-      ? Object.freeze({ id: facts.callId, allowed: true as const, effect: facts.effect, action: facts.action, resource: facts.resource, policy: facts.policy })
+      ? Object.freeze({
+          id: facts.callId,
+          allowed: true as const,
+          effect: facts.effect,
+          action: facts.action,
+          resource: facts.resource,
+          policy: facts.policy,
+          rule: facts.rule,
+          outputs: facts.response?.results[0]?.outputs ?? NO_OUTPUTS,
+        })
       : null
-    return Object.freeze({ ok: true as const, caller, decision })
+    return new Granted(this.checkInHandler, facts, caller, decision, undefined)
+  }
+
+  /**
+   * A check made inside a handler for a verified caller: one engine call for every action on every
+   * resource, one audit record and one span, exactly as a route check. A denial is an answer; only
+   * a check that could not be made rejects.
+   */
+  readonly checkInHandler: HandlerChecker<Caller> = async (caller, origin, resources, actions) => {
+    const facts = newFacts(origin, this.clock())
+    facts.inHandler = true
+    facts.caller = caller
+    facts.principal = caller.principal
+    let span: AuthorizationSpan | undefined
+    let result: HandlerCheckResult | undefined
+    try {
+      const request = handlerCheckRequest(facts.callId, caller.principal, resources, actions)
+      const first = request.resources[0]!
+      facts.resource = first.resource
+      facts.action = first.actions[0]
+      span = this.startSpan(facts, { resource: first.resource.kind, action: first.actions.length === 1 ? first.actions[0]! : 'batch' })
+      this.audit?.assertWritable()
+      facts.request = request
+      const response = this.checkSync ? this.checkSync(request) : await this.engine.checkResources(request)
+      facts.response = response
+      const answered = handlerCheckResult(facts.callId, request, response)
+      result = answered.result
+      // The record names the first denied (resource, action), else the first asked.
+      const primary = request.resources[answered.primary.index]!
+      const meta = response.results[answered.primary.index]?.meta?.actions[answered.primary.action]
+      facts.resource = primary.resource
+      facts.action = answered.primary.action
+      facts.effect = answered.primary.effect
+      facts.policy = meta?.matchedPolicy
+      facts.scope = meta?.matchedScope
+      facts.rule = meta?.matchedRule
+      if (!result.allowed) facts.error = new DeniedError('denied by policy')
+    } catch (err) {
+      facts.error = toMeshguardError(err)
+      result = undefined
+    }
+    const auditFailure = this.report(facts, span, true)
+    if (result === undefined) throw facts.error ?? new InternalError('handler check failed')
+    if (auditFailure !== undefined) throw auditFailure
+    return result
   }
 
   /** Ends the span and writes the audit record. Returns an audit failure when the log must fail closed. */
   private report(facts: RunFacts, span: AuthorizationSpan | undefined, audited: boolean): AuditError | undefined {
     const { audit, onInternalError } = this
     let failure: AuditError | undefined
+    if (this.shadowEngine !== undefined && facts.request !== undefined && facts.response !== undefined) this.shadow(facts, this.shadowEngine)
+    if (this.explainDenial !== undefined && facts.request !== undefined && facts.error?.code === 'ERR_AUTHZ_DENIED') {
+      // Apart from the decision, after it: an explanation that fails is reported and left out.
+      try {
+        facts.explanation = this.explainDenial(facts.request)
+      } catch (err) {
+        onInternalError(err)
+      }
+    }
     if (audit && audited) {
       try {
         const accepted = audit.record(auditRecordOf(facts, this.service, this.engine, span?.traceId))
@@ -445,6 +542,22 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       }
     }
     return failure
+  }
+
+  /** Decides the request again on the candidate set; records disagreements. Never throws. */
+  private shadow(facts: RunFacts, current: () => ShadowEngine | undefined): void {
+    try {
+      const engine = current()
+      if (engine === undefined) return
+      const found = shadowOf(engine, facts.request!, facts.response!)
+      if (found === undefined) return
+      facts.shadow = found.shadow
+      const record = this.telemetry?.recordShadowDisagreement
+      if (record === undefined) return
+      for (const d of found.all) record.call(this.telemetry, { policy: d.livePolicy, resourceKind: d.resource.kind, action: d.action, live: d.live, candidate: d.candidate })
+    } catch (err) {
+      this.onInternalError(err)
+    }
   }
 
   private startListSpan(facts: RunFacts, route: ListRouteAuthorization): AuthorizationSpan | undefined {

@@ -8,6 +8,13 @@ export { UNSPECIFIED_RESOURCE_ID } from './resolve.js'
 export { compileRoute, compileListRoute, checkAuthenticateOptions } from './route.js'
 export { decideRequest, decideListRequest, whenDecided } from './adapter-flow.js'
 export { attachRequestGrant } from './request-grant.js'
+export { MAX_HANDLER_CHECK_ITEMS } from './handler-check.js'
+export { shadowDifferences, MAX_SHADOW_DIFFERENCES } from './shadow.js'
+export type { ShadowEngine, ShadowOptions } from './shadow.js'
+export { openShadowPolicies } from './shadow-policies.js'
+export { UNGUARDED_ROUTE, requirementOf, formatRouteTable, assertRoutesGuarded } from './route-table.js'
+export type { RouteGuardKind, RouteRequirement } from './route-table.js'
+export type { ShadowPolicies, ShadowPoliciesOptions } from './shadow-policies.js'
 // The header view and actor requirement are identity's types, re-exported here as part of RequestView's API.
 export type { HeaderView } from '../identity/headers.js'
 export type { ActorRequirement } from '../identity/verify/types.js'
@@ -26,6 +33,11 @@ export type {
   ProblemCustomizer,
   GuardDecision,
   GuardGrant,
+  ActionDecision,
+  ResourceDecisions,
+  HandlerCheckResult,
+  ExplainOptions,
+  ExplainingEngine,
   GuardSuccess,
   GuardFailure,
   GuardOutcome,

@@ -22,6 +22,7 @@ import type { Telemetry } from '../telemetry/index.js'
 import type { DecisionEngine } from '../types.js'
 import { refuseDevelopmentTrustInProduction } from './development-trust.js'
 import { createGuard } from './guard.js'
+import { openShadowPolicies, type ShadowPolicies, type ShadowPoliciesOptions } from './shadow-policies.js'
 import type { Guard, GuardOptions } from './types.js'
 
 /** Options of {@link createMeshguard}. */
@@ -54,8 +55,15 @@ export interface MeshguardConfig {
    * @defaultValue false
    */
   watch?: boolean | Omit<Partial<WatchPoliciesOptions<CompiledPolicySet>>, 'load' | 'telemetry'> | undefined
+  /**
+   * A candidate policy directory decided beside the live one (dry run): the live decision is
+   * enforced, disagreements are recorded. A candidate that does not compile is reported (a process
+   * warning, code `MESHGUARD_SHADOW_POLICY_ERROR`, and `guard.onInternalError`) and never stops
+   * the service; with `watch`, a bad reload keeps the last good candidate. @defaultValue none
+   */
+  shadow?: ShadowPoliciesOptions | undefined
   /** Remaining guard options (actor default, problem bodies, ...). */
-  guard?: Pick<GuardOptions, 'defaultActor' | 'problem' | 'onInternalError' | 'context'> | undefined
+  guard?: Pick<GuardOptions, 'defaultActor' | 'problem' | 'onInternalError' | 'context' | 'explain'> | undefined
 }
 
 /** What {@link createMeshguard} builds. */
@@ -70,6 +78,8 @@ export interface Meshguard {
   readonly workload: WorkloadIdentity | undefined
   /** The policy watcher, when `watch` was set. */
   readonly watcher: PolicyWatcher | undefined
+  /** The candidate policies, when `shadow` was set. */
+  readonly shadow: ShadowPolicies | undefined
   /** Stops the policy watcher and the policy-digest gauge. The guard keeps answering. */
   close(): Promise<void>
 }
@@ -106,6 +116,22 @@ function warnNoAudit(service: string): void {
       'Pass `audit: createAuditLog({ sinks: [stdoutSink()] })` to record them, or `audit: false` to run without one quietly.',
     { code: 'MESHGUARD_NO_AUDIT_LOG' },
   )
+}
+
+/** Loads the candidate directory; its failures are reported, never thrown. */
+function openShadow(config: MeshguardConfig): Promise<ShadowPolicies> {
+  const options = config.shadow as ShadowPoliciesOptions
+  if (typeof options !== 'object' || options === null || typeof options.policies !== 'string') {
+    throw new ConfigError('shadow.policies', 'must be a candidate policy directory')
+  }
+  return openShadowPolicies(options, config.engine, (error) => {
+    process.emitWarning(`meshguard: the shadow policies in ${options.policies} are not in force: ${error.message}`, { code: 'MESHGUARD_SHADOW_POLICY_ERROR' })
+    try {
+      config.guard?.onInternalError?.(error)
+    } catch {
+      // An observer that throws must not stop the service.
+    }
+  })
 }
 
 /** Whether an engine can take a compiled policy set (the embedded engine). */
@@ -149,8 +175,10 @@ export async function createMeshguard(config: MeshguardConfig): Promise<Meshguar
   }
   const stopDigest = telemetry?.observePolicyDigest(engine)
   if (config.audit === undefined) warnNoAudit(config.service)
+  const shadow = config.shadow === undefined ? undefined : await openShadow(config)
   const guard = createGuard<VerifiedCaller>({
     ...config.guard,
+    shadow: shadow === undefined ? undefined : { engine: shadow.current },
     engine,
     identity: verifier,
     service: config.service,
@@ -160,6 +188,7 @@ export async function createMeshguard(config: MeshguardConfig): Promise<Meshguar
   async function close(): Promise<void> {
     stopDigest?.()
     await watcher?.close()
+    await shadow?.close()
   }
-  return Object.freeze({ guard, engine, verifier, workload, watcher, close })
+  return Object.freeze({ guard, engine, verifier, workload, watcher, shadow, close })
 }

@@ -2,12 +2,12 @@
  * Turns what one pipeline run learnt into the audit record and the span's end. The pipeline is the
  * only caller of audit and telemetry on the request path.
  */
-import type { AuditDelegationHop, AuditOutcome, AuditRecord, AuditTokenDigests } from '../audit/index.js'
+import type { AuditDelegationHop, AuditOutcome, AuditRecord, AuditShadow, AuditTokenDigests } from '../audit/index.js'
 import type { PlanFilterKind } from '../engine/plan/types.js'
 import type { MeshguardError } from '../errors.js'
 import type { AuthorizationEnd } from '../telemetry/index.js'
 import type { VerifiedCallerLike } from './types.js'
-import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, Effect, Principal, Resource } from '../types.js'
+import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, DecisionExplanation, Effect, Principal, Resource } from '../types.js'
 
 /** Everything a run found out, filled in as it goes. */
 export interface RunFacts {
@@ -26,6 +26,14 @@ export interface RunFacts {
   planKind?: PlanFilterKind | undefined
   policy?: string | undefined
   scope?: string | undefined
+  /** The rule that decided, when the engine named it. */
+  rule?: string | undefined
+  /** Set for checks a handler made (`req.meshguard.check`); route checks leave it unset. */
+  inHandler?: boolean | undefined
+  /** On denials, when the guard explains them. */
+  explanation?: DecisionExplanation | undefined
+  /** When a shadow policy set disagreed. */
+  shadow?: AuditShadow | undefined
   error?: MeshguardError | undefined
 }
 
@@ -124,6 +132,13 @@ export function outcomeOf(facts: RunFacts): AuditOutcome {
   return 'error'
 }
 
+/** The record's request context: method, route pattern, and `check: 'handler'` for handler checks. */
+function metadataOf(facts: RunFacts): Record<string, string> {
+  const metadata: Record<string, string> = facts.route === undefined ? { method: facts.method } : { method: facts.method, route: facts.route }
+  if (facts.inHandler === true) metadata['check'] = 'handler'
+  return metadata
+}
+
 /** The audit record of a run: a decision, or an authentication failure when identity refused. */
 export function auditRecordOf(
   facts: RunFacts,
@@ -150,6 +165,7 @@ export function auditRecordOf(
     effect: facts.effect,
     policy: facts.policy,
     scope: facts.scope,
+    rule: facts.rule,
     reason: error?.reason,
     errorCode: error?.code,
     tokenKind: error?.tokenKind,
@@ -159,8 +175,10 @@ export function auditRecordOf(
       ? { inputs: request, outputs: response, error: response ? undefined : error?.code }
       : undefined,
     auditTrail: response?.effectivePolicies ? { effectivePolicies: response.effectivePolicies } : undefined,
+    explanation: facts.explanation,
+    shadow: facts.shadow,
     tokenDigests: caller === undefined ? undefined : digestsOf(caller),
-    metadata: facts.route === undefined ? { method: facts.method } : { method: facts.method, route: facts.route },
+    metadata: metadataOf(facts),
   }
 }
 

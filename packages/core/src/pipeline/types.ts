@@ -8,9 +8,10 @@ import type { VerifiedCaller } from '../identity/caller.js'
 import type { HeaderView } from '../identity/headers.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import type { Telemetry } from '../telemetry/index.js'
+import type { ShadowOptions } from './shadow.js'
 import type { PlanSubject } from '../engine/plan/predicate.js'
 import type { PlanFilter, PlanFilterKind, PlanResourcesResponse } from '../engine/plan/types.js'
-import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
+import type { CheckResourcesRequest, DecisionEngine, DecisionExplanation, Effect, OutputEntry, Principal, Resource } from '../types.js'
 
 /**
  * The small, framework-neutral picture of one request that an adapter hands to the guard.
@@ -193,15 +194,77 @@ export interface GuardDecision {
   readonly resource: Resource
   /** The matched policy, when the engine reported it. */
   readonly policy?: string | undefined
+  /** The rule that decided, when the engine reported it (the embedded engine does). */
+  readonly rule?: string | undefined
+  /** What the policy's rules output for this check (`output.when.ruleActivated` / `conditionNotMet`). */
+  readonly outputs: readonly OutputEntry[]
 }
 
-/** What an adapter attaches to the request on success. */
+/** The decision on one action of a handler check. */
+export interface ActionDecision {
+  /** Whether the policy allows the action. */
+  readonly allowed: boolean
+  readonly effect: Effect
+  /** The deciding policy (`NO_MATCH` when none did), when the engine reported it. */
+  readonly policy?: string | undefined
+  /** The deciding rule, when the engine reported it. */
+  readonly rule?: string | undefined
+  /** The scope of the deciding rule, when the engine reported it. */
+  readonly scope?: string | undefined
+}
+
+/** The decisions on one resource of a handler check. */
+export interface ResourceDecisions {
+  /** The resource as checked. */
+  readonly resource: { readonly kind: string; readonly id: string }
+  /** One decision per action asked. */
+  readonly actions: Readonly<Record<string, ActionDecision>>
+  /** What the policy's rules output for this resource (every action asked). */
+  readonly outputs: readonly OutputEntry[]
+}
+
+/**
+ * What `req.meshguard.check(resources, actions)` answers: a decision for every action on every
+ * resource, in the order asked. A denial is an answer, not an error; the promise rejects only when
+ * the check could not be made (a `MeshguardError`, never an allow).
+ */
+export interface HandlerCheckResult {
+  /** The decision id (the audit record's `callId` and the span's). */
+  readonly id: string
+  /** Whether every action on every resource is allowed. */
+  readonly allowed: boolean
+  /** Per resource, in the order asked. */
+  readonly results: readonly ResourceDecisions[]
+  /**
+   * Whether `action` is allowed on the resource with this id (the first one with it); false for a
+   * resource or action that was not asked.
+   */
+  isAllowed(resourceId: string, action: string): boolean
+}
+
+/** What an adapter attaches to the request on success (`req.meshguard`). */
 export interface GuardGrant<Caller extends VerifiedCallerLike = VerifiedCaller> {
   readonly caller: Caller
   /** The decision, or `null` on routes that only required a verified caller and on list routes. */
   readonly decision: GuardDecision | null
   /** On list routes: the query plan for the verified principal. */
   readonly plan?: ListPlan | undefined
+  /**
+   * Asks the policy, inside the handler, about more resources and actions for the same verified
+   * caller: batched like Cerbos CheckResources (every action on every resource, one engine call),
+   * audited and traced exactly like a route check (one record and one span per call).
+   *
+   * @param resources - one resource or several, with the attributes the policy reads
+   * @param actions - one action or several, asked of every resource
+   * @throws RequestError (rejects) when a resource or action is malformed; the engine's
+   *   `MeshguardError` when it fails; `AuditError` when the audit log must fail closed
+   * @example
+   * ```ts
+   * const answer = await req.meshguard!.check([draft, published], ['read', 'publish'])
+   * if (!answer.isAllowed(draft.id, 'publish')) hidePublishButton()
+   * ```
+   */
+  check(resources: Resource | readonly Resource[], actions: string | readonly string[]): Promise<HandlerCheckResult>
 }
 
 /** The request may proceed; run the handler inside `guard.run(outcome.caller, ...)`. */
@@ -255,10 +318,39 @@ export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller
         customize?: ProblemCustomizer | undefined
       }
     | undefined
+  /**
+   * Explaining denials (engines with `explainSync`, such as the embedded one): a separate evaluation
+   * run only for denials, so allowed requests never pay for it. A failing explanation is reported
+   * through `onInternalError` and never changes the outcome.
+   */
+  explain?: ExplainOptions | undefined
+  /**
+   * A candidate (shadow) policy set decided beside the live one on every route and handler check:
+   * the live decision is enforced, and each disagreement goes into the audit record (`shadow`,
+   * always kept) and the `meshguard.shadow.disagreements` metric. A failing candidate is reported
+   * through `onInternalError` and never changes an outcome.
+   */
+  shadow?: ShadowOptions | undefined
   /** Called with failures of sinks and hooks that do not change the outcome. @defaultValue ignore */
   onInternalError?: ((error: unknown) => void) | undefined
   /** Clock in epoch ms, for tests. @defaultValue `Date.now` */
   clock?: (() => number) | undefined
+}
+
+/** Where the guard puts the explanation of a denial. */
+export interface ExplainOptions {
+  /** In the denial's audit record (`explanation`), masked by the log's attribute filters. @defaultValue true */
+  audit?: boolean | undefined
+  /**
+   * In the 403 problem body (`explanation` member), for development only: refused at start-up
+   * when `NODE_ENV` is `production`. @defaultValue false
+   */
+  problem?: boolean | undefined
+}
+
+/** An engine that can explain a decision (the embedded engine's `explainSync`). */
+export interface ExplainingEngine {
+  explainSync(request: CheckResourcesRequest): { explanation: DecisionExplanation }
 }
 
 /** The framework-neutral guard adapters call. Never rejects: every failure is a {@link GuardFailure}. */

@@ -28,6 +28,10 @@ export const ATTR_AUTHZ_POLICY_NAME = 'authz.policy.name'
 export const ATTR_AUTHZ_POLICY_VERSION = 'authz.policy.version'
 /** The scope of the deciding rule. */
 export const ATTR_AUTHZ_POLICY_SCOPE = 'authz.policy.scope'
+/** On shadow disagreements: the live effect (`EFFECT_ALLOW` | `EFFECT_DENY`). */
+export const ATTR_AUTHZ_SHADOW_LIVE = 'authz.shadow.live'
+/** On shadow disagreements: the effect the candidate policy set gave. */
+export const ATTR_AUTHZ_SHADOW_CANDIDATE = 'authz.shadow.candidate'
 /** sha256 digest of the policy set in force. */
 export const ATTR_AUTHZ_POLICY_DIGEST = 'authz.policy.digest'
 /** Engine kind: `embedded` | `remote`. */
@@ -70,6 +74,8 @@ export const METRIC_JWKS_REFRESHES = 'meshguard.jwks.refreshes'
 export const METRIC_JWKS_STALE = 'meshguard.jwks.stale'
 /** Counter: audit records dropped (buffer full or log closed). */
 export const METRIC_AUDIT_DROPPED = 'meshguard.audit.dropped'
+/** Counter: checks on which a shadow (candidate) policy set decided otherwise than the live one, by policy, resource kind and action. */
+export const METRIC_SHADOW_DISAGREEMENTS = 'meshguard.shadow.disagreements'
 /** Counter: policy reloads, by outcome. */
 export const METRIC_POLICY_RELOADS = 'meshguard.policy.reloads'
 /** Observable gauge: 1 per policy set in force, with its digest and engine kind as attributes. */

@@ -38,6 +38,9 @@ import {
   EVENT_AUTHZ_TOKEN_REJECTED,
   EVENT_AUTHZ_TOKEN_VERIFIED,
   METRIC_AUDIT_DROPPED,
+  METRIC_SHADOW_DISAGREEMENTS,
+  ATTR_AUTHZ_SHADOW_LIVE,
+  ATTR_AUTHZ_SHADOW_CANDIDATE,
   METRIC_AUTHZ_CHECK_DURATION,
   METRIC_AUTHZ_DECISIONS,
   METRIC_JWKS_REFRESHES,
@@ -155,6 +158,11 @@ export interface Telemetry {
   recordAuditDrop(count?: number): void
   /** Counts a policy reload. */
   recordReload(outcome: 'success' | 'failure', errorType?: string): void
+  /**
+   * Counts one (resource, action) on which a shadow policy set disagreed with the live one.
+   * Optional, so telemetry doubles written before shadow policies existed still fit.
+   */
+  recordShadowDisagreement?(disagreement: { policy: string | undefined; resourceKind: string; action: string; live: string; candidate: string }): void
   /** Reports the engine's policy digest through the `meshguard.policy.digest` gauge; returns an unsubscribe. */
   observePolicyDigest(source: PolicyDigestSource): () => void
 }
@@ -304,6 +312,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     description: 'Token verifications served from a stale JWKS',
   })
   const auditDropped = meter.createCounter(METRIC_AUDIT_DROPPED, { description: 'Audit records dropped' })
+  const shadowDisagreements = meter.createCounter(METRIC_SHADOW_DISAGREEMENTS, { description: 'Decisions a shadow policy set would have made otherwise' })
   const reloads = meter.createCounter(METRIC_POLICY_RELOADS, { description: 'Policy reloads by outcome' })
   const digestGauge = meter.createObservableGauge(METRIC_POLICY_DIGEST, {
     description: 'Policy set in force (value 1, digest as attribute)',
@@ -342,6 +351,12 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     },
     recordAuditDrop(count = 1) {
       auditDropped.add(count)
+    },
+    recordShadowDisagreement({ policy, resourceKind, action, live, candidate }) {
+      shadowDisagreements.add(
+        1,
+        defined({ [ATTR_AUTHZ_POLICY_NAME]: policy, [ATTR_AUTHZ_RESOURCE_KIND]: resourceKind, [ATTR_AUTHZ_ACTION]: action, [ATTR_AUTHZ_SHADOW_LIVE]: live, [ATTR_AUTHZ_SHADOW_CANDIDATE]: candidate }),
+      )
     },
     recordReload(outcome, errorType) {
       reloads.add(1, defined({ [ATTR_AUTHZ_OUTCOME]: outcome, [ATTR_ERROR_TYPE]: errorType }))

@@ -30,7 +30,7 @@ describe('seed policy (issue 2)', () => {
   it('lets a manager read a review of their own department', () => {
     const [result] = engine.checkResourcesSync(reviewRequest(['manager'], 'eng', 'eng')).results
     expect(result?.actions).toEqual({ read: 'EFFECT_ALLOW', write: 'EFFECT_DENY' })
-    expect(result?.meta?.actions.read).toEqual({ matchedPolicy: 'resource.review.vdefault', matchedScope: '' })
+    expect(result?.meta?.actions.read).toEqual({ matchedPolicy: 'resource.review.vdefault', matchedScope: '', matchedRule: 'resource.review.vdefault#rule-001' })
     expect(result?.meta?.effectiveDerivedRoles).toEqual(['manager_in_department'])
   })
 

@@ -41,8 +41,8 @@ describe('resource policy semantics', () => {
   it('denies by default and lets DENY beat ALLOW within one role', () => {
     const [out] = engine.checkInputs([input(['editor'], ['edit', 'delete'])])
     expect(out?.actions).toEqual({
-      edit: { effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault', scope: '' },
-      delete: { effect: 'EFFECT_DENY', policy: 'resource.doc.vdefault', scope: '' },
+      edit: { effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault', scope: '', rule: 'resource.doc.vdefault#rule-001' },
+      delete: { effect: 'EFFECT_DENY', policy: 'resource.doc.vdefault', scope: '', rule: 'resource.doc.vdefault#rule-002' },
     })
   })
 
@@ -179,27 +179,27 @@ describe('principal policies, scopes and role policies', () => {
 
   it('lets an explicit principal-policy decision win', () => {
     const [out] = engine.checkInputs([input(['user'], ['write', 'read'])])
-    expect(out?.actions.write).toEqual({ effect: 'EFFECT_DENY', policy: 'principal.alice.vdefault', scope: '' })
-    expect(out?.actions.read).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault', scope: '' })
+    expect(out?.actions.write).toEqual({ effect: 'EFFECT_DENY', policy: 'principal.alice.vdefault', scope: '', rule: 'principal.alice.vdefault#doc_rule-001' })
+    expect(out?.actions.read).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault', scope: '', rule: 'resource.doc.vdefault#rule-001' })
   })
 
   it('requires parental consent and turns a failed conditional ALLOW into a DENY', () => {
     const scoped = (trusted: boolean): CheckInput => ({ ...input(['user'], ['read'], {}, { trusted }), resource: { kind: 'doc', id: 'd', scope: 'acme' } })
     const [ok, denied] = engine.checkInputs([scoped(true), scoped(false)])
-    expect(ok?.actions.read).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault/acme', scope: '' })
-    expect(denied?.actions.read).toEqual({ effect: 'EFFECT_DENY', policy: 'resource.doc.vdefault/acme', scope: 'acme' })
+    expect(ok?.actions.read).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault/acme', scope: '', rule: 'resource.doc.vdefault#rule-001' })
+    expect(denied?.actions.read).toEqual({ effect: 'EFFECT_DENY', policy: 'resource.doc.vdefault/acme', scope: 'acme', rule: 'resource.doc.vdefault/acme#rule-001' })
   })
 
   it('answers NO_MATCH for an unknown scope unless lenient scope search is on', () => {
     const deep: CheckInput = { principal: { id: 'bob', roles: ['user'] }, resource: { kind: 'doc', id: 'd', scope: 'acme.hr' }, actions: ['write'] }
     expect(engine.checkInputs([deep])[0]?.actions.write).toEqual({ effect: 'EFFECT_DENY', policy: 'NO_MATCH', scope: '' })
     const lenient = engineOf(sources, { lenientScopeSearch: true })
-    expect(lenient.checkInputs([deep])[0]?.actions.write).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault/acme', scope: '' })
+    expect(lenient.checkInputs([deep])[0]?.actions.write).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault/acme', scope: '', rule: 'resource.doc.vdefault#rule-001' })
   })
 
   it('treats role policies as exhaustive allow-lists that inherit their parents\' grants', () => {
     const [out] = engine.checkInputs([{ principal: { id: 'bob', roles: ['auditor'] }, resource: { kind: 'doc', id: 'd' }, actions: ['read', 'write'] }])
-    expect(out?.actions.read).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault', scope: '' })
+    expect(out?.actions.read).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault', scope: '', rule: 'resource.doc.vdefault#rule-001' })
     expect(out?.actions.write).toEqual({ effect: 'EFFECT_DENY', policy: 'role.auditor.vdefault', scope: '' })
   })
 })
@@ -299,7 +299,7 @@ describe('strict evaluation and auxData', () => {
     const noAttr: CheckInput = { principal: { id: 'a', roles: ['user'] }, resource: { kind: 'doc', id: 'd' }, actions: ['read'] }
     expect(engineOf(sources).checkInputs([noAttr])[0]?.actions.read?.effect).toBe('EFFECT_ALLOW')
     const [strict] = engineOf(sources, { strictEvaluation: true }).checkInputs([noAttr])
-    expect(strict?.actions.read).toEqual({ effect: 'EFFECT_DENY', policy: 'resource.doc.vdefault', scope: '' })
+    expect(strict?.actions.read).toEqual({ effect: 'EFFECT_DENY', policy: 'resource.doc.vdefault', scope: '', rule: 'resource.doc.vdefault#no-contractors' })
     expect(strict?.evaluationErrors).toEqual([{ expression: 'P.attr.contractor == true', message: 'no such key: contractor' }])
   })
 
@@ -327,7 +327,7 @@ describe('a role policy in a gap of a resource scope chain', () => {
   it('loads, drops the policy below the gap and keeps the rest', () => {
     const [hr, acme, auditor] = engine.checkInputs([at(['user'], 'acme.hr'), at(['user'], 'acme'), at(['auditor'], 'acme')])
     expect(hr?.actions.read).toEqual({ effect: 'EFFECT_DENY', policy: 'NO_MATCH', scope: '' })
-    expect(acme?.actions.write).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault/acme', scope: '' })
+    expect(acme?.actions.write).toEqual({ effect: 'EFFECT_ALLOW', policy: 'resource.doc.vdefault/acme', scope: '', rule: 'resource.doc.vdefault#rule-001' })
     expect(auditor?.actions.write).toEqual({ effect: 'EFFECT_DENY', policy: 'role.auditor.vdefault/acme', scope: 'acme' })
   })
 })

@@ -14,3 +14,6 @@ export function startExpress4App(guard: Guard): Promise<RunningApp> {
 
 /** The version actually loaded, so the test can prove it ran on 4.x. */
 export { default as express4Package } from 'express4/package.json' with { type: 'json' }
+
+/** The Express 4 export itself, for tests elsewhere that build their own Express 4 apps. */
+export { default as express4 } from 'express4'

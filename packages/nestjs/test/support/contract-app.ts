@@ -9,7 +9,7 @@ import { Controller, Get, HttpCode, Module, Post, Req, type INestApplication } f
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter } from '@nestjs/platform-express'
 import { FastifyAdapter } from '@nestjs/platform-fastify'
-import { handlerBody, listBody, loadReview, reviewFromBody } from '../../../../test/adapters/contract.js'
+import { batchBody, handlerBody, listBody, loadReview, reviewFromBody } from '../../../../test/adapters/contract.js'
 import type { RunningApp } from '../../../../test/adapters/drivers.js'
 
 interface GrantedRequest {
@@ -67,6 +67,13 @@ class ReviewsController {
   @Authorize('crash', 'read')
   crash(@Req() req: GrantedRequest): Record<string, unknown> {
     return handlerBody(req.meshguard)
+  }
+
+  @Get('batch/:id')
+  @Authorize((req) => loadReview(req.params), 'read', { actor: 'required' })
+  batch(@Req() req: GrantedRequest, @Caller('grant') grant: unknown): Promise<Record<string, unknown>> {
+    if (grant !== req.meshguard) throw new Error("@Caller('grant') did not inject the grant")
+    return batchBody(req.meshguard)
   }
 
   @Get('offline/:id')
