@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^@meshguard\/core\/(node|adapter|testing)$/, replacement: core('$1.ts') },
       { find: /^@meshguard\/core\/remote$/, replacement: core('remote/index.ts') },
       { find: /^@meshguard\/core\/telemetry$/, replacement: core('telemetry-names.ts') },
+      { find: /^@meshguard\/core\/txn-tokens$/, replacement: core('txn-tokens.ts') },
       { find: /^@meshguard\/express$/, replacement: pkg('express') },
       { find: /^@meshguard\/fastify$/, replacement: pkg('fastify') },
       { find: /^@meshguard\/nestjs$/, replacement: pkg('nestjs') },

@@ -17,6 +17,9 @@ import { auditRecordOf, outcomeOf as auditOutcomeOf, spanEndOf, type RunFacts } 
 import { resolveAction, resolveResource, UNSPECIFIED_RESOURCE_ID } from './resolve.js'
 import { compileListRoute, compileRoute } from './route.js'
 import { listPlanOf } from './list-plan.js'
+import { checkScope, compileScope } from './scope.js'
+import { checkEdgeOptions, exchangeAtEdge, needsExchange, type EdgeOptions } from './edge.js'
+import { txnTokenOf } from '../identity/caller.js'
 import type {
   AuthenticateOptions,
   CallerContextLike,
@@ -45,7 +48,12 @@ const UNRESOLVED_KIND = 'unknown'
  * custom verifier) has nothing to forward, so its handler runs without a context.
  */
 const DEFAULT_CONTEXT: CallerContextLike<VerifiedCallerLike> = {
-  run: (caller, fn) => (isVerifiedCaller(caller) ? callerContext.run(caller, fn) : fn()),
+  run: (caller, fn) => {
+    if (isVerifiedCaller(caller)) return callerContext.run(caller, fn)
+    // An edge caller forwards the Txn-Token it obtained, never the access token it came with.
+    const txnToken = txnTokenOf(caller as VerifiedCaller)
+    return txnToken === undefined ? fn() : callerContext.runWithTxnToken(txnToken, fn)
+  },
 }
 
 function isVerifiedCaller(caller: VerifiedCallerLike): caller is VerifiedCaller {
@@ -101,6 +109,7 @@ function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<C
     throw new ConfigError('telemetry', 'must be a Telemetry')
   }
   if (options.context !== undefined && !hasMethod(options.context, 'run')) throw new ConfigError('context', 'must have run()')
+  checkEdgeOptions(options.edge)
 }
 
 /** The embedded engine's synchronous entry point, when the engine has one (saves a promise per request). */
@@ -204,6 +213,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   private readonly clock: () => number
   readonly problemSettings: ProblemSettings
   private readonly verifyCaller: VerifyStep<Caller>
+  private readonly edge: EdgeOptions | undefined
 
   constructor(options: GuardOptions<Caller>) {
     this.service = options.service
@@ -223,6 +233,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       onInternalError: this.onInternalError,
     })
     this.verifyCaller = verifyStepOf(options.identity)
+    this.edge = options.edge
   }
 
   authorizeNow<Req>(view: RequestView<Req>, given: RouteAuthorization<Req>): MaybePromise<GuardOutcome<Caller>> {
@@ -280,6 +291,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       facts.principal = caller.principal
       if (span) tokenEventsOf(span, caller)
       facts.resource = { kind: route.resource, id: UNSPECIFIED_RESOURCE_ID }
+      checkScope(caller, route.scope as readonly string[] | undefined)
       // Fail closed: an engine that cannot plan must never let a list through unfiltered.
       if (!this.planStep) throw new PlanUnsupportedError()
       const request: PlanResourcesRequest = {
@@ -322,14 +334,28 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   authenticateNow<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): MaybePromise<GuardOutcome<Caller>> {
     const facts = newFacts(view, this.clock())
     // Only failures are audited here: a verified caller is not a decision; the route's own check is.
-    const verified = (caller: Caller): GuardOutcome<Caller> => {
-      facts.caller = caller
-      facts.principal = caller.principal
-      return this.outcomeOf(facts, caller, undefined, false)
-    }
     const refused = (err: unknown): GuardOutcome<Caller> => {
       facts.error = toMeshguardError(err)
       return this.outcomeOf(facts, undefined, undefined, true)
+    }
+    let scope: readonly string[] | undefined
+    try {
+      scope = compileScope(opts.scope, 'authenticate.scope')
+    } catch (err) {
+      return refused(err)
+    }
+    const verified = (caller: Caller): MaybePromise<GuardOutcome<Caller>> => {
+      if (this.edge !== undefined && scope !== undefined && needsExchange(caller)) {
+        return exchangeAtEdge(this.edge, caller, view as RequestView<unknown>, scope).then((exchanged) => verified(exchanged as unknown as Caller), refused)
+      }
+      facts.caller = caller
+      facts.principal = caller.principal
+      try {
+        checkScope(caller, scope)
+      } catch (err) {
+        return refused(err)
+      }
+      return this.outcomeOf(facts, caller, undefined, false)
     }
     try {
       this.audit?.assertWritable()
@@ -349,9 +375,19 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     caller: Caller,
   ): MaybePromise<GuardOutcome<Caller>> {
     try {
+      const scope = route.scope as readonly string[] | undefined
+      // At the edge, the route's purpose is what the access token is exchanged for, before anything else.
+      if (this.edge !== undefined && scope !== undefined && needsExchange(caller)) {
+        return exchangeAtEdge(this.edge, caller, view as RequestView<unknown>, scope).then(
+          (exchanged) => this.withCaller(facts, span, view, route, exchanged as unknown as Caller),
+          (err: unknown) => this.failed(facts, caller, span, err),
+        )
+      }
       facts.caller = caller
       facts.principal = caller.principal
       if (span) tokenEventsOf(span, caller)
+      // The transaction's purpose first: a route it was not issued for never reaches resolvers or the engine.
+      checkScope(caller, route.scope as readonly string[] | undefined)
       const action = resolveAction(view, route)
       facts.action = action
       const resource = resolveResource(view, route)

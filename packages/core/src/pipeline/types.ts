@@ -8,6 +8,7 @@ import type { VerifiedCaller } from '../identity/caller.js'
 import type { HeaderView } from '../identity/headers.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import type { Telemetry } from '../telemetry/index.js'
+import type { EdgeOptions } from './edge.js'
 import type { PlanSubject } from '../engine/plan/predicate.js'
 import type { PlanFilter, PlanFilterKind, PlanResourcesResponse } from '../engine/plan/types.js'
 import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
@@ -60,6 +61,12 @@ export interface RouteAuthorization<Req = unknown> {
    * @defaultValue the guard's `defaultActor` (`'optional'` unless configured)
    */
   actor?: ActorRequirement | undefined
+  /**
+   * Scopes (purposes) the request must hold, all of them: its Txn-Token's `scope`, or in access-token
+   * mode the access token's `scope` claim. Missing → 403 `insufficient_scope` with
+   * `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`. @defaultValue none
+   */
+  scope?: string | readonly string[] | undefined
 }
 
 /**
@@ -81,6 +88,12 @@ export interface ListRouteAuthorization {
    * @defaultValue none: an always-denied plan is a 403 for everyone
    */
   emptyForRoles?: readonly string[] | undefined
+  /**
+   * Scopes (purposes) the request must hold, all of them: its Txn-Token's `scope`, or in access-token
+   * mode the access token's `scope` claim. Missing → 403 `insufficient_scope` with
+   * `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`. @defaultValue none
+   */
+  scope?: string | readonly string[] | undefined
 }
 
 /**
@@ -117,6 +130,8 @@ export interface ListPlan {
 export interface AuthenticateOptions {
   /** @defaultValue the guard's `defaultActor` */
   actor?: ActorRequirement | undefined
+  /** Scopes the request must hold (at the edge: the purpose to get a Txn-Token for). @defaultValue none */
+  scope?: string | readonly string[] | undefined
 }
 
 /**
@@ -244,6 +259,12 @@ export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller
   audit?: AuditLog | undefined
   /** Spans and metrics (`createTelemetry`). @defaultValue none */
   telemetry?: Telemetry | undefined
+  /**
+   * Edge (gateway) mode: with the identity an access-token verifier (`createAccessTokenVerifier`),
+   * every route with a `scope` exchanges the verified access token for a Txn-Token for that purpose,
+   * and outbound calls carry only the Txn-Token. @defaultValue none (inner hop)
+   */
+  edge?: EdgeOptions | undefined
   /** Actor requirement of routes that do not set one. @defaultValue `'optional'` */
   defaultActor?: ActorRequirement | undefined
   /** Problem body settings. */
