@@ -6,25 +6,8 @@
  */
 import { ConfigError } from '../errors.js'
 import { edgeAccessTokenOf, isEdgeCaller, withIssuedTxnToken, type EdgeCaller } from '../identity/verify/edge-caller.js'
-import type { TxnTokenExchange } from '../identity/mint/txn-token-exchange.js'
-import type { RequestView } from './types.js'
+import type { EdgeOptions, RequestView } from './types.js'
 import { IdentityMissingError } from '../errors.js'
-
-/** The guard's `edge` option. */
-export interface EdgeOptions {
-  /** The Txn-Token Service client (`createTxnTokenExchange`), authenticating as this edge's workload. */
-  txnTokens: Pick<TxnTokenExchange, 'exchange' | 'clientId'>
-  /**
-   * `request_context` for the TTS (feeds the Txn-Token's `rctx`): the request environment, e.g.
-   * `{ req_ip, transport }`. It reaches every hop, so keep personal data out. @defaultValue none
-   */
-  requestContext?: ((view: RequestView<unknown>) => Record<string, unknown> | undefined) | undefined
-  /**
-   * `request_details` for the TTS (feeds `tctx`): the route parameters the transaction is fixed to,
-   * e.g. `{ review: view.params.id }`. @defaultValue none
-   */
-  requestDetails?: ((view: RequestView<unknown>) => Record<string, unknown> | undefined) | undefined
-}
 
 /** Validates the `edge` option once. */
 export function checkEdgeOptions(edge: EdgeOptions | undefined): void {

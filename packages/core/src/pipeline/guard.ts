@@ -18,11 +18,12 @@ import { resolveAction, resolveResource, UNSPECIFIED_RESOURCE_ID } from './resol
 import { compileListRoute, compileRoute } from './route.js'
 import { listPlanOf } from './list-plan.js'
 import { checkScope, compileScope } from './scope.js'
-import { checkEdgeOptions, exchangeAtEdge, needsExchange, type EdgeOptions } from './edge.js'
+import { checkEdgeOptions, exchangeAtEdge, needsExchange } from './edge.js'
 import { txnTokenOf } from '../identity/caller.js'
 import type {
   AuthenticateOptions,
   CallerContextLike,
+  EdgeOptions,
   Guard,
   GuardFailure,
   GuardOptions,

@@ -6,7 +6,7 @@ export { DEVELOPMENT_ACTOR_ISSUER, DEVELOPMENT_ACTOR_AUDIENCE } from './developm
 export { PROBLEM_CONTENT_TYPE, buildProblem } from './problem.js'
 export { UNSPECIFIED_RESOURCE_ID } from './resolve.js'
 export { InsufficientScopeError, scopesOf } from './scope.js'
-export type { EdgeOptions } from './edge.js'
+export type { EdgeOptions } from './types.js'
 export { compileRoute, compileListRoute, checkAuthenticateOptions } from './route.js'
 export { decideRequest, decideListRequest, whenDecided } from './adapter-flow.js'
 export { attachRequestGrant } from './request-grant.js'

@@ -8,7 +8,7 @@ import type { VerifiedCaller } from '../identity/caller.js'
 import type { HeaderView } from '../identity/headers.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import type { Telemetry } from '../telemetry/index.js'
-import type { EdgeOptions } from './edge.js'
+import type { TxnTokenExchange } from '../identity/mint/txn-token-exchange.js'
 import type { PlanSubject } from '../engine/plan/predicate.js'
 import type { PlanFilter, PlanFilterKind, PlanResourcesResponse } from '../engine/plan/types.js'
 import type { DecisionEngine, Effect, Principal, Resource } from '../types.js'
@@ -238,6 +238,22 @@ export interface GuardFailure {
 
 /** Either the request proceeds or it is refused. Deny is an outcome, not an exception. */
 export type GuardOutcome<Caller extends VerifiedCallerLike = VerifiedCaller> = GuardSuccess<Caller> | GuardFailure
+
+/** The guard's `edge` option. */
+export interface EdgeOptions {
+  /** The Txn-Token Service client (`createTxnTokenExchange`), authenticating as this edge's workload. */
+  txnTokens: Pick<TxnTokenExchange, 'exchange' | 'clientId'>
+  /**
+   * `request_context` for the TTS (feeds the Txn-Token's `rctx`): the request environment, e.g.
+   * `{ req_ip, transport }`. It reaches every hop, so keep personal data out. @defaultValue none
+   */
+  requestContext?: ((view: RequestView<unknown>) => Record<string, unknown> | undefined) | undefined
+  /**
+   * `request_details` for the TTS (feeds `tctx`): the route parameters the transaction is fixed to,
+   * e.g. `{ review: view.params.id }`. @defaultValue none
+   */
+  requestDetails?: ((view: RequestView<unknown>) => Record<string, unknown> | undefined) | undefined
+}
 
 /** Options of {@link createGuard}. */
 export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller> {
