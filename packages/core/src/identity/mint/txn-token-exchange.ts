@@ -14,6 +14,7 @@ import { sha256Base64url } from '../digest.js'
 import { Lru } from '../lru.js'
 import { parseSpiffeId } from '../spiffe.js'
 import { TXN_TOKEN_TYPE } from '../txn-wire.js'
+import { WORKLOAD_TOKEN_TYP } from '../wire.js'
 import { loadSigningKey, type SigningAlgorithm, type SigningKeyInput } from './signing-key.js'
 import { unverifiedPayload } from './token-payload.js'
 
@@ -202,7 +203,9 @@ export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTok
   async function clientAssertion(): Promise<string> {
     const now = Math.floor(clock() / 1000)
     return new SignJWT({})
-      .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: 'JWT' })
+      // The shape of a self-signed workload token for the token endpoint: the TTS verifies it with the
+      // trust anchors it already holds for this workload.
+      .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: WORKLOAD_TOKEN_TYP })
       .setIssuer(clientId)
       .setSubject(clientId)
       .setAudience(assertionAudience)
