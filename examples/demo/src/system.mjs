@@ -109,7 +109,9 @@ function newKey(/** @type {string} */ name) {
  */
 async function startTts(options) {
   /** @type {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void} */
-  let handler = (_req, res) => res.writeHead(503).end()
+  let handler = (_req, res) => {
+    res.writeHead(503).end()
+  }
   const server = createServer((req, res) => handler(req, res))
   await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)))
   const issuer = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`
@@ -253,7 +255,9 @@ export async function startSystem(options) {
       if (service) received.push({ service, headers: { ...message.request.headers } })
     }
     subscribe('http.server.request.start', onRequest)
-    stops.push(async () => unsubscribe('http.server.request.start', onRequest))
+    stops.push(async () => {
+      unsubscribe('http.server.request.start', onRequest)
+    })
 
     const tokens = {
       alice: await idp.userToken('alice'),
