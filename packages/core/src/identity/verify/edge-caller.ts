@@ -4,11 +4,11 @@
  * exchanges it at the Txn-Token Service. From then on the request carries only the Txn-Token: the
  * access token stays hidden in the edge caller and is never handed to the outbound client.
  */
-import { deepFreeze } from '../../deep-freeze.js'
+import { deepFreeze } from '../../internal/deep-freeze.js'
 import { IdentityMissingError } from '../../errors.js'
-import { andThen, type MaybePromise } from '../../maybe-async.js'
-import { bareRecord } from '../../own.js'
-import { newRequestId } from '../../request-id.js'
+import { andThen, type MaybePromise } from '../../internal/maybe-async.js'
+import { bareRecord } from '../../internal/own.js'
+import { newRequestId } from '../../internal/request-id.js'
 import type { Principal } from '../../types.js'
 import { kActorToken, kTxnToken, type VerifiedActor, type VerifiedTxn } from '../caller.js'
 import { sha256Base64url } from '../digest.js'

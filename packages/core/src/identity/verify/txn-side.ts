@@ -3,8 +3,8 @@
  * subject is a user or agent, the actor (`attr.act.user`). The Txn-Token Service is the authority: the
  * user's roles and attributes come from its `tctx.user = { roles, attr }`, never from the caller.
  */
-import { deepFreeze } from '../../deep-freeze.js'
-import { bareRecord } from '../../own.js'
+import { deepFreeze } from '../../internal/deep-freeze.js'
+import { bareRecord } from '../../internal/own.js'
 import type { VerifiedActor, VerifiedTxn } from '../caller.js'
 import { isSpiffeId } from '../spiffe.js'
 import type { ResolvedTxnTokenService } from '../trust/trust-bundle.js'

@@ -6,8 +6,8 @@
  * future, a maximum lifetime, `iss` when configured, a size cap.
  */
 import { IdentityError, MeshguardError } from '../../errors.js'
-import { andThen, type MaybePromise } from '../../maybe-async.js'
-import { deepFreeze } from '../../deep-freeze.js'
+import { andThen, type MaybePromise } from '../../internal/maybe-async.js'
+import { deepFreeze } from '../../internal/deep-freeze.js'
 import { checkTimes, type TimeRules } from './claims.js'
 import { parseCompactToken, type UnverifiedToken } from './compact.js'
 import { isTransactionId, singleHeader, type HeaderView } from '../headers.js'
