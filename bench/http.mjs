@@ -19,6 +19,9 @@
 //   fresh      as meshguard, but a NEW workload token on every request (cache miss, signature check;
 //              the actor token is the same user session token, bound by `ath` to each workload token)
 //   peer       express-oauth2-jwt-bearer (JWKS over loopback) / @fastify/jwt, verifying one ES256 token
+//   txn        Txn-Token mode: as meshguard, with a Txn-Token (`Txn-Token` header) instead of the actor
+//              token, bound to the workload token by `txn` and `tth` (same two tokens: cache warm)
+//   txnfresh   as txn, but a NEW workload token on every request (the same Txn-Token, bound to each)
 //
 // Env: BENCH_ROUNDS (5), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10),
 //      BENCH_VARIANTS (comma list, default all).
@@ -55,8 +58,8 @@ const ACTOR_AUDIENCE = 'meshguard'
 const ACTOR_HEADER = 'x-meshguard-actor'
 
 const VARIANTS = [
-  'express-bare', 'express-meshguard', 'express-fresh', 'express-peer',
-  'fastify-bare', 'fastify-meshguard', 'fastify-fresh', 'fastify-peer',
+  'express-bare', 'express-meshguard', 'express-fresh', 'express-peer', 'express-txn', 'express-txnfresh',
+  'fastify-bare', 'fastify-meshguard', 'fastify-fresh', 'fastify-peer', 'fastify-txn', 'fastify-txnfresh',
 ]
 
 // ---------------------------------------------------------------------------------------------
@@ -91,6 +94,22 @@ function workloadToken(config, actor) {
   })
 }
 
+function txnToken(config) {
+  return jwt(config.tts.privatePem, config.tts.kid, 'txntoken+jwt', {
+    aud: TRUST_DOMAIN, sub: 'alice', iat: now(), exp: now() + 290, txn: randomUUID(), scope: 'review.read',
+    req_wl: `spiffe://${TRUST_DOMAIN}/ns/edge/sa/gateway`,
+    tctx: { user: { roles: ['employee', 'manager'], attr: { department: 'engineering' } } }, rctx: { transport: 'https' },
+  })
+}
+
+function boundWorkloadToken(config, txn) {
+  const claims = JSON.parse(Buffer.from(txn.split('.')[1], 'base64url').toString('utf8'))
+  return jwt(config.caller.privatePem, config.caller.kid, 'workload+jwt', {
+    iss: CALLER_ID, sub: CALLER_ID, aud: SERVICE_ID, iat: now(), exp: claims.exp, jti: randomUUID(),
+    txn: claims.txn, tth: createHash('sha256').update(txn).digest('base64url'),
+  })
+}
+
 function keyPair(kid) {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   return {
@@ -114,6 +133,7 @@ async function meshguardGuard(config) {
     trust: {
       workloads: [{ issuer: CALLER_ID, keys: { jwks: { keys: [config.caller.publicJwk] } } }],
       actors: [{ issuer: USER_ISSUER, keys: { jwks: { keys: [config.user.publicJwk] } }, audiences: [ACTOR_AUDIENCE] }],
+      txnTokens: { trustDomain: TRUST_DOMAIN, keys: { jwks: { keys: [config.tts.publicJwk] } } },
     },
   })
   const audit = core.createAuditLog({ sinks: [{ name: 'noop', write: async () => {} }] })
@@ -170,6 +190,12 @@ async function startServer(variant, config) {
 function headerSets(variant, config, count) {
   const [, kind] = variant.split('-')
   if (kind === 'bare') return [{}]
+  if (kind === 'txn' || kind === 'txnfresh') {
+    const txn = txnToken(config)
+    const sets = []
+    for (let i = 0; i < (kind === 'txn' ? 1 : count); i++) sets.push({ authorization: `Bearer ${boundWorkloadToken(config, txn)}`, 'txn-token': txn })
+    return sets
+  }
   const actor = actorToken(config)
   if (kind === 'peer') return [{ authorization: `Bearer ${actor}` }]
   if (kind === 'meshguard') return [{ authorization: `Bearer ${workloadToken(config, actor)}`, [ACTOR_HEADER]: actor }]
@@ -264,7 +290,7 @@ function settingsFromEnv() {
 
 /** Runs `fn` with a fresh key configuration on disk and the peer's JWKS served on loopback. */
 async function withConfig(fn) {
-  const config = { caller: keyPair('employee-service-1'), user: keyPair('idp-1') }
+  const config = { caller: keyPair('employee-service-1'), user: keyPair('idp-1'), tts: keyPair('tts-1') }
   // express-oauth2-jwt-bearer fetches its JWKS over HTTP: served here, on loopback, fetched once.
   const jwks = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [config.user.publicJwk] })))
   await new Promise((resolve) => jwks.listen(0, '127.0.0.1', resolve))
@@ -520,6 +546,7 @@ async function orchestrate() {
     const fresh = ratio(`${fw}-fresh`, `${fw}-bare`)
     const peer = ratio(`${fw}-peer`, `${fw}-bare`)
     console.log(`  ${fw}: meshguard/bare ${fmt(mg, 2)} (target ≥ ${targets[fw]})  fresh/bare ${fmt(fresh, 2)}  peer/bare ${fmt(peer, 2)}  fresh/peer ${fmt(ratio(`${fw}-fresh`, `${fw}-peer`), 2)} (target > 1)`)
+    console.log(`  ${fw}: txn/meshguard ${fmt(ratio(`${fw}-txn`, `${fw}-meshguard`), 2)}  txnfresh/fresh ${fmt(ratio(`${fw}-txnfresh`, `${fw}-fresh`), 2)} (Txn-Token hop vs access-token hop; target ≥ 1)`)
   }
 }
 

@@ -3,7 +3,11 @@
 //   - verifying a workload + actor token pair cold (tokens never seen before: two signatures, all checks),
 //   - verifying the same pair again (the verified-result cache),
 //   - minting outbound headers cold (a new callee: one signature) and cached,
-//   - jose jwtVerify alone on the same tokens (one token, and the pair), with the same key objects.
+//   - jose jwtVerify alone on the same tokens (one token, and the pair), with the same key objects,
+//   - the same for Txn-Token mode: a workload token bound (txn, tth) to a Txn-Token, cold (both new),
+//     cached (the same pair again) and with a fresh workload token next to a Txn-Token seen before
+//     (the usual inner hop: one Txn-Token per transaction, a new workload token per call), beside
+//     access-token mode's fresh-workload-token row.
 // Medians over batches; each batch times `batch` operations, so timer overhead stays out of µs results.
 import { createRequire } from 'node:module'
 import { generateKeyPairSync } from 'node:crypto'
@@ -56,12 +60,31 @@ async function measure(ops, { rounds = 40, warmup = 150 } = {}) {
   )
 }
 
+async function mintTxnToken(ttsKey, sub, i) {
+  const now = Math.floor(Date.now() / 1000)
+  return new jose.SignJWT({
+    txn: `txn-${i}`,
+    scope: 'review.read',
+    req_wl: `${TD}/gateway`,
+    tctx: { user: { roles: ['employee'], attr: { department: 'engineering' } } },
+    rctx: { transport: 'https' },
+  })
+    .setProtectedHeader({ alg: ttsKey.alg, kid: ttsKey.kid, typ: 'txntoken+jwt' })
+    .setSubject(sub)
+    .setAudience('example.org')
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .sign(ttsKey.privateKey)
+}
+
 async function benchAlg(alg) {
   const callerKey = keyPair(alg, 'caller-1')
   const idpKey = keyPair(alg, 'idp-1')
+  const ttsKey = keyPair(alg, 'tts-1')
   const trust = core.createTrustBundle({
     workloads: [{ issuer: CALLER, keys: { jwks: { keys: [callerKey.jwk] } } }],
     actors: [{ issuer: USER_ISSUER, keys: { jwks: { keys: [idpKey.jwk] } }, audiences: ['meshguard'] }],
+    txnTokens: { trustDomain: 'example.org', keys: { jwks: { keys: [ttsKey.jwk] } } },
   })
   const identity = core.createWorkloadIdentity({
     id: CALLER,
@@ -77,12 +100,29 @@ async function benchAlg(alg) {
     const headers = await identity.headersFor({ audience: CALLEE, actor, transactionId: `txn-${i}` })
     pairs.push(headers)
   }
+  const txnPairs = []
+  for (let i = 0; i < PAIRS; i++) {
+    const txnToken = await mintTxnToken(ttsKey, `user-${i}`, i)
+    txnPairs.push(await identity.headersFor({ audience: CALLEE, txnToken }))
+  }
+  // Fresh workload tokens (a new minting side each: its cache would hand back the same token) for one
+  // actor token and for one Txn-Token: what an inner hop sees on the warm path of a session.
+  const oneActor = pairs[0]['x-meshguard-actor']
+  const oneTxnToken = txnPairs[0]['txn-token']
+  const freshActorPairs = []
+  const freshTxnPairs = []
+  for (let i = 0; i < PAIRS; i++) {
+    const minting = core.createWorkloadIdentity({ id: CALLER, source: core.selfSignedTokenSource({ key: callerKey.privateKey, kid: callerKey.kid }) })
+    freshActorPairs.push(await minting.headersFor({ audience: CALLEE, actor: oneActor, transactionId: 'txn-0' }))
+    freshTxnPairs.push(await minting.headersFor({ audience: CALLEE, txnToken: oneTxnToken }))
+  }
   // Cache off: every call verifies both signatures and runs every check (a new token pair per request).
   // The default checks new signatures on the libuv threadpool (awaited one by one here, so the row
   // is latency with a thread hop, as jose's); `inline` checks them on the calling thread.
   const cold = core.createIdentityVerifier({ audience: CALLEE, trust, cacheSize: 0 })
   const coldInline = core.createIdentityVerifier({ audience: CALLEE, trust, cacheSize: 0, signatureCheck: 'inline' })
   const warm = core.createIdentityVerifier({ audience: CALLEE, trust })
+  const warmFresh = core.createIdentityVerifier({ audience: CALLEE, trust, signatureCheck: 'inline' })
   // jose's raw jwtVerify on the same tokens, with imported keys (its best case), minimal options.
   const callerPublic = await jose.importJWK(callerKey.jwk, alg)
   const idpPublic = await jose.importJWK(idpKey.jwk, alg)
@@ -95,7 +135,13 @@ async function benchAlg(alg) {
     'verify pair, cold': { op: (i) => cold.verify(pair(i), { actor: 'required' }), batch: 10 },
     'verify pair, cold, inline': { op: (i) => coldInline.verify(pair(i), { actor: 'required' }), batch: 10 },
     'verify pair, cached': { op: () => warm.verify(pairs[0], { actor: 'required' }), batch: 500 },
+    'verify pair, fresh workload token': { op: (i) => warmFresh.verify(freshActorPairs[i % PAIRS], { actor: 'required' }), batch: 10 },
+    'verify Txn-Token pair, cold': { op: (i) => cold.verify(txnPairs[i % PAIRS], { actor: 'required' }), batch: 10 },
+    'verify Txn-Token pair, cold, inline': { op: (i) => coldInline.verify(txnPairs[i % PAIRS], { actor: 'required' }), batch: 10 },
+    'verify Txn-Token pair, cached': { op: () => warm.verify(txnPairs[0], { actor: 'required' }), batch: 500 },
+    'verify Txn-Token pair, fresh workload token': { op: (i) => warmFresh.verify(freshTxnPairs[i % PAIRS], { actor: 'required' }), batch: 10 },
     'mint headers, cold': { op: (i) => identity.headersFor({ audience: `${TD}/callee-${i}` }), batch: 10 },
+    'mint headers with Txn-Token, cached': { op: () => identity.headersFor({ audience: CALLEE, txnToken: oneTxnToken }), batch: 500 },
     'mint headers, cached': { op: () => identity.headersFor({ audience: CALLEE }), batch: 500 },
     'jose jwtVerify, one token': { op: (i) => joseWorkload(pair(i)), batch: 10 },
     'jose jwtVerify, pair': { op: async (i) => (await joseWorkload(pair(i)), await joseActor(pair(i))), batch: 10 },
@@ -119,5 +165,10 @@ for (const alg of ['EdDSA', 'ES256']) {
     `${alg}: cold pair / jose pair = ${(t['verify pair, cold'] / t['jose jwtVerify, pair']).toFixed(2)}x ` +
       `(inline ${(t['verify pair, cold, inline'] / t['jose jwtVerify, pair']).toFixed(2)}x); ` +
       `cached pair = ${(t['jose jwtVerify, pair'] / t['verify pair, cached']).toFixed(0)}x faster than jose pair`,
+  )
+  console.log(
+    `${alg}: Txn-Token mode / access-token mode: cold ${(t['verify Txn-Token pair, cold, inline'] / t['verify pair, cold, inline']).toFixed(2)}x, ` +
+      `cached ${(t['verify Txn-Token pair, cached'] / t['verify pair, cached']).toFixed(2)}x, ` +
+      `fresh workload token ${(t['verify Txn-Token pair, fresh workload token'] / t['verify pair, fresh workload token']).toFixed(2)}x`,
   )
 }

@@ -55,6 +55,17 @@ try {
     ),
   )
 
+  // The proof that the user's access token stops at the edge: every request an inner service
+  // received for the users' and the agent's own traffic (through the gateway), as Node saw it.
+  const accessTokens = Object.values(system.tokens)
+  const inner = outcomes.filter((o) => o.step.caller === 'browser' || o.step.caller === 'scheduler').flatMap((o) => o.received)
+  const carrying = inner.filter((r) => r.headers['x-meshguard-actor'] !== undefined || accessTokens.some((t) => JSON.stringify(r.headers).includes(t)))
+  const withTxnToken = inner.filter((r) => typeof r.headers['txn-token'] === 'string').length
+  console.log(
+    `\n${colors.bold('Access tokens at inner services')} ${colors.dim(`(${system.mode} mode)`)}: ` +
+      `${carrying.length} of the ${inner.length} requests inner services received for users' traffic carried one; ${withTxnToken} carried a Txn-Token.`,
+  )
+
   console.log(`\n${colors.bold('Call trees')} ${colors.dim('(one per request, from the audit records of every service)')}`)
   outcomes.forEach((o, i) => {
     const trace = o.records.find((r) => r.traceId)?.traceId

@@ -10,6 +10,7 @@ import { express4Package } from '../../packages/express/test/support/express4-ap
 import type { IdentityFixture } from '../support/identity.js'
 import { startAllAdapters } from './all-drivers.js'
 import { CASES, sendContractCase, type ContractAnswer } from './contract.js'
+import { TXN_TOKEN_CASES } from './txn-cases.js'
 import type { RunningApp } from './drivers.js'
 import { createGuardFixture } from './guard-fixture.js'
 
@@ -36,7 +37,8 @@ describe('adapter contract', () => {
     expect(express4Package.version).toMatch(/^4\./)
   })
 
-  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
+  // Both modes: the access-token table and the Txn-Token table.
+  it.each([...CASES, ...TXN_TOKEN_CASES].map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
     // One set of credentials per case, sent to every adapter, so only the adapter differs.
     const headers = await testCase.headers(ids)
     const answers: Record<string, ContractAnswer> = {}
@@ -58,7 +60,8 @@ describe('adapter contract', () => {
       expect(Object.keys(answer.body).sort(), name).toEqual(members)
       // Never a token, a stack or a policy internal in the body.
       expect(JSON.stringify(answer.body), name).not.toMatch(/eyJ|at .*\.ts|database|engine bug|resource\.review/)
-      expect(answer.wwwAuthenticate !== undefined, name).toBe(testCase.status === 401)
+      if (testCase.wwwAuthenticate !== undefined) expect(answer.wwwAuthenticate, name).toBe(testCase.wwwAuthenticate)
+      else expect(answer.wwwAuthenticate !== undefined, name).toBe(testCase.status === 401)
     }
 
     // Identical across adapters: same status, headers and body except the per-request decision id.

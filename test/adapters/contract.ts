@@ -134,6 +134,8 @@ export const ROUTES = {
   health: '/health',
   /** No route settings: a verified caller is enough (fail closed). */
   me: '/me',
+  /** Loader-resolved review that also requires the scope `review.read`. */
+  scoped: '/scoped/:id',
   /** Service-to-service only: an actor token is refused. */
   internal: '/internal/:id',
   /** List route: the plan for `read` on `review`, actor required. */
@@ -190,6 +192,8 @@ export interface ContractCase {
   tokenKind?: 'workload' | 'actor'
   /** Expected handler answer on success. */
   answer?: Record<string, unknown>
+  /** The `WWW-Authenticate` a refusal must carry, when it is not the 401 challenge. */
+  wwwAuthenticate?: string
 }
 
 const hop = async (ids: IdentityFixture, from: string, actor?: 'alice' | 'hana' | 'ed'): Promise<[string, string][]> =>

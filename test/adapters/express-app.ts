@@ -37,6 +37,7 @@ export async function startExpressApp(guard: Guard, framework: typeof express = 
   app.get(ROUTES.review, authorize(guard, { resource: (req) => loadReview(req.params), action: 'read', actor: 'required' }), answer)
   app.post(ROUTES.lookup, authorize(guard, { resource: (req) => reviewFromBody(req.body), action: 'read', actor: 'required' }), answer)
   app.get(ROUTES.me, authenticate(guard), answer)
+  app.get(ROUTES.scoped, authorize(guard, { resource: (req) => loadReview(req.params), action: 'read', actor: 'required', scope: 'review.read' }), answer)
   app.get(ROUTES.internal, authorize(guard, { resource: 'review', action: 'read', actor: 'forbidden' }), answer)
   app.get(ROUTES.crash, authorize(guard, { resource: 'crash', action: 'read' }), answer)
   app.get(ROUTES.offline, authorize(guard, { resource: 'offline', action: 'read' }), answer)

@@ -18,6 +18,7 @@ export async function startFastifyApp(guard: Guard): Promise<RunningApp> {
   app.get(ROUTES.me, answer)
   app.get(ROUTES.list, { config: { meshguard: { list: { resource: 'review', action: 'read', actor: 'required' } } } }, answerList)
   app.get(ROUTES.listOrEmpty, { config: { meshguard: { list: { resource: 'review', action: 'read', actor: 'required', emptyForRoles: ['employee-service'] } } } }, answerList)
+  app.get(ROUTES.scoped, { config: { meshguard: { resource: (req) => loadReview(req.params as Record<string, unknown>), action: 'read', actor: 'required', scope: 'review.read' } } }, answer)
   app.get(ROUTES.internal, { config: { meshguard: { resource: 'review', action: 'read', actor: 'forbidden' } } }, answer)
   app.get(ROUTES.crash, { config: { meshguard: { resource: 'crash', action: 'read' } } }, answer)
   app.get(ROUTES.offline, { config: { meshguard: { resource: 'offline', action: 'read' } } }, answer)

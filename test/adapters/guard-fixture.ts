@@ -11,6 +11,7 @@ import {
 } from '@meshguard/core'
 import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
 import { contractEngine, POLICY_DIR, SERVICE } from './contract.js'
+import { txnTokensFor } from './txn-cases.js'
 
 /** A guard over fixture identities, the sample policies, and an in-memory audit log. */
 export interface GuardFixture {
@@ -30,7 +31,8 @@ export async function createGuardFixture(): Promise<GuardFixture> {
   const audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))] })
   const guard = createGuard({
     engine: contractEngine(await EmbeddedEngine.fromDirectory(POLICY_DIR)),
-    identity: createIdentityVerifier(ids.verifierOptions(SERVICE)),
+    // Both modes: access tokens from the fixture IdP, and Txn-Tokens from the fixture Txn-Token Service.
+    identity: createIdentityVerifier(ids.verifierOptions(SERVICE, { trust: { ...ids.trust(), txnTokens: txnTokensFor(ids).trust() } })),
     service: SERVICE,
     audit,
   })

@@ -33,10 +33,12 @@ interface Outcome {
   status: number
   body: unknown
   records: AuditRecordView[]
+  received: { service: string; headers: Record<string, string | string[] | undefined> }[]
   passed: boolean
   decidedBy: string
 }
 interface System {
+  tokens: Record<string, string>
   audit: AuditRecordView[]
   auditFile: string
   nameOf(id: string | undefined): string
@@ -129,8 +131,35 @@ describe('the demo scenario', () => {
       ['replay', 'aud_mismatch'],
       ['forged', 'signature_invalid'],
       ['expired', 'token_expired'],
+      ['an expired Txn-Token replayed, with a fresh workload token bound to it (txn_token_expired)', 'txn_token_expired'],
+      ["spliced", 'txn_token_unbound'],
+      ["a Txn-Token from another trust domain's TTS (txn_token_untrusted)", 'txn_token_untrusted'],
     ])
     for (const o of inner) expect(o.records.every((r) => r.kind === 'auth_failure')).toBe(true)
+  })
+
+  it('refuses, at the Txn-Token Service, a wider replacement and an exchange by a workload the policy does not allow', () => {
+    const atTts = outcomes.filter((o) => o.step.request.startsWith('POST txn-token-service'))
+    expect(atTts.map((o) => [o.status, (o.body as { reason?: string }).reason])).toEqual([
+      [403, 'txn_token_denied'],
+      [403, 'txn_token_denied'],
+    ])
+    expect(atTts.map((o) => (o.body as { detail?: string }).detail)).toEqual([
+      expect.stringContaining('invalid_scope'),
+      expect.stringContaining('unauthorized_client'),
+    ])
+  })
+
+  it('proves from the recorded request headers that no inner service ever received a user access token', () => {
+    const users = outcomes.filter((o) => ['browser', 'scheduler'].includes((o.step as { caller?: string }).caller ?? ''))
+    const received = users.flatMap((o) => o.received)
+    expect(received.length).toBeGreaterThan(15)
+    const accessTokens = Object.values(system.tokens)
+    for (const { headers } of received) {
+      expect(headers['x-meshguard-actor']).toBeUndefined()
+      expect(typeof headers['txn-token']).toBe('string')
+      for (const token of accessTokens) expect(JSON.stringify(headers)).not.toContain(token)
+    }
   })
 
   it('reports a step whose answer differs from its expectation as failed', async () => {
@@ -157,5 +186,24 @@ describe('the demo scenario', () => {
     const lines = await policyOperations(system as never, colors)
     expect(lines).toContain('    read: DENY by resource.review.vdefault (no rule matched: denied by default)')
     expect(lines).toContain('  GET     /reviews/:id  authorize  (resolver)  read            required')
+  })
+})
+
+describe('the sample system in access-token mode', () => {
+  it('still forwards the access token itself, bound to each workload token, when no TTS is configured', async () => {
+    const modeDir = await mkdtemp(join(tmpdir(), 'meshguard-demo-at-'))
+    const atSystem = (await startSystem({ auditFile: join(modeDir, 'audit.jsonl'), mode: 'access-token' })) as System & { received: Outcome['received'] }
+    try {
+      const [first] = (await runScenario(atSystem, [(SCENARIO as unknown[])[0]])) as Outcome[]
+      expect(first?.status).toBe(200)
+      expect(first?.received.length).toBeGreaterThan(0)
+      for (const { headers } of first?.received ?? []) {
+        expect(headers['x-meshguard-actor']).toBe(atSystem.tokens['alice'])
+        expect(headers['txn-token']).toBeUndefined()
+      }
+    } finally {
+      await atSystem.close()
+      await rm(modeDir, { recursive: true, force: true })
+    }
   })
 })

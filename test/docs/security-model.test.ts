@@ -1,5 +1,5 @@
 /**
- * docs/security-model.md stays true to the code: one row per threat T1–T33, each with a test of
+ * docs/security-model.md stays true to the code: one row per threat T1–T40, each with a test of
  * that number in the security suite, and every reason code it names is one meshguard really uses.
  */
 import { readFile } from 'node:fs/promises'
@@ -10,26 +10,30 @@ import {
   IDENTITY_UNAVAILABLE_REASONS,
   MINT_REASONS,
 } from '@meshguard/core'
+import { TXN_TOKEN_DENIED_REASONS } from '@meshguard/core/txn-tokens'
 
 const page = await readFile(new URL('../../docs/security-model.md', import.meta.url), 'utf8')
-const suite = await readFile(new URL('../security/threats.test.ts', import.meta.url), 'utf8')
+const suite =
+  (await readFile(new URL('../security/threats.test.ts', import.meta.url), 'utf8')) +
+  (await readFile(new URL('../security/txn-threats.test.ts', import.meta.url), 'utf8'))
 const rows = [...page.matchAll(/^\| (T\d+) \|(.*)\|$/gm)].map((m) => ({ id: m[1] ?? '', text: m[2] ?? '' }))
 
 /** Reasons outside identity that the page may name (engine, pipeline, remote PDP). */
 const OTHER_REASONS = ['internal_error', 'pdp_unavailable', 'pdp_timeout', 'denied']
 /** snake_case names on the page that are claims, not reasons. */
-const CLAIM_NAMES = new Set(['may_act'])
+const CLAIM_NAMES = new Set(['may_act', 'req_wl'])
 const known = new Set([
   ...Object.keys(IDENTITY_INVALID_REASONS),
   ...Object.keys(IDENTITY_MISSING_REASONS),
   ...Object.keys(IDENTITY_UNAVAILABLE_REASONS),
   ...Object.keys(MINT_REASONS),
+  ...Object.keys(TXN_TOKEN_DENIED_REASONS),
   ...OTHER_REASONS,
 ])
 
 describe('docs/security-model.md', () => {
-  it('has one row per threat, T1 to T33, in order', () => {
-    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 33 }, (_, i) => `T${i + 1}`))
+  it('has one row per threat, T1 to T40, in order', () => {
+    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 40 }, (_, i) => `T${i + 1}`))
   })
 
   it('each threat has a test of the same number in test/security/threats.test.ts', () => {

@@ -144,7 +144,7 @@ const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).to
  * headers and claims can be anything a test needs, including invalid ones. Members set to
  * `undefined` are left out.
  */
-async function sign(key: FixtureKey, header: Record<string, unknown>, claims: Record<string, unknown>): Promise<string> {
+export async function sign(key: FixtureKey, header: Record<string, unknown>, claims: Record<string, unknown>): Promise<string> {
   const cleanHeader = Object.fromEntries(Object.entries(header).filter(([, v]) => v !== undefined))
   const cleanClaims = Object.fromEntries(Object.entries(claims).filter(([, v]) => v !== undefined))
   const input = `${encode(cleanHeader)}.${encode(cleanClaims)}`

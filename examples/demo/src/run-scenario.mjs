@@ -11,6 +11,8 @@ import { planKindName } from './render.mjs'
  * @property {number} status
  * @property {any} body
  * @property {any[]} records    audit records this step produced, in order
+ * @property {{ service: string, headers: Record<string, string | string[] | undefined> }[]} received
+ *   the requests inner services received during this step (headers only)
  * @property {boolean} passed
  * @property {string} decidedBy the deciding policy, or the reason of the refusal
  */
@@ -25,6 +27,7 @@ export async function runScenario(system, steps = SCENARIO) {
   const outcomes = []
   for (const step of steps) {
     const first = system.audit.length
+    const firstReceived = system.received.length
     /** @type {{ status: number, body: any }} */
     let response
     try {
@@ -39,6 +42,7 @@ export async function runScenario(system, steps = SCENARIO) {
       status: response.status,
       body: response.body,
       records,
+      received: system.received.slice(firstReceived),
       passed: response.status === step.expected,
       decidedBy: decidedBy(records, response.body),
     })

@@ -1,11 +1,23 @@
 /**
  * Starts the whole sample system in this process, on 127.0.0.1 with ports chosen by the OS:
- * the IdP, then every service in dependency order, each with its own signing key. Builds the trust
- * bundle the services share (who may call whom is then up to the policies).
+ * the IdP, the Txn-Token Service, then every service in dependency order, each with its own signing
+ * key. Builds the trust bundle the services share (who may call whom is then up to the policies).
+ *
+ * Txn-Token mode (the default): the gateway exchanges the user's access token at the Txn-Token
+ * Service and only the Txn-Token goes inward; inner services trust the TTS and no access-token
+ * issuer. Access-token mode (`mode: 'access-token'`): the access token itself is forwarded.
+ * Every request an inner service receives is recorded (headers only), so the demo can show which
+ * credentials reached it.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
-import { createWorkloadIdentity, functionSink, selfSignedTokenSource } from '@meshguard/core'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { createServer } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { createAuditLog, createWorkloadIdentity, EmbeddedEngine, functionSink, selfSignedTokenSource } from '@meshguard/core'
+import { sha256Base64url } from '@meshguard/core/adapter'
 import { fileSink } from '@meshguard/core/node'
+import { createTxnTokenExchange } from '@meshguard/core/txn-tokens'
+import { createTxnTokenService } from '@meshguard/txn-token-service'
 import { startIdp } from '@meshguard-examples/idp'
 import { start as startGateway, SERVICE_ID as GATEWAY_ID } from '@meshguard-examples/gateway'
 import { start as startEmployees, SERVICE_ID as EMPLOYEES_ID } from '@meshguard-examples/employee-service'
@@ -28,7 +40,11 @@ import { registerTracing } from './tracing.mjs'
  * @typedef {object} System
  * @property {{ gateway: string, employees: string, review: string, agent: string, orders: string, payments: string, idp: string }} urls
  * @property {{ alice: string, hana: string, ed: string, agent: string }} tokens  actor tokens from the IdP
- * @property {{ replayedHeaders: () => Promise<Record<string, string>>, forgedHeaders: () => Promise<Record<string, string>>, expiredHeaders: () => Promise<Record<string, string>> }} attacker
+ * @property {'txn-token' | 'access-token'} mode
+ * @property {Attacker} attacker
+ * @property {{ service: string, headers: Record<string, string | string[] | undefined> }[]} received
+ *   every request an inner service received (not the gateway, the IdP or the TTS), in order
+ * @property {string} [ttsUrl]  the Txn-Token Service (Txn-Token mode)
  * @property {any[]} audit       every audit record written so far, in order
  * @property {() => import('@meshguard/core/adapter').RouteRequirement[]} reviewRoutes  review-service's route table
  * @property {string} auditFile  where the JSON-lines audit log is
@@ -36,6 +52,49 @@ import { registerTracing } from './tracing.mjs'
  * @property {(id: string | undefined) => string} nameOf  short name of a workload or actor id
  * @property {() => Promise<void>} close  stops everything that was started (idempotent)
  */
+
+/**
+ * @typedef {object} Attacker  what an attacker could hold, and do with it
+ * @property {() => Promise<Record<string, string>>} replayedHeaders  employee-service's genuine headers for review-service
+ * @property {() => Promise<Record<string, string>>} forgedHeaders    a look-alike signed with the attacker's key
+ * @property {() => Promise<Record<string, string>>} expiredHeaders   genuine headers minted an hour ago
+ * @property {() => Promise<Record<string, string>>} expiredTxnHeaders  an hour-old Txn-Token with a fresh bound workload token
+ * @property {() => Promise<Record<string, string>>} splicedTxnHeaders  one Txn-Token on another transaction's workload token
+ * @property {() => Promise<Record<string, string>>} foreignTxnHeaders  a Txn-Token of another trust domain's TTS
+ * @property {() => Promise<{ status: number, body: any }>} widenTxnToken  employee-service asks for a wider replacement
+ * @property {() => Promise<{ status: number, body: any }>} exchangeAsOrders  orders exchanges a user's access token
+ */
+
+/** The sample system's trust domain (the `aud` of its Txn-Tokens). */
+export const TRUST_DOMAIN = 'meshguard.example'
+const TTS_POLICY_DIR = fileURLToPath(new URL('../../tts-policies/', import.meta.url))
+
+/** Steps that need a Txn-Token Service, in access-token mode. */
+const noTts = () => Promise.reject(new Error('no Txn-Token Service in access-token mode'))
+
+/**
+ * Headers with a workload token bound (`txn`, `tth`) to `txnToken` whatever its state, signed by
+ * hand with the workload's key: what an attacker holding that key sends.
+ * @param {{ privateKey: import('node:crypto').KeyObject, kid: string }} key
+ * @param {string} from
+ * @param {string} to
+ * @param {string} txnToken
+ */
+async function boundHeaders(key, from, to, txnToken) {
+  const { SignJWT } = await import('jose')
+  const claims = JSON.parse(Buffer.from(txnToken.split('.')[1] ?? '', 'base64url').toString('utf8'))
+  const now = Math.floor(Date.now() / 1000)
+  const workload = await new SignJWT({ txn: claims.txn, tth: sha256Base64url(txnToken) })
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'workload+jwt' })
+    .setIssuer(from)
+    .setSubject(from)
+    .setAudience(to)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 60)
+    .setJti(randomBytes(16).toString('hex'))
+    .sign(key.privateKey)
+  return { authorization: `Bearer ${workload}`, 'txn-token': txnToken }
+}
 
 /** A fresh Ed25519 key with the public JWK the trust bundle publishes for it. */
 function newKey(/** @type {string} */ name) {
@@ -47,10 +106,75 @@ function newKey(/** @type {string} */ name) {
 }
 
 /**
- * @param {{ auditFile: string }} options
+ * Starts a Txn-Token Service for `trustDomain` on 127.0.0.1 (the issuer URL needs the port first).
+ * @param {{ trustDomain: string, trust: import('@meshguard/core').TrustBundleOptions, idp: { issuer: string, jwksUri: string, audience: string }, clock: () => number, auditSinks: any[] }} options
+ */
+async function startTts(options) {
+  /** @type {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void} */
+  let handler = (_req, res) => {
+    res.writeHead(503).end()
+  }
+  const server = createServer((req, res) => handler(req, res))
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)))
+  const issuer = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const kid = `tts-${randomBytes(4).toString('hex')}`
+  const audit = createAuditLog({ sinks: options.auditSinks })
+  const tts = createTxnTokenService({
+    issuer,
+    trustDomain: options.trustDomain,
+    signingKeys: [{ key: privateKey, kid }],
+    trust: options.trust,
+    subjectIssuers: [
+      {
+        issuer: options.idp.issuer,
+        keys: { jwksUrl: options.idp.jwksUri },
+        audiences: [options.idp.audience],
+        // The IdP states the API purposes a token allows in `api_scope`; the TTS narrows from them.
+        scopeClaim: 'api_scope',
+        user: { rolesClaim: 'roles', attributeClaims: ['department', 'type'] },
+      },
+    ],
+    engine: await EmbeddedEngine.fromDirectory(TTS_POLICY_DIR),
+    audit,
+    clock: options.clock,
+  })
+  handler = tts.handler
+  return {
+    /**
+     * The Txn-Token `token` as the TTS would have issued it `ageMs` earlier (same claims, times moved
+     * back, signed with the TTS key): the service itself is never asked to backdate a token.
+     * @param {string} token
+     * @param {number} ageMs
+     */
+    issuedEarlier: async (token, ageMs) => {
+      const { SignJWT } = await import('jose')
+      const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'))
+      const shift = Math.round(ageMs / 1000)
+      return new SignJWT({ ...claims, iat: claims.iat - shift, exp: claims.exp - shift })
+        .setProtectedHeader({ alg: 'ES256', kid, typ: 'txntoken+jwt' })
+        .sign(privateKey)
+    },
+    issuer,
+    tokenEndpoint: `${issuer}/token`,
+    jwksUri: tts.jwksUri,
+    close: async () => {
+      await tts.close()
+      await new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve(undefined))
+      })
+      await audit.close()
+    },
+  }
+}
+
+/**
+ * @param {{ auditFile: string, mode?: 'txn-token' | 'access-token' }} options
  * @returns {Promise<System>}
  */
 export async function startSystem(options) {
+  const mode = options.mode ?? 'txn-token'
   /** @type {Array<() => Promise<void>>} */
   const stops = []
   /** @type {RunningService[]} */
@@ -75,11 +199,22 @@ export async function startSystem(options) {
     const ids = { gateway: GATEWAY_ID, employees: EMPLOYEES_ID, review: REVIEWS_ID, agent: AGENT_ID, orders: ORDERS_ID, payments: PAYMENTS_ID }
     const keys = Object.fromEntries(Object.entries(ids).map(([name]) => [name, newKey(name)]))
     // Each workload's public key may sign only for that workload's identity.
-    const trust = {
-      workloads: Object.entries(ids).map(([name, id]) => ({ issuer: id, keys: { jwks: { keys: [keys[name].jwk] } } })),
-      actors: [{ issuer: idp.issuer, keys: { jwksUrl: idp.jwksUri }, audiences: [idp.audience] }],
-    }
+    const workloads = Object.entries(ids).map(([name, id]) => ({ issuer: id, keys: { jwks: { keys: [keys[name].jwk] } } }))
     const auditSinks = () => [functionSink((record) => void audit.push(record)), fileSink({ path: options.auditFile })]
+
+    // The Txn-Token Service, and one of a partner trust domain (whose tokens must be refused here).
+    const idpSettings = { issuer: idp.issuer, jwksUri: idp.jwksUri, audience: idp.audience }
+    const tts = mode === 'txn-token'
+      ? await startTts({ trustDomain: TRUST_DOMAIN, trust: { workloads }, idp: idpSettings, clock: Date.now, auditSinks: [functionSink(() => {})] })
+      : undefined
+    if (tts) stops.push(() => tts.close())
+    const partnerTts = mode === 'txn-token'
+      ? await startTts({ trustDomain: 'partner.example', trust: { workloads }, idp: idpSettings, clock: Date.now, auditSinks: [functionSink(() => {})] })
+      : undefined
+    if (partnerTts) stops.push(() => partnerTts.close())
+    const trust = tts
+      ? { workloads, txnTokens: { trustDomain: TRUST_DOMAIN, issuer: tts.issuer, keys: { jwksUrl: tts.jwksUri } } }
+      : { workloads, actors: [{ issuer: idp.issuer, keys: { jwksUrl: idp.jwksUri }, audiences: [idp.audience] }] }
     const base = (/** @type {keyof typeof ids} */ name) => ({ id: ids[name], signingKey: keys[name].privateKey, kid: keys[name].kid, trust, auditSinks: auditSinks() })
 
     /** @param {Promise<RunningService>} starting */
@@ -101,10 +236,30 @@ export async function startSystem(options) {
         id: ids.gateway,
         signingKey: keys.gateway.privateKey,
         kid: keys.gateway.kid,
-        idp: { issuer: idp.issuer, jwksUri: idp.jwksUri, audience: idp.audience },
+        idp: idpSettings,
         upstreams: { 'employee-service': up(employees), 'ai-reporting-agent': up(agent), orders: up(orders) },
+        txnTokens: tts ? { tokenEndpoint: tts.tokenEndpoint, trustDomain: TRUST_DOMAIN } : undefined,
       }),
     )
+
+    // Every request an inner service receives, recorded from Node's own HTTP instrumentation.
+    /** @type {Map<number, string>} */
+    const innerPorts = new Map(
+      [[employees, 'employee-service'], [review, 'review-service'], [agent, 'ai-reporting-agent'], [orders, 'orders'], [payments, 'payments']].map(
+        ([service, name]) => [Number(new URL(/** @type {RunningService} */ (service).url).port), /** @type {string} */ (name)],
+      ),
+    )
+    /** @type {System['received']} */
+    const received = []
+    const onRequest = (/** @type {any} */ message) => {
+      const port = message.server?.address()?.port
+      const service = innerPorts.get(port)
+      if (service) received.push({ service, headers: { ...message.request.headers } })
+    }
+    subscribe('http.server.request.start', onRequest)
+    stops.push(async () => {
+      unsubscribe('http.server.request.start', onRequest)
+    })
 
     const tokens = {
       alice: await idp.userToken('alice'),
@@ -117,17 +272,64 @@ export async function startSystem(options) {
     // minted an hour ago), or a look-alike signed with a key of their own.
     const employeeIdentity = (/** @type {import('node:crypto').KeyObject} */ key, /** @type {() => number} */ clock = Date.now) =>
       createWorkloadIdentity({ id: ids.employees, source: selfSignedTokenSource({ key, kid: keys.employees.kid }), clock })
-    const attacker = {
-      replayedHeaders: () => employeeIdentity(keys.employees.privateKey).headersFor({ audience: ids.review, actor: tokens.ed }),
-      forgedHeaders: () => employeeIdentity(newKey('attacker').privateKey).headersFor({ audience: ids.review, actor: tokens.hana }),
-      expiredHeaders: () =>
-        employeeIdentity(keys.employees.privateKey, () => Date.now() - 3_600_000).headersFor({ audience: ids.review, actor: tokens.hana }),
+    // Genuine Txn-Tokens as the gateway obtains them (what an attacker inside could capture in flight).
+    const exchangeAs = (/** @type {keyof typeof ids} */ name, /** @type {{ tokenEndpoint: string }} */ at = /** @type {any} */ (tts)) =>
+      createTxnTokenExchange({ tokenEndpoint: at.tokenEndpoint, trustDomain: at === partnerTts ? 'partner.example' : TRUST_DOMAIN, clientId: ids[name], key: keys[name].privateKey, kid: keys[name].kid })
+    const txnTokenFor = async (/** @type {string} */ accessToken, /** @type {string} */ scope = 'review.read') =>
+      (await exchangeAs('gateway').exchange({ subjectToken: accessToken, scope })).token
+    /** What a TTS refusal looks like to the caller. */
+    const refusal = async (/** @type {() => Promise<unknown>} */ fn) => {
+      try {
+        await fn()
+        return { status: 200, body: {} }
+      } catch (err) {
+        const e = /** @type {any} */ (err)
+        return { status: e.httpStatus ?? 500, body: { reason: e.reason, detail: e.message } }
+      }
     }
+    /** @type {Attacker} */
+    const attacker = tts
+      ? {
+          replayedHeaders: async () => employeeIdentity(keys.employees.privateKey).headersFor({ audience: ids.review, txnToken: await txnTokenFor(tokens.ed) }),
+          forgedHeaders: async () => employeeIdentity(newKey('attacker').privateKey).headersFor({ audience: ids.review, txnToken: await txnTokenFor(tokens.hana) }),
+          expiredHeaders: async () =>
+            employeeIdentity(keys.employees.privateKey, () => Date.now() - 3_600_000).headersFor({ audience: ids.review, txnToken: await txnTokenFor(tokens.hana) }),
+          expiredTxnHeaders: async () => {
+            const old = await tts.issuedEarlier(await txnTokenFor(tokens.hana), 3_600_000)
+            // The client would refuse to forward it: the attacker binds a workload token by hand.
+            return boundHeaders(keys.employees, ids.employees, ids.review, old)
+          },
+          splicedTxnHeaders: async () => {
+            const edHeaders = await employeeIdentity(keys.employees.privateKey).headersFor({ audience: ids.review, txnToken: await txnTokenFor(tokens.ed) })
+            return { ...edHeaders, 'txn-token': await txnTokenFor(tokens.hana) }
+          },
+          foreignTxnHeaders: async () => {
+            const foreign = (await exchangeAs('gateway', partnerTts).exchange({ subjectToken: tokens.hana, scope: 'review.read' })).token
+            return boundHeaders(keys.employees, ids.employees, ids.review, foreign)
+          },
+          widenTxnToken: async () =>
+            refusal(async () => exchangeAs('employees').replace(await txnTokenFor(tokens.alice), 'review.read order.write')),
+          exchangeAsOrders: () => refusal(() => exchangeAs('orders').exchange({ subjectToken: tokens.ed, scope: 'order.write' })),
+        }
+      : {
+          replayedHeaders: () => employeeIdentity(keys.employees.privateKey).headersFor({ audience: ids.review, actor: tokens.ed }),
+          forgedHeaders: () => employeeIdentity(newKey('attacker').privateKey).headersFor({ audience: ids.review, actor: tokens.hana }),
+          expiredHeaders: () =>
+            employeeIdentity(keys.employees.privateKey, () => Date.now() - 3_600_000).headersFor({ audience: ids.review, actor: tokens.hana }),
+          expiredTxnHeaders: noTts,
+          splicedTxnHeaders: noTts,
+          foreignTxnHeaders: noTts,
+          widenTxnToken: noTts,
+          exchangeAsOrders: noTts,
+        }
 
     /** @type {Record<keyof typeof ids, string>} */
     const shortNames = { gateway: 'gateway', employees: 'employee-service', review: 'review-service', agent: 'ai-reporting-agent', orders: 'orders', payments: 'payments' }
     const names = new Map(Object.entries(ids).map(([name, id]) => [id, shortNames[/** @type {keyof typeof ids} */ (name)]]))
     return {
+      mode,
+      received,
+      ttsUrl: tts?.issuer,
       urls: { gateway: gateway.url, employees: employees.url, review: review.url, agent: agent.url, orders: orders.url, payments: payments.url, idp: idp.issuer },
       tokens,
       attacker,

@@ -165,17 +165,24 @@ function resourceServerInfo(audience, ttl) {
 }
 
 /**
+ * The public API's purposes a user's or the agent's tokens allow (`api_scope`): what the Txn-Token
+ * Service narrows each transaction's `scope` from. Users may read reviews and place orders; the agent
+ * reads reports.
+ */
+export const API_SCOPES = Object.freeze({ user: 'review.read order.write', agent: 'report.read' })
+
+/**
  * Claims meshguard maps into `act.user`: the user's roles and department, or the agent's roles
- * and its `AI_AGENT` type.
+ * and its `AI_AGENT` type; and the API purposes the token allows (`api_scope`).
  * @param {any} token
  */
 function tokenClaims(token) {
   if (token.accountId) {
     const user = DEMO_USERS[token.accountId]
-    return user ? { roles: user.roles, department: user.department, type: 'USER' } : undefined
+    return user ? { roles: user.roles, department: user.department, type: 'USER', api_scope: API_SCOPES.user } : undefined
   }
   const agent = DEMO_AGENTS[token.clientId]
-  return agent ? { roles: agent.roles, type: 'AI_AGENT', actor_type: 'ai_agent' } : undefined
+  return agent ? { roles: agent.roles, type: 'AI_AGENT', actor_type: 'ai_agent', api_scope: API_SCOPES.agent } : undefined
 }
 
 /**

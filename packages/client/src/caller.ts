@@ -1,9 +1,10 @@
 import { callerContext, DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER } from '@meshguard/core'
+import { TXN_TOKEN_HEADER } from '@meshguard/core/txn-tokens'
 
 import type { OutboundActing } from './types.js'
 
-/** Header names only meshguard may set, by default: core's actor and transaction id headers. */
-export const DEFAULT_IDENTITY_HEADERS: readonly string[] = [DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER]
+/** Header names only meshguard may set, by default: core's actor, transaction id and Txn-Token headers. */
+export const DEFAULT_IDENTITY_HEADERS: readonly string[] = [DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, TXN_TOKEN_HEADER]
 
 /**
  * Who the current call acts for, from core's `callerContext`: the request being served (set by the

@@ -6,6 +6,7 @@
  */
 export { meshguardInterceptor } from './interceptor.js'
 export { createMeshguardFetch } from './fetch.js'
+export { withTxnScope } from './txn-scope.js'
 export type { MeshguardFetch, MeshguardFetchOptions } from './fetch.js'
 export { canonicalOrigin } from './destinations.js'
 export type { Destination, DestinationMap } from './destinations.js'

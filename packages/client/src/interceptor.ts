@@ -109,7 +109,7 @@ export function newPlan(resolved: ResolvedClientOptions, origin: string | undefi
 /** A frozen copy, so later changes to the caller's object cannot change what a redirect hop sends. */
 function snapshot(acting: OutboundActing | undefined): OutboundActing | undefined {
   if (acting === undefined) return undefined
-  return Object.freeze({ caller: acting.caller, actor: acting.actor, transactionId: acting.transactionId })
+  return Object.freeze({ caller: acting.caller, actor: acting.actor, txnToken: acting.txnToken, transactionId: acting.transactionId })
 }
 
 type DispatchStep =

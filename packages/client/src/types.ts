@@ -56,13 +56,13 @@ export interface MeshguardClientOptions {
    */
   propagateTraceToUnmapped?: boolean | undefined
   /**
-   * Header names (any case) that only meshguard may set: the actor token and transaction id headers.
+   * Header names (any case) that only meshguard may set: the actor token, transaction id and Txn-Token headers.
    * They are removed from every request before the client adds its own, so a caller-set value never
    * reaches an unmapped host and never stands in for a minted one. On mapped destinations every
    * header the minting side returns (including `authorization`) also replaces any caller-set value.
    * A caller's own `authorization` to an unmapped host (a third-party API key) is left alone.
    *
-   * @defaultValue the actor and transaction id header names of core's identity module
+   * @defaultValue the actor, transaction id and Txn-Token header names of core's identity module
    */
   identityHeaders?: readonly string[] | undefined
 }

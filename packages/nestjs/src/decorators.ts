@@ -9,6 +9,8 @@ import type { NestHttpRequest, NestRouteAuthorization } from './types.js'
 export interface AuthorizeOptions {
   /** Whether the end user must, must not, or may accompany the workload token. */
   actor?: RouteAuthorization['actor']
+  /** Scopes the transaction must hold (`'review.read'`); missing → 403 `insufficient_scope`. */
+  scope?: RouteAuthorization['scope']
 }
 
 /**
@@ -27,7 +29,7 @@ export function Authorize(
   options: AuthorizeOptions = {},
 ): MethodDecorator & ClassDecorator {
   // Checked where it is declared: a bad setting fails when the controller is defined, not per request.
-  const route: NestRouteAuthorization = compileRoute({ resource, action, actor: options.actor }, '@Authorize()')
+  const route: NestRouteAuthorization = compileRoute({ resource, action, actor: options.actor, scope: options.scope }, '@Authorize()')
   return SetMetadata(AUTHORIZE_METADATA, route)
 }
 
@@ -49,7 +51,7 @@ export interface AuthorizeListOptions extends AuthorizeOptions {
  * ```
  */
 export function AuthorizeList(resource: string, action: string, options: AuthorizeListOptions = {}): MethodDecorator & ClassDecorator {
-  const route = compileListRoute({ resource, action, actor: options.actor, emptyForRoles: options.emptyForRoles }, '@AuthorizeList()')
+  const route = compileListRoute({ resource, action, actor: options.actor, emptyForRoles: options.emptyForRoles, scope: options.scope }, '@AuthorizeList()')
   return SetMetadata(AUTHORIZE_LIST_METADATA, route)
 }
 

@@ -148,7 +148,7 @@ describe('@meshguard/nestjs global guard', () => {
 describe('@meshguard/nestjs types', () => {
   it('types the decorators and options', () => {
     expectTypeOf(Authorize).returns.toEqualTypeOf<MethodDecorator & ClassDecorator>()
-    expectTypeOf<MeshguardModuleOptions['unconfigured']>().toEqualTypeOf<{ actor?: 'required' | 'forbidden' | 'optional' | undefined } | 'public' | 'refuse' | undefined>()
+    expectTypeOf<MeshguardModuleOptions['unconfigured']>().toEqualTypeOf<{ actor?: 'required' | 'forbidden' | 'optional' | undefined; scope?: string | readonly string[] | undefined } | 'public' | 'refuse' | undefined>()
     // An unknown actor requirement is refused by the compiler and, where types are not checked, when declared.
     // @ts-expect-error an unknown actor requirement is rejected
     expect(() => Authorize('review', 'read', { actor: 'maybe' })).toThrow(ConfigError)

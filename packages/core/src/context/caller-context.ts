@@ -10,6 +10,8 @@ export type CallerMode =
   | 'service'
   /** A background job acting for an actor whose token it was explicitly given. */
   | 'actor'
+  /** Calls carry an explicitly given Txn-Token (the edge's, or a replacement with a narrower scope). */
+  | 'txn'
   /** Outside any scope. */
   | 'none'
 
@@ -17,11 +19,14 @@ type Scope =
   | { readonly mode: 'caller'; readonly caller: VerifiedCaller }
   | { readonly mode: 'service'; readonly transactionId?: string | undefined }
   | { readonly mode: 'actor'; readonly actor: string; readonly transactionId?: string | undefined }
+  | { readonly mode: 'txn'; readonly txnToken: string; readonly caller: VerifiedCaller | undefined }
 
 /** What an outbound call made now should carry; spread it into `identity.headersFor({ audience, ... })`. */
 export interface OutboundContext {
   caller?: VerifiedCaller | undefined
   actor?: string | undefined
+  /** A Txn-Token to forward instead of the caller's (with it, no actor token is sent). */
+  txnToken?: string | undefined
   transactionId?: string | undefined
 }
 
@@ -105,6 +110,17 @@ export class CallerContext {
     return this.storage.run({ mode: 'actor', actor: actorToken, transactionId: options.transactionId }, fn)
   }
 
+  /**
+   * Runs `fn` with its outbound calls carrying `txnToken`: the Txn-Token the edge obtained for this
+   * request, or a replacement with a narrower scope for some downstream calls. The caller being served
+   * (if any) stays the current caller; only the Txn-Token forwarded changes. No actor token is sent.
+   */
+  runWithTxnToken<T>(txnToken: string, fn: () => T): T {
+    if (typeof txnToken !== 'string' || txnToken === '') throw new ConfigError('callerContext.runWithTxnToken', 'needs a Txn-Token')
+    const caller = this.current()
+    return this.storage.run({ mode: 'txn', txnToken, caller }, fn)
+  }
+
   /** The innermost scope: a carried one, else the synchronous part of an uncarried run. Reading starts carrying. */
   private scope(): Scope | undefined {
     this.enable()
@@ -114,7 +130,7 @@ export class CallerContext {
   /** The verified caller being served, or undefined outside a request scope. */
   current(): VerifiedCaller | undefined {
     const scope = this.scope()
-    return scope?.mode === 'caller' ? scope.caller : undefined
+    return scope?.mode === 'caller' || scope?.mode === 'txn' ? scope.caller : undefined
   }
 
   /** The mode of the current scope. */
@@ -146,6 +162,9 @@ export class CallerContext {
         return { transactionId: scope.transactionId }
       case 'actor':
         return { actor: scope.actor, transactionId: scope.transactionId }
+      case 'txn':
+        // The transaction id is the Txn-Token's own `txn` (the minting side reads it from the token).
+        return { caller: scope.caller, txnToken: scope.txnToken }
     }
   }
 }

@@ -54,16 +54,40 @@ export interface Delegation {
 export interface TokenDigests {
   /** Digest of the workload token. */
   workload: string
-  /** Digest of the actor token, when one came (equals the workload token's `ath`). */
+  /** Digest of the actor token (or Txn-Token), when one came (equals the workload token's `ath`, or `tth`). */
   actor?: string | undefined
+}
+
+/**
+ * What a verified Txn-Token says about the transaction. The Txn-Token Service is the authority for
+ * every field; policies see it as `request.principal.attr.txn` (`id`, `scope`, `req_wl`, `rctx`, `tctx`).
+ */
+export interface VerifiedTxn {
+  /** The transaction id (`txn`), also the caller's `transactionId`. */
+  readonly id: string
+  /** The principal the transaction runs for (`sub`): a user, or a workload for internal transactions. */
+  readonly subject: string
+  /** The purpose (`scope`), split on spaces. */
+  readonly scope: readonly string[]
+  /** The workload that requested the Txn-Token (`req_wl`), e.g. the gateway. */
+  readonly requestingWorkload: string
+  /** The request environment the TTS recorded (`rctx`). */
+  readonly rctx: Readonly<Record<string, unknown>>
+  /** Values fixed for the whole call chain (`tctx`). */
+  readonly tctx: Readonly<Record<string, unknown>>
+  /** `iat` and `exp`, seconds. */
+  readonly issuedAt: number
+  readonly expiresAt: number
 }
 
 /** The outcome of a successful verification. */
 export interface VerifiedCaller {
   /** Who is calling. */
   workload: VerifiedWorkload
-  /** On whose behalf, when an actor token came. */
+  /** On whose behalf, when an actor token (or a Txn-Token with a user subject) came. */
   actor?: VerifiedActor | undefined
+  /** The transaction, when a Txn-Token came (also `principal.attr.txn`). */
+  txn?: VerifiedTxn | undefined
   /** Earlier parties of the call, for audit only. */
   delegation: Delegation
   /** The transaction id of this call chain (from the token, the header, or freshly generated). */
@@ -85,4 +109,15 @@ export const kActorToken: unique symbol = Symbol.for('@meshguard/identity.actorT
 /** The raw actor token a caller arrived with (to forward it unchanged), if any. */
 export function actorTokenOf(caller: VerifiedCaller): string | undefined {
   return (caller as { [kActorToken]?: string })[kActorToken]
+}
+
+/**
+ * The raw Txn-Token on a {@link VerifiedCaller}, hidden like the actor token (a symbol getter on the
+ * prototype), so the outbound client forwards it unchanged while logs never see it.
+ */
+export const kTxnToken: unique symbol = Symbol.for('@meshguard/identity.txnToken')
+
+/** The raw Txn-Token a caller arrived with (to forward it unchanged), if any. */
+export function txnTokenOf(caller: VerifiedCaller): string | undefined {
+  return (caller as { [kTxnToken]?: string })[kTxnToken]
 }

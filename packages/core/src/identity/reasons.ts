@@ -42,11 +42,32 @@ export const IDENTITY_INVALID_REASONS = Object.freeze({
   txn_invalid: 'the transaction id is malformed',
   txn_mismatch: 'the transaction id header differs from the token `txn`',
   claim_mapping_failed: 'the claim mapping threw or returned no roles/attributes',
+  txn_token_conflict: 'an actor token and a Txn-Token were both sent',
+  txn_token_malformed: 'the Txn-Token is not one compact JWS with JSON-object header and payload, or exceeds `maxTokenBytes`',
+  txn_token_alg: 'the Txn-Token `alg` is not allowed for the Txn-Token Service (covers `none`, HS*, `crit`)',
+  txn_token_typ: 'the Txn-Token `typ` is not `txntoken+jwt`',
+  txn_token_untrusted: 'no Txn-Token Service is trusted here, its key set has no such `kid`, or `iss` is not the configured one',
+  txn_token_signature: 'the Txn-Token signature does not verify with the Txn-Token Service key',
+  txn_token_claims: 'a required Txn-Token claim (`txn`, `sub`, `scope`, `req_wl`, `aud`, `iat`, `exp`) is absent or of the wrong type',
+  txn_token_aud: 'the Txn-Token was issued for another trust domain',
+  txn_token_expired: 'the Txn-Token `exp` has passed (beyond the clock tolerance)',
+  txn_token_iat: 'the Txn-Token `iat` (or `nbf`) is in the future (beyond the clock tolerance)',
+  txn_token_lifetime: 'the Txn-Token `exp - iat` exceeds the Txn-Token Service `maxLifetime`',
+  txn_token_invalid: 'the Txn-Token failed another check',
+  txn_token_unbound: 'the workload token is not bound to this Txn-Token (`tth`, `txn`), or is bound to an access token',
+  txn_token_missing: 'the workload token is bound (`tth`) to a Txn-Token that was not sent',
 } as const)
 
 /** Reasons of `UnavailableError` (503) raised by identity. */
 export const IDENTITY_UNAVAILABLE_REASONS = Object.freeze({
   jwks_unavailable: 'a trusted key set cannot be fetched and its stale-if-error window has passed',
+  txn_token_service_unavailable: 'the Txn-Token Service cannot be reached, did not answer within `timeoutMs`, or answered without a Txn-Token',
+} as const)
+
+/** Reasons of `DeniedError` (403) raised around Txn-Tokens. */
+export const TXN_TOKEN_DENIED_REASONS = Object.freeze({
+  txn_token_denied: 'the Txn-Token Service refused to issue (or replace) a Txn-Token for this purpose',
+  insufficient_scope: 'the route requires a scope the Txn-Token (or the access token) does not hold',
 } as const)
 
 /** Reasons of `MintError` (outbound: nothing was sent). */
@@ -64,6 +85,9 @@ export const MINT_REASONS = Object.freeze({
   token_endpoint_rejected: 'the OAuth token endpoint refused the request (OAuth error code in the message)',
   token_endpoint_invalid: 'the OAuth token endpoint answered without a usable bearer token',
   token_source_failed: 'a custom token source failed',
+  txn_token_invalid: 'the Txn-Token to forward is not a compact JWS with `txn` and `exp`',
+  txn_token_expired: 'the Txn-Token to forward has expired',
+  txn_token_unbindable: 'the workload token source cannot bind a Txn-Token (`tth`); use a self-signed source',
 } as const)
 
 /** A reason code of an identity rejection (401). */

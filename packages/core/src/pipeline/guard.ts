@@ -21,9 +21,13 @@ import { compileListRoute, compileRoute } from './route.js'
 import { listPlanOf } from './list-plan.js'
 import { Granted, type GrantOrigin, type HandlerChecker } from './grant.js'
 import { handlerCheckRequest, handlerCheckResult } from './handler-check.js'
+import { checkScope, compileScope } from './scope.js'
+import { checkEdgeOptions, exchangeAtEdge, needsExchange } from './edge.js'
+import { txnTokenOf } from '../identity/caller.js'
 import type {
   AuthenticateOptions,
   CallerContextLike,
+  EdgeOptions,
   Guard,
   GuardFailure,
   ExplainingEngine,
@@ -51,7 +55,12 @@ const UNRESOLVED_KIND = 'unknown'
  * custom verifier) has nothing to forward, so its handler runs without a context.
  */
 const DEFAULT_CONTEXT: CallerContextLike<VerifiedCallerLike> = {
-  run: (caller, fn) => (isVerifiedCaller(caller) ? callerContext.run(caller, fn) : fn()),
+  run: (caller, fn) => {
+    if (isVerifiedCaller(caller)) return callerContext.run(caller, fn)
+    // An edge caller forwards the Txn-Token it obtained, never the access token it came with.
+    const txnToken = txnTokenOf(caller as VerifiedCaller)
+    return txnToken === undefined ? fn() : callerContext.runWithTxnToken(txnToken, fn)
+  },
 }
 
 function isVerifiedCaller(caller: VerifiedCallerLike): caller is VerifiedCaller {
@@ -111,6 +120,7 @@ function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<C
   if (options.context !== undefined && !hasMethod(options.context, 'run')) throw new ConfigError('context', 'must have run()')
   checkExplainOptions(options.explain)
   checkShadowOptions(options.shadow)
+  checkEdgeOptions(options.edge)
 }
 
 /** The engine's explain step, when it has one. */
@@ -232,6 +242,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   private readonly explainInProblem: boolean
   /** The candidate policy set's engine of the moment, when shadowing. */
   private readonly shadowEngine: (() => ShadowEngine | undefined) | undefined
+  private readonly edge: EdgeOptions | undefined
 
   constructor(options: GuardOptions<Caller>) {
     this.service = options.service
@@ -255,6 +266,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     this.explainInProblem = options.explain?.problem === true
     this.shadowEngine = options.shadow === undefined ? undefined : shadowEngineOf(options.shadow)
     this.explainDenial = (explainAudit && options.audit !== undefined) || this.explainInProblem ? explainStepOf(options.engine) : undefined
+    this.edge = options.edge
   }
 
   authorizeNow<Req>(view: RequestView<Req>, given: RouteAuthorization<Req>): MaybePromise<GuardOutcome<Caller>> {
@@ -312,6 +324,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       facts.principal = caller.principal
       if (span) tokenEventsOf(span, caller)
       facts.resource = { kind: route.resource, id: UNSPECIFIED_RESOURCE_ID }
+      checkScope(caller, route.scope as readonly string[] | undefined)
       // Fail closed: an engine that cannot plan must never let a list through unfiltered.
       if (!this.planStep) throw new PlanUnsupportedError()
       const request: PlanResourcesRequest = {
@@ -354,14 +367,28 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   authenticateNow<Req>(view: RequestView<Req>, opts: AuthenticateOptions = {}): MaybePromise<GuardOutcome<Caller>> {
     const facts = newFacts(view, this.clock())
     // Only failures are audited here: a verified caller is not a decision; the route's own check is.
-    const verified = (caller: Caller): GuardOutcome<Caller> => {
-      facts.caller = caller
-      facts.principal = caller.principal
-      return this.outcomeOf(facts, caller, undefined, false)
-    }
     const refused = (err: unknown): GuardOutcome<Caller> => {
       facts.error = toMeshguardError(err)
       return this.outcomeOf(facts, undefined, undefined, true)
+    }
+    let scope: readonly string[] | undefined
+    try {
+      scope = compileScope(opts.scope, 'authenticate.scope')
+    } catch (err) {
+      return refused(err)
+    }
+    const verified = (caller: Caller): MaybePromise<GuardOutcome<Caller>> => {
+      if (this.edge !== undefined && scope !== undefined && needsExchange(caller)) {
+        return exchangeAtEdge(this.edge, caller, view as RequestView<unknown>, scope).then((exchanged) => verified(exchanged as unknown as Caller), refused)
+      }
+      facts.caller = caller
+      facts.principal = caller.principal
+      try {
+        checkScope(caller, scope)
+      } catch (err) {
+        return refused(err)
+      }
+      return this.outcomeOf(facts, caller, undefined, false)
     }
     try {
       this.audit?.assertWritable()
@@ -381,9 +408,19 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     caller: Caller,
   ): MaybePromise<GuardOutcome<Caller>> {
     try {
+      const scope = route.scope as readonly string[] | undefined
+      // At the edge, the route's purpose is what the access token is exchanged for, before anything else.
+      if (this.edge !== undefined && scope !== undefined && needsExchange(caller)) {
+        return exchangeAtEdge(this.edge, caller, view as RequestView<unknown>, scope).then(
+          (exchanged) => this.withCaller(facts, span, view, route, exchanged as unknown as Caller),
+          (err: unknown) => this.failed(facts, caller, span, err),
+        )
+      }
       facts.caller = caller
       facts.principal = caller.principal
       if (span) tokenEventsOf(span, caller)
+      // The transaction's purpose first: a route it was not issued for never reaches resolvers or the engine.
+      checkScope(caller, route.scope as readonly string[] | undefined)
       const action = resolveAction(view, route)
       facts.action = action
       const resource = resolveResource(view, route)

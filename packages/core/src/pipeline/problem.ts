@@ -52,6 +52,13 @@ function wwwAuthenticate(error: MeshguardError, realm: string): string {
   return `Bearer realm=${quoted(realm)}, error="invalid_token"`
 }
 
+/** RFC 6750 §3.1: a request that lacks a required scope names it in the challenge. */
+function scopeChallenge(error: MeshguardError, realm: string): string | undefined {
+  const required = (error as { requiredScope?: unknown }).requiredScope
+  if (error.reason !== 'insufficient_scope' || !Array.isArray(required)) return undefined
+  return `Bearer realm=${quoted(realm)}, error="insufficient_scope", scope=${quoted(required.join(' '))}`
+}
+
 /** The default problem body for an error. */
 export function buildProblem(error: MeshguardError, decisionId: string, typeBase: string): ProblemDetails {
   const status = error.httpStatus
@@ -90,5 +97,7 @@ export function failureFor(error: MeshguardError, decisionId: string, settings: 
     'cache-control': 'no-store',
   }
   if (problem.status === 401) headers['www-authenticate'] = wwwAuthenticate(error, settings.realm)
+  const challenge = problem.status === 403 ? scopeChallenge(error, settings.realm) : undefined
+  if (challenge !== undefined) headers['www-authenticate'] = challenge
   return Object.freeze({ ok: false, status: problem.status, headers: Object.freeze(headers), problem, error })
 }

@@ -4,10 +4,11 @@
  */
 import { ConfigError } from '../errors.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
+import { compileScope } from './scope.js'
 import type { AuthenticateOptions, ListRouteAuthorization, RouteAuthorization } from './types.js'
 
 const ACTOR_REQUIREMENTS: readonly ActorRequirement[] = ['required', 'forbidden', 'optional']
-const ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor'])
+const ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor', 'scope'])
 
 /** Routes already checked (frozen, so they cannot change after the check). */
 const compiled = new WeakSet<object>()
@@ -30,7 +31,7 @@ export function compileRoute<Req>(route: RouteAuthorization<Req>, at = 'route'):
   if (typeof route !== 'object' || route === null) throw new ConfigError(at, 'must be { resource, action, actor? }')
   for (const key of Object.keys(route)) {
     // A misspelt setting (`actors`) would otherwise be ignored without a word.
-    if (!ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a route setting (resource, action, actor)')
+    if (!ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a route setting (resource, action, actor, scope)')
   }
   const { resource, action, actor } = route
   if (!(typeof resource === 'function' || (typeof resource === 'string' && resource !== ''))) {
@@ -40,12 +41,14 @@ export function compileRoute<Req>(route: RouteAuthorization<Req>, at = 'route'):
     throw new ConfigError(`${at}.action`, 'must be an action name or a function of the request')
   }
   checkActor(actor, `${at}.actor`)
-  const frozen = Object.isFrozen(route) ? route : Object.freeze({ resource, action, actor })
+  const scope = compileScope(route.scope, `${at}.scope`)
+  // A scope is kept as its checked list, so a frozen route naming one is rebuilt too.
+  const frozen = Object.isFrozen(route) && route.scope === undefined ? route : Object.freeze({ resource, action, actor, scope })
   compiled.add(frozen)
   return frozen
 }
 
-const LIST_ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor', 'emptyForRoles'])
+const LIST_ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor', 'emptyForRoles', 'scope'])
 
 /** List routes already checked. */
 const compiledLists = new WeakSet<object>()
@@ -61,7 +64,7 @@ export function compileListRoute(route: ListRouteAuthorization, at = 'list route
   if (typeof route === 'object' && route !== null && compiledLists.has(route)) return route
   if (typeof route !== 'object' || route === null) throw new ConfigError(at, 'must be { resource, action, actor?, emptyForRoles? }')
   for (const key of Object.keys(route)) {
-    if (!LIST_ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a list route setting (resource, action, actor, emptyForRoles)')
+    if (!LIST_ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a list route setting (resource, action, actor, emptyForRoles, scope)')
   }
   const { resource, action, actor, emptyForRoles } = route
   // A plan is for a kind: a function would have no single resource to return.
@@ -71,7 +74,8 @@ export function compileListRoute(route: ListRouteAuthorization, at = 'list route
   if (emptyForRoles !== undefined && !(Array.isArray(emptyForRoles) && emptyForRoles.every((r) => typeof r === 'string' && r !== ''))) {
     throw new ConfigError(`${at}.emptyForRoles`, 'must be a list of role names')
   }
-  const frozen = Object.freeze({ resource, action, actor, emptyForRoles: emptyForRoles === undefined ? undefined : Object.freeze([...emptyForRoles]) })
+  const scope = compileScope(route.scope, `${at}.scope`)
+  const frozen = Object.freeze({ resource, action, actor, emptyForRoles: emptyForRoles === undefined ? undefined : Object.freeze([...emptyForRoles]), scope })
   compiledLists.add(frozen)
   return frozen
 }
@@ -83,6 +87,7 @@ export function compileListRoute(route: ListRouteAuthorization, at = 'list route
  */
 export function checkAuthenticateOptions(options: AuthenticateOptions | undefined, at = 'authenticate'): void {
   if (options === undefined) return
-  if (typeof options !== 'object' || options === null) throw new ConfigError(at, 'must be { actor? }')
+  if (typeof options !== 'object' || options === null) throw new ConfigError(at, 'must be { actor?, scope? }')
   checkActor(options.actor, `${at}.actor`)
+  compileScope(options.scope, `${at}.scope`)
 }

@@ -9,6 +9,7 @@ import type { HeaderView } from '../identity/headers.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { ShadowOptions } from './shadow.js'
+import type { TxnTokenExchange } from '../identity/mint/txn-token-exchange.js'
 import type { PlanSubject } from '../engine/plan/predicate.js'
 import type { PlanFilter, PlanFilterKind, PlanResourcesResponse } from '../engine/plan/types.js'
 import type { CheckResourcesRequest, DecisionEngine, DecisionExplanation, Effect, OutputEntry, Principal, Resource } from '../types.js'
@@ -61,6 +62,12 @@ export interface RouteAuthorization<Req = unknown> {
    * @defaultValue the guard's `defaultActor` (`'optional'` unless configured)
    */
   actor?: ActorRequirement | undefined
+  /**
+   * Scopes (purposes) the request must hold, all of them: its Txn-Token's `scope`, or in access-token
+   * mode the access token's `scope` claim. Missing → 403 `insufficient_scope` with
+   * `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`. @defaultValue none
+   */
+  scope?: string | readonly string[] | undefined
 }
 
 /**
@@ -82,6 +89,12 @@ export interface ListRouteAuthorization {
    * @defaultValue none: an always-denied plan is a 403 for everyone
    */
   emptyForRoles?: readonly string[] | undefined
+  /**
+   * Scopes (purposes) the request must hold, all of them: its Txn-Token's `scope`, or in access-token
+   * mode the access token's `scope` claim. Missing → 403 `insufficient_scope` with
+   * `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`. @defaultValue none
+   */
+  scope?: string | readonly string[] | undefined
 }
 
 /**
@@ -118,6 +131,8 @@ export interface ListPlan {
 export interface AuthenticateOptions {
   /** @defaultValue the guard's `defaultActor` */
   actor?: ActorRequirement | undefined
+  /** Scopes the request must hold (at the edge: the purpose to get a Txn-Token for). @defaultValue none */
+  scope?: string | readonly string[] | undefined
 }
 
 /**
@@ -287,6 +302,22 @@ export interface GuardFailure {
 /** Either the request proceeds or it is refused. Deny is an outcome, not an exception. */
 export type GuardOutcome<Caller extends VerifiedCallerLike = VerifiedCaller> = GuardSuccess<Caller> | GuardFailure
 
+/** The guard's `edge` option. */
+export interface EdgeOptions {
+  /** The Txn-Token Service client (`createTxnTokenExchange`), authenticating as this edge's workload. */
+  txnTokens: Pick<TxnTokenExchange, 'exchange' | 'clientId'>
+  /**
+   * `request_context` for the TTS (feeds the Txn-Token's `rctx`): the request environment, e.g.
+   * `{ req_ip, transport }`. It reaches every hop, so keep personal data out. @defaultValue none
+   */
+  requestContext?: ((view: RequestView<unknown>) => Record<string, unknown> | undefined) | undefined
+  /**
+   * `request_details` for the TTS (feeds `tctx`): the route parameters the transaction is fixed to,
+   * e.g. `{ review: view.params.id }`. @defaultValue none
+   */
+  requestDetails?: ((view: RequestView<unknown>) => Record<string, unknown> | undefined) | undefined
+}
+
 /** Options of {@link createGuard}. */
 export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller> {
   /** Decides. The embedded engine or the remote Cerbos PDP. */
@@ -307,6 +338,12 @@ export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller
   audit?: AuditLog | undefined
   /** Spans and metrics (`createTelemetry`). @defaultValue none */
   telemetry?: Telemetry | undefined
+  /**
+   * Edge (gateway) mode: with the identity an access-token verifier (`createAccessTokenVerifier`),
+   * every route with a `scope` exchanges the verified access token for a Txn-Token for that purpose,
+   * and outbound calls carry only the Txn-Token. @defaultValue none (inner hop)
+   */
+  edge?: EdgeOptions | undefined
   /** Actor requirement of routes that do not set one. @defaultValue `'optional'` */
   defaultActor?: ActorRequirement | undefined
   /** Problem body settings. */

@@ -17,6 +17,8 @@ function thrown(): Record<string, Set<string>> {
       const text = readFileSync(new URL(file, base), 'utf8')
       for (const m of text.matchAll(/new (IdentityError|MintError|UnavailableError)\('([a-z_]+)'/g)) found[m[1] as string]?.add(m[2] as string)
       for (const m of text.matchAll(/new IdentityMissingError\([^)]*reason: '([a-z_]+)'/g)) found['IdentityMissingError']?.add(m[1] as string)
+      // Txn-Token failures are renamed from the generic check's reason through one table.
+      for (const m of text.matchAll(/^ {2}[a-z_]+: '(txn_token_[a-z_]+)',$/gm)) found['IdentityError']?.add(m[1] as string)
     }
   }
   return found

@@ -294,7 +294,7 @@ describe('cache hits read the headers exactly as a miss does', () => {
     expect(a).not.toBe(b)
     expect(a.principal).toBe(b.principal)
     expect(a.transactionId).not.toBe(b.transactionId)
-    expect(Object.keys(a)).toEqual(['workload', 'actor', 'delegation', 'tokenDigests', 'principal', 'expiresAt', 'transactionId'])
+    expect(Object.keys(a)).toEqual(['workload', 'actor', 'delegation', 'tokenDigests', 'principal', 'expiresAt', 'transactionId', 'txn'])
     // The raw actor token is no own property at all: only actorTokenOf (the kActorToken getter) reads it.
     expect(Object.getOwnPropertySymbols(a)).toEqual([])
     expect(actorTokenOf(a)).toBe(headers['x-meshguard-actor'])

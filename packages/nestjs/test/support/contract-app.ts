@@ -57,6 +57,12 @@ class ReviewsController {
     return handlerBody(req.meshguard)
   }
 
+  @Get('scoped/:id')
+  @Authorize((req) => loadReview(req.params), 'read', { actor: 'required', scope: 'review.read' })
+  scoped(@Req() req: GrantedRequest): Record<string, unknown> {
+    return handlerBody(req.meshguard)
+  }
+
   @Get('internal/:id')
   @Authorize('review', 'read', { actor: 'forbidden' })
   internal(@Req() req: GrantedRequest): Record<string, unknown> {

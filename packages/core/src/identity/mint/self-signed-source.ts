@@ -24,11 +24,12 @@ export interface SelfSignedSourceOptions {
   claims?: Record<string, unknown> | undefined
 }
 
-const RESERVED = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'ath', 'act', 'txn'])
+const RESERVED = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'ath', 'act', 'txn', 'tth'])
 
 /**
  * Mints workload tokens signed with the service's own key: `typ: workload+jwt`, `iss = sub` = the
- * service's SPIFFE ID, `aud` = the callee, short lifetime, unique `jti`, plus `ath`, `act` and `txn`.
+ * service's SPIFFE ID, `aud` = the callee, short lifetime, unique `jti`, plus `ath` (or `tth` for a
+ * Txn-Token), `act` and `txn`.
  *
  * @throws ConfigError at creation for an unusable key or a missing `kid`
  */
@@ -51,6 +52,9 @@ export function selfSignedTokenSource(options: SelfSignedSourceOptions): Workloa
       if (request.actorDigest !== undefined) payload['ath'] = request.actorDigest
       if (request.act !== undefined) payload['act'] = request.act
       if (request.transactionId !== undefined) payload['txn'] = request.transactionId
+      if (request.txnTokenDigest !== undefined) payload['tth'] = request.txnTokenDigest
+      // Never outlive the Txn-Token it is bound to.
+      const exp = request.notAfter === undefined ? iat + lifetime : Math.min(iat + lifetime, Math.floor(request.notAfter / 1000))
       try {
         const token = await new SignJWT(payload)
           .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: WORKLOAD_TOKEN_TYP })
@@ -58,10 +62,10 @@ export function selfSignedTokenSource(options: SelfSignedSourceOptions): Workloa
           .setSubject(request.id)
           .setAudience(request.audience)
           .setIssuedAt(iat)
-          .setExpirationTime(iat + lifetime)
+          .setExpirationTime(exp)
           .setJti(randomUUID())
           .sign(signing.key)
-        return { token, expiresAt: (iat + lifetime) * 1000 }
+        return { token, expiresAt: exp * 1000 }
       } catch (err) {
         throw new MintError('signing_failed', 'workload token could not be signed', { cause: err })
       }

@@ -12,6 +12,10 @@ export interface TokenRequest {
   readonly act?: Record<string, unknown> | undefined
   /** Transaction id to carry as `txn`. */
   readonly transactionId?: string | undefined
+  /** base64url(sha256(Txn-Token)) to bind as `tth`, when a Txn-Token travels along (instead of an actor token). */
+  readonly txnTokenDigest?: string | undefined
+  /** Epoch ms the token must not outlive (the Txn-Token's expiry). */
+  readonly notAfter?: number | undefined
   /** Milliseconds clock reading. */
   readonly now: number
 }

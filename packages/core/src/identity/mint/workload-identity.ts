@@ -5,7 +5,9 @@ import { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, isTransactionId } fro
 import { Lru } from '../lru.js'
 import { parseSpiffeId } from '../spiffe.js'
 import type { SourcedToken, WorkloadTokenSource } from './token-source.js'
-import { actorTokenOf, type VerifiedCaller } from '../caller.js'
+import { actorTokenOf, txnTokenOf, type VerifiedCaller } from '../caller.js'
+import { TXN_TOKEN_HEADER } from '../txn-wire.js'
+import { outboundTxnToken } from './txn-outbound.js'
 
 /** Options of {@link createWorkloadIdentity}. */
 export interface WorkloadIdentityOptions {
@@ -19,6 +21,8 @@ export interface WorkloadIdentityOptions {
   actorHeader?: string | undefined
   /** Header for the transaction id. @defaultValue `'x-meshguard-txn'` */
   transactionHeader?: string | undefined
+  /** Header for the Txn-Token. @defaultValue `'txn-token'` */
+  txnTokenHeader?: string | undefined
   /** Longest `act` chain this service will mint (callee limits apply too). @defaultValue 5 */
   maxActDepth?: number | undefined
   /** Cached tokens kept (per audience, actor, chain, transaction). @defaultValue 1000 */
@@ -38,6 +42,12 @@ export interface OutboundIdentityRequest {
   caller?: VerifiedCaller | undefined
   /** An explicit actor token (background jobs acting for a user); wins over `caller`'s. */
   actor?: string | undefined
+  /**
+   * An explicit Txn-Token (a job's own transaction, or a replacement with a narrower scope); wins over
+   * `caller`'s. With a Txn-Token no actor token is sent: the workload token is bound to the Txn-Token
+   * (`txn`, `tth`) and expires no later than it.
+   */
+  txnToken?: string | undefined
   /** The transaction id; defaults to `caller.transactionId`. */
   transactionId?: string | undefined
 }
@@ -85,6 +95,7 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
   }
   const actorHeader = (options.actorHeader ?? DEFAULT_ACTOR_HEADER).toLowerCase()
   const transactionHeader = (options.transactionHeader ?? DEFAULT_TRANSACTION_HEADER).toLowerCase()
+  const txnTokenHeader = (options.txnTokenHeader ?? TXN_TOKEN_HEADER).toLowerCase()
   const maxActDepth = options.maxActDepth ?? 5
   const clock = options.clock ?? Date.now
   const cache = new Lru<string, SourcedToken>(options.cacheSize ?? 1000)
@@ -109,23 +120,33 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
     }
     const { audience, caller } = request
     const now = clock()
-    const actor = request.actor ?? (caller === undefined ? undefined : actorTokenOf(caller))
+    const txnToken = request.txnToken ?? (caller === undefined ? undefined : txnTokenOf(caller))
+    // A Txn-Token replaces the access token on inner hops: never send both.
+    const actor = txnToken !== undefined ? undefined : (request.actor ?? (caller === undefined ? undefined : actorTokenOf(caller)))
+    const txn = txnToken === undefined ? undefined : outboundTxnToken(txnToken, request.txnToken === undefined ? caller?.txn : undefined, now)
     // Never forward a user token past its verified lifetime (e.g. from a job that outlived the request).
     if (request.actor === undefined && caller !== undefined && actor !== undefined && now >= caller.expiresAt) {
       throw new MintError('actor_expired', 'the actor token of the request being served has expired')
     }
     const chain = caller === undefined ? [] : [caller.workload.id, ...caller.delegation.workloads]
     if (chain.length > maxActDepth) throw new MintError('act_too_deep', 'delegation chain would exceed its limit')
-    const transactionId = request.transactionId ?? caller?.transactionId
+    const transactionId = txn?.id ?? request.transactionId ?? caller?.transactionId
     if (transactionId !== undefined && !isTransactionId(transactionId)) {
       throw new MintError('txn_invalid', 'transaction id is malformed')
     }
+    if (txn !== undefined && request.transactionId !== undefined && request.transactionId !== txn.id) {
+      throw new MintError('txn_invalid', 'the transaction id differs from the Txn-Token "txn"')
+    }
+    if (txn !== undefined && !source.binds) {
+      throw new MintError('txn_token_unbindable', 'this workload token source cannot bind a Txn-Token (use selfSignedTokenSource)')
+    }
     const actorDigest = actor === undefined ? undefined : sha256Base64url(actor)
-    const key = source.binds ? JSON.stringify([audience, actorDigest ?? '', chain, transactionId ?? '']) : audience
+    const txnTokenDigest = txn?.digest
+    const key = source.binds ? JSON.stringify([audience, actorDigest ?? '', chain, transactionId ?? '', txnTokenDigest ?? '']) : audience
     let sourced: SourcedToken
     try {
       sourced = await tokenFor(key, () =>
-        source.token({ id, audience, actorDigest, act: toActClaim(chain), transactionId, now: clock() }),
+        source.token({ id, audience, actorDigest, act: toActClaim(chain), transactionId, txnTokenDigest, notAfter: txn?.expiresAt, now: clock() }),
       )
     } catch (err) {
       const error = toMeshguardError(err)
@@ -134,6 +155,7 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
     }
     const headers: Record<string, string> = { authorization: `Bearer ${sourced.token}` }
     if (actor !== undefined) headers[actorHeader] = actor
+    if (txnToken !== undefined) headers[txnTokenHeader] = txnToken
     if (transactionId !== undefined) headers[transactionHeader] = transactionId
     return headers
   }

@@ -5,7 +5,8 @@ import { deepFreeze } from '../../internal/deep-freeze.js'
 import { bareRecord } from '../../internal/own.js'
 import { ACCESS_TOKEN_TYP, normalizeTyp, TOKEN_CLAIMS, WORKLOAD_TOKEN_TYP } from '../wire.js'
 import { compileIdentityPatterns, isSpiffeId, parseSpiffeId, type SpiffeId } from '../spiffe.js'
-import type { ActorIssuer, KeyStore, KeyStoreContext, TrustBundleOptions, TrustCounters, TrustEvent, WorkloadTrustAnchor } from './types.js'
+import type { ActorIssuer, KeyStore, KeyStoreContext, TrustBundleOptions, TrustCounters, TrustEvent, TxnTokenServiceTrust, WorkloadTrustAnchor } from './types.js'
+import { TXN_TOKEN_TYP } from '../txn-wire.js'
 
 /** @internal A workload anchor after validation. */
 export interface ResolvedWorkloadAnchor {
@@ -72,6 +73,8 @@ function seconds(value: number | undefined, fallback: number, option: string): n
 export class TrustBundle {
   private readonly workloadsByIssuer = new Map<string | undefined, ResolvedWorkloadAnchor[]>()
   private readonly actorsByIssuer = new Map<string, ResolvedActorIssuer>()
+  /** @internal The trusted Txn-Token Service, when Txn-Tokens are accepted. */
+  readonly txnTokenService: ResolvedTxnTokenService | undefined
   private readonly totals: TrustCounters = {
     jwksFetches: 0,
     jwksFetchFailures: 0,
@@ -112,6 +115,7 @@ export class TrustBundle {
       this.actorsByIssuer.set(resolved.issuer, resolved)
     })
     checkActorIdPrefixes([...this.actorsByIssuer.values()].map((a) => a.actorIdPrefix))
+    this.txnTokenService = options.txnTokens === undefined ? undefined : resolveTxnTokenService(options.txnTokens, context)
   }
 
   /** Running totals of JWKS activity, for metrics. */
@@ -274,4 +278,32 @@ function actorIdPrefix(actor: ActorIssuer, option: string, issuers: number): str
  */
 export function createTrustBundle(options: TrustBundleOptions): TrustBundle {
   return new TrustBundle(options)
+}
+
+/** @internal The Txn-Token Service trust after validation. */
+export interface ResolvedTxnTokenService {
+  readonly trustDomain: string
+  readonly issuer: string | undefined
+  readonly keys: KeyStore
+  readonly typ: ReadonlySet<string>
+  readonly algorithms: ReadonlySet<string>
+  readonly maxLifetime: number
+}
+
+/** Validates the Txn-Token Service trust once (option paths under `trust.txnTokens`). */
+function resolveTxnTokenService(options: TxnTokenServiceTrust, context: KeyStoreContext): ResolvedTxnTokenService {
+  const at = 'trust.txnTokens'
+  if (typeof options !== 'object' || options === null) throw new ConfigError(at, 'must be { trustDomain, keys }')
+  if (typeof options.trustDomain !== 'string' || options.trustDomain === '') throw new ConfigError(`${at}.trustDomain`, 'must name this trust domain')
+  if (options.issuer !== undefined && (typeof options.issuer !== 'string' || options.issuer === '')) {
+    throw new ConfigError(`${at}.issuer`, 'must be a non-empty string')
+  }
+  return {
+    trustDomain: options.trustDomain,
+    issuer: options.issuer,
+    keys: createKeyStore(options.keys, `${at}.keys`, context),
+    typ: typSet(options.typ, TXN_TOKEN_TYP, `${at}.typ`),
+    algorithms: algorithmSet(options.algorithms, `${at}.algorithms`),
+    maxLifetime: seconds(options.maxLifetime, 300, `${at}.maxLifetime`),
+  }
 }

@@ -164,10 +164,31 @@ export interface TrustBundleOptions {
   workloads: WorkloadTrustAnchor[]
   /** Issuers of actor tokens. @defaultValue none (actor tokens are then rejected) */
   actors?: ActorIssuer[] | undefined
+  /**
+   * The Txn-Token Service of this trust domain. With it, a `Txn-Token` header is accepted as the
+   * actor credential (bound to the workload token by `txn` and `tth`). @defaultValue none (Txn-Tokens are rejected)
+   */
+  txnTokens?: TxnTokenServiceTrust | undefined
   /** Called for every trust event; exceptions it throws are swallowed. */
   onEvent?: ((event: TrustEvent) => void) | undefined
   /** Milliseconds clock. @defaultValue `Date.now` */
   clock?: (() => number) | undefined
+}
+
+/** The Txn-Token Service a receiver trusts: the signer of its trust domain's Txn-Tokens. */
+export interface TxnTokenServiceTrust {
+  /** This trust domain: the `aud` every accepted Txn-Token must name (e.g. `example.org`). */
+  trustDomain: string
+  /** The TTS's public keys: `{ jwksUrl }` (its JWKS endpoint), `{ jwks }` or `{ jwksFile }`. */
+  keys: KeySourceOptions
+  /** When set, the exact `iss` every accepted Txn-Token must carry. @defaultValue not checked (`iss` is OPTIONAL) */
+  issuer?: string | undefined
+  /** Accepted `typ` values. @defaultValue `['txntoken+jwt']` */
+  typ?: string[] | undefined
+  /** Asymmetric algorithms allowed. @defaultValue EdDSA, ES256, ES384, PS256, RS256 */
+  algorithms?: string[] | undefined
+  /** Maximum `exp - iat`, seconds. @defaultValue 300 */
+  maxLifetime?: number | undefined
 }
 
 /** A verification key from a bundle, with the algorithms it may be used with. */

@@ -16,15 +16,21 @@ const sameStrings = (a: readonly string[], b: readonly string[]): boolean => a.l
  * of this actor. Own keys on both sides: an entry set to `undefined`, or one a (custom) mapping's
  * object inherits, must not pass for an entry of the same value that is absent.
  */
-function sameEntries(principalAttr: Readonly<Record<string, unknown>> | undefined, workloadAttr: Readonly<Record<string, unknown>>, actor: VerifiedActor | undefined): boolean {
+function sameEntries(
+  principalAttr: Readonly<Record<string, unknown>> | undefined,
+  workloadAttr: Readonly<Record<string, unknown>>,
+  actor: VerifiedActor | undefined,
+  txn: Readonly<Record<string, unknown>> | undefined,
+): boolean {
   if (principalAttr === undefined) return false
+  if (txn !== undefined && principalAttr['txn'] !== txn) return false
   let count = 0
   for (const key of Object.keys(workloadAttr)) {
-    if (key === 'act') continue
+    if (key === 'act' || key === 'txn') continue
     if (!Object.hasOwn(principalAttr, key) || principalAttr[key] !== workloadAttr[key]) return false
     count++
   }
-  const expected = count + (actor === undefined ? 0 : 1)
+  const expected = count + (actor === undefined ? 0 : 1) + (txn === undefined ? 0 : 1)
   return Object.keys(principalAttr).length === expected
 }
 
@@ -33,7 +39,7 @@ const PRINCIPALS_WITHOUT_ACTOR = 512
 
 /** One verifier's principals, by actor (weakly) and by workload id (bounded). */
 export class PrincipalMemo {
-  private readonly accompanied = new WeakMap<VerifiedActor, Principal>()
+  private readonly accompanied = new WeakMap<object, Principal>()
   private readonly unaccompanied = new Map<string, Principal>()
 
   /**
@@ -41,16 +47,18 @@ export class PrincipalMemo {
    * from the last one built for this actor (or for this workload without one): fresh workload
    * tokens of one caller then share one frozen principal, which the engine validates once.
    */
-  of(workloadId: string, mapped: WorkloadMapping, actor: VerifiedActor | undefined): Principal {
-    const last = actor === undefined ? this.unaccompanied.get(workloadId) : this.accompanied.get(actor)
-    if (last !== undefined && last.id === workloadId && sameStrings(last.roles, mapped.roles) && sameEntries(last.attr, mapped.attr, actor)) {
+  of(workloadId: string, mapped: WorkloadMapping, actor: VerifiedActor | undefined, txn?: Readonly<Record<string, unknown>>): Principal {
+    // A Txn-Token's actor and transaction are one frozen side: either object keys both.
+    const by = actor ?? txn
+    const last = by === undefined ? this.unaccompanied.get(workloadId) : this.accompanied.get(by)
+    if (last !== undefined && last.id === workloadId && sameStrings(last.roles, mapped.roles) && sameEntries(last.attr, mapped.attr, actor, txn)) {
       return last
     }
-    const principal = deepFreeze(buildPrincipal({ id: workloadId, ...mapped }, actor))
-    if (actor === undefined) {
+    const principal = deepFreeze(buildPrincipal({ id: workloadId, ...mapped }, actor, txn))
+    if (by === undefined) {
       if (this.unaccompanied.size >= PRINCIPALS_WITHOUT_ACTOR) this.unaccompanied.delete(this.unaccompanied.keys().next().value as string)
       this.unaccompanied.set(workloadId, principal)
-    } else this.accompanied.set(actor, principal)
+    } else this.accompanied.set(by, principal)
     return principal
   }
 }

@@ -104,19 +104,23 @@ export function runMapping<T extends { roles: string[]; attr: Record<string, unk
 
 /**
  * The principal shape the seed policies expect: the workload, with the actor under `attr.act.user`
- * (and the issuer that vouched for the actor as `attr.act.user.issuer`). Attribute objects have no
+ * (and the issuer that vouched for the actor as `attr.act.user.issuer`), and the Txn-Token's
+ * transaction under `attr.txn`. Attribute objects have no
  * prototype and copy own properties only, whatever a (custom) mapping returned.
  */
 export function buildPrincipal(
   workload: { id: string; roles: string[]; attr: Record<string, unknown> },
   actor: { id: string; roles: string[]; attr: Record<string, unknown>; issuer: string } | undefined,
+  txn?: Readonly<Record<string, unknown>> | undefined,
 ): Principal {
   const attr = bareRecord()
-  for (const name of Object.keys(workload.attr)) if (name !== 'act') attr[name] = workload.attr[name]
+  for (const name of Object.keys(workload.attr)) if (name !== 'act' && name !== 'txn') attr[name] = workload.attr[name]
   if (actor !== undefined) {
     const actorAttr = bareRecord()
     for (const name of Object.keys(actor.attr)) actorAttr[name] = actor.attr[name]
     attr['act'] = { user: { id: actor.id, roles: actor.roles, attr: actorAttr, issuer: actor.issuer } }
   }
+  // The transaction a Txn-Token vouches for: only the Txn-Token Service writes `attr.txn`.
+  if (txn !== undefined) attr['txn'] = txn
   return { id: workload.id, roles: workload.roles, attr }
 }

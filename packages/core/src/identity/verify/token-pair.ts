@@ -11,6 +11,9 @@ import { checkActorBinding, checkActorIssuedTo } from './binding.js'
 import { walkActChain } from '../delegation.js'
 import { sha256Base64url } from '../digest.js'
 import { isTransactionId } from '../headers.js'
+import { checkNoTxnTokenBinding, checkTxnTokenHash, checkTxnTokenTransaction } from './txn-binding.js'
+import { txnSideOf, type TxnSide } from './txn-side.js'
+import { asTxnTokenFailure, verifyTxnToken, type VerifiedTxnToken } from './txn-token.js'
 import { authoritativeClaims, runMapping } from './principal.js'
 import { PrincipalMemo } from './principal-memo.js'
 import { aboutToken, andThenAbout } from './token-kind.js'
@@ -31,11 +34,14 @@ export interface Verified {
   readonly caller: Omit<VerifiedCaller, 'transactionId'>
   /** The `txn` the workload token carries, if any. */
   readonly tokenTxn: string | undefined
+  /** The actor credential as received: an access token, or a Txn-Token when `txnToken` is true. */
   readonly actorToken: string | undefined
+  /** Whether the actor credential is a Txn-Token. */
+  readonly txnToken: boolean
   readonly workloadToken: string
   /** What a cached answer re-checks: the tokens' time rules and keys. */
   readonly workload: VerifiedWorkloadToken
-  readonly actor: VerifiedActorToken | undefined
+  readonly actor: VerifiedActorToken | VerifiedTxnToken | undefined
 }
 
 /** Actor-token digests remembered per verifier. */
@@ -67,6 +73,17 @@ function delegationOf(workloads: string[], actorChain: string[]): Delegation {
   return delegation
 }
 
+/** What the workload token's checks established, handed to the actor-credential step. */
+interface PairParts {
+  workload: VerifiedWorkloadToken
+  workloadToken: string
+  workloadChain: string[]
+  tokenTxn: string | undefined
+  mappedWorkload: WorkloadMapping
+  actorDigest: string | undefined
+  selfSigned: boolean
+}
+
 /** One verifier's token-pair verification, with the memos it keeps across requests. */
 export class TokenPairVerifier {
   // sha256 of actor tokens that verified: a session's token comes back with every new workload token.
@@ -79,7 +96,7 @@ export class TokenPairVerifier {
   }
 
   /** Verifies both tokens; answers now when the keys are at hand (no promise on the fresh-token path). */
-  verify(workloadToken: string, actorToken: string | undefined, nowMs: number): MaybePromise<Verified> {
+  verify(workloadToken: string, actorToken: string | undefined, nowMs: number, txnToken = false): MaybePromise<Verified> {
     const { trust, maxTokenBytes, tolerance, offload, audiences, audienceMode, maxWorkloadLifetime } = this.settings
     const base: SlotLimits = { maxTokenBytes, tolerance, now: Math.floor(nowMs / 1000), offload }
     let workload: MaybePromise<VerifiedWorkloadToken>
@@ -93,7 +110,7 @@ export class TokenPairVerifier {
     } catch (err) {
       throw aboutToken(err, 'workload')
     }
-    return andThenAbout('workload', workload, (verified) => this.afterWorkload(verified, workloadToken, actorToken, base))
+    return andThenAbout('workload', workload, (verified) => this.afterWorkload(verified, workloadToken, actorToken, base, txnToken))
   }
 
   private afterWorkload(
@@ -101,6 +118,7 @@ export class TokenPairVerifier {
     workloadToken: string,
     actorToken: string | undefined,
     base: SlotLimits,
+    txnToken: boolean,
   ): MaybePromise<Verified> {
     const { maxActDepth, mapWorkload, trust } = this.settings
     const { actorDigests } = this
@@ -119,8 +137,12 @@ export class TokenPairVerifier {
     const knownDigest = actorToken === undefined ? undefined : actorDigests.get(actorToken, digestKey)
     const actorDigest = actorToken === undefined ? undefined : (knownDigest ?? sha256Base64url(actorToken))
     try {
-      // A missing or different actor token is what fails the workload token's `ath` binding.
-      checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
+      if (txnToken) checkTxnTokenHash(workload.claims, actorDigest as string)
+      else {
+        checkNoTxnTokenBinding(workload.claims)
+        // A missing or different actor token is what fails the workload token's `ath` binding.
+        checkActorBinding(workload.claims['ath'], actorDigest, workload.anchor.requireActorBinding)
+      }
     } catch (err) {
       throw aboutToken(err, 'actor')
     }
@@ -140,6 +162,9 @@ export class TokenPairVerifier {
     const provenChain = !selfSigned && anchor.authoritativeClaims?.has('act') === true ? workloadChain : NO_CHAIN
     const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn as string | undefined, mappedWorkload, actorDigest, selfSigned }
     if (actorToken === undefined) return this.assemble(parts, undefined, [])
+    if (txnToken) return this.withTxnToken(parts, actorToken, base, () => {
+      if (knownDigest === undefined) actorDigests.set(actorToken, actorDigest as string, digestKey)
+    })
     let actor: MaybePromise<VerifiedActorToken>
     try {
       actor = verifyActorToken(actorToken, trust, base)
@@ -159,22 +184,33 @@ export class TokenPairVerifier {
     })
   }
 
+  /** The Txn-Token branch: verify it as the TTS's, check it names the workload token's transaction, map it. */
+  private withTxnToken(parts: PairParts, token: string, base: SlotLimits, verifiedHook: () => void): MaybePromise<Verified> {
+    const service = this.settings.trust.txnTokenService
+    return andThenAbout('actor', verifyTxnToken(token, service, base), (verified) => {
+      let side: TxnSide
+      try {
+        checkTxnTokenTransaction(parts.tokenTxn, verified.txn)
+        side = txnSideOf(verified, service as NonNullable<typeof service>)
+      } catch (err) {
+        throw asTxnTokenFailure(err)
+      }
+      verifiedHook()
+      const actor = side.actor === undefined ? undefined : { actor: side.actor, token, verified }
+      return this.assemble(parts, actor, [], { side, token, verified })
+    })
+  }
+
   /** The frozen verification of a token pair. */
   private assemble(
-    parts: {
-      workload: VerifiedWorkloadToken
-      workloadToken: string
-      workloadChain: string[]
-      tokenTxn: string | undefined
-      mappedWorkload: WorkloadMapping
-      actorDigest: string | undefined
-      selfSigned: boolean
-    },
-    verifiedActor: { actor: VerifiedActor; token: string; verified: VerifiedActorToken } | undefined,
+    parts: PairParts,
+    verifiedActor: { actor: VerifiedActor; token: string; verified: VerifiedActorToken | VerifiedTxnToken } | undefined,
     actorChain: string[],
+    txn?: { side: TxnSide; token: string; verified: VerifiedTxnToken },
   ): Verified {
     const { workload, workloadToken, mappedWorkload } = parts
     const actor = verifiedActor?.actor
+    const credential = txn ?? verifiedActor
     const workloadExp = workload.exp * 1000
     const caller = deepFreeze({
       workload: {
@@ -186,12 +222,13 @@ export class TokenPairVerifier {
         claims: workload.claims,
       },
       actor,
+      txn: txn?.side.txn,
       delegation: delegationOf(parts.workloadChain, actorChain),
       tokenDigests: { workload: sha256Base64url(workloadToken), actor: parts.actorDigest },
-      principal: this.principals.of(workload.id.id, mappedWorkload, actor),
-      expiresAt: verifiedActor === undefined ? workloadExp : Math.min(workloadExp, verifiedActor.verified.exp * 1000),
+      principal: this.principals.of(workload.id.id, mappedWorkload, actor, txn?.side.attr),
+      expiresAt: credential === undefined ? workloadExp : Math.min(workloadExp, credential.verified.exp * 1000),
     })
-    const actorToken = verifiedActor?.token
-    return { caller, tokenTxn: parts.tokenTxn, actorToken, workloadToken, workload, actor: verifiedActor?.verified }
+    const actorToken = credential?.token
+    return { caller, tokenTxn: parts.tokenTxn, actorToken, txnToken: txn !== undefined, workloadToken, workload, actor: credential?.verified }
   }
 }

@@ -81,6 +81,8 @@ export interface IdentityVerifierOptions {
   actorHeader?: string | undefined
   /** Header carrying the transaction id. @defaultValue `'x-meshguard-txn'` */
   transactionHeader?: string | undefined
+  /** Header carrying a Txn-Token (accepted when the trust bundle names a `txnTokens` service). @defaultValue `'txn-token'` */
+  txnTokenHeader?: string | undefined
   /** Clock skew tolerated on `exp`, `nbf` and `iat`, at most 60. @defaultValue 30 */
   clockTolerance?: number | undefined
   /** Maximum `exp - iat` of a workload token. @defaultValue 900 */

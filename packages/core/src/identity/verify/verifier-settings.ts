@@ -1,6 +1,7 @@
 /** The options of one identity verifier, validated once. */
 import { ConfigError } from '../../errors.js'
 import { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, SINGLE_VALUE_HEADERS } from '../headers.js'
+import { TXN_TOKEN_HEADER } from '../txn-wire.js'
 import { defaultActorMapping, defaultWorkloadMapping } from './principal.js'
 import { TrustBundle } from '../trust/trust-bundle.js'
 import type { ClaimMappingOptions, IdentityVerifierOptions } from './types.js'
@@ -12,6 +13,8 @@ export interface VerifierSettings {
   readonly audienceMode: 'exact' | 'contains'
   readonly actorHeader: string
   readonly transactionHeader: string
+  /** The header a Txn-Token arrives in. */
+  readonly txnTokenHeader: string
   readonly tolerance: number
   readonly maxWorkloadLifetime: number
   readonly maxTokenBytes: number
@@ -57,6 +60,10 @@ export function resolveVerifierSettings(options: IdentityVerifierOptions): Verif
   }
   // Node keeps one value of these (or joins cookies with "; "): a duplicate could slip through unseen.
   if (SINGLE_VALUE_HEADERS.has(actorHeader)) throw new ConfigError('identity.actorHeader', 'must be a header Node keeps every value of')
+  const txnTokenHeader = (options.txnTokenHeader ?? TXN_TOKEN_HEADER).toLowerCase()
+  if (txnTokenHeader === 'authorization' || txnTokenHeader === actorHeader || txnTokenHeader === transactionHeader || SINGLE_VALUE_HEADERS.has(txnTokenHeader)) {
+    throw new ConfigError('identity.txnTokenHeader', 'must be its own header, one Node keeps every value of')
+  }
   if (SINGLE_VALUE_HEADERS.has(transactionHeader)) {
     throw new ConfigError('identity.transactionHeader', 'must be a header Node keeps every value of')
   }
@@ -89,6 +96,7 @@ export function resolveVerifierSettings(options: IdentityVerifierOptions): Verif
     audienceMode,
     actorHeader,
     transactionHeader,
+    txnTokenHeader,
     tolerance,
     maxWorkloadLifetime,
     maxTokenBytes,

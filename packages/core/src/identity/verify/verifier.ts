@@ -7,11 +7,12 @@ import { checkTimes } from './claims.js'
 import { TokenPairVerifier, type Verified } from './token-pair.js'
 import type { TrustBundle } from '../trust/trust-bundle.js'
 import { VerificationCache } from './verification-cache.js'
-import { kActorToken, type VerifiedCaller } from '../caller.js'
+import { kActorToken, kTxnToken, type VerifiedCaller } from '../caller.js'
 import type { HeaderView } from '../headers.js'
 import type { ActorRequirement, IdentityVerifierOptions, VerifierStats, VerifyCallOptions } from './types.js'
 import { resolveVerifierSettings } from './verifier-settings.js'
 import { stillTrusted, type VerifiedActorToken, type VerifiedWorkloadToken } from './verify-token.js'
+import { readTxnTokenHeader, type VerifiedTxnToken } from './txn-token.js'
 
 /** Verifies incoming workload and actor tokens and builds the on-behalf-of principal. */
 export interface IdentityVerifier {
@@ -41,14 +42,16 @@ interface Cached {
   readonly verified: Verified
   /** The `authorization` value, compared in full on every hit. */
   readonly authorization: string
-  /** The actor header value, compared in full on every hit. */
+  /** The actor credential header value (actor token or Txn-Token), compared in full on every hit. */
   readonly actor: string | undefined
+  /** Whether that value came in the Txn-Token header (compared on every hit too). */
+  readonly txnToken: boolean
   /** The clock second whose time checks the tokens last passed (they are re-run once a second). */
   checkedSecond: number
 }
 
 /** Whether a token's time checks pass at `now` (seconds), exactly as a fresh verification runs them. */
-function timesHold(token: VerifiedWorkloadToken | VerifiedActorToken, now: number): boolean {
+function timesHold(token: VerifiedWorkloadToken | VerifiedActorToken | VerifiedTxnToken, now: number): boolean {
   try {
     checkTimes(token.claims, { ...token.times, now })
     return true
@@ -79,10 +82,10 @@ function stillValid(entry: Cached, nowMs: number): boolean {
  * values in full, and two entries that share a key merely replace each other, which costs one
  * re-verification, as an eviction does (and any caller can force evictions by filling the cache).
  */
-function cacheKey(authorization: string, actor: string | undefined): number {
+function cacheKey(authorization: string, actor: string | undefined, txnToken: boolean): number {
   const workload = tokenKey(authorization)
-  // The separator keeps "no actor" and "an actor" apart.
-  return (actor === undefined ? workload : mixTail(workload ^ 0x2e, actor)) & 0x3fffffff
+  // The separators keep "no actor", "an actor token" and "a Txn-Token" apart.
+  return (actor === undefined ? workload : mixTail(workload ^ (txnToken ? 0x5b : 0x2e), actor)) & 0x3fffffff
 }
 
 /**
@@ -99,7 +102,9 @@ class CallerRecord implements VerifiedCaller {
   principal: VerifiedCaller['principal']
   expiresAt: number
   transactionId: string
+  txn: VerifiedCaller['txn']
   readonly #actorToken: string | undefined
+  readonly #txnToken: string | undefined
 
   constructor(verified: Verified, transactionId: string) {
     const c = verified.caller
@@ -110,12 +115,18 @@ class CallerRecord implements VerifiedCaller {
     this.principal = c.principal
     this.expiresAt = c.expiresAt
     this.transactionId = transactionId
-    this.#actorToken = verified.actorToken
+    this.txn = c.txn
+    this.#actorToken = verified.txnToken ? undefined : verified.actorToken
+    this.#txnToken = verified.txnToken ? verified.actorToken : undefined
   }
 
   get [kActorToken](): string | undefined {
     // A copy made from this prototype has no token of its own: it reads as none, never throws.
     return #actorToken in this ? this.#actorToken : undefined
+  }
+
+  get [kTxnToken](): string | undefined {
+    return #txnToken in this ? this.#txnToken : undefined
   }
 }
 
@@ -135,11 +146,11 @@ class CallerRecord implements VerifiedCaller {
  */
 export function createIdentityVerifier(options: IdentityVerifierOptions): IdentityVerifier {
   const settings = resolveVerifierSettings(options)
-  const { trust, actorHeader, transactionHeader, maxHeaderBytes, clock } = settings
+  const { trust, actorHeader, transactionHeader, txnTokenHeader, maxHeaderBytes, clock } = settings
   const pairs = new TokenPairVerifier(settings)
   const cache = new VerificationCache<Cached>(settings.cacheSize)
   // Concurrent first requests with the same tokens share one verification.
-  const inflight = new Map<number, { workloadToken: string; actorToken: string | undefined; result: Promise<Verified> }>()
+  const inflight = new Map<number, { workloadToken: string; actorToken: string | undefined; txnToken: boolean; result: Promise<Verified> }>()
   let cacheHits = 0
   let cacheMisses = 0
 
@@ -161,13 +172,24 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     // Every header is read and checked in the same order as without a cache. Reading a token is a
     // pure function of its header value, so a cached entry whose value is equal supplies the token.
     const authorization = singleHeader(headers, 'authorization', 'workload', maxHeaderBytes)
-    const key = authorization === undefined ? undefined : cacheKey(authorization, peekSingleHeader(headers, actorHeader))
+    const peekedActor = peekSingleHeader(headers, actorHeader)
+    const peekedTxn = peekedActor === undefined ? headers[txnTokenHeader] !== undefined : false
+    const key =
+      authorization === undefined
+        ? undefined
+        : cacheKey(authorization, peekedTxn ? peekSingleHeader(headers, txnTokenHeader) : peekedActor, peekedTxn)
     const cached = key === undefined ? undefined : cache.get(key)
     // Each header value is compared with the cached one once (tokens run to ~1 KB).
     const sameAuthorization = cached !== undefined && cached.authorization === authorization
     const workloadToken = sameAuthorization ? cached.verified.workloadToken : parseBearer(authorization)
-    const actorValue = singleHeader(headers, actorHeader, 'actor', maxHeaderBytes)
-    const sameActor = cached !== undefined && cached.actor === actorValue
+    const accessValue = singleHeader(headers, actorHeader, 'actor', maxHeaderBytes)
+    const txnValue = readTxnTokenHeader(headers, txnTokenHeader, maxHeaderBytes)
+    if (accessValue !== undefined && txnValue !== undefined) {
+      throw new IdentityError('txn_token_conflict', 'an actor token and a Txn-Token were both sent', { tokenKind: 'actor' })
+    }
+    const isTxn = txnValue !== undefined
+    const actorValue = isTxn ? txnValue : accessValue
+    const sameActor = cached !== undefined && cached.actor === actorValue && cached.txnToken === isTxn
     const actorToken = sameActor ? cached.verified.actorToken : parseActorToken(actorValue)
     const headerTxn = transactionIdHeader(headers, transactionHeader)
     // A token implies the header and its key; TypeScript needs all three spelled out.
@@ -189,30 +211,32 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       cacheMisses++
       // Share a running verification only with a request carrying the very same tokens.
       const running = inflight.get(key)
-      const shared = running !== undefined && running.workloadToken === workloadToken && running.actorToken === actorToken
-      const result = shared ? running.result : pairs.verify(workloadToken, actorToken, now)
+      const shared = running !== undefined && running.workloadToken === workloadToken && running.actorToken === actorToken && running.txnToken === isTxn
+      const result = shared ? running.result : pairs.verify(workloadToken, actorToken, now, isTxn)
       if (isPromise(result)) {
         if (running === undefined) {
-          inflight.set(key, { workloadToken, actorToken, result })
+          inflight.set(key, { workloadToken, actorToken, txnToken: isTxn, result })
           void result.then(
             () => inflight.delete(key),
             () => inflight.delete(key),
           )
         }
         return result.then((fresh) => {
-          cache.set(key, { verified: fresh, authorization, actor: actorValue, checkedSecond: Math.floor(now / 1000) })
-          return answer(fresh, headerTxn, callOptions.newTransactionId)
+          cache.set(key, { verified: fresh, authorization, actor: actorValue, txnToken: isTxn, checkedSecond: Math.floor(now / 1000) })
+          return answer(fresh, headerTxn, callOptions.newTransactionId, requirement)
         })
       }
-      cache.set(key, { verified: result, authorization, actor: actorValue, checkedSecond: Math.floor(now / 1000) })
-      return answer(result, headerTxn, callOptions.newTransactionId)
+      cache.set(key, { verified: result, authorization, actor: actorValue, txnToken: isTxn, checkedSecond: Math.floor(now / 1000) })
+      return answer(result, headerTxn, callOptions.newTransactionId, requirement)
     }
     cacheHits++
-    return answer(verified, headerTxn, callOptions.newTransactionId)
+    return answer(verified, headerTxn, callOptions.newTransactionId, requirement)
   }
 
   /** The caller of one request, once the header's transaction id agrees with the token's. */
-  function answer(verified: Verified, headerTxn: string | undefined, newTransactionId: string | undefined): VerifiedCaller {
+  function answer(verified: Verified, headerTxn: string | undefined, newTransactionId: string | undefined, requirement: ActorRequirement): VerifiedCaller {
+    // A Txn-Token of a workload's own transaction carries no user: it cannot meet `actor: 'required'`.
+    if (requirement === 'required' && verified.txnToken && verified.caller.actor === undefined) checkRequirement(requirement, false)
     if (headerTxn !== undefined && verified.tokenTxn !== undefined && headerTxn !== verified.tokenTxn) {
       throw new IdentityError('txn_mismatch', 'transaction id header differs from the token')
     }

@@ -54,7 +54,7 @@ export interface VerifiedActorToken {
   times: TimeRules
 }
 
-function headerAlg(header: Readonly<Record<string, unknown>>): string {
+export function headerAlg(header: Readonly<Record<string, unknown>>): string {
   const { alg } = header
   // Exact case: "none", "noNE", "HS256" and friends all stop here, before any key is touched.
   if (typeof alg !== 'string' || !ASYMMETRIC_ALGORITHMS.has(alg)) {
@@ -64,7 +64,7 @@ function headerAlg(header: Readonly<Record<string, unknown>>): string {
   return alg
 }
 
-function headerKid(header: Readonly<Record<string, unknown>>): string {
+export function headerKid(header: Readonly<Record<string, unknown>>): string {
   const { kid } = header
   if (typeof kid !== 'string' || kid.length === 0 || kid.length > 256) {
     throw new IdentityError('kid_missing', 'token header has no usable "kid"')
@@ -72,7 +72,7 @@ function headerKid(header: Readonly<Record<string, unknown>>): string {
   return kid
 }
 
-function checkTyp(header: Readonly<Record<string, unknown>>, accepted: ReadonlySet<string>, optional: boolean): void {
+export function checkTyp(header: Readonly<Record<string, unknown>>, accepted: ReadonlySet<string>, optional: boolean): void {
   const { typ } = header
   if (typ === undefined && optional) return
   if (typeof typ !== 'string' || !accepted.has(normalizeTyp(typ))) {
@@ -81,7 +81,7 @@ function checkTyp(header: Readonly<Record<string, unknown>>, accepted: ReadonlyS
 }
 
 /** Verifies the signature with a key from the bundle (header `jwk`, `jku`, `x5u`, `x5c` are never used). */
-function checkSignature(
+export function checkSignature(
   token: string,
   entry: KeyEntry,
   alg: string,
@@ -111,7 +111,7 @@ interface FoundKey {
 const isUnknownKey = (err: unknown): boolean => err instanceof MeshguardError && err.reason === 'unknown_key'
 
 /** The first store (from `from` on) that has the kid; answers now when the stores do. */
-function findKey(stores: readonly KeyStore[], kid: string, from = 0, notFound?: unknown): MaybePromise<FoundKey> {
+export function findKey(stores: readonly KeyStore[], kid: string, from = 0, notFound?: unknown): MaybePromise<FoundKey> {
   for (let index = from; index < stores.length; index++) {
     let found: Promise<KeyEntry> | KeyEntry
     try {

@@ -1,0 +1,33 @@
+/**
+ * `@meshguard/core/txn-tokens`: OAuth Transaction Tokens (draft-ietf-oauth-transaction-tokens-10).
+ * Receiving them needs only `trust.txnTokens` on the identity verifier (main entry); this subpath
+ * holds the rest: the edge's access-token verifier and Txn-Token Service client, the raw Txn-Token
+ * of a verified caller for forwarding, route-scope errors, header and claim names.
+ *
+ * @packageDocumentation
+ */
+export {
+  createTxnTokenExchange,
+  createAccessTokenVerifier,
+  txnTokenOf,
+  kTxnToken,
+  TXN_TOKEN_TYP,
+  TXN_TOKEN_HEADER,
+  TXN_TOKEN_TYPE,
+  TXN_TOKEN_HASH_CLAIM,
+  TXN_TOKEN_DENIED_REASONS,
+} from './identity/index.js'
+export type {
+  TxnTokenServiceTrust,
+  VerifiedTxn,
+  TxnTokenExchange,
+  TxnTokenExchangeOptions,
+  TxnTokenRequest,
+  IssuedTxnToken,
+  TxnSubjectTokenType,
+  AccessTokenVerifier,
+  AccessTokenVerifierOptions,
+  EdgeCaller,
+} from './identity/index.js'
+export { InsufficientScopeError, scopesOf } from './pipeline/index.js'
+export type { EdgeOptions } from './pipeline/index.js'
