@@ -51,6 +51,7 @@ describe('@meshguard/core public surface', () => {
     ['adapter', 'decideRequest'],
     ['testing', 'runPolicyTests'],
     ['telemetry', 'ATTR_AUTHZ_DECISION'],
+    ['edge', 'createEdgeVerifier'],
   ])('serves the subpath @meshguard/core/%s (built, ESM and require)', (subpath, name) => {
     const esm = node(`const m = await import('@meshguard/core/${subpath}'); console.log(typeof m.${name})`, 'module')
     expect(esm.trim()).not.toBe('undefined')

@@ -78,6 +78,7 @@ describe.each([
   ['adapter', 'adapter.ts', ['decideRequest', 'whenDecided', 'compileRoute', 'headerViewOf', 'attachRequestGrant']],
   ['testing', 'testing.ts', ['runPolicyTests', 'formatTestResults', 'embeddedTestEngines']],
   ['telemetry', 'telemetry-names.ts', ['ATTR_AUTHZ_DECISION', 'METRIC_AUTHZ_DECISIONS', 'recordTrustEvents']],
+  ['edge', 'edge.ts', ['createEdgeVerifier', 'jwkThumbprint']],
 ] as const)('@meshguard/core/%s', (_subpath, file, expected) => {
   const names = exportsOf(`${src}${file}`)
   it('exports what its callers need, each documented', () => {

@@ -20,8 +20,10 @@ export type {
   JsonWebKeySet,
   RemoteJwksOptions,
   KeySourceOptions,
+  DiscoveryOptions,
   WorkloadTrustAnchor,
   ActorIssuer,
+  ActorIssuerFamily,
   TrustEvent,
   TrustCounters,
   TrustBundleOptions,
@@ -50,3 +52,13 @@ export { loadSigningKey } from './mint/signing-key.js'
 export type { SigningKeyInput, SigningAlgorithm, SigningKey } from './mint/signing-key.js'
 export { createWorkloadIdentity } from './mint/workload-identity.js'
 export type { WorkloadIdentity, WorkloadIdentityOptions, OutboundIdentityRequest } from './mint/workload-identity.js'
+// Verify: one-time use, revocation, the edge (DPoP, introspection).
+export { createMemoryReplayStore, redisReplayStore } from './verify/replay.js'
+export type { ReplayStore, ReplayOptions, RedisCommandClient, RedisReplayStoreOptions, ReplayCounters } from './verify/replay.js'
+export { parseRevocationList } from './verify/revocation.js'
+export type { RevocationOptions, RevocationListOptions, RevocationQuery, RevocationEntry, RevocationIndex } from './verify/revocation.js'
+export { createEdgeVerifier } from './verify/edge-verifier.js'
+export type { EdgeVerifier, EdgeVerifierOptions, EdgeRequest, EdgeCaller } from './verify/edge-verifier.js'
+export { jwkThumbprint } from './verify/dpop.js'
+export type { DpopOptions } from './verify/dpop.js'
+export type { IntrospectionOptions } from './verify/introspection.js'

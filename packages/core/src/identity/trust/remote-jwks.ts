@@ -26,6 +26,8 @@ function positive(value: number | undefined, fallback: number, option: string): 
  */
 export class RemoteJwks implements KeyStore {
   readonly source: string
+  /** The JWKS URL as configured (normalized). */
+  readonly href: string
   private readonly url: URL
   private readonly timeoutMs: number
   private readonly cooldownMs: number
@@ -58,6 +60,7 @@ export class RemoteJwks implements KeyStore {
     }
     if (url.username || url.password) throw new ConfigError(option, 'must not carry credentials')
     this.url = url
+    this.href = url.href
     this.source = url.origin + url.pathname
     this.timeoutMs = positive(options.timeoutMs, 5000, option.replace(/jwksUrl$/, 'timeoutMs'))
     this.cooldownMs = positive(options.cooldownMs, 30_000, option.replace(/jwksUrl$/, 'cooldownMs'))

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../errors.js'
 import { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS } from '../jws-algorithms.js'
+import { IssuerFamily } from './issuer-family.js'
 import { createKeyStore } from './key-store.js'
 import { deepFreeze } from '../../internal/deep-freeze.js'
 import { bareRecord } from '../../internal/own.js'
@@ -39,6 +40,8 @@ export interface ResolvedActorIssuer {
   readonly authoritativeClaims: ReadonlySet<string> | undefined
   /** Put before every actor id from this issuer. */
   readonly actorIdPrefix: string
+  /** The tenant, for an issuer of a family. */
+  readonly tenant?: string | undefined
 }
 
 function algorithmSet(algorithms: string[] | undefined, option: string): ReadonlySet<string> {
@@ -72,6 +75,7 @@ function seconds(value: number | undefined, fallback: number, option: string): n
 export class TrustBundle {
   private readonly workloadsByIssuer = new Map<string | undefined, ResolvedWorkloadAnchor[]>()
   private readonly actorsByIssuer = new Map<string, ResolvedActorIssuer>()
+  private readonly families: IssuerFamily[] = []
   private readonly totals: TrustCounters = {
     jwksFetches: 0,
     jwksFetchFailures: 0,
@@ -79,6 +83,9 @@ export class TrustBundle {
     jwksRefreshSuppressed: 0,
     jwksUnavailable: 0,
   }
+
+  /** @internal Reports an event of a verifier's trust checks (revocation lists) through this bundle's `onEvent`. */
+  readonly report: (event: TrustEvent) => void
 
   /** Use {@link createTrustBundle}. */
   constructor(options: TrustBundleOptions) {
@@ -97,6 +104,7 @@ export class TrustBundle {
         }
       },
     }
+    this.report = context.emit
     if (!Array.isArray(options.workloads)) throw new ConfigError('trust.workloads', 'must be a list of trust anchors')
     options.workloads.forEach((anchor, i) => {
       const resolved = resolveWorkloadAnchor(anchor, `trust.workloads[${i}]`, context)
@@ -106,12 +114,16 @@ export class TrustBundle {
     })
     const actors = options.actors ?? []
     if (!Array.isArray(actors)) throw new ConfigError('trust.actors', 'must be a list of issuers')
+    const families = options.actorIssuerFamilies ?? []
+    if (!Array.isArray(families)) throw new ConfigError('trust.actorIssuerFamilies', 'must be a list of issuer families')
     actors.forEach((actor, i) => {
-      const resolved = resolveActorIssuer(actor, `trust.actors[${i}]`, context, actors.length)
+      // Beside a family, every issuer's ids are qualified: a family has many issuers.
+      const resolved = resolveActorIssuer(actor, `trust.actors[${i}]`, context, actors.length + families.length)
       if (this.actorsByIssuer.has(resolved.issuer)) throw new ConfigError(`trust.actors[${i}].issuer`, 'is listed twice')
       this.actorsByIssuer.set(resolved.issuer, resolved)
     })
     checkActorIdPrefixes([...this.actorsByIssuer.values()].map((a) => a.actorIdPrefix))
+    families.forEach((family, i) => this.families.push(new IssuerFamily(family, `trust.actorIssuerFamilies[${i}]`, context)))
   }
 
   /** Running totals of JWKS activity, for metrics. */
@@ -126,7 +138,13 @@ export class TrustBundle {
 
   /** @internal The actor issuer with exactly this `iss`. */
   actorIssuer(issuer: string): ResolvedActorIssuer | undefined {
-    return this.actorsByIssuer.get(issuer)
+    const exact = this.actorsByIssuer.get(issuer)
+    if (exact !== undefined || this.families.length === 0) return exact
+    for (const family of this.families) {
+      const member = family.resolve(issuer)
+      if (member !== undefined) return member
+    }
+    return undefined
   }
 
   private count(event: TrustEvent): void {
@@ -177,7 +195,7 @@ function resolveWorkloadAnchor(anchor: WorkloadTrustAnchor, option: string, cont
   return Object.freeze({
     issuer,
     mayIdentify,
-    keys: createKeyStore(anchor.keys, `${option}.keys`, context),
+    keys: createKeyStore(anchor.keys, `${option}.keys`, context, issuer),
     typ: typSet(anchor.typ, WORKLOAD_TOKEN_TYP, `${option}.typ`),
     typOptional: anchor.typOptional === true,
     algorithms: algorithmSet(anchor.algorithms, `${option}.algorithms`),
@@ -229,7 +247,8 @@ function checkActorIdPrefixes(prefixes: readonly string[]): void {
   }
 }
 
-function resolveActorIssuer(actor: ActorIssuer, option: string, context: KeyStoreContext, issuers: number): ResolvedActorIssuer {
+/** @internal Validates one actor issuer (`issuers`: how many share the bundle, for the id prefix). */
+export function resolveActorIssuer(actor: ActorIssuer, option: string, context: KeyStoreContext, issuers: number): ResolvedActorIssuer {
   if (typeof actor !== 'object' || actor === null) throw new ConfigError(option, 'must be an object')
   if (typeof actor.issuer !== 'string' || actor.issuer.length === 0) {
     throw new ConfigError(`${option}.issuer`, 'must be a non-empty string')
@@ -240,7 +259,7 @@ function resolveActorIssuer(actor: ActorIssuer, option: string, context: KeyStor
   }
   return Object.freeze({
     issuer: actor.issuer,
-    keys: createKeyStore(actor.keys, `${option}.keys`, context),
+    keys: createKeyStore(actor.keys ?? { discovery: true }, `${option}.keys`, context, actor.issuer),
     audiences: new Set(audiences),
     typ: typSet(actor.typ, ACCESS_TOKEN_TYP, `${option}.typ`),
     algorithms: algorithmSet(actor.algorithms, `${option}.algorithms`),

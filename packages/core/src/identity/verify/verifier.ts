@@ -2,6 +2,7 @@ import { newRequestId } from '../../internal/request-id.js'
 import { IdentityError, IdentityMissingError, ConfigError } from '../../errors.js'
 import { parseActorToken, parseBearer, peekSingleHeader, singleHeader, transactionIdHeader } from '../headers.js'
 import { isPromise, type MaybePromise } from '../../internal/maybe-async.js'
+import { checkTokenUse } from './token-use.js'
 import { mixTail, tokenKey } from './token-memo.js'
 import { checkTimes } from './claims.js'
 import { TokenPairVerifier, type Verified } from './token-pair.js'
@@ -35,6 +36,9 @@ export interface IdentityVerifier {
   /** The trust bundle in use. */
   readonly trust: TrustBundle
 }
+
+/** The replay counters of a verifier without one-time use. */
+const NO_REPLAYS = Object.freeze({ replaysRefused: 0, replayStoreErrors: 0 })
 
 /** A cache entry: a verification and the header values its tokens were read from. */
 interface Cached {
@@ -135,7 +139,7 @@ class CallerRecord implements VerifiedCaller {
  */
 export function createIdentityVerifier(options: IdentityVerifierOptions): IdentityVerifier {
   const settings = resolveVerifierSettings(options)
-  const { trust, actorHeader, transactionHeader, maxHeaderBytes, clock } = settings
+  const { trust, actorHeader, transactionHeader, maxHeaderBytes, clock, replay, revocation } = settings
   const pairs = new TokenPairVerifier(settings)
   const cache = new VerificationCache<Cached>(settings.cacheSize)
   // Concurrent first requests with the same tokens share one verification.
@@ -211,12 +215,18 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     return answer(verified, headerTxn, callOptions.newTransactionId)
   }
 
-  /** The caller of one request, once the header's transaction id agrees with the token's. */
-  function answer(verified: Verified, headerTxn: string | undefined, newTransactionId: string | undefined): VerifiedCaller {
+  /**
+   * The caller of one request, once the header's transaction id agrees with the token's and the
+   * tokens may be used (not revoked; in one-time-use mode, the workload token's first use here).
+   */
+  function answer(verified: Verified, headerTxn: string | undefined, newTransactionId: string | undefined): MaybePromise<VerifiedCaller> {
     if (headerTxn !== undefined && verified.tokenTxn !== undefined && headerTxn !== verified.tokenTxn) {
       throw new IdentityError('txn_mismatch', 'transaction id header differs from the token')
     }
-    return new CallerRecord(verified, verified.tokenTxn ?? headerTxn ?? newTransactionId ?? newRequestId())
+    const caller = new CallerRecord(verified, verified.tokenTxn ?? headerTxn ?? newTransactionId ?? newRequestId())
+    if (replay === undefined && revocation === undefined) return caller
+    const usable = checkTokenUse(verified, settings, clock())
+    return isPromise(usable) ? usable.then(() => caller) : caller
   }
 
   return {
@@ -224,6 +234,13 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     verify: async (headers, callOptions) => verifyNow(headers, callOptions),
     verifyNow,
     trust,
-    stats: () => ({ ...trust.counters(), cacheHits, cacheMisses, cacheSize: cache.size }),
+    stats: () => ({
+      ...trust.counters(),
+      ...(replay?.counters ?? NO_REPLAYS),
+      revokedRefused: revocation?.revokedRefused ?? 0,
+      cacheHits,
+      cacheMisses,
+      cacheSize: cache.size,
+    }),
   }
 }
