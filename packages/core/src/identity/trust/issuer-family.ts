@@ -8,8 +8,10 @@
 import { ConfigError } from '../../errors.js'
 import { Lru } from '../lru.js'
 import { trustedFetchUrl } from './remote-document.js'
-import { resolveActorIssuer, type ResolvedActorIssuer } from './trust-bundle.js'
-import type { ActorIssuerFamily, KeyStoreContext } from './types.js'
+import type { ActorIssuer, ActorIssuerFamily, KeyStoreContext, ResolvedActorIssuer } from './types.js'
+
+/** How the bundle validates one actor issuer (`issuers`: how many share the bundle, for the id prefix). */
+export type ResolveActorIssuer = (actor: ActorIssuer, option: string, context: KeyStoreContext, issuers: number) => ResolvedActorIssuer
 
 /** The placeholder of a family's issuer template. */
 export const TENANT_PLACEHOLDER = '{tenant}'
@@ -34,6 +36,7 @@ export class IssuerFamily {
     private readonly family: ActorIssuerFamily,
     private readonly option: string,
     private readonly context: KeyStoreContext,
+    private readonly resolveActorIssuer: ResolveActorIssuer,
   ) {
     if (typeof family !== 'object' || family === null) throw new ConfigError(option, 'must be an object')
     const template = family.issuerTemplate
@@ -84,7 +87,7 @@ export class IssuerFamily {
   private build(iss: string, tenant: string): ResolvedActorIssuer {
     const { family, option, context } = this
     const keys = this.sharedKeys === undefined ? (family.keys ?? { discovery: true }) : { jwks: { keys: [] } }
-    const resolved = resolveActorIssuer({ ...family, issuer: iss, keys }, option, context, 2)
+    const resolved = this.resolveActorIssuer({ ...family, issuer: iss, keys }, option, context, 2)
     // With shared keys every tenant uses the one store (one fetch for the whole family).
     return Object.freeze({ ...resolved, keys: this.sharedKeys ?? resolved.keys, tenant })
   }

@@ -6,7 +6,18 @@ import { deepFreeze } from '../../internal/deep-freeze.js'
 import { bareRecord } from '../../internal/own.js'
 import { ACCESS_TOKEN_TYP, normalizeTyp, TOKEN_CLAIMS, WORKLOAD_TOKEN_TYP } from '../wire.js'
 import { compileIdentityPatterns, isSpiffeId, parseSpiffeId, type SpiffeId } from '../spiffe.js'
-import type { ActorIssuer, KeyStore, KeyStoreContext, TrustBundleOptions, TrustCounters, TrustEvent, WorkloadTrustAnchor } from './types.js'
+import type {
+  ActorIssuer,
+  KeyStore,
+  KeyStoreContext,
+  ResolvedActorIssuer,
+  TrustBundleOptions,
+  TrustCounters,
+  TrustEvent,
+  WorkloadTrustAnchor,
+} from './types.js'
+
+export type { ResolvedActorIssuer } from './types.js'
 
 /** @internal A workload anchor after validation. */
 export interface ResolvedWorkloadAnchor {
@@ -27,22 +38,6 @@ export interface ResolvedWorkloadAnchor {
   readonly authoritativeClaims: ReadonlySet<string> | undefined
 }
 
-/** @internal An actor issuer after validation. */
-export interface ResolvedActorIssuer {
-  readonly issuer: string
-  readonly keys: KeyStore
-  readonly audiences: ReadonlySet<string>
-  readonly typ: ReadonlySet<string>
-  readonly algorithms: ReadonlySet<string>
-  readonly maxTokenAge: number
-  readonly maxLifetime: number
-  /** Claims that describe the actor to policies; undefined: all of them. */
-  readonly authoritativeClaims: ReadonlySet<string> | undefined
-  /** Put before every actor id from this issuer. */
-  readonly actorIdPrefix: string
-  /** The tenant, for an issuer of a family. */
-  readonly tenant?: string | undefined
-}
 
 function algorithmSet(algorithms: string[] | undefined, option: string): ReadonlySet<string> {
   const list = algorithms ?? DEFAULT_ALGORITHMS
@@ -123,7 +118,7 @@ export class TrustBundle {
       this.actorsByIssuer.set(resolved.issuer, resolved)
     })
     checkActorIdPrefixes([...this.actorsByIssuer.values()].map((a) => a.actorIdPrefix))
-    families.forEach((family, i) => this.families.push(new IssuerFamily(family, `trust.actorIssuerFamilies[${i}]`, context)))
+    families.forEach((family, i) => this.families.push(new IssuerFamily(family, `trust.actorIssuerFamilies[${i}]`, context, resolveActorIssuer)))
   }
 
   /** Running totals of JWKS activity, for metrics. */

@@ -243,3 +243,20 @@ export interface KeyStoreContext {
   emit(event: TrustEvent): void
   clock(): number
 }
+
+/** @internal An actor issuer after validation. */
+export interface ResolvedActorIssuer {
+  readonly issuer: string
+  readonly keys: KeyStore
+  readonly audiences: ReadonlySet<string>
+  readonly typ: ReadonlySet<string>
+  readonly algorithms: ReadonlySet<string>
+  readonly maxTokenAge: number
+  readonly maxLifetime: number
+  /** Claims that describe the actor to policies; undefined: all of them. */
+  readonly authoritativeClaims: ReadonlySet<string> | undefined
+  /** Put before every actor id from this issuer. */
+  readonly actorIdPrefix: string
+  /** The tenant, for an issuer of a family. */
+  readonly tenant?: string | undefined
+}
