@@ -69,6 +69,54 @@ export interface DocumentRequest {
   readonly fetch: typeof fetch
   /** Largest body accepted. */
   readonly maxBytes: number
+  /** What the document is, in failure messages (`JWKS`, `document`). @defaultValue `'document'` */
+  readonly label?: string | undefined
+}
+
+/**
+ * GETs a JSON document: no redirects, status 200 only, at most `maxBytes` (by the declared length
+ * before reading, and by what arrived), then parsed.
+ * @throws Error with a short cause (`HTTP 503`, `JWKS larger than 512 KiB`, a JSON syntax error)
+ */
+export async function fetchJson(request: DocumentRequest, signal: AbortSignal): Promise<unknown> {
+  const { url, headers, maxBytes } = request
+  const tooLarge = (): Error => new Error(`${request.label ?? 'document'} larger than ${maxBytes / 1024} KiB`)
+  const response = await request.fetch(url, { headers, redirect: 'manual', signal })
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => undefined)
+    throw new Error(`HTTP ${response.status}`)
+  }
+  if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
+    await response.body?.cancel().catch(() => undefined)
+    throw tooLarge()
+  }
+  const text = await response.text()
+  if (text.length > maxBytes) throw tooLarge()
+  return JSON.parse(text)
+}
+
+/** The short cause of a failed fetch, for events. */
+export function fetchFailure(err: unknown): string {
+  return err instanceof Error ? (err.name === 'TimeoutError' ? 'timeout' : err.message) : 'fetch failed'
+}
+
+/**
+ * Runs one fetch and settles by `timeoutMs` at the latest: the abort signal stops a standard fetch,
+ * and the deadline releases waiters even from a fetch implementation that ignores it (`onTimeout`
+ * runs then; a result arriving later must be discarded by the caller).
+ */
+export function withDeadline(timeoutMs: number, run: (signal: AbortSignal) => Promise<void>, onTimeout: () => void): Promise<void> {
+  const controller = new AbortController()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new DOMException(`fetch exceeded ${timeoutMs} ms`, 'TimeoutError'))
+      onTimeout()
+      resolve()
+    }, timeoutMs)
+    timer.unref?.()
+  })
+  return Promise.race([run(controller.signal), deadline]).finally(() => clearTimeout(timer))
 }
 
 /**
@@ -136,43 +184,27 @@ export class RemoteDocument<T> {
 
   private fetchWithDeadline(): Promise<void> {
     const generation = ++this.generation
-    const controller = new AbortController()
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        controller.abort(new DOMException(`fetch exceeded ${this.rules.timeoutMs} ms`, 'TimeoutError'))
+    return withDeadline(
+      this.rules.timeoutMs,
+      (signal) => this.fetchOnce(signal, generation),
+      () => {
         if (generation === this.generation) this.generation++
         this.hooks.failed('timeout')
-        resolve()
-      }, this.rules.timeoutMs)
-      timer.unref?.()
-    })
-    return Promise.race([this.fetchOnce(controller.signal, generation), deadline]).finally(() => clearTimeout(timer))
+      },
+    )
   }
 
   private async fetchOnce(signal: AbortSignal, generation: number): Promise<void> {
     const started = performance.now()
-    const { url, headers, maxBytes } = this.request
     try {
-      const response = await this.request.fetch(url, { headers, redirect: 'manual', signal })
-      if (response.status !== 200) {
-        await response.body?.cancel().catch(() => undefined)
-        throw new Error(`HTTP ${response.status}`)
-      }
-      if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
-        await response.body?.cancel().catch(() => undefined)
-        throw new Error(`document larger than ${maxBytes} bytes`)
-      }
-      const text = await response.text()
-      if (text.length > maxBytes) throw new Error(`document larger than ${maxBytes} bytes`)
-      const document = this.parse(JSON.parse(text))
+      const document = this.parse(await fetchJson(this.request, signal))
       if (generation !== this.generation) return
       this.document = document
       this.fetchedAt = this.hooks.clock()
       this.hooks.fetched(performance.now() - started)
     } catch (err) {
       if (generation !== this.generation) return
-      this.hooks.failed(err instanceof Error ? (err.name === 'TimeoutError' ? 'timeout' : err.message) : 'fetch failed')
+      this.hooks.failed(fetchFailure(err))
     }
   }
 }
