@@ -90,7 +90,6 @@ export {
   createWorkloadIdentity,
   selfSignedTokenSource,
   clientCredentialsSource,
-  redisReplayStore,
   loadSigningKey,
   parseSpiffeId,
   isSpiffeId,
