@@ -148,9 +148,134 @@ async function benchAlg(alg) {
   })
 }
 
+/**
+ * The added cost of the optional checks, EdDSA, each beside the same operation without it:
+ *   - OIDC discovery: cold (a new verifier's first verification: discovery document and JWKS
+ *     fetched over loopback HTTP) beside inline keys, and warm (a new pair, keys discovered) beside inline keys;
+ *   - one-time use (`replay`): a new workload token per request, verified with no replay store,
+ *     the in-memory store and Redis (when redis-server can be started), and one store operation alone;
+ *   - revocation on a cached pair (a revocation list, a hook whose answer is cached) beside none;
+ *   - DPoP at the edge: a bound token with a new proof per request beside a plain bearer token.
+ */
+async function benchOptions() {
+  const callerKey = keyPair('EdDSA', 'caller-1')
+  const idpKey = keyPair('EdDSA', 'idp-1')
+  const { createServer } = await import('node:http')
+  const server = createServer((req, res) => {
+    const issuer = `http://127.0.0.1:${server.address().port}`
+    if (req.url === '/.well-known/openid-configuration') return res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/keys` }))
+    if (req.url === '/revoked') return res.end(JSON.stringify({ revoked: [{ sub: 'someone-else' }] }))
+    res.end(JSON.stringify({ keys: [idpKey.jwk] }))
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const issuer = `http://127.0.0.1:${server.address().port}`
+  const workloads = [{ issuer: CALLER, keys: { jwks: { keys: [callerKey.jwk] } } }]
+  const identity = core.createWorkloadIdentity({ id: CALLER, source: core.selfSignedTokenSource({ key: callerKey.privateKey, kid: callerKey.kid }) })
+  const mintFor = async (iss, i) => {
+    const now = Math.floor(Date.now() / 1000)
+    const actor = await new jose.SignJWT({ roles: ['employee'] })
+      .setProtectedHeader({ alg: 'EdDSA', kid: idpKey.kid, typ: 'at+jwt' })
+      .setIssuer(iss).setSubject(`user-${i}`).setAudience('meshguard').setIssuedAt(now).setExpirationTime(now + 900).setJti(`a-${i}`)
+      .sign(idpKey.privateKey)
+    return identity.headersFor({ audience: CALLEE, actor, transactionId: `txn-${i}` })
+  }
+  const N = 1200
+  const discoveredPairs = []
+  const inlinePairs = []
+  for (let i = 0; i < N; i++) {
+    discoveredPairs.push(await mintFor(issuer, i))
+    inlinePairs.push(await mintFor(USER_ISSUER, i))
+  }
+  const inlineTrust = { workloads, actors: [{ issuer: USER_ISSUER, keys: { jwks: { keys: [idpKey.jwk] } }, audiences: ['meshguard'] }] }
+  const discoveredTrust = { workloads, actors: [{ issuer, audiences: ['meshguard'] }] }
+  const verifierOf = (trust, extra = {}) => core.createIdentityVerifier({ audience: CALLEE, trust, cacheSize: 0, signatureCheck: 'inline', ...extra })
+  const warmDiscovered = verifierOf(discoveredTrust)
+  const warmInline = verifierOf(inlineTrust)
+  await warmDiscovered.verify(discoveredPairs[0])
+
+  // Workload tokens alone, each used once: replay off, in memory, in Redis.
+  const singles = []
+  for (let i = 0; i < 5000; i++) singles.push({ authorization: (await identity.headersFor({ audience: CALLEE, transactionId: `t-${i}` })).authorization })
+  // headersFor caches per audience and txn: every token is new because every txn is.
+  const ops = {
+    'discovery, cold: first pair': { op: (i) => verifierOf(discoveredTrust).verify(discoveredPairs[i % N]), batch: 2 },
+    'inline keys, cold: first pair': { op: (i) => verifierOf(inlineTrust).verify(inlinePairs[i % N]), batch: 2 },
+    'discovery, warm: new pair': { op: (i) => warmDiscovered.verify(discoveredPairs[i % N]), batch: 10 },
+    'inline keys, warm: new pair': { op: (i) => warmInline.verify(inlinePairs[i % N]), batch: 10 },
+  }
+  let next = 0
+  const single = () => singles[next++ % singles.length]
+  const noReplay = verifierOf({ workloads })
+  const memoryReplay = verifierOf({ workloads }, { replay: {} })
+  ops['workload token, replay off'] = { op: () => noReplay.verify(single()), batch: 10 }
+  ops['workload token, replay in memory'] = { op: () => memoryReplay.verify(single()), batch: 10 }
+  const memoryStore = core.createMemoryReplayStore()
+  ops['memory store consume alone'] = { op: (i) => memoryStore.consume(`key-${i}`, Date.now() + 60_000, Date.now()), batch: 500 }
+  // Revocation on the hot path: a cached pair, with a (loopback) revocation list and with a hook whose answer is cached.
+  const cachedOf = (extra) => core.createIdentityVerifier({ audience: CALLEE, trust: inlineTrust, ...extra })
+  const plainCached = cachedOf({})
+  const listCached = cachedOf({ revocation: { list: { url: `${issuer}/revoked` } } })
+  const hookCached = cachedOf({ revocation: { check: () => false } })
+  for (const v of [plainCached, listCached, hookCached]) for (let i = 0; i < 3; i++) await v.verify(inlinePairs[0])
+  ops['cached pair, no revocation'] = { op: () => plainCached.verify(inlinePairs[0]), batch: 500 }
+  ops['cached pair, revocation list'] = { op: () => listCached.verify(inlinePairs[0]), batch: 500 }
+  ops['cached pair, revocation hook (cached)'] = { op: () => hookCached.verify(inlinePairs[0]), batch: 500 }
+
+  // DPoP at the edge: a bound token with a new proof per request, beside the same token as a plain bearer token.
+  const { generateKeyPairSync: keys, sign: signWith, createHash, randomUUID } = await import('node:crypto')
+  const client = keys('ec', { namedCurve: 'P-256' })
+  const clientJwk = client.publicKey.export({ format: 'jwk' })
+  const now = Math.floor(Date.now() / 1000)
+  const accessToken = (cnf) =>
+    new jose.SignJWT({ roles: ['employee'], ...(cnf ? { cnf } : {}) })
+      .setProtectedHeader({ alg: 'EdDSA', kid: idpKey.kid, typ: 'at+jwt' })
+      .setIssuer(USER_ISSUER).setSubject('alice').setAudience('meshguard').setIssuedAt(now).setExpirationTime(now + 900)
+      .sign(idpKey.privateKey)
+  const boundToken = await accessToken({ jkt: core.jwkThumbprint(clientJwk) })
+  const bearerToken = await accessToken(undefined)
+  const htu = 'https://gateway.example/api/reviews'
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url')
+  const ath = createHash('sha256').update(boundToken).digest('base64url')
+  const proofs = []
+  for (let i = 0; i < 3000; i++) {
+    const input = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: clientJwk })}.${b64({ jti: randomUUID(), htm: 'GET', htu, iat: now, ath })}`
+    proofs.push(`${input}.${signWith('sha256', Buffer.from(input), { key: client.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`)
+  }
+  const edge = core.createEdgeVerifier({ trust: inlineTrust })
+  let proofIndex = 0
+  ops['edge, bearer token'] = { op: () => edge.verify({ method: 'GET', url: htu, headers: { authorization: `Bearer ${bearerToken}` } }), batch: 50 }
+  ops['edge, DPoP token + new proof'] = {
+    op: () => edge.verify({ method: 'GET', url: htu, headers: { authorization: `DPoP ${boundToken}`, dpop: proofs[proofIndex++ % proofs.length] } }),
+    batch: 10,
+  }
+
+  let redisServer
+  let redis
+  try {
+    const { startRedisServer } = await import('../scripts/redis-server.mjs')
+    const requireFromRoot = createRequire(import.meta.url)
+    const { createClient } = await import(pathToFileURL(requireFromRoot.resolve('redis')).href)
+    redisServer = await startRedisServer()
+    redis = await createClient({ url: redisServer.url, disableOfflineQueue: true }).on('error', () => undefined).connect()
+    const store = core.redisReplayStore(redis)
+    const redisReplay = verifierOf({ workloads }, { replay: { store } })
+    ops['workload token, replay in Redis'] = { op: () => redisReplay.verify(single()), batch: 10 }
+    ops['Redis store consume alone'] = { op: (i) => store.consume(`key-${i}-${Math.random()}`, Date.now() + 60_000, Date.now()), batch: 20 }
+  } catch (err) {
+    console.log(`Redis rows not measured: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  try {
+    return await measure(ops, { rounds: 30, warmup: 20 })
+  } finally {
+    await redis?.close()
+    await redisServer?.stop()
+    server.close()
+  }
+}
 
 const table = {}
 for (const alg of ['EdDSA', 'ES256']) table[alg] = await benchAlg(alg)
+const options = await benchOptions()
 
 const rows = Object.keys(table.EdDSA)
 const width = Math.max(...rows.map((r) => r.length))
@@ -172,3 +297,12 @@ for (const alg of ['EdDSA', 'ES256']) {
       `fresh workload token ${(t['verify Txn-Token pair, fresh workload token'] / t['verify pair, fresh workload token']).toFixed(2)}x`,
   )
 }
+
+const optionWidth = Math.max(...Object.keys(options).map((r) => r.length))
+console.log(`\noptional checks (EdDSA, inline signatures, median µs per operation)`)
+for (const [row, value] of Object.entries(options)) console.log(`${row.padEnd(optionWidth)}  ${value.toFixed(2).padStart(10)}`)
+const added = (a, b) => (options[a] !== undefined && options[b] !== undefined ? `${(options[a] - options[b]).toFixed(2)} µs` : 'not measured')
+console.log(`discovery: cold first pair +${added('discovery, cold: first pair', 'inline keys, cold: first pair')} over inline keys (two loopback fetches); warm ${added('discovery, warm: new pair', 'inline keys, warm: new pair')}`)
+console.log(`revocation on a cached pair: list ${added('cached pair, revocation list', 'cached pair, no revocation')}, hook ${added('cached pair, revocation hook (cached)', 'cached pair, no revocation')} per request`)
+console.log(`DPoP at the edge: proof check ${added('edge, DPoP token + new proof', 'edge, bearer token')} per request`)
+console.log(`replay: in memory ${added('workload token, replay in memory', 'workload token, replay off')} per request; in Redis ${added('workload token, replay in Redis', 'workload token, replay off')} per request`)

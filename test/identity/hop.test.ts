@@ -3,35 +3,12 @@
  * gateway (the test) → employee-service → review-service, on behalf of a user. The handlers run inside
  * `callerContext`, so the outbound call finds the actor and transaction without threading them.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callerContext } from '../../packages/core/src/context/index.js'
-import { MeshguardError } from '../../packages/core/src/errors.js'
-import { createIdentityVerifier, type IdentityVerifier } from '../../packages/core/src/identity/index.js'
-import type { HeaderView } from '../../packages/core/src/identity/headers.js'
+import { createIdentityVerifier } from '../../packages/core/src/identity/index.js'
 import { createIdentityFixture, serviceId, type IdentityFixture } from '../support/identity.js'
-
-type Handler = (req: IncomingMessage) => Promise<unknown>
-
-/** A loopback service that verifies every request and answers JSON, or the error's status and reason. */
-async function startService(verifier: IdentityVerifier, handler: Handler): Promise<{ url: string; server: Server }> {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    verifier
-      .verify(req.headersDistinct as HeaderView, { actor: 'required' })
-      .then((caller) => callerContext.run(caller, () => handler(req)))
-      .then(
-        (body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
-        (err: unknown) => {
-          const status = err instanceof MeshguardError ? err.httpStatus : 500
-          const reason = err instanceof MeshguardError ? err.reason : 'internal'
-          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ reason }))
-        },
-      )
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
-}
+import { startVerifyingService } from '../support/verifying-service.js'
 
 describe('identity over real HTTP hops', () => {
   let ids: IdentityFixture
@@ -41,12 +18,12 @@ describe('identity over real HTTP hops', () => {
 
   beforeAll(async () => {
     ids = await createIdentityFixture({ services: ['gateway', 'employee-service', 'review-service'] })
-    const review = await startService(createIdentityVerifier(ids.verifierOptions('review-service')), async () => {
+    const review = await startVerifyingService(createIdentityVerifier(ids.verifierOptions('review-service')), async () => {
       const caller = callerContext.current()
       return { workload: caller?.workload.id, actor: caller?.actor?.id, chain: caller?.delegation.workloads, txn: caller?.transactionId }
     })
     const employeeIdentity = ids.workloadIdentity('employee-service')
-    const employee = await startService(createIdentityVerifier(ids.verifierOptions('employee-service')), async (req) => {
+    const employee = await startVerifyingService(createIdentityVerifier(ids.verifierOptions('employee-service')), async (req) => {
       let headers: Record<string, string>
       if (mode === 'replay') {
         // A compromised service replays its inbound credentials at the next hop.

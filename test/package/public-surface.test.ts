@@ -79,6 +79,7 @@ describe.each([
   ['testing', 'testing.ts', ['runPolicyTests', 'formatTestResults', 'embeddedTestEngines']],
   ['telemetry', 'telemetry-names.ts', ['ATTR_AUTHZ_DECISION', 'METRIC_AUTHZ_DECISIONS', 'recordTrustEvents']],
   ['txn-tokens', 'txn-tokens.ts', ['createTxnTokenExchange', 'createAccessTokenVerifier', 'txnTokenOf', 'InsufficientScopeError', 'TXN_TOKEN_HEADER']],
+  ['edge', 'edge.ts', ['createEdgeVerifier', 'jwkThumbprint']],
 ] as const)('@meshguard/core/%s', (_subpath, file, expected) => {
   const names = exportsOf(`${src}${file}`)
   it('exports what its callers need, each documented', () => {

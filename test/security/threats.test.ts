@@ -1,6 +1,6 @@
 /**
  * One test per threat of the on-behalf-of threat list (T1–T26, ../shared/research/identity-and-threats.md §5),
- * then the classes an attack run found later (T27–T33), each asserting the stable reason code or the
+ * then the classes an attack run found later (T27–T33), then those of issue 18 (T34–T38), each asserting the stable reason code or the
  * principal a policy would see. test/security/authority-http.test.ts runs T27–T30 over real HTTP. README.md maps threats to tests and explains the ones that do not
  * apply to the identity layer.
  */
@@ -19,6 +19,7 @@ import { EmbeddedEngine } from '../../packages/core/src/engine/embedded-engine.j
 import type { Principal } from '../../packages/core/src/types.js'
 import { ConfigError, MeshguardError, MintError } from '../../packages/core/src/errors.js'
 import {
+  createEdgeVerifier,
   createIdentityVerifier,
   createTrustBundle,
   type IdentityVerifier,
@@ -651,6 +652,61 @@ describe('threats found by the attack run (T27 onwards)', () => {
     expect(await reason(atReview.verify({ authorization: `Bearer ${'a,'.repeat(500_000)}` }))).toBe('token_too_large')
     const huge = await atReview.verify(bearer(bound, { 'x-meshguard-actor': 'x,'.repeat(500_000) })).catch((e: unknown) => e)
     expect(huge).toMatchObject({ reason: 'token_too_large', tokenKind: 'actor' })
+  })
+})
+
+describe('threats of issue 18: replay, revocation, sender constraint, discovery, tenants', () => {
+  it('T41 a workload token replayed at the same callee is refused in one-time-use mode, cached or not', async () => {
+    const once = createIdentityVerifier(ids.verifierOptions('review-service', { replay: {} }))
+    const token = await wl({ audience: 'review-service' })
+    await once.verify(bearer(token))
+    expect(await reason(once.verify(bearer(token)))).toBe('token_replayed')
+    expect(await reason(once.verify(bearer(await wl({ audience: 'review-service', claims: { jti: undefined } }))))).toBe('claim_missing')
+  })
+
+  it('T42 a revoked session keeps working until expiry', async () => {
+    const verifier = createIdentityVerifier(ids.verifierOptions('review-service', { revocation: { check: (t) => t.sid === 'stolen' } }))
+    const actor = await ids.mintActorToken('alice', { claims: { sid: 'stolen' } })
+    const headers = bearer(await wl({ audience: 'review-service', actorToken: actor }), { 'x-meshguard-actor': actor })
+    expect(await reason(verifier.verify(headers))).toBe('token_revoked')
+    const failing = createIdentityVerifier(ids.verifierOptions('review-service', { revocation: { check: () => Promise.reject(new Error('down')) } }))
+    expect(await reason(failing.verify(headers))).toBe('revocation_unavailable')
+  })
+
+  it('T43 a sender-constrained (DPoP) token presented as a bearer token', async () => {
+    const edge = createEdgeVerifier({ trust: ids.trust() })
+    const bound = await ids.mintActorToken('alice', { claims: { cnf: { jkt: 'thumbprint-of-the-client-key' } } })
+    const request = { method: 'GET', url: 'https://gateway.example/api', headers: { authorization: `Bearer ${bound}` } }
+    expect(await reason(edge.verify(request))).toBe('dpop_required')
+    const mtls = await ids.mintActorToken('alice', { claims: { cnf: { 'x5t#S256': 'abc' } } })
+    expect(await reason(edge.verify({ ...request, headers: { authorization: `Bearer ${mtls}` } }))).toBe('cnf_unsupported')
+    // Past the edge, only an ath-bound workload token may carry it.
+    const unbinding = createIdentityVerifier({ ...ids.verifierOptions('review-service'), trust: { ...ids.trust(), workloads: ids.trust().workloads.map((w) => ({ ...w, requireActorBinding: false })) } })
+    expect(await reason(unbinding.verify(bearer(await wl({ audience: 'review-service' }), { 'x-meshguard-actor': bound })))).toBe('actor_binding_mismatch')
+  })
+
+  it('T44 a discovery document that names another issuer (or a JWKS off the allowed schemes)', async () => {
+    const server = createServer((_req, res) => res.end(JSON.stringify({ issuer: 'https://attacker.example', jwks_uri: 'https://attacker.example/keys' })))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const verifier = createIdentityVerifier({ audience: REVIEW, trust: { workloads: ids.trust().workloads, actors: [{ issuer, audiences: ['meshguard'] }] } })
+      const actor = await ids.mintActorToken('alice', { claims: { iss: issuer } })
+      expect(await reason(verifier.verify(bearer(await wl({ audience: 'review-service', actorToken: actor }), { 'x-meshguard-actor': actor })))).toBe('discovery_unavailable')
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('T45 a multi-tenant rule that would trust any issuer', async () => {
+    const family = { issuerTemplate: 'https://login.example.com/{tenant}/v2.0', audiences: ['meshguard'] }
+    const build = (extra: object): unknown => createTrustBundle({ workloads: [], actorIssuerFamilies: [{ ...family, ...extra } as never] })
+    expect(() => build({ tenants: [] })).toThrow(ConfigError)
+    expect(() => build({})).toThrow(ConfigError)
+    expect(() => build({ tenants: ['acme'], issuerTemplate: 'https://{tenant}.example.com/' })).toThrow(ConfigError)
+    const verifier = createIdentityVerifier({ audience: REVIEW, trust: { workloads: ids.trust().workloads, actorIssuerFamilies: [{ ...family, tenants: ['acme'] }] } })
+    const actor = await ids.mintActorToken('alice', { claims: { iss: 'https://login.example.com/evil/v2.0' } })
+    expect(await reason(verifier.verify(bearer(await wl({ audience: 'review-service', actorToken: actor }), { 'x-meshguard-actor': actor })))).toBe('unknown_issuer')
   })
 })
 

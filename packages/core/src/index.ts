@@ -6,7 +6,8 @@
  * subpaths: `@meshguard/core/node` (file sinks, file token sources, policy watching),
  * `@meshguard/core/remote` (a remote Cerbos PDP, needs `@cerbos/grpc`), `@meshguard/core/adapter`
  * (what framework adapters need), `@meshguard/core/testing` (the policy test-suite runner) and
- * `@meshguard/core/telemetry` (span, metric and event names for dashboards).
+ * `@meshguard/core/telemetry` (span, metric and event names for dashboards) and `@meshguard/core/edge`
+ * (access tokens where they enter the mesh: DPoP, introspection).
  *
  * @packageDocumentation
  */

@@ -1,6 +1,6 @@
 /**
- * `@meshguard/core/node`: the parts that touch files: policy directory reading and watching, the
- * file audit sink and the file-based workload token source.
+ * `@meshguard/core/node`: the parts that touch files or servers: policy directory reading and
+ * watching, the file audit sink, the file-based workload token source and the Redis replay store.
  *
  * @packageDocumentation
  */
@@ -12,3 +12,5 @@ export { fileSink } from './audit/index.js'
 export type { FileSinkOptions } from './audit/index.js'
 export { tokenFileSource } from './identity/index.js'
 export type { TokenFileSourceOptions } from './identity/index.js'
+export { redisReplayStore } from './identity/index.js'
+export type { RedisCommandClient, RedisReplayStoreOptions } from './identity/index.js'

@@ -20,8 +20,10 @@ export type {
   JsonWebKeySet,
   RemoteJwksOptions,
   KeySourceOptions,
+  DiscoveryOptions,
   WorkloadTrustAnchor,
   ActorIssuer,
+  ActorIssuerFamily,
   TrustEvent,
   TrustCounters,
   TrustBundleOptions,
@@ -60,3 +62,13 @@ export { createAccessTokenVerifier } from './verify/edge-caller.js'
 export type { AccessTokenVerifier, AccessTokenVerifierOptions, EdgeCaller, IssuedTxnTokenFacts } from './verify/edge-caller.js'
 export { createTxnTokenExchange } from './mint/txn-token-exchange.js'
 export type { TxnTokenExchange, TxnTokenExchangeOptions, TxnTokenRequest, IssuedTxnToken, TxnSubjectTokenType } from './mint/txn-token-exchange.js'
+// Verify: one-time use, revocation, the edge (DPoP, introspection).
+export { createMemoryReplayStore, redisReplayStore } from './verify/replay.js'
+export type { ReplayStore, ReplayOptions, RedisCommandClient, RedisReplayStoreOptions, ReplayCounters } from './verify/replay.js'
+export { parseRevocationList } from './verify/revocation.js'
+export type { RevocationOptions, RevocationListOptions, RevocationQuery, RevocationEntry, RevocationIndex } from './verify/revocation.js'
+export { createEdgeVerifier } from './verify/edge-verifier.js'
+export type { EdgeVerifier, EdgeVerifierOptions, EdgeRequest, EdgeVerifiedUser } from './verify/edge-verifier.js'
+export { jwkThumbprint } from './verify/dpop.js'
+export type { DpopOptions } from './verify/dpop.js'
+export type { IntrospectionOptions } from './verify/introspection.js'

@@ -23,7 +23,7 @@ export const IDENTITY_INVALID_REASONS = Object.freeze({
   unknown_issuer: '`iss` is not a trusted issuer for this token slot',
   unknown_key: 'no trusted key of the issuer has this `kid`',
   signature_invalid: 'the signature does not verify with the trusted key',
-  claim_missing: 'a required claim (`exp`, `aud`, `iat`, `sub`) is absent',
+  claim_missing: 'a required claim (`exp`, `aud`, `iat`, `sub`; `jti` with one-time use) is absent',
   claim_invalid: 'a claim has the wrong type (e.g. a string `exp`)',
   token_expired: '`exp` has passed (beyond the clock tolerance)',
   token_not_yet_valid: '`nbf` is in the future (beyond the clock tolerance)',
@@ -56,12 +56,25 @@ export const IDENTITY_INVALID_REASONS = Object.freeze({
   txn_token_invalid: 'the Txn-Token failed another check',
   txn_token_unbound: 'the workload token is not bound to this Txn-Token (`tth`, `txn`), or is bound to an access token',
   txn_token_missing: 'the workload token is bound (`tth`) to a Txn-Token that was not sent',
+  dpop_required: 'the access token is bound to a key (`cnf.jkt`) and came without a DPoP proof or as `Bearer`, or the edge accepts DPoP-bound tokens only',
+  dpop_proof_invalid: 'the DPoP proof is malformed or fails a check (`typ`, `alg`, `jwk`, signature, `jti`, `htm`, `htu`, `iat` window, `ath`)',
+  dpop_proof_replayed: 'the DPoP proof (its `jti`) was already used',
+  dpop_key_mismatch: 'the DPoP proof key is not the key the token is bound to, or a `DPoP` request carried an unbound token',
+  dpop_nonce_required: 'server nonces are on and the DPoP proof carries no current nonce of this service (`use_dpop_nonce`)',
+  cnf_unsupported: 'the token is bound (`cnf`) by a method other than DPoP `jkt`, which this service cannot check',
+  token_inactive: 'introspection (RFC 7662) says the opaque access token is not active (unknown, expired or revoked at the authorization server)',
+  token_revoked: 'the workload or actor token is revoked (by `jti`, `sid`, `sub` or issuer) on the revocation list or by the revocation check',
+  token_replayed: 'one-time use (`replay`): this workload token (its `jti`) was already used at this service',
 } as const)
 
 /** Reasons of `UnavailableError` (503) raised by identity. */
 export const IDENTITY_UNAVAILABLE_REASONS = Object.freeze({
   jwks_unavailable: 'a trusted key set cannot be fetched and its stale-if-error window has passed',
   txn_token_service_unavailable: 'the Txn-Token Service cannot be reached, did not answer within `timeoutMs`, or answered without a Txn-Token',
+  replay_store_unavailable: 'one-time use (`replay`): the store of used token ids failed, timed out or is full (with `onStoreError: reject`)',
+  revocation_unavailable: 'the revocation list is past its `maxAgeMs` and cannot be fetched, or the revocation check failed',
+  introspection_unavailable: 'the introspection endpoint cannot be reached, failed, or answered without a boolean `active`',
+  discovery_unavailable: 'the OIDC discovery document of a trusted issuer cannot be fetched or is invalid (issuer mismatch, no usable `jwks_uri`) and its stale-if-error window has passed',
 } as const)
 
 /** Reasons of `DeniedError` (403) raised around Txn-Tokens. */

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { ConfigError, IdentityError } from '../../errors.js'
 import { toKeyMap } from './jwk.js'
+import { DiscoveredKeyStore, ProviderDiscovery } from './discovery.js'
 import { RemoteJwks } from './remote-jwks.js'
 import type { KeyEntry, KeySourceOptions, KeyStore, KeyStoreContext } from './types.js'
 
@@ -64,9 +65,16 @@ class FileKeyStore implements KeyStore {
   }
 }
 
-/** Creates the key store for one anchor's `keys` option; configuration mistakes throw `ConfigError` naming `option`. */
-export function createKeyStore(keys: KeySourceOptions, option: string, context: KeyStoreContext): KeyStore {
-  if (typeof keys !== 'object' || keys === null) throw new ConfigError(option, 'must be { jwks }, { jwksFile } or { jwksUrl }')
+/**
+ * Creates the key store for one anchor's `keys` option (`issuer`: the anchor's, for discovery);
+ * configuration mistakes throw `ConfigError` naming `option`.
+ */
+export function createKeyStore(keys: KeySourceOptions, option: string, context: KeyStoreContext, issuer?: string): KeyStore {
+  if (typeof keys !== 'object' || keys === null) throw new ConfigError(option, 'must be { jwks }, { jwksFile }, { jwksUrl } or { discovery }')
+  if ('discovery' in keys) {
+    if (issuer === undefined) throw new ConfigError(`${option}.discovery`, 'needs the issuer of the anchor')
+    return new DiscoveredKeyStore(new ProviderDiscovery(issuer, keys.discovery, `${option}.discovery`, context), `${option}.discovery`, context)
+  }
   if ('jwks' in keys) {
     try {
       const map = toKeyMap(keys.jwks, (reason) => {
@@ -89,5 +97,5 @@ export function createKeyStore(keys: KeySourceOptions, option: string, context: 
     }
   }
   if ('jwksUrl' in keys) return new RemoteJwks(keys, `${option}.jwksUrl`, context)
-  throw new ConfigError(option, 'must be { jwks }, { jwksFile } or { jwksUrl }')
+  throw new ConfigError(option, 'must be { jwks }, { jwksFile }, { jwksUrl } or { discovery }')
 }

@@ -1,9 +1,9 @@
 import { ConfigError, IdentityError, UnavailableError } from '../../errors.js'
 import { toKeyMap } from './jwk.js'
+import { fetchFailure, fetchJson, trustedFetchUrl, withDeadline } from './remote-document.js'
 import type { KeyEntry, KeyStore, KeyStoreContext, RemoteJwksOptions } from './types.js'
 
 const MAX_JWKS_BYTES = 512 * 1024
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
 
 function positive(value: number | undefined, fallback: number, option: string): number {
   if (value === undefined) return fallback
@@ -26,6 +26,8 @@ function positive(value: number | undefined, fallback: number, option: string): 
  */
 export class RemoteJwks implements KeyStore {
   readonly source: string
+  /** The JWKS URL as configured (normalized). */
+  readonly href: string
   private readonly url: URL
   private readonly timeoutMs: number
   private readonly cooldownMs: number
@@ -47,17 +49,9 @@ export class RemoteJwks implements KeyStore {
     option: string,
     private readonly context: KeyStoreContext,
   ) {
-    let url: URL
-    try {
-      url = new URL(options.jwksUrl)
-    } catch {
-      throw new ConfigError(option, 'is not a valid URL')
-    }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
-      throw new ConfigError(option, 'must use https (plain http only on loopback)')
-    }
-    if (url.username || url.password) throw new ConfigError(option, 'must not carry credentials')
+    const url = trustedFetchUrl(options.jwksUrl, option)
     this.url = url
+    this.href = url.href
     this.source = url.origin + url.pathname
     this.timeoutMs = positive(options.timeoutMs, 5000, option.replace(/jwksUrl$/, 'timeoutMs'))
     this.cooldownMs = positive(options.cooldownMs, 30_000, option.replace(/jwksUrl$/, 'cooldownMs'))
@@ -141,51 +135,24 @@ export class RemoteJwks implements KeyStore {
     return this.inflight
   }
 
-  /**
-   * Runs one fetch and settles by `timeoutMs` at the latest: the abort signal stops a standard fetch,
-   * and the deadline releases waiters even from a fetch implementation that ignores it. A result that
-   * arrives after the deadline is discarded.
-   */
+  /** Runs one fetch, settled by `timeoutMs` at the latest; a result after the deadline is discarded. */
   private fetchWithDeadline(): Promise<void> {
     const generation = ++this.generation
-    const controller = new AbortController()
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        const error = new DOMException(`JWKS fetch exceeded ${this.timeoutMs} ms`, 'TimeoutError')
-        controller.abort(error)
+    return withDeadline(
+      this.timeoutMs,
+      (signal) => this.fetchKeys(signal, generation),
+      () => {
         if (generation === this.generation) this.generation++
         this.context.emit({ type: 'jwks_fetch_failed', source: this.source, error: 'timeout' })
-        resolve()
-      }, this.timeoutMs)
-      timer.unref?.()
-    })
-    const fetching = this.fetchKeys(controller.signal, generation)
-    return Promise.race([fetching, deadline]).finally(() => clearTimeout(timer))
+      },
+    )
   }
 
   private async fetchKeys(signal: AbortSignal, generation: number): Promise<void> {
     const started = performance.now()
     try {
-      const response = await this.fetchImpl(this.url, {
-        headers: this.headers,
-        redirect: 'manual',
-        signal,
-      })
-      if (response.status !== 200) {
-        await response.body?.cancel().catch(() => undefined)
-        throw new Error(`HTTP ${response.status}`)
-      }
-      const declared = Number(response.headers.get('content-length') ?? 0)
-      if (declared > MAX_JWKS_BYTES) {
-        await response.body?.cancel().catch(() => undefined)
-        throw new Error('JWKS larger than 512 KiB')
-      }
-      const text = await response.text()
-      if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS larger than 512 KiB')
-      const keys = toKeyMap(JSON.parse(text), (reason) =>
-        this.context.emit({ type: 'jwk_ignored', source: this.source, reason }),
-      )
+      const json = await fetchJson({ url: this.url, headers: this.headers, fetch: this.fetchImpl, maxBytes: MAX_JWKS_BYTES, label: 'JWKS' }, signal)
+      const keys = toKeyMap(json, (reason) => this.context.emit({ type: 'jwk_ignored', source: this.source, reason }))
       // Past its deadline this fetch was already reported as failed; a newer one may be running.
       if (generation !== this.generation) return
       this.keys = keys
@@ -193,8 +160,7 @@ export class RemoteJwks implements KeyStore {
       this.context.emit({ type: 'jwks_fetched', source: this.source, keys: keys.size, durationMs: performance.now() - started })
     } catch (err) {
       if (generation !== this.generation) return
-      const error = err instanceof Error ? (err.name === 'TimeoutError' ? 'timeout' : err.message) : 'fetch failed'
-      this.context.emit({ type: 'jwks_fetch_failed', source: this.source, error })
+      this.context.emit({ type: 'jwks_fetch_failed', source: this.source, error: fetchFailure(err) })
     }
   }
 }

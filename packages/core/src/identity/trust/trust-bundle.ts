@@ -1,12 +1,25 @@
 import { ConfigError } from '../../errors.js'
 import { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS } from '../jws-algorithms.js'
+import { IssuerFamily } from './issuer-family.js'
 import { createKeyStore } from './key-store.js'
 import { deepFreeze } from '../../internal/deep-freeze.js'
 import { bareRecord } from '../../internal/own.js'
 import { ACCESS_TOKEN_TYP, normalizeTyp, TOKEN_CLAIMS, WORKLOAD_TOKEN_TYP } from '../wire.js'
 import { compileIdentityPatterns, isSpiffeId, parseSpiffeId, type SpiffeId } from '../spiffe.js'
-import type { ActorIssuer, KeyStore, KeyStoreContext, TrustBundleOptions, TrustCounters, TrustEvent, TxnTokenServiceTrust, WorkloadTrustAnchor } from './types.js'
+import type {
+  ActorIssuer,
+  KeyStore,
+  KeyStoreContext,
+  ResolvedActorIssuer,
+  TrustBundleOptions,
+  TrustCounters,
+  TrustEvent,
+  TxnTokenServiceTrust,
+  WorkloadTrustAnchor,
+} from './types.js'
 import { TXN_TOKEN_TYP } from '../txn-wire.js'
+
+export type { ResolvedActorIssuer } from './types.js'
 
 /** @internal A workload anchor after validation. */
 export interface ResolvedWorkloadAnchor {
@@ -27,20 +40,6 @@ export interface ResolvedWorkloadAnchor {
   readonly authoritativeClaims: ReadonlySet<string> | undefined
 }
 
-/** @internal An actor issuer after validation. */
-export interface ResolvedActorIssuer {
-  readonly issuer: string
-  readonly keys: KeyStore
-  readonly audiences: ReadonlySet<string>
-  readonly typ: ReadonlySet<string>
-  readonly algorithms: ReadonlySet<string>
-  readonly maxTokenAge: number
-  readonly maxLifetime: number
-  /** Claims that describe the actor to policies; undefined: all of them. */
-  readonly authoritativeClaims: ReadonlySet<string> | undefined
-  /** Put before every actor id from this issuer. */
-  readonly actorIdPrefix: string
-}
 
 function algorithmSet(algorithms: string[] | undefined, option: string): ReadonlySet<string> {
   const list = algorithms ?? DEFAULT_ALGORITHMS
@@ -75,6 +74,7 @@ export class TrustBundle {
   private readonly actorsByIssuer = new Map<string, ResolvedActorIssuer>()
   /** @internal The trusted Txn-Token Service, when Txn-Tokens are accepted. */
   readonly txnTokenService: ResolvedTxnTokenService | undefined
+  private readonly families: IssuerFamily[] = []
   private readonly totals: TrustCounters = {
     jwksFetches: 0,
     jwksFetchFailures: 0,
@@ -82,6 +82,9 @@ export class TrustBundle {
     jwksRefreshSuppressed: 0,
     jwksUnavailable: 0,
   }
+
+  /** @internal Reports an event of a verifier's trust checks (revocation lists) through this bundle's `onEvent`. */
+  readonly report: (event: TrustEvent) => void
 
   /** Use {@link createTrustBundle}. */
   constructor(options: TrustBundleOptions) {
@@ -100,6 +103,7 @@ export class TrustBundle {
         }
       },
     }
+    this.report = context.emit
     if (!Array.isArray(options.workloads)) throw new ConfigError('trust.workloads', 'must be a list of trust anchors')
     options.workloads.forEach((anchor, i) => {
       const resolved = resolveWorkloadAnchor(anchor, `trust.workloads[${i}]`, context)
@@ -109,13 +113,17 @@ export class TrustBundle {
     })
     const actors = options.actors ?? []
     if (!Array.isArray(actors)) throw new ConfigError('trust.actors', 'must be a list of issuers')
+    const families = options.actorIssuerFamilies ?? []
+    if (!Array.isArray(families)) throw new ConfigError('trust.actorIssuerFamilies', 'must be a list of issuer families')
     actors.forEach((actor, i) => {
-      const resolved = resolveActorIssuer(actor, `trust.actors[${i}]`, context, actors.length)
+      // Beside a family, every issuer's ids are qualified: a family has many issuers.
+      const resolved = resolveActorIssuer(actor, `trust.actors[${i}]`, context, actors.length + families.length)
       if (this.actorsByIssuer.has(resolved.issuer)) throw new ConfigError(`trust.actors[${i}].issuer`, 'is listed twice')
       this.actorsByIssuer.set(resolved.issuer, resolved)
     })
     checkActorIdPrefixes([...this.actorsByIssuer.values()].map((a) => a.actorIdPrefix))
     this.txnTokenService = options.txnTokens === undefined ? undefined : resolveTxnTokenService(options.txnTokens, context)
+    families.forEach((family, i) => this.families.push(new IssuerFamily(family, `trust.actorIssuerFamilies[${i}]`, context, resolveActorIssuer)))
   }
 
   /** Running totals of JWKS activity, for metrics. */
@@ -130,7 +138,13 @@ export class TrustBundle {
 
   /** @internal The actor issuer with exactly this `iss`. */
   actorIssuer(issuer: string): ResolvedActorIssuer | undefined {
-    return this.actorsByIssuer.get(issuer)
+    const exact = this.actorsByIssuer.get(issuer)
+    if (exact !== undefined || this.families.length === 0) return exact
+    for (const family of this.families) {
+      const member = family.resolve(issuer)
+      if (member !== undefined) return member
+    }
+    return undefined
   }
 
   private count(event: TrustEvent): void {
@@ -181,7 +195,7 @@ function resolveWorkloadAnchor(anchor: WorkloadTrustAnchor, option: string, cont
   return Object.freeze({
     issuer,
     mayIdentify,
-    keys: createKeyStore(anchor.keys, `${option}.keys`, context),
+    keys: createKeyStore(anchor.keys, `${option}.keys`, context, issuer),
     typ: typSet(anchor.typ, WORKLOAD_TOKEN_TYP, `${option}.typ`),
     typOptional: anchor.typOptional === true,
     algorithms: algorithmSet(anchor.algorithms, `${option}.algorithms`),
@@ -233,7 +247,8 @@ function checkActorIdPrefixes(prefixes: readonly string[]): void {
   }
 }
 
-function resolveActorIssuer(actor: ActorIssuer, option: string, context: KeyStoreContext, issuers: number): ResolvedActorIssuer {
+/** @internal Validates one actor issuer (`issuers`: how many share the bundle, for the id prefix). */
+export function resolveActorIssuer(actor: ActorIssuer, option: string, context: KeyStoreContext, issuers: number): ResolvedActorIssuer {
   if (typeof actor !== 'object' || actor === null) throw new ConfigError(option, 'must be an object')
   if (typeof actor.issuer !== 'string' || actor.issuer.length === 0) {
     throw new ConfigError(`${option}.issuer`, 'must be a non-empty string')
@@ -244,7 +259,7 @@ function resolveActorIssuer(actor: ActorIssuer, option: string, context: KeyStor
   }
   return Object.freeze({
     issuer: actor.issuer,
-    keys: createKeyStore(actor.keys, `${option}.keys`, context),
+    keys: createKeyStore(actor.keys ?? { discovery: true }, `${option}.keys`, context, actor.issuer),
     audiences: new Set(audiences),
     typ: typSet(actor.typ, ACCESS_TOKEN_TYP, `${option}.typ`),
     algorithms: algorithmSet(actor.algorithms, `${option}.algorithms`),

@@ -48,8 +48,20 @@ export interface RemoteJwksOptions {
   fetch?: typeof fetch | undefined
 }
 
-/** Where the keys of one trust anchor come from: inline JWKS, a JWKS file, or a JWKS URL. */
-export type KeySourceOptions = { jwks: JsonWebKeySet } | { jwksFile: string } | RemoteJwksOptions
+/**
+ * OpenID Connect Discovery: the keys are at the `jwks_uri` of the issuer's
+ * `/.well-known/openid-configuration`. The document and the JWKS are fetched, cached and refreshed
+ * with these options (the same rules and defaults as {@link RemoteJwksOptions}).
+ */
+export interface DiscoveryOptions {
+  discovery: true | Omit<RemoteJwksOptions, 'jwksUrl'>
+}
+
+/**
+ * Where the keys of one trust anchor come from: inline JWKS, a JWKS file, a JWKS URL, or OIDC
+ * discovery from the anchor's `issuer`.
+ */
+export type KeySourceOptions = { jwks: JsonWebKeySet } | { jwksFile: string } | RemoteJwksOptions | DiscoveryOptions
 
 /**
  * One trusted signer of workload tokens, with the identities its keys may sign for. A key of this
@@ -112,8 +124,11 @@ export interface WorkloadTrustAnchor {
 export interface ActorIssuer {
   /** The exact `iss`, e.g. `https://idp.example.org`. */
   issuer: string
-  /** The verification keys. */
-  keys: KeySourceOptions
+  /**
+   * The verification keys.
+   * @defaultValue `{ discovery: true }`: found by OIDC discovery from `issuer`
+   */
+  keys?: KeySourceOptions | undefined
   /** Audiences accepted on actor tokens (any one must be present in `aud`). */
   audiences: string[]
   /** Accepted `typ` values. @defaultValue `['at+jwt']` */
@@ -138,6 +153,24 @@ export interface ActorIssuer {
   actorIdPrefix?: string | undefined
 }
 
+/**
+ * A family of actor issuers that differ only by a tenant in the path (Entra ID tenants, Keycloak
+ * realms): `issuerTemplate` with one `{tenant}`, and the tenants trusted. Each tenant's issuer is
+ * checked exactly, with its own keys; actor ids are always `<tenant issuer>#<sub>`; policies see
+ * the tenant as `request.principal.attr.act.user.attr.tenant`.
+ */
+export interface ActorIssuerFamily extends Omit<ActorIssuer, 'issuer' | 'actorIdPrefix'> {
+  /** The issuer with `{tenant}` in its path, e.g. `https://login.example.com/{tenant}/v2.0`. */
+  issuerTemplate: string
+  /**
+   * The tenants trusted: an explicit list, or a function deciding each tenant (asked once per tenant
+   * while it is remembered; throwing trusts nobody). Required: no family trusts every tenant.
+   */
+  tenants: string[] | ((tenant: string) => boolean)
+  /** Tenants whose issuer and keys are kept at once (least recently used go first). @defaultValue 100 */
+  maxTenants?: number | undefined
+}
+
 /** The events a trust bundle reports, for metrics and logs. Never contain tokens. */
 export type TrustEvent =
   | { type: 'jwks_fetched'; source: string; keys: number; durationMs: number }
@@ -147,6 +180,11 @@ export type TrustEvent =
   | { type: 'jwks_unavailable'; source: string }
   | { type: 'jwks_file_reloaded'; source: string; keys: number }
   | { type: 'jwk_ignored'; source: string; reason: string }
+  | { type: 'discovery_fetched'; source: string; durationMs: number }
+  | { type: 'discovery_fetch_failed'; source: string; error: string }
+  | { type: 'discovery_unavailable'; source: string }
+  | { type: 'revocation_list_fetched'; source: string; durationMs: number }
+  | { type: 'revocation_list_fetch_failed'; source: string; error: string }
 
 /** Running totals of trust-bundle events (for metrics). */
 export interface TrustCounters {
@@ -169,6 +207,8 @@ export interface TrustBundleOptions {
    * actor credential (bound to the workload token by `txn` and `tth`). @defaultValue none (Txn-Tokens are rejected)
    */
   txnTokens?: TxnTokenServiceTrust | undefined
+  /** Families of actor issuers, one tenant each (consulted after `actors`). @defaultValue none */
+  actorIssuerFamilies?: ActorIssuerFamily[] | undefined
   /** Called for every trust event; exceptions it throws are swallowed. */
   onEvent?: ((event: TrustEvent) => void) | undefined
   /** Milliseconds clock. @defaultValue `Date.now` */
@@ -223,4 +263,21 @@ export interface KeyStore {
 export interface KeyStoreContext {
   emit(event: TrustEvent): void
   clock(): number
+}
+
+/** @internal An actor issuer after validation. */
+export interface ResolvedActorIssuer {
+  readonly issuer: string
+  readonly keys: KeyStore
+  readonly audiences: ReadonlySet<string>
+  readonly typ: ReadonlySet<string>
+  readonly algorithms: ReadonlySet<string>
+  readonly maxTokenAge: number
+  readonly maxLifetime: number
+  /** Claims that describe the actor to policies; undefined: all of them. */
+  readonly authoritativeClaims: ReadonlySet<string> | undefined
+  /** Put before every actor id from this issuer. */
+  readonly actorIdPrefix: string
+  /** The tenant, for an issuer of a family. */
+  readonly tenant?: string | undefined
 }

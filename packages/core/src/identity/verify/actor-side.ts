@@ -4,6 +4,7 @@ import { IdentityError } from '../../errors.js'
 import { walkActChain } from '../delegation.js'
 import { authoritativeClaims, runMapping } from './principal.js'
 import type { VerifiedActor } from '../caller.js'
+import { bareRecord } from '../../internal/own.js'
 import type { VerifierSettings } from './verifier-settings.js'
 import type { VerifiedActorToken } from './verify-token.js'
 
@@ -24,14 +25,14 @@ function actorClaims(claims: Readonly<Record<string, unknown>>, named: ReadonlyS
 export class ActorSides {
   private readonly sides = new WeakMap<object, ActorSide>()
 
-  constructor(private readonly settings: VerifierSettings) {}
+  constructor(private readonly settings: Pick<VerifierSettings, 'mapsActorPurely' | 'mapActor' | 'maxActDepth'>) {}
 
   /**
    * The actor and its `act` chain from a verified actor token. With the default mapping both are a
    * pure function of the token's (remembered, frozen) claims, so a session token that comes back
    * with every new workload token maps once; a custom mapping runs every time.
    */
-  of(verifiedActor: VerifiedActorToken): ActorSide {
+  of(verifiedActor: Pick<VerifiedActorToken, 'claims' | 'issuer'>): ActorSide {
     const { mapsActorPurely, mapActor, maxActDepth } = this.settings
     const { claims } = verifiedActor
     const issuer = verifiedActor.issuer.issuer
@@ -46,7 +47,10 @@ export class ActorSides {
     }
     // `sub` is unique per issuer only: with several issuers, the id says whose user it is.
     const id = actorIdPrefix + mapped.id
-    const actor: VerifiedActor = { id, type: mapped.type, roles: mapped.roles, attr: mapped.attr, issuer, claims }
+    // The tenant of a family issuer comes from the trust rule that matched, never from a claim.
+    const { tenant } = verifiedActor.issuer
+    const attr = tenant === undefined ? mapped.attr : Object.assign(bareRecord(), mapped.attr, { tenant })
+    const actor: VerifiedActor = { id, type: mapped.type, roles: mapped.roles, attr, issuer, claims }
     const side: ActorSide = deepFreeze({ actor, actorChain })
     if (mapsActorPurely && Object.isFrozen(claims)) this.sides.set(claims, side)
     return side

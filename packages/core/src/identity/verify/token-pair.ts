@@ -175,6 +175,10 @@ export class TokenPairVerifier {
       if (knownDigest === undefined) actorDigests.set(actorToken, actorDigest as string, digestKey)
       let side: ActorSide
       try {
+        // A sender-constrained token passes the mesh only bound (`ath`) to the workload token that carries it.
+        if (verifiedActor.claims['cnf'] !== undefined && !workload.anchor.requireActorBinding) {
+          throw new IdentityError('actor_binding_mismatch', 'a sender-constrained actor token must be bound (ath) to the workload token')
+        }
         side = this.actors.of(verifiedActor)
         checkActorIssuedTo(side.actorChain, workload.id.id, provenChain)
       } catch (err) {

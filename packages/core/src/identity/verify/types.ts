@@ -5,6 +5,8 @@
 import type { ActorType } from '../caller.js'
 import type { TrustBundle } from '../trust/trust-bundle.js'
 import type { TrustBundleOptions, TrustCounters } from '../trust/types.js'
+import type { ReplayCounters, ReplayOptions } from './replay.js'
+import type { RevocationOptions } from './revocation.js'
 
 /** Whether a route needs an actor (user or agent) next to the workload. */
 export type ActorRequirement = 'required' | 'forbidden' | 'optional'
@@ -106,10 +108,24 @@ export interface IdentityVerifierOptions {
   signatureCheck?: 'threadpool' | 'inline' | undefined
   /** Milliseconds clock. @defaultValue `Date.now` */
   clock?: (() => number) | undefined
+  /**
+   * One-time use of workload tokens: each `jti` is accepted once at this service (`token_replayed`
+   * after that, `claim_missing` without `jti`). Off when absent.
+   * @defaultValue off
+   */
+  replay?: ReplayOptions | undefined
+  /**
+   * Revocation before expiry: a polled revocation list and/or a check hook, by `jti`, `sid`, `sub`
+   * and issuer, for both tokens on every request (`token_revoked`). Off when absent.
+   * @defaultValue off
+   */
+  revocation?: RevocationOptions | undefined
 }
 
-/** Statistics of a verifier, for metrics. */
-export interface VerifierStats extends TrustCounters {
+/** Statistics of a verifier, for metrics (replay counters stay 0 while one-time use is off). */
+export interface VerifierStats extends TrustCounters, ReplayCounters {
+  /** Tokens refused as revoked. */
+  revokedRefused: number
   /** Requests answered from the verified-result cache. */
   cacheHits: number
   /** Requests that verified signatures. */

@@ -3,6 +3,8 @@ import { ConfigError } from '../../errors.js'
 import { DEFAULT_ACTOR_HEADER, DEFAULT_TRANSACTION_HEADER, SINGLE_VALUE_HEADERS } from '../headers.js'
 import { TXN_TOKEN_HEADER } from '../txn-wire.js'
 import { defaultActorMapping, defaultWorkloadMapping } from './principal.js'
+import { ReplayGuard } from './replay.js'
+import { RevocationGuard } from './revocation.js'
 import { TrustBundle } from '../trust/trust-bundle.js'
 import type { ClaimMappingOptions, IdentityVerifierOptions } from './types.js'
 
@@ -29,6 +31,10 @@ export interface VerifierSettings {
   readonly mapActor: NonNullable<ClaimMappingOptions['mapActor']>
   /** The default actor mapping is a pure function of the claims (a custom one may not be). */
   readonly mapsActorPurely: boolean
+  /** One-time use of workload tokens, when on. */
+  readonly replay: ReplayGuard | undefined
+  /** Revocation checks, when configured. */
+  readonly revocation: RevocationGuard | undefined
 }
 
 function positiveInteger(value: number | undefined, fallback: number, option: string, min = 1): number {
@@ -108,5 +114,7 @@ export function resolveVerifierSettings(options: IdentityVerifierOptions): Verif
     mapWorkload,
     mapActor,
     mapsActorPurely: claims.mapActor === undefined,
+    replay: options.replay === undefined ? undefined : new ReplayGuard(options.replay, new Set(audiences), tolerance * 1000),
+    revocation: options.revocation === undefined ? undefined : new RevocationGuard(options.revocation, { clock, emit: (event) => trust.report(event) }),
   })
 }

@@ -2,6 +2,7 @@ import { newRequestId } from '../../internal/request-id.js'
 import { IdentityError, IdentityMissingError, ConfigError } from '../../errors.js'
 import { parseActorToken, parseBearer, peekSingleHeader, singleHeader, transactionIdHeader } from '../headers.js'
 import { isPromise, type MaybePromise } from '../../internal/maybe-async.js'
+import { checkTokenUse } from './token-use.js'
 import { mixTail, tokenKey } from './token-memo.js'
 import { checkTimes } from './claims.js'
 import { TokenPairVerifier, type Verified } from './token-pair.js'
@@ -36,6 +37,9 @@ export interface IdentityVerifier {
   /** The trust bundle in use. */
   readonly trust: TrustBundle
 }
+
+/** The replay counters of a verifier without one-time use. */
+const NO_REPLAYS = Object.freeze({ replaysRefused: 0, replayStoreErrors: 0 })
 
 /** A cache entry: a verification and the header values its tokens were read from. */
 interface Cached {
@@ -146,7 +150,7 @@ class CallerRecord implements VerifiedCaller {
  */
 export function createIdentityVerifier(options: IdentityVerifierOptions): IdentityVerifier {
   const settings = resolveVerifierSettings(options)
-  const { trust, actorHeader, transactionHeader, txnTokenHeader, maxHeaderBytes, clock } = settings
+  const { trust, actorHeader, transactionHeader, txnTokenHeader, maxHeaderBytes, clock, replay, revocation } = settings
   const pairs = new TokenPairVerifier(settings)
   const cache = new VerificationCache<Cached>(settings.cacheSize)
   // Concurrent first requests with the same tokens share one verification.
@@ -233,14 +237,20 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     return answer(verified, headerTxn, callOptions.newTransactionId, requirement)
   }
 
-  /** The caller of one request, once the header's transaction id agrees with the token's. */
-  function answer(verified: Verified, headerTxn: string | undefined, newTransactionId: string | undefined, requirement: ActorRequirement): VerifiedCaller {
+  /**
+   * The caller of one request, once the header's transaction id agrees with the token's and the
+   * tokens may be used (not revoked; in one-time-use mode, the workload token's first use here).
+   */
+  function answer(verified: Verified, headerTxn: string | undefined, newTransactionId: string | undefined, requirement: ActorRequirement): MaybePromise<VerifiedCaller> {
     // A Txn-Token of a workload's own transaction carries no user: it cannot meet `actor: 'required'`.
     if (requirement === 'required' && verified.txnToken && verified.caller.actor === undefined) checkRequirement(requirement, false)
     if (headerTxn !== undefined && verified.tokenTxn !== undefined && headerTxn !== verified.tokenTxn) {
       throw new IdentityError('txn_mismatch', 'transaction id header differs from the token')
     }
-    return new CallerRecord(verified, verified.tokenTxn ?? headerTxn ?? newTransactionId ?? newRequestId())
+    const caller = new CallerRecord(verified, verified.tokenTxn ?? headerTxn ?? newTransactionId ?? newRequestId())
+    if (replay === undefined && revocation === undefined) return caller
+    const usable = checkTokenUse(verified, settings, clock())
+    return isPromise(usable) ? usable.then(() => caller) : caller
   }
 
   return {
@@ -248,6 +258,13 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     verify: async (headers, callOptions) => verifyNow(headers, callOptions),
     verifyNow,
     trust,
-    stats: () => ({ ...trust.counters(), cacheHits, cacheMisses, cacheSize: cache.size }),
+    stats: () => ({
+      ...trust.counters(),
+      ...(replay?.counters ?? NO_REPLAYS),
+      revokedRefused: revocation?.revokedRefused ?? 0,
+      cacheHits,
+      cacheMisses,
+      cacheSize: cache.size,
+    }),
   }
 }

@@ -1,0 +1,210 @@
+import { ConfigError } from '../../errors.js'
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
+
+/**
+ * A URL a verifier may fetch trust material from: `https:`, or plain `http:` on loopback only, and
+ * never with credentials in it.
+ *
+ * @throws ConfigError naming `option`
+ */
+export function trustedFetchUrl(value: unknown, option: string): URL {
+  let url: URL
+  try {
+    url = new URL(String(value))
+  } catch {
+    throw new ConfigError(option, 'is not a valid URL')
+  }
+  if (typeof value !== 'string') throw new ConfigError(option, 'must be a URL string')
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+    throw new ConfigError(option, 'must use https (plain http only on loopback)')
+  }
+  if (url.username || url.password) throw new ConfigError(option, 'must not carry credentials')
+  return url
+}
+
+/** The refresh rules of a fetched document, in milliseconds. */
+export interface RefreshRules {
+  /** Abort a fetch after this long; nobody waits longer for one. */
+  readonly timeoutMs: number
+  /** Minimum time between two fetches after a failure. */
+  readonly cooldownMs: number
+  /** The document is fresh this long after it was fetched. */
+  readonly cacheMaxAgeMs: number
+  /** Past `cacheMaxAgeMs`, the last document still answers this long while refreshing fails. */
+  readonly staleIfErrorMs: number
+}
+
+/** Validates the millisecond options of {@link RefreshRules} (`<prefix>.timeoutMs`, …). */
+export function refreshRules(
+  options: Partial<Record<keyof RefreshRules, number | undefined>>,
+  prefix: string,
+  defaults: RefreshRules,
+): RefreshRules {
+  const read = (name: keyof RefreshRules): number => {
+    const value = options[name]
+    if (value === undefined) return defaults[name]
+    if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${prefix}.${name}`, 'must be a non-negative number of milliseconds')
+    return value
+  }
+  return Object.freeze({
+    timeoutMs: read('timeoutMs'),
+    cooldownMs: read('cooldownMs'),
+    cacheMaxAgeMs: read('cacheMaxAgeMs'),
+    staleIfErrorMs: read('staleIfErrorMs'),
+  })
+}
+
+/** What a {@link RemoteDocument} reports. Never contains document contents. */
+export interface RemoteDocumentHooks {
+  clock(): number
+  fetched(durationMs: number): void
+  failed(error: string): void
+}
+
+/** How a fetch asks for the document. */
+export interface DocumentRequest {
+  readonly url: URL
+  readonly headers: Record<string, string>
+  readonly fetch: typeof fetch
+  /** Largest body accepted. */
+  readonly maxBytes: number
+  /** What the document is, in failure messages (`JWKS`, `document`). @defaultValue `'document'` */
+  readonly label?: string | undefined
+}
+
+/**
+ * GETs a JSON document: no redirects, status 200 only, at most `maxBytes` (by the declared length
+ * before reading, and by what arrived), then parsed.
+ * @throws Error with a short cause (`HTTP 503`, `JWKS larger than 512 KiB`, a JSON syntax error)
+ */
+export async function fetchJson(request: DocumentRequest, signal: AbortSignal): Promise<unknown> {
+  const { url, headers, maxBytes } = request
+  const tooLarge = (): Error => new Error(`${request.label ?? 'document'} larger than ${maxBytes / 1024} KiB`)
+  const response = await request.fetch(url, { headers, redirect: 'manual', signal })
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => undefined)
+    throw new Error(`HTTP ${response.status}`)
+  }
+  if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
+    await response.body?.cancel().catch(() => undefined)
+    throw tooLarge()
+  }
+  const text = await response.text()
+  if (text.length > maxBytes) throw tooLarge()
+  return JSON.parse(text)
+}
+
+/** The short cause of a failed fetch, for events. */
+export function fetchFailure(err: unknown): string {
+  return err instanceof Error ? (err.name === 'TimeoutError' ? 'timeout' : err.message) : 'fetch failed'
+}
+
+/**
+ * Runs one fetch and settles by `timeoutMs` at the latest: the abort signal stops a standard fetch,
+ * and the deadline releases waiters even from a fetch implementation that ignores it (`onTimeout`
+ * runs then; a result arriving later must be discarded by the caller).
+ */
+export function withDeadline(timeoutMs: number, run: (signal: AbortSignal) => Promise<void>, onTimeout: () => void): Promise<void> {
+  const controller = new AbortController()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new DOMException(`fetch exceeded ${timeoutMs} ms`, 'TimeoutError'))
+      onTimeout()
+      resolve()
+    }, timeoutMs)
+    timer.unref?.()
+  })
+  return Promise.race([run(controller.signal), deadline]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * A JSON document fetched over HTTP and kept under the same rules as a remote JWKS: one fetch at a
+ * time, aborted at `timeoutMs`; fresh for `cacheMaxAgeMs`; then stale-while-revalidate (the last
+ * document answers at once while one background refresh runs) for at most `staleIfErrorMs` more;
+ * after a failure, no new fetch within `cooldownMs`; past the stale window nothing is answered.
+ * `parse` validates the body; a body it rejects counts as a failed fetch and never replaces a good
+ * document.
+ */
+export class RemoteDocument<T> {
+  private document: T | undefined
+  private fetchedAt = 0
+  private attemptedAt = Number.NEGATIVE_INFINITY
+  private inflight: Promise<void> | undefined
+  /** Counts fetches, so a fetch that outlived its deadline cannot overwrite a newer result. */
+  private generation = 0
+
+  constructor(
+    private readonly request: DocumentRequest,
+    private readonly rules: RefreshRules,
+    private readonly parse: (json: unknown) => T,
+    private readonly hooks: RemoteDocumentHooks,
+  ) {}
+
+  /** The document while fresh, without fetching; undefined otherwise. */
+  fresh(): T | undefined {
+    return this.document !== undefined && this.hooks.clock() - this.fetchedAt < this.rules.cacheMaxAgeMs ? this.document : undefined
+  }
+
+  /**
+   * The document: at once while fresh, or while stale inside its window (starting one background
+   * refresh); otherwise after a refresh. Undefined when no usable document can be had.
+   */
+  current(): T | undefined | Promise<T | undefined> {
+    const age = this.hooks.clock() - this.fetchedAt
+    if (this.document !== undefined && age < this.rules.cacheMaxAgeMs) return this.document
+    if (this.document !== undefined && age < this.rules.cacheMaxAgeMs + this.rules.staleIfErrorMs) {
+      // refresh() never rejects: a failure is reported and the stale document stays.
+      void this.refresh()
+      return this.document
+    }
+    return this.refresh().then(() => this.usable())
+  }
+
+  /** The document if it is inside its stale window now. */
+  private usable(): T | undefined {
+    const age = this.hooks.clock() - this.fetchedAt
+    return this.document !== undefined && age < this.rules.cacheMaxAgeMs + this.rules.staleIfErrorMs ? this.document : undefined
+  }
+
+  /** Fetches unless a fetch is running (then shares it) or one failed within the cooldown. */
+  refresh(): Promise<void> {
+    if (this.inflight !== undefined) return this.inflight
+    const now = this.hooks.clock()
+    // After a failure, wait out the cooldown (at most a second while there is no document at all).
+    const cooldown = this.document === undefined ? Math.min(this.rules.cooldownMs, 1000) : this.rules.cooldownMs
+    if (this.attemptedAt > this.fetchedAt && now - this.attemptedAt < cooldown) return Promise.resolve()
+    this.attemptedAt = now
+    this.inflight = this.fetchWithDeadline().finally(() => {
+      this.inflight = undefined
+    })
+    return this.inflight
+  }
+
+  private fetchWithDeadline(): Promise<void> {
+    const generation = ++this.generation
+    return withDeadline(
+      this.rules.timeoutMs,
+      (signal) => this.fetchOnce(signal, generation),
+      () => {
+        if (generation === this.generation) this.generation++
+        this.hooks.failed('timeout')
+      },
+    )
+  }
+
+  private async fetchOnce(signal: AbortSignal, generation: number): Promise<void> {
+    const started = performance.now()
+    try {
+      const document = this.parse(await fetchJson(this.request, signal))
+      if (generation !== this.generation) return
+      this.document = document
+      this.fetchedAt = this.hooks.clock()
+      this.hooks.fetched(performance.now() - started)
+    } catch (err) {
+      if (generation !== this.generation) return
+      this.hooks.failed(fetchFailure(err))
+    }
+  }
+}
