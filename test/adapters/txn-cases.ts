@@ -20,17 +20,19 @@ export function txnTokensFor(ids: IdentityFixture): TxnTokenFixture {
   return tts
 }
 
-type User = 'alice' | 'hana' | 'ed'
+/** A fixture user. */
+export type User = 'alice' | 'hana' | 'ed'
 
 /** Headers of a hop from `from` carrying a Txn-Token for `user` (or as `spec` says), bound to the workload token. */
-const txnHop = async (ids: IdentityFixture, from: string, user: User, spec: TxnTokenSpec = {}): Promise<[string, string][]> => {
+export const txnHop = async (ids: IdentityFixture, from: string, user: User, spec: TxnTokenSpec = {}): Promise<[string, string][]> => {
   const tts = txnTokensFor(ids)
   const txnToken = await tts.mint({ sub: user, tctx: userContext(user), ...spec })
   return Object.entries(await tts.headers({ from, to: SERVICE, txnToken }))
 }
 
 const employeeService = 'spiffe://example.org/ns/default/sa/employee-service'
-const allowed = (actor: string): Record<string, unknown> => ({ workload: employeeService, actor, policy: 'resource.review.vdefault', inCallerContext: true })
+/** What the handler answers when employee-service reads a review for `actor`. */
+export const allowed = (actor: string): Record<string, unknown> => ({ workload: employeeService, actor, policy: 'resource.review.vdefault', inCallerContext: true })
 const SCOPE_CHALLENGE = `Bearer realm="${SERVICE}", error="insufficient_scope", scope="review.read"`
 
 /** The Txn-Token table. */

@@ -9,7 +9,7 @@ import { Controller, Get, HttpCode, Module, Post, Req, type INestApplication } f
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter } from '@nestjs/platform-express'
 import { FastifyAdapter } from '@nestjs/platform-fastify'
-import { batchBody, handlerBody, listBody, loadReview, reviewFromBody } from '../../../../test/adapters/contract.js'
+import { batchBody, CLAIMED_ROUTE_CLAIMS, handlerBody, listBody, loadReview, reviewFromBody, STEP_UP_CLAIMS } from '../../../../test/adapters/contract.js'
 import type { RunningApp } from '../../../../test/adapters/drivers.js'
 
 interface GrantedRequest {
@@ -60,6 +60,18 @@ class ReviewsController {
   @Get('scoped/:id')
   @Authorize((req) => loadReview(req.params), 'read', { actor: 'required', scope: 'review.read' })
   scoped(@Req() req: GrantedRequest): Record<string, unknown> {
+    return handlerBody(req.meshguard)
+  }
+
+  @Get('claimed/:id')
+  @Authorize((req) => loadReview(req.params), 'read', { actor: 'required', claims: CLAIMED_ROUTE_CLAIMS })
+  claimed(@Req() req: GrantedRequest): Record<string, unknown> {
+    return handlerBody(req.meshguard)
+  }
+
+  @Get('step-up/:id')
+  @Authorize((req) => loadReview(req.params), 'read', { actor: 'required', claims: STEP_UP_CLAIMS })
+  stepUp(@Req() req: GrantedRequest): Record<string, unknown> {
     return handlerBody(req.meshguard)
   }
 
