@@ -1,0 +1,76 @@
+/**
+ * The cross-adapter contract at the edge (edge-cases.ts): every adapter app over one guard whose
+ * `edge` option is the one edge verifier, with DPoP and introspection against a loopback endpoint,
+ * over real HTTP on 127.0.0.1. Every adapter must give the expected answer, all the same one, and
+ * every edge decision is audited like an inner hop's.
+ */
+import { createAuditLog, createGuard, EmbeddedEngine, functionSink, type AuditLog, type AuditRecord } from '@meshguard/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clientKey } from '../support/dpop.js'
+import { createIdentityFixture } from '../support/identity.js'
+import { startAllAdapters } from './all-drivers.js'
+import { contractEngine, expectContractAnswers, sendContractCase, SERVICE, type ContractAnswer } from './contract.js'
+import type { RunningApp } from './drivers.js'
+import { EDGE_CASES, EDGE_POLICY, startIntrospectionServer, type EdgeFixture, type IntrospectionServer } from './edge-cases.js'
+import { USER_ISSUER } from '../support/identity.js'
+
+let fixture: EdgeFixture
+let apps = new Map<string, RunningApp>()
+let introspection: IntrospectionServer
+let audit: AuditLog
+const records: AuditRecord[] = []
+
+beforeAll(async () => {
+  const ids = await createIdentityFixture()
+  fixture = { ids, alice: clientKey() }
+  introspection = await startIntrospectionServer()
+  audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))] })
+  const guard = createGuard({
+    engine: contractEngine(EmbeddedEngine.fromSources([{ file: 'edge-review.yaml', text: EDGE_POLICY }])),
+    service: SERVICE,
+    audit,
+    edge: {
+      trust: { workloads: [], actors: ids.trust().actors },
+      // Each app listens on its own port: the origin is the one it was addressed at (loopback only).
+      origin: (view) => `http://${String(view.headers['host'])}`,
+      introspection: { issuer: USER_ISSUER, endpoint: introspection.url, clientId: 'edge', clientSecret: 'edge-secret', cacheTtlMs: 0, timeoutMs: 2000 },
+    },
+  })
+  apps = await startAllAdapters(guard)
+})
+
+afterAll(async () => {
+  await Promise.all([...apps.values()].map((app) => app.close()))
+  await introspection.close()
+  await audit.close()
+})
+
+describe('adapter contract at the edge', () => {
+  it.each(EDGE_CASES.map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
+    const answers: Record<string, ContractAnswer> = {}
+    for (const [name, app] of apps) {
+      // A proof names the URL it is for: each app gets its own.
+      const headers = await testCase.headers(fixture, `${app.url}${testCase.path}`)
+      if (testCase.replay === true) expect((await sendContractCase(app, testCase, headers)).status, name).toBe(200)
+      answers[name] = await sendContractCase(app, testCase, headers)
+    }
+    expectContractAnswers(testCase, answers)
+  })
+
+  it('audits every edge decision under the decision id its answer names, and never the token', async () => {
+    const refused = EDGE_CASES.find((c) => c.reason === 'dpop_required')!
+    const granted = EDGE_CASES.find((c) => c.name.startsWith('dpop:') && c.status === 200)!
+    const ids: string[] = []
+    for (const app of apps.values()) {
+      ids.push(String((await sendContractCase(app, refused, await refused.headers(fixture, `${app.url}${refused.path}`))).body['decisionId']))
+      expect((await sendContractCase(app, granted, await granted.headers(fixture, `${app.url}${granted.path}`))).status).toBe(200)
+    }
+    await audit.flush()
+    for (const id of ids) expect(records.filter((r) => r.callId === id)).toEqual([expect.objectContaining({ outcome: 'unauthenticated', reason: 'dpop_required' })])
+    const allowed = records.filter((r) => r.outcome === 'allowed' && r.actorId === 'alice')
+    expect(allowed.length).toBeGreaterThanOrEqual(apps.size)
+    // At the edge the principal is the user: no workload called, and the delegation chain is the user alone.
+    for (const record of allowed) expect(record).toMatchObject({ workloadId: undefined, delegation: [{ id: 'alice', type: 'user' }] })
+    expect(JSON.stringify(records)).not.toMatch(/eyJ|opaque-alice/)
+  })
+})
