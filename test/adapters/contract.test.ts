@@ -5,6 +5,7 @@
  * status, headers and problem body (bar the per-request decision id).
  */
 import type { AuditLog, AuditRecord } from '@meshguard/core'
+import { formatRouteTable } from '@meshguard/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { express4Package } from '../../packages/express/test/support/express4-app.js'
 import type { IdentityFixture } from '../support/identity.js'
@@ -44,6 +45,19 @@ describe('adapter contract', () => {
     for (const [name, app] of apps) answers[name] = await sendContractCase(app, testCase, headers)
 
     expectContractAnswers(testCase, answers)
+  })
+
+  it('lists scope and claims requirements in every adapter\'s route table, the same way', () => {
+    const tables = [...apps].map(([name, app]) => {
+      const routes = app.routes!().filter((r) => (r.scope !== undefined || r.claims !== undefined) && r.method === 'GET')
+      return [name, formatRouteTable(routes)] as const
+    })
+    const [, first] = tables[0]!
+    expect(first).toMatch(/^GET +\/claimed\/:id +authorize +\(resolver\) +read +required +tenant=acme\|globex amr⊇mfa$/m)
+    expect(first).toMatch(/^GET +\/scoped\/:id +authorize +\(resolver\) +read +required +review\.read$/m)
+    expect(first).toMatch(/^GET +\/step-up\/:id +authorize .* acr=urn:example:mfa auth_time≤300s$/m)
+    expect(first.split('\n')[0]).toMatch(/ SCOPE +CLAIMS$/)
+    for (const [name, table] of tables) expect([name, table]).toEqual([name, first])
   })
 
   it('writes one audit record per plan, with its kind and no token', async () => {

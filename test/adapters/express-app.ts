@@ -1,5 +1,6 @@
 /** The contract app on Express, with @meshguard/express. */
 import { authenticate, authorize, authorizeList } from '@meshguard/express'
+import { listRoutes } from '@meshguard/express/testing'
 import type { Guard } from '@meshguard/core'
 import express, { type Request, type Response } from 'express'
 import type { Server } from 'node:http'
@@ -47,5 +48,5 @@ export async function startExpressApp(guard: Guard, framework: typeof express = 
   const server = await new Promise<Server>((resolve) => {
     const listening: Server = app.listen(0, '127.0.0.1', () => resolve(listening))
   })
-  return { url: urlOf(server), close: () => closeServer(server) }
+  return { url: urlOf(server), close: () => closeServer(server), routes: () => listRoutes(app) }
 }

@@ -5,6 +5,7 @@
 import 'reflect-metadata'
 import type { Guard, GuardGrant } from '@meshguard/core'
 import { Authorize, AuthorizeList, Caller, MeshguardModule, Public } from '@meshguard/nestjs'
+import { listRoutes } from '@meshguard/nestjs/testing'
 import { Controller, Get, HttpCode, Module, Post, Req, type INestApplication } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter } from '@nestjs/platform-express'
@@ -118,5 +119,5 @@ export async function startNestApp(guard: Guard, platform: NestPlatform): Promis
   const app: INestApplication = await NestFactory.create(AppModule, adapter, { logger: false })
   await app.listen(0, '127.0.0.1')
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1')
-  return { url, close: () => app.close() }
+  return { url, close: () => app.close(), routes: () => listRoutes(app) }
 }
