@@ -6,29 +6,7 @@
  */
 import { ConfigError, DeniedError, IdentityError } from '../errors.js'
 import { isEdgeCaller } from '../identity/verify/edge-caller.js'
-import type { VerifiedCallerLike } from './types.js'
-
-/** A claim value a requirement can name: a JSON scalar. */
-export type ClaimValue = string | number | boolean
-
-/**
- * One claim's requirement:
- * - a value: the claim equals it;
- * - a list: the claim equals one of them;
- * - `{ includes }`: the claim is an array holding the value (or every value listed), e.g. `amr`;
- * - `{ maxAge }` (on `auth_time` only): the user authenticated at most this many seconds ago.
- *
- * A failed `acr` or `auth_time` requirement asks for step-up (RFC 9470, 401
- * `insufficient_user_authentication`); any other is a 403 `insufficient_claims`.
- */
-export type ClaimRequirement =
-  | ClaimValue
-  | readonly ClaimValue[]
-  | { readonly includes: ClaimValue | readonly ClaimValue[] }
-  | { readonly maxAge: number }
-
-/** A route's claim requirements, by claim name; all must hold. */
-export type ClaimsRequirement = Readonly<Record<string, ClaimRequirement>>
+import type { ClaimRequirement, ClaimsRequirement, ClaimValue, VerifiedCallerLike } from './types.js'
 
 /** One compiled requirement. */
 interface CompiledClaim {

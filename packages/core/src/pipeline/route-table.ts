@@ -4,9 +4,8 @@
  */
 import { ConfigError, DeniedError } from '../errors.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
-import type { ClaimRequirement, ClaimsRequirement } from './claims.js'
 import { compileRoute } from './route.js'
-import type { ListRouteAuthorization, RouteAuthorization } from './types.js'
+import type { ClaimRequirement, ClaimsRequirement, ListRouteAuthorization, RouteAuthorization } from './types.js'
 
 /**
  * How a route is guarded: a policy check (`authorize`), a query plan (`list`), a verified caller

@@ -8,7 +8,6 @@ import type { VerifiedCaller } from '../identity/caller.js'
 import type { HeaderView } from '../identity/headers.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import type { Telemetry } from '../telemetry/index.js'
-import type { ClaimsRequirement } from './claims.js'
 import type { ShadowOptions } from './shadow.js'
 import type { TxnTokenExchange } from '../identity/mint/txn-token-exchange.js'
 import type { EdgeVerifierOptions } from '../identity/verify/edge-verifier.js'
@@ -44,6 +43,28 @@ export interface RequestView<Req = unknown> {
   /** The framework's request, passed to resource and action resolvers. */
   request: Req
 }
+
+/** A claim value a requirement can name: a JSON scalar. */
+export type ClaimValue = string | number | boolean
+
+/**
+ * One claim's requirement:
+ * - a value: the claim equals it;
+ * - a list: the claim equals one of them;
+ * - `{ includes }`: the claim is an array holding the value (or every value listed), e.g. `amr`;
+ * - `{ maxAge }` (on `auth_time` only): the user authenticated at most this many seconds ago.
+ *
+ * A failed `acr` or `auth_time` requirement asks for step-up (RFC 9470, 401
+ * `insufficient_user_authentication`); any other is a 403 `insufficient_claims`.
+ */
+export type ClaimRequirement =
+  | ClaimValue
+  | readonly ClaimValue[]
+  | { readonly includes: ClaimValue | readonly ClaimValue[] }
+  | { readonly maxAge: number }
+
+/** A route's claim requirements, by claim name; all must hold. */
+export type ClaimsRequirement = Readonly<Record<string, ClaimRequirement>>
 
 /** Computes the resource of a request: from params/body, or through an async loader (e.g. a database). */
 export type ResourceResolver<Req = unknown> = (request: Req) => Resource | Promise<Resource>
