@@ -17,7 +17,10 @@ import { createMeshguardFetch } from '../../packages/client/src/index.js'
 import { callerContext } from '../../packages/core/src/context/index.js'
 import { EmbeddedEngine } from '../../packages/core/src/engine/embedded-engine.js'
 import type { Principal } from '../../packages/core/src/types.js'
-import { ConfigError, MeshguardError, MintError } from '../../packages/core/src/errors.js'
+import { ConfigError, MeshguardError, MintError, UnavailableError } from '../../packages/core/src/errors.js'
+import { createGuard } from '../../packages/core/src/pipeline/guard.js'
+import type { EdgeOptions, GuardOutcome } from '../../packages/core/src/pipeline/types.js'
+import { clientKey, proof } from '../support/dpop.js'
 import {
   createEdgeVerifier,
   createIdentityVerifier,
@@ -707,6 +710,64 @@ describe('threats of issue 18: replay, revocation, sender constraint, discovery,
     const verifier = createIdentityVerifier({ audience: REVIEW, trust: { workloads: ids.trust().workloads, actorIssuerFamilies: [{ ...family, tenants: ['acme'] }] } })
     const actor = await ids.mintActorToken('alice', { claims: { iss: 'https://login.example.com/evil/v2.0' } })
     expect(await reason(verifier.verify(bearer(await wl({ audience: 'review-service', actorToken: actor }), { 'x-meshguard-actor': actor })))).toBe('unknown_issuer')
+  })
+})
+
+describe('threats at the edge and on route claims', () => {
+  const policy = `apiVersion: api.cerbos.dev/v1
+resourcePolicy:
+  version: default
+  resource: review
+  rules:
+    - actions: ["read"]
+      effect: EFFECT_ALLOW
+      roles: ["manager", "employee-service"]
+`
+  const engine = (): EmbeddedEngine => EmbeddedEngine.fromSources([{ file: 'threats-review.yaml', text: policy }])
+  const view = (headers: HeaderView, target = '/reviews/r1', method = 'GET') => ({ method, target, headers, params: { id: 'r1' }, request: null })
+  const route = { resource: 'review', action: 'read' }
+  const edgeGuard = (extra: Partial<EdgeOptions> = {}) =>
+    createGuard({ engine: engine(), service: 'gateway', edge: { trust: { workloads: [], actors: ids.trust().actors }, origin: 'https://api.example.com', ...extra } })
+  const refusal = async (outcome: Promise<GuardOutcome>): Promise<{ status: number; reason: string }> => {
+    const answer = await outcome
+    if (answer.ok) throw new Error('expected a refusal, but the request was allowed')
+    return { status: answer.status, reason: answer.problem.reason }
+  }
+
+  it('T50 a DPoP proof made for another origin, even with a Host header naming it', async () => {
+    const key = clientKey()
+    const token = await ids.mintActorToken('alice', { claims: { cnf: { jkt: key.jkt } } })
+    const guard = edgeGuard()
+    const sent = (url: string, host: string) => view({ authorization: `DPoP ${token}`, dpop: proof(key, { method: 'GET', url, token }), host })
+    // The edge's origin is configured, never read from the request: a proof for another server stays there.
+    expect(await refusal(guard.authorize(sent('https://attacker.example/reviews/r1', 'attacker.example'), route))).toEqual({ status: 401, reason: 'dpop_proof_invalid' })
+    // An absolute-form request target cannot choose the origin either: only its path is used.
+    const absolute = { ...sent('https://attacker.example/reviews/r1', 'api.example.com'), target: 'https://attacker.example/reviews/r1' }
+    expect(await refusal(guard.authorize(absolute, route))).toEqual({ status: 401, reason: 'dpop_proof_invalid' })
+    expect((await guard.authorize(sent('https://api.example.com/reviews/r1', 'attacker.example'), route)).ok).toBe(true)
+  })
+
+  it('T51 claims asserted by headers, the workload token or an inherited member never meet a route requirement', async () => {
+    const guard = createGuard({ engine: engine(), identity: createIdentityVerifier(ids.verifierOptions('review-service')), service: 'review-service' })
+    const actor = await ids.mintActorToken('alice')
+    const workload = await wl({ audience: 'review-service', actorToken: actor, claims: { tenant: 'acme', acr: 'urn:example:mfa' } })
+    const headers = bearer(workload, { 'x-meshguard-actor': actor, 'x-tenant': 'acme', 'x-acr': 'urn:example:mfa', tenant: 'acme' })
+    expect(await refusal(guard.authorize(view(headers), { ...route, claims: { tenant: 'acme' } }))).toEqual({ status: 403, reason: 'insufficient_claims' })
+    expect(await refusal(guard.authorize(view(headers), { ...route, claims: { acr: 'urn:example:mfa' } }))).toEqual({ status: 401, reason: 'insufficient_user_authentication' })
+    // Claims are looked up as own members: an inherited `constructor` or `toString` is not a claim.
+    expect(await refusal(guard.authorize(view(headers), { ...route, claims: { constructor: ['Object', 'function Object() { [native code] }'] } }))).toEqual({ status: 403, reason: 'insufficient_claims' })
+  })
+
+  it('T52 an edge whose dependencies fail never falls back: 503, and no second verifier beside it', async () => {
+    const opaque = { authorization: 'Bearer opaque-token-value' }
+    const down = edgeGuard({ introspection: { issuer: USER_ISSUER, endpoint: 'http://127.0.0.1:9/introspect', clientId: 'edge', clientSecret: 'secret', timeoutMs: 500 } })
+    expect(await refusal(down.authorize(view(opaque), route))).toEqual({ status: 503, reason: 'introspection_unavailable' })
+    const unreachableKeys = createGuard({ engine: engine(), service: 'gateway', edge: { trust: { workloads: [], actors: [{ issuer: USER_ISSUER, keys: { jwksUrl: 'http://127.0.0.1:9/jwks' }, audiences: ['meshguard'] }] }, origin: 'https://api.example.com' } })
+    expect(await refusal(unreachableKeys.authorize(view(bearer(await ids.mintActorToken('alice'))), route))).toMatchObject({ status: 503 })
+    const txnDown = edgeGuard({ txnTokens: { clientId: serviceId('gateway'), exchange: () => Promise.reject(new UnavailableError('txn_token_service_unavailable', 'down')) } })
+    expect(await refusal(txnDown.authorize(view(bearer(await ids.mintActorToken('alice'))), { ...route, scope: 'review.read' }))).toEqual({ status: 503, reason: 'txn_token_service_unavailable' })
+    expect(() => createGuard({ engine: engine(), service: 'gateway', identity: atReview, edge: { trust: ids.trust(), origin: 'https://api.example.com' } })).toThrow(ConfigError)
+    expect(() => edgeGuard({ origin: 'https://api.example.com/prefix?x=1' })).toThrow(ConfigError)
   })
 })
 
