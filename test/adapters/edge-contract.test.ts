@@ -4,7 +4,15 @@
  * over real HTTP on 127.0.0.1. Every adapter must give the expected answer, all the same one, and
  * every edge decision is audited like an inner hop's.
  */
-import { createAuditLog, createGuard, EmbeddedEngine, functionSink, type AuditLog, type AuditRecord } from '@meshguard/core'
+import { createAuditLog, createGuard, createTelemetry, EmbeddedEngine, functionSink, type AuditLog, type AuditRecord } from '@meshguard/core'
+import {
+  ATTR_AUTHZ_CALL_ID,
+  ATTR_AUTHZ_DECISION,
+  ATTR_AUTHZ_REASON,
+  ATTR_AUTHZ_TOKEN_KIND,
+  EVENT_AUTHZ_TOKEN_REJECTED,
+  EVENT_AUTHZ_TOKEN_VERIFIED,
+} from '@meshguard/core/telemetry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clientKey } from '../support/dpop.js'
 import { createIdentityFixture } from '../support/identity.js'
@@ -13,12 +21,14 @@ import { contractEngine, expectContractAnswers, sendContractCase, SERVICE, type 
 import type { RunningApp } from './drivers.js'
 import { EDGE_CASES, EDGE_POLICY, startIntrospectionServer, type EdgeFixture, type IntrospectionServer } from './edge-cases.js'
 import { USER_ISSUER } from '../support/identity.js'
+import { otelHarness } from '../../packages/core/test/telemetry/harness.js'
 
 let fixture: EdgeFixture
 let apps = new Map<string, RunningApp>()
 let introspection: IntrospectionServer
 let audit: AuditLog
 const records: AuditRecord[] = []
+const otel = otelHarness()
 
 beforeAll(async () => {
   const ids = await createIdentityFixture()
@@ -29,6 +39,7 @@ beforeAll(async () => {
     engine: contractEngine(EmbeddedEngine.fromSources([{ file: 'edge-review.yaml', text: EDGE_POLICY }])),
     service: SERVICE,
     audit,
+    telemetry: createTelemetry({ tracerProvider: otel.tracerProvider }),
     edge: {
       trust: { workloads: [], actors: ids.trust().actors },
       // Each app listens on its own port: the origin is the one it was addressed at (loopback only).
@@ -43,6 +54,7 @@ afterAll(async () => {
   await Promise.all([...apps.values()].map((app) => app.close()))
   await introspection.close()
   await audit.close()
+  await otel.shutdown()
 })
 
 describe('adapter contract at the edge', () => {
@@ -57,13 +69,14 @@ describe('adapter contract at the edge', () => {
     expectContractAnswers(testCase, answers)
   })
 
-  it('audits every edge decision under the decision id its answer names, and never the token', async () => {
+  it('audits and traces every edge decision under the decision id its answer names, and never the token', async () => {
+    otel.spans.reset()
     const refused = EDGE_CASES.find((c) => c.reason === 'dpop_required')!
-    const granted = EDGE_CASES.find((c) => c.name.startsWith('dpop:') && c.status === 200)!
+    const grantedCase = EDGE_CASES.find((c) => c.name.startsWith('dpop:') && c.status === 200)!
     const ids: string[] = []
     for (const app of apps.values()) {
       ids.push(String((await sendContractCase(app, refused, await refused.headers(fixture, `${app.url}${refused.path}`))).body['decisionId']))
-      expect((await sendContractCase(app, granted, await granted.headers(fixture, `${app.url}${granted.path}`))).status).toBe(200)
+      expect((await sendContractCase(app, grantedCase, await grantedCase.headers(fixture, `${app.url}${grantedCase.path}`))).status).toBe(200)
     }
     await audit.flush()
     for (const id of ids) expect(records.filter((r) => r.callId === id)).toEqual([expect.objectContaining({ outcome: 'unauthenticated', reason: 'dpop_required' })])
@@ -72,5 +85,15 @@ describe('adapter contract at the edge', () => {
     // At the edge the principal is the user: no workload called, and the delegation chain is the user alone.
     for (const record of allowed) expect(record).toMatchObject({ workloadId: undefined, delegation: [{ id: 'alice', type: 'user' }] })
     expect(JSON.stringify(records)).not.toMatch(/eyJ|opaque-alice/)
+    // One `authorize review` span per decision, as at an inner hop, with the access token's event.
+    const spans = otel.spans.getFinishedSpans()
+    for (const id of ids) {
+      const [span] = spans.filter((s) => s.attributes[ATTR_AUTHZ_CALL_ID] === id)
+      expect(span?.attributes[ATTR_AUTHZ_DECISION]).toBe('unauthenticated')
+      expect(span?.events.map((e) => [e.name, e.attributes?.[ATTR_AUTHZ_TOKEN_KIND], e.attributes?.[ATTR_AUTHZ_REASON]])).toEqual([[EVENT_AUTHZ_TOKEN_REJECTED, 'actor', 'dpop_required']])
+    }
+    const granted = spans.filter((s) => s.attributes[ATTR_AUTHZ_DECISION] === 'allowed')
+    expect(granted.map((s) => s.name)).toEqual(Array(apps.size).fill('authorize review'))
+    for (const span of granted) expect(span.events.map((e) => [e.name, e.attributes?.[ATTR_AUTHZ_TOKEN_KIND]])).toEqual([[EVENT_AUTHZ_TOKEN_VERIFIED, 'actor']])
   })
 })
