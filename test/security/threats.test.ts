@@ -747,6 +747,22 @@ resourcePolicy:
     expect((await guard.authorize(sent('https://api.example.com/reviews/r1', 'attacker.example'), route)).ok).toBe(true)
   })
 
+  it('T53 a DPoP proof without the server nonce, and one with a nonce the edge never issued', async () => {
+    const key = clientKey()
+    const token = await ids.mintActorToken('alice', { claims: { cnf: { jkt: key.jkt } } })
+    const guard = edgeGuard({ dpop: { nonce: { secret: 'a-nonce-secret-of-at-least-32-bytes!' } } })
+    const url = 'https://api.example.com/reviews/r1'
+    const sent = (nonce?: string) => view({ authorization: `DPoP ${token}`, dpop: proof(key, { method: 'GET', url, token }, nonce === undefined ? {} : { claims: { nonce } }) })
+    const first = await guard.authorize(sent(), route)
+    if (first.ok) throw new Error('a proof without a nonce was accepted')
+    expect([first.status, first.problem.reason]).toEqual([401, 'dpop_nonce_required'])
+    expect(first.headers['www-authenticate']).toBe('DPoP realm="gateway", error="use_dpop_nonce", algs="EdDSA Ed25519 ES256 ES384 PS256 RS256"')
+    const nonce = first.headers['dpop-nonce']
+    expect(nonce).toMatch(/^[0-9a-z]+\.[A-Za-z0-9_-]+$/)
+    expect(await refusal(guard.authorize(sent(`${nonce!.split('.')[0]}.forged`), route))).toEqual({ status: 401, reason: 'dpop_nonce_required' })
+    expect((await guard.authorize(sent(nonce), route)).ok).toBe(true)
+  })
+
   it('T51 claims asserted by headers, the workload token or an inherited member never meet a route requirement', async () => {
     const guard = createGuard({ engine: engine(), identity: createIdentityVerifier(ids.verifierOptions('review-service')), service: 'review-service' })
     const actor = await ids.mintActorToken('alice')
