@@ -7,8 +7,8 @@
 import { DEFAULT_ACTOR_HEADER } from '@meshguard/core'
 import type { IdentityFixture } from '../support/identity.js'
 import { userContext } from '../support/txn-tokens.js'
-import { SERVICE, type ContractCase } from './contract.js'
-import { allowed, txnHop } from './txn-cases.js'
+import { allowed, SERVICE, type ContractCase } from './contract.js'
+import { txnHop } from './txn-cases.js'
 
 /** The 403 challenge of unmet claims: RFC 6750 names no finer error than `insufficient_scope`. */
 export const CLAIMS_CHALLENGE = `Bearer realm="${SERVICE}", error="insufficient_scope", error_description="required claims are missing"`

@@ -247,6 +247,12 @@ const hop = async (ids: IdentityFixture, from: string, actor?: 'alice' | 'hana' 
 
 const employeeService = 'spiffe://example.org/ns/default/sa/employee-service'
 
+/** What the handler answers when employee-service reads a review for `actor`. */
+export const allowed = (actor: string): Record<string, unknown> => ({ workload: employeeService, actor, policy: 'resource.review.vdefault', inCallerContext: true })
+
+/** `headers` with the first line named `name` sent twice. */
+export const duplicated = (headers: [string, string][], name: string): [string, string][] => [...headers, headers.find(([n]) => n === name)!]
+
 /** The table. Every adapter must give exactly these answers. */
 export const CASES: readonly ContractCase[] = [
   { name: 'no token', method: 'GET', path: '/reviews/r-eng', headers: async () => [], status: 401, reason: 'token_missing', tokenKind: 'workload' },
@@ -337,11 +343,7 @@ export const CASES: readonly ContractCase[] = [
     name: 'duplicate actor header',
     method: 'GET',
     path: '/reviews/r-eng',
-    headers: async (ids) => {
-      const headers = await hop(ids, 'employee-service', 'alice')
-      const actor = headers.find(([name]) => name === DEFAULT_ACTOR_HEADER_NAME)!
-      return [...headers, actor]
-    },
+    headers: async (ids) => duplicated(await hop(ids, 'employee-service', 'alice'), DEFAULT_ACTOR_HEADER_NAME),
     status: 401,
     reason: 'duplicate_header',
     tokenKind: 'actor',
@@ -352,7 +354,7 @@ export const CASES: readonly ContractCase[] = [
     path: '/reviews/r-eng',
     headers: (ids) => hop(ids, 'employee-service', 'alice'),
     status: 200,
-    answer: { workload: employeeService, actor: 'alice', policy: 'resource.review.vdefault', inCallerContext: true },
+    answer: allowed('alice'),
   },
   {
     name: 'allowed: HR reads any review',
@@ -360,7 +362,7 @@ export const CASES: readonly ContractCase[] = [
     path: '/reviews/r-eng',
     headers: (ids) => hop(ids, 'employee-service', 'hana'),
     status: 200,
-    answer: { workload: employeeService, actor: 'hana', policy: 'resource.review.vdefault', inCallerContext: true },
+    answer: allowed('hana'),
   },
   {
     name: 'denied: manager of another department',
@@ -411,7 +413,7 @@ export const CASES: readonly ContractCase[] = [
     body: { id: 'r-x', department: 'engineering' },
     headers: (ids) => hop(ids, 'employee-service', 'alice'),
     status: 200,
-    answer: { workload: employeeService, actor: 'alice', policy: 'resource.review.vdefault', inCallerContext: true },
+    answer: allowed('alice'),
   },
   {
     name: 'denied: body-derived resource of another department',

@@ -6,7 +6,7 @@
 import { DEFAULT_ACTOR_HEADER } from '@meshguard/core'
 import type { IdentityFixture } from '../support/identity.js'
 import { createTxnTokenFixture, userContext, type TxnTokenFixture, type TxnTokenSpec } from '../support/txn-tokens.js'
-import { SERVICE, type ContractCase } from './contract.js'
+import { allowed, duplicated, SERVICE, type ContractCase } from './contract.js'
 
 const fixtures = new WeakMap<IdentityFixture, TxnTokenFixture>()
 
@@ -30,9 +30,6 @@ export const txnHop = async (ids: IdentityFixture, from: string, user: User, spe
   return Object.entries(await tts.headers({ from, to: SERVICE, txnToken }))
 }
 
-const employeeService = 'spiffe://example.org/ns/default/sa/employee-service'
-/** What the handler answers when employee-service reads a review for `actor`. */
-export const allowed = (actor: string): Record<string, unknown> => ({ workload: employeeService, actor, policy: 'resource.review.vdefault', inCallerContext: true })
 const SCOPE_CHALLENGE = `Bearer realm="${SERVICE}", error="insufficient_scope", scope="review.read"`
 
 /** The Txn-Token table. */
@@ -103,10 +100,7 @@ export const TXN_TOKEN_CASES: readonly ContractCase[] = [
     name: 'txn-token: duplicate Txn-Token header',
     method: 'GET',
     path: '/reviews/r-eng',
-    headers: async (ids) => {
-      const headers = await txnHop(ids, 'employee-service', 'alice')
-      return [...headers, headers.find(([name]) => name === 'txn-token')!]
-    },
+    headers: async (ids) => duplicated(await txnHop(ids, 'employee-service', 'alice'), 'txn-token'),
     status: 401,
     reason: 'duplicate_header',
     tokenKind: 'actor',

@@ -39,25 +39,15 @@ export interface EdgeCaller {
 }
 
 /** One request's edge caller; the tokens sit in private fields behind symbol getters (never serialised). */
-class EdgeCallerRecord implements EdgeCaller {
-  readonly principal: Principal
-  readonly actor: VerifiedActor
-  readonly transactionId: string
-  readonly txn: VerifiedTxn | undefined
-  readonly tokenDigests: { readonly actor: string }
-  readonly expiresAt: number
-  readonly boundKey: string | undefined
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- EdgeCaller's members, assigned at once
+interface EdgeCallerRecord extends EdgeCaller {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface
+class EdgeCallerRecord {
   readonly #accessToken: string | undefined
   readonly #txnToken: string | undefined
 
-  constructor(parts: Omit<EdgeCaller, 'txn'> & { txn?: VerifiedTxn | undefined }, accessToken: string | undefined, txnToken: string | undefined) {
-    this.principal = parts.principal
-    this.actor = parts.actor
-    this.transactionId = parts.transactionId
-    this.txn = parts.txn
-    this.tokenDigests = parts.tokenDigests
-    this.expiresAt = parts.expiresAt
-    this.boundKey = parts.boundKey
+  constructor(parts: EdgeCaller, accessToken: string | undefined, txnToken: string | undefined) {
+    Object.assign(this, parts)
     this.#accessToken = accessToken
     this.#txnToken = txnToken
   }
@@ -83,7 +73,7 @@ export function edgeCallerOf(user: EdgeVerifiedUser, transactionId: string): Edg
   const attr = bareRecord()
   for (const name of Object.keys(actor.attr)) attr[name] = actor.attr[name]
   const principal: Principal = deepFreeze({ id: actor.id, roles: [...actor.roles], attr })
-  const parts = { principal, actor, transactionId, tokenDigests: { actor: user.tokenDigest }, expiresAt: user.expiresAt, boundKey: user.boundKey }
+  const parts = { principal, actor, transactionId, txn: undefined, tokenDigests: { actor: user.tokenDigest }, expiresAt: user.expiresAt, boundKey: user.boundKey }
   return new EdgeCallerRecord(parts, user.token, undefined)
 }
 
