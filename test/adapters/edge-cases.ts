@@ -111,6 +111,16 @@ export const EDGE_CASES: readonly EdgeCase[] = [
     wwwAuthenticate: `Bearer realm="${SERVICE}", DPoP realm="${SERVICE}", ${ALGS}`,
   },
   { name: 'edge: a bearer access token', method: 'GET', path: '/reviews/r-eng', headers: async (edge) => [['authorization', `Bearer ${await accessToken(edge, {}, false)}`]], status: 200, answer: alice },
+  {
+    name: 'edge: a route for services alone refuses a user’s access token',
+    method: 'GET',
+    path: '/internal/r-eng',
+    headers: async (edge) => [['authorization', `Bearer ${await accessToken(edge, {}, false)}`]],
+    status: 401,
+    reason: 'actor_forbidden',
+    tokenKind: 'actor',
+    wwwAuthenticate: INVALID_TOKEN,
+  },
   { name: 'edge: the policy still decides', method: 'GET', path: '/reviews/r-people', headers: async (edge) => [['authorization', `Bearer ${await accessToken(edge, {}, false)}`]], status: 403, reason: 'denied' },
   { name: 'dpop: a bound token with a valid proof', method: 'GET', path: '/reviews/r-eng', headers: (edge, url) => dpop(edge, 'GET', url), status: 200, answer: alice },
   {

@@ -7,7 +7,8 @@
  * 403 (`txn_token_denied`), a TTS that is down or slow a 503; the access token is never forwarded
  * instead.
  */
-import { ConfigError, IdentityMissingError, InternalError } from '../errors.js'
+import { ConfigError, IdentityError, IdentityMissingError, InternalError } from '../errors.js'
+import type { ActorRequirement } from '../identity/verify/types.js'
 import { edgeAccessTokenOf, edgeCallerOf, isEdgeCaller, withIssuedTxnToken, type EdgeCaller } from '../identity/verify/edge-caller.js'
 import { createEdgeVerifier, type EdgeVerifier } from '../identity/verify/edge-verifier.js'
 import type { EdgeOptions, RequestView } from './types.js'
@@ -57,7 +58,9 @@ export class EdgeGate {
    *
    * @throws IdentityMissingError, IdentityError (401), UnavailableError (503)
    */
-  async verify(view: RequestView<unknown>, transactionId: string): Promise<EdgeCaller> {
+  async verify(view: RequestView<unknown>, actor: ActorRequirement, transactionId: string): Promise<EdgeCaller> {
+    // Every request at the edge acts for the user its access token names: a route for services alone refuses it.
+    if (actor === 'forbidden') throw new IdentityError('actor_forbidden', 'this route does not accept a user’s access token', { tokenKind: 'actor' })
     const user = await this.verifier.verify({ method: view.method, url: this.urlOf(view), headers: view.headers })
     return edgeCallerOf(user, transactionId)
   }

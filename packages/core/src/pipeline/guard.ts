@@ -191,7 +191,7 @@ type VerifyStep<Caller> = (view: RequestView<unknown>, actor: ActorRequirement, 
 
 function verifyStepOf<Caller extends VerifiedCallerLike>(identity: IdentityVerifierLike<Caller> | undefined, edge: EdgeGate | undefined): VerifyStep<Caller> {
   // A chain that starts here takes this decision's id as its transaction id (one random id fewer to make).
-  if (edge !== undefined) return (view, _actor, callId) => edge.verify(view, callId) as unknown as Promise<Caller>
+  if (edge !== undefined) return (view, actor, callId) => edge.verify(view, actor, callId) as unknown as Promise<Caller>
   if (identity === undefined) throw new ConfigError('identity', 'must be an identity verifier with verify()')
   if (typeof (identity as { verifyNow?: unknown }).verifyNow === 'function') {
     const verifier = identity as Required<IdentityVerifierLike<Caller>>
