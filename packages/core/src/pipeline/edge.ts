@@ -67,10 +67,11 @@ export class EdgeGate {
 
   /** The URL the client addressed: the public origin and the request's path (query dropped, RFC 9449 §4.3). */
   private urlOf(view: RequestView<unknown>): string {
-    const origin = typeof this.origin === 'string' ? this.origin : this.origin(view)
+    // A configured origin was checked at start-up; one a function picks is checked each time.
+    const origin = typeof this.origin === 'string' ? this.origin : originOf(this.origin(view))
     if (typeof view.target !== 'string') throw new InternalError('the adapter gave no request target to check a DPoP proof against', { reason: 'request_target_unknown' })
     // Only the path is taken from the request: an absolute-form target must not choose the origin.
-    return `${originOf(origin)}${new URL(view.target, PATH_BASE).pathname}`
+    return `${origin}${new URL(view.target, PATH_BASE).pathname}`
   }
 
   /** Whether routes with a `scope` exchange the access token for a Txn-Token. */
