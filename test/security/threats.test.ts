@@ -763,6 +763,16 @@ resourcePolicy:
     expect((await guard.authorize(sent(nonce), route)).ok).toBe(true)
   })
 
+  it('T54 an unbound bearer token where the edge requires DPoP', async () => {
+    const guard = edgeGuard({ dpop: { required: true } })
+    const bearerToken = view({ authorization: `Bearer ${await ids.mintActorToken('alice')}` })
+    const answer = await guard.authorize(bearerToken, route)
+    if (answer.ok) throw new Error('an unbound token was accepted where DPoP is required')
+    expect([answer.status, answer.problem.reason]).toEqual([401, 'dpop_required'])
+    // Only the DPoP scheme is offered: nothing invites the client to retry as a bearer.
+    expect(answer.headers['www-authenticate']).toBe('DPoP realm="gateway", error="invalid_token", algs="EdDSA Ed25519 ES256 ES384 PS256 RS256"')
+  })
+
   it('T51 claims asserted by headers, the workload token or an inherited member never meet a route requirement', async () => {
     const guard = createGuard({ engine: engine(), identity: createIdentityVerifier(ids.verifierOptions('review-service')), service: 'review-service' })
     const actor = await ids.mintActorToken('alice')
