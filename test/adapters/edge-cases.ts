@@ -11,20 +11,6 @@ import { clientKey, proof, type ClientKey } from '../support/dpop.js'
 import { CLAIMS_CHALLENGE, stepUpChallenge } from './claims-cases.js'
 import { SERVICE, type ContractCase, type ExpectedAnswer } from './contract.js'
 
-/** The edge's policy: a manager reads the reviews of her own department (the principal is the user). */
-export const EDGE_POLICY = `apiVersion: api.cerbos.dev/v1
-resourcePolicy:
-  version: default
-  resource: review
-  rules:
-    - actions: ["read"]
-      effect: EFFECT_ALLOW
-      roles: ["manager"]
-      condition:
-        match:
-          expr: request.principal.attr.department == request.resource.attr.department
-`
-
 /** The opaque tokens the introspection endpoint knows, and how it answers each. */
 export const OPAQUE = { active: 'opaque-alice-active', inactive: 'opaque-alice-revoked', down: 'opaque-while-the-server-is-down' } as const
 

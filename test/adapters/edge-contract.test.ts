@@ -19,8 +19,9 @@ import { createIdentityFixture } from '../support/identity.js'
 import { startAllAdapters } from './all-drivers.js'
 import { contractEngine, expectContractAnswers, sendContractCase, SERVICE, type ContractAnswer } from './contract.js'
 import type { RunningApp } from './drivers.js'
-import { EDGE_CASES, EDGE_POLICY, startIntrospectionServer, type EdgeFixture, type IntrospectionServer } from './edge-cases.js'
+import { EDGE_CASES, startIntrospectionServer, type EdgeFixture, type IntrospectionServer } from './edge-cases.js'
 import { USER_ISSUER } from '../support/identity.js'
+import { EDGE_POLICY } from '../support/edge-policy.js'
 import { otelHarness } from '../../packages/core/test/telemetry/harness.js'
 
 let fixture: EdgeFixture

@@ -21,6 +21,7 @@ import { ConfigError, MeshguardError, MintError, UnavailableError } from '../../
 import { createGuard } from '../../packages/core/src/pipeline/guard.js'
 import type { EdgeOptions, GuardOutcome } from '../../packages/core/src/pipeline/types.js'
 import { clientKey, proof } from '../support/dpop.js'
+import { EDGE_POLICY } from '../support/edge-policy.js'
 import {
   createEdgeVerifier,
   createIdentityVerifier,
@@ -714,18 +715,10 @@ describe('threats of issue 18: replay, revocation, sender constraint, discovery,
 })
 
 describe('threats at the edge and on route claims', () => {
-  const policy = `apiVersion: api.cerbos.dev/v1
-resourcePolicy:
-  version: default
-  resource: review
-  rules:
-    - actions: ["read"]
-      effect: EFFECT_ALLOW
-      roles: ["manager", "employee-service"]
-`
-  const engine = (): EmbeddedEngine => EmbeddedEngine.fromSources([{ file: 'threats-review.yaml', text: policy }])
+  const engine = (): EmbeddedEngine => EmbeddedEngine.fromSources([{ file: 'edge-review.yaml', text: EDGE_POLICY }])
   const view = (headers: HeaderView, target = '/reviews/r1', method = 'GET') => ({ method, target, headers, params: { id: 'r1' }, request: null })
-  const route = { resource: 'review', action: 'read' }
+  // alice manages engineering: the policy allows her this review once she is verified.
+  const route = { resource: () => ({ kind: 'review', id: 'r1', attr: { department: 'engineering' } }), action: 'read' }
   const edgeGuard = (extra: Partial<EdgeOptions> = {}) =>
     createGuard({ engine: engine(), service: 'gateway', edge: { trust: { workloads: [], actors: ids.trust().actors }, origin: 'https://api.example.com', ...extra } })
   const refusal = async (outcome: Promise<GuardOutcome>): Promise<{ status: number; reason: string }> => {
