@@ -130,6 +130,19 @@ export const EDGE_CASES: readonly EdgeCase[] = [
     wwwAuthenticate: INVALID_TOKEN,
   },
   {
+    name: 'dpop: two DPoP headers (RFC 9449 §4.3: exactly one)',
+    method: 'GET',
+    path: '/reviews/r-eng',
+    headers: async (edge, url) => {
+      const headers = await dpop(edge, 'GET', url)
+      return [...headers, ['dpop', proof(edge.alice, { method: 'GET', url, token: headers[0]![1].slice('DPoP '.length) })]]
+    },
+    status: 401,
+    reason: 'duplicate_header',
+    tokenKind: 'actor',
+    wwwAuthenticate: INVALID_TOKEN,
+  },
+  {
     name: 'dpop: a proof signed by another key (thumbprint mismatch)',
     method: 'GET',
     path: '/reviews/r-eng',
