@@ -5,11 +5,13 @@
  * status, headers and problem body (bar the per-request decision id).
  */
 import type { AuditLog, AuditRecord } from '@meshguard/core'
+import { formatRouteTable } from '@meshguard/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { express4Package } from '../../packages/express/test/support/express4-app.js'
 import type { IdentityFixture } from '../support/identity.js'
 import { startAllAdapters } from './all-drivers.js'
-import { CASES, sendContractCase, type ContractAnswer } from './contract.js'
+import { CASES, expectContractAnswers, sendContractCase, type ContractAnswer } from './contract.js'
+import { CLAIMS_CASES } from './claims-cases.js'
 import { TXN_TOKEN_CASES } from './txn-cases.js'
 import type { RunningApp } from './drivers.js'
 import { createGuardFixture } from './guard-fixture.js'
@@ -30,43 +32,32 @@ afterAll(async () => {
   await audit?.close()
 })
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
 describe('adapter contract', () => {
   it('runs the Express 4 driver on Express 4', () => {
     expect(express4Package.version).toMatch(/^4\./)
   })
 
-  // Both modes: the access-token table and the Txn-Token table.
-  it.each([...CASES, ...TXN_TOKEN_CASES].map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
+  // Both modes: the access-token table and the Txn-Token table, then route claims in both.
+  it.each([...CASES, ...TXN_TOKEN_CASES, ...CLAIMS_CASES].map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
     // One set of credentials per case, sent to every adapter, so only the adapter differs.
     const headers = await testCase.headers(ids)
     const answers: Record<string, ContractAnswer> = {}
     for (const [name, app] of apps) answers[name] = await sendContractCase(app, testCase, headers)
 
-    for (const [name, answer] of Object.entries(answers)) {
-      expect([name, answer.status], JSON.stringify(answer.body)).toEqual([name, testCase.status])
-      if (testCase.status === 200) {
-        expect(answer.body, name).toEqual(testCase.answer)
-        continue
-      }
-      expect(answer.contentType, name).toBe('application/problem+json')
-      expect(answer.cacheControl, name).toBe('no-store')
-      expect(answer.body['reason'], name).toBe(testCase.reason)
-      expect(answer.body['status'], name).toBe(testCase.status)
-      expect(answer.body['decisionId'], name).toMatch(UUID)
-      expect(answer.body['tokenKind'], name).toBe(testCase.tokenKind)
-      const members = ['code', 'decisionId', 'detail', 'reason', 'status', 'title', ...(testCase.tokenKind ? ['tokenKind'] : []), 'type']
-      expect(Object.keys(answer.body).sort(), name).toEqual(members)
-      // Never a token, a stack or a policy internal in the body.
-      expect(JSON.stringify(answer.body), name).not.toMatch(/eyJ|at .*\.ts|database|engine bug|resource\.review/)
-      if (testCase.wwwAuthenticate !== undefined) expect(answer.wwwAuthenticate, name).toBe(testCase.wwwAuthenticate)
-      else expect(answer.wwwAuthenticate !== undefined, name).toBe(testCase.status === 401)
-    }
+    expectContractAnswers(testCase, answers)
+  })
 
-    // Identical across adapters: same status, headers and body except the per-request decision id.
-    const normalised = Object.values(answers).map(({ body, ...rest }) => ({ ...rest, body: { ...body, decisionId: 'x' } }))
-    for (const other of normalised.slice(1)) expect(other).toEqual(normalised[0])
+  it('lists scope and claims requirements in every adapter\'s route table, the same way', () => {
+    const tables = [...apps].map(([name, app]) => {
+      const routes = app.routes!().filter((r) => (r.scope !== undefined || r.claims !== undefined) && r.method === 'GET')
+      return [name, formatRouteTable(routes)] as const
+    })
+    const [, first] = tables[0]!
+    expect(first).toMatch(/^GET +\/claimed\/:id +authorize +\(resolver\) +read +required +tenant=acme\|globex amr⊇mfa$/m)
+    expect(first).toMatch(/^GET +\/scoped\/:id +authorize +\(resolver\) +read +required +review\.read$/m)
+    expect(first).toMatch(/^GET +\/step-up\/:id +authorize .* acr=urn:example:mfa auth_time≤300s$/m)
+    expect(first.split('\n')[0]).toMatch(/ SCOPE +CLAIMS$/)
+    for (const [name, table] of tables) expect([name, table]).toEqual([name, first])
   })
 
   it('writes one audit record per plan, with its kind and no token', async () => {

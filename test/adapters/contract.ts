@@ -15,8 +15,10 @@ import {
   type PlanResourcesResponse,
   type Resource,
 } from '@meshguard/core'
+import type { ClaimsRequirement } from '@meshguard/core/edge'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
+import { expect } from 'vitest'
 import { BROKEN_WORKLOAD_TOKENS, type BrokenWorkloadToken, type IdentityFixture } from '../support/identity.js'
 import type { RunningApp } from './drivers.js'
 
@@ -91,7 +93,7 @@ export interface ContractAnswer {
 }
 
 /** Sends `testCase` to `app` over real HTTP with `headers` (a JSON body when the case has one). */
-export async function sendContractCase(app: RunningApp, testCase: ContractCase, headers: [string, string][]): Promise<ContractAnswer> {
+export async function sendContractCase(app: RunningApp, testCase: Pick<ContractCase, 'method' | 'path' | 'body'>, headers: [string, string][]): Promise<ContractAnswer> {
   const flat = headers.flat()
   const hasBody = testCase.body !== undefined
   if (hasBody) flat.push('content-type', 'application/json')
@@ -111,6 +113,40 @@ export async function sendContractCase(app: RunningApp, testCase: ContractCase, 
     cacheControl: header('cache-control'),
     body: (await response.body.json()) as Record<string, unknown>,
   }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** What a case expects of every adapter's answer. */
+export type ExpectedAnswer = Pick<ContractCase, 'status' | 'reason' | 'tokenKind' | 'answer' | 'wwwAuthenticate'>
+
+/**
+ * Every adapter gave the expected answer, and all gave the same status, headers and problem body
+ * (bar the per-request decision id).
+ */
+export function expectContractAnswers(testCase: ExpectedAnswer, answers: Readonly<Record<string, ContractAnswer>>): void {
+  for (const [name, answer] of Object.entries(answers)) {
+    expect([name, answer.status], JSON.stringify(answer.body)).toEqual([name, testCase.status])
+    if (testCase.status === 200) {
+      expect(answer.body, name).toEqual(testCase.answer)
+      continue
+    }
+    expect(answer.contentType, name).toBe('application/problem+json')
+    expect(answer.cacheControl, name).toBe('no-store')
+    expect(answer.body['reason'], name).toBe(testCase.reason)
+    expect(answer.body['status'], name).toBe(testCase.status)
+    expect(answer.body['decisionId'], name).toMatch(UUID)
+    expect(answer.body['tokenKind'], name).toBe(testCase.tokenKind)
+    const members = ['code', 'decisionId', 'detail', 'reason', 'status', 'title', ...(testCase.tokenKind ? ['tokenKind'] : []), 'type']
+    expect(Object.keys(answer.body).sort(), name).toEqual(members)
+    // Never a token, a stack or a policy internal in the body.
+    expect(JSON.stringify(answer.body), name).not.toMatch(/eyJ|at .*\.ts|database|engine bug|resource\.review/)
+    if (testCase.wwwAuthenticate !== undefined) expect(answer.wwwAuthenticate, name).toBe(testCase.wwwAuthenticate)
+    else expect(answer.wwwAuthenticate !== undefined, name).toBe(testCase.status === 401)
+  }
+  // Identical across adapters: same status, headers and body except the per-request decision id.
+  const normalised = Object.values(answers).map(({ body, ...rest }) => ({ ...rest, body: { ...body, decisionId: 'x' } }))
+  for (const other of normalised.slice(1)) expect(other).toEqual(normalised[0])
 }
 
 /** What every handler answers: who called, for whom, and whether it ran inside the caller context. */
@@ -148,7 +184,17 @@ export const ROUTES = {
   offline: '/offline/:id',
   /** Loader-resolved review whose handler checks more resources itself (`req.meshguard.check`). */
   batch: '/batch/:id',
+  /** Loader-resolved review that also requires {@link CLAIMED_ROUTE_CLAIMS} of the actor. */
+  claimed: '/claimed/:id',
+  /** Loader-resolved review that requires a recent multi-factor login ({@link STEP_UP_CLAIMS}). */
+  stepUp: '/step-up/:id',
 } as const
+
+/** The claims `/claimed/:id` requires: a tenant of two, and `mfa` among the authentication methods. */
+export const CLAIMED_ROUTE_CLAIMS = { tenant: ['acme', 'globex'], amr: { includes: 'mfa' } } as const satisfies ClaimsRequirement
+
+/** The claims `/step-up/:id` requires: the MFA authentication context class, at most 300 s ago (RFC 9470). */
+export const STEP_UP_CLAIMS = { acr: 'urn:example:mfa', auth_time: { maxAge: 300 } } as const satisfies ClaimsRequirement
 
 /** The reviews every batch handler asks about, with the actions it asks. */
 export const BATCH_CHECK = {
@@ -200,6 +246,12 @@ const hop = async (ids: IdentityFixture, from: string, actor?: 'alice' | 'hana' 
   Object.entries(await ids.headers({ from, to: SERVICE, ...(actor ? { actor } : {}) }))
 
 const employeeService = 'spiffe://example.org/ns/default/sa/employee-service'
+
+/** What the handler answers when employee-service reads a review for `actor`. */
+export const allowed = (actor: string): Record<string, unknown> => ({ workload: employeeService, actor, policy: 'resource.review.vdefault', inCallerContext: true })
+
+/** `headers` with the first line named `name` sent twice. */
+export const duplicated = (headers: [string, string][], name: string): [string, string][] => [...headers, headers.find(([n]) => n === name)!]
 
 /** The table. Every adapter must give exactly these answers. */
 export const CASES: readonly ContractCase[] = [
@@ -291,11 +343,7 @@ export const CASES: readonly ContractCase[] = [
     name: 'duplicate actor header',
     method: 'GET',
     path: '/reviews/r-eng',
-    headers: async (ids) => {
-      const headers = await hop(ids, 'employee-service', 'alice')
-      const actor = headers.find(([name]) => name === DEFAULT_ACTOR_HEADER_NAME)!
-      return [...headers, actor]
-    },
+    headers: async (ids) => duplicated(await hop(ids, 'employee-service', 'alice'), DEFAULT_ACTOR_HEADER_NAME),
     status: 401,
     reason: 'duplicate_header',
     tokenKind: 'actor',
@@ -306,7 +354,7 @@ export const CASES: readonly ContractCase[] = [
     path: '/reviews/r-eng',
     headers: (ids) => hop(ids, 'employee-service', 'alice'),
     status: 200,
-    answer: { workload: employeeService, actor: 'alice', policy: 'resource.review.vdefault', inCallerContext: true },
+    answer: allowed('alice'),
   },
   {
     name: 'allowed: HR reads any review',
@@ -314,7 +362,7 @@ export const CASES: readonly ContractCase[] = [
     path: '/reviews/r-eng',
     headers: (ids) => hop(ids, 'employee-service', 'hana'),
     status: 200,
-    answer: { workload: employeeService, actor: 'hana', policy: 'resource.review.vdefault', inCallerContext: true },
+    answer: allowed('hana'),
   },
   {
     name: 'denied: manager of another department',
@@ -365,7 +413,7 @@ export const CASES: readonly ContractCase[] = [
     body: { id: 'r-x', department: 'engineering' },
     headers: (ids) => hop(ids, 'employee-service', 'alice'),
     status: 200,
-    answer: { workload: employeeService, actor: 'alice', policy: 'resource.review.vdefault', inCallerContext: true },
+    answer: allowed('alice'),
   },
   {
     name: 'denied: body-derived resource of another department',

@@ -1,4 +1,5 @@
 /** What each contract driver returns: a server on 127.0.0.1 and how to stop it. */
+import type { RouteRequirement } from '@meshguard/core/adapter'
 import type { Server } from 'node:http'
 
 /** A running contract app. */
@@ -6,6 +7,8 @@ export interface RunningApp {
   /** e.g. `http://127.0.0.1:40123` */
   url: string
   close(): Promise<void>
+  /** The app's route table, as its adapter's `/testing` helper lists it. */
+  routes?: (() => RouteRequirement[]) | undefined
 }
 
 /** The URL of a server listening on loopback. */

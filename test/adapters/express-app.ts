@@ -1,9 +1,10 @@
 /** The contract app on Express, with @meshguard/express. */
 import { authenticate, authorize, authorizeList } from '@meshguard/express'
+import { listRoutes } from '@meshguard/express/testing'
 import type { Guard } from '@meshguard/core'
 import express, { type Request, type Response } from 'express'
 import type { Server } from 'node:http'
-import { batchBody, handlerBody, listBody, loadReview, reviewFromBody, ROUTES } from './contract.js'
+import { batchBody, CLAIMED_ROUTE_CLAIMS, handlerBody, listBody, loadReview, reviewFromBody, ROUTES, STEP_UP_CLAIMS } from './contract.js'
 import { closeServer, urlOf, type RunningApp } from './drivers.js'
 
 const answer = (req: Request, res: Response): void => {
@@ -42,8 +43,10 @@ export async function startExpressApp(guard: Guard, framework: typeof express = 
   app.get(ROUTES.crash, authorize(guard, { resource: 'crash', action: 'read' }), answer)
   app.get(ROUTES.offline, authorize(guard, { resource: 'offline', action: 'read' }), answer)
   app.get(ROUTES.batch, authorize(guard, { resource: (req) => loadReview(req.params), action: 'read', actor: 'required' }), answerBatch)
+  app.get(ROUTES.claimed, authorize(guard, { resource: (req) => loadReview(req.params), action: 'read', actor: 'required', claims: CLAIMED_ROUTE_CLAIMS }), answer)
+  app.get(ROUTES.stepUp, authorize(guard, { resource: (req) => loadReview(req.params), action: 'read', actor: 'required', claims: STEP_UP_CLAIMS }), answer)
   const server = await new Promise<Server>((resolve) => {
     const listening: Server = app.listen(0, '127.0.0.1', () => resolve(listening))
   })
-  return { url: urlOf(server), close: () => closeServer(server) }
+  return { url: urlOf(server), close: () => closeServer(server), routes: () => listRoutes(app) }
 }

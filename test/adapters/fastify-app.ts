@@ -1,8 +1,9 @@
 /** The contract app on Fastify, with @meshguard/fastify. */
 import type { Guard } from '@meshguard/core'
 import meshguard from '@meshguard/fastify'
+import { listRoutes } from '@meshguard/fastify/testing'
 import Fastify, { type FastifyRequest } from 'fastify'
-import { batchBody, handlerBody, listBody, loadReview, reviewFromBody, ROUTES } from './contract.js'
+import { batchBody, CLAIMED_ROUTE_CLAIMS, handlerBody, listBody, loadReview, reviewFromBody, ROUTES, STEP_UP_CLAIMS } from './contract.js'
 import type { RunningApp } from './drivers.js'
 
 const answer = async (request: FastifyRequest): Promise<Record<string, unknown>> => handlerBody(request.meshguard)
@@ -23,6 +24,9 @@ export async function startFastifyApp(guard: Guard): Promise<RunningApp> {
   app.get(ROUTES.crash, { config: { meshguard: { resource: 'crash', action: 'read' } } }, answer)
   app.get(ROUTES.offline, { config: { meshguard: { resource: 'offline', action: 'read' } } }, answer)
   app.get(ROUTES.batch, { config: { meshguard: { resource: (req) => loadReview(req.params as Record<string, unknown>), action: 'read', actor: 'required' } } }, (request) => batchBody(request.meshguard))
+  const loaded = (req: FastifyRequest) => loadReview(req.params as Record<string, unknown>)
+  app.get(ROUTES.claimed, { config: { meshguard: { resource: loaded, action: 'read', actor: 'required', claims: CLAIMED_ROUTE_CLAIMS } } }, answer)
+  app.get(ROUTES.stepUp, { config: { meshguard: { resource: loaded, action: 'read', actor: 'required', claims: STEP_UP_CLAIMS } } }, answer)
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
-  return { url, close: () => app.close() }
+  return { url, close: () => app.close(), routes: () => listRoutes(app) }
 }

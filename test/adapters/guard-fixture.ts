@@ -7,7 +7,9 @@ import {
   functionSink,
   type AuditLog,
   type AuditRecord,
+  type DecisionEngine,
   type Guard,
+  type GuardOptions,
 } from '@meshguard/core'
 import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
 import { contractEngine, POLICY_DIR, SERVICE } from './contract.js'
@@ -24,13 +26,24 @@ export interface GuardFixture {
   headers(actor?: 'alice' | 'hana' | 'ed'): Promise<Record<string, string>>
 }
 
+/** What a suite changes of the fixture's guard. */
+export interface GuardFixtureOptions {
+  /** @defaultValue the sample policies, with the contract's failing kinds (`contractEngine`) */
+  engine?: DecisionEngine
+  /** More guard options (`shadow`, `telemetry`, …). */
+  guard?: Partial<Pick<GuardOptions, 'shadow' | 'telemetry' | 'onInternalError'>>
+  /** Whether the audit log keeps allowed decisions. @defaultValue true */
+  keepAllowed?: boolean
+}
+
 /** Builds the fixture (keys are generated per call). */
-export async function createGuardFixture(): Promise<GuardFixture> {
+export async function createGuardFixture(options: GuardFixtureOptions = {}): Promise<GuardFixture> {
   const ids = await createIdentityFixture()
   const records: AuditRecord[] = []
-  const audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))] })
+  const audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))], keepAllowed: options.keepAllowed ?? true })
   const guard = createGuard({
-    engine: contractEngine(await EmbeddedEngine.fromDirectory(POLICY_DIR)),
+    ...options.guard,
+    engine: options.engine ?? contractEngine(await EmbeddedEngine.fromDirectory(POLICY_DIR)),
     // Both modes: access tokens from the fixture IdP, and Txn-Tokens from the fixture Txn-Token Service.
     identity: createIdentityVerifier(ids.verifierOptions(SERVICE, { trust: { ...ids.trust(), txnTokens: txnTokensFor(ids).trust() } })),
     service: SERVICE,

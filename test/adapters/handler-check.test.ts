@@ -3,40 +3,27 @@
  * answer everywhere, the route decision's rule and outputs exposed to the handler, one audit record
  * per handler check naming the rule that decided, and the handler still inside the caller context.
  */
-import {
-  createAuditLog,
-  createGuard,
-  createIdentityVerifier,
-  EmbeddedEngine,
-  functionSink,
-  type AuditLog,
-  type AuditRecord,
-} from '@meshguard/core'
+import { EmbeddedEngine, type AuditLog, type AuditRecord } from '@meshguard/core'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
+import type { IdentityFixture } from '../support/identity.js'
 import { startAllAdapters } from './all-drivers.js'
 import { SERVICE } from './contract.js'
 import type { RunningApp } from './drivers.js'
+import { createGuardFixture } from './guard-fixture.js'
 
 const POLICIES = fileURLToPath(new URL('./fixtures/outputs', import.meta.url))
 
 let ids: IdentityFixture
 let apps = new Map<string, RunningApp>()
-const records: AuditRecord[] = []
+let records: AuditRecord[]
 let audit: AuditLog
 
 beforeAll(async () => {
-  ids = await createIdentityFixture()
-  audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))] })
-  const guard = createGuard({
-    engine: await EmbeddedEngine.fromDirectory(POLICIES),
-    identity: createIdentityVerifier(ids.verifierOptions(SERVICE)),
-    service: SERVICE,
-    audit,
-  })
-  apps = await startAllAdapters(guard)
+  const fixture = await createGuardFixture({ engine: await EmbeddedEngine.fromDirectory(POLICIES) })
+  ;({ ids, records, audit } = fixture)
+  apps = await startAllAdapters(fixture.guard)
 })
 
 afterAll(async () => {

@@ -6,13 +6,11 @@
  * good one after a bad reload).
  */
 import {
-  createAuditLog,
   createGuard,
   createIdentityVerifier,
   createMeshguard,
   createTelemetry,
   EmbeddedEngine,
-  functionSink,
   type AuditLog,
   type AuditRecord,
   type Telemetry,
@@ -24,10 +22,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
+import type { IdentityFixture } from '../support/identity.js'
 import { startAllAdapters } from './all-drivers.js'
 import { POLICY_DIR, SERVICE } from './contract.js'
 import type { RunningApp } from './drivers.js'
+import { createGuardFixture } from './guard-fixture.js'
 
 const CANDIDATE = fileURLToPath(new URL('./fixtures/candidate', import.meta.url))
 
@@ -35,26 +34,18 @@ type Disagreement = Parameters<NonNullable<Telemetry['recordShadowDisagreement']
 
 let ids: IdentityFixture
 let apps = new Map<string, RunningApp>()
-const records: AuditRecord[] = []
+let records: AuditRecord[]
 const counted: Disagreement[] = []
 let audit: AuditLog
 let candidate: EmbeddedEngine
 
 beforeAll(async () => {
-  ids = await createIdentityFixture()
-  // Allow records are not kept: a disagreement must be kept anyway.
-  audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))], keepAllowed: false })
   candidate = await EmbeddedEngine.fromDirectory(CANDIDATE)
   const telemetry: Telemetry = { ...createTelemetry(), recordShadowDisagreement: (d) => void counted.push(d) }
-  const guard = createGuard({
-    engine: await EmbeddedEngine.fromDirectory(POLICY_DIR),
-    identity: createIdentityVerifier(ids.verifierOptions(SERVICE)),
-    service: SERVICE,
-    audit,
-    telemetry,
-    shadow: { engine: candidate },
-  })
-  apps = await startAllAdapters(guard)
+  // Allow records are not kept: a disagreement must be kept anyway.
+  const fixture = await createGuardFixture({ engine: await EmbeddedEngine.fromDirectory(POLICY_DIR), guard: { telemetry, shadow: { engine: candidate } }, keepAllowed: false })
+  ;({ ids, records, audit } = fixture)
+  apps = await startAllAdapters(fixture.guard)
 })
 
 afterAll(async () => {
@@ -68,16 +59,22 @@ async function get(app: RunningApp, path: string, actor: 'alice' | 'hana'): Prom
   return response.statusCode
 }
 
+/** The status of a GET, and the audit records and disagreements it added. */
+async function recorded(app: RunningApp, path: string, actor: 'alice' | 'hana'): Promise<{ status: number; written: AuditRecord[]; disagreements: Disagreement[] }> {
+  await audit.flush()
+  const before = records.length
+  const countedBefore = counted.length
+  const status = await get(app, path, actor)
+  await audit.flush()
+  return { status, written: records.slice(before), disagreements: counted.slice(countedBefore) }
+}
+
 describe('shadow policies', () => {
   it('enforces the live decision and records the candidate’s disagreement, with a metric', async () => {
     for (const [name, app] of apps) {
-      await audit.flush()
-      const before = records.length
-      const countedBefore = counted.length
       // HR reads a review of another department: allowed live, denied by the candidate.
-      expect(await get(app, '/reviews/r-eng', 'hana'), name).toBe(200)
-      await audit.flush()
-      const written = records.slice(before)
+      const { status, written, disagreements } = await recorded(app, '/reviews/r-eng', 'hana')
+      expect(status, name).toBe(200)
       expect(written, name).toHaveLength(1)
       expect(written[0], name).toMatchObject({
         outcome: 'allowed',
@@ -89,7 +86,7 @@ describe('shadow policies', () => {
           ],
         },
       })
-      expect(counted.slice(countedBefore), name).toEqual([
+      expect(disagreements, name).toEqual([
         { policy: 'resource.review.vdefault', resourceKind: 'review', action: 'read', live: 'EFFECT_ALLOW', candidate: 'EFFECT_DENY' },
       ])
     }
@@ -97,13 +94,7 @@ describe('shadow policies', () => {
 
   it('adds nothing where the candidate agrees (and keepAllowed: false then writes no record)', async () => {
     for (const [name, app] of apps) {
-      await audit.flush()
-      const before = records.length
-      const countedBefore = counted.length
-      expect(await get(app, '/reviews/r-eng', 'alice'), name).toBe(200)
-      await audit.flush()
-      expect(records.slice(before), name).toEqual([])
-      expect(counted.length, name).toBe(countedBefore)
+      expect(await recorded(app, '/reviews/r-eng', 'alice'), name).toEqual({ status: 200, written: [], disagreements: [] })
     }
   })
 })

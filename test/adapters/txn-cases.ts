@@ -6,7 +6,7 @@
 import { DEFAULT_ACTOR_HEADER } from '@meshguard/core'
 import type { IdentityFixture } from '../support/identity.js'
 import { createTxnTokenFixture, userContext, type TxnTokenFixture, type TxnTokenSpec } from '../support/txn-tokens.js'
-import { SERVICE, type ContractCase } from './contract.js'
+import { allowed, duplicated, SERVICE, type ContractCase } from './contract.js'
 
 const fixtures = new WeakMap<IdentityFixture, TxnTokenFixture>()
 
@@ -20,17 +20,16 @@ export function txnTokensFor(ids: IdentityFixture): TxnTokenFixture {
   return tts
 }
 
-type User = 'alice' | 'hana' | 'ed'
+/** A fixture user. */
+export type User = 'alice' | 'hana' | 'ed'
 
 /** Headers of a hop from `from` carrying a Txn-Token for `user` (or as `spec` says), bound to the workload token. */
-const txnHop = async (ids: IdentityFixture, from: string, user: User, spec: TxnTokenSpec = {}): Promise<[string, string][]> => {
+export const txnHop = async (ids: IdentityFixture, from: string, user: User, spec: TxnTokenSpec = {}): Promise<[string, string][]> => {
   const tts = txnTokensFor(ids)
   const txnToken = await tts.mint({ sub: user, tctx: userContext(user), ...spec })
   return Object.entries(await tts.headers({ from, to: SERVICE, txnToken }))
 }
 
-const employeeService = 'spiffe://example.org/ns/default/sa/employee-service'
-const allowed = (actor: string): Record<string, unknown> => ({ workload: employeeService, actor, policy: 'resource.review.vdefault', inCallerContext: true })
 const SCOPE_CHALLENGE = `Bearer realm="${SERVICE}", error="insufficient_scope", scope="review.read"`
 
 /** The Txn-Token table. */
@@ -101,10 +100,7 @@ export const TXN_TOKEN_CASES: readonly ContractCase[] = [
     name: 'txn-token: duplicate Txn-Token header',
     method: 'GET',
     path: '/reviews/r-eng',
-    headers: async (ids) => {
-      const headers = await txnHop(ids, 'employee-service', 'alice')
-      return [...headers, headers.find(([name]) => name === 'txn-token')!]
-    },
+    headers: async (ids) => duplicated(await txnHop(ids, 'employee-service', 'alice'), 'txn-token'),
     status: 401,
     reason: 'duplicate_header',
     tokenKind: 'actor',

@@ -21,6 +21,7 @@ const TABLES: OptionTable[] = [
   { doc: 'docs/identity-and-tokens.md', heading: '## Verifying: `createIdentityVerifier(options)`', sources: ['packages/core/src/identity/verify/types.ts'] },
   { doc: 'docs/identity-and-tokens.md', heading: '## Trust bundles: `createTrustBundle(options)`', sources: ['packages/core/src/identity/trust/types.ts'] },
   { doc: 'docs/identity-and-tokens.md', heading: '## The edge: `createEdgeVerifier(options)`', sources: ['packages/core/src/identity/verify/edge-verifier.ts'] },
+  { doc: 'docs/identity-and-tokens.md', heading: '### Through the guard and every adapter: the guard\'s `edge` option', sources: ['packages/core/src/pipeline/types.ts'] },
   { doc: 'docs/identity-and-tokens.md', heading: '### Sender-constrained tokens (DPoP, RFC 9449)', sources: ['packages/core/src/identity/verify/dpop.ts'] },
   { doc: 'docs/identity-and-tokens.md', heading: '### One-time use of workload tokens', sources: ['packages/core/src/identity/verify/replay.ts'] },
   { doc: 'docs/identity-and-tokens.md', heading: '### Revocation', sources: ['packages/core/src/identity/verify/revocation.ts'] },

@@ -3,7 +3,6 @@
  * token with `createEdgeVerifier`; a token bound to a key (`cnf.jkt`) works only with a valid proof
  * for that request, and is never accepted as a plain bearer token.
  */
-import { generateKeyPairSync, randomUUID, sign, createHash, type KeyObject } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,50 +11,12 @@ import {
   createEdgeVerifier,
   createIdentityVerifier,
   headerViewOf,
-  jwkThumbprint,
   type EdgeVerifier,
   type EdgeVerifierOptions,
-  type PublicJwk,
 } from '../../packages/core/src/identity/index.js'
 import { createIdentityFixture, serviceId, type IdentityFixture } from '../support/identity.js'
 import { configOptionOf } from '../support/failures.js'
-
-/** A client's DPoP key: ES256. */
-interface ClientKey {
-  privateKey: KeyObject
-  jwk: PublicJwk
-  jkt: string
-}
-
-function clientKey(): ClientKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const jwk = publicKey.export({ format: 'jwk' }) as PublicJwk
-  return { privateKey, jwk, jkt: jwkThumbprint(jwk) }
-}
-
-const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
-
-/** A DPoP proof; `header`/`claims` override (undefined deletes). */
-function proof(
-  key: ClientKey,
-  request: { method: string; url: string; token: string },
-  overrides: { header?: Record<string, unknown>; claims?: Record<string, unknown>; signWith?: KeyObject } = {},
-): string {
-  const header = Object.fromEntries(Object.entries({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk, ...overrides.header }).filter(([, v]) => v !== undefined))
-  const claims = Object.fromEntries(
-    Object.entries({
-      jti: randomUUID(),
-      htm: request.method,
-      htu: request.url,
-      iat: Math.floor(Date.now() / 1000),
-      ath: createHash('sha256').update(request.token).digest('base64url'),
-      ...overrides.claims,
-    }).filter(([, v]) => v !== undefined),
-  )
-  const input = `${b64(header)}.${b64(claims)}`
-  const signature = sign('sha256', Buffer.from(input), { key: overrides.signWith ?? key.privateKey, dsaEncoding: 'ieee-p1363' })
-  return `${input}.${signature.toString('base64url')}`
-}
+import { b64, clientKey, proof, type ClientKey } from '../support/dpop.js'
 
 describe('DPoP at the edge', () => {
   let ids: IdentityFixture

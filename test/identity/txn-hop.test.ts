@@ -10,7 +10,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { callerContext, createGuard, createIdentityVerifier, EmbeddedEngine, type Guard } from '@meshguard/core'
-import { createAccessTokenVerifier, createTxnTokenExchange, type TxnTokenExchange } from '@meshguard/core/txn-tokens'
+import { createTxnTokenExchange, type TxnTokenExchange } from '@meshguard/core/txn-tokens'
 import { authenticate, authorize } from '@meshguard/express'
 import { createMeshguardFetch, withTxnScope } from '@meshguard/client'
 import { createIdentityFixture, serviceId, type IdentityFixture } from '../support/identity.js'
@@ -104,9 +104,14 @@ describe('Txn-Tokens end to end over HTTP', () => {
     // gateway: the edge. Access tokens in, Txn-Tokens out.
     const gatewayGuard = createGuard({
       engine: await EmbeddedEngine.fromDirectory(POLICY_DIR),
-      identity: createAccessTokenVerifier({ trust: { workloads: [], actors: ids.trust().actors } }),
       service: 'gateway',
-      edge: { txnTokens: exchangeFor('gateway', 500), requestContext: () => ({ transport: 'http' }), requestDetails: (view) => ({ review: view.params['id'] }) },
+      edge: {
+        trust: { workloads: [], actors: ids.trust().actors },
+        origin: (view) => `http://${String(view.headers['host'])}`,
+        txnTokens: exchangeFor('gateway', 500),
+        requestContext: () => ({ transport: 'http' }),
+        requestDetails: (view) => ({ review: view.params['id'] }),
+      },
     })
     const gatewayFetch = createMeshguardFetch({
       identity: ids.workloadIdentity('gateway'),

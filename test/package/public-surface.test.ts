@@ -78,8 +78,8 @@ describe.each([
   ['adapter', 'adapter.ts', ['decideRequest', 'whenDecided', 'compileRoute', 'headerViewOf', 'attachRequestGrant']],
   ['testing', 'testing.ts', ['runPolicyTests', 'formatTestResults', 'embeddedTestEngines']],
   ['telemetry', 'telemetry-names.ts', ['ATTR_AUTHZ_DECISION', 'METRIC_AUTHZ_DECISIONS', 'recordTrustEvents']],
-  ['txn-tokens', 'txn-tokens.ts', ['createTxnTokenExchange', 'createAccessTokenVerifier', 'txnTokenOf', 'InsufficientScopeError', 'TXN_TOKEN_HEADER']],
-  ['edge', 'edge.ts', ['createEdgeVerifier', 'jwkThumbprint']],
+  ['txn-tokens', 'txn-tokens.ts', ['createTxnTokenExchange', 'txnTokenOf', 'InsufficientScopeError', 'TXN_TOKEN_HEADER']],
+  ['edge', 'edge.ts', ['createEdgeVerifier', 'jwkThumbprint', 'InsufficientClaimsError', 'InsufficientUserAuthenticationError']],
 ] as const)('@meshguard/core/%s', (_subpath, file, expected) => {
   const names = exportsOf(`${src}${file}`)
   it('exports what its callers need, each documented', () => {

@@ -17,7 +17,11 @@ import { createMeshguardFetch } from '../../packages/client/src/index.js'
 import { callerContext } from '../../packages/core/src/context/index.js'
 import { EmbeddedEngine } from '../../packages/core/src/engine/embedded-engine.js'
 import type { Principal } from '../../packages/core/src/types.js'
-import { ConfigError, MeshguardError, MintError } from '../../packages/core/src/errors.js'
+import { ConfigError, MeshguardError, MintError, UnavailableError } from '../../packages/core/src/errors.js'
+import { createGuard } from '../../packages/core/src/pipeline/guard.js'
+import type { EdgeOptions, GuardOutcome } from '../../packages/core/src/pipeline/types.js'
+import { clientKey, proof } from '../support/dpop.js'
+import { EDGE_POLICY } from '../support/edge-policy.js'
 import {
   createEdgeVerifier,
   createIdentityVerifier,
@@ -707,6 +711,82 @@ describe('threats of issue 18: replay, revocation, sender constraint, discovery,
     const verifier = createIdentityVerifier({ audience: REVIEW, trust: { workloads: ids.trust().workloads, actorIssuerFamilies: [{ ...family, tenants: ['acme'] }] } })
     const actor = await ids.mintActorToken('alice', { claims: { iss: 'https://login.example.com/evil/v2.0' } })
     expect(await reason(verifier.verify(bearer(await wl({ audience: 'review-service', actorToken: actor }), { 'x-meshguard-actor': actor })))).toBe('unknown_issuer')
+  })
+})
+
+describe('threats at the edge and on route claims', () => {
+  const engine = (): EmbeddedEngine => EmbeddedEngine.fromSources([{ file: 'edge-review.yaml', text: EDGE_POLICY }])
+  const view = (headers: HeaderView, target = '/reviews/r1', method = 'GET') => ({ method, target, headers, params: { id: 'r1' }, request: null })
+  // alice manages engineering: the policy allows her this review once she is verified.
+  const route = { resource: () => ({ kind: 'review', id: 'r1', attr: { department: 'engineering' } }), action: 'read' }
+  const edgeGuard = (extra: Partial<EdgeOptions> = {}) =>
+    createGuard({ engine: engine(), service: 'gateway', edge: { trust: { workloads: [], actors: ids.trust().actors }, origin: 'https://api.example.com', ...extra } })
+  const refusal = async (outcome: Promise<GuardOutcome>): Promise<{ status: number; reason: string }> => {
+    const answer = await outcome
+    if (answer.ok) throw new Error('expected a refusal, but the request was allowed')
+    return { status: answer.status, reason: answer.problem.reason }
+  }
+
+  it('T50 a DPoP proof made for another origin, even with a Host header naming it', async () => {
+    const key = clientKey()
+    const token = await ids.mintActorToken('alice', { claims: { cnf: { jkt: key.jkt } } })
+    const guard = edgeGuard()
+    const sent = (url: string, host: string) => view({ authorization: `DPoP ${token}`, dpop: proof(key, { method: 'GET', url, token }), host })
+    // The edge's origin is configured, never read from the request: a proof for another server stays there.
+    expect(await refusal(guard.authorize(sent('https://attacker.example/reviews/r1', 'attacker.example'), route))).toEqual({ status: 401, reason: 'dpop_proof_invalid' })
+    // An absolute-form request target cannot choose the origin either: only its path is used.
+    const absolute = { ...sent('https://attacker.example/reviews/r1', 'api.example.com'), target: 'https://attacker.example/reviews/r1' }
+    expect(await refusal(guard.authorize(absolute, route))).toEqual({ status: 401, reason: 'dpop_proof_invalid' })
+    expect((await guard.authorize(sent('https://api.example.com/reviews/r1', 'attacker.example'), route)).ok).toBe(true)
+  })
+
+  it('T53 a DPoP proof without the server nonce, and one with a nonce the edge never issued', async () => {
+    const key = clientKey()
+    const token = await ids.mintActorToken('alice', { claims: { cnf: { jkt: key.jkt } } })
+    const guard = edgeGuard({ dpop: { nonce: { secret: 'a-nonce-secret-of-at-least-32-bytes!' } } })
+    const url = 'https://api.example.com/reviews/r1'
+    const sent = (nonce?: string) => view({ authorization: `DPoP ${token}`, dpop: proof(key, { method: 'GET', url, token }, nonce === undefined ? {} : { claims: { nonce } }) })
+    const first = await guard.authorize(sent(), route)
+    if (first.ok) throw new Error('a proof without a nonce was accepted')
+    expect([first.status, first.problem.reason]).toEqual([401, 'dpop_nonce_required'])
+    expect(first.headers['www-authenticate']).toBe('DPoP realm="gateway", error="use_dpop_nonce", algs="EdDSA Ed25519 ES256 ES384 PS256 RS256"')
+    const nonce = first.headers['dpop-nonce']
+    expect(nonce).toMatch(/^[0-9a-z]+\.[A-Za-z0-9_-]+$/)
+    expect(await refusal(guard.authorize(sent(`${nonce!.split('.')[0]}.forged`), route))).toEqual({ status: 401, reason: 'dpop_nonce_required' })
+    expect((await guard.authorize(sent(nonce), route)).ok).toBe(true)
+  })
+
+  it('T54 an unbound bearer token where the edge requires DPoP', async () => {
+    const guard = edgeGuard({ dpop: { required: true } })
+    const bearerToken = view({ authorization: `Bearer ${await ids.mintActorToken('alice')}` })
+    const answer = await guard.authorize(bearerToken, route)
+    if (answer.ok) throw new Error('an unbound token was accepted where DPoP is required')
+    expect([answer.status, answer.problem.reason]).toEqual([401, 'dpop_required'])
+    // Only the DPoP scheme is offered: nothing invites the client to retry as a bearer.
+    expect(answer.headers['www-authenticate']).toBe('DPoP realm="gateway", error="invalid_token", algs="EdDSA Ed25519 ES256 ES384 PS256 RS256"')
+  })
+
+  it('T51 claims asserted by headers, the workload token or an inherited member never meet a route requirement', async () => {
+    const guard = createGuard({ engine: engine(), identity: createIdentityVerifier(ids.verifierOptions('review-service')), service: 'review-service' })
+    const actor = await ids.mintActorToken('alice')
+    const workload = await wl({ audience: 'review-service', actorToken: actor, claims: { tenant: 'acme', acr: 'urn:example:mfa' } })
+    const headers = bearer(workload, { 'x-meshguard-actor': actor, 'x-tenant': 'acme', 'x-acr': 'urn:example:mfa', tenant: 'acme' })
+    expect(await refusal(guard.authorize(view(headers), { ...route, claims: { tenant: 'acme' } }))).toEqual({ status: 403, reason: 'insufficient_claims' })
+    expect(await refusal(guard.authorize(view(headers), { ...route, claims: { acr: 'urn:example:mfa' } }))).toEqual({ status: 401, reason: 'insufficient_user_authentication' })
+    // Claims are looked up as own members: an inherited `constructor` or `toString` is not a claim.
+    expect(await refusal(guard.authorize(view(headers), { ...route, claims: { constructor: ['Object', 'function Object() { [native code] }'] } }))).toEqual({ status: 403, reason: 'insufficient_claims' })
+  })
+
+  it('T52 an edge whose dependencies fail never falls back: 503, and no second verifier beside it', async () => {
+    const opaque = { authorization: 'Bearer opaque-token-value' }
+    const down = edgeGuard({ introspection: { issuer: USER_ISSUER, endpoint: 'http://127.0.0.1:9/introspect', clientId: 'edge', clientSecret: 'secret', timeoutMs: 500 } })
+    expect(await refusal(down.authorize(view(opaque), route))).toEqual({ status: 503, reason: 'introspection_unavailable' })
+    const unreachableKeys = createGuard({ engine: engine(), service: 'gateway', edge: { trust: { workloads: [], actors: [{ issuer: USER_ISSUER, keys: { jwksUrl: 'http://127.0.0.1:9/jwks' }, audiences: ['meshguard'] }] }, origin: 'https://api.example.com' } })
+    expect(await refusal(unreachableKeys.authorize(view(bearer(await ids.mintActorToken('alice'))), route))).toMatchObject({ status: 503 })
+    const txnDown = edgeGuard({ txnTokens: { clientId: serviceId('gateway'), exchange: () => Promise.reject(new UnavailableError('txn_token_service_unavailable', 'down')) } })
+    expect(await refusal(txnDown.authorize(view(bearer(await ids.mintActorToken('alice'))), { ...route, scope: 'review.read' }))).toEqual({ status: 503, reason: 'txn_token_service_unavailable' })
+    expect(() => createGuard({ engine: engine(), service: 'gateway', identity: atReview, edge: { trust: ids.trust(), origin: 'https://api.example.com' } })).toThrow(ConfigError)
+    expect(() => edgeGuard({ origin: 'https://api.example.com/prefix?x=1' })).toThrow(ConfigError)
   })
 })
 

@@ -13,7 +13,8 @@ import {
   txnTokenOf,
   type IdentityVerifier,
 } from '../../packages/core/src/identity/index.js'
-import { withIssuedTxnToken, createAccessTokenVerifier } from '../../packages/core/src/identity/verify/edge-caller.js'
+import { edgeCallerOf, withIssuedTxnToken } from '../../packages/core/src/identity/verify/edge-caller.js'
+import { createEdgeVerifier } from '../../packages/core/src/identity/verify/edge-verifier.js'
 import { checkScope } from '../../packages/core/src/pipeline/scope.js'
 import { createIdentityFixture, generateFixtureKey, serviceId, type IdentityFixture } from '../support/identity.js'
 import { createTxnTokenFixture, payloadOf, type TxnTokenFixture } from '../support/txn-tokens.js'
@@ -46,8 +47,8 @@ const hop = (txnToken: string, from = 'employee-service') => tts.headers({ from,
 describe('Txn-Token threats', () => {
   it('T34 the user access token never leaves the edge, and an inner hop accepts none', async () => {
     const accessToken = await ids.mintActorToken('alice')
-    const edge = createAccessTokenVerifier({ trust: { workloads: [], actors: ids.trust().actors } })
-    const atEdge = await edge.verify({ authorization: `Bearer ${accessToken}` })
+    const edge = createEdgeVerifier({ trust: { workloads: [], actors: ids.trust().actors } })
+    const atEdge = edgeCallerOf(await edge.verify({ method: 'GET', url: 'https://api.example/reviews/1', headers: { authorization: `Bearer ${accessToken}` } }), 'txn-1')
     const txnToken = await tts.mint()
     const exchanged = withIssuedTxnToken(atEdge, { token: txnToken, txn: String(payloadOf(txnToken)['txn']), scope: ['review.read'], expiresAt: Date.now() + 60_000 }, serviceId('gateway'))
     // After the exchange the edge caller holds no access token: nothing can forward it.

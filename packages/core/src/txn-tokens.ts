@@ -1,14 +1,13 @@
 /**
  * `@meshguard/core/txn-tokens`: OAuth Transaction Tokens (draft-ietf-oauth-transaction-tokens-10).
  * Receiving them needs only `trust.txnTokens` on the identity verifier (main entry); this subpath
- * holds the rest: the edge's access-token verifier and Txn-Token Service client, the raw Txn-Token
+ * holds the rest: the edge's Txn-Token Service client (the guard's `edge.txnTokens`), the raw Txn-Token
  * of a verified caller for forwarding, route-scope errors, header and claim names.
  *
  * @packageDocumentation
  */
 export {
   createTxnTokenExchange,
-  createAccessTokenVerifier,
   txnTokenOf,
   kTxnToken,
   TXN_TOKEN_TYP,
@@ -25,8 +24,6 @@ export type {
   TxnTokenRequest,
   IssuedTxnToken,
   TxnSubjectTokenType,
-  AccessTokenVerifier,
-  AccessTokenVerifierOptions,
   EdgeCaller,
 } from './identity/index.js'
 export { InsufficientScopeError, scopesOf } from './pipeline/index.js'

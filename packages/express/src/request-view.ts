@@ -20,6 +20,11 @@ class ExpressRequestView<Req extends Request> implements RequestView<Req> {
     this.headers = headerViewOf(req)
   }
 
+  /** The request target as received (mounted routers strip `req.url`; `originalUrl` keeps it whole). */
+  get target(): string {
+    return this.request.originalUrl
+  }
+
   get params(): Readonly<Record<string, unknown>> {
     return this.request.params
   }

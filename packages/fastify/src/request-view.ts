@@ -15,6 +15,7 @@ export function viewOf(request: FastifyRequest, route: string | undefined = requ
     // No path or query: resolvers read them from the request itself, and building them costs per request.
     method: request.method,
     route,
+    target: request.raw.url,
     headers: headerViewOf(request.raw),
     params: (request.params ?? {}) as Record<string, unknown>,
     body: request.body,

@@ -11,6 +11,12 @@ export interface AuthorizeOptions {
   actor?: RouteAuthorization['actor']
   /** Scopes the transaction must hold (`'review.read'`); missing → 403 `insufficient_scope`. */
   scope?: RouteAuthorization['scope']
+  /**
+   * Requirements on the verified actor's claims (`{ acr: 'urn:example:mfa', amr: { includes: 'mfa' } }`),
+   * checked when the decorator runs; unmet → 403 `insufficient_claims`, or 401
+   * `insufficient_user_authentication` (RFC 9470) for `acr` / `auth_time`.
+   */
+  claims?: RouteAuthorization['claims']
 }
 
 /**
@@ -29,7 +35,7 @@ export function Authorize(
   options: AuthorizeOptions = {},
 ): MethodDecorator & ClassDecorator {
   // Checked where it is declared: a bad setting fails when the controller is defined, not per request.
-  const route: NestRouteAuthorization = compileRoute({ resource, action, actor: options.actor, scope: options.scope }, '@Authorize()')
+  const route: NestRouteAuthorization = compileRoute({ resource, action, actor: options.actor, scope: options.scope, claims: options.claims }, '@Authorize()')
   return SetMetadata(AUTHORIZE_METADATA, route)
 }
 
@@ -51,7 +57,7 @@ export interface AuthorizeListOptions extends AuthorizeOptions {
  * ```
  */
 export function AuthorizeList(resource: string, action: string, options: AuthorizeListOptions = {}): MethodDecorator & ClassDecorator {
-  const route = compileListRoute({ resource, action, actor: options.actor, emptyForRoles: options.emptyForRoles, scope: options.scope }, '@AuthorizeList()')
+  const route = compileListRoute({ resource, action, actor: options.actor, emptyForRoles: options.emptyForRoles, scope: options.scope, claims: options.claims }, '@AuthorizeList()')
   return SetMetadata(AUTHORIZE_LIST_METADATA, route)
 }
 

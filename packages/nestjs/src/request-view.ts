@@ -15,6 +15,7 @@ interface ExpressLikeRequest extends NestHttpRequest {
   rawHeaders: IncomingMessage['rawHeaders']
   headersDistinct: IncomingMessage['headersDistinct']
   baseUrl: string
+  originalUrl: string
   route?: { path?: unknown } | undefined
 }
 
@@ -31,6 +32,7 @@ export function viewOf(request: NestHttpRequest): RequestView<NestHttpRequest> {
     return {
       method: request.method,
       route: request.routeOptions?.url,
+      target: request.raw.url,
       headers: headerViewOf(request.raw),
       params: request.params ?? {},
       body: request.body,
@@ -42,6 +44,7 @@ export function viewOf(request: NestHttpRequest): RequestView<NestHttpRequest> {
   return {
     method: req.method,
     route: typeof routePath === 'string' ? `${req.baseUrl}${routePath}` : undefined,
+    target: req.originalUrl,
     headers: headerViewOf(req),
     params: req.params ?? {},
     body: req.body,

@@ -22,12 +22,13 @@ import { listPlanOf } from './list-plan.js'
 import { Granted, type GrantOrigin, type HandlerChecker } from './grant.js'
 import { handlerCheckRequest, handlerCheckResult } from './handler-check.js'
 import { checkScope, compileScope } from './scope.js'
-import { checkEdgeOptions, exchangeAtEdge, needsExchange } from './edge.js'
+import { EdgeGate, needsExchange } from './edge.js'
+import { checkClaims } from './claims.js'
+import { isEdgeCaller } from '../identity/verify/edge-caller.js'
 import { txnTokenOf } from '../identity/caller.js'
 import type {
   AuthenticateOptions,
   CallerContextLike,
-  EdgeOptions,
   Guard,
   GuardFailure,
   ExplainingEngine,
@@ -86,7 +87,8 @@ const ACTOR_REASONS: ReadonlySet<string> = new Set(['actor_required', 'actor_for
 /** `authz.token.verified` events for the tokens a caller presented (no-ops unless the span records). */
 function tokenEventsOf(span: AuthorizationSpan, caller: VerifiedCallerLike): void {
   const { workload, actor } = caller as { workload?: { issuer?: unknown }; actor?: { issuer?: unknown } }
-  span.tokenVerified('workload', typeof workload?.issuer === 'string' ? workload.issuer : undefined)
+  // An edge caller presented an access token only.
+  if (!isEdgeCaller(caller)) span.tokenVerified('workload', typeof workload?.issuer === 'string' ? workload.issuer : undefined)
   if (actor) span.tokenVerified('actor', typeof actor.issuer === 'string' ? actor.issuer : undefined)
 }
 
@@ -106,7 +108,10 @@ function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<C
   if (!hasMethod(options.engine, 'checkResources')) {
     throw new ConfigError('engine', 'must be a DecisionEngine with checkResources()')
   }
-  if (!hasMethod(options.identity, 'verify')) throw new ConfigError('identity', 'must be an identity verifier with verify()')
+  if (options.edge !== undefined) {
+    // One verifier decides who is calling: at the edge it is the edge verifier, never a second one beside it.
+    if (options.identity !== undefined) throw new ConfigError('identity', 'must be left out at the edge: the edge option verifies access tokens')
+  } else if (!hasMethod(options.identity, 'verify')) throw new ConfigError('identity', 'must be an identity verifier with verify()')
   if (typeof options.service !== 'string' || options.service === '') {
     throw new ConfigError('service', 'must be a non-empty string')
   }
@@ -120,7 +125,6 @@ function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<C
   if (options.context !== undefined && !hasMethod(options.context, 'run')) throw new ConfigError('context', 'must have run()')
   checkExplainOptions(options.explain)
   checkShadowOptions(options.shadow)
-  checkEdgeOptions(options.edge)
 }
 
 /** The engine's explain step, when it has one. */
@@ -183,15 +187,17 @@ function recordVerdict(facts: RunFacts, response: CheckResourcesResponse, action
 }
 
 /** A verifier's entry point: `verifyNow` when it has one (no promise for cached callers), else `verify`. */
-type VerifyStep<Caller> = (headers: RequestView<unknown>['headers'], actor: ActorRequirement, callId: string) => MaybePromise<Caller>
+type VerifyStep<Caller> = (view: RequestView<unknown>, actor: ActorRequirement, callId: string) => MaybePromise<Caller>
 
-function verifyStepOf<Caller extends VerifiedCallerLike>(identity: IdentityVerifierLike<Caller>): VerifyStep<Caller> {
+function verifyStepOf<Caller extends VerifiedCallerLike>(identity: IdentityVerifierLike<Caller> | undefined, edge: EdgeGate | undefined): VerifyStep<Caller> {
   // A chain that starts here takes this decision's id as its transaction id (one random id fewer to make).
+  if (edge !== undefined) return (view, actor, callId) => edge.verify(view, actor, callId) as unknown as Promise<Caller>
+  if (identity === undefined) throw new ConfigError('identity', 'must be an identity verifier with verify()')
   if (typeof (identity as { verifyNow?: unknown }).verifyNow === 'function') {
     const verifier = identity as Required<IdentityVerifierLike<Caller>>
-    return (headers, actor, callId) => verifier.verifyNow(headers, { actor, newTransactionId: callId })
+    return (view, actor, callId) => verifier.verifyNow(view.headers, { actor, newTransactionId: callId })
   }
-  return (headers, actor, callId) => identity.verify(headers, { actor, newTransactionId: callId })
+  return (view, actor, callId) => identity.verify(view.headers, { actor, newTransactionId: callId })
 }
 
 /** Every field written out: the object keeps one shape while the run fills it in. */
@@ -242,7 +248,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   private readonly explainInProblem: boolean
   /** The candidate policy set's engine of the moment, when shadowing. */
   private readonly shadowEngine: (() => ShadowEngine | undefined) | undefined
-  private readonly edge: EdgeOptions | undefined
+  private readonly edge: EdgeGate | undefined
 
   constructor(options: GuardOptions<Caller>) {
     this.service = options.service
@@ -255,18 +261,20 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     this.defaultActor = options.defaultActor ?? 'optional'
     this.onInternalError = options.onInternalError ?? ignore
     this.clock = options.clock ?? Date.now
+    const edge = options.edge === undefined ? undefined : new EdgeGate(options.edge, this.clock)
+    this.edge = edge
     this.problemSettings = Object.freeze({
       typeBase: options.problem?.typeBase ?? DEFAULT_PROBLEM_TYPE_BASE,
       realm: options.service,
       customize: options.problem?.customize,
       onInternalError: this.onInternalError,
+      challenge: edge === undefined ? undefined : (error: MeshguardError, realm: string) => edge.challenge(error, realm),
     })
-    this.verifyCaller = verifyStepOf(options.identity)
+    this.verifyCaller = verifyStepOf(options.identity, edge)
     const explainAudit = options.explain?.audit ?? true
     this.explainInProblem = options.explain?.problem === true
     this.shadowEngine = options.shadow === undefined ? undefined : shadowEngineOf(options.shadow)
     this.explainDenial = (explainAudit && options.audit !== undefined) || this.explainInProblem ? explainStepOf(options.engine) : undefined
-    this.edge = options.edge
   }
 
   authorizeNow<Req>(view: RequestView<Req>, given: RouteAuthorization<Req>): MaybePromise<GuardOutcome<Caller>> {
@@ -277,7 +285,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       const route = compileRoute(given)
       span = this.startSpan(facts, route)
       this.audit?.assertWritable()
-      const caller = this.verifyCaller(view.headers, route.actor ?? this.defaultActor, facts.callId)
+      const caller = this.verifyCaller(view as RequestView<unknown>, route.actor ?? this.defaultActor, facts.callId)
       if (!isPromise(caller)) return this.withCaller(facts, span, view, route, caller)
       const started = span
       return caller.then(
@@ -305,7 +313,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       facts.action = route.action
       span = this.startListSpan(facts, route)
       this.audit?.assertWritable()
-      const caller = this.verifyCaller(view.headers, route.actor ?? this.defaultActor, facts.callId)
+      const caller = this.verifyCaller(view as RequestView<unknown>, route.actor ?? this.defaultActor, facts.callId)
       if (!isPromise(caller)) return this.plan(facts, span, route, caller)
       const started = span
       return caller.then(
@@ -324,6 +332,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       facts.principal = caller.principal
       if (span) tokenEventsOf(span, caller)
       facts.resource = { kind: route.resource, id: UNSPECIFIED_RESOURCE_ID }
+      checkClaims(caller, route.claims, facts.startedAt)
       checkScope(caller, route.scope as readonly string[] | undefined)
       // Fail closed: an engine that cannot plan must never let a list through unfiltered.
       if (!this.planStep) throw new PlanUnsupportedError()
@@ -377,9 +386,10 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     } catch (err) {
       return refused(err)
     }
+    const edge = this.edge
     const verified = (caller: Caller): MaybePromise<GuardOutcome<Caller>> => {
-      if (this.edge !== undefined && scope !== undefined && needsExchange(caller)) {
-        return exchangeAtEdge(this.edge, caller, view as RequestView<unknown>, scope).then((exchanged) => verified(exchanged as unknown as Caller), refused)
+      if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
+        return edge.exchange(caller, view as RequestView<unknown>, scope).then((exchanged) => verified(exchanged as unknown as Caller), refused)
       }
       facts.caller = caller
       facts.principal = caller.principal
@@ -392,7 +402,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     }
     try {
       this.audit?.assertWritable()
-      const caller = this.verifyCaller(view.headers, opts.actor ?? this.defaultActor, facts.callId)
+      const caller = this.verifyCaller(view as RequestView<unknown>, opts.actor ?? this.defaultActor, facts.callId)
       return isPromise(caller) ? caller.then(verified, refused) : verified(caller)
     } catch (err) {
       return refused(err)
@@ -409,9 +419,12 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   ): MaybePromise<GuardOutcome<Caller>> {
     try {
       const scope = route.scope as readonly string[] | undefined
-      // At the edge, the route's purpose is what the access token is exchanged for, before anything else.
-      if (this.edge !== undefined && scope !== undefined && needsExchange(caller)) {
-        return exchangeAtEdge(this.edge, caller, view as RequestView<unknown>, scope).then(
+      const edge = this.edge
+      // At the edge, the route's purpose is what the access token is exchanged for, before anything else
+      // but the claims: a user who must step up is not worth a Txn-Token Service round trip.
+      if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
+        checkClaims(caller, route.claims, facts.startedAt)
+        return edge.exchange(caller, view as RequestView<unknown>, scope).then(
           (exchanged) => this.withCaller(facts, span, view, route, exchanged as unknown as Caller),
           (err: unknown) => this.failed(facts, caller, span, err),
         )
@@ -419,6 +432,8 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       facts.caller = caller
       facts.principal = caller.principal
       if (span) tokenEventsOf(span, caller)
+      // Claims, then scope: both before resolvers or the engine see the request.
+      if (route.claims !== undefined) checkClaims(caller, route.claims, facts.startedAt)
       // The transaction's purpose first: a route it was not issued for never reaches resolvers or the engine.
       checkScope(caller, route.scope as readonly string[] | undefined)
       const action = resolveAction(view, route)

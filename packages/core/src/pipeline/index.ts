@@ -6,6 +6,8 @@ export { DEVELOPMENT_ACTOR_ISSUER, DEVELOPMENT_ACTOR_AUDIENCE } from './developm
 export { PROBLEM_CONTENT_TYPE, buildProblem } from './problem.js'
 export { UNSPECIFIED_RESOURCE_ID } from './resolve.js'
 export { InsufficientScopeError, scopesOf } from './scope.js'
+export { InsufficientClaimsError, InsufficientUserAuthenticationError } from './claims.js'
+export type { ClaimValue, ClaimRequirement, ClaimsRequirement } from './types.js'
 export type { EdgeOptions } from './types.js'
 export { compileRoute, compileListRoute, checkAuthenticateOptions } from './route.js'
 export { decideRequest, decideListRequest, whenDecided } from './adapter-flow.js'

@@ -34,6 +34,11 @@ export interface ProblemSettings {
   readonly realm: string
   readonly customize?: ProblemCustomizer | undefined
   readonly onInternalError: (error: unknown) => void
+  /**
+   * At the edge: the challenge headers of a 401 about the access token (`WWW-Authenticate` naming
+   * `Bearer` and `DPoP`, RFC 9449 §7.1, and a fresh `DPoP-Nonce`), replacing the plain Bearer one.
+   */
+  readonly challenge?: ((error: MeshguardError, realm: string) => Readonly<Record<string, string>>) | undefined
 }
 
 /** `ERR_AUTHZ_IDENTITY_INVALID` → `identity-invalid`. */
@@ -52,11 +57,24 @@ function wwwAuthenticate(error: MeshguardError, realm: string): string {
   return `Bearer realm=${quoted(realm)}, error="invalid_token"`
 }
 
-/** RFC 6750 §3.1: a request that lacks a required scope names it in the challenge. */
+/**
+ * RFC 6750 §3.1: a request whose token lacks what the route requires gets `insufficient_scope`,
+ * naming the scope when a scope is missing (RFC 6750 has no finer code for claims).
+ */
 function scopeChallenge(error: MeshguardError, realm: string): string | undefined {
+  if (error.reason === 'insufficient_claims') return `Bearer realm=${quoted(realm)}, error="insufficient_scope", error_description="required claims are missing"`
   const required = (error as { requiredScope?: unknown }).requiredScope
   if (error.reason !== 'insufficient_scope' || !Array.isArray(required)) return undefined
   return `Bearer realm=${quoted(realm)}, error="insufficient_scope", scope=${quoted(required.join(' '))}`
+}
+
+/** RFC 9470 §3: step-up names the authentication context classes and/or the maximum age that would do. */
+function stepUpChallenge(error: MeshguardError, realm: string): string | undefined {
+  if (error.reason !== 'insufficient_user_authentication') return undefined
+  const { acrValues, maxAge } = error as { acrValues?: readonly string[] | undefined; maxAge?: number | undefined }
+  const acr = acrValues === undefined ? '' : `, acr_values=${quoted(acrValues.join(' '))}`
+  const age = maxAge === undefined ? '' : `, max_age="${maxAge}"`
+  return `Bearer realm=${quoted(realm)}, error="insufficient_user_authentication", error_description="a stronger or more recent authentication is required"${acr}${age}`
 }
 
 /** The default problem body for an error. */
@@ -96,7 +114,12 @@ export function failureFor(error: MeshguardError, decisionId: string, settings: 
     'content-type': PROBLEM_CONTENT_TYPE,
     'cache-control': 'no-store',
   }
-  if (problem.status === 401) headers['www-authenticate'] = wwwAuthenticate(error, settings.realm)
+  if (problem.status === 401) {
+    const stepUp = stepUpChallenge(error, settings.realm)
+    if (stepUp !== undefined) headers['www-authenticate'] = stepUp
+    else if (settings.challenge !== undefined) Object.assign(headers, settings.challenge(error, settings.realm))
+    else headers['www-authenticate'] = wwwAuthenticate(error, settings.realm)
+  }
   const challenge = problem.status === 403 ? scopeChallenge(error, settings.realm) : undefined
   if (challenge !== undefined) headers['www-authenticate'] = challenge
   return Object.freeze({ ok: false, status: problem.status, headers: Object.freeze(headers), problem, error })

@@ -6,6 +6,7 @@ import type { AuditDelegationHop, AuditOutcome, AuditRecord, AuditShadow, AuditT
 import type { PlanFilterKind } from '../engine/plan/types.js'
 import type { MeshguardError } from '../errors.js'
 import type { AuthorizationEnd } from '../telemetry/index.js'
+import { isEdgeCaller } from '../identity/verify/edge-caller.js'
 import type { VerifiedCallerLike } from './types.js'
 import type { CheckResourcesRequest, CheckResourcesResponse, DecisionEngine, DecisionExplanation, Effect, Principal, Resource } from '../types.js'
 
@@ -47,9 +48,14 @@ export function actorIdOf(principal: Principal | undefined): string | undefined 
   return typeof id === 'string' ? id : undefined
 }
 
-/** The delegation chain for the audit record, direct caller first. */
+/** The calling workload: the principal, except at the edge, where the principal is the user and no workload calls. */
+function workloadIdOf(facts: RunFacts): string | undefined {
+  return isEdgeCaller(facts.caller) ? undefined : facts.principal?.id
+}
+
+/** The delegation chain for the audit record, direct caller first (at the edge: the user alone). */
 function buildDelegation(caller: VerifiedCallerLike): readonly AuditDelegationHop[] {
-  const hops: AuditDelegationHop[] = [{ id: caller.principal.id, type: 'workload' }]
+  const hops: AuditDelegationHop[] = isEdgeCaller(caller) ? [] : [{ id: caller.principal.id, type: 'workload' }]
   for (const id of caller.delegation?.workloads ?? []) hops.push({ id, type: 'workload' })
   if (caller.actor) hops.push({ id: caller.actor.id, type: caller.actor.type })
   for (const id of caller.delegation?.actorChain.slice(1) ?? []) hops.push({ id })
@@ -153,7 +159,7 @@ export function auditRecordOf(
     callId: facts.callId,
     timestamp: isoTimestamp(facts.startedAt),
     service,
-    workloadId: facts.principal?.id,
+    workloadId: workloadIdOf(facts),
     actorId: caller?.actor?.id ?? actorIdOf(facts.principal),
     delegation: caller === undefined ? undefined : hopsOf(caller),
     transactionId: caller?.transactionId,
@@ -195,7 +201,7 @@ export function spanEndOf(facts: RunFacts, engine: DecisionEngine): Authorizatio
     policy: facts.policy,
     scope: facts.scope,
     policyDigest: engine.policyDigest,
-    workloadId: facts.principal?.id,
+    workloadId: workloadIdOf(facts),
     userId: facts.caller?.actor?.id ?? actorIdOf(facts.principal),
     transactionId: facts.caller?.transactionId,
     delegationDepth: facts.caller?.delegation?.workloads.length,

@@ -5,7 +5,7 @@
 import { ConfigError, DeniedError } from '../errors.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import { compileRoute } from './route.js'
-import type { ListRouteAuthorization, RouteAuthorization } from './types.js'
+import type { ClaimRequirement, ClaimsRequirement, ListRouteAuthorization, RouteAuthorization } from './types.js'
 
 /**
  * How a route is guarded: a policy check (`authorize`), a query plan (`list`), a verified caller
@@ -29,6 +29,10 @@ export interface RouteRequirement {
   readonly actor?: ActorRequirement | 'default' | undefined
   /** On list routes: the roles for which an always-denied plan is an empty list. */
   readonly emptyForRoles?: readonly string[] | undefined
+  /** The scopes the route requires, when it names any. */
+  readonly scope?: readonly string[] | undefined
+  /** The route's claim requirements, when it has any. */
+  readonly claims?: ClaimsRequirement | undefined
 }
 
 /**
@@ -52,9 +56,29 @@ const nameOf = (value: string | ((...args: never[]) => unknown)): string => (typ
 export function requirementOf(method: string, path: string, setting: RouteAuthorization<never> | { list: ListRouteAuthorization }): RouteRequirement {
   if ('list' in setting) {
     const { resource, action, actor, emptyForRoles } = setting.list
-    return { method, path, guard: 'list', resource, action, actor: actor ?? 'default', emptyForRoles }
+    return { method, path, guard: 'list', resource, action, actor: actor ?? 'default', emptyForRoles, ...requiresOf(setting.list) }
   }
-  return { method, path, guard: 'authorize', resource: nameOf(setting.resource), action: nameOf(setting.action), actor: setting.actor ?? 'default' }
+  return { method, path, guard: 'authorize', resource: nameOf(setting.resource), action: nameOf(setting.action), actor: setting.actor ?? 'default', ...requiresOf(setting) }
+}
+
+/** The scope and claims members of a requirement, only when the route names them (tables stay as they were otherwise). */
+function requiresOf(route: { scope?: string | readonly string[] | undefined; claims?: ClaimsRequirement | undefined }): Pick<RouteRequirement, 'scope' | 'claims'> {
+  const scope = route.scope === undefined ? undefined : typeof route.scope === 'string' ? [route.scope] : route.scope
+  return { ...(scope === undefined ? {} : { scope }), ...(route.claims === undefined ? {} : { claims: route.claims }) }
+}
+
+/** One claim requirement in a table cell: `acr=x`, `tenant=a|b`, `amr⊇mfa`, `auth_time≤300s`. */
+function claimCell(name: string, requirement: ClaimRequirement): string {
+  if (Array.isArray(requirement)) return `${name}=${requirement.join('|')}`
+  if (typeof requirement === 'object' && requirement !== null) {
+    if ('maxAge' in requirement) return `${name}≤${requirement.maxAge}s`
+    return `${name}⊇${[requirement.includes].flat().join('+')}`
+  }
+  return `${name}=${String(requirement)}`
+}
+
+function claimsCell(claims: ClaimsRequirement | undefined): string {
+  return claims === undefined ? '' : Object.keys(claims).map((name) => claimCell(name, claims[name]!)).join(' ')
 }
 
 /** Guard kinds that fail {@link assertRoutesGuarded}: nothing decides about the resource. */
@@ -64,10 +88,10 @@ const UNCOVERED: ReadonlySet<RouteGuardKind> = new Set(['unguarded', 'authentica
 export function formatRouteTable(routes: readonly RouteRequirement[]): string {
   const rows = [...routes]
     .sort((a, b) => (a.path === b.path ? (a.method < b.method ? -1 : 1) : a.path < b.path ? -1 : 1))
-    .map((r) => [r.method, r.path, r.guard, r.resource ?? '', r.action ?? '', r.actor ?? '', r.emptyForRoles?.join(',') ?? ''])
-  // The list-only column appears only when some route uses it.
-  const columns = routes.some((r) => r.emptyForRoles !== undefined) ? 7 : 6
-  const table = [['METHOD', 'PATH', 'GUARD', 'RESOURCE', 'ACTION', 'ACTOR', 'EMPTY FOR'], ...rows].map((row) => row.slice(0, columns))
+    .map((r) => [r.method, r.path, r.guard, r.resource ?? '', r.action ?? '', r.actor ?? '', r.emptyForRoles?.join(',') ?? '', r.scope?.join(' ') ?? '', claimsCell(r.claims)])
+  // The optional columns (list-only roles, scope, claims) appear only when some route uses them.
+  const shown = [true, true, true, true, true, true, routes.some((r) => r.emptyForRoles !== undefined), routes.some((r) => r.scope !== undefined), routes.some((r) => r.claims !== undefined)]
+  const table = [['METHOD', 'PATH', 'GUARD', 'RESOURCE', 'ACTION', 'ACTOR', 'EMPTY FOR', 'SCOPE', 'CLAIMS'], ...rows].map((row) => row.filter((_, i) => shown[i]))
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
   return `${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`
 }

@@ -4,11 +4,12 @@
  */
 import { ConfigError } from '../errors.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
+import { compileClaims } from './claims.js'
 import { compileScope } from './scope.js'
 import type { AuthenticateOptions, ListRouteAuthorization, RouteAuthorization } from './types.js'
 
 const ACTOR_REQUIREMENTS: readonly ActorRequirement[] = ['required', 'forbidden', 'optional']
-const ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor', 'scope'])
+const ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor', 'scope', 'claims'])
 
 /** Routes already checked (frozen, so they cannot change after the check). */
 const compiled = new WeakSet<object>()
@@ -31,7 +32,7 @@ export function compileRoute<Req>(route: RouteAuthorization<Req>, at = 'route'):
   if (typeof route !== 'object' || route === null) throw new ConfigError(at, 'must be { resource, action, actor? }')
   for (const key of Object.keys(route)) {
     // A misspelt setting (`actors`) would otherwise be ignored without a word.
-    if (!ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a route setting (resource, action, actor, scope)')
+    if (!ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a route setting (resource, action, actor, scope, claims)')
   }
   const { resource, action, actor } = route
   if (!(typeof resource === 'function' || (typeof resource === 'string' && resource !== ''))) {
@@ -42,13 +43,14 @@ export function compileRoute<Req>(route: RouteAuthorization<Req>, at = 'route'):
   }
   checkActor(actor, `${at}.actor`)
   const scope = compileScope(route.scope, `${at}.scope`)
-  // A scope is kept as its checked list, so a frozen route naming one is rebuilt too.
-  const frozen = Object.isFrozen(route) && route.scope === undefined ? route : Object.freeze({ resource, action, actor, scope })
+  const claims = compileClaims(route.claims, `${at}.claims`)
+  // Scope and claims are kept in their checked form, so a frozen route naming either is rebuilt too.
+  const frozen = Object.isFrozen(route) && route.scope === undefined && route.claims === undefined ? route : Object.freeze({ resource, action, actor, scope, claims })
   compiled.add(frozen)
   return frozen
 }
 
-const LIST_ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor', 'emptyForRoles', 'scope'])
+const LIST_ROUTE_KEYS: ReadonlySet<string> = new Set(['resource', 'action', 'actor', 'emptyForRoles', 'scope', 'claims'])
 
 /** List routes already checked. */
 const compiledLists = new WeakSet<object>()
@@ -64,7 +66,7 @@ export function compileListRoute(route: ListRouteAuthorization, at = 'list route
   if (typeof route === 'object' && route !== null && compiledLists.has(route)) return route
   if (typeof route !== 'object' || route === null) throw new ConfigError(at, 'must be { resource, action, actor?, emptyForRoles? }')
   for (const key of Object.keys(route)) {
-    if (!LIST_ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a list route setting (resource, action, actor, emptyForRoles, scope)')
+    if (!LIST_ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a list route setting (resource, action, actor, emptyForRoles, scope, claims)')
   }
   const { resource, action, actor, emptyForRoles } = route
   // A plan is for a kind: a function would have no single resource to return.
@@ -75,7 +77,8 @@ export function compileListRoute(route: ListRouteAuthorization, at = 'list route
     throw new ConfigError(`${at}.emptyForRoles`, 'must be a list of role names')
   }
   const scope = compileScope(route.scope, `${at}.scope`)
-  const frozen = Object.freeze({ resource, action, actor, emptyForRoles: emptyForRoles === undefined ? undefined : Object.freeze([...emptyForRoles]), scope })
+  const claims = compileClaims(route.claims, `${at}.claims`)
+  const frozen = Object.freeze({ resource, action, actor, emptyForRoles: emptyForRoles === undefined ? undefined : Object.freeze([...emptyForRoles]), scope, claims })
   compiledLists.add(frozen)
   return frozen
 }

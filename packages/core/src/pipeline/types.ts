@@ -10,6 +10,7 @@ import type { ActorRequirement } from '../identity/verify/types.js'
 import type { Telemetry } from '../telemetry/index.js'
 import type { ShadowOptions } from './shadow.js'
 import type { TxnTokenExchange } from '../identity/mint/txn-token-exchange.js'
+import type { EdgeVerifierOptions } from '../identity/verify/edge-verifier.js'
 import type { PlanSubject } from '../engine/plan/predicate.js'
 import type { PlanFilter, PlanFilterKind, PlanResourcesResponse } from '../engine/plan/types.js'
 import type { CheckResourcesRequest, DecisionEngine, DecisionExplanation, Effect, OutputEntry, Principal, Resource } from '../types.js'
@@ -24,6 +25,11 @@ export interface RequestView<Req = unknown> {
   method: string
   /** Request path without the query string, when the adapter has it at hand. Never used for decisions. */
   path?: string | undefined
+  /**
+   * The request target as received (path and query, e.g. `req.url`). At the edge, a DPoP proof's
+   * `htu` is checked against the edge's public origin plus this target's path. Adapters set it.
+   */
+  target?: string | undefined
   /** The route pattern (`/reviews/:id`), when the framework knows it; low-cardinality, for spans. */
   route?: string | undefined
   /** Headers as received; see {@link HeaderView}. */
@@ -37,6 +43,28 @@ export interface RequestView<Req = unknown> {
   /** The framework's request, passed to resource and action resolvers. */
   request: Req
 }
+
+/** A claim value a requirement can name: a JSON scalar. */
+export type ClaimValue = string | number | boolean
+
+/**
+ * One claim's requirement:
+ * - a value: the claim equals it;
+ * - a list: the claim equals one of them;
+ * - `{ includes }`: the claim is an array holding the value (or every value listed), e.g. `amr`;
+ * - `{ maxAge }` (on `auth_time` only): the user authenticated at most this many seconds ago.
+ *
+ * A failed `acr` or `auth_time` requirement asks for step-up (RFC 9470, 401
+ * `insufficient_user_authentication`); any other is a 403 `insufficient_claims`.
+ */
+export type ClaimRequirement =
+  | ClaimValue
+  | readonly ClaimValue[]
+  | { readonly includes: ClaimValue | readonly ClaimValue[] }
+  | { readonly maxAge: number }
+
+/** A route's claim requirements, by claim name; all must hold. */
+export type ClaimsRequirement = Readonly<Record<string, ClaimRequirement>>
 
 /** Computes the resource of a request: from params/body, or through an async loader (e.g. a database). */
 export type ResourceResolver<Req = unknown> = (request: Req) => Resource | Promise<Resource>
@@ -68,6 +96,15 @@ export interface RouteAuthorization<Req = unknown> {
    * `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`. @defaultValue none
    */
   scope?: string | readonly string[] | undefined
+  /**
+   * Requirements on the verified actor's claims, all of them: a value, a list (one of), `{ includes }`
+   * (array claims such as `amr`), `{ maxAge }` on `auth_time`. Checked when the route is registered
+   * (a bad one throws `ConfigError`), then per request after verification and before the policy:
+   * unmet → 403 `insufficient_claims`; an unmet `acr` / `auth_time` alone → 401
+   * `insufficient_user_authentication` with `acr_values` / `max_age` (RFC 9470). @defaultValue none
+   * @example `{ acr: 'urn:example:mfa', amr: { includes: 'mfa' }, tenant: ['a', 'b'] }`
+   */
+  claims?: ClaimsRequirement | undefined
 }
 
 /**
@@ -95,6 +132,15 @@ export interface ListRouteAuthorization {
    * `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`. @defaultValue none
    */
   scope?: string | readonly string[] | undefined
+  /**
+   * Requirements on the verified actor's claims, all of them: a value, a list (one of), `{ includes }`
+   * (array claims such as `amr`), `{ maxAge }` on `auth_time`. Checked when the route is registered
+   * (a bad one throws `ConfigError`), then per request after verification and before the policy:
+   * unmet → 403 `insufficient_claims`; an unmet `acr` / `auth_time` alone → 401
+   * `insufficient_user_authentication` with `acr_values` / `max_age` (RFC 9470). @defaultValue none
+   * @example `{ acr: 'urn:example:mfa', amr: { includes: 'mfa' }, tenant: ['a', 'b'] }`
+   */
+  claims?: ClaimsRequirement | undefined
 }
 
 /**
@@ -302,10 +348,24 @@ export interface GuardFailure {
 /** Either the request proceeds or it is refused. Deny is an outcome, not an exception. */
 export type GuardOutcome<Caller extends VerifiedCallerLike = VerifiedCaller> = GuardSuccess<Caller> | GuardFailure
 
-/** The guard's `edge` option. */
-export interface EdgeOptions {
-  /** The Txn-Token Service client (`createTxnTokenExchange`), authenticating as this edge's workload. */
-  txnTokens: Pick<TxnTokenExchange, 'exchange' | 'clientId'>
+/**
+ * The guard's `edge` option: the edge verifier's options (`createEdgeVerifier` from
+ * `@meshguard/core/edge`: trusted issuers with discovery and families, DPoP, introspection,
+ * revocation), the public origin DPoP proofs are made for, and optionally the Txn-Token exchange.
+ */
+export interface EdgeOptions extends EdgeVerifierOptions {
+  /**
+   * The origin clients address (`https://api.example.com`, as they see it behind any proxy): a DPoP
+   * proof's `htu` must be this origin plus the request's path. A function of the request view may pick
+   * it per request; never derive it from a header the client controls unless a proxy you run sets it.
+   */
+  origin: string | ((view: RequestView<unknown>) => string)
+  /**
+   * The Txn-Token Service client (`createTxnTokenExchange`), authenticating as this edge's workload:
+   * every route with a `scope` then exchanges the verified access token for a Txn-Token for that
+   * purpose, and outbound calls carry only the Txn-Token. @defaultValue none (no exchange)
+   */
+  txnTokens?: Pick<TxnTokenExchange, 'exchange' | 'clientId'> | undefined
   /**
    * `request_context` for the TTS (feeds the Txn-Token's `rctx`): the request environment, e.g.
    * `{ req_ip, transport }`. It reaches every hop, so keep personal data out. @defaultValue none
@@ -322,8 +382,8 @@ export interface EdgeOptions {
 export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller> {
   /** Decides. The embedded engine or the remote Cerbos PDP. */
   engine: DecisionEngine
-  /** Verifies the caller's credentials. */
-  identity: IdentityVerifierLike<Caller>
+  /** Verifies the caller's credentials (inner hops). Leave it out at the edge: `edge` verifies there. */
+  identity?: IdentityVerifierLike<Caller> | undefined
   /** The name of the service this guard protects (audit, spans and the `WWW-Authenticate` realm). */
   service: string
   /**
@@ -339,9 +399,9 @@ export interface GuardOptions<Caller extends VerifiedCallerLike = VerifiedCaller
   /** Spans and metrics (`createTelemetry`). @defaultValue none */
   telemetry?: Telemetry | undefined
   /**
-   * Edge (gateway) mode: with the identity an access-token verifier (`createAccessTokenVerifier`),
-   * every route with a `scope` exchanges the verified access token for a Txn-Token for that purpose,
-   * and outbound calls carry only the Txn-Token. @defaultValue none (inner hop)
+   * Edge (gateway) mode: requests carry a user's access token (`Bearer` or DPoP), verified by the one
+   * edge verifier built from these options instead of `identity`; 401s carry the `Bearer`/`DPoP`
+   * challenge. With `txnTokens`, routes with a `scope` exchange it for a Txn-Token. @defaultValue none (inner hop)
    */
   edge?: EdgeOptions | undefined
   /** Actor requirement of routes that do not set one. @defaultValue `'optional'` */

@@ -5,11 +5,12 @@
 import 'reflect-metadata'
 import type { Guard, GuardGrant } from '@meshguard/core'
 import { Authorize, AuthorizeList, Caller, MeshguardModule, Public } from '@meshguard/nestjs'
+import { listRoutes } from '@meshguard/nestjs/testing'
 import { Controller, Get, HttpCode, Module, Post, Req, type INestApplication } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter } from '@nestjs/platform-express'
 import { FastifyAdapter } from '@nestjs/platform-fastify'
-import { batchBody, handlerBody, listBody, loadReview, reviewFromBody } from '../../../../test/adapters/contract.js'
+import { batchBody, CLAIMED_ROUTE_CLAIMS, handlerBody, listBody, loadReview, reviewFromBody, STEP_UP_CLAIMS } from '../../../../test/adapters/contract.js'
 import type { RunningApp } from '../../../../test/adapters/drivers.js'
 
 interface GrantedRequest {
@@ -63,6 +64,18 @@ class ReviewsController {
     return handlerBody(req.meshguard)
   }
 
+  @Get('claimed/:id')
+  @Authorize((req) => loadReview(req.params), 'read', { actor: 'required', claims: CLAIMED_ROUTE_CLAIMS })
+  claimed(@Req() req: GrantedRequest): Record<string, unknown> {
+    return handlerBody(req.meshguard)
+  }
+
+  @Get('step-up/:id')
+  @Authorize((req) => loadReview(req.params), 'read', { actor: 'required', claims: STEP_UP_CLAIMS })
+  stepUp(@Req() req: GrantedRequest): Record<string, unknown> {
+    return handlerBody(req.meshguard)
+  }
+
   @Get('internal/:id')
   @Authorize('review', 'read', { actor: 'forbidden' })
   internal(@Req() req: GrantedRequest): Record<string, unknown> {
@@ -106,5 +119,5 @@ export async function startNestApp(guard: Guard, platform: NestPlatform): Promis
   const app: INestApplication = await NestFactory.create(AppModule, adapter, { logger: false })
   await app.listen(0, '127.0.0.1')
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1')
-  return { url, close: () => app.close() }
+  return { url, close: () => app.close(), routes: () => listRoutes(app) }
 }

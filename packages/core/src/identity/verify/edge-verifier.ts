@@ -81,12 +81,17 @@ export interface EdgeVerifier {
   /**
    * The headers of a 401 for this failure: `WWW-Authenticate` (RFC 6750 / RFC 9449 §7.1) and, with
    * server nonces, a fresh `DPoP-Nonce`.
+   *
+   * @param realm - the `realm` auth-param of each challenge (e.g. the service name) @defaultValue none
    */
-  challenge(err: unknown): Record<string, string>
+  challenge(err: unknown, realm?: string): Record<string, string>
   /** A fresh server nonce to send as `DPoP-Nonce` (only with `dpop.nonce`). */
   nonce(): string | undefined
   readonly trust: TrustBundle
 }
+
+/** An HTTP auth-param value (RFC 9110 quoted-string). */
+const quoted = (value: string): string => `"${value.replace(/[\\"]/g, '\\$&')}"`
 
 const SCHEME = /^(bearer|dpop) +([A-Za-z0-9._~+/-]+=*)$/i
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
@@ -173,18 +178,25 @@ export function createEdgeVerifier(options: EdgeVerifierOptions): EdgeVerifier {
     return dpop.nonceSecret === undefined ? undefined : issueNonce(dpop.nonceSecret, clock())
   }
 
-  function challenge(err: unknown): Record<string, string> {
+  function challenge(err: unknown, realm?: string): Record<string, string> {
     const reason = err instanceof MeshguardError ? err.reason : undefined
-    const algs = [...dpop.algorithms].join(' ')
+    const algs = `algs="${[...dpop.algorithms].join(' ')}"`
     const fresh = nonce()
-    const withNonce = (headers: Record<string, string>): Record<string, string> => (fresh === undefined ? headers : { ...headers, 'dpop-nonce': fresh })
-    if (reason === 'dpop_nonce_required') return withNonce({ 'www-authenticate': `DPoP error="use_dpop_nonce", algs="${algs}"` })
-    if (reason === 'dpop_proof_invalid' || reason === 'dpop_proof_replayed' || reason === 'dpop_key_mismatch') {
-      return withNonce({ 'www-authenticate': `DPoP error="invalid_dpop_proof", algs="${algs}"` })
+    const headers: Record<string, string> = fresh === undefined ? {} : { 'dpop-nonce': fresh }
+    const scheme = (name: string, ...params: string[]): string => {
+      const all = [...(realm === undefined ? [] : [`realm=${quoted(realm)}`]), ...params]
+      return all.length === 0 ? name : `${name} ${all.join(', ')}`
     }
-    const error = reason === 'token_missing' ? '' : ' error="invalid_token"'
-    const bearer = dpop.required ? [] : [`Bearer${error}`]
-    return withNonce({ 'www-authenticate': [...bearer, `DPoP${error}${error === '' ? ' ' : ', '}algs="${algs}"`].join(', ') })
+    if (reason === 'dpop_nonce_required') headers['www-authenticate'] = scheme('DPoP', 'error="use_dpop_nonce"', algs)
+    else if (reason === 'dpop_proof_invalid' || reason === 'dpop_proof_replayed' || reason === 'dpop_key_mismatch') {
+      headers['www-authenticate'] = scheme('DPoP', 'error="invalid_dpop_proof"', algs)
+    } else {
+      // RFC 6750 §3.1: no error code when no credentials came.
+      const error = reason === 'token_missing' ? [] : ['error="invalid_token"']
+      const dpopChallenge = scheme('DPoP', ...error, algs)
+      headers['www-authenticate'] = dpop.required ? dpopChallenge : `${scheme('Bearer', ...error)}, ${dpopChallenge}`
+    }
+    return headers
   }
 
   return { verify, challenge, nonce, trust }
