@@ -17,6 +17,11 @@ export interface ExchangeSpan {
   readonly span: AuthorizationSpan
 }
 
+/** The audit outcome of a refusal: bad credentials, a dependency down, or a denial. */
+export function refusalOutcome(error: TokenExchangeError): 'unauthenticated' | 'error' | 'denied' {
+  return error.oauthError === 'invalid_client' ? 'unauthenticated' : error.oauthError === 'temporarily_unavailable' ? 'error' : 'denied'
+}
+
 /** Writes one record and ends one span per exchange. */
 export class ExchangeAudit {
   constructor(
@@ -46,7 +51,7 @@ export class ExchangeAudit {
   }
 
   refused(trace: ExchangeTrace, started: ExchangeSpan, error: TokenExchangeError): void {
-    const outcome = error.oauthError === 'invalid_client' ? 'unauthenticated' : error.oauthError === 'temporarily_unavailable' ? 'error' : 'denied'
+    const outcome = refusalOutcome(error)
     started.span.end({
       decision: outcome,
       action: trace.action,

@@ -13,6 +13,7 @@ import type { TxnTokenService } from './service-api.js'
 import { SigningKeyRing } from './signing-keys.js'
 import { SubjectIssuers } from './subject-issuers.js'
 import { JWT_BEARER_ASSERTION_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES, TXN_TOKEN_SERVICE_PATHS } from './token-format.js'
+import { createWitIssuer } from './wit/wit-issuer.js'
 
 function bounded(value: number | undefined, fallback: number, min: number, max: number, option: string): number {
   if (value === undefined) return fallback
@@ -76,7 +77,22 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     activationDelayMs: activationDelay * 1000,
   })
   const clients = new ClientAuthenticator({ trust, tokenEndpoint, clockTolerance, maxTokenBytes, clock })
-  const audit = new ExchangeAudit(issuer, options.telemetry ?? createTelemetry(), options.audit, engine.kind, () => engine.policyDigest)
+  const telemetry = options.telemetry ?? createTelemetry()
+  const audit = new ExchangeAudit(issuer, telemetry, options.audit, engine.kind, () => engine.policyDigest)
+  const wit =
+    options.wit === undefined
+      ? undefined
+      : createWitIssuer(options.wit, {
+          issuer,
+          trustDomain,
+          engine,
+          clockTolerance,
+          keyActivationDelay: activationDelay,
+          maxTokenBytes,
+          audit: options.audit,
+          telemetry,
+          clock,
+        })
   const exchanger = new Exchanger({
     issuer,
     trustDomain,
@@ -111,6 +127,7 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     client_assertion_types_supported: [JWT_BEARER_ASSERTION_TYPE],
     requested_token_types_supported: [TOKEN_TYPES.txnToken],
     subject_token_types_supported: [TOKEN_TYPES.accessToken, TOKEN_TYPES.jwt, TOKEN_TYPES.idToken, TOKEN_TYPES.selfSigned, TOKEN_TYPES.txnToken],
+    ...(wit === undefined ? {} : { wit_endpoint: wit.issuer.endpoint, wit_jwks_uri: wit.issuer.jwksUri }),
   })
   const handler = createHandler({
     maxBodyBytes,
@@ -120,6 +137,10 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     jwks: () => keys.jwks(),
     exchange: (params, client) => exchanger.exchange(params, client),
     refusedEarly: (error) => exchanger.refusedEarly(error),
+    wit:
+      wit === undefined
+        ? undefined
+        : { issue: (body) => wit.issuer.issue(body), jwks: () => wit.issuer.jwks(), refusedEarly: (error) => wit.refusedEarly(error) },
   })
 
   let server: Server | undefined
@@ -128,6 +149,7 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     trustDomain,
     tokenEndpoint,
     jwksUri,
+    wit: wit?.issuer,
     handler,
     exchange: (params, client) => exchanger.exchange(params, client),
     jwks: () => keys.jwks(),
