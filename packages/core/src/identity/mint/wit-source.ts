@@ -1,4 +1,5 @@
 /** The contract between the outbound side and where Workload Identity Tokens (WIMSE WITs) come from. */
+import type { KeyObject } from 'node:crypto'
 
 /**
  * A WIT and the private key its `cnf.jwk` names: what a workload needs to sign Workload Proof
@@ -12,7 +13,7 @@ export interface WorkloadCredential {
   /** The WIT's `exp`, epoch seconds. */
   readonly expiresAt: number
   /** The private key of the WIT's `cnf.jwk`. */
-  readonly privateKey: import('node:crypto').KeyObject
+  readonly privateKey: KeyObject
   /** The proof algorithm: the WIT's `cnf.jwk.alg`. */
   readonly alg: string
 }
