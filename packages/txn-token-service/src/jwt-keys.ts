@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { ConfigError } from '@meshguard/core'
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from 'jose'
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import type { TokenExchangeError } from './errors.js'
 import { checkEndpointUrl } from './loopback-url.js'
 import type { SubjectIssuerKeys } from './options.js'
 
@@ -15,9 +16,36 @@ const DISCOVERY_COOLDOWN_MS = 5000
 const SHAPES = 'must be { jwksUrl }, { jwks }, { jwksFile } or { discovery: true }'
 
 /** Whether an error means "the issuer's keys could not be fetched" rather than "the token is bad". */
-export function isKeyFetchFailure(err: unknown): boolean {
+function isKeyFetchFailure(err: unknown): boolean {
   if (!(err instanceof joseErrors.JOSEError)) return true
   return err.code === 'ERR_JWKS_TIMEOUT' || err.code === 'ERR_JOSE_GENERIC'
+}
+
+/** How a failed verification is refused: the issuer's keys unavailable (fail closed), or the token bad. */
+export interface JwtRefusals {
+  unavailable(err: unknown): TokenExchangeError
+  invalid(err: unknown): TokenExchangeError
+}
+
+/** Verifies `token` with an issuer's keys (`exp`, `iat` and `sub` required); the claims, or the refusal `refusals` makes. */
+export async function verifyIssuerJwt(
+  token: string,
+  keys: () => Promise<JWTVerifyGetKey>,
+  options: JWTVerifyOptions,
+  refusals: JwtRefusals,
+): Promise<Record<string, unknown>> {
+  let getKey: JWTVerifyGetKey
+  try {
+    getKey = await keys()
+  } catch (err) {
+    throw refusals.unavailable(err)
+  }
+  try {
+    const verified = await jwtVerify(token, getKey, { requiredClaims: ['exp', 'iat', 'sub'], ...options })
+    return verified.payload as Record<string, unknown>
+  } catch (err) {
+    throw isKeyFetchFailure(err) ? refusals.unavailable(err) : refusals.invalid(err)
+  }
 }
 
 /** The key lookup of one issuer; `option` names it in configuration errors. */

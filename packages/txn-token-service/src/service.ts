@@ -7,6 +7,7 @@ import { Exchanger } from './exchange.js'
 import { ExchangeAudit } from './exchange-audit.js'
 import { createHandler } from './http.js'
 import { checkEndpointUrl } from './loopback-url.js'
+import { bounded } from './option-checks.js'
 import type { TxnTokenServiceOptions } from './options.js'
 import { SelfSignedSubjects, TxnTokenSubjects } from './own-subjects.js'
 import type { TxnTokenService } from './service-api.js'
@@ -14,12 +15,6 @@ import { SigningKeyRing } from './signing-keys.js'
 import { SubjectIssuers } from './subject-issuers.js'
 import { JWT_BEARER_ASSERTION_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES, TXN_TOKEN_SERVICE_PATHS } from './token-format.js'
 import { createWitIssuer } from './wit/wit-issuer.js'
-
-function bounded(value: number | undefined, fallback: number, min: number, max: number, option: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value < min || value > max) throw new ConfigError(option, `must be between ${min} and ${max}`)
-  return value
-}
 
 function keySet(list: string[] | undefined, option: string): ReadonlySet<string> | undefined {
   if (list === undefined) return undefined
@@ -78,7 +73,8 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
   })
   const clients = new ClientAuthenticator({ trust, tokenEndpoint, clockTolerance, maxTokenBytes, clock })
   const telemetry = options.telemetry ?? createTelemetry()
-  const audit = new ExchangeAudit(issuer, telemetry, options.audit, engine.kind, () => engine.policyDigest)
+  const auditTarget = { service: issuer, telemetry, log: options.audit, engineKind: engine.kind, policyDigest: () => engine.policyDigest }
+  const audit = new ExchangeAudit(auditTarget)
   const wit =
     options.wit === undefined
       ? undefined
@@ -89,8 +85,7 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
           clockTolerance,
           keyActivationDelay: activationDelay,
           maxTokenBytes,
-          audit: options.audit,
-          telemetry,
+          audit: auditTarget,
           clock,
         })
   const exchanger = new Exchanger({

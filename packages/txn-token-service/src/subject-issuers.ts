@@ -4,9 +4,9 @@
  * from the configuration, never from a token header.
  */
 import { ConfigError } from '@meshguard/core'
-import { decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose'
-import { refuse } from './errors.js'
-import { isKeyFetchFailure, jwtKeySource } from './jwt-keys.js'
+import { decodeJwt, errors as joseErrors, type JWTVerifyGetKey } from 'jose'
+import { refuse, type TokenExchangeError } from './errors.js'
+import { jwtKeySource, verifyIssuerJwt } from './jwt-keys.js'
 import type { SubjectInfo, SubjectIssuerOptions, SubjectUserClaims } from './options.js'
 import { ALLOWED_SUBJECT_ALGORITHMS, frozenJson, SUBJECT_ALGORITHMS } from './plain-data.js'
 import { scopeOfClaims } from './scope.js'
@@ -120,29 +120,27 @@ export class SubjectIssuers {
     if (typeof header !== 'object' || header === null || !typAccepted(header['typ'], kind, issuer)) {
       throw refuse.request('subject_token_typ', 'subject_token type header is not accepted')
     }
-    let getKey: JWTVerifyGetKey
-    try {
-      getKey = await issuer.keys()
-    } catch (err) {
-      throw refuse.unavailable('subject_keys_unavailable', 'the subject token issuer keys are unavailable', err)
-    }
-    let claims: Record<string, unknown>
-    try {
-      const verified = await jwtVerify(token, getKey, {
+    const unavailable = (err: unknown): TokenExchangeError =>
+      refuse.unavailable('subject_keys_unavailable', 'the subject token issuer keys are unavailable', err)
+    const claims = await verifyIssuerJwt(
+      token,
+      issuer.keys,
+      {
         issuer: issuer.issuer,
         audience: issuer.audiences,
         algorithms: issuer.algorithms,
         clockTolerance: this.clockTolerance,
         maxTokenAge: issuer.maxTokenAge,
-        requiredClaims: ['exp', 'iat', 'sub'],
         currentDate: new Date(this.clock()),
-      })
-      claims = verified.payload as Record<string, unknown>
-    } catch (err) {
-      if (isKeyFetchFailure(err)) throw refuse.unavailable('subject_keys_unavailable', 'the subject token issuer keys are unavailable', err)
-      const reason = err instanceof joseErrors.JWTExpired ? 'subject_token_expired' : 'subject_token_invalid'
-      throw refuse.request(reason, reason === 'subject_token_expired' ? 'subject_token has expired' : 'subject_token is not valid', err)
-    }
+      },
+      {
+        unavailable,
+        invalid: (err) =>
+          err instanceof joseErrors.JWTExpired
+            ? refuse.request('subject_token_expired', 'subject_token has expired', err)
+            : refuse.request('subject_token_invalid', 'subject_token is not valid', err),
+      },
+    )
     const sub = claims['sub']
     if (typeof sub !== 'string' || sub === '' || sub.length > 512) throw refuse.request('subject_token_invalid', 'subject_token has no usable sub')
     const sid = claims['sid']

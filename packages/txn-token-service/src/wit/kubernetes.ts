@@ -5,9 +5,9 @@
  */
 import { ConfigError } from '@meshguard/core'
 import { WIT_ATTESTATION_TYPES } from '@meshguard/core/wimse'
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, type JWTVerifyGetKey } from 'jose'
 import { refuse } from '../errors.js'
-import { isKeyFetchFailure, jwtKeySource } from '../jwt-keys.js'
+import { jwtKeySource, verifyIssuerJwt, type JwtRefusals } from '../jwt-keys.js'
 import { ALLOWED_SUBJECT_ALGORITHMS } from '../plain-data.js'
 import { checkWorkloadId, factsOf, type Attestation, type AttestationVerifier } from './attestation.js'
 import type { KubernetesAttestationOptions } from './wit-options.js'
@@ -32,6 +32,16 @@ interface Cluster {
 const record = (value: unknown): Record<string, unknown> | undefined =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' && value.length <= 253 ? value : undefined)
+
+/** A failed service-account token as the issuer's refusal. */
+const ATTESTATION_REFUSALS: JwtRefusals = {
+  unavailable: (err) => refuse.unavailable('attestation_keys_unavailable', 'the cluster keys are unavailable', err),
+  invalid: (err) => {
+    if (err instanceof joseErrors.JWTExpired) return refuse.request('attestation_expired', 'attestation has expired', err)
+    if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') return refuse.request('attestation_audience', 'attestation is for another audience', err)
+    return refuse.request('attestation_invalid', 'attestation is not valid', err)
+  },
+}
 
 /** Settings the clusters share. */
 export interface KubernetesSettings {
@@ -83,27 +93,19 @@ export class KubernetesAttestations implements AttestationVerifier {
     const cluster = typeof iss === 'string' ? this.byIssuer.get(iss) : undefined
     if (cluster === undefined) throw refuse.request('attestation_issuer_unknown', 'attestation issuer is not a configured cluster')
     if (!ACCEPTED_TYP.has(typ as string | undefined)) throw refuse.request('attestation_typ', 'attestation is not a service-account token')
-    let getKey: JWTVerifyGetKey
-    try {
-      getKey = await cluster.keys()
-    } catch (err) {
-      throw refuse.unavailable('attestation_keys_unavailable', 'the cluster keys are unavailable', err)
-    }
-    let claims: Record<string, unknown>
-    try {
-      const verified = await jwtVerify(token, getKey, {
+    const claims = await verifyIssuerJwt(
+      token,
+      cluster.keys,
+      {
         issuer: cluster.issuer,
         audience: cluster.audience,
         algorithms: cluster.algorithms,
         clockTolerance: this.settings.clockTolerance,
         maxTokenAge: cluster.maxTokenAge,
-        requiredClaims: ['exp', 'iat', 'sub'],
         currentDate: new Date(this.settings.clock()),
-      })
-      claims = verified.payload as Record<string, unknown>
-    } catch (err) {
-      throw attestationRefusal(err)
-    }
+      },
+      ATTESTATION_REFUSALS,
+    )
     const k8s = record(claims['kubernetes.io'])
     const namespace = text(k8s?.['namespace'])
     const serviceAccount = text(record(k8s?.['serviceaccount'])?.['name'])
@@ -123,12 +125,4 @@ export class KubernetesAttestations implements AttestationVerifier {
     checkWorkloadId(sub, this.settings.trustDomain)
     return { type: WIT_ATTESTATION_TYPES.kubernetes, authority: cluster.issuer, facts, sub }
   }
-}
-
-/** A jose failure of an attestation JWT as the issuer's refusal. */
-export function attestationRefusal(err: unknown): ReturnType<typeof refuse.request> {
-  if (isKeyFetchFailure(err)) return refuse.unavailable('attestation_keys_unavailable', 'the attestation keys are unavailable', err)
-  if (err instanceof joseErrors.JWTExpired) return refuse.request('attestation_expired', 'attestation has expired', err)
-  if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') return refuse.request('attestation_audience', 'attestation is for another audience', err)
-  return refuse.request('attestation_invalid', 'attestation is not valid', err)
 }

@@ -4,10 +4,10 @@
  * attestation's kind and authority. Tokens appear only as digests.
  */
 import { randomUUID } from 'node:crypto'
-import type { AuditLog, AuditRecord, Telemetry } from '@meshguard/core'
+import type { AuditRecord } from '@meshguard/core'
 import type { AuthorizationSpan } from '@meshguard/core/telemetry'
 import type { TokenExchangeError } from '../errors.js'
-import { refusalOutcome } from '../exchange-audit.js'
+import { refusalOutcome, type AuditTarget } from '../exchange-audit.js'
 import { tokenDigest } from '../plain-data.js'
 import type { Attestation } from './attestation.js'
 import { WIT_ISSUE_ACTION, WIT_RESOURCE_KIND } from './wit-format.js'
@@ -31,13 +31,7 @@ interface IssuanceSpan {
 
 /** Writes one record and ends one span per issuance request. */
 export class WitAudit {
-  constructor(
-    private readonly service: string,
-    private readonly telemetry: Telemetry,
-    private readonly log: AuditLog | undefined,
-    private readonly engineKind: 'embedded' | 'remote',
-    private readonly policyDigest: () => string | undefined,
-  ) {}
+  constructor(private readonly target: AuditTarget) {}
 
   /** A fresh trace. */
   static trace(): WitTrace {
@@ -46,11 +40,11 @@ export class WitAudit {
 
   start(): IssuanceSpan {
     const callId = randomUUID()
-    return { callId, span: this.telemetry.startAuthorization({ resourceKind: WIT_RESOURCE_KIND, action: WIT_ISSUE_ACTION, callId, engine: this.engineKind }) }
+    return { callId, span: this.target.telemetry.startAuthorization({ resourceKind: WIT_RESOURCE_KIND, action: WIT_ISSUE_ACTION, callId, engine: this.target.engineKind }) }
   }
 
   issued(trace: WitTrace, started: IssuanceSpan): void {
-    started.span.end({ decision: 'allowed', action: WIT_ISSUE_ACTION, policy: trace.policy, workloadId: trace.attestation?.sub, policyDigest: this.policyDigest() })
+    started.span.end({ decision: 'allowed', action: WIT_ISSUE_ACTION, policy: trace.policy, workloadId: trace.attestation?.sub, policyDigest: this.target.policyDigest() })
     this.record(trace, started, { outcome: 'allowed', effect: 'EFFECT_ALLOW' })
   }
 
@@ -64,31 +58,31 @@ export class WitAudit {
       errorCode: error.code,
       policy: trace.policy,
       workloadId: trace.attestation?.sub,
-      policyDigest: this.policyDigest(),
+      policyDigest: this.target.policyDigest(),
     })
     this.record(trace, started, { outcome, reason: error.reason, errorCode: error.code, ...(outcome === 'denied' ? { effect: 'EFFECT_DENY' as const } : {}) })
   }
 
   private record(trace: WitTrace, started: IssuanceSpan, result: Pick<AuditRecord, 'outcome' | 'reason' | 'errorCode' | 'effect'>): void {
-    if (this.log === undefined) return
+    if (this.target.log === undefined) return
     const metadata: Record<string, string> = { grant: 'wit' }
     if (trace.attestationType !== undefined) metadata['attestation_type'] = trace.attestationType
     if (trace.attestation !== undefined) metadata['attestation_authority'] = trace.attestation.authority
     if (trace.roles !== undefined) metadata['roles'] = trace.roles.join(' ')
     if (trace.witId !== undefined) metadata['wit_jti'] = trace.witId
     const sub = trace.attestation?.sub
-    this.log.record({
+    this.target.log.record({
       kind: result.outcome === 'unauthenticated' ? 'auth_failure' : 'decision',
       callId: started.callId,
       timestamp: new Date().toISOString(),
-      service: this.service,
+      service: this.target.service,
       workloadId: sub,
       traceId: started.span.traceId,
       resource: { kind: WIT_RESOURCE_KIND, id: sub ?? 'unknown' },
       action: WIT_ISSUE_ACTION,
       policy: trace.policy,
-      policyDigest: this.policyDigest(),
-      engine: this.engineKind,
+      policyDigest: this.target.policyDigest(),
+      engine: this.target.engineKind,
       tokenDigests: { workload: trace.attestationToken === undefined ? undefined : tokenDigest(trace.attestationToken) },
       metadata,
       ...result,

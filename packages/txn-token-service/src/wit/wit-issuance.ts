@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto'
 import type { DecisionEngine, Value } from '@meshguard/core'
 import type { WitAttestationType, WitIssuanceResponse } from '@meshguard/core/wimse'
-import { refuse, toTokenExchangeError, type TokenExchangeError } from '../errors.js'
+import { refuse, type TokenExchangeError } from '../errors.js'
+import { auditedRun } from '../exchange-audit.js'
 import { putOwn } from '../plain-data.js'
 import type { SigningKeyRing } from '../signing-keys.js'
 import type { Attestation, AttestationVerifier } from './attestation.js'
@@ -44,17 +45,14 @@ export class WitIssuance {
 
   /** Answers one request (its parsed JSON body), or throws a `TokenExchangeError`. Never throws anything else. */
   async issue(body: unknown): Promise<WitIssuanceResponse> {
+    const { audit } = this.settings
     const trace = WitAudit.trace()
-    const span = this.settings.audit.start()
-    try {
-      const response = await this.run(body, trace)
-      this.settings.audit.issued(trace, span)
-      return response
-    } catch (err) {
-      const refusal = toTokenExchangeError(err)
-      this.settings.audit.refused(trace, span, refusal)
-      throw refusal
-    }
+    const span = audit.start()
+    return auditedRun(
+      () => this.run(body, trace),
+      () => audit.issued(trace, span),
+      (refusal) => audit.refused(trace, span, refusal),
+    )
   }
 
   /** Audits a request refused before its body could be read. */

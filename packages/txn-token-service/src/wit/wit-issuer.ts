@@ -1,7 +1,9 @@
 /** Assembles the WIT issuer of a Txn-Token Service from its options (one deployable, separate keys). */
-import { ConfigError, type AuditLog, type DecisionEngine, type JsonWebKeySet, type Telemetry } from '@meshguard/core'
+import { ConfigError, type DecisionEngine, type JsonWebKeySet } from '@meshguard/core'
 import { WIT_ATTESTATION_TYPES, WIT_ISSUANCE_PATH, WIT_JWKS_PATH, type WitAttestationType, type WitIssuanceResponse } from '@meshguard/core/wimse'
 import type { TokenExchangeError } from '../errors.js'
+import type { AuditTarget } from '../exchange-audit.js'
+import { bounded } from '../option-checks.js'
 import type { TxnTokenSigningKeyInput } from '../options.js'
 import { SigningKeyRing } from '../signing-keys.js'
 import type { AttestationVerifier } from './attestation.js'
@@ -42,8 +44,7 @@ export interface WitIssuerContext {
   readonly clockTolerance: number
   readonly keyActivationDelay: number
   readonly maxTokenBytes: number
-  readonly audit: AuditLog | undefined
-  readonly telemetry: Telemetry
+  readonly audit: AuditTarget
   readonly clock: () => number
 }
 
@@ -51,12 +52,6 @@ export interface WitIssuerContext {
 export interface WitIssuerParts {
   readonly issuer: WitIssuer
   readonly refusedEarly: (error: TokenExchangeError) => void
-}
-
-function bounded(value: number | undefined, fallback: number, min: number, max: number, option: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value < min || value > max) throw new ConfigError(option, `must be between ${min} and ${max}`)
-  return value
 }
 
 function names(list: string[] | undefined, option: string): string[] {
@@ -111,7 +106,7 @@ export function createWitIssuer(options: WitIssuerOptions, context: WitIssuerCon
     proofs: new ProofVerifier({ issuer, maxAge: maxProofAge, clockTolerance, maxTokenBytes, clock }),
     keys,
     engine,
-    audit: new WitAudit(issuer, context.telemetry, context.audit, engine.kind, () => engine.policyDigest),
+    audit: new WitAudit(context.audit),
     clock,
   })
   return {
