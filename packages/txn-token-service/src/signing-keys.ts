@@ -81,7 +81,8 @@ function signBytes(alg: TxnTokenAlgorithm, key: KeyObject, data: Buffer): Buffer
   }
 }
 
-function verifyBytes(alg: TxnTokenAlgorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
+/** Whether `signature` is a valid JWS signature of `data` under `alg` (node:crypto, synchronous). */
+export function verifyBytes(alg: TxnTokenAlgorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
   switch (alg) {
     case 'EdDSA':
       return verify(null, data, key, signature)

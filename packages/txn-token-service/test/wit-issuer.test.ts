@@ -144,7 +144,7 @@ describe('WIT issuance', () => {
       const future = await wit.proof(attestation, { claims: { iat: Math.floor(Date.now() / 1000) + 600 } })
       expect((await refusal(wit, { attestation_type: TYPES.kubernetes, attestation, proof: future.proof })).reason).toBe('proof_stale')
       const noJti = await wit.proof(attestation, { claims: { jti: undefined } })
-      expect((await refusal(wit, { attestation_type: TYPES.kubernetes, attestation, proof: noJti.proof })).reason).toBe('proof_invalid')
+      expect((await refusal(wit, { attestation_type: TYPES.kubernetes, attestation, proof: noJti.proof })).reason).toBe('proof_jti')
       const wrongTyp = await wit.proof(attestation, { header: { typ: 'JWT' } })
       expect((await refusal(wit, { attestation_type: TYPES.kubernetes, attestation, proof: wrongTyp.proof })).reason).toBe('proof_typ')
       const once = await wit.proof(attestation)
