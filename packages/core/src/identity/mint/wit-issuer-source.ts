@@ -153,7 +153,8 @@ export function witIssuerSource(options: WitIssuerSourceOptions): WitSource {
     if (status !== 200) {
       // The error code is safe to surface; the description may not be.
       const code = typeof answer['error'] === 'string' && /^[a-z_]{1,64}$/.test(answer['error']) ? answer['error'] : `http_${status}`
-      throw new MintError(status >= 500 ? 'wit_issuer_unavailable' : 'wit_issuer_refused', `the WIT issuer refused the request (${code})`)
+      if (status >= 500) throw new MintError('wit_issuer_unavailable', `the WIT issuer could not answer (${code})`)
+      throw new MintError('wit_issuer_refused', `the WIT issuer refused the request (${code})`)
     }
     const wit = answer['wit']
     const [headerPart, payloadPart] = typeof wit === 'string' ? wit.split('.') : []
