@@ -15,7 +15,7 @@ import { Lru } from '../lru.js'
 import { parseSpiffeId } from '../spiffe.js'
 import { TXN_TOKEN_TYPE } from '../txn-wire.js'
 import { WORKLOAD_TOKEN_TYP } from '../wire.js'
-import { endpointUrl } from './endpoint-url.js'
+import { trustedFetchUrl } from '../trusted-url.js'
 import { loadSigningKey, type SigningAlgorithm, type SigningKeyInput } from './signing-key.js'
 import { unverifiedPayload } from './token-payload.js'
 
@@ -166,7 +166,7 @@ async function within<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () =
  */
 export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTokenExchange {
   if (typeof options !== 'object' || options === null) throw new ConfigError('txnTokens', 'must be an object')
-  const endpoint = endpointUrl(options.tokenEndpoint, 'txnTokens.tokenEndpoint')
+  const endpoint = trustedFetchUrl(options.tokenEndpoint, 'txnTokens.tokenEndpoint')
   if (typeof options.trustDomain !== 'string' || options.trustDomain === '') throw new ConfigError('txnTokens.trustDomain', 'is required')
   let clientId: string
   try {

@@ -6,7 +6,7 @@
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { ConfigError, MintError } from '../../errors.js'
-import { endpointUrl } from './endpoint-url.js'
+import { trustedFetchUrl } from '../trusted-url.js'
 import { WIT_ISSUANCE_PATH, WIT_PROOF_TYP, type WitAttestationType } from './wit-issuance-wire.js'
 import type { WitSource, WorkloadCredential } from './wit-source.js'
 
@@ -91,7 +91,7 @@ function freshKey(alg: 'ES256' | 'EdDSA'): { privateKey: KeyObject; jwk: Record<
  */
 export function witIssuerSource(options: WitIssuerSourceOptions): WitSource {
   if (typeof options !== 'object' || options === null) throw new ConfigError('wimse.source', 'must be an object')
-  const issuer = endpointUrl(options.issuerUrl, 'wimse.source.issuerUrl').href.replace(/\/$/, '')
+  const issuer = trustedFetchUrl(options.issuerUrl, 'wimse.source.issuerUrl').href.replace(/\/$/, '')
   const endpoint = `${issuer}${WIT_ISSUANCE_PATH}`
   if (typeof options.attestation !== 'function') throw new ConfigError('wimse.source.attestation', 'must be a function returning the attestation')
   if (!ATTESTATION_TYPES.has(options.attestationType)) throw new ConfigError('wimse.source.attestationType', 'is not a known attestation type')
