@@ -4,6 +4,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { refuse } from '../errors.js'
+import { ownMember } from '../plain-data.js'
 
 /** The proof algorithms and the key shape each needs. */
 const SHAPES: Readonly<Record<string, { kty: string; crv: string; members: readonly string[] }>> = Object.freeze({
@@ -30,14 +31,14 @@ export function checkCnfKey(value: unknown): CnfKey {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse.request('cnf_key_missing', 'the proof carries no public jwk')
   const jwk = value as Record<string, unknown>
   if (PRIVATE_MEMBERS.some((m) => Object.hasOwn(jwk, m))) throw refuse.request('cnf_key_private', 'the jwk must not contain private or symmetric key material')
-  const alg = Object.hasOwn(jwk, 'alg') ? jwk['alg'] : undefined
+  const alg = ownMember(jwk, 'alg')
   if (typeof alg !== 'string') throw refuse.request('cnf_key_alg_missing', 'the jwk must name its alg')
   const shape = Object.hasOwn(SHAPES, alg) ? SHAPES[alg] : undefined
   if (shape === undefined) throw refuse.request('cnf_key_alg_unsupported', 'the jwk alg must be ES256 or EdDSA')
-  if (jwk['kty'] !== shape.kty || jwk['crv'] !== shape.crv) throw refuse.request('cnf_key_mismatch', 'the jwk kty/crv do not match its alg')
+  if (ownMember(jwk, 'kty') !== shape.kty || ownMember(jwk, 'crv') !== shape.crv) throw refuse.request('cnf_key_mismatch', 'the jwk kty/crv do not match its alg')
   const clean: Record<string, string> = { kty: shape.kty, crv: shape.crv }
   for (const member of shape.members) {
-    const part = jwk[member]
+    const part = ownMember(jwk, member)
     if (typeof part !== 'string' || !/^[A-Za-z0-9_-]{1,200}$/.test(part)) throw refuse.request('cnf_key_invalid', 'the jwk is not a valid public key')
     clean[member] = part
   }

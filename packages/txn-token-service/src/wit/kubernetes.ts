@@ -8,7 +8,7 @@ import { WIT_ATTESTATION_TYPES } from '@meshguard/core/wimse'
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, type JWTVerifyGetKey } from 'jose'
 import { refuse } from '../errors.js'
 import { jwtKeySource, verifyIssuerJwt, type JwtRefusals } from '../jwt-keys.js'
-import { ALLOWED_SUBJECT_ALGORITHMS } from '../plain-data.js'
+import { ALLOWED_SUBJECT_ALGORITHMS, ownMember } from '../plain-data.js'
 import { checkWorkloadId, factsOf, type Attestation, type AttestationVerifier } from './attestation.js'
 import type { KubernetesAttestationOptions } from './wit-options.js'
 import { compileSubjectTemplate, type SubjectTemplate } from './subject-template.js'
@@ -29,8 +29,6 @@ interface Cluster {
   readonly subject: SubjectTemplate
 }
 
-const record = (value: unknown): Record<string, unknown> | undefined =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' && value.length <= 253 ? value : undefined)
 
 /** A failed service-account token as the issuer's refusal. */
@@ -106,20 +104,21 @@ export class KubernetesAttestations implements AttestationVerifier {
       },
       ATTESTATION_REFUSALS,
     )
-    const k8s = record(claims['kubernetes.io'])
-    const namespace = text(k8s?.['namespace'])
-    const serviceAccount = text(record(k8s?.['serviceaccount'])?.['name'])
-    if (namespace === undefined || serviceAccount === undefined || claims['sub'] !== `system:serviceaccount:${namespace}:${serviceAccount}`) {
+    const k8s = ownMember(claims, 'kubernetes.io')
+    const account = ownMember(k8s, 'serviceaccount')
+    const pod = ownMember(k8s, 'pod')
+    const namespace = text(ownMember(k8s, 'namespace'))
+    const serviceAccount = text(ownMember(account, 'name'))
+    if (namespace === undefined || serviceAccount === undefined || ownMember(claims, 'sub') !== `system:serviceaccount:${namespace}:${serviceAccount}`) {
       throw refuse.request('attestation_claims', 'attestation is not a service-account token of one namespace and account')
     }
-    const pod = record(k8s?.['pod'])
     const facts = factsOf([
       ['cluster', cluster.name],
       ['namespace', namespace],
       ['serviceAccount', serviceAccount],
-      ['serviceAccountUid', text(record(k8s?.['serviceaccount'])?.['uid'])],
-      ['pod', text(pod?.['name'])],
-      ['podUid', text(pod?.['uid'])],
+      ['serviceAccountUid', text(ownMember(account, 'uid'))],
+      ['pod', text(ownMember(pod, 'name'))],
+      ['podUid', text(ownMember(pod, 'uid'))],
     ])
     const sub = cluster.subject(facts)
     checkWorkloadId(sub, this.settings.trustDomain)

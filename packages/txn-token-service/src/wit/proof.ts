@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto'
 import { WIT_PROOF_TYP } from '@meshguard/core/wimse'
 import { refuse } from '../errors.js'
 import { ExpiringCounter } from '../expiring-set.js'
+import { ownMember } from '../plain-data.js'
 import { checkCompactToken } from '../request.js'
 import { verifyBytes } from '../signing-keys.js'
 import { checkCnfKey, type CnfKey } from './cnf-key.js'
@@ -37,8 +38,6 @@ function jsonObject(part: string): Record<string, unknown> | undefined {
   }
 }
 
-const own = (obj: Record<string, unknown>, name: string): unknown => (Object.hasOwn(obj, name) ? obj[name] : undefined)
-
 /** Verifies proofs and remembers their `jti`s. */
 export class ProofVerifier {
   private readonly seen = new ExpiringCounter(REPLAY_CAPACITY)
@@ -56,10 +55,10 @@ export class ProofVerifier {
     const header = jsonObject(headerPart)
     const claims = jsonObject(payloadPart)
     if (header === undefined || claims === undefined) throw refuse.request('proof_malformed', 'proof is not a JWT')
-    if (own(header, 'typ') !== WIT_PROOF_TYP) throw refuse.request('proof_typ', `proof typ must be ${WIT_PROOF_TYP}`)
-    if (own(header, 'crit') !== undefined) throw refuse.request('proof_invalid', 'proof has crit parameters')
-    const cnf = checkCnfKey(own(header, 'jwk'))
-    if (own(header, 'alg') !== cnf.alg) throw refuse.request('proof_alg_mismatch', 'proof alg differs from its jwk alg')
+    if (ownMember(header, 'typ') !== WIT_PROOF_TYP) throw refuse.request('proof_typ', `proof typ must be ${WIT_PROOF_TYP}`)
+    if (ownMember(header, 'crit') !== undefined) throw refuse.request('proof_invalid', 'proof has crit parameters')
+    const cnf = checkCnfKey(ownMember(header, 'jwk'))
+    if (ownMember(header, 'alg') !== cnf.alg) throw refuse.request('proof_alg_mismatch', 'proof alg differs from its jwk alg')
     let signed: boolean
     try {
       signed = verifyBytes(cnf.alg, cnf.key, Buffer.from(`${headerPart}.${payloadPart}`), Buffer.from(signaturePart, 'base64url'))
@@ -69,20 +68,20 @@ export class ProofVerifier {
     }
     if (!signed) throw refuse.request('proof_signature', 'proof is not signed by its jwk')
 
-    if (own(claims, 'aud') !== settings.issuer) throw refuse.request('proof_audience', 'proof aud is not this issuer')
-    const iat = own(claims, 'iat')
+    if (ownMember(claims, 'aud') !== settings.issuer) throw refuse.request('proof_audience', 'proof aud is not this issuer')
+    const iat = ownMember(claims, 'iat')
     const now = settings.clock() / 1000
     if (typeof iat !== 'number' || !Number.isFinite(iat)) throw refuse.request('proof_invalid', 'proof needs a numeric iat')
     if (iat > now + settings.clockTolerance || iat < now - settings.maxAge - settings.clockTolerance) {
       throw refuse.request('proof_stale', 'proof iat is outside the accepted window')
     }
-    const exp = own(claims, 'exp')
+    const exp = ownMember(claims, 'exp')
     if (exp !== undefined && (typeof exp !== 'number' || exp <= now - settings.clockTolerance)) throw refuse.request('proof_stale', 'proof has expired')
-    const ath = own(claims, 'ath')
+    const ath = ownMember(claims, 'ath')
     if (typeof ath !== 'string' || ath !== createHash('sha256').update(attestation).digest('base64url')) {
       throw refuse.request('proof_attestation_mismatch', 'proof ath does not match the attestation')
     }
-    const jti = own(claims, 'jti')
+    const jti = ownMember(claims, 'jti')
     if (typeof jti !== 'string' || jti.length < 16 || jti.length > 256) throw refuse.request('proof_jti', 'proof needs a jti of at least 16 characters')
     const nowMs = settings.clock()
     const count = this.seen.increment(jti, (iat + settings.maxAge + settings.clockTolerance) * 1000, nowMs)

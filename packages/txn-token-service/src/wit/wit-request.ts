@@ -6,6 +6,7 @@
 import { WIT_ATTESTATION_TYPES, type WitAttestationType } from '@meshguard/core/wimse'
 import { refuse } from '../errors.js'
 import { printable } from '../form.js'
+import { ownMember } from '../plain-data.js'
 import { checkCompactToken } from '../request.js'
 
 /** A checked issuance request. */
@@ -37,12 +38,16 @@ export function parseWitRequest(parsed: unknown, maxTokenBytes: number): WitRequ
   for (const name of Object.keys(members)) {
     if (!MEMBERS.has(name)) throw refuse.request('parameter_unknown', `parameter "${printable(name)}" is not part of a WIT request`)
   }
-  const type = members['attestation_type']
+  const type = ownMember(members, 'attestation_type')
   if (type === undefined) throw refuse.request('attestation_type_missing', 'attestation_type is required')
   if (typeof type !== 'string' || !TYPES.has(type)) throw refuse.request('attestation_type_unsupported', 'attestation_type is not supported')
-  const attestation = checkCompactToken(typeof members['attestation'] === 'string' ? members['attestation'] : undefined, 'attestation', maxTokenBytes)
-  const proof = checkCompactToken(typeof members['proof'] === 'string' ? members['proof'] : undefined, 'proof', maxTokenBytes)
-  const roles = members['roles']
+  const text = (name: string): string | undefined => {
+    const value = ownMember(members, name)
+    return typeof value === 'string' ? value : undefined
+  }
+  const attestation = checkCompactToken(text('attestation'), 'attestation', maxTokenBytes)
+  const proof = checkCompactToken(text('proof'), 'proof', maxTokenBytes)
+  const roles = ownMember(members, 'roles')
   if (roles !== undefined) {
     if (!Array.isArray(roles) || roles.length > MAX_ROLES || roles.some((r) => typeof r !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(r))) {
       throw refuse.request('roles_invalid', `roles must be a list of at most ${MAX_ROLES} role names`)
