@@ -191,6 +191,11 @@ describe('WIT issuance', () => {
       expect((await refusal(wit, invent)).reason).toBe('role_not_granted')
       const claimSmuggling = await wit.request(TYPES.kubernetes, await wit.saToken('reviews', 'reviews'), { [WIT_CLAIM]: { roles: ['hr-admin'] } })
       expect((await refusal(wit, claimSmuggling)).reason).toBe('parameter_unknown')
+      // A `__proto__` member of the JSON body is a member like any other: refused, never inherited.
+      const body = await wit.request(TYPES.kubernetes, await wit.saToken('reviews', 'reviews'))
+      const polluted = `{"__proto__":{"roles":["hr-admin"]},${JSON.stringify(body).slice(1)}`
+      expect(await wit.postWit(polluted)).toMatchObject({ status: 400, body: { error: 'invalid_request' } })
+      expect(await lastRecord(wit)).toMatchObject({ reason: 'parameter_unknown' })
     })
 
     it('what the policy denies, and attestation types the issuer is not configured for', async () => {
