@@ -13,6 +13,8 @@ import { parseJsonBody } from './wit/wit-request.js'
 
 /** What the handler serves for the WIT issuer. */
 export interface WitEndpoints {
+  /** Seconds the WIT JWKS may be cached (half the WIT keys' activation delay). */
+  readonly jwksMaxAge: number
   issue(body: unknown): Promise<WitIssuanceResponse>
   jwks(): JsonWebKeySet
   refusedEarly(error: TokenExchangeError): void
@@ -163,7 +165,7 @@ export function createHandler(endpoints: HttpEndpoints): (req: IncomingMessage, 
           return
         }
         const body = witJwks ? wit.jwks() : path === TXN_TOKEN_SERVICE_PATHS.jwks ? endpoints.jwks() : endpoints.metadata
-        send(res, 200, body, { 'cache-control': `public, max-age=${endpoints.jwksMaxAge}` })
+        send(res, 200, body, { 'cache-control': `public, max-age=${witJwks ? wit.jwksMaxAge : endpoints.jwksMaxAge}` })
         return
       }
       sendError(res, new TokenExchangeError('invalid_request', 'not_found', 'no such endpoint', { status: 404 }))

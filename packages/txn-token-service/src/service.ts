@@ -135,7 +135,12 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     wit:
       wit === undefined
         ? undefined
-        : { issue: (body) => wit.issuer.issue(body), jwks: () => wit.issuer.jwks(), refusedEarly: (error) => wit.refusedEarly(error) },
+        : {
+            jwksMaxAge: wit.jwksMaxAge,
+            issue: (body) => wit.issuer.issue(body),
+            jwks: () => wit.issuer.jwks(),
+            refusedEarly: (error) => wit.refusedEarly(error),
+          },
   })
 
   let server: Server | undefined

@@ -258,8 +258,9 @@ describe('WIT signing keys', () => {
     return String(body['wit'])
   }
 
-  it('are published apart from the Txn-Token keys', async () => {
+  it('are published apart from the Txn-Token keys, cacheable for half the activation delay', async () => {
     expect(await kids('/.well-known/wit-jwks.json')).toEqual(['wit-1'])
+    expect((await fetch(`${wit.url}/.well-known/wit-jwks.json`)).headers.get('cache-control')).toBe('public, max-age=30')
     expect(await kids('/.well-known/jwks.json')).toEqual(['tts-1'])
     const metadata = (await (await fetch(`${wit.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>
     expect(metadata).toMatchObject({ wit_endpoint: `${wit.url}/wit`, wit_jwks_uri: `${wit.url}/.well-known/wit-jwks.json` })
@@ -298,6 +299,17 @@ describe('WIT issuer configuration', () => {
     await expect(startWitIssuer({}, { kubernetes: [{ cluster: 'prod', issuer: CLUSTER_ISSUER, keys: { jwks: { keys: [] } }, subject: 'spiffe://{trustDomain}/{pod}' }] })).rejects.toThrow(
       /unknown placeholder/,
     )
+  })
+
+  it('lets callees cache the WIT keys for half the WIT activation delay', async () => {
+    const wit = await startWitIssuer({ keyActivationDelay: 60 }, { keyActivationDelay: 20 })
+    try {
+      const maxAge = async (path: string): Promise<string | null> => (await fetch(`${wit.url}${path}`)).headers.get('cache-control')
+      expect(await maxAge('/.well-known/wit-jwks.json')).toBe('public, max-age=10')
+      expect(await maxAge('/.well-known/jwks.json')).toBe('public, max-age=30')
+    } finally {
+      await wit.close()
+    }
   })
 
   it('ships an example policy that passes its own tests', async () => {

@@ -51,6 +51,8 @@ export interface WitIssuerContext {
 /** The issuer and the hooks the HTTP handler needs. */
 export interface WitIssuerParts {
   readonly issuer: WitIssuer
+  /** Seconds the WIT JWKS may be cached: half the activation delay, so a new key reaches callees before it signs. */
+  readonly jwksMaxAge: number
   readonly refusedEarly: (error: TokenExchangeError) => void
 }
 
@@ -118,6 +120,7 @@ export function createWitIssuer(options: WitIssuerOptions, context: WitIssuerCon
       jwks: () => keys.jwks(),
       rotateKey: (key) => keys.rotate(key),
     },
+    jwksMaxAge: Math.min(300, Math.floor(activationDelay / 2)),
     refusedEarly: (error) => issuance.refusedEarly(error),
   }
 }
