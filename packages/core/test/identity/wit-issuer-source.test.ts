@@ -86,10 +86,11 @@ describe('witIssuerSource', () => {
     await stale.close?.()
   })
 
-  it('refuses an empty or failing attestation without asking the issuer', async () => {
+  it('refuses an empty, failing or hung attestation without asking the issuer', async () => {
     const issuer = fakeIssuer(Date.now)
-    for (const attestation of [() => '  ', () => Promise.reject(new Error('no such file'))]) {
-      const source = witIssuerSource({ issuerUrl: ISSUER, attestationType: 'kubernetes_sa_token', attestation, fetch: issuer.fetch })
+    const hung = (): Promise<string> => new Promise<string>(() => undefined)
+    for (const attestation of [() => '  ', () => Promise.reject(new Error('no such file')), hung]) {
+      const source = witIssuerSource({ issuerUrl: ISSUER, attestationType: 'kubernetes_sa_token', attestation, fetch: issuer.fetch, timeoutMs: 20 })
       expect(await Promise.resolve(source.current()).catch((err: unknown) => err)).toMatchObject({ reason: 'wit_attestation_unavailable' })
       await source.close?.()
     }

@@ -22,7 +22,7 @@ export interface WitIssuerSourceOptions {
   alg?: 'ES256' | 'EdDSA' | undefined
   /** Roles to ask for (a subset of what the issuer grants; anything else is refused). @defaultValue all granted */
   roles?: readonly string[] | undefined
-  /** Abort one issuance request after this long. @defaultValue 5000 */
+  /** Abort reading the attestation, and one issuance request, after this long each. @defaultValue 5000 */
   timeoutMs?: number | undefined
   /** First retry delay after a failure; doubles per failure up to `maxBackoffMs`. @defaultValue 1000 */
   minBackoffMs?: number | undefined
@@ -115,10 +115,18 @@ export function witIssuerSource(options: WitIssuerSourceOptions): WitSource {
 
   async function attest(): Promise<string> {
     let value: unknown
+    let timer: NodeJS.Timeout | undefined
+    // A hung attestation read (a stuck volume) must not hold renewal forever: bounded like the request.
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no attestation after ${timeoutMs} ms`)), timeoutMs)
+      timer.unref()
+    })
     try {
-      value = await options.attestation()
+      value = await Promise.race([options.attestation(), deadline])
     } catch (err) {
       throw new MintError('wit_attestation_unavailable', 'the bootstrap attestation could not be read', { cause: err })
+    } finally {
+      clearTimeout(timer)
     }
     if (typeof value !== 'string' || value.trim() === '') throw new MintError('wit_attestation_unavailable', 'the bootstrap attestation is empty')
     return value.trim()
