@@ -15,6 +15,7 @@ export default defineConfig({
       { find: /^@meshguard\/core\/telemetry$/, replacement: core('telemetry-names.ts') },
       { find: /^@meshguard\/(express|fastify|nestjs)\/testing$/, replacement: fileURLToPath(new URL('./packages/$1/src/testing.ts', import.meta.url)) },
       { find: /^@meshguard\/core\/txn-tokens$/, replacement: core('txn-tokens.ts') },
+      { find: /^@meshguard\/core\/wimse$/, replacement: core('wimse.ts') },
       { find: /^@meshguard\/express$/, replacement: pkg('express') },
       { find: /^@meshguard\/fastify$/, replacement: pkg('fastify') },
       { find: /^@meshguard\/nestjs$/, replacement: pkg('nestjs') },

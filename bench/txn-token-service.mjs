@@ -17,13 +17,14 @@
 //
 // Env: BENCH_ROUNDS (3), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10), BENCH_RATE (1000).
 import { spawn } from 'node:child_process'
-import { generateKeyPairSync, randomUUID, sign } from 'node:crypto'
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, URLSearchParams } from 'node:url'
+import { jws, load, median } from './token-load.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -36,15 +37,7 @@ const TXN_TOKEN = 'urn:ietf:params:oauth:token-type:txn_token'
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token'
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
-const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url')
 const now = () => Math.floor(Date.now() / 1000)
-
-/** A compact JWS signed with node:crypto (independent of the code under test). */
-function jws(key, alg, header, claims) {
-  const input = `${b64({ alg, ...header })}.${b64(claims)}`
-  const signature = alg === 'EdDSA' ? sign(null, Buffer.from(input), key) : sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
-  return `${input}.${signature.toString('base64url')}`
-}
 
 // ---------------------------------------------------------------------------------------------
 // Servers (child processes).
@@ -137,27 +130,6 @@ function bodies(kind, config, tokenEndpoint, count) {
   return out
 }
 
-async function load(url, forms, { seconds, connections, rate }) {
-  const { default: autocannon } = await import('autocannon')
-  let next = 0
-  const latencies = []
-  let ok = 0
-  let bad = 0
-  const requests = [{ method: 'POST', path: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, setupRequest: (req) => ({ ...req, body: forms[next++ % forms.length] }) }]
-  const result = await new Promise((resolve, reject) => {
-    const instance = autocannon({ url, connections, duration: seconds, requests, ...(rate ? { overallRate: rate } : {}) }, (err, res) => (err ? reject(err) : resolve(res)))
-    instance.on('response', (_client, status, _bytes, ms) => {
-      if (status >= 200 && status < 300) {
-        ok++
-        latencies.push(ms)
-      } else bad++
-    })
-  })
-  latencies.sort((a, b) => a - b)
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN
-  return { rps: ok / seconds, p50: pct(50), p99: pct(99), ok, bad: bad + result.errors + result.timeouts, used: next }
-}
-
 function startServer(kind, configPath) {
   const child = spawn(process.execPath, [SELF, 'server', kind, configPath], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } })
   const rl = createInterface({ input: child.stdout })
@@ -171,23 +143,18 @@ async function measure(kind, configPath, config, settings) {
   const server = await startServer(kind, configPath)
   try {
     const warm = bodies(kind, config, server.tokenEndpoint, Math.ceil(settings.warmupS * 3000))
-    await load(server.url, warm, { seconds: settings.warmupS, connections: settings.connections })
+    await load(server.url, '/token', warm, { seconds: settings.warmupS, connections: settings.connections })
     const results = {}
     for (const mode of ['rate', 'max']) {
       // Enough single-use assertions that none repeats within the window.
       const forms = bodies(kind, config, server.tokenEndpoint, Math.ceil(settings.durationS * (mode === 'rate' ? settings.rate * 1.2 : 4000)))
-      results[mode] = await load(server.url, forms, { seconds: settings.durationS, connections: settings.connections, rate: mode === 'rate' ? settings.rate : undefined })
+      results[mode] = await load(server.url, '/token', forms, { seconds: settings.durationS, connections: settings.connections, rate: mode === 'rate' ? settings.rate : undefined })
       if (results[mode].used > forms.length) results[mode].assertionsReused = true
     }
     return results
   } finally {
     server.child.kill('SIGKILL')
   }
-}
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
 }
 
 async function main() {

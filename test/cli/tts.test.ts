@@ -30,7 +30,7 @@ describe('meshguard tts', () => {
   let issuer: string
   let ids: IdentityFixture
   let stderr = ''
-  const config = (keys: Array<{ file: string; kid: string }>) => ({
+  const config = (keys: Array<{ file: string; kid: string }>, witKeys: Array<{ file: string; kid: string }> = [{ file: 'wit-1.pem', kid: 'wit-1' }]) => ({
     issuer,
     trustDomain: TRUST_DOMAIN,
     signingKeys: keys,
@@ -38,12 +38,14 @@ describe('meshguard tts', () => {
     subjectIssuers: [{ issuer: USER_ISSUER, keys: { jwks: { keys: [ids.userIssuer.publicJwk] } }, audiences: [ACTOR_AUDIENCE] }],
     policies: POLICY_DIR,
     audit: 'off',
+    wit: { signingKeys: witKeys, registeredKeys: [{ clientId: ids.services['gateway']?.id, keys: { jwksFile: 'gateway.jwks.json' } }] },
   })
 
   beforeAll(async () => {
     ids = await createIdentityFixture({ services: ['gateway'] })
     dir = mkdtempSync(join(tmpdir(), 'meshguard-tts-'))
     writeFileSync(join(dir, 'tts-1.pem'), pem())
+    writeFileSync(join(dir, 'wit-1.pem'), pem())
     writeFileSync(join(dir, 'gateway.jwks.json'), JSON.stringify({ keys: [ids.services['gateway']?.publicJwk] }))
     const port = await freePort()
     issuer = `http://127.0.0.1:${port}`
@@ -62,7 +64,7 @@ describe('meshguard tts', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  const kids = async () => ((await (await fetch(`${issuer}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid)
+  const kids = async (path = '/.well-known/jwks.json') => ((await (await fetch(`${issuer}${path}`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid)
 
   it('issues Txn-Tokens', async () => {
     const response = await fetch(`${issuer}/token`, {
@@ -83,14 +85,21 @@ describe('meshguard tts', () => {
     expect(response.status).toBe(200)
   })
 
-  it('rotates in a new first key on SIGHUP and stops on SIGTERM', async () => {
+  it('rotates in a new first key (and WIT key) on SIGHUP and stops on SIGTERM', async () => {
     expect(await kids()).toEqual(['tts-1'])
+    expect(await kids('/.well-known/wit-jwks.json')).toEqual(['wit-1'])
+    expect(stderr).toContain(`issuing WITs at ${issuer}/wit`)
     writeFileSync(join(dir, 'tts-2.pem'), pem())
-    writeFileSync(join(dir, 'tts.json'), JSON.stringify(config([{ file: 'tts-2.pem', kid: 'tts-2' }, { file: 'tts-1.pem', kid: 'tts-1' }])))
+    writeFileSync(join(dir, 'wit-2.pem'), pem())
+    writeFileSync(
+      join(dir, 'tts.json'),
+      JSON.stringify(config([{ file: 'tts-2.pem', kid: 'tts-2' }, { file: 'tts-1.pem', kid: 'tts-1' }], [{ file: 'wit-2.pem', kid: 'wit-2' }, { file: 'wit-1.pem', kid: 'wit-1' }])),
+    )
     const reloaded = new Promise<void>((resolve) => child.stderr?.on('data', () => stderr.includes('reloaded') && resolve()))
     child.kill('SIGHUP')
     await reloaded
     expect(await kids()).toEqual(['tts-1', 'tts-2'])
+    expect(await kids('/.well-known/wit-jwks.json')).toEqual(['wit-1', 'wit-2'])
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     child.kill('SIGTERM')
     expect(await exited).toBe(0)

@@ -53,6 +53,7 @@ describe('@meshguard/core public surface', () => {
     ['telemetry', 'ATTR_AUTHZ_DECISION'],
     ['txn-tokens', 'createTxnTokenExchange'],
     ['edge', 'createEdgeVerifier'],
+    ['wimse', 'witIssuerSource'],
   ])('serves the subpath @meshguard/core/%s (built, ESM and require)', (subpath, name) => {
     const esm = node(`const m = await import('@meshguard/core/${subpath}'); console.log(typeof m.${name})`, 'module')
     expect(esm.trim()).not.toBe('undefined')

@@ -80,6 +80,7 @@ describe.each([
   ['telemetry', 'telemetry-names.ts', ['ATTR_AUTHZ_DECISION', 'METRIC_AUTHZ_DECISIONS', 'recordTrustEvents']],
   ['txn-tokens', 'txn-tokens.ts', ['createTxnTokenExchange', 'txnTokenOf', 'InsufficientScopeError', 'TXN_TOKEN_HEADER']],
   ['edge', 'edge.ts', ['createEdgeVerifier', 'jwkThumbprint', 'InsufficientClaimsError', 'InsufficientUserAuthenticationError']],
+  ['wimse', 'wimse.ts', ['witIssuerSource', 'WIT_ISSUANCE_PATH', 'WIT_ATTESTATION_TYPES']],
 ] as const)('@meshguard/core/%s', (_subpath, file, expected) => {
   const names = exportsOf(`${src}${file}`)
   it('exports what its callers need, each documented', () => {

@@ -1,7 +1,8 @@
 /**
  * `meshguard tts --config FILE`: runs the Txn-Token Service standalone until SIGINT/SIGTERM.
  * SIGHUP reloads the issuance policies (the last good set stays on failure) and, when the first
- * signing key in the file has a new kid, rotates it in (published now, signing after the delay).
+ * signing key in the file has a new kid, rotates it in (published now, signing after the delay);
+ * the same for the first WIT signing key when the WIT issuer is on.
  */
 import { parseArgs } from 'node:util'
 import { ConfigError, toMeshguardError } from '@meshguard/core'
@@ -26,15 +27,17 @@ export async function runTts(args: readonly string[], io: CliIo): Promise<number
   })
   if (values.config === undefined) throw new UsageError('tts: --config FILE is required')
   const configFile = values.config
-  const { createTxnTokenService, loadTxnTokenServiceConfig, readSigningKeys } = await txnTokenService()
+  const { createTxnTokenService, loadTxnTokenServiceConfig, readSigningKeys, readWitSigningKeys } = await txnTokenService()
   const loaded = await loadTxnTokenServiceConfig(configFile)
   const port = values.port === undefined ? loaded.listen.port : Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('tts: --port must be a port number')
   const service = createTxnTokenService(loaded.options)
   const url = await service.listen(port, values.host ?? loaded.listen.host)
   await write(io.stderr, `meshguard tts: issuer ${service.issuer}, trust domain ${service.trustDomain}, listening on ${url}\n`)
+  if (service.wit !== undefined) await write(io.stderr, `meshguard tts: issuing WITs at ${service.wit.endpoint}\n`)
 
   let signingKid = loaded.signingKeys[0]?.kid
+  let witSigningKid = loaded.witSigningKeys?.[0]?.kid
   const reload = async (): Promise<void> => {
     try {
       const engine = loaded.options.engine as { reload?: () => Promise<unknown> }
@@ -43,6 +46,11 @@ export async function runTts(args: readonly string[], io: CliIo): Promise<number
       if (first !== undefined && first.kid !== signingKid) {
         service.rotateKey(first)
         signingKid = first.kid
+      }
+      const [firstWit] = service.wit === undefined ? [] : (readWitSigningKeys(configFile) ?? [])
+      if (firstWit !== undefined && firstWit.kid !== witSigningKid) {
+        service.wit?.rotateKey(firstWit)
+        witSigningKid = firstWit.kid
       }
       await write(io.stderr, 'meshguard tts: reloaded\n')
     } catch (err) {

@@ -14,6 +14,13 @@ import {
 } from '@meshguard/core'
 import { fileSink } from '@meshguard/core/node'
 import type { SubjectIssuerOptions, TxnTokenAlgorithm, TxnTokenServiceLimits, TxnTokenServiceOptions, TxnTokenSigningKeyInput } from './options.js'
+import type { WitIssuerOptions } from './wit/wit-options.js'
+
+/** The `wit` section: the options of the WIT issuer with files instead of objects (paths relative to the file). */
+export interface WitIssuerConfigFile extends Omit<WitIssuerOptions, 'signingKeys'> {
+  /** PEM files of the WIT signing keys (ES256 or EdDSA); the first signs. */
+  signingKeys: Array<{ file: string; kid: string; alg?: 'ES256' | 'EdDSA' }>
+}
 
 /** The file's shape. */
 export interface TxnTokenServiceConfigFile {
@@ -37,6 +44,8 @@ export interface TxnTokenServiceConfigFile {
   limits?: TxnTokenServiceLimits
   /** `stdout` or `{ file }`. @defaultValue stdout */
   audit?: 'stdout' | { file: string } | 'off'
+  /** The WIT issuer. @defaultValue off */
+  wit?: WitIssuerConfigFile
 }
 
 /** A loaded configuration: service options plus where to listen. */
@@ -45,13 +54,21 @@ export interface LoadedTxnTokenServiceConfig {
   listen: { port: number; host: string }
   /** The signing keys as configured (for rotation on reload). */
   signingKeys: TxnTokenSigningKeyInput[]
+  /** The WIT signing keys as configured, when the WIT issuer is on. */
+  witSigningKeys: TxnTokenSigningKeyInput[] | undefined
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Reads only the key list of a configuration file (rotation on reload). */
 export function readSigningKeys(file: string): TxnTokenSigningKeyInput[] {
-  return signingKeysOf(readConfig(file), dirname(resolve(file)))
+  return signingKeysOf(readConfig(file).signingKeys, dirname(resolve(file)), 'signingKeys')
+}
+
+/** Reads only the WIT key list of a configuration file (rotation on reload); undefined without a `wit` section. */
+export function readWitSigningKeys(file: string): TxnTokenSigningKeyInput[] | undefined {
+  const { wit } = readConfig(file)
+  return wit === undefined ? undefined : signingKeysOf(wit.signingKeys, dirname(resolve(file)), 'wit.signingKeys')
 }
 
 function readConfig(file: string): TxnTokenServiceConfigFile {
@@ -65,12 +82,29 @@ function readConfig(file: string): TxnTokenServiceConfigFile {
   return parsed as unknown as TxnTokenServiceConfigFile
 }
 
-function signingKeysOf(config: TxnTokenServiceConfigFile, base: string): TxnTokenSigningKeyInput[] {
-  if (!Array.isArray(config.signingKeys)) throw new ConfigError('signingKeys', 'must list { file, kid }')
-  return config.signingKeys.map((key, i) => {
-    if (!isObject(key) || typeof key.file !== 'string') throw new ConfigError(`signingKeys[${i}].file`, 'is required')
+function signingKeysOf(keys: TxnTokenServiceConfigFile['signingKeys'], base: string, option: string): TxnTokenSigningKeyInput[] {
+  if (!Array.isArray(keys)) throw new ConfigError(option, 'must list { file, kid }')
+  return keys.map((key, i) => {
+    if (!isObject(key) || typeof key.file !== 'string') throw new ConfigError(`${option}[${i}].file`, 'is required')
     return { key: { file: resolve(base, key.file) }, kid: key.kid, alg: key.alg }
   })
+}
+
+/** A `{ jwksFile }` key source made absolute; other sources as they are. */
+function keysRelativeTo<K>(keys: K, base: string): K {
+  return isObject(keys) && typeof keys['jwksFile'] === 'string' ? ({ ...keys, jwksFile: resolve(base, keys['jwksFile']) } as K) : keys
+}
+
+function witOf(wit: WitIssuerConfigFile | undefined, base: string): { options: WitIssuerOptions; signingKeys: TxnTokenSigningKeyInput[] } | undefined {
+  if (wit === undefined) return undefined
+  if (!isObject(wit)) throw new ConfigError('wit', 'must be an object')
+  const signingKeys = signingKeysOf(wit.signingKeys, base, 'wit.signingKeys')
+  const relative = <T extends { keys: unknown }>(list: T[] | undefined): T[] | undefined =>
+    Array.isArray(list) ? list.map((entry) => (isObject(entry) ? { ...entry, keys: keysRelativeTo(entry.keys, base) } : entry)) : list
+  return {
+    options: { ...wit, signingKeys, kubernetes: relative(wit.kubernetes), registeredKeys: relative(wit.registeredKeys), spiffe: relative(wit.spiffe) },
+    signingKeys,
+  }
 }
 
 function trustOf(trust: TrustBundleOptions, base: string): TrustBundleOptions {
@@ -101,7 +135,8 @@ export async function loadTxnTokenServiceConfig(file: string): Promise<LoadedTxn
   const base = dirname(resolve(file))
   if (typeof config.policies !== 'string') throw new ConfigError('policies', 'must name the policy directory')
   const engine = await EmbeddedEngine.fromDirectory(resolve(base, config.policies))
-  const signingKeys = signingKeysOf(config, base)
+  const signingKeys = signingKeysOf(config.signingKeys, base, 'signingKeys')
+  const wit = witOf(config.wit, base)
   const listen = config.listen ?? {}
   if (!isObject(listen)) throw new ConfigError('listen', 'must be { port, host }')
   return {
@@ -120,8 +155,10 @@ export async function loadTxnTokenServiceConfig(file: string): Promise<LoadedTxn
       keyActivationDelay: config.keyActivationDelay,
       limits: config.limits,
       audit: auditOf(config.audit, base),
+      wit: wit?.options,
     },
     listen: { port: listen.port ?? 8080, host: listen.host ?? '127.0.0.1' },
     signingKeys,
+    witSigningKeys: wit?.signingKeys,
   }
 }

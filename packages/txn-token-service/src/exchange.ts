@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto'
 import type { DecisionEngine, Principal, Value, VerifiedCaller } from '@meshguard/core'
 import type { ClientAuthenticator } from './client-auth.js'
 import { mergeContext } from './context-merge.js'
-import { refuse, toTokenExchangeError, type TokenExchangeError } from './errors.js'
-import type { ExchangeAudit } from './exchange-audit.js'
+import { refuse, type TokenExchangeError } from './errors.js'
+import { auditedRun, type ExchangeAudit } from './exchange-audit.js'
 import { ExpiringCounter } from './expiring-set.js'
 import type { FormParams } from './form.js'
 import { putOwn } from './plain-data.js'
@@ -85,16 +85,13 @@ export class Exchanger {
    */
   async exchange(params: FormParams, client: ClientAuthentication): Promise<TxnTokenResponse> {
     const trace = newTrace(params.get('subject_token_type') === TOKEN_TYPES.txnToken ? 'replace' : 'issue', client.assertion)
-    const span = this.settings.audit.start(trace)
-    try {
-      const response = await this.run(params, client, trace)
-      this.settings.audit.issued(trace, span)
-      return response
-    } catch (err) {
-      const refusal = toTokenExchangeError(err)
-      this.settings.audit.refused(trace, span, refusal)
-      throw refusal
-    }
+    const { audit } = this.settings
+    const span = audit.start(trace)
+    return auditedRun(
+      () => this.run(params, client, trace),
+      () => audit.issued(trace, span),
+      (refusal) => audit.refused(trace, span, refusal),
+    )
   }
 
   /** Audits a request refused before its parameters could be read (body too large, not a form, ...). */

@@ -4,10 +4,21 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JsonWebKeySet } from '@meshguard/core'
+import { WIT_ISSUANCE_PATH, WIT_JWKS_PATH, type WitIssuanceResponse } from '@meshguard/core/wimse'
 import { refuse, TokenExchangeError } from './errors.js'
 import { isFormContentType, parseForm, type FormParams } from './form.js'
 import type { ClientAuthentication } from './service-api.js'
 import { TXN_TOKEN_SERVICE_PATHS, type TxnTokenResponse } from './token-format.js'
+import { parseJsonBody } from './wit/wit-request.js'
+
+/** What the handler serves for the WIT issuer. */
+export interface WitEndpoints {
+  /** Seconds the WIT JWKS may be cached (half the WIT keys' activation delay). */
+  readonly jwksMaxAge: number
+  issue(body: unknown): Promise<WitIssuanceResponse>
+  jwks(): JsonWebKeySet
+  refusedEarly(error: TokenExchangeError): void
+}
 
 /** What the handler serves from. */
 export interface HttpEndpoints {
@@ -18,6 +29,8 @@ export interface HttpEndpoints {
   jwks(): JsonWebKeySet
   exchange(params: FormParams, client: ClientAuthentication): Promise<TxnTokenResponse>
   refusedEarly(error: TokenExchangeError): void
+  /** The WIT issuer, when enabled. */
+  readonly wit: WitEndpoints | undefined
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -90,6 +103,29 @@ async function tokenRequest(req: IncomingMessage, res: ServerResponse, endpoints
   }
 }
 
+/** `POST /wit`: a JSON issuance request. */
+async function witRequest(req: IncomingMessage, res: ServerResponse, wit: WitEndpoints, maxBodyBytes: number): Promise<void> {
+  let body: unknown
+  try {
+    const media = req.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase()
+    if (media !== 'application/json') {
+      throw new TokenExchangeError('invalid_request', 'content_type_unsupported', 'the body must be application/json', { status: 415 })
+    }
+    body = parseJsonBody(await readBody(req, maxBodyBytes))
+  } catch (err) {
+    const error = err instanceof TokenExchangeError ? err : refuse.request('body_unreadable', 'the request body could not be read', err)
+    wit.refusedEarly(error)
+    sendError(res, error, error.httpStatus === 413 ? { connection: 'close' } : {})
+    return
+  }
+  try {
+    send(res, 200, await wit.issue(body), { 'cache-control': 'no-store', pragma: 'no-cache' })
+  } catch (err) {
+    // issue() only throws TokenExchangeErrors; anything else fails closed the same way.
+    sendError(res, err instanceof TokenExchangeError ? err : refuse.unavailable('internal', 'the token service could not complete the request', err))
+  }
+}
+
 /** The request handler of a service. */
 export function createHandler(endpoints: HttpEndpoints): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -111,13 +147,25 @@ export function createHandler(endpoints: HttpEndpoints): (req: IncomingMessage, 
         })
         return
       }
-      if (path === TXN_TOKEN_SERVICE_PATHS.jwks || path === TXN_TOKEN_SERVICE_PATHS.metadata) {
+      const { wit } = endpoints
+      if (wit !== undefined && path === WIT_ISSUANCE_PATH) {
+        if (method !== 'POST') {
+          sendError(res, new TokenExchangeError('invalid_request', 'method_not_allowed', 'use POST', { status: 405 }), { allow: 'POST' })
+          return
+        }
+        witRequest(req, res, wit, endpoints.maxBodyBytes).catch((err: unknown) => {
+          sendError(res, refuse.unavailable('internal', 'the token service could not complete the request', err))
+        })
+        return
+      }
+      const witJwks = wit !== undefined && path === WIT_JWKS_PATH
+      if (path === TXN_TOKEN_SERVICE_PATHS.jwks || path === TXN_TOKEN_SERVICE_PATHS.metadata || witJwks) {
         if (method !== 'GET' && method !== 'HEAD') {
           sendError(res, new TokenExchangeError('invalid_request', 'method_not_allowed', 'use GET', { status: 405 }), { allow: 'GET, HEAD' })
           return
         }
-        const body = path === TXN_TOKEN_SERVICE_PATHS.jwks ? endpoints.jwks() : endpoints.metadata
-        send(res, 200, body, { 'cache-control': `public, max-age=${endpoints.jwksMaxAge}` })
+        const body = witJwks ? wit.jwks() : path === TXN_TOKEN_SERVICE_PATHS.jwks ? endpoints.jwks() : endpoints.metadata
+        send(res, 200, body, { 'cache-control': `public, max-age=${witJwks ? wit.jwksMaxAge : endpoints.jwksMaxAge}` })
         return
       }
       sendError(res, new TokenExchangeError('invalid_request', 'not_found', 'no such endpoint', { status: 404 }))

@@ -3,7 +3,8 @@
  * over RFC 8693 token exchange. Requesting workloads authenticate with `private_key_jwt` signed by
  * their workload key; meshguard's own engine decides who gets which token; every issuance and
  * refusal is audited. Run it standalone (`createTxnTokenService`, `meshguard tts`) or mounted as a
- * grant on an oidc-provider authorization server (`mountTxnTokenGrant`).
+ * grant on an oidc-provider authorization server (`mountTxnTokenGrant`). With the `wit` option the same
+ * deployable also issues WIMSE Workload Identity Tokens (`POST /wit`) with its own signing keys.
  *
  * @packageDocumentation
  */
@@ -43,5 +44,9 @@ export { createTxnTokenService } from './service.js'
 export { TokenExchangeError, OAUTH_ERROR_STATUS } from './errors.js'
 export { mountTxnTokenGrant } from './oidc-provider-grant.js'
 export type { GrantTypeRegistry, GrantContext } from './oidc-provider-grant.js'
-export { loadTxnTokenServiceConfig, readSigningKeys } from './config-file.js'
-export type { TxnTokenServiceConfigFile, LoadedTxnTokenServiceConfig } from './config-file.js'
+export { loadTxnTokenServiceConfig, readSigningKeys, readWitSigningKeys } from './config-file.js'
+export type { TxnTokenServiceConfigFile, LoadedTxnTokenServiceConfig, WitIssuerConfigFile } from './config-file.js'
+export { WIT_TYP, WIT_CLAIM, WIT_RESOURCE_KIND, WIT_ISSUE_ACTION } from './wit/wit-format.js'
+export type { WitClaims, WitGrant } from './wit/wit-format.js'
+export type { WitIssuerOptions, KubernetesAttestationOptions, RegisteredWorkloadKey, SpiffeBundleOptions } from './wit/wit-options.js'
+export type { WitIssuer } from './wit/wit-issuer.js'

@@ -4,6 +4,7 @@
 import type { KeyObject } from 'node:crypto'
 import type { AuditLog, DecisionEngine, JsonWebKeySet, Telemetry, TrustBundle, TrustBundleOptions } from '@meshguard/core'
 import type { SubjectTokenKind, TxnTokenUser } from './token-format.js'
+import type { WitIssuerOptions } from './wit/wit-options.js'
 
 /** Algorithms Txn-Tokens can be signed with; the key type decides (RSA → PS256 unless RS256 is asked for). */
 export type TxnTokenAlgorithm = 'ES256' | 'EdDSA' | 'PS256' | 'RS256'
@@ -20,6 +21,8 @@ export interface TxnTokenSigningKeyInput {
 export type SubjectIssuerKeys =
   | { jwksUrl: string }
   | { jwks: JsonWebKeySet }
+  /** A JWKS file, read at startup. */
+  | { jwksFile: string }
   /** OIDC discovery: `<issuer>/.well-known/openid-configuration` names the `jwks_uri`. */
   | { discovery: true }
 
@@ -143,6 +146,11 @@ export interface TxnTokenServiceOptions {
   audit?: AuditLog | undefined
   /** Spans and metrics. @defaultValue `createTelemetry()` (the global providers) */
   telemetry?: Telemetry | undefined
+  /**
+   * Also issue WIMSE Workload Identity Tokens (`POST /wit`, keys at `/.well-known/wit-jwks.json`),
+   * decided by the same engine (resource kind `workload_identity`). @defaultValue off
+   */
+  wit?: WitIssuerOptions | undefined
   /** Milliseconds clock. @defaultValue `Date.now` */
   clock?: (() => number) | undefined
 }

@@ -4,6 +4,11 @@
  */
 import { createHash } from 'node:crypto'
 
+/** `obj[key]` when it is an own property of an object, otherwise undefined (nothing inherited is read). */
+export function ownMember(obj: unknown, key: string): unknown {
+  return typeof obj === 'object' && obj !== null && Object.hasOwn(obj, key) ? (obj as Record<string, unknown>)[key] : undefined
+}
+
 /** Defines `obj[key] = value` as an own, enumerable data property, whatever the key. */
 export function putOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JsonWebKeySet } from '@meshguard/core'
 import type { TxnTokenSigningKeyInput } from './options.js'
 import type { TxnTokenResponse } from './token-format.js'
+import type { WitIssuer } from './wit/wit-issuer.js'
 
 /** How the requesting workload authenticated: its RFC 7523 `private_key_jwt` assertion. */
 export interface ClientAuthentication {
@@ -24,9 +25,11 @@ export interface TxnTokenService {
   readonly tokenEndpoint: string
   /** `<issuer>/.well-known/jwks.json`. */
   readonly jwksUri: string
+  /** The WIT issuer, when the `wit` option enabled it. */
+  readonly wit: WitIssuer | undefined
   /**
    * The Node request handler: `POST /token`, `GET /.well-known/jwks.json`, `GET
-   * /.well-known/oauth-authorization-server`. Never answers 500: every failure is an RFC 6749 error.
+   * /.well-known/oauth-authorization-server`, and with WITs `POST /wit`, `GET /.well-known/wit-jwks.json`. Never answers 500: every failure is an RFC 6749 error.
    */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void
   /**

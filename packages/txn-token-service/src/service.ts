@@ -7,18 +7,14 @@ import { Exchanger } from './exchange.js'
 import { ExchangeAudit } from './exchange-audit.js'
 import { createHandler } from './http.js'
 import { checkEndpointUrl } from './loopback-url.js'
+import { bounded } from './option-checks.js'
 import type { TxnTokenServiceOptions } from './options.js'
 import { SelfSignedSubjects, TxnTokenSubjects } from './own-subjects.js'
 import type { TxnTokenService } from './service-api.js'
 import { SigningKeyRing } from './signing-keys.js'
 import { SubjectIssuers } from './subject-issuers.js'
 import { JWT_BEARER_ASSERTION_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES, TXN_TOKEN_SERVICE_PATHS } from './token-format.js'
-
-function bounded(value: number | undefined, fallback: number, min: number, max: number, option: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value < min || value > max) throw new ConfigError(option, `must be between ${min} and ${max}`)
-  return value
-}
+import { createWitIssuer } from './wit/wit-issuer.js'
 
 function keySet(list: string[] | undefined, option: string): ReadonlySet<string> | undefined {
   if (list === undefined) return undefined
@@ -76,7 +72,22 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     activationDelayMs: activationDelay * 1000,
   })
   const clients = new ClientAuthenticator({ trust, tokenEndpoint, clockTolerance, maxTokenBytes, clock })
-  const audit = new ExchangeAudit(issuer, options.telemetry ?? createTelemetry(), options.audit, engine.kind, () => engine.policyDigest)
+  const telemetry = options.telemetry ?? createTelemetry()
+  const auditTarget = { service: issuer, telemetry, log: options.audit, engineKind: engine.kind, policyDigest: () => engine.policyDigest }
+  const audit = new ExchangeAudit(auditTarget)
+  const wit =
+    options.wit === undefined
+      ? undefined
+      : createWitIssuer(options.wit, {
+          issuer,
+          trustDomain,
+          engine,
+          clockTolerance,
+          keyActivationDelay: activationDelay,
+          maxTokenBytes,
+          audit: auditTarget,
+          clock,
+        })
   const exchanger = new Exchanger({
     issuer,
     trustDomain,
@@ -111,6 +122,7 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     client_assertion_types_supported: [JWT_BEARER_ASSERTION_TYPE],
     requested_token_types_supported: [TOKEN_TYPES.txnToken],
     subject_token_types_supported: [TOKEN_TYPES.accessToken, TOKEN_TYPES.jwt, TOKEN_TYPES.idToken, TOKEN_TYPES.selfSigned, TOKEN_TYPES.txnToken],
+    ...(wit === undefined ? {} : { wit_endpoint: wit.issuer.endpoint, wit_jwks_uri: wit.issuer.jwksUri }),
   })
   const handler = createHandler({
     maxBodyBytes,
@@ -120,6 +132,15 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     jwks: () => keys.jwks(),
     exchange: (params, client) => exchanger.exchange(params, client),
     refusedEarly: (error) => exchanger.refusedEarly(error),
+    wit:
+      wit === undefined
+        ? undefined
+        : {
+            jwksMaxAge: wit.jwksMaxAge,
+            issue: (body) => wit.issuer.issue(body),
+            jwks: () => wit.issuer.jwks(),
+            refusedEarly: (error) => wit.refusedEarly(error),
+          },
   })
 
   let server: Server | undefined
@@ -128,6 +149,7 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     trustDomain,
     tokenEndpoint,
     jwksUri,
+    wit: wit?.issuer,
     handler,
     exchange: (params, client) => exchanger.exchange(params, client),
     jwks: () => keys.jwks(),

@@ -46,7 +46,7 @@ function algorithmOf(key: KeyObject, wanted: TxnTokenAlgorithm | undefined, opti
   return alg
 }
 
-function loadEntry(input: TxnTokenSigningKeyInput, option: string, activeFrom: number): RingEntry {
+function loadEntry(input: TxnTokenSigningKeyInput, option: string, activeFrom: number, allowed: readonly TxnTokenAlgorithm[] | undefined): RingEntry {
   if (typeof input !== 'object' || input === null) throw new ConfigError(option, 'must be { key, kid }')
   if (typeof input.kid !== 'string' || input.kid === '' || input.kid.length > 256) throw new ConfigError(`${option}.kid`, 'is required')
   let privateKey: KeyObject
@@ -61,6 +61,7 @@ function loadEntry(input: TxnTokenSigningKeyInput, option: string, activeFrom: n
   }
   if (privateKey.type !== 'private') throw new ConfigError(`${option}.key`, 'must be a private key')
   const alg = algorithmOf(privateKey, input.alg, option)
+  if (allowed !== undefined && !allowed.includes(alg)) throw new ConfigError(`${option}.key`, `must be a key for ${allowed.join(' or ')}`)
   const publicKey = createPublicKey(privateKey)
   const jwk: PublicJwk = Object.freeze({ ...(publicKey.export({ format: 'jwk' }) as PublicJwk), kid: input.kid, alg, use: 'sig' })
   return { kid: input.kid, alg, privateKey, publicKey, jwk, activeFrom, supersededAt: undefined }
@@ -80,7 +81,8 @@ function signBytes(alg: TxnTokenAlgorithm, key: KeyObject, data: Buffer): Buffer
   }
 }
 
-function verifyBytes(alg: TxnTokenAlgorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
+/** Whether `signature` is a valid JWS signature of `data` under `alg` (node:crypto, synchronous). */
+export function verifyBytes(alg: TxnTokenAlgorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
   switch (alg) {
     case 'EdDSA':
       return verify(null, data, key, signature)
@@ -100,6 +102,10 @@ export interface KeyRingTiming {
   readonly retainMs: number
   /** How long a rotated-in key is published before it signs. */
   readonly activationDelayMs: number
+  /** The algorithms this ring may sign with. @defaultValue any the key type allows */
+  readonly algorithms?: readonly TxnTokenAlgorithm[] | undefined
+  /** The option naming the keys in configuration errors. @defaultValue `'signingKeys'` */
+  readonly option?: string | undefined
 }
 
 /** The signing keys of one service. */
@@ -110,11 +116,12 @@ export class SigningKeyRing {
     inputs: readonly TxnTokenSigningKeyInput[],
     private readonly timing: KeyRingTiming,
   ) {
-    if (!Array.isArray(inputs) || inputs.length === 0) throw new ConfigError('signingKeys', 'must list at least one key')
+    const option = timing.option ?? 'signingKeys'
+    if (!Array.isArray(inputs) || inputs.length === 0) throw new ConfigError(option, 'must list at least one key')
     // The first key signs from the start; the others are only published (earlier or upcoming keys).
-    this.entries = inputs.map((input, i) => loadEntry(input, `signingKeys[${i}]`, i === 0 ? -Infinity : Infinity))
+    this.entries = inputs.map((input, i) => loadEntry(input, `${option}[${i}]`, i === 0 ? -Infinity : Infinity, timing.algorithms))
     const kids = new Set(this.entries.map((e) => e.kid))
-    if (kids.size !== this.entries.length) throw new ConfigError('signingKeys', 'kids must be unique')
+    if (kids.size !== this.entries.length) throw new ConfigError(option, 'kids must be unique')
   }
 
   /** The key that signs now: the newest one whose activation time has come. */
@@ -143,7 +150,7 @@ export class SigningKeyRing {
     const now = this.timing.clock()
     this.prune(now)
     if (this.entries.some((e) => e.kid === input.kid)) throw new ConfigError('rotateKey.kid', 'is already in use')
-    this.entries.push(loadEntry(input, 'rotateKey', now + this.timing.activationDelayMs))
+    this.entries.push(loadEntry(input, 'rotateKey', now + this.timing.activationDelayMs, this.timing.algorithms))
   }
 
   /** The published keys. */

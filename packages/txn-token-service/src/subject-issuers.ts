@@ -4,9 +4,9 @@
  * from the configuration, never from a token header.
  */
 import { ConfigError } from '@meshguard/core'
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose'
-import { refuse } from './errors.js'
-import { checkEndpointUrl } from './loopback-url.js'
+import { decodeJwt, errors as joseErrors, type JWTVerifyGetKey } from 'jose'
+import { refuse, type TokenExchangeError } from './errors.js'
+import { jwtKeySource, verifyIssuerJwt } from './jwt-keys.js'
 import type { SubjectInfo, SubjectIssuerOptions, SubjectUserClaims } from './options.js'
 import { ALLOWED_SUBJECT_ALGORITHMS, frozenJson, SUBJECT_ALGORITHMS } from './plain-data.js'
 import { scopeOfClaims } from './scope.js'
@@ -14,9 +14,6 @@ import { TXN_TOKEN_TYP, type SubjectTokenKind } from './token-format.js'
 
 /** `typ` values that never stand for an external subject token (explicit typing, RFC 8725 §3.11). */
 const FOREIGN_TYP = new Set([TXN_TOKEN_TYP, 'workload+jwt'])
-/** Retry discovery no more often than this after a failure. */
-const DISCOVERY_COOLDOWN_MS = 5000
-
 const normalizeTyp = (typ: string): string => {
   const lower = typ.toLowerCase()
   return lower.startsWith('application/') ? lower.slice('application/'.length) : lower
@@ -42,52 +39,6 @@ interface ResolvedIssuer {
   readonly scopeClaim: string
   readonly user: SubjectUserClaims | undefined
   readonly keys: () => Promise<JWTVerifyGetKey>
-}
-
-/** Whether an error means "the issuer's keys could not be fetched" rather than "the token is bad". */
-function isUnavailable(err: unknown): boolean {
-  if (!(err instanceof joseErrors.JOSEError)) return true
-  return err.code === 'ERR_JWKS_TIMEOUT' || err.code === 'ERR_JOSE_GENERIC'
-}
-
-function keySource(options: SubjectIssuerOptions, option: string): () => Promise<JWTVerifyGetKey> {
-  const keys = options.keys as Record<string, unknown> | undefined
-  const timeoutDuration = options.timeoutMs ?? 5000
-  if (typeof keys !== 'object' || keys === null) throw new ConfigError(`${option}.keys`, 'must be { jwksUrl }, { jwks } or { discovery: true }')
-  if ('jwks' in keys) {
-    const local = createLocalJWKSet(keys['jwks'] as Parameters<typeof createLocalJWKSet>[0])
-    return () => Promise.resolve(local)
-  }
-  if ('jwksUrl' in keys) {
-    const remote = createRemoteJWKSet(checkEndpointUrl(keys['jwksUrl'], `${option}.keys.jwksUrl`), { timeoutDuration })
-    return () => Promise.resolve(remote)
-  }
-  if (keys['discovery'] === true) return discoveredKeys(options.issuer, timeoutDuration)
-  throw new ConfigError(`${option}.keys`, 'must be { jwksUrl }, { jwks } or { discovery: true }')
-}
-
-/** The issuer's `jwks_uri` from its OIDC discovery document, fetched once (again after failures). */
-function discoveredKeys(issuer: string, timeoutDuration: number): () => Promise<JWTVerifyGetKey> {
-  let found: Promise<JWTVerifyGetKey> | undefined
-  let failedAt = -Infinity
-  const discover = async (): Promise<JWTVerifyGetKey> => {
-    const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutDuration), redirect: 'error' })
-    if (!response.ok) throw new Error(`discovery answered ${response.status}`)
-    const metadata = (await response.json()) as Record<string, unknown>
-    if (metadata['issuer'] !== issuer) throw new Error('discovery document names another issuer')
-    return createRemoteJWKSet(checkEndpointUrl(metadata['jwks_uri'], 'jwks_uri'), { timeoutDuration })
-  }
-  return () => {
-    if (found !== undefined) return found
-    if (Date.now() - failedAt < DISCOVERY_COOLDOWN_MS) return Promise.reject(new Error('discovery failed recently'))
-    found = discover()
-    found.catch(() => {
-      found = undefined
-      failedAt = Date.now()
-    })
-    return found
-  }
 }
 
 function resolveIssuer(options: SubjectIssuerOptions, option: string, count: number): ResolvedIssuer {
@@ -117,7 +68,7 @@ function resolveIssuer(options: SubjectIssuerOptions, option: string, count: num
     prefix: options.subjectPrefix ?? (count > 1 ? `${options.issuer}#` : ''),
     scopeClaim: options.scopeClaim ?? 'scope',
     user: options.user,
-    keys: keySource(options, option),
+    keys: jwtKeySource(options.keys, `${option}.keys`, options.issuer, options.timeoutMs ?? 5000),
   }
 }
 
@@ -169,29 +120,27 @@ export class SubjectIssuers {
     if (typeof header !== 'object' || header === null || !typAccepted(header['typ'], kind, issuer)) {
       throw refuse.request('subject_token_typ', 'subject_token type header is not accepted')
     }
-    let getKey: JWTVerifyGetKey
-    try {
-      getKey = await issuer.keys()
-    } catch (err) {
-      throw refuse.unavailable('subject_keys_unavailable', 'the subject token issuer keys are unavailable', err)
-    }
-    let claims: Record<string, unknown>
-    try {
-      const verified = await jwtVerify(token, getKey, {
+    const unavailable = (err: unknown): TokenExchangeError =>
+      refuse.unavailable('subject_keys_unavailable', 'the subject token issuer keys are unavailable', err)
+    const claims = await verifyIssuerJwt(
+      token,
+      issuer.keys,
+      {
         issuer: issuer.issuer,
         audience: issuer.audiences,
         algorithms: issuer.algorithms,
         clockTolerance: this.clockTolerance,
         maxTokenAge: issuer.maxTokenAge,
-        requiredClaims: ['exp', 'iat', 'sub'],
         currentDate: new Date(this.clock()),
-      })
-      claims = verified.payload as Record<string, unknown>
-    } catch (err) {
-      if (isUnavailable(err)) throw refuse.unavailable('subject_keys_unavailable', 'the subject token issuer keys are unavailable', err)
-      const reason = err instanceof joseErrors.JWTExpired ? 'subject_token_expired' : 'subject_token_invalid'
-      throw refuse.request(reason, reason === 'subject_token_expired' ? 'subject_token has expired' : 'subject_token is not valid', err)
-    }
+      },
+      {
+        unavailable,
+        invalid: (err) =>
+          err instanceof joseErrors.JWTExpired
+            ? refuse.request('subject_token_expired', 'subject_token has expired', err)
+            : refuse.request('subject_token_invalid', 'subject_token is not valid', err),
+      },
+    )
     const sub = claims['sub']
     if (typeof sub !== 'string' || sub === '' || sub.length > 512) throw refuse.request('subject_token_invalid', 'subject_token has no usable sub')
     const sid = claims['sid']

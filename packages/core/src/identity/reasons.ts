@@ -101,6 +101,11 @@ export const MINT_REASONS = Object.freeze({
   txn_token_invalid: 'the Txn-Token to forward is not a compact JWS with `txn` and `exp`',
   txn_token_expired: 'the Txn-Token to forward has expired',
   txn_token_unbindable: 'the workload token source cannot bind a Txn-Token (`tth`); use a self-signed source',
+  wit_attestation_unavailable: 'the bootstrap attestation for the WIT issuer could not be read or is empty',
+  wit_issuer_unavailable: 'the WIT issuer cannot be reached or failed (5xx)',
+  wit_issuer_refused: 'the WIT issuer refused the request (its error code in the message)',
+  wit_response_invalid: 'the WIT issuer answered without a usable WIT bound to the workload key',
+  wit_unavailable: 'no valid WIT is held and the issuer failed recently (backing off), or the source is closed',
 } as const)
 
 /** A reason code of an identity rejection (401). */

@@ -15,6 +15,7 @@ import { Lru } from '../lru.js'
 import { parseSpiffeId } from '../spiffe.js'
 import { TXN_TOKEN_TYPE } from '../txn-wire.js'
 import { WORKLOAD_TOKEN_TYP } from '../wire.js'
+import { trustedFetchUrl } from '../trusted-url.js'
 import { loadSigningKey, type SigningAlgorithm, type SigningKeyInput } from './signing-key.js'
 import { unverifiedPayload } from './token-payload.js'
 
@@ -107,22 +108,6 @@ export interface TxnTokenExchange {
   replace(txnToken: string, scope: string | readonly string[], requestDetails?: Readonly<Record<string, unknown>>): Promise<IssuedTxnToken>
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
-
-function endpointUrl(value: string): URL {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new ConfigError('txnTokens.tokenEndpoint', 'is not a valid URL')
-  }
-  // A rogue TTS would harvest access tokens: plain http only where nothing leaves the host.
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
-    throw new ConfigError('txnTokens.tokenEndpoint', 'must be https: (http: on loopback only)')
-  }
-  return url
-}
-
 function scopeString(scope: string | readonly string[]): string {
   const list = typeof scope === 'string' ? scope.split(' ') : [...scope]
   const clean = list.filter((s) => s.length > 0)
@@ -181,7 +166,7 @@ async function within<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () =
  */
 export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTokenExchange {
   if (typeof options !== 'object' || options === null) throw new ConfigError('txnTokens', 'must be an object')
-  const endpoint = endpointUrl(options.tokenEndpoint)
+  const endpoint = trustedFetchUrl(options.tokenEndpoint, 'txnTokens.tokenEndpoint')
   if (typeof options.trustDomain !== 'string' || options.trustDomain === '') throw new ConfigError('txnTokens.trustDomain', 'is required')
   let clientId: string
   try {
