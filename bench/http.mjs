@@ -452,16 +452,21 @@ async function instructionsOf(variant, configPath, warmup, requests) {
   try {
     const url = `http://127.0.0.1:${Number(await lines(server)())}`
     const config = JSON.parse(readFileSync(configPath, 'utf8'))
-    // Header sets are minted afresh for each warm-up part: under valgrind the whole run outlasts a
-    // Txn-Token's lifetime (≤ 300 s), so one set minted up front would expire halfway. The counted part
-    // reuses the last part's sets (the warm variants keep their one warm token pair).
+    // Header sets are minted afresh every 5,000 requests and once more before the count: under
+    // valgrind on a busy machine the run outlasts a Txn-Token's lifetime (≤ 300 s), so one set minted
+    // up front expires halfway (a 401). The warm variants get one new token pair per chunk.
     let sets = []
     // Warm-up over three connection sets: V8 deoptimises and recompiles much of Node's HTTP path when
     // the second set of sockets arrives, and that wave of compilation would otherwise land in the count.
     for (let part = 0; part < 3; part++) {
-      sets = headerSets(variant, config, warmup + requests)
-      await drive(url, sets, Math.floor((part * warmup) / 3), Math.floor(warmup / 3), 4)
+      const from = Math.floor((part * warmup) / 3)
+      const to = Math.floor(((part + 1) * warmup) / 3)
+      for (let at = from; at < to; at += 5000) {
+        sets = headerSets(variant, config, warmup + requests)
+        await drive(url, sets, at, Math.min(5000, to - at), 4)
+      }
     }
+    sets = headerSets(variant, config, warmup + requests)
     if (runs('callgrind_control', ['-i', 'on', String(server.pid)]) !== 0) throw new Error('callgrind_control could not switch instrumentation on')
     await drive(url, sets, warmup, requests, 4)
     runs('callgrind_control', ['-d', String(server.pid)])
