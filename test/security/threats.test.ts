@@ -727,7 +727,7 @@ describe('threats at the edge and on route claims', () => {
     return { status: answer.status, reason: answer.problem.reason }
   }
 
-  it('T50 a DPoP proof made for another origin, even with a Host header naming it', async () => {
+  it('T57 a DPoP proof made for another origin, even with a Host header naming it', async () => {
     const key = clientKey()
     const token = await ids.mintActorToken('alice', { claims: { cnf: { jkt: key.jkt } } })
     const guard = edgeGuard()
@@ -740,7 +740,7 @@ describe('threats at the edge and on route claims', () => {
     expect((await guard.authorize(sent('https://api.example.com/reviews/r1', 'attacker.example'), route)).ok).toBe(true)
   })
 
-  it('T53 a DPoP proof without the server nonce, and one with a nonce the edge never issued', async () => {
+  it('T60 a DPoP proof without the server nonce, and one with a nonce the edge never issued', async () => {
     const key = clientKey()
     const token = await ids.mintActorToken('alice', { claims: { cnf: { jkt: key.jkt } } })
     const guard = edgeGuard({ dpop: { nonce: { secret: 'a-nonce-secret-of-at-least-32-bytes!' } } })
@@ -756,7 +756,7 @@ describe('threats at the edge and on route claims', () => {
     expect((await guard.authorize(sent(nonce), route)).ok).toBe(true)
   })
 
-  it('T54 an unbound bearer token where the edge requires DPoP', async () => {
+  it('T61 an unbound bearer token where the edge requires DPoP', async () => {
     const guard = edgeGuard({ dpop: { required: true } })
     const bearerToken = view({ authorization: `Bearer ${await ids.mintActorToken('alice')}` })
     const answer = await guard.authorize(bearerToken, route)
@@ -766,7 +766,7 @@ describe('threats at the edge and on route claims', () => {
     expect(answer.headers['www-authenticate']).toBe('DPoP realm="gateway", error="invalid_token", algs="EdDSA Ed25519 ES256 ES384 PS256 RS256"')
   })
 
-  it('T51 claims asserted by headers, the workload token or an inherited member never meet a route requirement', async () => {
+  it('T58 claims asserted by headers, the workload token or an inherited member never meet a route requirement', async () => {
     const guard = createGuard({ engine: engine(), identity: createIdentityVerifier(ids.verifierOptions('review-service')), service: 'review-service' })
     const actor = await ids.mintActorToken('alice')
     const workload = await wl({ audience: 'review-service', actorToken: actor, claims: { tenant: 'acme', acr: 'urn:example:mfa' } })
@@ -777,7 +777,7 @@ describe('threats at the edge and on route claims', () => {
     expect(await refusal(guard.authorize(view(headers), { ...route, claims: { constructor: ['Object', 'function Object() { [native code] }'] } }))).toEqual({ status: 403, reason: 'insufficient_claims' })
   })
 
-  it('T52 an edge whose dependencies fail never falls back: 503, and no second verifier beside it', async () => {
+  it('T59 an edge whose dependencies fail never falls back: 503, and no second verifier beside it', async () => {
     const opaque = { authorization: 'Bearer opaque-token-value' }
     const down = edgeGuard({ introspection: { issuer: USER_ISSUER, endpoint: 'http://127.0.0.1:9/introspect', clientId: 'edge', clientSecret: 'secret', timeoutMs: 500 } })
     expect(await refusal(down.authorize(view(opaque), route))).toEqual({ status: 503, reason: 'introspection_unavailable' })

@@ -1,5 +1,5 @@
 /**
- * Threats to the WIT issuer (T60–T66): what an attacker can try at `POST /wit` of the Txn-Token
+ * Threats to the WIT issuer (T64–T68): what an attacker can try at `POST /wit` of the Txn-Token
  * Service, each over real HTTP on loopback, each asserting the HTTP answer and the stable reason
  * code of the audit record the issuer wrote for the refusal.
  */
@@ -30,7 +30,7 @@ describe('WIT issuer threats', () => {
   })
   afterAll(() => wit.close())
 
-  it('T60 an intercepted issuance request cannot be replayed or re-keyed', async () => {
+  it('T62 an intercepted issuance request cannot be replayed or re-keyed', async () => {
     const attestation = await wit.clientAssertion()
     const { proof } = await wit.proof(attestation)
     expect((await attempt(wit, { attestation_type: TYPES.privateKeyJwt, attestation, proof })).status).toBe(200)
@@ -54,7 +54,7 @@ describe('WIT issuer threats', () => {
     expect(await attempt(wit, { attestation_type: TYPES.kubernetes, attestation: fresh, proof: victim.proof })).toMatchObject({ status: 400, reason: 'proof_replayed' })
   })
 
-  it('T61 a workload asking for roles gets none the policy does not grant', async () => {
+  it('T63 a workload asking for roles gets none the policy does not grant', async () => {
     const ask = async (extra: Record<string, unknown>): Promise<Awaited<ReturnType<typeof attempt>>> =>
       attempt(wit, await wit.request(TYPES.kubernetes, await wit.saToken('reviews', 'reviews'), extra))
     expect(await ask({ roles: ['hr-admin'] })).toMatchObject({ status: 400, error: 'invalid_scope', reason: 'role_not_granted' })
@@ -66,7 +66,7 @@ describe('WIT issuer threats', () => {
     expect(claimsOf(granted.wit)[WIT_CLAIM]).toMatchObject({ roles: ['reviews-reader'] })
   })
 
-  it('T62 an attestation made for another audience or by an unconfigured authority is refused', async () => {
+  it('T64 an attestation made for another audience or by an unconfigured authority is refused', async () => {
     const forTts = await wit.saToken('reviews', 'reviews', { aud: [`${wit.url}/token`] })
     expect(await attempt(wit, await wit.request(TYPES.kubernetes, forTts))).toMatchObject({ status: 400, reason: 'attestation_audience' })
     const otherCluster = await wit.saToken('reviews', 'reviews', { iss: 'https://oidc.eks.example/id/ABC' })
@@ -75,7 +75,7 @@ describe('WIT issuer threats', () => {
     expect(await attempt(wit, await wit.request(TYPES.privateKeyJwt, unregistered))).toMatchObject({ status: 400, reason: 'attestation_issuer_unknown' })
   })
 
-  it('T63 a cnf key that is symmetric, carries private material or disagrees with its alg is refused', async () => {
+  it('T65 a cnf key that is symmetric, carries private material or disagrees with its alg is refused', async () => {
     const attestation = await wit.saToken('reviews', 'reviews')
     const key = generateFixtureKey('ES256')
     const cases: Array<[Record<string, unknown>, string]> = [
@@ -90,14 +90,14 @@ describe('WIT issuer threats', () => {
     }
   })
 
-  it('T64 an attestation cannot steer the identifier out of its segment or its trust domain', async () => {
+  it('T66 an attestation cannot steer the identifier out of its segment or its trust domain', async () => {
     const traversal = await wit.saToken('reviews', 'x', { sub: 'system:serviceaccount:reviews:..', 'kubernetes.io': { namespace: 'reviews', serviceaccount: { name: '..' } } })
     expect(await attempt(wit, await wit.request(TYPES.kubernetes, traversal))).toMatchObject({ status: 400, reason: 'subject_unmappable' })
     const slash = await wit.saToken('a', 'b', { sub: 'system:serviceaccount:a/sa/admin:b', 'kubernetes.io': { namespace: 'a/sa/admin', serviceaccount: { name: 'b' } } })
     expect(await attempt(wit, await wit.request(TYPES.kubernetes, slash))).toMatchObject({ status: 400, reason: 'subject_unmappable' })
   })
 
-  it('T65 the issuer fails closed when its policy cannot be evaluated', async () => {
+  it('T67 the issuer fails closed when its policy cannot be evaluated', async () => {
     const embedded = await EmbeddedEngine.fromDirectory(POLICY_DIR)
     const broken: DecisionEngine = Object.assign(Object.create(embedded) as DecisionEngine, { checkResources: () => Promise.reject(new Error('store down')) })
     const failing = await startWitIssuer({ engine: broken })
@@ -113,7 +113,7 @@ describe('WIT issuer threats', () => {
     }
   })
 
-  it('T66 no other token of the deployment passes for an attestation', async () => {
+  it('T68 no other token of the deployment passes for an attestation', async () => {
     // A WIT this issuer signed, presented as a JWT-SVID of its own sub.
     const issued = await attempt(wit, await wit.request(TYPES.jwtSvid, await wit.svid(REVIEWS)))
     expect(await attempt(wit, await wit.request(TYPES.jwtSvid, String(issued.wit)))).toMatchObject({ status: 400, reason: 'attestation_issuer_unknown' })
