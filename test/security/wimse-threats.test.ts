@@ -1,5 +1,5 @@
 /**
- * The WIMSE threats (T67–T77 of docs/security-model.md): a callee that trusts one WIT issuer per
+ * The WIMSE threats (T46–T56 of docs/security-model.md): a callee that trusts one WIT issuer per
  * trust domain and proofs (WPT) per request, attacked over real HTTP on 127.0.0.1. Each row asserts
  * the status, the stable reason, and the `WWW-Authenticate: WPT` challenge (or, for roles, what the
  * policy sees).
@@ -69,7 +69,7 @@ function refusedWith(answer: Answer, reason: string): void {
 }
 
 describe('WIMSE threats', () => {
-  it('T67 a stolen WIT is useless without its key: a proof signed with another key is refused', async () => {
+  it('T46 a stolen WIT is useless without its key: a proof signed with another key is refused', async () => {
     const victim = await fx.credential('payments')
     const attacker = generateFixtureKey('ES256')
     refusedWith(await send(callee, '/me', await proof(callee, '/me', victim, { signWith: attacker })), 'wpt_invalid')
@@ -77,28 +77,28 @@ describe('WIMSE threats', () => {
     expect((await send(callee, '/me', await proof(callee, '/me', victim))).status).toBe(200)
   })
 
-  it('T68 a WIT from another trust domain is refused, however well signed', async () => {
+  it('T47 a WIT from another trust domain is refused, however well signed', async () => {
     refusedWith(await send(callee, '/me', await proof(callee, '/me', await foreign.credential('payments'))), 'wit_untrusted_domain')
     // A WIT naming this domain but signed by the foreign issuer's key.
     const forged = await fx.credential('payments', { signWith: foreign.issuer })
     refusedWith(await send(callee, '/me', await proof(callee, '/me', forged)), 'wit_invalid')
   })
 
-  it('T69 a replayed WPT is refused at the same callee', async () => {
+  it('T48 a replayed WPT is refused at the same callee', async () => {
     const cred = await fx.credential('orders')
     const headers = await proof(callee, '/me', cred)
     expect((await send(callee, '/me', headers)).status).toBe(200)
     refusedWith(await send(callee, '/me', headers), 'wpt_replay')
   })
 
-  it('T70 a WPT made for another target (path or host) is refused; Host does not choose the audience', async () => {
+  it('T49 a WPT made for another target (path or host) is refused; Host does not choose the audience', async () => {
     const cred = await fx.credential('orders')
     refusedWith(await send(callee, '/me', await proof(callee, '/reviews/r-eng', cred)), 'wpt_aud')
     const other = 'http://reviews.partner.example/me'
     refusedWith(await send(callee, '/me', [...(await proof(callee, '/me', cred, { aud: other })), ['host', 'reviews.partner.example']]), 'wpt_aud')
   })
 
-  it('T71 a WPT bound (wth) to another WIT of the same key is refused', async () => {
+  it('T50 a WPT bound (wth) to another WIT of the same key is refused', async () => {
     const first = await fx.credential('orders')
     // The issuer put the same key into a second WIT (another identifier): proofs do not carry over.
     const reissued = await fx.credential('payments', { claims: { cnf: { jwk: { ...(first.publicKey.export({ format: 'jwk' }) as object), alg: 'ES256' } } } })
@@ -106,7 +106,7 @@ describe('WIMSE threats', () => {
     refusedWith(await send(callee, '/me', [['workload-identity-token', reissued.wit], ['authorization', `WPT ${wpt}`]]), 'wpt_unbound')
   })
 
-  it('T72 a Txn-Token not bound by tth (missing, stripped or swapped) is refused', async () => {
+  it('T51 a Txn-Token not bound by tth (missing, stripped or swapped) is refused', async () => {
     const cred = await fx.credential('orders')
     const txnToken = await tts.mint({ sub: 'alice', tctx: userContext('alice') })
     const swapped = await tts.mint({ sub: 'hana', tctx: userContext('hana') })
@@ -118,19 +118,19 @@ describe('WIMSE threats', () => {
     expect([bound.status, bound.body['actor']]).toEqual([200, 'alice'])
   })
 
-  it('T73 a WPT whose alg is not the WIT cnf.jwk.alg is refused', async () => {
+  it('T52 a WPT whose alg is not the WIT cnf.jwk.alg is refused', async () => {
     const cred = await fx.credential('orders', { proofAlg: 'ES256' })
     const edKey = generateFixtureKey('EdDSA')
     refusedWith(await send(callee, '/me', await proof(callee, '/me', cred, { signWith: edKey, header: { alg: 'EdDSA' } })), 'wpt_invalid')
     refusedWith(await send(callee, '/me', await proof(callee, '/me', cred, { header: { alg: 'none' } })), 'wpt_invalid')
   })
 
-  it('T74 an expired WIT is refused even with a fresh WPT', async () => {
+  it('T53 an expired WIT is refused even with a fresh WPT', async () => {
     const cred = await fx.credential('orders', { lifetime: -120 })
     refusedWith(await send(callee, '/me', await proof(callee, '/me', cred)), 'wit_expired')
   })
 
-  it('T75 roles a WIT claims grant nothing unless its issuer is a configured attribute authority', async () => {
+  it('T54 roles a WIT claims grant nothing unless its issuer is a configured attribute authority', async () => {
     const cred = await fx.credential('orders', { asserted: { roles: ['hr-admin'], attr: { clearance: 'top' } } })
     const plain = await send(callee, '/me', await proof(callee, '/me', cred))
     expect([plain.status, plain.body['roles'], (plain.body['attr'] as Record<string, unknown>)['wit']]).toEqual([200, ['orders'], undefined])
@@ -143,7 +143,7 @@ describe('WIMSE threats', () => {
     expect([fromProof.status, fromProof.body['roles']]).toEqual([200, ['orders']])
   })
 
-  it('T76 a WPT-only callee refuses the self-signed Bearer profile (downgrade), with or without a WIT', async () => {
+  it('T55 a WPT-only callee refuses the self-signed Bearer profile (downgrade), with or without a WIT', async () => {
     const bearer = await ids.mintWorkloadToken('caller', { audience: 'review-service' })
     refusedWith(await send(callee, '/me', [['authorization', `Bearer ${bearer}`]]), 'wpt_required')
     const cred = await fx.credential('orders')
@@ -152,7 +152,7 @@ describe('WIMSE threats', () => {
     expect([none.status, none.reason, none.challenge]).toEqual([401, 'token_missing', 'WPT'])
   })
 
-  it('T77 duplicate WIMSE headers are refused, whichever one would be meant', async () => {
+  it('T56 duplicate WIMSE headers are refused, whichever one would be meant', async () => {
     const cred = await fx.credential('orders')
     const [wit, auth] = (await proof(callee, '/me', cred)) as [[string, string], [string, string]]
     refusedWith(await send(callee, '/me', [wit, wit, auth]), 'duplicate_header')
