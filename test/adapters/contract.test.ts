@@ -13,6 +13,7 @@ import { startAllAdapters } from './all-drivers.js'
 import { CASES, expectContractAnswers, sendContractCase, type ContractAnswer } from './contract.js'
 import { CLAIMS_CASES } from './claims-cases.js'
 import { TXN_TOKEN_CASES } from './txn-cases.js'
+import { WPT_CASES } from './wpt-cases.js'
 import type { RunningApp } from './drivers.js'
 import { createGuardFixture } from './guard-fixture.js'
 
@@ -37,12 +38,13 @@ describe('adapter contract', () => {
     expect(express4Package.version).toMatch(/^4\./)
   })
 
-  // Both modes: the access-token table and the Txn-Token table, then route claims in both.
-  it.each([...CASES, ...TXN_TOKEN_CASES, ...CLAIMS_CASES].map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
-    // One set of credentials per case, sent to every adapter, so only the adapter differs.
-    const headers = await testCase.headers(ids)
+  // Every mode: the access-token table, the Txn-Token table, route claims in both, and the WIMSE (WIT + WPT) table.
+  it.each([...CASES, ...TXN_TOKEN_CASES, ...CLAIMS_CASES, ...WPT_CASES].map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
+    // One set of credentials per case, sent to every adapter, so only the adapter differs (single-use
+    // proofs: one fresh set per adapter from the same recipe).
+    const headers = testCase.perApp === true ? undefined : await testCase.headers(ids)
     const answers: Record<string, ContractAnswer> = {}
-    for (const [name, app] of apps) answers[name] = await sendContractCase(app, testCase, headers)
+    for (const [name, app] of apps) answers[name] = await sendContractCase(app, testCase, headers ?? (await testCase.headers(ids)))
 
     expectContractAnswers(testCase, answers)
   })

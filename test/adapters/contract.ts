@@ -240,6 +240,8 @@ export interface ContractCase {
   answer?: Record<string, unknown>
   /** The `WWW-Authenticate` a refusal must carry, when it is not the 401 challenge. */
   wwwAuthenticate?: string
+  /** Fresh credentials for each adapter (single-use proofs), from the same `headers` recipe. */
+  perApp?: boolean
 }
 
 const hop = async (ids: IdentityFixture, from: string, actor?: 'alice' | 'hana' | 'ed'): Promise<[string, string][]> =>

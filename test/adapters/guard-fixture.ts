@@ -14,6 +14,7 @@ import {
 import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
 import { contractEngine, POLICY_DIR, SERVICE } from './contract.js'
 import { txnTokensFor } from './txn-cases.js'
+import { CONTRACT_ORIGIN, wimseFor } from './wpt-cases.js'
 
 /** A guard over fixture identities, the sample policies, and an in-memory audit log. */
 export interface GuardFixture {
@@ -45,7 +46,13 @@ export async function createGuardFixture(options: GuardFixtureOptions = {}): Pro
     ...options.guard,
     engine: options.engine ?? contractEngine(await EmbeddedEngine.fromDirectory(POLICY_DIR)),
     // Both modes: access tokens from the fixture IdP, and Txn-Tokens from the fixture Txn-Token Service.
-    identity: createIdentityVerifier(ids.verifierOptions(SERVICE, { trust: { ...ids.trust(), txnTokens: txnTokensFor(ids).trust() } })),
+    // Both profiles (a migration): self-signed workload tokens, and WIMSE WIT + WPT from the fixture issuer.
+    identity: createIdentityVerifier(
+      ids.verifierOptions(SERVICE, {
+        trust: { ...ids.trust(), txnTokens: txnTokensFor(ids).trust(), workloadIssuers: [wimseFor(ids).home.trust()] },
+        wimse: { origins: [CONTRACT_ORIGIN], accept: 'wpt-and-bearer' },
+      }),
+    ),
     service: SERVICE,
     audit,
   })

@@ -26,6 +26,8 @@ const TABLES: OptionTable[] = [
   { doc: 'docs/identity-and-tokens.md', heading: '### One-time use of workload tokens', sources: ['packages/core/src/identity/verify/replay.ts'] },
   { doc: 'docs/identity-and-tokens.md', heading: '### Revocation', sources: ['packages/core/src/identity/verify/revocation.ts'] },
   { doc: 'docs/identity-and-tokens.md', heading: '### Opaque access tokens (introspection, RFC 7662)', sources: ['packages/core/src/identity/verify/introspection.ts'] },
+  { doc: 'docs/identity-and-tokens.md', heading: '### Receiving: `trust.workloadIssuers` and `identity.wimse`', sources: ['packages/core/src/identity/trust/types.ts'] },
+  { doc: 'docs/identity-and-tokens.md', heading: '### Sending: `createWimseIdentity` on `@meshguard/core/wimse`', sources: ['packages/core/src/identity/mint/wimse-identity.ts'] },
   { doc: 'docs/operations.md', heading: '## Audit log', sources: ['packages/core/src/audit/log.ts'] },
   { doc: 'docs/operations.md', heading: '## Remote Cerbos PDP', sources: ['packages/core/src/remote/remote-engine.ts'] },
   { doc: 'docs/adapters/fastify.md', heading: '## Plugin options', sources: ['packages/fastify/src/types.ts'] },

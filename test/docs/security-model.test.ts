@@ -16,7 +16,8 @@ import { TXN_TOKEN_DENIED_REASONS } from '@meshguard/core/txn-tokens'
 const page = await readFile(new URL('../../docs/security-model.md', import.meta.url), 'utf8')
 const suite =
   (await readFile(new URL('../security/threats.test.ts', import.meta.url), 'utf8')) +
-  (await readFile(new URL('../security/txn-threats.test.ts', import.meta.url), 'utf8'))
+  (await readFile(new URL('../security/txn-threats.test.ts', import.meta.url), 'utf8')) +
+  (await readFile(new URL('../security/wimse-threats.test.ts', import.meta.url), 'utf8'))
 const rows = [...page.matchAll(/^\| (T\d+) \|(.*)\|$/gm)].map((m) => ({ id: m[1] ?? '', text: m[2] ?? '' }))
 
 /** Reasons outside identity that the page may name (engine, pipeline, remote PDP). */

@@ -73,14 +73,14 @@ describe('@meshguard/core main entry', () => {
 })
 
 describe.each([
-  ['node', 'node.ts', ['watchPolicies', 'fileSink', 'tokenFileSource', 'readPolicyDirectory']],
+  ['node', 'node.ts', ['watchPolicies', 'fileSink', 'tokenFileSource', 'readPolicyDirectory', 'witFileSource']],
   ['remote', 'remote/index.ts', ['RemoteEngine']],
   ['adapter', 'adapter.ts', ['decideRequest', 'whenDecided', 'compileRoute', 'headerViewOf', 'attachRequestGrant']],
   ['testing', 'testing.ts', ['runPolicyTests', 'formatTestResults', 'embeddedTestEngines']],
   ['telemetry', 'telemetry-names.ts', ['ATTR_AUTHZ_DECISION', 'METRIC_AUTHZ_DECISIONS', 'recordTrustEvents']],
   ['txn-tokens', 'txn-tokens.ts', ['createTxnTokenExchange', 'txnTokenOf', 'InsufficientScopeError', 'TXN_TOKEN_HEADER']],
   ['edge', 'edge.ts', ['createEdgeVerifier', 'jwkThumbprint', 'InsufficientClaimsError', 'InsufficientUserAuthenticationError']],
-  ['wimse', 'wimse.ts', ['witIssuerSource', 'WIT_ISSUANCE_PATH', 'WIT_ATTESTATION_TYPES']],
+  ['wimse', 'wimse.ts', ['witIssuerSource', 'WIT_ISSUANCE_PATH', 'WIT_ATTESTATION_TYPES', 'createWimseIdentity', 'staticWitSource', 'WIT_HEADER', 'WIT_ATTRIBUTES_CLAIM']],
 ] as const)('@meshguard/core/%s', (_subpath, file, expected) => {
   const names = exportsOf(`${src}${file}`)
   it('exports what its callers need, each documented', () => {

@@ -4,6 +4,11 @@ import { ConfigError } from '@meshguard/core'
 export interface Destination {
   /** The callee's workload identity, used as the `aud` of tokens minted for it (e.g. a SPIFFE ID). */
   readonly audience: string
+  /**
+   * The `aud` of WIMSE proofs (WPT) sent here, where a proxy rewrites URIs so the target URI would not
+   * match. @defaultValue the target URI (without query or fragment)
+   */
+  readonly wptAudience?: string | undefined
 }
 
 /**
@@ -67,7 +72,9 @@ export function compileDestinations(map: DestinationMap): DestinationTable {
     const option = `destinations[${JSON.stringify(key)}]`
     const origin = parseOriginKey(key, option)
     if (table.has(origin)) throw new ConfigError(option, `origin ${origin} is mapped twice`)
-    table.set(origin, Object.freeze({ audience: parseAudience(value, option) }))
+    const wptAudience = typeof value === 'object' && value !== null ? value.wptAudience : undefined
+    if (wptAudience !== undefined && (typeof wptAudience !== 'string' || wptAudience === '')) throw new ConfigError(`${option}.wptAudience`, 'must be a non-empty string')
+    table.set(origin, Object.freeze(wptAudience === undefined ? { audience: parseAudience(value, option) } : { audience: parseAudience(value, option), wptAudience }))
   }
   return Object.freeze({ lookup: (origin: string) => table.get(origin) })
 }

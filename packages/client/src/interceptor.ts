@@ -2,13 +2,13 @@ import { context } from '@opentelemetry/api'
 import { MeshguardError, MintError, RequestError } from '@meshguard/core'
 import type { Dispatcher } from 'undici'
 
-import { canonicalOrigin } from './destinations.js'
+import { canonicalOrigin, type Destination } from './destinations.js'
 import { copyHeaders, type HeaderRecord } from './headers.js'
 import { failBeforeSend } from './not-sent-controller.js'
 import { currentPinnedPlan, type OutboundPlan } from './outbound-plan.js'
 import { resolveClientOptions, type ResolvedClientOptions } from './resolve-options.js'
 import { injectTraceContext } from './trace.js'
-import type { MeshguardClientOptions, OutboundActing } from './types.js'
+import type { MeshguardClientOptions, OutboundActing, OutboundHeadersRequest as OutboundIdentityRequest } from './types.js'
 
 /**
  * An undici interceptor that gives every request to a mapped callee a workload token minted for
@@ -68,7 +68,7 @@ export function interceptorFor(resolved: ResolvedClientOptions): Dispatcher.Disp
         failBeforeSend(handler, step.error)
         return true
       }
-      resolved.identity.headersFor({ ...step.plan.acting, audience: step.audience }).then(
+      resolved.identity.headersFor(identityRequest(resolved, step, opts)).then(
         (minted) => {
           // Nothing has been sent yet, so a failure here is still reported before sending.
           try {
@@ -115,7 +115,7 @@ function snapshot(acting: OutboundActing | undefined): OutboundActing | undefine
 type DispatchStep =
   | { readonly kind: 'send'; readonly headers: HeaderRecord }
   | { readonly kind: 'refuse'; readonly error: MintError }
-  | { readonly kind: 'mint'; readonly headers: HeaderRecord; readonly audience: string; readonly plan: OutboundPlan }
+  | { readonly kind: 'mint'; readonly headers: HeaderRecord; readonly destination: Destination; readonly origin: string; readonly plan: OutboundPlan }
 
 function decide(
   resolved: ResolvedClientOptions,
@@ -140,7 +140,27 @@ function decide(
     return { kind: 'send', headers }
   }
   if (destination === undefined || departedPlans.has(plan)) return { kind: 'send', headers }
-  return { kind: 'mint', headers, audience: destination.audience, plan }
+  return { kind: 'mint', headers, destination, origin: origin as string, plan }
+}
+
+type MintStep = Extract<DispatchStep, { kind: 'mint' }>
+
+/**
+ * What the minting side is asked for one attempt. A WIMSE identity (one with `contextHeaders`) also
+ * gets the target URI (its proof's `aud`), the destination's WPT audience and the context tokens to bind.
+ */
+function identityRequest(resolved: ResolvedClientOptions, step: MintStep, opts: Dispatcher.DispatchOptions): OutboundIdentityRequest {
+  const request = { ...step.plan.acting, audience: step.destination.audience }
+  const contextHeaders = resolved.identity.contextHeaders
+  if (contextHeaders === undefined) return request
+  const path = typeof opts.path === 'string' ? opts.path : '/'
+  const cut = path.search(/[?#]/)
+  let contextTokens: Record<string, string> | undefined
+  for (const name of contextHeaders) {
+    const value = step.headers[name]
+    if (typeof value === 'string') (contextTokens ??= {})[name] = value
+  }
+  return { ...request, target: step.origin + (cut === -1 ? path : path.slice(0, cut)), proofAudience: step.destination.wptAudience, contextTokens }
 }
 
 /** Plans of requests whose redirect chain has left their first origin (it never carries identity again). */

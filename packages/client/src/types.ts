@@ -19,7 +19,13 @@ export type OutboundHeadersRequest = OutboundIdentityRequest
  * resolves to every identity header of the request (workload token for the audience, the actor token
  * as-is, the transaction id) or rejects with a `MintError`.
  */
-export type OutboundIdentity = Pick<WorkloadIdentity, 'headersFor'>
+export type OutboundIdentity = Pick<WorkloadIdentity, 'headersFor'> & {
+  /**
+   * Context-token headers the minting side binds (WIMSE `oth`): their values on each request are
+   * handed over as `contextTokens`. `createWimseIdentity(...)` sets it.
+   */
+  readonly contextHeaders?: readonly string[] | undefined
+}
 
 /** What to do with a request to an origin that is not in the destination map. */
 export type OnUnmapped = 'send-anonymous' | 'refuse'
@@ -56,7 +62,7 @@ export interface MeshguardClientOptions {
    */
   propagateTraceToUnmapped?: boolean | undefined
   /**
-   * Header names (any case) that only meshguard may set: the actor token, transaction id and Txn-Token headers.
+   * Header names (any case) that only meshguard may set: the actor token, transaction id, Txn-Token and `Workload-Identity-Token` headers.
    * They are removed from every request before the client adds its own, so a caller-set value never
    * reaches an unmapped host and never stands in for a minted one. On mapped destinations every
    * header the minting side returns (including `authorization`) also replaces any caller-set value.

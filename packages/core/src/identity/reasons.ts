@@ -65,6 +65,16 @@ export const IDENTITY_INVALID_REASONS = Object.freeze({
   token_inactive: 'introspection (RFC 7662) says the opaque access token is not active (unknown, expired or revoked at the authorization server)',
   token_revoked: 'the workload or actor token is revoked (by `jti`, `sid`, `sub` or issuer) on the revocation list or by the revocation check',
   token_replayed: 'one-time use (`replay`): this workload token (its `jti`) was already used at this service',
+  wit_missing: 'an `Authorization: WPT` proof came without a `Workload-Identity-Token`',
+  wit_invalid: 'the Workload Identity Token is malformed or fails a check (`typ` `wit+jwt`, `alg`, `crit`, `kid`, `iss`, signature by its trust domain\'s issuer, `nbf`, `cnf.jwk`)',
+  wit_untrusted_domain: 'the WIT `sub` belongs to a trust domain with no configured workload issuer',
+  wit_expired: 'the WIT `exp` has passed (beyond the clock skew)',
+  wpt_required: 'this service accepts workload proof tokens only: a `Bearer` workload token (or a WIT without `Authorization: WPT`) is refused',
+  wpt_invalid: 'the Workload Proof Token is malformed or fails a check (`typ` `wpt+jwt`, `alg` equal to the WIT `cnf.jwk.alg`, signature with the WIT key, `jti`, `exp` too far ahead)',
+  wpt_expired: 'the WPT `exp` is absent or has passed (beyond the clock skew)',
+  wpt_aud: 'the WPT `aud` is not this service\'s target URI (configured origin plus the request path) or a configured alias',
+  wpt_unbound: 'the WPT does not bind this request\'s tokens: `wth` is not the WIT\'s hash, `tth` does not match (or is present without, or absent with, a Txn-Token), an `oth` entry is unknown or does not match, or an actor token came unbound',
+  wpt_replay: 'this WPT (its `sub` and `jti`) was already used at this service',
 } as const)
 
 /** Reasons of `UnavailableError` (503) raised by identity. */
@@ -106,6 +116,9 @@ export const MINT_REASONS = Object.freeze({
   wit_issuer_refused: 'the WIT issuer refused the request (its error code in the message)',
   wit_response_invalid: 'the WIT issuer answered without a usable WIT bound to the workload key',
   wit_unavailable: 'no valid WIT is held and the issuer failed recently (backing off), or the source is closed',
+  wit_expired: 'the workload identity source holds only an expired WIT',
+  wpt_signing_failed: 'the workload proof token could not be signed with the WIT key',
+  actor_unbindable: 'an actor (access) token cannot travel with a workload proof token; use a Txn-Token',
 } as const)
 
 /** A reason code of an identity rejection (401). */

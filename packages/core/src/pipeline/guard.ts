@@ -195,9 +195,9 @@ function verifyStepOf<Caller extends VerifiedCallerLike>(identity: IdentityVerif
   if (identity === undefined) throw new ConfigError('identity', 'must be an identity verifier with verify()')
   if (typeof (identity as { verifyNow?: unknown }).verifyNow === 'function') {
     const verifier = identity as Required<IdentityVerifierLike<Caller>>
-    return (view, actor, callId) => verifier.verifyNow(view.headers, { actor, newTransactionId: callId })
+    return (view, actor, callId) => verifier.verifyNow(view.headers, { actor, newTransactionId: callId, target: view.target })
   }
-  return (view, actor, callId) => identity.verify(view.headers, { actor, newTransactionId: callId })
+  return (view, actor, callId) => identity.verify(view.headers, { actor, newTransactionId: callId, target: view.target })
 }
 
 /** Every field written out: the object keeps one shape while the run fills it in. */

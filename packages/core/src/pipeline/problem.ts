@@ -3,6 +3,7 @@
  * Texts are fixed per code, so no error message (which may name policy internals) reaches a caller.
  */
 import type { MeshguardError, MeshguardErrorCode } from '../errors.js'
+import { wptChallengeOf } from '../identity/wimse-wire.js'
 import type { GuardFailure, ProblemCustomizer, ProblemDetails } from './types.js'
 
 /** The media type of every refusal body. */
@@ -53,6 +54,14 @@ function quoted(value: string): string {
 
 /** RFC 6750 §3: no error code when credentials are absent, `invalid_token` when they were rejected. */
 function wwwAuthenticate(error: MeshguardError, realm: string): string {
+  // wpt §2.1: a WIMSE-receiving service challenges with the parameterless `WPT` scheme.
+  const wpt = wptChallengeOf(error)
+  if (wpt === 'WPT') return 'WPT'
+  if (wpt !== undefined) return `WPT, ${bearerChallenge(error, realm)}`
+  return bearerChallenge(error, realm)
+}
+
+function bearerChallenge(error: MeshguardError, realm: string): string {
   if (error.code === 'ERR_AUTHZ_IDENTITY_MISSING') return `Bearer realm=${quoted(realm)}`
   return `Bearer realm=${quoted(realm)}, error="invalid_token"`
 }

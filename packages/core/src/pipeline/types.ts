@@ -26,8 +26,9 @@ export interface RequestView<Req = unknown> {
   /** Request path without the query string, when the adapter has it at hand. Never used for decisions. */
   path?: string | undefined
   /**
-   * The request target as received (path and query, e.g. `req.url`). At the edge, a DPoP proof's
-   * `htu` is checked against the edge's public origin plus this target's path. Adapters set it.
+   * The request target as received (path and query, before any router rewrote it, e.g. `req.url`).
+   * At the edge, a DPoP proof's `htu` is checked against the edge's public origin plus this target's
+   * path; on a WIMSE callee, a WPT's `aud` against a configured origin plus this path. Adapters set it.
    */
   target?: string | undefined
   /** The route pattern (`/reviews/:id`), when the framework knows it; low-cardinality, for spans. */
@@ -204,9 +205,9 @@ export interface VerifiedCallerLike {
  * `UnavailableError` (503, e.g. JWKS down). `createIdentityVerifier` returns one.
  */
 export interface IdentityVerifierLike<Caller extends VerifiedCallerLike = VerifiedCaller> {
-  verify(headers: HeaderView, options: { actor: ActorRequirement; newTransactionId?: string }): Promise<Caller>
+  verify(headers: HeaderView, options: { actor: ActorRequirement; newTransactionId?: string; target?: string | undefined }): Promise<Caller>
   /** Optional: the same answer, synchronously when it can be (throws where `verify` rejects). */
-  verifyNow?(headers: HeaderView, options: { actor: ActorRequirement; newTransactionId?: string }): Caller | Promise<Caller>
+  verifyNow?(headers: HeaderView, options: { actor: ActorRequirement; newTransactionId?: string; target?: string | undefined }): Caller | Promise<Caller>
 }
 
 /**

@@ -50,6 +50,12 @@ export interface OutboundIdentityRequest {
   txnToken?: string | undefined
   /** The transaction id; defaults to `caller.transactionId`. */
   transactionId?: string | undefined
+  /** The target URI of this attempt (no query or fragment): a WIMSE proof's default `aud`. */
+  target?: string | undefined
+  /** A destination's configured WPT audience, when it overrides the target URI. */
+  proofAudience?: string | undefined
+  /** Values of the context-token headers the minting side binds (`oth`), by lower-case name. */
+  contextTokens?: Readonly<Record<string, string>> | undefined
 }
 
 /** The minting side of a service's identity. */

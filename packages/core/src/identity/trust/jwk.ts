@@ -9,15 +9,20 @@ function algorithmsOf(jwk: PublicJwk): string[] {
   return JWS_ALGORITHMS.filter((alg) => alg.jwkKeyType === jwk.kty && (alg.jwkCurve === undefined || alg.jwkCurve === jwk.crv)).map((alg) => alg.name)
 }
 
+/** The `use` values of keys that verify workload and actor tokens: SPIFFE bundles mark theirs `jwt-svid`. */
+export const TOKEN_KEY_USES: ReadonlySet<string> = new Set(['sig', 'jwt-svid'])
+/** The `use` values of keys that verify WITs: SPIFFE WIT bundles mark theirs `wit-svid` (never a `jwt-svid` key). */
+export const WIT_KEY_USES: ReadonlySet<string> = new Set(['sig', 'wit-svid'])
+
 /**
  * Checks one JWK of a bundle and turns it into a {@link KeyEntry}, or says why it must be ignored.
- * SPIFFE bundles mark keys `use: "jwt-svid"`; plain JWKS use `sig` or nothing.
+ * Plain JWKS use `sig` or nothing; SPIFFE bundles mark each key with what it verifies (`uses`).
  */
-export function toKeyEntry(raw: unknown): KeyEntry | { ignored: string } {
+export function toKeyEntry(raw: unknown, uses: ReadonlySet<string> = TOKEN_KEY_USES): KeyEntry | { ignored: string } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ignored: 'not_an_object' }
   const jwk = raw as PublicJwk
   if (typeof jwk.kid !== 'string' || jwk.kid.length === 0) return { ignored: 'kid_missing' }
-  if (jwk.use !== undefined && jwk.use !== 'sig' && jwk.use !== 'jwt-svid') return { ignored: 'use_not_sig' }
+  if (jwk.use !== undefined && !uses.has(jwk.use)) return { ignored: 'use_not_sig' }
   if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) {
     return { ignored: 'key_ops_without_verify' }
   }
@@ -53,13 +58,13 @@ export function toKeyEntry(raw: unknown): KeyEntry | { ignored: string } {
 }
 
 /** Builds a kid → key map from a JWKS document, reporting every ignored key. */
-export function toKeyMap(jwks: unknown, onIgnored: (reason: string) => void): Map<string, KeyEntry> {
+export function toKeyMap(jwks: unknown, onIgnored: (reason: string) => void, uses?: ReadonlySet<string>): Map<string, KeyEntry> {
   const keys = new Map<string, KeyEntry>()
   const list = typeof jwks === 'object' && jwks !== null ? (jwks as { keys?: unknown }).keys : undefined
   if (!Array.isArray(list)) throw new TypeError('a JWKS must be an object with a "keys" array')
   const duplicates = new Set<string>()
   for (const raw of list) {
-    const entry = toKeyEntry(raw)
+    const entry = toKeyEntry(raw, uses)
     if ('ignored' in entry) {
       onIgnored(entry.ignored)
       continue

@@ -37,7 +37,7 @@ class FileKeyStore implements KeyStore {
   }
   private read(): Map<string, KeyEntry> {
     const text = readFileSync(this.source, 'utf8')
-    return toKeyMap(JSON.parse(text), (reason) => this.context.emit({ type: 'jwk_ignored', source: this.source, reason }))
+    return toKeyMap(JSON.parse(text), (reason) => this.context.emit({ type: 'jwk_ignored', source: this.source, reason }), this.context.keyUses)
   }
   private refreshIfChanged(): void {
     const now = this.context.clock()
@@ -82,7 +82,7 @@ export function createKeyStore(keys: KeySourceOptions, option: string, context: 
         // (e.g. SPIFFE `x509-svid` keys next to `jwt-svid` ones) are skipped, as the standard says.
         if (reason === 'private_key_material') throw new ConfigError(`${option}.jwks`, 'contains private key material')
         context.emit({ type: 'jwk_ignored', source: 'inline', reason })
-      })
+      }, context.keyUses)
       return new StaticKeyStore('inline', map)
     } catch (err) {
       if (err instanceof ConfigError) throw err

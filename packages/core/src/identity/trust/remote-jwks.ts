@@ -152,7 +152,7 @@ export class RemoteJwks implements KeyStore {
     const started = performance.now()
     try {
       const json = await fetchJson({ url: this.url, headers: this.headers, fetch: this.fetchImpl, maxBytes: MAX_JWKS_BYTES, label: 'JWKS' }, signal)
-      const keys = toKeyMap(json, (reason) => this.context.emit({ type: 'jwk_ignored', source: this.source, reason }))
+      const keys = toKeyMap(json, (reason) => this.context.emit({ type: 'jwk_ignored', source: this.source, reason }), this.context.keyUses)
       // Past its deadline this fetch was already reported as failed; a newer one may be running.
       if (generation !== this.generation) return
       this.keys = keys

@@ -2,6 +2,7 @@ import { ConfigError } from '../../errors.js'
 import { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS } from '../jws-algorithms.js'
 import { IssuerFamily } from './issuer-family.js'
 import { createKeyStore } from './key-store.js'
+import { WIT_KEY_USES } from './jwk.js'
 import { deepFreeze } from '../../internal/deep-freeze.js'
 import { bareRecord } from '../../internal/own.js'
 import { ACCESS_TOKEN_TYP, normalizeTyp, TOKEN_CLAIMS, WORKLOAD_TOKEN_TYP } from '../wire.js'
@@ -15,6 +16,7 @@ import type {
   TrustCounters,
   TrustEvent,
   TxnTokenServiceTrust,
+  WorkloadIssuerTrust,
   WorkloadTrustAnchor,
 } from './types.js'
 import { TXN_TOKEN_TYP } from '../txn-wire.js'
@@ -75,6 +77,7 @@ export class TrustBundle {
   /** @internal The trusted Txn-Token Service, when Txn-Tokens are accepted. */
   readonly txnTokenService: ResolvedTxnTokenService | undefined
   private readonly families: IssuerFamily[] = []
+  private readonly witIssuers = new Map<string, ResolvedWorkloadIssuer>()
   private readonly totals: TrustCounters = {
     jwksFetches: 0,
     jwksFetchFailures: 0,
@@ -104,8 +107,10 @@ export class TrustBundle {
       },
     }
     this.report = context.emit
-    if (!Array.isArray(options.workloads)) throw new ConfigError('trust.workloads', 'must be a list of trust anchors')
-    options.workloads.forEach((anchor, i) => {
+    // A callee that trusts only WIT issuers lists no per-caller anchors at all.
+    const workloads = options.workloads ?? (options.workloadIssuers === undefined ? undefined : [])
+    if (!Array.isArray(workloads)) throw new ConfigError('trust.workloads', 'must be a list of trust anchors')
+    workloads.forEach((anchor, i) => {
       const resolved = resolveWorkloadAnchor(anchor, `trust.workloads[${i}]`, context)
       const list = this.workloadsByIssuer.get(resolved.issuer) ?? []
       list.push(resolved)
@@ -123,6 +128,13 @@ export class TrustBundle {
     })
     checkActorIdPrefixes([...this.actorsByIssuer.values()].map((a) => a.actorIdPrefix))
     this.txnTokenService = options.txnTokens === undefined ? undefined : resolveTxnTokenService(options.txnTokens, context)
+    const witIssuers = options.workloadIssuers ?? []
+    if (!Array.isArray(witIssuers)) throw new ConfigError('trust.workloadIssuers', 'must be a list of { trustDomain, keys }')
+    witIssuers.forEach((issuer, i) => {
+      const resolved = resolveWorkloadIssuer(issuer, `trust.workloadIssuers[${i}]`, context)
+      if (this.witIssuers.has(resolved.trustDomain)) throw new ConfigError(`trust.workloadIssuers[${i}].trustDomain`, 'has an issuer already: one issuer key set per trust domain')
+      this.witIssuers.set(resolved.trustDomain, resolved)
+    })
     families.forEach((family, i) => this.families.push(new IssuerFamily(family, `trust.actorIssuerFamilies[${i}]`, context, resolveActorIssuer)))
   }
 
@@ -134,6 +146,16 @@ export class TrustBundle {
   /** @internal Anchors whose `iss` is exactly `issuer` (`undefined`: tokens without `iss`). */
   workloadAnchors(issuer: string | undefined): readonly ResolvedWorkloadAnchor[] {
     return this.workloadsByIssuer.get(issuer) ?? []
+  }
+
+  /** @internal The WIT issuer of a trust domain, if one is configured. */
+  workloadIssuer(trustDomain: string): ResolvedWorkloadIssuer | undefined {
+    return this.witIssuers.get(trustDomain)
+  }
+
+  /** @internal Whether any WIT issuer is configured (WIT/WPT requests are accepted at all). */
+  get acceptsWorkloadProofs(): boolean {
+    return this.witIssuers.size > 0
   }
 
   /** @internal The actor issuer with exactly this `iss`. */
@@ -321,4 +343,44 @@ function resolveTxnTokenService(options: TxnTokenServiceTrust, context: KeyStore
     algorithms: algorithmSet(options.algorithms, `${at}.algorithms`),
     maxLifetime: seconds(options.maxLifetime, 300, `${at}.maxLifetime`),
   }
+}
+
+/** @internal A WIT issuer after validation. */
+export interface ResolvedWorkloadIssuer {
+  readonly trustDomain: string
+  readonly issuer: string | undefined
+  readonly keys: KeyStore
+  readonly algorithms: ReadonlySet<string>
+  readonly proofAlgorithms: ReadonlySet<string>
+  readonly attributeAuthority: boolean
+  readonly roles: readonly string[]
+}
+
+const TRUST_DOMAIN_NAME = /^[a-z0-9._-]{1,255}$/
+
+/** Validates one WIT issuer once (option paths under `trust.workloadIssuers[i]`). */
+function resolveWorkloadIssuer(options: WorkloadIssuerTrust, at: string, context: KeyStoreContext): ResolvedWorkloadIssuer {
+  if (typeof options !== 'object' || options === null) throw new ConfigError(at, 'must be { trustDomain, keys }')
+  if (typeof options.trustDomain !== 'string' || !TRUST_DOMAIN_NAME.test(options.trustDomain)) {
+    throw new ConfigError(`${at}.trustDomain`, 'must be a trust domain name (lower-case [a-z0-9._-])')
+  }
+  if (options.issuer !== undefined && (typeof options.issuer !== 'string' || options.issuer === '')) {
+    throw new ConfigError(`${at}.issuer`, 'must be a non-empty string')
+  }
+  if (options.attributeAuthority !== undefined && typeof options.attributeAuthority !== 'boolean') {
+    throw new ConfigError(`${at}.attributeAuthority`, 'must be a boolean')
+  }
+  if (typeof options.keys === 'object' && options.keys !== null && 'discovery' in options.keys) {
+    throw new ConfigError(`${at}.keys`, 'must be { jwks }, { jwksFile } or { jwksUrl }: a WIT issuer\'s keys are configured, never discovered')
+  }
+  return Object.freeze({
+    trustDomain: options.trustDomain,
+    issuer: options.issuer,
+    // A SPIFFE bundle's `wit-svid` keys sign WITs; its `jwt-svid` keys never do.
+    keys: createKeyStore(options.keys, `${at}.keys`, { ...context, keyUses: WIT_KEY_USES }),
+    algorithms: algorithmSet(options.algorithms, `${at}.algorithms`),
+    proofAlgorithms: algorithmSet(options.proofAlgorithms, `${at}.proofAlgorithms`),
+    attributeAuthority: options.attributeAuthority === true,
+    roles: roleList(options.roles, `${at}.roles`),
+  })
 }

@@ -198,8 +198,8 @@ export interface TrustCounters {
 
 /** Options of {@link createTrustBundle}. */
 export interface TrustBundleOptions {
-  /** Signers of workload tokens. */
-  workloads: WorkloadTrustAnchor[]
+  /** Signers of self-signed (or token-file) workload tokens. Optional when `workloadIssuers` is set. */
+  workloads?: WorkloadTrustAnchor[] | undefined
   /** Issuers of actor tokens. @defaultValue none (actor tokens are then rejected) */
   actors?: ActorIssuer[] | undefined
   /**
@@ -207,6 +207,13 @@ export interface TrustBundleOptions {
    * actor credential (bound to the workload token by `txn` and `tth`). @defaultValue none (Txn-Tokens are rejected)
    */
   txnTokens?: TxnTokenServiceTrust | undefined
+  /**
+   * WIMSE workload issuers: per trust domain, the one issuer whose key set signs that domain's
+   * Workload Identity Tokens. With them, requests with `Workload-Identity-Token` and
+   * `Authorization: WPT` are accepted, and the callee's trust no longer grows with its callers.
+   * @defaultValue none (WIT/WPT requests are refused)
+   */
+  workloadIssuers?: WorkloadIssuerTrust[] | undefined
   /** Families of actor issuers, one tenant each (consulted after `actors`). @defaultValue none */
   actorIssuerFamilies?: ActorIssuerFamily[] | undefined
   /** Called for every trust event; exceptions it throws are swallowed. */
@@ -229,6 +236,31 @@ export interface TxnTokenServiceTrust {
   algorithms?: string[] | undefined
   /** Maximum `exp - iat`, seconds. @defaultValue 300 */
   maxLifetime?: number | undefined
+}
+
+/**
+ * The identity server of one trust domain (creds §3): its key set verifies every WIT whose `sub` is
+ * in `trustDomain`. Keys are never taken from a URL found in a token.
+ */
+export interface WorkloadIssuerTrust {
+  /** The trust domain, e.g. `example.org`: WITs with `sub` = `spiffe://example.org/...` (or `wimse://`). */
+  trustDomain: string
+  /** The issuer's public keys: `{ jwks }`, `{ jwksFile }` or `{ jwksUrl }`. WITs must carry a `kid`. */
+  keys: KeySourceOptions
+  /** When set, the exact `iss` every WIT must carry. @defaultValue not checked (`iss` is RECOMMENDED only) */
+  issuer?: string | undefined
+  /**
+   * Whether this issuer may assert roles and attributes in the `https://meshguard.dev/wit` claim
+   * (`{ roles, attr }` → principal roles and `principal.attr.wit`). Otherwise the claim grants nothing.
+   * @defaultValue false
+   */
+  attributeAuthority?: boolean | undefined
+  /** Algorithms the issuer may sign WITs with. @defaultValue EdDSA, ES256, ES384, PS256, RS256 */
+  algorithms?: string[] | undefined
+  /** Algorithms a WIT's `cnf.jwk.alg` (the proof algorithm) may name. @defaultValue EdDSA, ES256, ES384, PS256, RS256 */
+  proofAlgorithms?: string[] | undefined
+  /** Roles this service grants every workload of the domain (beside the identifier's last segment). @defaultValue none */
+  roles?: string[] | undefined
 }
 
 /** A verification key from a bundle, with the algorithms it may be used with. */
@@ -263,6 +295,8 @@ export interface KeyStore {
 export interface KeyStoreContext {
   emit(event: TrustEvent): void
   clock(): number
+  /** The JWK `use` values this store's keys may carry. @defaultValue `sig`, `jwt-svid` */
+  readonly keyUses?: ReadonlySet<string> | undefined
 }
 
 /** @internal An actor issuer after validation. */

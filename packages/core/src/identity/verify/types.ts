@@ -21,6 +21,41 @@ export interface VerifyCallOptions {
    * @defaultValue a new random UUID
    */
   newTransactionId?: string | undefined
+  /**
+   * The request-target as received (`/reviews/7?x=1`, from `req.originalUrl` or the raw URL). A WPT's
+   * `aud` must be one of `wimse.origins` followed by this path (query ignored); adapters pass it.
+   * @defaultValue none (only `wimse.audiences` aliases can then match)
+   */
+  target?: string | undefined
+}
+
+/**
+ * How a callee receives WIMSE workload credentials (`Workload-Identity-Token` + `Authorization: WPT`),
+ * next to `trust.workloadIssuers`. Durations in seconds.
+ */
+export interface WimseReceiverOptions {
+  /**
+   * This service's external origins (`https://reviews.example.org`): a WPT's `aud` must be one of them
+   * followed by the request path. Taken from configuration only, never from `Host` or `X-Forwarded-Host`.
+   */
+  origins?: string[] | undefined
+  /** Whole `aud` values also accepted (where proxies rewrite URIs), e.g. this service's SPIFFE ID. */
+  audiences?: string[] | undefined
+  /**
+   * `wpt`: only WIT/WPT requests; a `Bearer` workload token is refused (`wpt_required`).
+   * `wpt-and-bearer`: also the self-signed profile, during a migration (dispatched on the
+   * `Authorization` scheme; a request with a WIT never falls back to `Bearer`).
+   * @defaultValue `'wpt'`
+   */
+  accept?: 'wpt' | 'wpt-and-bearer' | undefined
+  /** Longest WPT lifetime accepted (`exp - now`), at most 300. @defaultValue 60 */
+  maxWptTtl?: number | undefined
+  /** Clock skew tolerated on WIT and WPT times, at most 120. @defaultValue 30 */
+  clockSkew?: number | undefined
+  /** Context-token headers a WPT's `oth` may bind (any case); others in `oth` are refused. @defaultValue none */
+  otherTokens?: string[] | undefined
+  /** Verified WITs kept (by SHA-256, until their `exp`). @defaultValue 10000 */
+  witCacheSize?: number | undefined
 }
 
 /** Mapped roles and attributes of a workload. */
@@ -73,8 +108,11 @@ export interface ClaimMappingOptions {
 
 /** Options of {@link createIdentityVerifier}. */
 export interface IdentityVerifierOptions {
-  /** This service's audience name(s); workload tokens must be minted for one of them. */
-  audience: string | string[]
+  /**
+   * This service's audience name(s); self-signed workload tokens must be minted for one of them.
+   * Optional for a service that accepts WIT/WPT only (`wimse.accept: 'wpt'`).
+   */
+  audience?: string | string[] | undefined
   /** `exact`: `aud` is exactly one of ours; `contains`: ours is among several. @defaultValue `'exact'` */
   audienceMode?: 'exact' | 'contains' | undefined
   /** The trust bundle (shared between verifiers) or its options. */
@@ -109,6 +147,13 @@ export interface IdentityVerifierOptions {
   /** Milliseconds clock. @defaultValue `Date.now` */
   clock?: (() => number) | undefined
   /**
+   * WIMSE workload credentials (WIT + WPT); required when the trust bundle has `workloadIssuers`.
+   * WPTs are single-use: their `(sub, jti)` go to `replay.store` (or an in-memory store) whether or
+   * not `replay` is configured.
+   * @defaultValue off
+   */
+  wimse?: WimseReceiverOptions | undefined
+  /**
    * One-time use of workload tokens: each `jti` is accepted once at this service (`token_replayed`
    * after that, `claim_missing` without `jti`). Off when absent.
    * @defaultValue off
@@ -132,4 +177,10 @@ export interface VerifierStats extends TrustCounters, ReplayCounters {
   cacheMisses: number
   /** Entries in the cache now. */
   cacheSize: number
+  /** WIMSE: requests whose WIT came from the verified-WIT cache (0 without `wimse`). */
+  witCacheHits: number
+  /** WIMSE: requests whose WIT was verified afresh. */
+  witCacheMisses: number
+  /** WIMSE: verified WITs held now (at most `wimse.witCacheSize`). */
+  witCacheSize: number
 }

@@ -7,6 +7,7 @@ import { ReplayGuard } from './replay.js'
 import { RevocationGuard } from './revocation.js'
 import { TrustBundle } from '../trust/trust-bundle.js'
 import type { ClaimMappingOptions, IdentityVerifierOptions } from './types.js'
+import { resolveWimseSettings, type WimseSettings } from './wimse-settings.js'
 
 /** A verifier's options after validation, with every default applied. */
 export interface VerifierSettings {
@@ -35,6 +36,12 @@ export interface VerifierSettings {
   readonly replay: ReplayGuard | undefined
   /** Revocation checks, when configured. */
   readonly revocation: RevocationGuard | undefined
+  /** WIMSE receiving (WIT + WPT), when the trust bundle has workload issuers. */
+  readonly wimse: WimseSettings | undefined
+  /** One-time use of WPTs, by `(sub, jti)`: always on when `wimse` is. */
+  readonly wptReplay: ReplayGuard | undefined
+  /** The default workload mapping is a pure function of its input (a custom one may not be). */
+  readonly mapsWorkloadPurely: boolean
 }
 
 function positiveInteger(value: number | undefined, fallback: number, option: string, min = 1): number {
@@ -50,7 +57,18 @@ function positiveInteger(value: number | undefined, fallback: number, option: st
  */
 export function resolveVerifierSettings(options: IdentityVerifierOptions): VerifierSettings {
   if (typeof options !== 'object' || options === null) throw new ConfigError('identity', 'must be an object')
-  const audiences = typeof options.audience === 'string' ? [options.audience] : options.audience
+  const trust = options.trust instanceof TrustBundle ? options.trust : new TrustBundle(options.trust)
+  if (trust.acceptsWorkloadProofs && options.wimse === undefined) {
+    throw new ConfigError('identity.wimse', 'is required with trust.workloadIssuers: name this service\'s origins (the WPT "aud")')
+  }
+  if (!trust.acceptsWorkloadProofs && options.wimse !== undefined) {
+    throw new ConfigError('trust.workloadIssuers', 'must name at least one trust domain\'s WIT issuer when identity.wimse is set')
+  }
+  const wimse = options.wimse === undefined ? undefined : resolveWimseSettings(options.wimse)
+  // A WPT-only service has no self-signed audience; its origins name it (replay keys).
+  const audiences = options.audience === undefined && wimse !== undefined && !wimse.acceptBearer
+    ? [...wimse.calleeNames]
+    : typeof options.audience === 'string' ? [options.audience] : options.audience
   if (!Array.isArray(audiences) || audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
     throw new ConfigError('identity.audience', 'must name this service')
   }
@@ -58,7 +76,6 @@ export function resolveVerifierSettings(options: IdentityVerifierOptions): Verif
   if (audienceMode !== 'exact' && audienceMode !== 'contains') {
     throw new ConfigError('identity.audienceMode', 'must be "exact" or "contains"')
   }
-  const trust = options.trust instanceof TrustBundle ? options.trust : new TrustBundle(options.trust)
   const actorHeader = (options.actorHeader ?? DEFAULT_ACTOR_HEADER).toLowerCase()
   const transactionHeader = (options.transactionHeader ?? DEFAULT_TRANSACTION_HEADER).toLowerCase()
   if (actorHeader === 'authorization' || actorHeader === transactionHeader) {
@@ -72,6 +89,9 @@ export function resolveVerifierSettings(options: IdentityVerifierOptions): Verif
   }
   if (SINGLE_VALUE_HEADERS.has(transactionHeader)) {
     throw new ConfigError('identity.transactionHeader', 'must be a header Node keeps every value of')
+  }
+  if (wimse !== undefined && wimse.otherTokens.some((name) => name === actorHeader || name === txnTokenHeader || name === transactionHeader)) {
+    throw new ConfigError('identity.wimse.otherTokens', 'must not name the actor, Txn-Token or transaction id header')
   }
   const tolerance = options.clockTolerance ?? 30
   if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 60) {
@@ -116,5 +136,8 @@ export function resolveVerifierSettings(options: IdentityVerifierOptions): Verif
     mapsActorPurely: claims.mapActor === undefined,
     replay: options.replay === undefined ? undefined : new ReplayGuard(options.replay, new Set(audiences), tolerance * 1000),
     revocation: options.revocation === undefined ? undefined : new RevocationGuard(options.revocation, { clock, emit: (event) => trust.report(event) }),
+    wimse,
+    wptReplay: wimse === undefined ? undefined : new ReplayGuard(options.replay ?? {}, wimse.calleeNames, wimse.skew * 1000),
+    mapsWorkloadPurely: claims.mapWorkload === undefined,
   })
 }

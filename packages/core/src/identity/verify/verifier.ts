@@ -14,6 +14,9 @@ import type { ActorRequirement, IdentityVerifierOptions, VerifierStats, VerifyCa
 import { resolveVerifierSettings } from './verifier-settings.js'
 import { stillTrusted, type VerifiedActorToken, type VerifiedWorkloadToken } from './verify-token.js'
 import { readTxnTokenHeader, type VerifiedTxnToken } from './txn-token.js'
+import { isWptAuthorization, WIT_HEADER, withWptChallenge } from '../wimse-wire.js'
+import { PrincipalMemo } from './principal-memo.js'
+import { WimseRequestVerifier, type WimseVerified } from './wimse-request.js'
 
 /** Verifies incoming workload and actor tokens and builds the on-behalf-of principal. */
 export interface IdentityVerifier {
@@ -110,7 +113,7 @@ class CallerRecord implements VerifiedCaller {
   readonly #actorToken: string | undefined
   readonly #txnToken: string | undefined
 
-  constructor(verified: Verified, transactionId: string) {
+  constructor(verified: Pick<Verified, 'caller' | 'txnToken' | 'actorToken'>, transactionId: string) {
     const c = verified.caller
     this.workload = c.workload
     this.actor = c.actor
@@ -152,6 +155,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
   const settings = resolveVerifierSettings(options)
   const { trust, actorHeader, transactionHeader, txnTokenHeader, maxHeaderBytes, clock, replay, revocation } = settings
   const pairs = new TokenPairVerifier(settings)
+  const { wimse } = settings
+  const wimseSide = wimse === undefined ? undefined : new WimseRequestVerifier(settings, wimse, new PrincipalMemo())
   const cache = new VerificationCache<Cached>(settings.cacheSize)
   // Concurrent first requests with the same tokens share one verification.
   const inflight = new Map<number, { workloadToken: string; actorToken: string | undefined; txnToken: boolean; result: Promise<Verified> }>()
@@ -167,15 +172,76 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     }
   }
 
-  function verifyNow(headers: HeaderView, callOptions: VerifyCallOptions = {}): MaybePromise<VerifiedCaller> {
-    if (typeof headers !== 'object' || headers === null) throw new IdentityMissingError('no credentials')
+  function requirementOf(callOptions: VerifyCallOptions): ActorRequirement {
     const requirement = callOptions.actor ?? 'optional'
     if (requirement !== 'required' && requirement !== 'forbidden' && requirement !== 'optional') {
       throw new ConfigError('route.actor', 'must be "required", "forbidden" or "optional"')
     }
+    return requirement
+  }
+
+  function verifyNow(headers: HeaderView, callOptions: VerifyCallOptions = {}): MaybePromise<VerifiedCaller> {
+    if (typeof headers !== 'object' || headers === null) throw new IdentityMissingError('no credentials')
+    const requirement = requirementOf(callOptions)
+    return verifyBearer(headers, singleHeader(headers, 'authorization', 'workload', maxHeaderBytes), callOptions, requirement)
+  }
+
+  /**
+   * A WIMSE-receiving service's entry: a request with `Authorization: WPT` or a WIT goes the WPT way
+   * and never falls back to `Bearer`; a `Bearer` request is served only while both profiles are
+   * accepted. Every 401 of a WPT request challenges with `WPT`.
+   */
+  function verifyWithWimse(headers: HeaderView, callOptions: VerifyCallOptions = {}): MaybePromise<VerifiedCaller> {
+    const acceptBearer = (wimse as NonNullable<typeof wimse>).acceptBearer
+    let challenge: 'WPT' | 'WPT, Bearer' = acceptBearer ? 'WPT, Bearer' : 'WPT'
+    let bearer: { authorization: string; requirement: ActorRequirement }
+    try {
+      if (typeof headers !== 'object' || headers === null) throw new IdentityMissingError('no credentials')
+      const requirement = requirementOf(callOptions)
+      const authorization = singleHeader(headers, 'authorization', 'workload', maxHeaderBytes)
+      const wptRequest = authorization === undefined ? headers[WIT_HEADER] !== undefined : isWptAuthorization(authorization.trimStart())
+      if (wptRequest || headers[WIT_HEADER] !== undefined) {
+        challenge = 'WPT'
+        const result = verifyWpt(headers, authorization, callOptions, requirement)
+        return isPromise(result) ? result.then(undefined, (err: unknown) => { throw withWptChallenge(err, 'WPT') }) : result
+      }
+      if (authorization === undefined || authorization.trim() === '') throw new IdentityMissingError('workload proof required', { tokenKind: 'workload' })
+      if (!acceptBearer) throw new IdentityError('wpt_required', 'this service accepts workload proof tokens only ("Authorization: WPT")', { tokenKind: 'workload' })
+      bearer = { authorization, requirement }
+    } catch (err) {
+      throw withWptChallenge(err, challenge)
+    }
+    // The self-signed profile, unchanged: its failures challenge with Bearer alone.
+    return verifyBearer(headers, bearer.authorization, callOptions, bearer.requirement)
+  }
+
+  function verifyWpt(headers: HeaderView, authorization: string | undefined, callOptions: VerifyCallOptions, requirement: ActorRequirement): MaybePromise<VerifiedCaller> {
+    const headerTxn = transactionIdHeader(headers, transactionHeader)
+    const result = (wimseSide as WimseRequestVerifier).verify(headers, authorization, callOptions.target, clock())
+    return isPromise(result)
+      ? result.then((verified) => answerWpt(verified, headerTxn, callOptions.newTransactionId, requirement))
+      : answerWpt(result, headerTxn, callOptions.newTransactionId, requirement)
+  }
+
+  /** The caller of a verified WIMSE request, once the route's actor rule and the transaction id agree. */
+  function answerWpt(verified: WimseVerified, headerTxn: string | undefined, newTransactionId: string | undefined, requirement: ActorRequirement): MaybePromise<VerifiedCaller> {
+    checkRequirement(requirement, requirement === 'required' ? verified.caller.actor !== undefined : verified.txnToken !== undefined)
+    const tokenTxn = verified.caller.txn?.id
+    if (headerTxn !== undefined && tokenTxn !== undefined && headerTxn !== tokenTxn) {
+      throw new IdentityError('txn_mismatch', 'transaction id header differs from the token')
+    }
+    const caller = new CallerRecord(
+      { caller: verified.caller, txnToken: verified.txnToken !== undefined, actorToken: verified.txnToken },
+      tokenTxn ?? headerTxn ?? newTransactionId ?? newRequestId(),
+    )
+    if (revocation === undefined) return caller
+    const usable = revocation.check('workload', verified.wit.claims)
+    return isPromise(usable) ? usable.then(() => caller) : caller
+  }
+
+  function verifyBearer(headers: HeaderView, authorization: string | undefined, callOptions: VerifyCallOptions, requirement: ActorRequirement): MaybePromise<VerifiedCaller> {
     // Every header is read and checked in the same order as without a cache. Reading a token is a
     // pure function of its header value, so a cached entry whose value is equal supplies the token.
-    const authorization = singleHeader(headers, 'authorization', 'workload', maxHeaderBytes)
     const peekedActor = peekSingleHeader(headers, actorHeader)
     const peekedTxn = peekedActor === undefined ? headers[txnTokenHeader] !== undefined : false
     const key =
@@ -255,8 +321,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
 
   return {
     // Rejections, never throws: the promise form is the public contract.
-    verify: async (headers, callOptions) => verifyNow(headers, callOptions),
-    verifyNow,
+    verify: async (headers, callOptions) => (wimse === undefined ? verifyNow : verifyWithWimse)(headers, callOptions),
+    verifyNow: wimse === undefined ? verifyNow : verifyWithWimse,
     trust,
     stats: () => ({
       ...trust.counters(),
@@ -265,6 +331,9 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       cacheHits,
       cacheMisses,
       cacheSize: cache.size,
+      witCacheHits: wimseSide?.witCache.hits ?? 0,
+      witCacheMisses: wimseSide?.witCache.misses ?? 0,
+      witCacheSize: wimseSide?.witCache.size ?? 0,
     }),
   }
 }
