@@ -16,11 +16,17 @@
 // and reported (there should be none).
 //
 // Env: BENCH_ROUNDS (3), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10), BENCH_RATE (1000).
+//
+// Before/after on a shared machine: BENCH_BASELINE=<another checkout, built> adds a third server,
+// "base", the TTS from that checkout, in the same interleaved rounds; the summary then gives the
+// paired ratios this ÷ base per round (noise from other load hits both sides of a pair alike).
+// BENCH_SKIP_OIDC=1 leaves oidc-provider out. BENCH_PROFILE_DIR=<dir> runs the servers under
+// `node --cpu-prof` and writes their profiles there.
 import { spawn } from 'node:child_process'
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, URLSearchParams } from 'node:url'
@@ -48,9 +54,9 @@ async function listen(handler) {
   return `http://127.0.0.1:${server.address().port}`
 }
 
-async function serveTts(config) {
-  const { EmbeddedEngine, createAuditLog, functionSink } = await import(join(ROOT, 'packages/core/dist/index.js'))
-  const { createTxnTokenService } = await import(join(ROOT, 'packages/txn-token-service/dist/index.js'))
+async function serveTts(config, root) {
+  const { EmbeddedEngine, createAuditLog, functionSink } = await import(join(root, 'packages/core/dist/index.js'))
+  const { createTxnTokenService } = await import(join(root, 'packages/txn-token-service/dist/index.js'))
   const handler = { current: null }
   const url = await listen(handler)
   const { createPrivateKey } = await import('node:crypto')
@@ -60,7 +66,7 @@ async function serveTts(config) {
     signingKeys: [{ key: createPrivateKey(config.ttsKeyPem), kid: 'tts-1' }],
     trust: { workloads: [{ issuer: GATEWAY, keys: { jwks: { keys: [config.gatewayJwk] } } }] },
     subjectIssuers: [{ issuer: SUBJECT_ISSUER, keys: { jwks: { keys: [config.idpJwk] } }, audiences: [API], user: { attributeClaims: ['department'] } }],
-    engine: await EmbeddedEngine.fromDirectory(join(ROOT, 'packages/txn-token-service/policy')),
+    engine: await EmbeddedEngine.fromDirectory(join(root, 'packages/txn-token-service/policy')),
     audit: createAuditLog({ sinks: [functionSink(() => {})] }),
   })
   handler.current = service.handler
@@ -104,8 +110,11 @@ async function serveOidcProvider(config) {
 }
 
 async function serverMain(kind, configPath) {
+  // A clean exit on SIGTERM, so `--cpu-prof` writes its profile.
+  process.on('SIGTERM', () => process.exit(0))
   const config = JSON.parse(readFileSync(configPath, 'utf8'))
-  const started = kind === 'tts' ? await serveTts(config) : await serveOidcProvider(config)
+  const started =
+    kind === 'oidc' ? await serveOidcProvider(config) : await serveTts(config, kind === 'base' ? process.env.BENCH_BASELINE : ROOT)
   process.stdout.write(`${JSON.stringify(started)}\n`)
 }
 
@@ -122,7 +131,7 @@ function bodies(kind, config, tokenEndpoint, count) {
     const iat = now()
     const assertion = jws(key, 'EdDSA', { kid: 'gateway-1', typ: 'workload+jwt' }, { iss: GATEWAY, sub: GATEWAY, aud: tokenEndpoint, iat, exp: iat + 300, jti: randomUUID() })
     const form =
-      kind === 'tts'
+      kind !== 'oidc'
         ? { grant_type: TOKEN_EXCHANGE, requested_token_type: TXN_TOKEN, audience: TRUST_DOMAIN, scope: 'review.read', subject_token: subject, subject_token_type: ACCESS_TOKEN }
         : { grant_type: 'client_credentials', resource: API, scope: 'review.read' }
     out.push(new URLSearchParams({ ...form, client_assertion_type: JWT_BEARER, client_assertion: assertion }).toString())
@@ -131,7 +140,8 @@ function bodies(kind, config, tokenEndpoint, count) {
 }
 
 function startServer(kind, configPath) {
-  const child = spawn(process.execPath, [SELF, 'server', kind, configPath], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } })
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : []
+  const child = spawn(process.execPath, [...profile, SELF, 'server', kind, configPath], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } })
   const rl = createInterface({ input: child.stdout })
   return new Promise((resolve, reject) => {
     rl.once('line', (line) => resolve({ child, ...JSON.parse(line) }))
@@ -153,7 +163,11 @@ async function measure(kind, configPath, config, settings) {
     }
     return results
   } finally {
-    server.child.kill('SIGKILL')
+    const exited = new Promise((resolve) => server.child.once('exit', resolve))
+    server.child.kill('SIGTERM')
+    const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(timer)
   }
 }
 
@@ -179,11 +193,14 @@ async function main() {
   const configPath = join(dir, 'config.json')
   writeFileSync(configPath, JSON.stringify(config))
   const local = { ...config, gatewayKey: gateway.privateKey, idpKey: idp.privateKey }
+  const kinds = ['tts', ...(process.env.BENCH_BASELINE ? ['base'] : []), ...(process.env.BENCH_SKIP_OIDC === '1' ? [] : ['oidc'])]
   console.log(`Txn-Token Service vs oidc-provider client_credentials; ${settings.rounds} rounds, ${settings.durationS} s windows, ${settings.connections} connections, rate mode ${settings.rate}/s; Node ${process.version}`)
-  const all = { tts: [], oidc: [] }
+  if (process.env.BENCH_BASELINE) console.log(`base: the TTS built in ${process.env.BENCH_BASELINE}`)
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  const all = { tts: [], base: [], oidc: [] }
   try {
     for (let round = 0; round < settings.rounds; round++) {
-      const order = round % 2 === 0 ? ['tts', 'oidc'] : ['oidc', 'tts']
+      const order = round % 2 === 0 ? kinds : [...kinds].reverse()
       for (const kind of order) {
         const result = await measure(kind, configPath, local, settings)
         all[kind].push(result)
@@ -201,11 +218,15 @@ async function main() {
     const rs = all[kind]
     return `${label.padEnd(34)} rate ${settings.rate}/s: p50 ${median(rs.map((r) => r.rate.p50)).toFixed(2)} ms, p99 ${median(rs.map((r) => r.rate.p99)).toFixed(2)} ms | max: ${median(rs.map((r) => r.max.rps)).toFixed(0)} tok/s, p50 ${median(rs.map((r) => r.max.p50)).toFixed(2)} ms, p99 ${median(rs.map((r) => r.max.p99)).toFixed(2)} ms`
   }
-  console.log('\nmedians over rounds')
+  console.log(`\nmedians over rounds (load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')})`)
   console.log(line('tts', 'TTS token exchange (txn_token)'))
-  console.log(line('oidc', 'oidc-provider client_credentials'))
-  const ratios = all.tts.map((r, i) => r.max.rps / all.oidc[i].max.rps)
-  console.log(`throughput TTS ÷ oidc-provider (paired by round): ${median(ratios).toFixed(2)}`)
+  if (all.base.length > 0) console.log(line('base', 'TTS baseline (BENCH_BASELINE)'))
+  if (all.oidc.length > 0) console.log(line('oidc', 'oidc-provider client_credentials'))
+  const paired = (other, pick) => median(all.tts.map((r, i) => pick(r) / pick(all[other][i]))).toFixed(2)
+  if (all.oidc.length > 0) console.log(`throughput TTS ÷ oidc-provider (paired by round): ${paired('oidc', (r) => r.max.rps)}`)
+  if (all.base.length > 0) {
+    console.log(`TTS ÷ baseline (paired by round): throughput ${paired('base', (r) => r.max.rps)}, p50 at ${settings.rate}/s ${paired('base', (r) => r.rate.p50)}, p99 at ${settings.rate}/s ${paired('base', (r) => r.rate.p99)}`)
+  }
 }
 
 if (process.argv[2] === 'server') await serverMain(process.argv[3], process.argv[4])
