@@ -1,8 +1,7 @@
 /**
  * Loads a user's module that exports a web application (an Express app or router, a Fastify
  * instance, a Nest application, or a function returning one), tells which framework it is, and
- * imports that adapter's `/testing` entry point from where the user's module would import it: the
- * adapter keeps what each route requires beside the app, so only the app's own copy can read it.
+ * imports that adapter's `/testing` entry point from where the user's module would import it.
  */
 import { createRequire } from 'node:module'
 import { resolve } from 'node:path'
@@ -48,22 +47,16 @@ function pickExport(module: Loose, name: string | undefined, file: string): unkn
 }
 
 /**
- * The adapter's testing entry point, resolved from the user's module (its copy of the adapter),
- * then from the CLI's own location. The adapters are optional for the CLI: a missing one is a
- * clear error naming the package to install.
+ * The adapter's testing entry point, resolved from the user's module: its own copy of the adapter
+ * (another copy would not see what the app's copy recorded). The adapters are optional for the
+ * CLI: a missing one is a clear error naming the package to install.
  */
 async function adapterTesting(framework: Framework, moduleFile: string): Promise<AdapterTesting> {
   const specifier = `@meshguard/${framework}/testing`
-  let url: string
   try {
-    url = pathToFileURL(createRequire(moduleFile).resolve(specifier)).href
-  } catch {
-    url = specifier
-  }
-  try {
-    return (await import(url)) as AdapterTesting
+    return (await import(pathToFileURL(createRequire(moduleFile).resolve(specifier)).href)) as AdapterTesting
   } catch (err) {
-    throw new ConfigError('routes', `a ${framework} app needs the @meshguard/${framework} package: npm install @meshguard/${framework}`, { cause: err })
+    throw new ConfigError('routes', `a ${framework} app needs the @meshguard/${framework} package beside it: npm install @meshguard/${framework}`, { cause: err })
   }
 }
 
