@@ -133,7 +133,7 @@ function copyTree(dir) {
     mkdirSync(dirname(join(dir, file)), { recursive: true })
     cpSync(join(ROOT, file), join(dir, file), { preserveTimestamps: true, verbatimSymlinks: true })
   }
-  const packageDirs = ['.', ...new Set(files.filter((f) => f.endsWith('package.json') && !f.includes('node_modules/')).map((f) => dirname(f)))]
+  const packageDirs = new Set(['.', ...files.filter((f) => f.endsWith('package.json') && !f.includes('node_modules/')).map((f) => dirname(f))])
   for (const pkg of packageDirs) {
     if (existsSync(join(ROOT, pkg, 'node_modules'))) mirrorNodeModules(join(ROOT, pkg, 'node_modules'), join(dir, pkg, 'node_modules'))
     if (existsSync(join(ROOT, pkg, 'dist'))) cpSync(join(ROOT, pkg, 'dist'), join(dir, pkg, 'dist'), { recursive: true, preserveTimestamps: true })
