@@ -16,7 +16,9 @@
 // Latency percentiles come from the float latency of every 2xx response. Non-2xx answers are counted
 // and reported (there should be none).
 //
-// Env: BENCH_ROUNDS (3), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10), BENCH_RATE (1000).
+// Env: BENCH_ROUNDS (3), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10), BENCH_RATE (1000),
+// BENCH_FRESH_SUBJECT=1 (a new subject access token per request instead of one user's token again
+// and again: every subject signature is then checked, none is remembered).
 //
 // Before/after on a shared machine: BENCH_BASELINE=<another checkout, built> adds a third server,
 // "base", the TTS from that checkout, in the same interleaved rounds; the summary then gives the
@@ -141,11 +143,16 @@ async function serverMain(kind, configPath) {
 
 function bodies(kind, config, tokenEndpoint, count) {
   const key = config.gatewayKey
-  const subject = jws(config.idpKey, 'ES256', { kid: 'idp-1', typ: 'at+jwt' }, {
-    iss: SUBJECT_ISSUER, sub: 'alice', aud: API, iat: now(), exp: now() + 3600, scope: 'review.read review.write', roles: ['employee'], department: 'engineering',
-  })
+  const subjectToken = () =>
+    jws(config.idpKey, 'ES256', { kid: 'idp-1', typ: 'at+jwt' }, {
+      iss: SUBJECT_ISSUER, sub: 'alice', aud: API, iat: now(), exp: now() + 3600, scope: 'review.read review.write', roles: ['employee'], department: 'engineering', jti: randomUUID(),
+    })
+  // One user's access token exchanged again and again (an edge without an exchange cache), or a new one each time.
+  const fresh = process.env.BENCH_FRESH_SUBJECT === '1'
+  const shared = subjectToken()
   const out = []
   for (let i = 0; i < count; i++) {
+    const subject = fresh ? subjectToken() : shared
     const iat = now()
     const assertion = jws(key, 'EdDSA', { kid: 'gateway-1', typ: 'workload+jwt' }, { iss: GATEWAY, sub: GATEWAY, aud: tokenEndpoint, iat, exp: iat + 300, jti: randomUUID() })
     const form =
