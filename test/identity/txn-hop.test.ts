@@ -131,9 +131,8 @@ describe('Txn-Tokens end to end over HTTP', () => {
     const edgePolicy = 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: edge_review\n  rules:\n    - actions: [read]\n      effect: EFFECT_ALLOW\n      roles: [employee]\n'
     const decidingGuard = createGuard({
       engine: EmbeddedEngine.fromSources([{ file: 'edge_review.yaml', text: edgePolicy }]),
-      identity: createAccessTokenVerifier({ trust: { workloads: [], actors: ids.trust().actors } }),
       service: 'gateway',
-      edge: { txnTokens: exchangeFor('gateway', 500) },
+      edge: { trust: { workloads: [], actors: ids.trust().actors }, origin: (view) => `http://${String(view.headers['host'])}`, txnTokens: exchangeFor('gateway', 500) },
     })
     gateway.get(
       '/decided/:id',
