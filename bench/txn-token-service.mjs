@@ -11,16 +11,30 @@
 //
 // Two loads per server, rounds interleaved (TTS, then oidc-provider, order swapped each round):
 //   rate   a fixed 1,000 requests/s (autocannon overallRate) for the target "p99 < 10 ms at 1,000 tokens/s"
-//   max    as fast as 10 connections go: throughput
+//   max    as fast as 10 connections go: throughput, and the server's CPU time per token (its
+//          process.cpuUsage over the window ÷ answers: the figure least disturbed by other load)
 // Latency percentiles come from the float latency of every 2xx response. Non-2xx answers are counted
 // and reported (there should be none).
 //
-// Env: BENCH_ROUNDS (3), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10), BENCH_RATE (1000).
+// Env: BENCH_ROUNDS (3), BENCH_WARMUP_S (3), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10), BENCH_RATE (1000),
+// BENCH_FRESH_SUBJECT=1 (a new subject access token per request instead of one user's token again
+// and again: every subject signature is then checked, none is remembered).
+//
+// Before/after on a shared machine: BENCH_BASELINE=<another checkout, built> adds a third server,
+// "base", the TTS from that checkout, in the same interleaved rounds; the summary then gives the
+// paired ratios this ÷ base per round (noise from other load hits both sides of a pair alike).
+// BENCH_SKIP_OIDC=1 leaves oidc-provider out. BENCH_PROFILE_DIR=<dir> runs the servers under
+// `node --cpu-prof` and writes their profiles there.
+//
+// `node bench/txn-token-service.mjs compare` (with BENCH_BASELINE): both builds' services in this
+// one process, no HTTP, exchanges called one at a time in alternating batches (BENCH_BATCHES (30)
+// of BENCH_BATCH (200)); prints the median time per exchange of each and their ratio. On a shared
+// machine this is the steadiest before/after figure: load that drifts hits neighbouring batches alike.
 import { spawn } from 'node:child_process'
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, URLSearchParams } from 'node:url'
@@ -48,23 +62,28 @@ async function listen(handler) {
   return `http://127.0.0.1:${server.address().port}`
 }
 
-async function serveTts(config) {
-  const { EmbeddedEngine, createAuditLog, functionSink } = await import(join(ROOT, 'packages/core/dist/index.js'))
-  const { createTxnTokenService } = await import(join(ROOT, 'packages/txn-token-service/dist/index.js'))
+async function serveTts(config, root) {
   const handler = { current: null }
   const url = await listen(handler)
+  const service = await createTts(config, root, url)
+  handler.current = service.handler
+  return { url, tokenEndpoint: service.tokenEndpoint }
+}
+
+/** The service of the build in `root`, as the benchmark configures it. */
+async function createTts(config, root, url) {
+  const { EmbeddedEngine, createAuditLog, functionSink } = await import(join(root, 'packages/core/dist/index.js'))
+  const { createTxnTokenService } = await import(join(root, 'packages/txn-token-service/dist/index.js'))
   const { createPrivateKey } = await import('node:crypto')
-  const service = createTxnTokenService({
+  return createTxnTokenService({
     issuer: url,
     trustDomain: TRUST_DOMAIN,
     signingKeys: [{ key: createPrivateKey(config.ttsKeyPem), kid: 'tts-1' }],
     trust: { workloads: [{ issuer: GATEWAY, keys: { jwks: { keys: [config.gatewayJwk] } } }] },
     subjectIssuers: [{ issuer: SUBJECT_ISSUER, keys: { jwks: { keys: [config.idpJwk] } }, audiences: [API], user: { attributeClaims: ['department'] } }],
-    engine: await EmbeddedEngine.fromDirectory(join(ROOT, 'packages/txn-token-service/policy')),
+    engine: await EmbeddedEngine.fromDirectory(join(root, 'packages/txn-token-service/policy')),
     audit: createAuditLog({ sinks: [functionSink(() => {})] }),
   })
-  handler.current = service.handler
-  return { url, tokenEndpoint: service.tokenEndpoint }
 }
 
 async function serveOidcProvider(config) {
@@ -104,8 +123,18 @@ async function serveOidcProvider(config) {
 }
 
 async function serverMain(kind, configPath) {
+  // A clean exit on SIGTERM, so `--cpu-prof` writes its profile.
+  process.on('SIGTERM', () => process.exit(0))
+  // CPU time of this process on request: per-token cost, much less sensitive to other load than latency.
+  process.on('message', (message) => {
+    if (message === 'cpu') {
+      const { user, system } = process.cpuUsage()
+      process.send({ cpuUs: user + system })
+    }
+  })
   const config = JSON.parse(readFileSync(configPath, 'utf8'))
-  const started = kind === 'tts' ? await serveTts(config) : await serveOidcProvider(config)
+  const started =
+    kind === 'oidc' ? await serveOidcProvider(config) : await serveTts(config, kind === 'base' ? process.env.BENCH_BASELINE : ROOT)
   process.stdout.write(`${JSON.stringify(started)}\n`)
 }
 
@@ -114,15 +143,20 @@ async function serverMain(kind, configPath) {
 
 function bodies(kind, config, tokenEndpoint, count) {
   const key = config.gatewayKey
-  const subject = jws(config.idpKey, 'ES256', { kid: 'idp-1', typ: 'at+jwt' }, {
-    iss: SUBJECT_ISSUER, sub: 'alice', aud: API, iat: now(), exp: now() + 3600, scope: 'review.read review.write', roles: ['employee'], department: 'engineering',
-  })
+  const subjectToken = () =>
+    jws(config.idpKey, 'ES256', { kid: 'idp-1', typ: 'at+jwt' }, {
+      iss: SUBJECT_ISSUER, sub: 'alice', aud: API, iat: now(), exp: now() + 3600, scope: 'review.read review.write', roles: ['employee'], department: 'engineering', jti: randomUUID(),
+    })
+  // One user's access token exchanged again and again (an edge without an exchange cache), or a new one each time.
+  const fresh = process.env.BENCH_FRESH_SUBJECT === '1'
+  const shared = subjectToken()
   const out = []
   for (let i = 0; i < count; i++) {
+    const subject = fresh ? subjectToken() : shared
     const iat = now()
     const assertion = jws(key, 'EdDSA', { kid: 'gateway-1', typ: 'workload+jwt' }, { iss: GATEWAY, sub: GATEWAY, aud: tokenEndpoint, iat, exp: iat + 300, jti: randomUUID() })
     const form =
-      kind === 'tts'
+      kind !== 'oidc'
         ? { grant_type: TOKEN_EXCHANGE, requested_token_type: TXN_TOKEN, audience: TRUST_DOMAIN, scope: 'review.read', subject_token: subject, subject_token_type: ACCESS_TOKEN }
         : { grant_type: 'client_credentials', resource: API, scope: 'review.read' }
     out.push(new URLSearchParams({ ...form, client_assertion_type: JWT_BEARER, client_assertion: assertion }).toString())
@@ -131,11 +165,20 @@ function bodies(kind, config, tokenEndpoint, count) {
 }
 
 function startServer(kind, configPath) {
-  const child = spawn(process.execPath, [SELF, 'server', kind, configPath], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } })
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : []
+  const child = spawn(process.execPath, [...profile, SELF, 'server', kind, configPath], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } })
   const rl = createInterface({ input: child.stdout })
   return new Promise((resolve, reject) => {
     rl.once('line', (line) => resolve({ child, ...JSON.parse(line) }))
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)))
+  })
+}
+
+/** The server's CPU time so far (µs). */
+function serverCpu(child) {
+  return new Promise((resolve) => {
+    child.once('message', (message) => resolve(message.cpuUs))
+    child.send('cpu')
   })
 }
 
@@ -148,13 +191,34 @@ async function measure(kind, configPath, config, settings) {
     for (const mode of ['rate', 'max']) {
       // Enough single-use assertions that none repeats within the window.
       const forms = bodies(kind, config, server.tokenEndpoint, Math.ceil(settings.durationS * (mode === 'rate' ? settings.rate * 1.2 : 4000)))
+      const cpuBefore = await serverCpu(server.child)
       results[mode] = await load(server.url, '/token', forms, { seconds: settings.durationS, connections: settings.connections, rate: mode === 'rate' ? settings.rate : undefined })
+      results[mode].cpuUs = ((await serverCpu(server.child)) - cpuBefore) / Math.max(1, results[mode].ok + results[mode].bad)
       if (results[mode].used > forms.length) results[mode].assertionsReused = true
     }
     return results
   } finally {
-    server.child.kill('SIGKILL')
+    const exited = new Promise((resolve) => server.child.once('exit', resolve))
+    server.child.kill('SIGTERM')
+    const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(timer)
   }
+}
+
+/** Fresh keys, and the configuration the servers read (public keys, the servers' private keys). */
+function makeConfig() {
+  const gateway = generateKeyPairSync('ed25519')
+  const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const as = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const tts = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const shared = {
+    gatewayJwk: { ...gateway.publicKey.export({ format: 'jwk' }), kid: 'gateway-1', alg: 'EdDSA', use: 'sig' },
+    idpJwk: { ...idp.publicKey.export({ format: 'jwk' }), kid: 'idp-1', alg: 'ES256', use: 'sig' },
+    asJwkPrivate: as.privateKey.export({ format: 'jwk' }),
+    ttsKeyPem: tts.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  }
+  return { shared, keys: { gateway, idp } }
 }
 
 async function main() {
@@ -165,32 +229,28 @@ async function main() {
     connections: Number(process.env.BENCH_CONNECTIONS ?? 10),
     rate: Number(process.env.BENCH_RATE ?? 1000),
   }
-  const gateway = generateKeyPairSync('ed25519')
-  const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const as = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const tts = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const config = {
-    gatewayJwk: { ...gateway.publicKey.export({ format: 'jwk' }), kid: 'gateway-1', alg: 'EdDSA', use: 'sig' },
-    idpJwk: { ...idp.publicKey.export({ format: 'jwk' }), kid: 'idp-1', alg: 'ES256', use: 'sig' },
-    asJwkPrivate: as.privateKey.export({ format: 'jwk' }),
-    ttsKeyPem: tts.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-  }
+  const { shared: config, keys } = makeConfig()
+  const { gateway, idp } = keys
   const dir = mkdtempSync(join(tmpdir(), 'bench-tts-'))
   const configPath = join(dir, 'config.json')
   writeFileSync(configPath, JSON.stringify(config))
   const local = { ...config, gatewayKey: gateway.privateKey, idpKey: idp.privateKey }
+  const kinds = ['tts', ...(process.env.BENCH_BASELINE ? ['base'] : []), ...(process.env.BENCH_SKIP_OIDC === '1' ? [] : ['oidc'])]
   console.log(`Txn-Token Service vs oidc-provider client_credentials; ${settings.rounds} rounds, ${settings.durationS} s windows, ${settings.connections} connections, rate mode ${settings.rate}/s; Node ${process.version}`)
-  const all = { tts: [], oidc: [] }
+  if (process.env.BENCH_BASELINE) console.log(`base: the TTS built in ${process.env.BENCH_BASELINE}`)
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  const all = { tts: [], base: [], oidc: [] }
   try {
     for (let round = 0; round < settings.rounds; round++) {
-      const order = round % 2 === 0 ? ['tts', 'oidc'] : ['oidc', 'tts']
+      const order = round % 2 === 0 ? kinds : [...kinds].reverse()
       for (const kind of order) {
         const result = await measure(kind, configPath, local, settings)
         all[kind].push(result)
         const r = result
         console.log(
           `round ${round + 1} ${kind.padEnd(4)}  rate: ${r.rate.rps.toFixed(0)} tok/s p50 ${r.rate.p50.toFixed(2)} ms p99 ${r.rate.p99.toFixed(2)} ms (non-2xx ${r.rate.bad})` +
-            `   max: ${r.max.rps.toFixed(0)} tok/s p50 ${r.max.p50.toFixed(2)} ms p99 ${r.max.p99.toFixed(2)} ms (non-2xx ${r.max.bad})`,
+            `   max: ${r.max.rps.toFixed(0)} tok/s p50 ${r.max.p50.toFixed(2)} ms p99 ${r.max.p99.toFixed(2)} ms (non-2xx ${r.max.bad})` +
+            `   server CPU/token: ${r.max.cpuUs.toFixed(0)} µs`,
         )
       }
     }
@@ -199,14 +259,57 @@ async function main() {
   }
   const line = (kind, label) => {
     const rs = all[kind]
-    return `${label.padEnd(34)} rate ${settings.rate}/s: p50 ${median(rs.map((r) => r.rate.p50)).toFixed(2)} ms, p99 ${median(rs.map((r) => r.rate.p99)).toFixed(2)} ms | max: ${median(rs.map((r) => r.max.rps)).toFixed(0)} tok/s, p50 ${median(rs.map((r) => r.max.p50)).toFixed(2)} ms, p99 ${median(rs.map((r) => r.max.p99)).toFixed(2)} ms`
+    return `${label.padEnd(34)} rate ${settings.rate}/s: p50 ${median(rs.map((r) => r.rate.p50)).toFixed(2)} ms, p99 ${median(rs.map((r) => r.rate.p99)).toFixed(2)} ms | max: ${median(rs.map((r) => r.max.rps)).toFixed(0)} tok/s, p50 ${median(rs.map((r) => r.max.p50)).toFixed(2)} ms, p99 ${median(rs.map((r) => r.max.p99)).toFixed(2)} ms | server CPU ${median(rs.map((r) => r.max.cpuUs)).toFixed(0)} µs/token`
   }
-  console.log('\nmedians over rounds')
+  console.log(`\nmedians over rounds (load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')})`)
   console.log(line('tts', 'TTS token exchange (txn_token)'))
-  console.log(line('oidc', 'oidc-provider client_credentials'))
-  const ratios = all.tts.map((r, i) => r.max.rps / all.oidc[i].max.rps)
-  console.log(`throughput TTS ÷ oidc-provider (paired by round): ${median(ratios).toFixed(2)}`)
+  if (all.base.length > 0) console.log(line('base', 'TTS baseline (BENCH_BASELINE)'))
+  if (all.oidc.length > 0) console.log(line('oidc', 'oidc-provider client_credentials'))
+  const paired = (other, pick) => median(all.tts.map((r, i) => pick(r) / pick(all[other][i]))).toFixed(2)
+  if (all.oidc.length > 0) console.log(`throughput TTS ÷ oidc-provider (paired by round): ${paired('oidc', (r) => r.max.rps)}`)
+  if (all.base.length > 0) {
+    console.log(
+      `TTS ÷ baseline (paired by round): server CPU per token ${paired('base', (r) => r.max.cpuUs)}, throughput ${paired('base', (r) => r.max.rps)}, ` +
+        `p50 at ${settings.rate}/s ${paired('base', (r) => r.rate.p50)}, p99 at ${settings.rate}/s ${paired('base', (r) => r.rate.p99)}`,
+    )
+  }
+}
+
+/** In-process, alternating batches of sequential exchanges: this build against BENCH_BASELINE. */
+async function compareMain() {
+  const baseline = process.env.BENCH_BASELINE
+  if (!baseline) throw new Error('compare needs BENCH_BASELINE=<a built checkout>')
+  const batches = Number(process.env.BENCH_BATCHES ?? 30)
+  const batch = Number(process.env.BENCH_BATCH ?? 200)
+  const config = makeConfig()
+  const local = { ...config.shared, gatewayKey: config.keys.gateway.privateKey, idpKey: config.keys.idp.privateKey }
+  const url = 'http://127.0.0.1:1'
+  const sides = { tts: await createTts(config.shared, ROOT, url), base: await createTts(config.shared, baseline, url) }
+  const params = (service, count) =>
+    bodies('tts', local, service.tokenEndpoint, count).map((body) => {
+      const form = new Map(new URLSearchParams(body))
+      return { form, client: { assertion: form.get('client_assertion'), assertionType: form.get('client_assertion_type'), clientId: undefined } }
+    })
+  const times = { tts: [], base: [] }
+  console.log(`Txn-Token issuance in-process (no HTTP), this build vs ${baseline}: ${batches} alternating batches of ${batch}; Node ${process.version}`)
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  for (let i = 0; i < batches + 2; i++) {
+    for (const kind of i % 2 === 0 ? ['tts', 'base'] : ['base', 'tts']) {
+      const work = params(sides[kind], batch)
+      const start = process.hrtime.bigint()
+      for (const { form, client } of work) await sides[kind].exchange(form, client)
+      const us = Number(process.hrtime.bigint() - start) / 1000 / batch
+      // The first two rounds warm up (JIT, key imports, caches).
+      if (i >= 2) times[kind].push(us)
+    }
+  }
+  const m = { tts: median(times.tts), base: median(times.base) }
+  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  console.log(`median per exchange: this build ${m.tts.toFixed(0)} µs, baseline ${m.base.toFixed(0)} µs, ratio ${(m.tts / m.base).toFixed(2)}`)
+  const paired = times.tts.map((t, i) => t / times.base[i])
+  console.log(`paired batch ratios this ÷ baseline: median ${median(paired).toFixed(2)}, min ${Math.min(...paired).toFixed(2)}, max ${Math.max(...paired).toFixed(2)}`)
 }
 
 if (process.argv[2] === 'server') await serverMain(process.argv[3], process.argv[4])
+else if (process.argv[2] === 'compare') await compareMain()
 else await main()

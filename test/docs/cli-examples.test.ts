@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { runCliInProcess } from '../support/run-cli.js'
+import { runCliBinary, runCliInProcess } from '../support/run-cli.js'
 import { createIdentityVerifier } from '@meshguard/core'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -20,7 +20,7 @@ const commands = [...page.matchAll(/^\s*(?:\| )?pnpm (?:--silent )?meshguard ([^
 
 describe('docs/cli.md', () => {
   it('shows every command', () => {
-    expect(commands.map((c) => c[0])).toEqual(['compile', 'check', 'plan', 'digest', 'keys', 'user-token', 'token'])
+    expect(commands.map((c) => c[0])).toEqual(['compile', 'check', 'plan', 'digest', 'keys', 'user-token', 'token', 'routes'])
     for (const command of ['check', 'plan', 'compile', 'digest', 'init', 'keys', 'token', 'user-token']) expect(page).toContain(`meshguard ${command} `)
   })
 
@@ -46,6 +46,17 @@ describe('docs/cli.md', () => {
     const run = await meshguard(['plan', '--policies', `${root}examples/policies`], `${request}\n`)
     expect(run.code).toBe(0)
     expect(JSON.parse(run.stdout.trim())).toEqual(JSON.parse(response))
+  })
+
+  it('routes prints the table the page quotes for the fixture app, and fails on its unguarded route', async () => {
+    const line = commands.find((c) => c[0] === 'routes') ?? []
+    // The built binary: the module it imports resolves the built adapter, as in a user's project.
+    const run = await runCliBinary(line.map((a) => (a.startsWith('test/') ? root + a : a)))
+    const quoted = /meshguard routes test\/[\s\S]*?prints\n\n```\n([\s\S]*?)```/.exec(page)?.[1] ?? ''
+    expect(quoted).toContain('METHOD')
+    expect(run.stdout).toBe(quoted)
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('  DELETE /reviews/:id (unguarded)')
   })
 
   it('digest prints a sha256 hex digest', async () => {

@@ -126,6 +126,19 @@ describe('Txn-Tokens end to end over HTTP', () => {
         void relay(res, () => gatewayFetch(`${employeeApp.url}/${target}/${req.params['id']}`))
       })
     }
+    // A policy route at the edge (authorize, not authenticate): the purpose is exchanged for before
+    // the policy runs. Its own engine lets employees read, so only the exchange can stop the request.
+    const edgePolicy = 'apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  version: default\n  resource: edge_review\n  rules:\n    - actions: [read]\n      effect: EFFECT_ALLOW\n      roles: [employee]\n'
+    const decidingGuard = createGuard({
+      engine: EmbeddedEngine.fromSources([{ file: 'edge_review.yaml', text: edgePolicy }]),
+      service: 'gateway',
+      edge: { trust: { workloads: [], actors: ids.trust().actors }, origin: (view) => `http://${String(view.headers['host'])}`, txnTokens: exchangeFor('gateway', 500) },
+    })
+    gateway.get(
+      '/decided/:id',
+      authorize(decidingGuard, { resource: (req) => ({ kind: 'edge_review', id: String(req.params['id']) }), action: 'read', actor: 'required', scope: 'review.read' }),
+      (req, res) => void relay(res, () => gatewayFetch(`${employeeApp.url}/reviews/${req.params['id']}`)),
+    )
     gatewayUrl = (await listen(gateway)).url
     servers.push(...[reviewApp, employeeApp].map((a) => a.server))
   })
@@ -185,6 +198,20 @@ describe('Txn-Tokens end to end over HTTP', () => {
     for (const mode of ['down', 'hang'] as const) {
       tts.mode = mode
       const { status, body } = await asUser('/reviews/r-eng')
+      expect([mode, status, body['reason']]).toEqual([mode, 503, 'txn_token_service_unavailable'])
+    }
+    expect(recorded).toEqual([])
+  })
+
+  it('answers 503 on a policy route too when the TTS fails: the route never runs on the access token', async () => {
+    tts.mode = 'normal'
+    const served = await asUser('/decided/r-eng')
+    expect([served.status, tts.requests.at(-1)?.['scope']]).toEqual([200, 'review.read'])
+    expect(recorded.map((r) => r.service)).toEqual(['employee-service', 'review-service'])
+    recorded.length = 0
+    for (const mode of ['down', 'hang'] as const) {
+      tts.mode = mode
+      const { status, body } = await asUser('/decided/r-eng')
       expect([mode, status, body['reason']]).toEqual([mode, 503, 'txn_token_service_unavailable'])
     }
     expect(recorded).toEqual([])

@@ -14,6 +14,7 @@ import { runPlan } from './plan.js'
 import { runUserToken } from './user-token.js'
 import { runInit } from './init/init.js'
 import { runTts } from './tts.js'
+import { runRoutes } from './routes.js'
 
 /** The help text. */
 export const USAGE = `Usage: meshguard <command> [options]
@@ -60,6 +61,11 @@ Commands:
       (development) Mint a user (or, with --agent, AI agent) access token from the local
       development issuer in DIR (created on first use). Trusted only where a service's
       development trust configuration lists it.
+  routes MODULE [--export NAME] [--json] [--fail-unguarded]
+      Import MODULE (a .js/.mjs file exporting an Express app or router, a Fastify instance or a
+      Nest application, or a function returning one; default export, else \`app\`) and print its
+      route table: method, path, guard, resource, action, actor, scope. --fail-unguarded exits 1
+      when a route has no policy check and no public marker. The module must not listen.
   tts --config FILE [--port PORT] [--host HOST]
       Run the Txn-Token Service (token exchange for txntoken+jwt) with the JSON configuration in
       FILE until SIGINT/SIGTERM. SIGHUP reloads its policies and rotates in a new first signing key.
@@ -75,6 +81,7 @@ const COMMANDS: Record<string, (args: readonly string[], io: CliIo) => Promise<n
   keys: runKeys,
   init: runInit,
   plan: runPlan,
+  routes: runRoutes,
   shadow: runShadow,
   token: runToken,
   tts: runTts,

@@ -19,6 +19,7 @@ export {
   requirementOf,
   formatRouteTable,
   assertRoutesGuarded,
+  unguardedRoutes,
 } from './pipeline/index.js'
 export type {
   RequestView,

@@ -27,4 +27,11 @@ export type {
   EdgeCaller,
 } from './identity/index.js'
 export { InsufficientScopeError, scopesOf } from './pipeline/index.js'
+// The checks the Txn-Token Service shares with the identity verifier for tokens of other issuers
+// (subject tokens): one compact-JWS gate, one synchronous signature check, one set of time rules.
+export { parseCompactToken } from './identity/verify/compact.js'
+export type { UnverifiedToken } from './identity/verify/compact.js'
+export { verifyJwsSignature } from './identity/verify/jws-sync-verify.js'
+export { checkTimes } from './identity/verify/claims.js'
+export type { TimeRules } from './identity/verify/claims.js'
 export type { EdgeOptions } from './pipeline/index.js'

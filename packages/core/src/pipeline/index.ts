@@ -16,7 +16,7 @@ export { MAX_HANDLER_CHECK_ITEMS } from './handler-check.js'
 export { shadowDifferences, MAX_SHADOW_DIFFERENCES } from './shadow.js'
 export type { ShadowEngine, ShadowOptions } from './shadow.js'
 export { openShadowPolicies } from './shadow-policies.js'
-export { UNGUARDED_ROUTE, requirementOf, formatRouteTable, assertRoutesGuarded } from './route-table.js'
+export { UNGUARDED_ROUTE, requirementOf, formatRouteTable, assertRoutesGuarded, unguardedRoutes } from './route-table.js'
 export type { RouteGuardKind, RouteRequirement } from './route-table.js'
 export type { ShadowPolicies, ShadowPoliciesOptions } from './shadow-policies.js'
 // The header view and actor requirement are identity's types, re-exported here as part of RequestView's API.

@@ -97,13 +97,21 @@ export function formatRouteTable(routes: readonly RouteRequirement[]): string {
 }
 
 /**
+ * The routes no policy decides about: `unguarded` ones, and those only `authenticated`. These fail
+ * {@link assertRoutesGuarded} (and `meshguard routes --fail-unguarded`).
+ */
+export function unguardedRoutes(routes: readonly RouteRequirement[]): RouteRequirement[] {
+  return routes.filter((r) => UNCOVERED.has(r.guard))
+}
+
+/**
  * Fails when a route is unguarded or only authenticated (no policy decides about it): the one line
  * a service's own test suite adds to catch a route added without `authorize()` or a public marker.
  *
  * @throws ConfigError (`routes`) naming every such route
  */
 export function assertRoutesGuarded(routes: readonly RouteRequirement[]): void {
-  const uncovered = routes.filter((r) => UNCOVERED.has(r.guard))
+  const uncovered = unguardedRoutes(routes)
   if (uncovered.length === 0) return
   throw new ConfigError('routes', `${uncovered.length} route(s) without a policy check or a public marker:\n${formatRouteTable(uncovered)}`)
 }
