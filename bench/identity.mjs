@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module'
 import { generateKeyPairSync } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
+import { measure } from './measure.mjs'
 
 const core = await import(new URL('../packages/core/dist/identity/index.js', import.meta.url))
 const requireFromCore = createRequire(new URL('../packages/core/package.json', import.meta.url))
@@ -40,25 +41,8 @@ async function mintActor(issuerKey, sub, i) {
     .sign(issuerKey.privateKey)
 }
 
-/**
- * Median µs per operation. Operations are interleaved round by round (after a warm-up), so load
- * from other processes on a shared machine hits every operation alike; each sample times a batch.
- */
-async function measure(ops, { rounds = 40, warmup = 150 } = {}) {
-  const samples = Object.fromEntries(Object.keys(ops).map((name) => [name, []]))
-  const counters = Object.fromEntries(Object.keys(ops).map((name) => [name, 0]))
-  for (const [name, { op }] of Object.entries(ops)) for (let w = 0; w < warmup; w++) await op(counters[name]++)
-  for (let r = 0; r < rounds; r++) {
-    for (const [name, { op, batch }] of Object.entries(ops)) {
-      const start = process.hrtime.bigint()
-      for (let b = 0; b < batch; b++) await op(counters[name]++)
-      samples[name].push(Number(process.hrtime.bigint() - start) / 1000 / batch)
-    }
-  }
-  return Object.fromEntries(
-    Object.entries(samples).map(([name, list]) => [name, list.sort((a, b) => a - b)[Math.floor(list.length / 2)]]),
-  )
-}
+/** Median µs per operation of each of `ops`, interleaved round by round (bench/measure.mjs). */
+const measureOps = async (ops, options) => (await measure(ops, options)).results
 
 async function mintTxnToken(ttsKey, sub, i) {
   const now = Math.floor(Date.now() / 1000)
@@ -131,7 +115,7 @@ async function benchAlg(alg) {
   const joseActor = (h) =>
     jose.jwtVerify(h['x-meshguard-actor'], idpPublic, { algorithms: [alg], audience: 'meshguard', issuer: USER_ISSUER, typ: 'at+jwt' })
   const pair = (i) => pairs[i % PAIRS]
-  return measure({
+  return measureOps({
     'verify pair, cold': { op: (i) => cold.verify(pair(i), { actor: 'required' }), batch: 10 },
     'verify pair, cold, inline': { op: (i) => coldInline.verify(pair(i), { actor: 'required' }), batch: 10 },
     'verify pair, cached': { op: () => warm.verify(pairs[0], { actor: 'required' }), batch: 500 },
@@ -265,7 +249,7 @@ async function benchOptions() {
     console.log(`Redis rows not measured: ${err instanceof Error ? err.message : String(err)}`)
   }
   try {
-    return await measure(ops, { rounds: 30, warmup: 20 })
+    return await measureOps(ops, { rounds: 30, warmup: 20 })
   } finally {
     await redis?.close()
     await redisServer?.stop()

@@ -10,6 +10,7 @@
 // Target: a warm WPT hop costs at most one signature verify more than today's warm hop.
 // Usage: node bench/wimse.mjs [--workloads N] [--quick]
 import { generateKeyPairSync, sign, verify } from 'node:crypto'
+import { measure } from './measure.mjs'
 
 const core = await import(new URL('../packages/core/dist/identity/index.js', import.meta.url))
 const wimse = await import(new URL('../packages/core/dist/wimse.js', import.meta.url))
@@ -36,20 +37,8 @@ function es256(privateKey, header, claims) {
 const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' })
 const now = () => Math.floor(Date.now() / 1000)
 
-/** Median µs per operation, operations interleaved round by round (as bench/identity.mjs). */
-async function measure(ops, { rounds = QUICK ? 12 : 40, warmup = QUICK ? 20 : 100 } = {}) {
-  const samples = Object.fromEntries(Object.keys(ops).map((name) => [name, []]))
-  const counters = Object.fromEntries(Object.keys(ops).map((name) => [name, 0]))
-  for (const [name, { op }] of Object.entries(ops)) for (let w = 0; w < warmup; w++) await op(counters[name]++)
-  for (let r = 0; r < rounds; r++) {
-    for (const [name, { op, batch }] of Object.entries(ops)) {
-      const start = process.hrtime.bigint()
-      for (let b = 0; b < batch; b++) await op(counters[name]++)
-      samples[name].push(Number(process.hrtime.bigint() - start) / 1000 / batch)
-    }
-  }
-  return { results: Object.fromEntries(Object.entries(samples).map(([name, list]) => [name, list.sort((a, b) => a - b)[Math.floor(list.length / 2)]])), used: counters }
-}
+/** {@link measure} with this bench's defaults (fewer rounds with --quick). */
+const measureOps = (ops) => measure(ops, { rounds: QUICK ? 12 : 40, warmup: QUICK ? 20 : 100 })
 
 function medianMs(fn, runs) {
   const times = []
@@ -116,7 +105,7 @@ const wptVerifier = core.createIdentityVerifier({ trust: witTrust, wimse: wimseO
 const wptCold = core.createIdentityVerifier({ trust: witTrust, wimse: { ...wimseOptions, witCacheSize: 0 }, signatureCheck: 'inline', replay: { store: { consume: () => true } } })
 await selfWarm.verify(selfSigned[0])
 const callOptions = { target: PATH }
-const { results: t, used } = await measure({
+const { results: t, used } = await measureOps({
   'self-signed warm hop (same token, cached)': { op: () => selfWarm.verify(selfSigned[0]), batch: 500 },
   'self-signed fresh hop (new token)': { op: (i) => selfFresh.verify(selfSigned[i % POOL]), batch: 10 },
   'WPT cold hop (new WIT)': { op: (i) => wptCold.verify(coldProofs[i % POOL], callOptions), batch: 10 },
