@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * The meshguard demo: `pnpm demo` (or `node examples/demo/run.mjs [--keep]`).
+ * The meshguard demo: `pnpm demo` (or `node examples/demo/run.mjs [--keep] [--mode=wimse|self-signed|access-token]`).
  *
  * Starts the sample system on 127.0.0.1, runs the scripted scenario (including attacks), prints the
- * results table, each request's call tree from the audit log, and where the audit log is. Exits 1
+ * results table, each request's call tree from the audit log, and where the audit log is. The
+ * profile is WIMSE WIT/WPT + Txn-Tokens unless `--mode` names another. Exits 1
  * if any expectation is not met. `--keep` leaves everything running and prints curl commands;
  * Ctrl-C stops it. Every server it started is stopped on exit, Ctrl-C or SIGTERM.
  */
@@ -13,19 +14,37 @@ import { join } from 'node:path'
 import { policyOperations } from './src/operations.mjs'
 import { callTree, palette, resultsTable } from './src/render.mjs'
 import { runScenario } from './src/run-scenario.mjs'
-import { startSystem } from './src/system.mjs'
+import { MODES, startSystem } from './src/system.mjs'
 
 const args = new Set(process.argv.slice(2))
+const usage =
+  'usage: node examples/demo/run.mjs [--keep] [--mode=MODE]\n' +
+  '  --keep       leave the services running and print curl commands (Ctrl-C stops them)\n' +
+  `  --mode=MODE  the profile: ${MODES.join(', ')} (default ${MODES[0]})`
 if (args.has('--help') || args.has('-h')) {
-  console.log('usage: node examples/demo/run.mjs [--keep]\n  --keep  leave the services running and print curl commands (Ctrl-C stops them)')
+  console.log(usage)
   process.exit(0)
 }
 const keep = args.has('--keep')
+const modeArg = [...args].find((a) => a.startsWith('--mode='))?.slice('--mode='.length)
+const unknown = [...args].filter((a) => a !== '--keep' && !a.startsWith('--mode='))
+if (unknown.length > 0 || (modeArg !== undefined && !(/** @type {readonly string[]} */ (MODES).includes(modeArg)))) {
+  console.error(usage)
+  process.exit(2)
+}
+const mode = /** @type {import('./src/system.mjs').Mode | undefined} */ (modeArg)
+/** What each profile is, in one line. */
+const PROFILES = {
+  wimse: 'WIMSE WIT/WPT + Txn-Tokens: one WIT issuer key set per callee, a fresh proof per request',
+  'self-signed': 'self-signed workload tokens + Txn-Tokens: every callee lists every caller key',
+  'access-token': 'self-signed workload tokens, the access token forwarded inward',
+}
 const colors = palette(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)
 
 const auditFile = join(await mkdtemp(join(tmpdir(), 'meshguard-demo-')), 'audit.jsonl')
 console.log(colors.dim('starting the sample system on 127.0.0.1 …'))
-const system = await startSystem({ auditFile })
+const system = await startSystem({ auditFile, mode })
+console.log(`${colors.bold('Profile')}: ${system.mode} ${colors.dim(`(${PROFILES[system.mode]})`)}`)
 
 let stopping = false
 const stop = async (/** @type {number} */ code) => {

@@ -11,7 +11,7 @@ import { startSystem } from '../../examples/demo/src/system.mjs'
 // @ts-expect-error -- plain ESM JavaScript sample without type declarations
 import { runScenario } from '../../examples/demo/src/run-scenario.mjs'
 // @ts-expect-error -- plain ESM JavaScript sample without type declarations
-import { SCENARIO } from '../../examples/demo/src/scenario.mjs'
+import { SCENARIO, scenarioFor } from '../../examples/demo/src/scenario.mjs'
 import { candidateEngine, policyOperations, shadowRun } from '../../examples/demo/src/operations.mjs'
 
 interface AuditRecordView {
@@ -38,6 +38,7 @@ interface Outcome {
   decidedBy: string
 }
 interface System {
+  mode: string
   tokens: Record<string, string>
   audit: AuditRecordView[]
   auditFile: string
@@ -67,7 +68,29 @@ const outcomeOf = (request: string, point: RegExp): Outcome => {
 }
 const hops = (o: Outcome): string[] => o.records.map((r) => `${system.nameOf(r.workloadId)}→${system.nameOf(r.service)}:${r.outcome}`)
 
-describe('the demo scenario', () => {
+/** The attack rows refused at inner services, by point, and the reason each profile gives. */
+const INNER_ATTACKS: [string, string, string][] = [
+  ["a user's token sent straight to an inner service", 'token_missing', 'token_missing'],
+  ['replay', 'wpt_aud', 'aud_mismatch'],
+  ['forged', 'wpt_invalid', 'signature_invalid'],
+  ['expired', 'wpt_expired', 'token_expired'],
+  ['replayed proof', 'wpt_replay', ''],
+  ['the old profile', 'wpt_required', ''],
+  ['an expired Txn-Token replayed, with a fresh workload token bound to it', 'txn_token_expired', 'txn_token_expired'],
+  ['spliced', 'wpt_unbound', 'txn_token_unbound'],
+  ["a Txn-Token from another trust domain's TTS", 'txn_token_untrusted', 'txn_token_untrusted'],
+]
+const innerAttacks = (list: Outcome[]): Outcome[] => list.filter((o) => o.step.expected === 401 && o.records.some((r) => r.kind === 'auth_failure'))
+const reasonsOf = (list: Outcome[]): string[][] => innerAttacks(list).map((o) => [o.step.point.split(':')[0] ?? '', o.records.at(-1)?.reason ?? ''])
+
+describe('the demo scenario (default profile: WIMSE WIT/WPT + Txn-Tokens)', () => {
+  it('runs the WIMSE profile by default, with the rows only it has', () => {
+    expect(system.mode).toBe('wimse')
+    expect(outcomes.map((o) => o.step)).toEqual(scenarioFor('wimse'))
+    expect((scenarioFor('wimse') as unknown[]).length).toBe((SCENARIO as unknown[]).length)
+    expect((scenarioFor('self-signed') as unknown[]).length).toBe((SCENARIO as unknown[]).length - 2)
+  })
+
   it('meets every expectation', () => {
     expect(outcomes).toHaveLength((SCENARIO as unknown[]).length)
     for (const o of outcomes) expect({ request: o.step.request, point: o.step.point, status: o.status }).toEqual({ request: o.step.request, point: o.step.point, status: o.step.expected })
@@ -123,19 +146,34 @@ describe('the demo scenario', () => {
     expect(o.decidedBy).toBe('token_invalid')
   })
 
-  it('rejects the attacks on inner services with the reason that names the check', () => {
-    const inner = outcomes.filter((o) => o.step.expected === 401 && o.records.length > 0)
-    const reasons = inner.map((o) => [o.step.point.split(':')[0], o.records.at(-1)?.reason])
-    expect(reasons).toEqual([
-      ["a user's token sent straight to an inner service", 'token_missing'],
-      ['replay', 'aud_mismatch'],
-      ['forged', 'signature_invalid'],
-      ['expired', 'token_expired'],
-      ['an expired Txn-Token replayed, with a fresh workload token bound to it (txn_token_expired)', 'txn_token_expired'],
-      ["spliced", 'txn_token_unbound'],
-      ["a Txn-Token from another trust domain's TTS (txn_token_untrusted)", 'txn_token_untrusted'],
-    ])
-    for (const o of inner) expect(o.records.every((r) => r.kind === 'auth_failure')).toBe(true)
+  it('rejects the attacks on inner services with the reason that names the check (WIT/WPT rows included)', () => {
+    expect(reasonsOf(outcomes)).toEqual(INNER_ATTACKS.map(([point, wimse]) => [point, wimse]))
+    for (const o of innerAttacks(outcomes)) {
+      // Each answered 401 with the reason in its problem body; only the replayed proof's genuine
+      // first use (through the gateway) was allowed, and then refused when sent again.
+      expect(o.body).toMatchObject({ status: 401, reason: o.records.at(-1)?.reason })
+      const failures = o.records.filter((r) => r.kind === 'auth_failure')
+      expect(failures).toHaveLength(1)
+      if (!o.step.point.startsWith('replayed proof')) expect(o.records).toEqual(failures)
+    }
+    const replayed = outcomeOf('GET review-service /reviews/rv-eng-1', /replayed proof/)
+    expect(hops(replayed)).toEqual(['gateway→employee-service:allowed', 'employee-service→review-service:allowed', '→review-service:unauthenticated'])
+  })
+
+  it('sends inner services a WIT and a fresh WPT per hop, never a Bearer workload token', () => {
+    const users = outcomes.filter((o) => ['browser', 'scheduler'].includes((o.step as { caller?: string }).caller ?? ''))
+    const received = users.flatMap((o) => o.received)
+    expect(received.length).toBeGreaterThan(15)
+    const proofs = new Set<string>()
+    for (const { headers } of received) {
+      expect(headers['workload-identity-token']).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/)
+      expect(headers['authorization']).toMatch(/^WPT eyJ/)
+      proofs.add(String(headers['authorization']))
+    }
+    expect(proofs.size).toBe(received.length)
+    // Every WIT comes from the one issuer (the Txn-Token Service), for the sender's own identifier.
+    const issuers = new Set(received.map(({ headers }) => (JSON.parse(Buffer.from(String(headers['workload-identity-token']).split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss: string }).iss))
+    expect(issuers).toEqual(new Set([(system as System & { ttsUrl: string }).ttsUrl]))
   })
 
   it('refuses, at the Txn-Token Service, a wider replacement and an exchange by a workload the policy does not allow', () => {
@@ -186,6 +224,33 @@ describe('the demo scenario', () => {
     const lines = await policyOperations(system as never, colors)
     expect(lines).toContain('    read: DENY by resource.review.vdefault (no rule matched: denied by default)')
     expect(lines).toContain('  GET     /reviews/:id  authorize  (resolver)  read            required')
+  })
+})
+
+describe('the sample system in the self-signed profile', () => {
+  it('runs the same scenario with self-signed workload tokens, and refuses the attacks with its own reasons', async () => {
+    const modeDir = await mkdtemp(join(tmpdir(), 'meshguard-demo-ss-'))
+    const ssSystem = (await startSystem({ auditFile: join(modeDir, 'audit.jsonl'), mode: 'self-signed' })) as System
+    try {
+      const ssOutcomes = (await runScenario(ssSystem)) as Outcome[]
+      expect(ssSystem.mode).toBe('self-signed')
+      expect(ssOutcomes.map((o) => o.step)).toEqual(scenarioFor('self-signed'))
+      for (const o of ssOutcomes) expect({ point: o.step.point, status: o.status }).toEqual({ point: o.step.point, status: o.step.expected })
+      expect(reasonsOf(ssOutcomes)).toEqual(INNER_ATTACKS.filter(([, , ss]) => ss !== '').map(([point, , ss]) => [point, ss]))
+      const received = ssOutcomes.filter((o) => o.step.point.includes('own department')).flatMap((o) => o.received)
+      expect(received.length).toBeGreaterThan(0)
+      for (const { headers } of received) {
+        expect(headers['workload-identity-token']).toBeUndefined()
+        expect(headers['authorization']).toMatch(/^Bearer eyJ/)
+      }
+    } finally {
+      await ssSystem.close()
+      await rm(modeDir, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses a mode it does not know', async () => {
+    await expect(startSystem({ auditFile: join(tmpdir(), 'never.jsonl'), mode: 'txn-token' })).rejects.toThrow(/unknown mode "txn-token"/)
   })
 })
 

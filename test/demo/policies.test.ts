@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { EmbeddedEngine } from '@meshguard/core'
 import { runPolicyTests } from '@meshguard/core/testing'
 
 const run = promisify(execFile)
@@ -42,5 +43,25 @@ describe('examples/policies under the embedded engine', () => {
       expect(summary?.overallResult, file).toBe('RESULT_PASSED')
       expect(summary?.testsCount, file).toBeGreaterThan(0)
     }
+  })
+})
+
+describe('examples/tts-policies/workload_identity.yaml (the WIT issuance policy of the sample system)', () => {
+  const issue = async (id: string, attestationType: string): Promise<string | undefined> => {
+    const engine = await EmbeddedEngine.fromDirectory(`${root}examples/tts-policies`)
+    const response = await engine.checkResources({
+      principal: { id, roles: [attestationType], attr: { attestation: { type: attestationType } } },
+      resources: [{ resource: { kind: 'workload_identity', id, attr: { trustDomain: 'meshguard.example', requestedRoles: [] } }, actions: ['issue', 'role:admin'] }],
+    })
+    const actions = response.results[0]?.actions ?? {}
+    // The sample issuer asserts no role: the policy grants none, whoever asks.
+    expect(actions['role:admin']).toBe('EFFECT_DENY')
+    return actions['issue']
+  }
+
+  it('issues WITs to the registered sample workloads only', async () => {
+    expect(await issue('spiffe://meshguard.example/ns/hr/sa/employee-service', 'private_key_jwt')).toBe('EFFECT_ALLOW')
+    expect(await issue('spiffe://meshguard.example/ns/hr/sa/employee-service', 'kubernetes_sa_token')).toBe('EFFECT_DENY')
+    expect(await issue('spiffe://partner.example/ns/hr/sa/employee-service', 'private_key_jwt')).toBe('EFFECT_DENY')
   })
 })

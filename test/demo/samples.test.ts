@@ -32,7 +32,7 @@ describe('sample services', () => {
     expect(pkg.private).toBe(true)
     expect(pkg.exports['.']).toBe('./src/index.mjs')
     for (const [name, value] of Object.entries(kit)) expect(typeof value, name).toBe(name === 'DEFAULT_POLICY_DIR' ? 'string' : 'function')
-    expect(Object.keys(kit).sort()).toEqual(['DEFAULT_POLICY_DIR', 'continueTrace', 'createServiceMeshguard', 'relay', 'serve'])
+    expect(Object.keys(kit).sort()).toEqual(['DEFAULT_POLICY_DIR', 'continueTrace', 'createServiceMeshguard', 'relay', 'serve', 'wimseIdentity'])
     expect(kit.DEFAULT_POLICY_DIR).toBe(fileURLToPath(new URL('../../examples/policies/', import.meta.url)))
   })
 

@@ -2,7 +2,7 @@
  * Runs the scenario against a running system, one step at a time, and attributes audit records to
  * the step that caused them (steps never overlap, and each step waits for every service to flush).
  */
-import { SCENARIO } from './scenario.mjs'
+import { scenarioFor } from './scenario.mjs'
 import { planKindName } from './render.mjs'
 
 /**
@@ -22,7 +22,7 @@ import { planKindName } from './render.mjs'
  * @param {import('./scenario.mjs').Step[]} [steps]
  * @returns {Promise<StepOutcome[]>}
  */
-export async function runScenario(system, steps = SCENARIO) {
+export async function runScenario(system, steps = scenarioFor(system.mode)) {
   /** @type {StepOutcome[]} */
   const outcomes = []
   for (const step of steps) {

@@ -16,6 +16,7 @@
  * @property {number} expected     the HTTP status that proves the point
  * @property {string} point        what the step demonstrates
  * @property {(system: System) => Promise<StepResponse>} send
+ * @property {import('./system.mjs').Mode[]} [modes]  the profiles the step belongs to (default: all)
  */
 
 /**
@@ -185,7 +186,7 @@ export const SCENARIO = [
     onBehalfOf: 'hana',
     request: 'GET review-service /reviews/rv-sales-1',
     expected: 401,
-    point: 'forged: a token signed with a key the trust bundle does not hold',
+    point: 'forged: a token signed with a key the callee does not trust (WIMSE: a proof not signed with the WIT key)',
     send: async (s) => call(`${s.urls.review}/reviews/rv-sales-1`, { headers: await s.attacker.forgedHeaders() }),
   },
   {
@@ -197,11 +198,33 @@ export const SCENARIO = [
     send: async (s) => call(`${s.urls.review}/reviews/rv-sales-1`, { headers: await s.attacker.expiredHeaders() }),
   },
   {
+    caller: 'attacker (captured in flight)',
+    onBehalfOf: 'alice',
+    request: 'GET review-service /reviews/rv-eng-1',
+    expected: 401,
+    point: "replayed proof: alice's request goes through, then the WIT and WPT employee-service sent for it are sent again",
+    modes: ['wimse'],
+    send: async (s) => {
+      const genuine = await call(`${s.urls.gateway}/api/reviews/rv-eng-1`, { headers: bearer(s.tokens.alice) })
+      if (genuine.status !== 200) return genuine
+      return call(`${s.urls.review}/reviews/rv-eng-1`, { headers: await s.attacker.capturedHeaders() })
+    },
+  },
+  {
+    caller: 'attacker as employee-service',
+    onBehalfOf: 'hana',
+    request: 'GET review-service /reviews/rv-sales-1',
+    expected: 401,
+    point: 'the old profile: a genuine self-signed Bearer workload token at a WPT-only service',
+    modes: ['wimse'],
+    send: async (s) => call(`${s.urls.review}/reviews/rv-sales-1`, { headers: await s.attacker.bearerHeaders() }),
+  },
+  {
     caller: 'attacker as employee-service',
     onBehalfOf: 'hana (Txn-Token an hour old)',
     request: 'GET review-service /reviews/rv-sales-1',
     expected: 401,
-    point: 'an expired Txn-Token replayed, with a fresh workload token bound to it (txn_token_expired)',
+    point: 'an expired Txn-Token replayed, with a fresh workload token bound to it',
     send: async (s) => call(`${s.urls.review}/reviews/rv-sales-1`, { headers: await s.attacker.expiredTxnHeaders() }),
   },
   {
@@ -209,7 +232,7 @@ export const SCENARIO = [
     onBehalfOf: "hana's Txn-Token on ed's call",
     request: 'GET review-service /reviews/rv-sales-1',
     expected: 401,
-    point: "spliced: hana's Txn-Token attached to the workload token of ed's transaction (txn_token_unbound)",
+    point: "spliced: hana's Txn-Token attached to the workload token of ed's transaction",
     send: async (s) => call(`${s.urls.review}/reviews/rv-sales-1`, { headers: await s.attacker.splicedTxnHeaders() }),
   },
   {
@@ -217,7 +240,7 @@ export const SCENARIO = [
     onBehalfOf: 'hana (partner.example)',
     request: 'GET review-service /reviews/rv-sales-1',
     expected: 401,
-    point: "a Txn-Token from another trust domain's TTS (txn_token_untrusted)",
+    point: "a Txn-Token from another trust domain's TTS",
     send: async (s) => call(`${s.urls.review}/reviews/rv-sales-1`, { headers: await s.attacker.foreignTxnHeaders() }),
   },
   {
@@ -237,3 +260,12 @@ export const SCENARIO = [
     send: (s) => s.attacker.exchangeAsOrders(),
   },
 ]
+
+/**
+ * The steps of one profile: every step without `modes`, and those naming it.
+ * @param {import('./system.mjs').Mode} mode
+ * @returns {Step[]}
+ */
+export function scenarioFor(mode) {
+  return SCENARIO.filter((step) => step.modes === undefined || step.modes.includes(mode))
+}

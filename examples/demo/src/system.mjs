@@ -3,9 +3,17 @@
  * the IdP, the Txn-Token Service, then every service in dependency order, each with its own signing
  * key. Builds the trust bundle the services share (who may call whom is then up to the policies).
  *
- * Txn-Token mode (the default): the gateway exchanges the user's access token at the Txn-Token
- * Service and only the Txn-Token goes inward; inner services trust the TTS and no access-token
- * issuer. Access-token mode (`mode: 'access-token'`): the access token itself is forwarded.
+ * Three profiles (`mode`):
+ * - `wimse` (the default): WIMSE WIT/WPT + Txn-Tokens. Every service gets its Workload Identity Token
+ *   from the WIT issuer in the Txn-Token Service, attesting with a `private_key_jwt` assertion signed
+ *   by its registered key (only the issuer holds those public keys), and sends a fresh Workload Proof
+ *   Token per request. Every callee trusts ONE key set, the issuer's WIT JWKS
+ *   (`trust.workloadIssuers`), whatever the number of callers. Roles come from each workload's
+ *   identifier, as the callee derives it (the issuer asserts none).
+ * - `self-signed`: Txn-Tokens with self-signed workload tokens; every callee lists every caller's key.
+ * - `access-token`: self-signed workload tokens and the user's access token itself forwarded.
+ * In the first two the gateway exchanges the user's access token at the Txn-Token Service and only
+ * the Txn-Token goes inward; inner services trust the TTS and no access-token issuer.
  * Every request an inner service receives is recorded (headers only), so the demo can show which
  * credentials reached it.
  */
@@ -17,6 +25,7 @@ import { createAuditLog, createWorkloadIdentity, EmbeddedEngine, functionSink, s
 import { sha256Base64url } from '@meshguard/core/adapter'
 import { fileSink } from '@meshguard/core/node'
 import { createTxnTokenExchange } from '@meshguard/core/txn-tokens'
+import { createWimseIdentity, signWpt, WIT_HEADER, WIT_JWKS_PATH, witIssuerSource } from '@meshguard/core/wimse'
 import { createTxnTokenService } from '@meshguard/txn-token-service'
 import { startIdp } from '@meshguard-examples/idp'
 import { start as startGateway, SERVICE_ID as GATEWAY_ID } from '@meshguard-examples/gateway'
@@ -40,7 +49,7 @@ import { registerTracing } from './tracing.mjs'
  * @typedef {object} System
  * @property {{ gateway: string, employees: string, review: string, agent: string, orders: string, payments: string, idp: string }} urls
  * @property {{ alice: string, hana: string, ed: string, agent: string }} tokens  actor tokens from the IdP
- * @property {'txn-token' | 'access-token'} mode
+ * @property {Mode} mode
  * @property {Attacker} attacker
  * @property {{ service: string, headers: Record<string, string | string[] | undefined> }[]} received
  *   every request an inner service received (not the gateway, the IdP or the TTS), in order
@@ -63,7 +72,13 @@ import { registerTracing } from './tracing.mjs'
  * @property {() => Promise<Record<string, string>>} foreignTxnHeaders  a Txn-Token of another trust domain's TTS
  * @property {() => Promise<{ status: number, body: any }>} widenTxnToken  employee-service asks for a wider replacement
  * @property {() => Promise<{ status: number, body: any }>} exchangeAsOrders  orders exchanges a user's access token
+ * @property {() => Promise<Record<string, string>>} capturedHeaders  (wimse) the WIT + WPT employee-service last sent review-service, captured in flight
+ * @property {() => Promise<Record<string, string>>} bearerHeaders    (wimse) a genuine self-signed Bearer workload token of employee-service
  */
+
+/** @typedef {'wimse' | 'self-signed' | 'access-token'} Mode */
+/** The profiles `startSystem` runs; the first is the default. */
+export const MODES = /** @type {const} */ (['wimse', 'self-signed', 'access-token'])
 
 /** The sample system's trust domain (the `aud` of its Txn-Tokens). */
 export const TRUST_DOMAIN = 'meshguard.example'
@@ -71,6 +86,8 @@ const TTS_POLICY_DIR = fileURLToPath(new URL('../../tts-policies/', import.meta.
 
 /** Steps that need a Txn-Token Service, in access-token mode. */
 const noTts = () => Promise.reject(new Error('no Txn-Token Service in access-token mode'))
+/** Steps of the WIMSE profile only. */
+const notWimse = () => Promise.reject(new Error('not the wimse profile'))
 
 /**
  * Headers with a workload token bound (`txn`, `tth`) to `txnToken` whatever its state, signed by
@@ -107,7 +124,8 @@ function newKey(/** @type {string} */ name) {
 
 /**
  * Starts a Txn-Token Service for `trustDomain` on 127.0.0.1 (the issuer URL needs the port first).
- * @param {{ trustDomain: string, trust: import('@meshguard/core').TrustBundleOptions, idp: { issuer: string, jwksUri: string, audience: string }, clock: () => number, auditSinks: any[] }} options
+ * With `registeredKeys`, it is also the WIT issuer: those workloads attest with `private_key_jwt`.
+ * @param {{ trustDomain: string, trust: import('@meshguard/core').TrustBundleOptions, idp: { issuer: string, jwksUri: string, audience: string }, clock: () => number, auditSinks: any[], registeredKeys?: { clientId: string, keys: import('@meshguard/core').KeySourceOptions }[] }} options
  */
 async function startTts(options) {
   /** @type {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void} */
@@ -138,6 +156,10 @@ async function startTts(options) {
     engine: await EmbeddedEngine.fromDirectory(TTS_POLICY_DIR),
     audit,
     clock: options.clock,
+    // The WIT issuer: its own key (a WIT key never signs a Txn-Token), registered workload keys only.
+    ...(options.registeredKeys
+      ? { wit: { signingKeys: [{ key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, kid: `wit-${randomBytes(4).toString('hex')}` }], registeredKeys: options.registeredKeys } }
+      : {}),
   })
   handler = tts.handler
   return {
@@ -158,6 +180,7 @@ async function startTts(options) {
     issuer,
     tokenEndpoint: `${issuer}/token`,
     jwksUri: tts.jwksUri,
+    witJwksUri: `${issuer}${WIT_JWKS_PATH}`,
     close: async () => {
       await tts.close()
       await new Promise((resolve) => {
@@ -170,11 +193,13 @@ async function startTts(options) {
 }
 
 /**
- * @param {{ auditFile: string, mode?: 'txn-token' | 'access-token' }} options
+ * @param {{ auditFile: string, mode?: Mode }} options
  * @returns {Promise<System>}
  */
 export async function startSystem(options) {
-  const mode = options.mode ?? 'txn-token'
+  const mode = options.mode ?? MODES[0]
+  if (!MODES.includes(mode)) throw new Error(`unknown mode ${JSON.stringify(mode)}: one of ${MODES.join(', ')}`)
+  const wimse = mode === 'wimse'
   /** @type {Array<() => Promise<void>>} */
   const stops = []
   /** @type {RunningService[]} */
@@ -204,18 +229,26 @@ export async function startSystem(options) {
 
     // The Txn-Token Service, and one of a partner trust domain (whose tokens must be refused here).
     const idpSettings = { issuer: idp.issuer, jwksUri: idp.jwksUri, audience: idp.audience }
-    const tts = mode === 'txn-token'
-      ? await startTts({ trustDomain: TRUST_DOMAIN, trust: { workloads }, idp: idpSettings, clock: Date.now, auditSinks: [functionSink(() => {})] })
+    // The TTS authenticates the workloads that call it (the gateway's exchanges, narrowing
+    // replacements) by their registered keys, and, in the WIMSE profile, issues WITs to them.
+    const registeredKeys = wimse ? Object.entries(ids).map(([name, id]) => ({ clientId: id, keys: { jwks: { keys: [keys[name].jwk] } } })) : undefined
+    const tts = mode !== 'access-token'
+      ? await startTts({ trustDomain: TRUST_DOMAIN, trust: { workloads }, idp: idpSettings, clock: Date.now, auditSinks: [functionSink(() => {})], registeredKeys })
       : undefined
     if (tts) stops.push(() => tts.close())
-    const partnerTts = mode === 'txn-token'
+    const partnerTts = mode !== 'access-token'
       ? await startTts({ trustDomain: 'partner.example', trust: { workloads }, idp: idpSettings, clock: Date.now, auditSinks: [functionSink(() => {})] })
       : undefined
     if (partnerTts) stops.push(() => partnerTts.close())
-    const trust = tts
-      ? { workloads, txnTokens: { trustDomain: TRUST_DOMAIN, issuer: tts.issuer, keys: { jwksUrl: tts.jwksUri } } }
-      : { workloads, actors: [{ issuer: idp.issuer, keys: { jwksUrl: idp.jwksUri }, audiences: [idp.audience] }] }
-    const base = (/** @type {keyof typeof ids} */ name) => ({ id: ids[name], signingKey: keys[name].privateKey, kid: keys[name].kid, trust, auditSinks: auditSinks() })
+    const txnTokens = tts ? { trustDomain: TRUST_DOMAIN, issuer: tts.issuer, keys: { jwksUrl: tts.jwksUri } } : undefined
+    // What every callee trusts. WIMSE: one issuer key set, however many callers; no caller's key.
+    const trust = wimse && tts
+      ? { workloadIssuers: [{ trustDomain: TRUST_DOMAIN, issuer: tts.issuer, keys: { jwksUrl: tts.witJwksUri } }], txnTokens }
+      : txnTokens
+        ? { workloads, txnTokens }
+        : { workloads, actors: [{ issuer: idp.issuer, keys: { jwksUrl: idp.jwksUri }, audiences: [idp.audience] }] }
+    const wimseConfig = wimse && tts ? { issuerUrl: tts.issuer } : undefined
+    const base = (/** @type {keyof typeof ids} */ name) => ({ id: ids[name], signingKey: keys[name].privateKey, kid: keys[name].kid, trust, wimse: wimseConfig, auditSinks: auditSinks() })
 
     /** @param {Promise<RunningService>} starting */
     const track = async (starting) => {
@@ -239,6 +272,7 @@ export async function startSystem(options) {
         idp: idpSettings,
         upstreams: { 'employee-service': up(employees), 'ai-reporting-agent': up(agent), orders: up(orders) },
         txnTokens: tts ? { tokenEndpoint: tts.tokenEndpoint, trustDomain: TRUST_DOMAIN } : undefined,
+        wimse: wimseConfig,
       }),
     )
 
@@ -287,8 +321,60 @@ export async function startSystem(options) {
         return { status: e.httpStatus ?? 500, body: { reason: e.reason, detail: e.message } }
       }
     }
+    /**
+     * A WIT source and WIMSE identity of employee-service, attested with its registered key (as the
+     * service itself does, in service-kit).
+     * @param {string} issuerUrl
+     */
+    const employeeWit = (issuerUrl) => {
+      const registered = selfSignedTokenSource({ key: keys.employees.privateKey, kid: keys.employees.kid, lifetime: 60 })
+      const source = witIssuerSource({
+        issuerUrl,
+        attestationType: 'private_key_jwt',
+        attestation: async () => (await registered.token({ id: ids.employees, audience: issuerUrl, now: Date.now() })).token,
+      })
+      return { source, identity: createWimseIdentity({ source, audience: 'destination' }) }
+    }
+    // WIMSE: a genuine WIT of employee-service (what an attacker who holds its registered key, or
+    // captured a WIT in flight, has) and proofs signed by hand, as an attacker would.
+    const employeeWimse = wimse && tts ? employeeWit(tts.issuer) : undefined
+    if (employeeWimse) stops.push(async () => employeeWimse.source.close?.())
+    /**
+     * employee-service's WIT with a WPT for review-service bound to `txnToken`, signed by hand.
+     * @param {string} txnToken
+     * @param {{ exp?: number, key?: import('node:crypto').KeyObject }} [change]  an expiry, or a key that is not the WIT's
+     */
+    const proofHeaders = async (txnToken, change = {}) => {
+      const credential = await /** @type {NonNullable<typeof employeeWimse>} */ (employeeWimse).source.current()
+      const exp = change.exp ?? Math.floor(Date.now() / 1000) + 60
+      const wpt = signWpt(change.key ? { ...credential, privateKey: change.key } : credential, { aud: ids.review, exp, tth: sha256Base64url(txnToken) })
+      return { [WIT_HEADER]: credential.wit, authorization: `WPT ${wpt}`, 'txn-token': txnToken }
+    }
     /** @type {Attacker} */
-    const attacker = tts
+    const attacker = employeeWimse && tts
+      ? {
+          replayedHeaders: async () => employeeWimse.identity.headersFor({ audience: ids.review, txnToken: await txnTokenFor(tokens.ed) }),
+          forgedHeaders: async () => proofHeaders(await txnTokenFor(tokens.hana), { key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }),
+          expiredHeaders: async () => proofHeaders(await txnTokenFor(tokens.hana), { exp: Math.floor(Date.now() / 1000) - 3540 }),
+          expiredTxnHeaders: async () => proofHeaders(await tts.issuedEarlier(await txnTokenFor(tokens.hana), 3_600_000)),
+          splicedTxnHeaders: async () => {
+            const edHeaders = await employeeWimse.identity.headersFor({ audience: ids.review, txnToken: await txnTokenFor(tokens.ed) })
+            return { ...edHeaders, 'txn-token': await txnTokenFor(tokens.hana) }
+          },
+          foreignTxnHeaders: async () =>
+            proofHeaders((await exchangeAs('gateway', partnerTts).exchange({ subjectToken: tokens.hana, scope: 'review.read' })).token),
+          widenTxnToken: async () =>
+            refusal(async () => exchangeAs('employees').replace(await txnTokenFor(tokens.alice), 'review.read order.write')),
+          exchangeAsOrders: () => refusal(() => exchangeAs('orders').exchange({ subjectToken: tokens.ed, scope: 'order.write' })),
+          capturedHeaders: async () => {
+            const seen = received.findLast((r) => r.service === 'review-service' && typeof r.headers[WIT_HEADER.toLowerCase()] === 'string')
+            if (!seen) throw new Error('no WIT/WPT request to review-service captured yet')
+            const pick = (/** @type {string} */ name) => String(seen.headers[name] ?? '')
+            return { [WIT_HEADER]: pick(WIT_HEADER.toLowerCase()), authorization: pick('authorization'), 'txn-token': pick('txn-token') }
+          },
+          bearerHeaders: async () => employeeIdentity(keys.employees.privateKey).headersFor({ audience: ids.review, txnToken: await txnTokenFor(tokens.hana) }),
+        }
+      : tts
       ? {
           replayedHeaders: async () => employeeIdentity(keys.employees.privateKey).headersFor({ audience: ids.review, txnToken: await txnTokenFor(tokens.ed) }),
           forgedHeaders: async () => employeeIdentity(newKey('attacker').privateKey).headersFor({ audience: ids.review, txnToken: await txnTokenFor(tokens.hana) }),
@@ -310,6 +396,8 @@ export async function startSystem(options) {
           widenTxnToken: async () =>
             refusal(async () => exchangeAs('employees').replace(await txnTokenFor(tokens.alice), 'review.read order.write')),
           exchangeAsOrders: () => refusal(() => exchangeAs('orders').exchange({ subjectToken: tokens.ed, scope: 'order.write' })),
+          capturedHeaders: notWimse,
+          bearerHeaders: notWimse,
         }
       : {
           replayedHeaders: () => employeeIdentity(keys.employees.privateKey).headersFor({ audience: ids.review, actor: tokens.ed }),
@@ -321,6 +409,8 @@ export async function startSystem(options) {
           foreignTxnHeaders: noTts,
           widenTxnToken: noTts,
           exchangeAsOrders: noTts,
+          capturedHeaders: notWimse,
+          bearerHeaders: notWimse,
         }
 
     /** @type {Record<keyof typeof ids, string>} */

@@ -13,7 +13,7 @@ import { callerContext, createWorkloadIdentity, MeshguardError, selfSignedTokenS
 import { createTxnTokenExchange } from '@meshguard/core/txn-tokens'
 import { createMeshguardFetch } from '@meshguard/client'
 import { createEdgeAuthenticator, EdgeAuthError } from './edge.mjs'
-import { relay, serve } from '@meshguard-examples/service-kit'
+import { relay, serve, wimseIdentity } from '@meshguard-examples/service-kit'
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/edge/sa/gateway'
@@ -28,6 +28,8 @@ export const SERVICE_ID = 'spiffe://meshguard.example/ns/edge/sa/gateway'
  *   `employee-service`, `ai-reporting-agent` and `orders`
  * @property {{ tokenEndpoint: string, trustDomain: string }} [txnTokens]  the Txn-Token Service:
  *   with it, only Txn-Tokens go inward
+ * @property {import('@meshguard-examples/service-kit').WimseConfig} [wimse]  the WIMSE profile: a WIT
+ *   from the issuer and a WPT per request instead of a self-signed token per callee
  * @property {string} [host]
  * @property {number} [port]
  */
@@ -49,7 +51,8 @@ export async function start(config) {
   const orders = upstream('orders')
 
   const authenticate = createEdgeAuthenticator(config.idp)
-  const workload = createWorkloadIdentity({ id, source: selfSignedTokenSource({ key: config.signingKey, kid: config.kid }) })
+  const wimse = config.wimse ? wimseIdentity({ id, signingKey: config.signingKey, kid: config.kid, issuerUrl: config.wimse.issuerUrl }) : undefined
+  const workload = wimse?.identity ?? createWorkloadIdentity({ id, source: selfSignedTokenSource({ key: config.signingKey, kid: config.kid }) })
   const destinations = Object.fromEntries(Object.values(config.upstreams).map((u) => [new URL(u.url).origin, u.id]))
   const fetch = createMeshguardFetch({ identity: workload, destinations, onUnmapped: 'refuse' })
   // Authenticates to the TTS with the gateway's own workload key (private_key_jwt).
@@ -159,6 +162,7 @@ export async function start(config) {
     close: async () => {
       await http.close()
       await fetch.close()
+      await wimse?.source.close?.()
     },
   }
 }

@@ -13,6 +13,7 @@ import {
   selfSignedTokenSource,
   stdoutSink,
 } from '@meshguard/core'
+import { createWimseIdentity, witIssuerSource } from '@meshguard/core/wimse'
 import { createMeshguardFetch } from '@meshguard/client'
 
 /** The sample system's shared policy directory. */
@@ -36,9 +37,34 @@ export const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../../policies/', impor
  * @property {Omit<import('@meshguard/core').AuditLogOptions, 'sinks'>} [audit] the audit log's other
  *   options (`failClosed`, `bufferSize`, `maxUnconfirmedRecords`, ...); defaults as documented
  * @property {Record<string, Upstream>} [upstreams] services this one calls
+ * @property {WimseConfig} [wimse] the WIMSE profile (WIT + WPT): this service gets its WIT from the
+ *   WIT issuer and sends a WPT per request; it accepts WIT/WPT only (`trust.workloadIssuers`)
  * @property {string} [host]       defaults to 127.0.0.1
  * @property {number} [port]       defaults to 0 (a free port)
  */
+
+/**
+ * @typedef {object} WimseConfig
+ * @property {string} issuerUrl  the WIT issuer (the Txn-Token Service's URL): `POST <issuerUrl>/wit`
+ */
+
+/**
+ * The outbound identity of the WIMSE profile: a WIT from the issuer, attested with a `private_key_jwt`
+ * assertion signed by this service's registered key (the issuer holds its public key; callees never
+ * do), and a fresh WPT per attempt whose `aud` is the callee's SPIFFE ID (the destination's audience:
+ * the sample services choose their ports at start, so their origins are not known beforehand).
+ * @param {{ id: string, signingKey: import('node:crypto').KeyObject | string, kid: string, issuerUrl: string }} options
+ */
+export function wimseIdentity(options) {
+  const registered = selfSignedTokenSource({ key: options.signingKey, kid: options.kid, lifetime: 60 })
+  const source = witIssuerSource({
+    issuerUrl: options.issuerUrl,
+    attestationType: 'private_key_jwt',
+    // RFC 7523: iss = sub = the client id, aud = the issuer URL, a fresh jti, signed with the registered key.
+    attestation: async () => (await registered.token({ id: options.id, audience: options.issuerUrl, now: Date.now() })).token,
+  })
+  return { identity: createWimseIdentity({ source, audience: 'destination' }), source }
+}
 
 /**
  * @param {ServiceConfig} config
@@ -47,21 +73,24 @@ export const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../../policies/', impor
 export async function createServiceMeshguard(config, defaultId) {
   const id = config.id ?? defaultId
   const audit = createAuditLog({ ...config.audit, sinks: config.auditSinks ?? [stdoutSink()] })
+  const wimse = config.wimse ? wimseIdentity({ id, signingKey: config.signingKey, kid: config.kid, issuerUrl: config.wimse.issuerUrl }) : undefined
   const meshguard = await createMeshguard({
     service: id,
     // Cerbos policies, compiled once into the embedded engine.
     policies: config.policyDir ?? DEFAULT_POLICY_DIR,
-    // Inbound: tokens must be minted for this service, by a workload the trust bundle knows.
-    identity: { audience: id, trust: config.trust },
-    // Outbound: tokens this service mints for its callees, signed with its own key.
-    workload: { id, source: selfSignedTokenSource({ key: config.signingKey, kid: config.kid }) },
+    // Inbound: tokens must be minted for this service, by a workload the trust bundle knows. In the
+    // WIMSE profile: a WIT from a trusted issuer and a WPT for this service (its SPIFFE ID).
+    identity: { audience: id, trust: config.trust, ...(wimse ? { wimse: { audiences: [id] } } : {}) },
+    // Outbound (self-signed profile): tokens this service mints for its callees, signed with its own key.
+    ...(wimse ? {} : { workload: { id, source: selfSignedTokenSource({ key: config.signingKey, kid: config.kid }) } }),
     audit,
     telemetry: createTelemetry(),
   })
-  const { guard, engine, workload } = meshguard
+  const { guard, engine } = meshguard
+  const identity = wimse?.identity ?? /** @type {NonNullable<typeof meshguard.workload>} */ (meshguard.workload)
   // Only these origins ever receive identity headers; anything else is refused before sending.
   const destinations = Object.fromEntries(Object.values(config.upstreams ?? {}).map((u) => [new URL(u.url).origin, u.id]))
-  const fetch = createMeshguardFetch({ identity: /** @type {NonNullable<typeof workload>} */ (workload), destinations, onUnmapped: 'refuse' })
+  const fetch = createMeshguardFetch({ identity, destinations, onUnmapped: 'refuse' })
   return {
     id,
     engine,
@@ -70,6 +99,7 @@ export async function createServiceMeshguard(config, defaultId) {
     fetch,
     async close() {
       await fetch.close()
+      await wimse?.source.close?.()
       await meshguard.close()
       await audit.close()
     },
