@@ -205,6 +205,29 @@ function headerSets(variant, config, count) {
   return sets
 }
 
+/**
+ * Headers for request i, minted as they are needed and re-minted once a minute: under valgrind a run
+ * outlasts every token's lifetime (a Txn-Token's is under 300 s), so a pool minted up front expires
+ * midway (a 401). The warm variants get a new token pair once a minute (one cache miss per minute).
+ */
+function headerSource(variant, config) {
+  const [, kind] = variant.split('-')
+  const fresh = kind === 'fresh' || kind === 'txnfresh'
+  let mintedAt = -Infinity
+  let pool = [{}]
+  return () => {
+    if (kind === 'bare') return pool[0]
+    if (Date.now() - mintedAt > 60_000) {
+      pool = headerSets(variant, config, 1)
+      mintedAt = Date.now()
+    }
+    if (!fresh) return pool[0]
+    const base = pool[0]
+    if (kind === 'fresh') return { ...base, authorization: `Bearer ${workloadToken(config, base[ACTOR_HEADER])}` }
+    return { ...base, authorization: `Bearer ${boundWorkloadToken(config, base['txn-token'])}` }
+  }
+}
+
 async function runLoad(variant, config, url, warmupS, durationS, connections) {
   const { default: autocannon } = await import('autocannon')
   // ~ upper bound of requests in the window; the verifier caches 10k entries, so a larger pool never hits.
@@ -414,14 +437,14 @@ async function pairMain(a, b) {
 /** Runs `command` and returns its status (null when it could not start). */
 const runs = (command, args) => spawnSync(command, args, { stdio: 'ignore' }).status
 
-/** Sends `count` GETs over `connections` keep-alive connections, header sets from `first` on; rejects on a non-200. */
-async function drive(url, sets, first, count, connections) {
+/** Sends `count` GETs over `connections` keep-alive connections (`headersAt(i)` gives request i its headers); rejects on a non-200. */
+async function drive(url, headersAt, first, count, connections) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections })
   let left = count
   let next = first
   const one = () =>
     new Promise((resolve, reject) => {
-      const req = httpGet(`${url}/reviews/r1`, { agent, headers: sets[next++ % sets.length] }, (res) => {
+      const req = httpGet(`${url}/reviews/r1`, { agent, headers: headersAt(next++) }, (res) => {
         res.resume()
         res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))))
       })
@@ -452,23 +475,12 @@ async function instructionsOf(variant, configPath, warmup, requests) {
   try {
     const url = `http://127.0.0.1:${Number(await lines(server)())}`
     const config = JSON.parse(readFileSync(configPath, 'utf8'))
-    // Header sets are minted afresh every 5,000 requests and once more before the count: under
-    // valgrind on a busy machine the run outlasts a Txn-Token's lifetime (≤ 300 s), so one set minted
-    // up front expires halfway (a 401). The warm variants get one new token pair per chunk.
-    let sets = []
+    const headersAt = headerSource(variant, config)
     // Warm-up over three connection sets: V8 deoptimises and recompiles much of Node's HTTP path when
     // the second set of sockets arrives, and that wave of compilation would otherwise land in the count.
-    for (let part = 0; part < 3; part++) {
-      const from = Math.floor((part * warmup) / 3)
-      const to = Math.floor(((part + 1) * warmup) / 3)
-      for (let at = from; at < to; at += 5000) {
-        sets = headerSets(variant, config, warmup + requests)
-        await drive(url, sets, at, Math.min(5000, to - at), 4)
-      }
-    }
-    sets = headerSets(variant, config, warmup + requests)
+    for (let part = 0; part < 3; part++) await drive(url, headersAt, Math.floor((part * warmup) / 3), Math.floor(warmup / 3), 4)
     if (runs('callgrind_control', ['-i', 'on', String(server.pid)]) !== 0) throw new Error('callgrind_control could not switch instrumentation on')
-    await drive(url, sets, warmup, requests, 4)
+    await drive(url, headersAt, warmup, requests, 4)
     runs('callgrind_control', ['-d', String(server.pid)])
     runs('callgrind_control', ['-i', 'off', String(server.pid)])
     const dump = readdirSync(outDir).find((f) => f.endsWith('.1'))
