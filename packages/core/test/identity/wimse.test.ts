@@ -95,6 +95,34 @@ describe('WIMSE receiving', () => {
     expect(await reason(verifier, { ...wimseHeaders(cred, await rawWpt(cred, { aud: AUD, txnToken })), 'txn-token': another })).toBe('wpt_unbound')
   })
 
+  it('checks revocation on both credentials, the WIT and the Txn-Token carrying the user', async () => {
+    const revoked = new Set<string>()
+    const asked: string[] = []
+    const verifier = verifierWith({
+      revocation: {
+        // Every request asks afresh (the hook's answers are otherwise kept for cacheTtlMs).
+        cacheTtlMs: 0,
+        check: (token) => {
+          asked.push(`${token.kind}:${String(token.sub)}`)
+          return revoked.has(`${token.kind}:${String(token.sub)}`)
+        },
+      },
+    })
+    const cred = await fx.credential('orders')
+    const send = async (): Promise<Record<string, string>> => {
+      const txnToken = await tts.mint()
+      return { ...wimseHeaders(cred, await rawWpt(cred, { aud: AUD, txnToken })), 'txn-token': txnToken }
+    }
+    expect((await verifier.verify(await send(), { target: PATH })).actor?.id).toBe('alice')
+    expect(asked).toEqual([`workload:${workloadId('orders')}`, 'actor:alice'])
+    revoked.add('actor:alice')
+    const userRevoked = await refusal(verifier, await send())
+    expect([userRevoked.reason, (userRevoked as MeshguardError & { tokenKind?: string }).tokenKind]).toEqual(['token_revoked', 'actor'])
+    revoked.clear()
+    revoked.add(`workload:${workloadId('orders')}`)
+    expect(await reason(verifier, await send())).toBe('token_revoked')
+  })
+
   it('refuses each broken WIT with its reason', async () => {
     const verifier = verifierWith()
     const wpt = async (cred: Awaited<ReturnType<WimseFixture['credential']>>): Promise<Record<string, string>> => wimseHeaders(cred, await rawWpt(cred, { aud: AUD }))

@@ -34,10 +34,23 @@ export function checkTokenUse(
   const { revocation, replay } = guards
   const replayStep = (): MaybePromise<void> => (replay === undefined ? undefined : about('workload', () => replay.check(verified.workload, nowMs), () => undefined))
   if (revocation === undefined) return replayStep()
-  const actor = verified.actor
+  return checkRevoked(revocation, verified.workload.claims, verified.actor?.claims, replayStep)
+}
+
+/**
+ * Neither credential of a request is revoked: the workload's, then the one carrying the user (an
+ * actor token or a Txn-Token), each failure marked with its token's kind; then `next`. Both profiles
+ * (self-signed pairs and WIT + WPT) check through here.
+ */
+export function checkRevoked(
+  revocation: RevocationGuard,
+  workloadClaims: Readonly<Record<string, unknown>>,
+  actorClaims: Readonly<Record<string, unknown>> | undefined,
+  next: () => MaybePromise<void> = () => undefined,
+): MaybePromise<void> {
   return about(
     'workload',
-    () => revocation.check('workload', verified.workload.claims),
-    () => (actor === undefined ? replayStep() : about('actor', () => revocation.check('actor', actor.claims), replayStep)),
+    () => revocation.check('workload', workloadClaims),
+    () => (actorClaims === undefined ? next() : about('actor', () => revocation.check('actor', actorClaims), next)),
   )
 }

@@ -2,7 +2,7 @@ import { newRequestId } from '../../internal/request-id.js'
 import { IdentityError, IdentityMissingError, ConfigError } from '../../errors.js'
 import { parseActorToken, parseBearer, peekSingleHeader, singleHeader, transactionIdHeader } from '../headers.js'
 import { isPromise, type MaybePromise } from '../../internal/maybe-async.js'
-import { checkTokenUse } from './token-use.js'
+import { checkRevoked, checkTokenUse } from './token-use.js'
 import { mixTail, tokenKey } from './token-memo.js'
 import { checkTimes } from './claims.js'
 import { TokenPairVerifier, type Verified } from './token-pair.js'
@@ -235,7 +235,8 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
       tokenTxn ?? headerTxn ?? newTransactionId ?? newRequestId(),
     )
     if (revocation === undefined) return caller
-    const usable = revocation.check('workload', verified.wit.claims)
+    // Both credentials, as on the self-signed path: the WIT, then the Txn-Token that carries the user.
+    const usable = checkRevoked(revocation, verified.wit.claims, verified.txnClaims)
     return isPromise(usable) ? usable.then(() => caller) : caller
   }
 

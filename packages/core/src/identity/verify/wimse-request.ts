@@ -30,6 +30,11 @@ export interface WimseVerified {
   readonly txnToken: string | undefined
   /** The WIT, for revocation checks on its claims. */
   readonly wit: VerifiedWit
+  /**
+   * The Txn-Token's claims when it carries an actor, for revocation checks on them (as the
+   * self-signed profile checks a Txn-Token's claims as its actor token).
+   */
+  readonly txnClaims: Readonly<Record<string, unknown>> | undefined
 }
 
 /** A WIMSE caller has no workload chain: each hop proves only itself. */
@@ -137,13 +142,13 @@ export class WimseRequestVerifier {
 
   /** 11. The Txn-Token (bound by `tth` already), then the caller. */
   private withTxnToken(wit: VerifiedWit, wpt: VerifiedWpt, txnToken: string | undefined, txnDigest: string | undefined, now: number): MaybePromise<WimseVerified> {
-    if (txnToken === undefined) return this.assemble(wit, wpt, undefined, undefined)
+    if (txnToken === undefined) return this.assemble(wit, wpt, undefined, undefined, undefined)
     const { settings } = this
     const service = settings.trust.txnTokenService
     const base = { maxTokenBytes: settings.maxTokenBytes, tolerance: settings.tolerance, now, offload: settings.offload }
     return andThen(verifyTxnToken(txnToken, service, base), (verified) => {
       const side = txnSideOf(verified, service as NonNullable<typeof service>)
-      return this.assemble(wit, wpt, txnToken, { side, exp: verified.exp, digest: txnDigest as string })
+      return this.assemble(wit, wpt, txnToken, { side, exp: verified.exp, digest: txnDigest as string }, side.actor === undefined ? undefined : verified.claims)
     })
   }
 
@@ -159,7 +164,13 @@ export class WimseRequestVerifier {
     return mapped
   }
 
-  private assemble(wit: VerifiedWit, wpt: VerifiedWpt, txnToken: string | undefined, txn: { side: TxnSide; exp: number; digest: string } | undefined): WimseVerified {
+  private assemble(
+    wit: VerifiedWit,
+    wpt: VerifiedWpt,
+    txnToken: string | undefined,
+    txn: { side: TxnSide; exp: number; digest: string } | undefined,
+    txnClaims: Readonly<Record<string, unknown>> | undefined,
+  ): WimseVerified {
     let mapped: WorkloadMapping
     try {
       mapped = this.mappingOf(wit)
@@ -186,6 +197,6 @@ export class WimseRequestVerifier {
       principal: this.principals.of(wit.id.id, mapped, actor, txn?.side.attr),
       expiresAt,
     })
-    return { caller, txnToken, wit }
+    return { caller, txnToken, wit, txnClaims }
   }
 }
