@@ -142,13 +142,13 @@ export class WimseRequestVerifier {
 
   /** 11. The Txn-Token (bound by `tth` already), then the caller. */
   private withTxnToken(wit: VerifiedWit, wpt: VerifiedWpt, txnToken: string | undefined, txnDigest: string | undefined, now: number): MaybePromise<WimseVerified> {
-    if (txnToken === undefined) return this.assemble(wit, wpt, undefined, undefined, undefined)
+    if (txnToken === undefined) return this.assemble(wit, wpt, undefined, undefined)
     const { settings } = this
     const service = settings.trust.txnTokenService
     const base = { maxTokenBytes: settings.maxTokenBytes, tolerance: settings.tolerance, now, offload: settings.offload }
     return andThen(verifyTxnToken(txnToken, service, base), (verified) => {
       const side = txnSideOf(verified, service as NonNullable<typeof service>)
-      return this.assemble(wit, wpt, txnToken, { side, exp: verified.exp, digest: txnDigest as string }, side.actor === undefined ? undefined : verified.claims)
+      return this.assemble(wit, wpt, txnToken, { side, exp: verified.exp, digest: txnDigest as string, claims: verified.claims })
     })
   }
 
@@ -168,8 +168,7 @@ export class WimseRequestVerifier {
     wit: VerifiedWit,
     wpt: VerifiedWpt,
     txnToken: string | undefined,
-    txn: { side: TxnSide; exp: number; digest: string } | undefined,
-    txnClaims: Readonly<Record<string, unknown>> | undefined,
+    txn: { side: TxnSide; exp: number; digest: string; claims: Readonly<Record<string, unknown>> } | undefined,
   ): WimseVerified {
     let mapped: WorkloadMapping
     try {
@@ -197,6 +196,6 @@ export class WimseRequestVerifier {
       principal: this.principals.of(wit.id.id, mapped, actor, txn?.side.attr),
       expiresAt,
     })
-    return { caller, txnToken, wit, txnClaims }
+    return { caller, txnToken, wit, txnClaims: actor === undefined ? undefined : txn?.claims }
   }
 }
