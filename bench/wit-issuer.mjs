@@ -10,7 +10,7 @@
 // the subject token (ES256), evaluates the txn_token policy and signs (ES256). Both audit (noop sink).
 // The service runs in its own process on 127.0.0.1 (NODE_ENV=production).
 //
-// Two loads per kind: `rate` (a fixed BENCH_RATE requests/s: latency at a given load) and `max` (as
+// Two loads per kind: `rate` (a steady BENCH_RATE requests/s, open loop: latency at a given load) and `max` (as
 // fast as BENCH_CONNECTIONS connections go: throughput). Non-2xx answers are counted (there should be none).
 //
 // Env: BENCH_ROUNDS (1), BENCH_WARMUP_S (2), BENCH_DURATION_S (5), BENCH_CONNECTIONS (10), BENCH_RATE (500).
