@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { IdentityError, UnavailableError } from '../../src/errors.js'
 import { createIdentityVerifier, createMemoryReplayStore, type ReplayStore } from '../../src/identity/index.js'
+import { ReplayGuard } from '../../src/identity/verify/replay.js'
 import { configOptionOf, rejectionOf } from '../../../../test/support/failures.js'
 import { createIdentityFixture, type IdentityFixture } from '../../../../test/support/identity.js'
 
@@ -62,6 +63,23 @@ describe('one-time use of workload tokens (replay)', () => {
     await orders.verify(bearer(await ids.mintWorkloadToken('employee-service', { audience: 'orders', claims: { jti } })))
     const again = await ids.mintWorkloadToken('employee-service', { audience: 'orders', claims: { jti } })
     expect((await rejectionOf(orders.verify(bearer(again)))).reason).toBe('token_replayed')
+  })
+
+  it('keeps issuer and jti apart in its keys, and callees apart', () => {
+    const keys: string[] = []
+    const store: ReplayStore = { consume: (key) => (keys.push(key), true) }
+    const guard = new ReplayGuard({ store }, new Set(['spiffe://example.org/ns/a/sa/review']), 30_000)
+    const other = new ReplayGuard({ store }, new Set(['spiffe://example.org/ns/a/sa/orders']), 30_000)
+    const exp = Math.floor(Date.now() / 1000) + 60
+    // Pairs whose plain concatenation would collide, an issuer that is not a string, and none.
+    for (const claims of [{ iss: 'a|1', jti: 'b' }, { iss: 'a', jti: '1|b' }, { iss: 'a|', jti: '1|b' }, { iss: '', jti: 'x' }, { iss: 7, jti: 'x' }, { jti: '0:|x' }]) {
+      guard.check({ claims, exp }, Date.now())
+    }
+    other.check({ claims: { iss: 'a', jti: '1|b' }, exp }, Date.now())
+    expect(new Set(keys).size).toBe(keys.length)
+    // The same token at the same callee is the same key.
+    guard.check({ claims: { iss: 'a', jti: '1|b' }, exp }, Date.now())
+    expect(keys.at(-1)).toBe(keys[1])
   })
 
   it('forgets an id once its token has expired (plus the clock tolerance)', async () => {

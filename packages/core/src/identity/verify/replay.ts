@@ -13,7 +13,9 @@ import type { MaybePromise } from '../../internal/maybe-async.js'
  */
 export interface ReplayStore {
   /**
-   * Records `key` until `expiresAtMs` (epoch ms) if it is not recorded yet.
+   * Records `key` until `expiresAtMs` (epoch ms) if it is not recorded yet. Keys are unambiguous
+   * strings (callee, issuer and `jti`), bounded by the token size limit; a store that needs
+   * fixed-length keys hashes them itself, as {@link redisReplayStore} does.
    * @returns true when the key was new (first use), false when it was already recorded
    */
   consume(key: string, expiresAtMs: number, nowMs: number): MaybePromise<boolean>
@@ -93,7 +95,8 @@ export interface RedisReplayStoreOptions {
 
 /**
  * A {@link ReplayStore} in Redis, shared by every replica of a callee: one `SET key 1 PX <ttl> NX`
- * per token (atomic: of two replicas seeing the same token at once, exactly one gets `OK`). Keys
+ * per token (atomic: of two replicas seeing the same token at once, exactly one gets `OK`), the key
+ * being the prefix and the SHA-256 of the store key (fixed length whatever the token holds). Keys
  * expire with their tokens, so Redis holds only live ids.
  *
  * @example
@@ -119,7 +122,7 @@ export function redisReplayStore(client: RedisCommandClient, options: RedisRepla
         timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs)
         timer.unref?.()
       })
-      const reply = client.sendCommand(['SET', prefix + key, '1', 'PX', ttl, 'NX'])
+      const reply = client.sendCommand(['SET', prefix + createHash('sha256').update(key).digest('base64url'), '1', 'PX', ttl, 'NX'])
       return Promise.race([reply, deadline])
         .then((answer) => {
           if (answer === 'OK') return true
@@ -151,7 +154,7 @@ export class ReplayGuard {
   readonly counters: ReplayCounters = { replaysRefused: 0, replayStoreErrors: 0 }
   private readonly store: ReplayStore
   private readonly failOpen: boolean
-  /** Binds keys to this callee, so one store can serve several. */
+  /** Binds keys to this callee, so one store can serve several: fixed length, worked out once. */
   private readonly callee: string
 
   constructor(
@@ -170,7 +173,7 @@ export class ReplayGuard {
     }
     this.store = options.store ?? createMemoryReplayStore({ maxEntries: options.maxEntries })
     this.failOpen = onStoreError === 'accept'
-    this.callee = JSON.stringify([...audiences].sort())
+    this.callee = createHash('sha256').update(JSON.stringify([...audiences].sort())).digest('base64url')
   }
 
   /**
@@ -181,8 +184,10 @@ export class ReplayGuard {
     const { jti, iss } = token.claims
     if (jti === undefined) throw new IdentityError('claim_missing', 'token has no "jti": this service accepts each token once')
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new IdentityError('claim_invalid', 'token "jti" is not a usable string')
-    // A fixed-length key whatever the claims hold; JSON keeps the parts apart.
-    const key = createHash('sha256').update(JSON.stringify([this.callee, typeof iss === 'string' ? iss : null, jti])).digest('base64url')
+    // Unambiguous without hashing on every request: the callee part has a fixed length, the
+    // issuer's length is spelled out, and the rest is the jti (at most 256 characters).
+    const issuer = typeof iss === 'string' ? `${iss.length}:${iss}` : '-'
+    const key = `${this.callee}${issuer}|${jti}`
     // Kept as long as the token could still be accepted.
     const expiresAtMs = token.exp * 1000 + this.toleranceMs
     let answer: MaybePromise<boolean>

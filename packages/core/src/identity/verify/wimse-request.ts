@@ -15,6 +15,7 @@ import { isWptAuthorization, parseWptAuthorization, WIT_HEADER } from '../wimse-
 import { authoritativeClaims, runMapping } from './principal.js'
 import type { PrincipalMemo } from './principal-memo.js'
 import { aboutToken } from './token-kind.js'
+import { TokenMemo } from './token-memo.js'
 import { readTxnTokenHeader, verifyTxnToken } from './txn-token.js'
 import { txnSideOf, type TxnSide } from './txn-side.js'
 import type { WorkloadGrant, WorkloadMapping } from './types.js'
@@ -37,6 +38,12 @@ export interface WimseVerified {
   readonly txnClaims: Readonly<Record<string, unknown>> | undefined
 }
 
+/** Txn-Token digests remembered: one Txn-Token travels unchanged through every hop of a transaction. */
+const TXN_DIGESTS = 512
+
+/** The context-token headers of a receiver that understands none. */
+const NO_OTHER_TOKENS: ReadonlyMap<string, string | undefined> = new Map()
+
 /** A WIMSE caller has no workload chain: each hop proves only itself. */
 const NO_DELEGATION: Delegation = deepFreeze({ workloads: [], actorChain: [] })
 
@@ -57,6 +64,8 @@ export class WimseRequestVerifier {
   private readonly wits: WitCache
   /** The workload mapping per verified WIT (the default mapping is a pure function of it). */
   private readonly mappings = new WeakMap<VerifiedWit, WorkloadMapping>()
+  /** SHA-256 of Txn-Tokens that verified here (for `tth`), so a transaction's next hops skip the hash. */
+  private readonly txnDigests = new TokenMemo<string>(TXN_DIGESTS)
 
   constructor(
     private readonly settings: VerifierSettings,
@@ -93,14 +102,14 @@ export class WimseRequestVerifier {
       throw new IdentityError('wpt_unbound', 'an actor token cannot travel with a WPT; the Txn-Token carries the user', { tokenKind: 'actor' })
     }
     const txnToken = readTxnTokenHeader(headers, settings.txnTokenHeader, maxHeaderBytes)
-    const txnTokenDigest = txnToken === undefined ? undefined : sha256Base64url(txnToken)
-    const otherTokens = new Map<string, string | undefined>()
-    for (const name of wimse.otherTokens) otherTokens.set(name, singleHeader(headers, name, 'actor', maxHeaderBytes))
+    const knownTxnDigest = txnToken === undefined ? undefined : this.txnDigests.get(txnToken)
+    const txnTokenDigest = txnToken === undefined ? undefined : (knownTxnDigest ?? sha256Base64url(txnToken))
+    const otherTokens = wimse.otherTokens.length === 0 ? NO_OTHER_TOKENS : new Map<string, string | undefined>()
+    for (const name of wimse.otherTokens) (otherTokens as Map<string, string | undefined>).set(name, singleHeader(headers, name, 'actor', maxHeaderBytes))
     const now = Math.floor(nowMs / 1000)
     // 2–5. The WIT, from the cache when a fresh check would accept it too.
-    const digest = sha256Base64url(witValue)
-    const cached = this.wits.get(digest, witValue, now, wimse.skew)
-    const wit = cached ?? andThen(verifyWit(witValue, digest, settings.trust, { maxTokenBytes, skew: wimse.skew, now, offload }), (fresh) => {
+    const cached = this.wits.get(witValue, now, wimse.skew)
+    const wit = cached ?? andThen(verifyWit(witValue, sha256Base64url(witValue), settings.trust, { maxTokenBytes, skew: wimse.skew, now, offload }), (fresh) => {
       this.wits.set(fresh)
       return fresh
     })
@@ -117,7 +126,7 @@ export class WimseRequestVerifier {
         txnTokenDigest,
         otherTokens,
       })
-      return andThen(proof, (verifiedWpt) => andThen(this.consume(verifiedWit, verifiedWpt, nowMs), () => this.withTxnToken(verifiedWit, verifiedWpt, txnToken, txnTokenDigest, now)))
+      return andThen(proof, (verifiedWpt) => andThen(this.consume(verifiedWit, verifiedWpt, nowMs), () => this.withTxnToken(verifiedWit, verifiedWpt, txnToken, txnTokenDigest, knownTxnDigest !== undefined, now)))
     })
   }
 
@@ -141,12 +150,20 @@ export class WimseRequestVerifier {
   }
 
   /** 11. The Txn-Token (bound by `tth` already), then the caller. */
-  private withTxnToken(wit: VerifiedWit, wpt: VerifiedWpt, txnToken: string | undefined, txnDigest: string | undefined, now: number): MaybePromise<WimseVerified> {
+  private withTxnToken(
+    wit: VerifiedWit,
+    wpt: VerifiedWpt,
+    txnToken: string | undefined,
+    txnDigest: string | undefined,
+    digestRemembered: boolean,
+    now: number,
+  ): MaybePromise<WimseVerified> {
     if (txnToken === undefined) return this.assemble(wit, wpt, undefined, undefined)
     const { settings } = this
     const service = settings.trust.txnTokenService
     const base = { maxTokenBytes: settings.maxTokenBytes, tolerance: settings.tolerance, now, offload: settings.offload }
     return andThen(verifyTxnToken(txnToken, service, base), (verified) => {
+      if (!digestRemembered) this.txnDigests.set(txnToken, txnDigest as string)
       const side = txnSideOf(verified, service as NonNullable<typeof service>)
       return this.assemble(wit, wpt, txnToken, { side, exp: verified.exp, digest: txnDigest as string, claims: verified.claims })
     })

@@ -1,8 +1,8 @@
 /**
  * The Workload Identity Token (creds §5.1) as a receiver checks it, in the order of the research
  * note §3: header (`typ`, `alg`, `crit`), `sub` and its trust domain, the issuer's key by `kid`, the
- * signature, `exp`, then `cnf.jwk`. A verified WIT is cached by its SHA-256 in a bounded LRU, and a
- * cached one is used only while a fresh check would pass too (not past `exp`, signing key still served).
+ * signature, `exp`, then `cnf.jwk`. A verified WIT is cached in a bounded LRU (compared in full), and
+ * a cached one is used only while a fresh check would pass too (not past `exp`, signing key still served).
  */
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { IdentityError, MeshguardError } from '../../errors.js'
@@ -16,13 +16,14 @@ import { parseWorkloadIdentifier, WIT_ATTRIBUTES_CLAIM, WIT_TYP, type WorkloadId
 import type { ResolvedWorkloadIssuer, TrustBundle } from '../trust/trust-bundle.js'
 import type { KeyStore } from '../trust/types.js'
 import { parseCompactToken } from './compact.js'
+import { tokenKey } from './token-memo.js'
 import { checkSignature, findKey, stillTrusted, type UsedKey } from './verify-token.js'
 
 /** A verified WIT: who it names, the proof key it binds, and what a cached answer re-checks. */
 export interface VerifiedWit {
   /** The WIT as received (a cache hit compares it in full). */
   readonly wit: string
-  /** base64url(SHA-256(WIT)): the cache key and the `wth` every WPT must carry. */
+  /** base64url(SHA-256(WIT)): the `wth` every WPT must carry. */
   readonly digest: string
   readonly id: WorkloadIdentifier
   readonly issuer: ResolvedWorkloadIssuer
@@ -167,13 +168,14 @@ function afterSignature(
 }
 
 /**
- * Verified WITs by digest. A hit answers exactly what a fresh check would: the same WIT (compared in
- * full), not expired at this second (with the same skew), and signed by a key its issuer's key set
- * still serves (a key removed from the JWKS, a rotated file, ends every entry it signed). Only
- * successes are kept, so a refused WIT is checked again each time.
+ * Verified WITs, keyed by a hash of their end ({@link tokenKey}: no hashing of the whole WIT per
+ * request, its digest comes with the entry). A hit answers exactly what a fresh check would: the
+ * same WIT (compared in full), not expired at this second (with the same skew), and signed by a key
+ * its issuer's key set still serves (a key removed from the JWKS, a rotated file, ends every entry
+ * it signed). Only successes are kept, so a refused WIT is checked again each time.
  */
 export class WitCache {
-  private readonly entries: Lru<string, VerifiedWit>
+  private readonly entries: Lru<number, VerifiedWit>
   hits = 0
   misses = 0
 
@@ -186,14 +188,15 @@ export class WitCache {
   }
 
   /** The cached verification of `wit`, when a fresh check at `now` (seconds) would accept it too. */
-  get(digest: string, wit: string, now: number, skew: number): VerifiedWit | undefined {
-    const entry = this.entries.get(digest)
+  get(wit: string, now: number, skew: number): VerifiedWit | undefined {
+    const key = tokenKey(wit)
+    const entry = this.entries.get(key)
     if (entry === undefined || entry.wit !== wit) {
       this.misses++
       return undefined
     }
     if (entry.exp <= now - skew || !stillTrusted(entry.signedWith)) {
-      this.entries.delete(digest)
+      this.entries.delete(key)
       this.misses++
       return undefined
     }
@@ -202,6 +205,6 @@ export class WitCache {
   }
 
   set(verified: VerifiedWit): void {
-    this.entries.set(verified.digest, verified)
+    this.entries.set(tokenKey(verified.wit), verified)
   }
 }
