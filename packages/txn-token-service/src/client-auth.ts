@@ -4,12 +4,13 @@
  * Keys, roles and attributes come from the service's trust configuration through core's verifier:
  * nothing the assertion says about itself grants anything.
  */
-import { createIdentityVerifier, type TrustBundle, type TrustBundleOptions, type VerifiedCaller } from '@meshguard/core'
+import { createIdentityVerifier, createTrustBundle, TrustBundle, type TrustBundleOptions, type VerifiedCaller } from '@meshguard/core'
 import { fromVerifierError, refuse } from './errors.js'
 import { ExpiringCounter } from './expiring-set.js'
 import { checkCompactToken } from './request.js'
 import type { ClientAuthentication } from './service-api.js'
 import { JWT_BEARER_ASSERTION_TYPE } from './token-format.js'
+import { bearerBesideProofs, WimseClientAuthenticator } from './wimse-client-auth.js'
 
 /** Assertions whose `jti` is remembered at once; more fail closed until older ones expire. */
 const REPLAY_CAPACITY = 100_000
@@ -30,11 +31,16 @@ export interface ClientAuthSettings {
 export class ClientAuthenticator {
   private readonly verifier
   private readonly seen = new ExpiringCounter(REPLAY_CAPACITY)
+  /** WIT + WPT authentication, when the trust configuration names workload issuers. */
+  private readonly wimse: WimseClientAuthenticator | undefined
 
   constructor(private readonly settings: ClientAuthSettings) {
+    const trust = settings.trust instanceof TrustBundle ? settings.trust : createTrustBundle(settings.trust)
+    const proofs = trust.acceptsWorkloadProofs
     this.verifier = createIdentityVerifier({
       audience: settings.tokenEndpoint,
-      trust: settings.trust,
+      trust,
+      ...bearerBesideProofs(trust, settings.tokenEndpoint),
       clockTolerance: settings.clockTolerance,
       maxWorkloadLifetime: MAX_ASSERTION_LIFETIME,
       maxTokenBytes: settings.maxTokenBytes,
@@ -44,6 +50,7 @@ export class ClientAuthenticator {
       signatureCheck: 'inline',
       clock: settings.clock,
     })
+    this.wimse = proofs ? new WimseClientAuthenticator({ ...settings, trust }) : undefined
   }
 
   /** The trust bundle, shared with the self-signed subject check. */
@@ -57,6 +64,14 @@ export class ClientAuthenticator {
    *   `temporarily_unavailable` (503) when the workload keys cannot be fetched
    */
   async authenticate(client: ClientAuthentication): Promise<VerifiedCaller> {
+    if (client.workloadProof !== undefined) {
+      // RFC 6749 §2.3: one authentication method per request.
+      if (client.assertion !== undefined || client.assertionType !== undefined) {
+        throw refuse.request('client_authentication_ambiguous', 'use either a client assertion or a WIT with its proof, not both')
+      }
+      if (this.wimse === undefined) throw refuse.client('client_authentication_method', 'this service trusts no workload issuer: authenticate with private_key_jwt')
+      return this.wimse.authenticate(client.workloadProof, client.clientId)
+    }
     if (client.assertionType === undefined && client.assertion === undefined) {
       throw refuse.client('client_authentication_missing', 'client authentication (private_key_jwt) is required')
     }

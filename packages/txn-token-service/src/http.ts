@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JsonWebKeySet } from '@meshguard/core'
-import { WIT_ISSUANCE_PATH, WIT_JWKS_PATH, type WitIssuanceResponse } from '@meshguard/core/wimse'
+import { WIT_HEADER, WIT_ISSUANCE_PATH, WIT_JWKS_PATH, type WitIssuanceResponse } from '@meshguard/core/wimse'
 import { refuse, TokenExchangeError } from './errors.js'
 import { isFormContentType, parseForm, type FormParams } from './form.js'
 import type { ClientAuthentication } from './service-api.js'
@@ -79,8 +79,8 @@ async function tokenRequest(req: IncomingMessage, res: ServerResponse, endpoints
     if (!isFormContentType(req.headers['content-type'])) {
       throw new TokenExchangeError('invalid_request', 'content_type_unsupported', 'the body must be application/x-www-form-urlencoded', { status: 415 })
     }
-    if (req.headers.authorization !== undefined) {
-      throw refuse.client('client_authentication_method', 'only private_key_jwt client authentication is supported')
+    if (req.headers.authorization !== undefined && !isWptRequest(req)) {
+      throw refuse.client('client_authentication_method', 'client authentication is private_key_jwt, or a WIT with "Authorization: WPT"')
     }
     params = parseForm(await readBody(req, endpoints.maxBodyBytes))
   } catch (err) {
@@ -93,13 +93,16 @@ async function tokenRequest(req: IncomingMessage, res: ServerResponse, endpoints
     assertion: params.get('client_assertion'),
     assertionType: params.get('client_assertion_type'),
     clientId: params.get('client_id'),
+    workloadProof: isWptRequest(req) ? { wit: req.headers[WIT_HEADER], authorization: req.headers.authorization } : undefined,
   }
   try {
     const response = await endpoints.exchange(params, client)
     send(res, 200, response, { 'cache-control': 'no-store', pragma: 'no-cache' })
   } catch (err) {
     // exchange() only throws TokenExchangeErrors; anything else fails closed the same way.
-    sendError(res, err instanceof TokenExchangeError ? err : refuse.unavailable('internal', 'the token service could not complete the request', err))
+    const error = err instanceof TokenExchangeError ? err : refuse.unavailable('internal', 'the token service could not complete the request', err)
+    // RFC 6749 §5.2: a 401 names the authentication scheme the client used.
+    sendError(res, error, error.httpStatus === 401 && client.workloadProof !== undefined ? { 'www-authenticate': 'WPT' } : {})
   }
 }
 
@@ -124,6 +127,12 @@ async function witRequest(req: IncomingMessage, res: ServerResponse, wit: WitEnd
     // issue() only throws TokenExchangeErrors; anything else fails closed the same way.
     sendError(res, err instanceof TokenExchangeError ? err : refuse.unavailable('internal', 'the token service could not complete the request', err))
   }
+}
+
+/** Whether a token request authenticates the WIMSE way (a WIT, or an `Authorization: WPT` proof). */
+function isWptRequest(req: IncomingMessage): boolean {
+  const { authorization } = req.headers
+  return req.headers[WIT_HEADER] !== undefined || (typeof authorization === 'string' && /^wpt /i.test(authorization.trimStart()))
 }
 
 /** The request handler of a service. */

@@ -8,6 +8,7 @@ import { fromVerifierError, refuse } from './errors.js'
 import type { SubjectInfo } from './options.js'
 import { frozenJson } from './plain-data.js'
 import { scopeOfClaims } from './scope.js'
+import { bearerBesideProofs } from './wimse-client-auth.js'
 import type { SigningKeyRing } from './signing-keys.js'
 import { TXN_TOKEN_TYP, type TxnTokenClaims } from './token-format.js'
 
@@ -22,7 +23,7 @@ export class SelfSignedSubjects {
   private readonly verifier
 
   constructor(trust: TrustBundle, issuer: string, clockTolerance: number, maxTokenBytes: number, clock: () => number) {
-    this.verifier = createIdentityVerifier({ audience: issuer, trust, clockTolerance, maxTokenBytes, maxWorkloadLifetime: 3600, cacheSize: 0, signatureCheck: 'inline', clock })
+    this.verifier = createIdentityVerifier({ audience: issuer, trust, ...bearerBesideProofs(trust, issuer), clockTolerance, maxTokenBytes, maxWorkloadLifetime: 3600, cacheSize: 0, signatureCheck: 'inline', clock })
   }
 
   /**

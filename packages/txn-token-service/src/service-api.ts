@@ -5,14 +5,27 @@ import type { TxnTokenSigningKeyInput } from './options.js'
 import type { TxnTokenResponse } from './token-format.js'
 import type { WitIssuer } from './wit/wit-issuer.js'
 
-/** How the requesting workload authenticated: its RFC 7523 `private_key_jwt` assertion. */
+/** WIMSE client authentication: the request's `Workload-Identity-Token` and `Authorization: WPT` headers. */
+export interface WorkloadProof {
+  /** `Workload-Identity-Token`, as received (several values are refused). */
+  wit: string | string[] | undefined
+  /** `Authorization`, as received. */
+  authorization: string | string[] | undefined
+}
+
+/**
+ * How the requesting workload authenticated: its RFC 7523 `private_key_jwt` assertion, or (with
+ * `trust.workloadIssuers`) its WIT and a proof for the token endpoint. One method per request.
+ */
 export interface ClientAuthentication {
   /** `client_assertion`. */
   assertion: string | undefined
   /** `client_assertion_type`; must be the jwt-bearer URN. */
   assertionType: string | undefined
-  /** `client_id`, when sent: must equal the assertion's `sub`. */
+  /** `client_id`, when sent: must equal the assertion's (or the WIT's) `sub`. */
   clientId?: string | undefined
+  /** The WIMSE headers, when the request carried either. */
+  workloadProof?: WorkloadProof | undefined
 }
 
 /** A Txn-Token Service: the HTTP handler plus the operations behind it. */

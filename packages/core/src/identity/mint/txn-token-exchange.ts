@@ -1,7 +1,8 @@
 /**
  * The requesting side of a Txn-Token Service (draft-ietf-oauth-transaction-tokens-10 §10–§11): an
  * RFC 8693 token exchange for a `txn_token`, the workload authenticating with `private_key_jwt`
- * (RFC 7523) signed by its own workload key. The edge uses it to turn the user's access token into a
+ * (RFC 7523) signed by its own workload key, or with its WIMSE WIT and a proof (WPT) made for the
+ * token endpoint. The edge uses it to turn the user's access token into a
  * Txn-Token; any hop uses it to get a replacement with a narrower scope.
  *
  * Failure closes: a refusal is a 403 (`txn_token_denied`), an unreachable, slow or broken TTS a 503.
@@ -9,15 +10,18 @@
  */
 import { randomUUID } from 'node:crypto'
 import { SignJWT } from 'jose'
-import { ConfigError, DeniedError, UnavailableError } from '../../errors.js'
+import { ConfigError, DeniedError, MintError, UnavailableError } from '../../errors.js'
 import { sha256Base64url } from '../digest.js'
 import { Lru } from '../lru.js'
 import { parseSpiffeId } from '../spiffe.js'
 import { TXN_TOKEN_TYPE } from '../txn-wire.js'
+import { WIT_HEADER, WPT_SCHEME } from '../wimse-wire.js'
 import { WORKLOAD_TOKEN_TYP } from '../wire.js'
 import { trustedFetchUrl } from '../trusted-url.js'
 import { loadSigningKey, type SigningAlgorithm, type SigningKeyInput } from './signing-key.js'
 import { unverifiedPayload } from './token-payload.js'
+import type { WitSource } from './wit-source.js'
+import { signWpt } from './wpt-mint.js'
 
 const TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:'
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -35,10 +39,19 @@ export interface TxnTokenExchangeOptions {
   trustDomain: string
   /** This workload's SPIFFE ID: the OAuth client id and the `req_wl` the TTS records. */
   clientId: string
-  /** This workload's private key (Ed25519 or P-256), signing the `private_key_jwt` client assertion. */
-  key: SigningKeyInput
+  /**
+   * This workload's private key (Ed25519 or P-256), signing the `private_key_jwt` client assertion.
+   * Give `key` and `kid`, or `wit`.
+   */
+  key?: SigningKeyInput | undefined
   /** The key id the TTS knows this key by. */
-  kid: string
+  kid?: string | undefined
+  /**
+   * Authenticate with this workload's WIT and a fresh proof (WPT, `aud` = the token endpoint) instead
+   * of a registered key: for a TTS that trusts the workload issuer (`trust.workloadIssuers`). The
+   * WIT's `sub` must be `clientId`.
+   */
+  wit?: WitSource | undefined
   /** Checked against the key type when given. */
   alg?: SigningAlgorithm | undefined
   /** The `aud` of the client assertion. @defaultValue the token endpoint URL */
@@ -174,7 +187,12 @@ export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTok
   } catch (err) {
     throw new ConfigError('txnTokens.clientId', 'must be this workload’s SPIFFE ID', { cause: err })
   }
-  const signing = loadSigningKey(options.key, options.kid, 'txnTokens', options.alg)
+  const witSource = options.wit
+  if (witSource !== undefined && typeof witSource?.current !== 'function') throw new ConfigError('txnTokens.wit', 'must be a WIT source (current())')
+  if (witSource !== undefined && (options.key !== undefined || options.kid !== undefined)) {
+    throw new ConfigError('txnTokens.wit', 'authenticates in place of key and kid: give one or the other')
+  }
+  const signing = witSource === undefined ? loadSigningKey(options.key as SigningKeyInput, options.kid as string, 'txnTokens', options.alg) : undefined
   const assertionAudience = options.assertionAudience ?? endpoint.href
   const timeoutMs = options.timeoutMs ?? 2000
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigError('txnTokens.timeoutMs', 'must be a positive number')
@@ -185,29 +203,47 @@ export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTok
   const clock = options.clock ?? Date.now
   const trustDomain = options.trustDomain
 
-  async function clientAssertion(): Promise<string> {
+  async function clientAssertion(key: NonNullable<typeof signing>): Promise<string> {
     const now = Math.floor(clock() / 1000)
     return new SignJWT({})
       // The shape of a self-signed workload token for the token endpoint: the TTS verifies it with the
       // trust anchors it already holds for this workload.
-      .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: WORKLOAD_TOKEN_TYP })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: WORKLOAD_TOKEN_TYP })
       .setIssuer(clientId)
       .setSubject(clientId)
       .setAudience(assertionAudience)
       .setIssuedAt(now)
       .setExpirationTime(now + 60)
       .setJti(randomUUID())
-      .sign(signing.key)
+      .sign(key.key)
   }
 
-  async function post(body: URLSearchParams): Promise<{ status: number; json: Record<string, unknown> }> {
+  /** How this request authenticates: form parameters (`private_key_jwt`) or headers (WIT + WPT). */
+  async function clientAuthentication(): Promise<{ form: Record<string, string>; headers: Record<string, string> }> {
+    if (signing !== undefined) {
+      return { form: { client_assertion_type: JWT_BEARER_ASSERTION, client_assertion: await clientAssertion(signing) }, headers: {} }
+    }
+    let credential
+    try {
+      credential = await (witSource as WitSource).current()
+    } catch (err) {
+      throw unavailable('no WIT to authenticate to the Txn-Token Service with', err)
+    }
+    if (credential.sub !== clientId) throw new MintError('wit_subject_mismatch', 'the WIT names another workload than txnTokens.clientId')
+    const now = Math.floor(clock() / 1000)
+    if (credential.expiresAt <= now) throw new MintError('wit_expired', 'the WIT has expired')
+    const proof = signWpt(credential, { aud: endpoint.href, exp: Math.min(now + 60, credential.expiresAt) })
+    return { form: {}, headers: { [WIT_HEADER]: credential.wit, authorization: `${WPT_SCHEME} ${proof}` } }
+  }
+
+  async function post(body: URLSearchParams, authHeaders: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
     const controller = new AbortController()
     const call = (async () => {
       let response: Response
       try {
         response = await fetchImpl(endpoint, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...authHeaders },
           body,
           redirect: 'manual',
           signal: controller.signal,
@@ -233,6 +269,7 @@ export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTok
     if (typeof request.subjectToken !== 'string' || request.subjectToken === '') {
       throw new DeniedError('no subject token to exchange', { reason: 'txn_token_denied' })
     }
+    const auth = await clientAuthentication()
     const body = new URLSearchParams({
       grant_type: TOKEN_EXCHANGE,
       requested_token_type: TXN_TOKEN_TYPE,
@@ -241,12 +278,11 @@ export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTok
       subject_token: request.subjectToken,
       subject_token_type: `${TOKEN_TYPE}${subjectType}`,
       client_id: clientId,
-      client_assertion_type: JWT_BEARER_ASSERTION,
-      client_assertion: await clientAssertion(),
+      ...auth.form,
     })
     if (request.requestContext !== undefined) body.set('request_context', JSON.stringify(request.requestContext))
     if (request.requestDetails !== undefined) body.set('request_details', JSON.stringify(request.requestDetails))
-    const { status, json } = await post(body)
+    const { status, json } = await post(body, auth.headers)
     if (status >= 400 && status < 500) {
       // The OAuth error code is safe to surface; the description may not be.
       const code = typeof json['error'] === 'string' && /^[a-z_]{1,64}$/.test(json['error']) ? json['error'] : `http_${status}`
