@@ -117,6 +117,7 @@ export const MINT_REASONS = Object.freeze({
   wit_response_invalid: 'the WIT issuer answered without a usable WIT bound to the workload key',
   wit_unavailable: 'no valid WIT is held and the issuer failed recently (backing off), or the source is closed',
   wit_expired: 'the workload identity source holds only an expired WIT',
+  wit_subject_mismatch: 'the WIT to authenticate to the Txn-Token Service with names another workload than `clientId`',
   wpt_signing_failed: 'the workload proof token could not be signed with the WIT key',
   actor_unbindable: 'an actor (access) token cannot travel with a workload proof token; use a Txn-Token',
 } as const)

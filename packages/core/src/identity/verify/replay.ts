@@ -57,9 +57,13 @@ export function createMemoryReplayStore(options: { maxEntries?: number | undefin
   if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new ConfigError('identity.replay.maxEntries', 'must be an integer ≥ 1')
   // Insertion order is close to expiry order (tokens of similar lifetimes), so the oldest go first.
   const used = new Map<string, number>()
+  // Until then the oldest entry is live and there is nothing to sweep: no walk on most calls.
+  let nothingExpiresBefore = Number.POSITIVE_INFINITY
   const sweep = (nowMs: number, all: boolean): void => {
+    nothingExpiresBefore = Number.POSITIVE_INFINITY
     for (const [key, expiresAt] of used) {
       if (expiresAt > nowMs) {
+        nothingExpiresBefore = Math.min(nothingExpiresBefore, expiresAt)
         if (!all) return
         continue
       }
@@ -70,11 +74,12 @@ export function createMemoryReplayStore(options: { maxEntries?: number | undefin
     consume(key, expiresAtMs, nowMs) {
       const known = used.get(key)
       if (known !== undefined && known > nowMs) return false
-      sweep(nowMs, false)
+      if (nowMs >= nothingExpiresBefore) sweep(nowMs, false)
       // Full: one pass over every entry for expired ids out of order, before refusing.
       if (used.size >= maxEntries) sweep(nowMs, true)
       if (used.size >= maxEntries) throw new ReplayStoreFull()
       used.set(key, expiresAtMs)
+      if (used.size === 1) nothingExpiresBefore = expiresAtMs
       return true
     },
   }

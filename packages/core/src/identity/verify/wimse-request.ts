@@ -47,6 +47,14 @@ const NO_OTHER_TOKENS: ReadonlyMap<string, string | undefined> = new Map()
 /** A WIMSE caller has no workload chain: each hop proves only itself. */
 const NO_DELEGATION: Delegation = deepFreeze({ workloads: [], actorChain: [] })
 
+/** A replay refusal reads as the WPT's (`wpt_replay`); any other failure is about the workload credential. */
+function renamed(err: unknown): never {
+  if (err instanceof IdentityError && err.reason === 'token_replayed') {
+    throw new IdentityError('wpt_replay', 'this WPT was already used at this service', { tokenKind: 'workload', cause: err })
+  }
+  throw aboutToken(err, 'workload')
+}
+
 /** The path of a request-target (origin-form or absolute-form), without query or fragment. */
 function targetPath(target: string | undefined): string | undefined {
   if (target === undefined || target === '') return undefined
@@ -64,6 +72,8 @@ export class WimseRequestVerifier {
   private readonly wits: WitCache
   /** The workload mapping per verified WIT (the default mapping is a pure function of it). */
   private readonly mappings = new WeakMap<VerifiedWit, WorkloadMapping>()
+  /** The frozen `workload` part of the caller per mapping (a pure mapping is one object per WIT). */
+  private readonly workloads = new WeakMap<WorkloadMapping, { readonly wit: VerifiedWit; readonly workload: VerifiedCaller['workload'] }>()
   /** SHA-256 of Txn-Tokens that verified here (for `tth`), so a transaction's next hops skip the hash. */
   private readonly txnDigests = new TokenMemo<string>(TXN_DIGESTS)
 
@@ -133,12 +143,6 @@ export class WimseRequestVerifier {
   /** 10. One use per `(sub, jti)` at this service, kept until the WPT's `exp` plus the skew. */
   private consume(wit: VerifiedWit, wpt: VerifiedWpt, nowMs: number): MaybePromise<void> {
     const guard = this.settings.wptReplay as NonNullable<VerifierSettings['wptReplay']>
-    const renamed = (err: unknown): never => {
-      if (err instanceof IdentityError && err.reason === 'token_replayed') {
-        throw new IdentityError('wpt_replay', 'this WPT was already used at this service', { tokenKind: 'workload', cause: err })
-      }
-      throw aboutToken(err, 'workload')
-    }
     let done: MaybePromise<void>
     try {
       // `iss` is the WIT's subject: the key is (callee, sub, jti).
@@ -181,6 +185,22 @@ export class WimseRequestVerifier {
     return mapped
   }
 
+  private workloadOf(wit: VerifiedWit, mapped: WorkloadMapping): VerifiedCaller['workload'] {
+    const known = this.workloads.get(mapped)
+    if (known !== undefined && known.wit === wit) return known.workload
+    const iss = wit.claims['iss']
+    const workload = deepFreeze({
+      id: wit.id.id,
+      trustDomain: wit.id.trustDomain,
+      issuer: typeof iss === 'string' ? iss : undefined,
+      roles: mapped.roles,
+      selfSigned: false,
+      claims: wit.claims,
+    })
+    this.workloads.set(mapped, { wit, workload })
+    return workload
+  }
+
   private assemble(
     wit: VerifiedWit,
     wpt: VerifiedWpt,
@@ -194,17 +214,9 @@ export class WimseRequestVerifier {
       throw aboutToken(err, 'workload')
     }
     const actor: VerifiedActor | undefined = txn?.side.actor
-    const iss = wit.claims['iss']
     const expiresAt = Math.min(wit.exp, wpt.exp, txn?.exp ?? Number.POSITIVE_INFINITY) * 1000
     const caller = deepFreeze({
-      workload: {
-        id: wit.id.id,
-        trustDomain: wit.id.trustDomain,
-        issuer: typeof iss === 'string' ? iss : undefined,
-        roles: mapped.roles,
-        selfSigned: false,
-        claims: wit.claims,
-      },
+      workload: this.workloadOf(wit, mapped),
       actor,
       txn: txn?.side.txn,
       delegation: NO_DELEGATION,

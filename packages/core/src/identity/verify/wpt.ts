@@ -100,6 +100,7 @@ function checkClaims(payload: Readonly<Record<string, unknown>>, wit: VerifiedWi
  * such header that came is covered. Uncovered context tokens must not drive authorization.
  */
 function checkOtherTokens(oth: unknown, known: ReadonlyMap<string, string | undefined>): void {
+  if (oth === undefined && known.size === 0) return
   if (oth !== undefined && (typeof oth !== 'object' || oth === null || Array.isArray(oth))) throw unbound('WPT "oth" is not an object')
   const entries = (oth ?? {}) as Record<string, unknown>
   for (const name of Object.keys(entries)) {
