@@ -44,11 +44,11 @@ export async function runTts(args: readonly string[], io: CliIo): Promise<number
 async function serve(loaded: LoadedTxnTokenServiceConfig, at: { port: number; host: string }, configFile: string, io: CliIo): Promise<number> {
   const { createTxnTokenService, readSigningKeys, readWitSigningKeys } = await txnTokenService()
   const service = createTxnTokenService(loaded.options)
+  const sharedAt = loaded.sharedStateAt
+  await write(io.stderr, sharedAt === undefined ? 'meshguard tts: state per process (run one replica, or configure sharedState)\n' : `meshguard tts: state shared in Redis at ${sharedAt}\n`)
   const url = await service.listen(at.port, at.host)
   await write(io.stderr, `meshguard tts: issuer ${service.issuer}, trust domain ${service.trustDomain}, listening on ${url}\n`)
   if (service.wit !== undefined) await write(io.stderr, `meshguard tts: issuing WITs at ${service.wit.endpoint}\n`)
-  const sharedAt = loaded.sharedStateAt
-  await write(io.stderr, sharedAt === undefined ? 'meshguard tts: state per process (run one replica, or configure sharedState)\n' : `meshguard tts: state shared in Redis at ${sharedAt}\n`)
 
   let signingKid = loaded.signingKeys[0]?.kid
   let witSigningKid = loaded.witSigningKeys?.[0]?.kid
