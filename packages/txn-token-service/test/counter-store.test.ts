@@ -3,6 +3,7 @@
  * against a real redis-server on loopback (scripts/redis-server.mjs installs and starts it; a
  * machine that cannot fails this file, it never skips).
  */
+import { createHash } from 'node:crypto'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createMemoryCounterStore, redisCounterStore, type CounterStore } from '../src/index.js'
@@ -39,6 +40,9 @@ describe('createMemoryCounterStore', () => {
   })
 })
 
+/** The Redis key of store key `key` under the tests' prefix. */
+const redisKey = (key: string): string => `test:${createHash('sha256').update(key).digest('base64url')}`
+
 describe('redisCounterStore', () => {
   let redisServer: Awaited<ReturnType<typeof startRedisServer>>
   let redis: Awaited<ReturnType<typeof connect>>
@@ -62,16 +66,16 @@ describe('redisCounterStore', () => {
     const now = Date.now()
     const counts = await Promise.all(Array.from({ length: 50 }, () => store.increment('together', now + 60_000, now)))
     expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
-    expect(await redis.get('test:together')).toBe('50')
+    expect(await redis.get(redisKey('together'))).toBe('50')
   })
 
   it('keeps the key until the latest time asked, never shorter', async () => {
     const now = Date.now()
     await store.increment('kept', now + 60_000, now)
     await store.increment('kept', now + 5_000, now)
-    expect(await redis.pTTL('test:kept')).toBeGreaterThan(50_000)
+    expect(await redis.pTTL(redisKey('kept'))).toBeGreaterThan(50_000)
     await store.increment('kept', now + 120_000, now)
-    expect(await redis.pTTL('test:kept')).toBeGreaterThan(110_000)
+    expect(await redis.pTTL(redisKey('kept'))).toBeGreaterThan(110_000)
   })
 
   it('starts again at 1 once the key expired', async () => {
@@ -82,7 +86,7 @@ describe('redisCounterStore', () => {
   })
 
   it('fails when Redis answers something other than a count', async () => {
-    await redis.set('test:text', 'not a number')
+    await redis.set(redisKey('text'), 'not a number')
     const now = Date.now()
     await expect(store.increment('text', now + 60_000, now)).rejects.toThrow()
   })

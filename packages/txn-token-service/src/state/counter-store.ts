@@ -3,6 +3,7 @@
  * (one process) by default, or one in Redis that every replica of the service shares, so the
  * replacement cap holds for the deployment and not once per replica.
  */
+import { createHash } from 'node:crypto'
 import { ConfigError } from '@meshguard/core'
 import type { RedisCommandClient } from '@meshguard/core/node'
 import { ExpiringCounter } from '../expiring-set.js'
@@ -65,7 +66,8 @@ return count`
 
 /**
  * A {@link CounterStore} in Redis, shared by every replica: one `EVAL` per increment (INCR and a
- * PEXPIRE that only ever extends), atomic across replicas. Keys expire with what they count.
+ * PEXPIRE that only ever extends), atomic across replicas. The Redis key is the prefix and the
+ * SHA-256 of the store key (fixed length whatever it holds); keys expire with what they count.
  *
  * @example
  * ```ts
@@ -85,7 +87,8 @@ export function redisCounterStore(client: RedisCommandClient, options: RedisCoun
   return {
     async increment(key, untilMs, nowMs) {
       const ttl = String(Math.max(1, Math.ceil(untilMs - nowMs)))
-      const answer = await withDeadline(client.sendCommand(['EVAL', INCREMENT_SCRIPT, '1', prefix + key, ttl]), timeoutMs)
+      const redisKey = prefix + createHash('sha256').update(key).digest('base64url')
+      const answer = await withDeadline(client.sendCommand(['EVAL', INCREMENT_SCRIPT, '1', redisKey, ttl]), timeoutMs)
       if (typeof answer !== 'number' || !Number.isSafeInteger(answer) || answer < 1) throw new Error('unexpected Redis reply to the counter script')
       return answer
     },

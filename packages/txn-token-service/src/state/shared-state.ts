@@ -4,7 +4,6 @@
  * default; with the `sharedState` option in stores every replica shares (Redis), so a credential used
  * at one replica is refused at the next and the replacement cap holds for the whole deployment.
  */
-import { createHash } from 'node:crypto'
 import { ConfigError, type IdentityVerifierOptions } from '@meshguard/core'
 import { redisReplayStore, type RedisCommandClient } from '@meshguard/core/node'
 import { refuse } from '../errors.js'
@@ -35,8 +34,8 @@ export interface RedisSharedStateOptions {
 
 /**
  * Both stores of the `sharedState` option in one Redis (node-redis: any client with
- * `sendCommand(args)`). Keys also carry a digest of the service's issuer and trust domain, so
- * several services can share one Redis and a prefix.
+ * `sendCommand(args)`). A Redis key is the prefix and the SHA-256 of what the service asks for,
+ * which names its issuer and trust domain: several services can share one Redis and a prefix.
  *
  * @example
  * ```ts
@@ -77,7 +76,7 @@ function memoryReplayStore(): ReplayStore {
 export class ServiceState {
   private readonly replay: (kind: SingleUseKind) => ReplayStore
   private readonly counters: CounterStore
-  /** True with the `sharedState` option: keys are then bound to this service and hashed. */
+  /** True with the `sharedState` option: keys then name this service too. */
   private readonly shared: boolean
 
   constructor(
@@ -135,13 +134,14 @@ export class ServiceState {
   }
 
   /**
-   * The store key of `parts`. Private stores: the parts, length-prefixed so no two lists share a key.
-   * Shared stores: the kind and a digest of this service and the parts (fixed length whatever the
-   * ids hold; a key of one service never matches another's).
+   * The store key of `parts`, spelled out. Private stores (one per kind): the parts, length-prefixed
+   * so no two lists share a key. Shared stores: this service's issuer and trust domain, the kind and
+   * the parts as JSON, so a key of one service never matches another's; the Redis stores hash keys
+   * to a fixed length themselves.
    */
   private key(kind: SingleUseKind | 'replacements', parts: readonly string[]): string {
     if (!this.shared) return parts.map((part) => `${part.length}:${part}`).join('')
     const { issuer, trustDomain } = this.service
-    return `${kind}:${createHash('sha256').update(JSON.stringify([issuer, trustDomain, kind, ...parts])).digest('base64url')}`
+    return JSON.stringify([issuer, trustDomain, kind, ...parts])
   }
 }
