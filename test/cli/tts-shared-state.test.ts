@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { JWT_BEARER_ASSERTION_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES } from '@meshguard/txn-token-service'
 import { ACTOR_AUDIENCE, createIdentityFixture, TRUST_DOMAIN, USER_ISSUER, type IdentityFixture } from '../support/identity.js'
@@ -25,8 +26,8 @@ const freePort = () =>
   })
 
 /** A `meshguard tts` process; resolves once it listens, rejects with its output if it exits first. */
-function startTts(config: string, port: number): Promise<{ child: ChildProcess; stderr: () => string }> {
-  const child = spawn(process.execPath, [CLI_BIN, 'tts', '--config', config, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
+function startTts(config: string, port: number, nodeOptions: string[] = []): Promise<{ child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, [...nodeOptions, CLI_BIN, 'tts', '--config', config, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   return new Promise((resolve, reject) => {
     child.stderr?.on('data', (d: Buffer) => {
@@ -114,10 +115,35 @@ describe('meshguard tts replicas with sharedState', () => {
   it('does not start when Redis cannot be reached, naming the section', async () => {
     const closed = await freePort()
     const error = await startTts(config({ redis: { url: `redis://127.0.0.1:${closed}`, connectTimeoutMs: 300 } }), await freePort()).then(
-      () => 'started',
+      ({ child }) => {
+        child.kill('SIGKILL')
+        return 'started'
+      },
       (err: unknown) => String(err),
     )
     expect(error).toMatch(/exited with [1-9]/)
     expect(error).toContain(`sharedState.redis: cannot connect to Redis at 127.0.0.1:${closed}`)
+  })
+
+  it('names the package when node-redis is not installed', async () => {
+    // A module hook that makes `redis` unresolvable, as on a machine without it.
+    const hooks = join(dir, 'no-redis-hooks.mjs')
+    writeFileSync(
+      hooks,
+      `export async function resolve(specifier, context, next) {
+        if (specifier === 'redis') throw Object.assign(new Error("Cannot find package 'redis'"), { code: 'ERR_MODULE_NOT_FOUND' })
+        return next(specifier, context)
+      }`,
+    )
+    const register = join(dir, 'no-redis.mjs')
+    writeFileSync(register, `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)})\n`)
+    const error = await startTts(config({ redis: { url: redisServer.url } }), await freePort(), ['--import', pathToFileURL(register).href]).then(
+      ({ child }) => {
+        child.kill('SIGKILL')
+        return 'started'
+      },
+      (err: unknown) => String(err),
+    )
+    expect(error).toContain('sharedState.redis: needs the redis package (node-redis): npm install redis')
   })
 })
