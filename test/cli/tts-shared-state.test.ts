@@ -6,24 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { JWT_BEARER_ASSERTION_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES } from '@meshguard/txn-token-service'
 import { ACTOR_AUDIENCE, createIdentityFixture, TRUST_DOMAIN, USER_ISSUER, type IdentityFixture } from '../support/identity.js'
 import { POLICY_DIR } from '../../packages/txn-token-service/test/support/tts.js'
 import { startRedisServer } from '../../scripts/redis-server.mjs'
 import { CLI_BIN } from '../support/run-cli.js'
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
+import { freePort, gatewayExchangeForm } from '../support/tts-cli.js'
 
 /** A `meshguard tts` process; resolves once it listens, rejects with its output if it exits first. */
 function startTts(config: string, port: number, nodeOptions: string[] = []): Promise<{ child: ChildProcess; stderr: () => string }> {
@@ -88,16 +79,7 @@ describe('meshguard tts replicas with sharedState', () => {
 
   it('says where state is shared, and refuses at one replica an assertion spent at the other', async () => {
     for (const { stderr } of replicas) expect(stderr()).toContain(`state shared in Redis at 127.0.0.1:${redisServer.port}`)
-    const form = {
-      grant_type: TOKEN_EXCHANGE_GRANT_TYPE,
-      requested_token_type: TOKEN_TYPES.txnToken,
-      audience: TRUST_DOMAIN,
-      scope: 'review.read',
-      subject_token: await ids.mintActorToken('alice', { claims: { scope: 'review.read' } }),
-      subject_token_type: TOKEN_TYPES.accessToken,
-      client_assertion_type: JWT_BEARER_ASSERTION_TYPE,
-      client_assertion: await ids.mintWorkloadToken('gateway', { audience: `${issuer}/token` }),
-    }
+    const form = await gatewayExchangeForm(ids, issuer)
     const [first, second] = replicas
     expect((await exchange(String(first?.url), form)).status).toBe(200)
     const replayed = await exchange(String(second?.url), form)

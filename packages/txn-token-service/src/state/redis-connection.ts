@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '@meshguard/core'
 import type { RedisCommandClient } from '@meshguard/core/node'
-import { LOOPBACK_HOSTS } from '../loopback-url.js'
+import { checkUrlScheme } from '../loopback-url.js'
 
 /** The part of a node-redis client used here. */
 interface NodeRedisClient extends RedisCommandClient {
@@ -31,14 +31,7 @@ export interface RedisConnection {
  * answers for replays must not be reachable by whoever sits on the network path).
  */
 export function checkRedisUrl(value: unknown, option: string): URL {
-  let url: URL
-  try {
-    url = new URL(String(value))
-  } catch (err) {
-    throw new ConfigError(option, 'must be a redis:// or rediss:// URL', { cause: err })
-  }
-  if (url.protocol === 'rediss:' || (url.protocol === 'redis:' && LOOPBACK_HOSTS.has(url.hostname))) return url
-  throw new ConfigError(option, 'must use rediss:// (redis:// only on a loopback host)')
+  return checkUrlScheme(value, option, { secure: 'rediss', plain: 'redis' })
 }
 
 async function nodeRedis(option: string): Promise<NodeRedisPackage> {
