@@ -29,14 +29,20 @@ function mapReplayStore(): ReplayStore {
 
 describe('sharedState stores that fail', () => {
   let tts: TtsFixture
-  const failing = { replay: false, counters: false }
+  /** How each store misbehaves: not at all, failing, or answering something that is not an answer. */
+  const failing: { replay: false | 'down' | 'nonsense'; counters: false | 'down' | 'nonsense' } = { replay: false, counters: false }
   const state: TxnTokenSharedState = {
     replay: {
-      consume: (key, expiresAtMs, nowMs) => (failing.replay ? Promise.reject(new Error('replay store down')) : replay.consume(key, expiresAtMs, nowMs)),
+      consume: (key, expiresAtMs, nowMs) => {
+        if (failing.replay === 'down') return Promise.reject(new Error('replay store down'))
+        if (failing.replay === 'nonsense') return Promise.resolve('OK' as unknown as boolean)
+        return replay.consume(key, expiresAtMs, nowMs)
+      },
     },
     counters: {
       increment: (key, untilMs, nowMs) => {
-        if (failing.counters) throw new Error('counter store down')
+        if (failing.counters === 'down') throw new Error('counter store down')
+        if (failing.counters === 'nonsense') return Number.NaN
         return counters.increment(key, untilMs, nowMs)
       },
     },
@@ -53,27 +59,31 @@ describe('sharedState stores that fail', () => {
     return tts.records.at(-1)?.reason
   }
 
-  it('refuses with 503 when the replay store fails, and issues nothing', async () => {
-    failing.replay = true
-    try {
-      const { status, body } = await tts.post(await tts.form('gateway', await tts.userToken('alice')))
-      expect([status, body['error'], body['access_token']]).toEqual([503, 'temporarily_unavailable', undefined])
-      expect(await lastReason()).toBe('replay_store_unavailable')
-    } finally {
-      failing.replay = false
+  it('refuses with 503 when the replay store fails or answers nonsense, and issues nothing', async () => {
+    for (const how of ['down', 'nonsense'] as const) {
+      failing.replay = how
+      try {
+        const { status, body } = await tts.post(await tts.form('gateway', await tts.userToken('alice')))
+        expect([status, body['error'], body['access_token']], how).toEqual([503, 'temporarily_unavailable', undefined])
+        expect(await lastReason()).toBe('replay_store_unavailable')
+      } finally {
+        failing.replay = false
+      }
     }
   })
 
-  it('refuses a replacement with 503 when the counter store fails', async () => {
+  it('refuses a replacement with 503 when the counter store fails or answers no count', async () => {
     const { body } = await tts.post(await tts.form('gateway', await tts.userToken('alice')))
     const original = String(body['access_token'])
-    failing.counters = true
-    try {
-      const answer = await tts.post(await tts.form('employee-service', original, { subject_token_type: TOKEN_TYPES.txnToken, scope: 'review.read' }))
-      expect([answer.status, answer.body['error'], answer.body['access_token']]).toEqual([503, 'temporarily_unavailable', undefined])
-      expect(await lastReason()).toBe('replacement_store_unavailable')
-    } finally {
-      failing.counters = false
+    for (const how of ['down', 'nonsense'] as const) {
+      failing.counters = how
+      try {
+        const answer = await tts.post(await tts.form('employee-service', original, { subject_token_type: TOKEN_TYPES.txnToken, scope: 'review.read' }))
+        expect([answer.status, answer.body['error'], answer.body['access_token']], how).toEqual([503, 'temporarily_unavailable', undefined])
+        expect(await lastReason()).toBe('replacement_store_unavailable')
+      } finally {
+        failing.counters = false
+      }
     }
     const later = await tts.post(await tts.form('employee-service', original, { subject_token_type: TOKEN_TYPES.txnToken, scope: 'review.read' }))
     expect(later.status).toBe(200)

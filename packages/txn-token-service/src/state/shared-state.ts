@@ -113,7 +113,10 @@ export class ServiceState {
    */
   async firstUse(kind: SingleUseKind, parts: readonly string[], untilMs: number, nowMs: number): Promise<boolean> {
     try {
-      return await this.replay(kind).consume(this.key(kind, parts), untilMs, nowMs)
+      const fresh: unknown = await this.replay(kind).consume(this.key(kind, parts), untilMs, nowMs)
+      // Only a clear answer counts: anything else is a store failure, never a first use.
+      if (typeof fresh !== 'boolean') throw new Error('the replay store answered neither true nor false')
+      return fresh
     } catch (err) {
       if (this.shared) throw refuse.unavailable('replay_store_unavailable', 'the store of used credentials cannot answer', err)
       throw refuse.unavailable('replay_cache_full', 'too many single-use credentials in flight', err)
@@ -126,7 +129,9 @@ export class ServiceState {
    */
   async replaced(txn: string, untilMs: number, nowMs: number): Promise<number> {
     try {
-      return await this.counters.increment(this.key('replacements', [txn]), untilMs, nowMs)
+      const count: unknown = await this.counters.increment(this.key('replacements', [txn]), untilMs, nowMs)
+      if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) throw new Error('the counter store answered no count')
+      return count
     } catch (err) {
       if (this.shared) throw refuse.unavailable('replacement_store_unavailable', 'the store of replacement counts cannot answer', err)
       throw refuse.unavailable('replacement_ledger_full', 'too many transactions are being replaced', err)
