@@ -60,7 +60,8 @@ describe('meshguard tts replicas with sharedState', () => {
     writeFileSync(join(dir, 'tts-1.pem'), generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString())
     writeFileSync(join(dir, 'gateway.jwks.json'), JSON.stringify({ keys: [ids.services['gateway']?.publicJwk] }))
     redisServer = await startRedisServer()
-    const file = config({ redis: { url: redisServer.url } })
+    // Timeouts no answer of a working Redis reaches, however loaded this machine is.
+    const file = config({ redis: { url: redisServer.url, timeoutMs: 10_000, connectTimeoutMs: 60_000 } })
     for (let i = 0; i < 2; i++) {
       const port = await freePort()
       replicas.push({ ...(await startTts(file, port)), url: `http://127.0.0.1:${port}` })

@@ -6,19 +6,31 @@
  * nothing issued.
  */
 import type { AuditLog, AuditRecord } from '@meshguard/core'
+import { signWpt, witIssuerSource, type WitSource } from '@meshguard/core/wimse'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisSharedState, TOKEN_TYPES } from '../../packages/txn-token-service/src/index.js'
-import type { TtsReplica } from '../../packages/txn-token-service/test/support/tts.js'
+import { startTts, type TtsFixture, type TtsReplica } from '../../packages/txn-token-service/test/support/tts.js'
 import { startWitIssuer, TYPES, type WitFixture } from '../../packages/txn-token-service/test/support/wit.js'
 import { startRedisServer } from '../../scripts/redis-server.mjs'
+import { serviceId, TRUST_DOMAIN } from '../support/identity.js'
 
 type Answer = { status: number; body: Record<string, unknown> }
+
+/** A store timeout no answer of a working Redis reaches, however loaded this machine is. */
+const PATIENT = 10_000
 
 /** The answer's status, OAuth error and the reason of the audit record the replica wrote for it. */
 async function outcome(answer: Answer, log: { records: AuditRecord[]; audit: AuditLog }): Promise<{ status: number; error: unknown; reason: unknown }> {
   await log.audit.flush()
   return { status: answer.status, error: answer.body['error'], reason: log.records.at(-1)?.reason }
+}
+
+function connect(url: string) {
+  // No offline queue: while Redis is down, commands fail at once instead of waiting for it.
+  return createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy: 50 } })
+    .on('error', () => undefined)
+    .connect()
 }
 
 describe('replicas sharing state in Redis', () => {
@@ -27,17 +39,10 @@ describe('replicas sharing state in Redis', () => {
   let a: WitFixture
   let b: TtsReplica
 
-  function connect(url: string) {
-    // No offline queue: while Redis is down, commands fail at once instead of waiting for it.
-    return createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy: 50 } })
-      .on('error', () => undefined)
-      .connect()
-  }
-
   beforeAll(async () => {
     redisServer = await startRedisServer()
     redis = await connect(redisServer.url)
-    a = await startWitIssuer({ maxReplacements: 2, sharedState: redisSharedState(redis) })
+    a = await startWitIssuer({ maxReplacements: 2, sharedState: redisSharedState(redis, { timeoutMs: PATIENT }) })
     b = await a.replica()
   }, 600_000)
   afterAll(async () => {
@@ -120,14 +125,21 @@ describe('replicas sharing state in Redis', () => {
     for (const key of keys) expect(key).toMatch(/^meshguard:tts:[A-Za-z0-9_-]{43}$/)
   })
 
-  it('a Redis that stalls past the timeout refuses with 503 and issues nothing, then serves again', async () => {
-    // Redis holds every client's commands for 1.5 s: past the stores' 250 ms timeout.
-    await redis.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL'])
-    const stalled = await b.post(await exchangeForm())
-    expect(await outcome(stalled, b)).toEqual({ status: 503, error: 'temporarily_unavailable', reason: 'replay_store_unavailable' })
-    expect(stalled.body['access_token']).toBeUndefined()
-    await new Promise((resolve) => setTimeout(resolve, 1600))
-    expect((await b.post(await exchangeForm())).status).toBe(200)
+  it('a Redis that stalls past the timeout refuses with 503 and issues nothing', async () => {
+    const impatient = await a.replica({ sharedState: redisSharedState(redis, { timeoutMs: 100 }) })
+    try {
+      const form = await exchangeForm()
+      // Redis holds every client's commands for 2 s: past this replica's 100 ms timeout.
+      await redis.sendCommand(['CLIENT', 'PAUSE', '2000', 'ALL'])
+      const stalled = await impatient.post(form)
+      expect(await outcome(stalled, impatient)).toEqual({ status: 503, error: 'temporarily_unavailable', reason: 'replay_store_unavailable' })
+      expect(stalled.body['access_token']).toBeUndefined()
+      // A replica that waits longer gets its answer once the pause ends. (The stalled SET still lands
+      // then, so the refused assertion is spent too: a timeout never frees a credential.)
+      expect((await b.post(await exchangeForm())).status).toBe(200)
+    } finally {
+      await impatient.close()
+    }
   })
 
   it('with Redis stopped both replicas refuse with 503 and issue nothing', async () => {
@@ -150,5 +162,53 @@ describe('replicas sharing state in Redis', () => {
     const wit = await b.postJson('/wit', await a.request(TYPES.kubernetes, await a.saToken('reviews', 'reviews')))
     expect(await outcome(wit, b)).toEqual({ status: 503, error: 'temporarily_unavailable', reason: 'replay_store_unavailable' })
     expect(wit.body['wit']).toBeUndefined()
+  })
+})
+
+describe('replicas authenticating requesters by WIT and WPT, sharing state in Redis', () => {
+  let redisServer: Awaited<ReturnType<typeof startRedisServer>>
+  let redis: Awaited<ReturnType<typeof connect>>
+  let witIssuer: WitFixture
+  let source: WitSource
+  let a: TtsFixture
+  let b: TtsReplica
+  const now = (): number => Math.floor(Date.now() / 1000)
+
+  beforeAll(async () => {
+    redisServer = await startRedisServer()
+    redis = await connect(redisServer.url)
+    witIssuer = await startWitIssuer({}, { lifetime: 600 })
+    source = witIssuerSource({
+      issuerUrl: witIssuer.url,
+      attestationType: TYPES.jwtSvid,
+      attestation: () => witIssuer.svid(serviceId('gateway'), { iat: now(), exp: now() + 300 }),
+    })
+    const workloadIssuers = [{ trustDomain: TRUST_DOMAIN, issuer: witIssuer.url, keys: { jwksUrl: `${witIssuer.url}/.well-known/wit-jwks.json` } }]
+    a = await startTts({ trust: { workloads: [], workloadIssuers }, sharedState: redisSharedState(redis, { timeoutMs: PATIENT }) })
+    b = await a.replica()
+  }, 600_000)
+  afterAll(async () => {
+    await source.close?.()
+    await b.close()
+    await Promise.all([a.close(), witIssuer.close()])
+    if (redis.isOpen) redis.destroy()
+    await redisServer.stop()
+  })
+
+  it('a proof (WPT) accepted at one replica is refused at the other', async () => {
+    const credential = await source.current()
+    const headers = { 'workload-identity-token': credential.wit, authorization: `WPT ${signWpt(credential, { aud: a.service.tokenEndpoint, exp: now() + 60 })}` }
+    const form = await a.form('gateway', await a.userToken('alice'), { client_assertion: undefined, client_assertion_type: undefined })
+    expect((await a.post(form, headers)).status).toBe(200)
+    expect(await outcome(await b.post(form, headers), b)).toEqual({ status: 401, error: 'invalid_client', reason: 'wpt_replay' })
+  })
+
+  it('with Redis stopped a WPT is refused with 503 and nothing is issued', async () => {
+    await redisServer.stop()
+    const credential = await source.current()
+    const headers = { 'workload-identity-token': credential.wit, authorization: `WPT ${signWpt(credential, { aud: a.service.tokenEndpoint, exp: now() + 60 })}` }
+    const answer = await b.post(await a.form('gateway', await a.userToken('alice'), { client_assertion: undefined, client_assertion_type: undefined }), headers)
+    expect(await outcome(answer, b)).toEqual({ status: 503, error: 'temporarily_unavailable', reason: 'replay_store_unavailable' })
+    expect(answer.body['access_token']).toBeUndefined()
   })
 })

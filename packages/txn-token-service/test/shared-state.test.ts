@@ -156,7 +156,7 @@ describe('the sharedState section of the configuration file', () => {
   })
 
   it('connects to the configured Redis and shares state through it', async () => {
-    const loaded = await loadTxnTokenServiceConfig(write({ redis: { url: redisServer.url, prefix: 'svc-a:', timeoutMs: 500 } }))
+    const loaded = await loadTxnTokenServiceConfig(write({ redis: { url: redisServer.url, prefix: 'svc-a:', timeoutMs: 10_000, connectTimeoutMs: 60_000 } }))
     try {
       expect(loaded.sharedStateAt).toBe(`127.0.0.1:${redisServer.port}`)
       const { sharedState } = loaded.options

@@ -10,11 +10,14 @@ import { refuse } from '../errors.js'
 import { ExpiringCounter } from '../expiring-set.js'
 import { createMemoryCounterStore, redisCounterStore, type CounterStore } from './counter-store.js'
 
+/** The `replay` option of core's identity verifier. */
+type VerifierReplayOptions = NonNullable<IdentityVerifierOptions['replay']>
+
 /**
  * Core's store of used ids (`identity.replay.store`): `consume(key, expiresAtMs, nowMs)` records a key
  * and answers true when it was new. `redisReplayStore` from `@meshguard/core/node` is one.
  */
-export type ReplayStore = NonNullable<NonNullable<IdentityVerifierOptions['replay']>['store']>
+export type ReplayStore = NonNullable<VerifierReplayOptions['store']>
 
 /** State the replicas of one service share (the `sharedState` option); both stores are required. */
 export interface TxnTokenSharedState {
@@ -76,6 +79,12 @@ function memoryReplayStore(): ReplayStore {
 export class ServiceState {
   private readonly replay: (kind: SingleUseKind) => ReplayStore
   private readonly counters: CounterStore
+  /**
+   * The `replay` option of core verifiers whose proofs are single-use here (WPTs at the token
+   * endpoint): core's own bounded memory per verifier, or the shared store. Core binds its keys to the
+   * verifier's audience (this service's token endpoint) and fails closed when the store cannot answer.
+   */
+  readonly verifierReplay: VerifierReplayOptions
   /** True with the `sharedState` option: keys then name this service too. */
   private readonly shared: boolean
 
@@ -91,6 +100,7 @@ export class ServiceState {
       }
       this.replay = (kind) => perKind[kind]
       this.counters = createMemoryCounterStore({ maxEntries: MEMORY_CAPACITY })
+      this.verifierReplay = {}
       this.shared = false
       return
     }
@@ -104,6 +114,7 @@ export class ServiceState {
     }
     this.replay = () => replay
     this.counters = counters
+    this.verifierReplay = { store: replay }
     this.shared = true
   }
 

@@ -59,7 +59,7 @@ export interface TtsReplica {
   records: AuditRecord[]
   audit: AuditLog
   /** POSTs a form to this replica's token endpoint. */
-  post(form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>
+  post(form: Record<string, string>, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>
   /** POSTs a JSON body to `path` of this replica. */
   postJson(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }>
   close(): Promise<void>
@@ -141,7 +141,7 @@ export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}, 
       service: copy,
       url: at,
       ...own,
-      post: (body) => postTo(`${at}${TXN_TOKEN_SERVICE_PATHS.token}`, FORM, new URLSearchParams(body).toString()),
+      post: (body, headers = {}) => postTo(`${at}${TXN_TOKEN_SERVICE_PATHS.token}`, FORM, new URLSearchParams(body).toString(), headers),
       postJson: (path, body) => postTo(`${at}${path}`, 'application/json', JSON.stringify(body)),
       close: async () => {
         await copy.close()
