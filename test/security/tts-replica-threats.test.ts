@@ -8,8 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditLog, AuditRecord } from '@meshguard/core'
 import { createMemoryCounterStore, redisSharedState, TOKEN_TYPES, type ReplayStore, type TxnTokenSharedState } from '../../packages/txn-token-service/src/index.js'
-import type { TtsReplica } from '../../packages/txn-token-service/test/support/tts.js'
+import { signWpt, witIssuerSource } from '@meshguard/core/wimse'
+import { startTts, type TtsReplica } from '../../packages/txn-token-service/test/support/tts.js'
 import { startWitIssuer, TYPES, type WitFixture } from '../../packages/txn-token-service/test/support/wit.js'
+import { serviceId, TRUST_DOMAIN } from '../support/identity.js'
+
+const now = (): number => Math.floor(Date.now() / 1000)
 
 /** One store of used ids for every replica (what Redis is to replicas on several machines). */
 function sharedReplayStore(): ReplayStore {
@@ -53,6 +57,29 @@ describe('Txn-Token Service replica threats', () => {
     const request = { attestation_type: TYPES.kubernetes, attestation, proof: (await a.proof(attestation)).proof }
     expect((await b.postJson('/wit', request)).status).toBe(200)
     expect(await refusal(await a.postWit(request), a)).toEqual({ status: 400, error: 'invalid_request', reason: 'proof_replayed', issued: false })
+  })
+
+  it('T69 a WPT (WIMSE client authentication) replayed to another replica is refused there', async () => {
+    // Replicas that authenticate requesters by the WITs of `a`'s issuer.
+    const source = witIssuerSource({
+      issuerUrl: a.url,
+      attestationType: TYPES.jwtSvid,
+      attestation: () => a.svid(serviceId('gateway'), { iat: now(), exp: now() + 300 }),
+    })
+    const workloadIssuers = [{ trustDomain: TRUST_DOMAIN, issuer: a.url, keys: { jwksUrl: `${a.url}/.well-known/wit-jwks.json` } }]
+    const first = await startTts({ trust: { workloads: [], workloadIssuers }, sharedState: { replay: sharedReplayStore(), counters: createMemoryCounterStore() } })
+    const second = await first.replica()
+    try {
+      const credential = await source.current()
+      const headers = { 'workload-identity-token': credential.wit, authorization: `WPT ${signWpt(credential, { aud: first.service.tokenEndpoint, exp: now() + 60 })}` }
+      const form = await first.form('gateway', await first.userToken('alice'), { client_assertion: undefined, client_assertion_type: undefined })
+      expect((await first.post(form, headers)).status).toBe(200)
+      expect(await refusal(await second.post(form, headers), second)).toEqual({ status: 401, error: 'invalid_client', reason: 'wpt_replay', issued: false })
+    } finally {
+      await source.close?.()
+      await second.close()
+      await first.close()
+    }
   })
 
   it('T70 replacements spread over replicas count against one cap', async () => {
