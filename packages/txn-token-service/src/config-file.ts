@@ -149,8 +149,14 @@ function auditOf(audit: TxnTokenServiceConfigFile['audit'], base: string): Audit
   throw new ConfigError('audit', 'must be "stdout", "off" or { file }')
 }
 
-/** The `sharedState` section, checked and connected; undefined without one. */
-async function sharedStateOf(section: SharedStateConfigFile | undefined): Promise<{ connection: RedisConnection; url: URL; options: { prefix?: string; timeoutMs?: number } } | undefined> {
+/** The `sharedState` section, checked (nothing contacted yet); undefined without one. */
+interface SharedStateSection {
+  readonly url: URL
+  readonly connectTimeoutMs: number
+  readonly options: { prefix?: string; timeoutMs: number }
+}
+
+function sharedStateOf(section: SharedStateConfigFile | undefined): SharedStateSection | undefined {
   if (section === undefined) return undefined
   if (!isObject(section) || !isObject(section.redis)) throw new ConfigError('sharedState', 'must be { redis: { url } }')
   const { redis } = section
@@ -158,8 +164,7 @@ async function sharedStateOf(section: SharedStateConfigFile | undefined): Promis
   if (redis.prefix !== undefined && typeof redis.prefix !== 'string') throw new ConfigError('sharedState.redis.prefix', 'must be a string')
   const timeoutMs = bounded(redis.timeoutMs, 250, 1, 10_000, 'sharedState.redis.timeoutMs')
   const connectTimeoutMs = bounded(redis.connectTimeoutMs, 5000, 1, 60_000, 'sharedState.redis.connectTimeoutMs')
-  const connection = await connectRedis(url, 'sharedState.redis', connectTimeoutMs)
-  return { connection, url, options: { ...(redis.prefix === undefined ? {} : { prefix: redis.prefix }), timeoutMs } }
+  return { url, connectTimeoutMs, options: { ...(redis.prefix === undefined ? {} : { prefix: redis.prefix }), timeoutMs } }
 }
 
 /**
@@ -175,9 +180,16 @@ export async function loadTxnTokenServiceConfig(file: string): Promise<LoadedTxn
   const wit = witOf(config.wit, base)
   const listen = config.listen ?? {}
   if (!isObject(listen)) throw new ConfigError('listen', 'must be { port, host }')
+  const sharedSection = sharedStateOf(config.sharedState)
   const audit = auditOf(config.audit, base)
   // Last: nothing is contacted unless the rest of the file is sound.
-  const shared = await sharedStateOf(config.sharedState)
+  let connection: RedisConnection | undefined
+  try {
+    connection = sharedSection === undefined ? undefined : await connectRedis(sharedSection.url, 'sharedState.redis', sharedSection.connectTimeoutMs)
+  } catch (err) {
+    await audit?.close()
+    throw err
+  }
   return {
     options: {
       issuer: config.issuer,
@@ -195,12 +207,12 @@ export async function loadTxnTokenServiceConfig(file: string): Promise<LoadedTxn
       limits: config.limits,
       audit,
       wit: wit?.options,
-      ...(shared === undefined ? {} : { sharedState: redisSharedState(shared.connection.client, shared.options) }),
+      ...(connection === undefined || sharedSection === undefined ? {} : { sharedState: redisSharedState(connection.client, sharedSection.options) }),
     },
     listen: { port: listen.port ?? 8080, host: listen.host ?? '127.0.0.1' },
     signingKeys,
     witSigningKeys: wit?.signingKeys,
-    sharedStateAt: shared?.url.host,
-    disconnect: () => shared?.connection.close(),
+    sharedStateAt: sharedSection?.url.host,
+    disconnect: () => connection?.close(),
   }
 }
