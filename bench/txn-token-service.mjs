@@ -28,6 +28,8 @@
 // Before/after on a shared machine: BENCH_BASELINE=<another checkout, built> adds a third server,
 // "base", the TTS from that checkout, in the same interleaved rounds; the summary then gives the
 // paired ratios this ÷ base per round (noise from other load hits both sides of a pair alike).
+// BENCH_SHARED_STATE=redis gives this build's TTS (not the baseline) `sharedState` in a private
+// redis-server on loopback (scripts/redis-server.mjs): the cost of sharing state between replicas.
 // BENCH_SKIP_OIDC=1 leaves oidc-provider out. BENCH_PROFILE_DIR=<dir> runs the servers under
 // `node --cpu-prof` and writes their profiles there.
 //
@@ -43,6 +45,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, URLSearchParams } from 'node:url'
+import { startRedisServer } from '../scripts/redis-server.mjs'
 import { jws, load, median } from './token-load.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
@@ -87,7 +90,9 @@ async function createTts(config, root, url) {
   const { EmbeddedEngine, createAuditLog, functionSink } = await import(join(root, 'packages/core/dist/index.js'))
   const { createTxnTokenService } = await import(join(root, 'packages/txn-token-service/dist/index.js'))
   const { createPrivateKey } = await import('node:crypto')
+  const sharedState = config.redisUrl !== undefined && root === ROOT ? await redisSharedStateOf(config.redisUrl) : undefined
   return createTxnTokenService({
+    ...(sharedState === undefined ? {} : { sharedState }),
     issuer: url,
     trustDomain: TRUST_DOMAIN,
     signingKeys: [{ key: createPrivateKey(config.ttsKeyPem), kid: 'tts-1' }],
@@ -96,6 +101,24 @@ async function createTts(config, root, url) {
     engine: await EmbeddedEngine.fromDirectory(join(root, 'packages/txn-token-service/policy')),
     audit: createAuditLog({ sinks: [functionSink(() => {})] }),
   })
+}
+
+/** This build's shared state in the Redis at `url`. */
+async function redisSharedStateOf(url) {
+  const { createClient } = await import('redis')
+  const { redisSharedState } = await import(join(ROOT, 'packages/txn-token-service/dist/index.js'))
+  const client = await createClient({ url, disableOfflineQueue: true }).on('error', () => {}).connect()
+  return redisSharedState(client)
+}
+
+/** A private redis-server when BENCH_SHARED_STATE=redis, else undefined. */
+async function benchRedis() {
+  const kind = process.env.BENCH_SHARED_STATE
+  if (kind === undefined) return undefined
+  if (kind !== 'redis') throw new Error('BENCH_SHARED_STATE must be "redis"')
+  const redis = await startRedisServer()
+  console.log(`sharedState: this build's TTS keeps used jtis and replacement counts in redis-server at ${redis.url}`)
+  return redis
 }
 
 /** The floor: a server that reads the form and answers a fixed token, with no work of its own. */
@@ -258,6 +281,8 @@ async function main() {
   }
   const { shared: config, keys } = makeConfig()
   const { gateway, idp } = keys
+  const redis = await benchRedis()
+  if (redis !== undefined) config.redisUrl = redis.url
   const dir = mkdtempSync(join(tmpdir(), 'bench-tts-'))
   const configPath = join(dir, 'config.json')
   writeFileSync(configPath, JSON.stringify(config))
@@ -283,6 +308,7 @@ async function main() {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
+    await redis?.stop()
   }
   const line = (kind, label) => {
     const rs = all[kind]
@@ -317,6 +343,8 @@ async function compareMain() {
   const batches = Number(process.env.BENCH_BATCHES ?? 30)
   const batch = Number(process.env.BENCH_BATCH ?? 200)
   const config = makeConfig()
+  const redis = await benchRedis()
+  if (redis !== undefined) config.shared.redisUrl = redis.url
   const local = { ...config.shared, gatewayKey: config.keys.gateway.privateKey, idpKey: config.keys.idp.privateKey }
   const url = 'http://127.0.0.1:1'
   const sides = { tts: await createTts(config.shared, ROOT, url), base: await createTts(config.shared, baseline, url) }
@@ -343,6 +371,9 @@ async function compareMain() {
   console.log(`median per exchange: this build ${m.tts.toFixed(0)} µs, baseline ${m.base.toFixed(0)} µs, ratio ${(m.tts / m.base).toFixed(2)}`)
   const paired = times.tts.map((t, i) => t / times.base[i])
   console.log(`paired batch ratios this ÷ baseline: median ${median(paired).toFixed(2)}, min ${Math.min(...paired).toFixed(2)}, max ${Math.max(...paired).toFixed(2)}`)
+  await redis?.stop()
+  // The Redis client of the shared state would keep the process alive.
+  process.exit(0)
 }
 
 if (process.argv[2] === 'server') await serverMain(process.argv[3], process.argv[4])

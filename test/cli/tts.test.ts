@@ -5,22 +5,14 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { JWT_BEARER_ASSERTION_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES } from '@meshguard/txn-token-service'
+import { TOKEN_TYPES } from '@meshguard/txn-token-service'
 import { createIdentityFixture, TRUST_DOMAIN, USER_ISSUER, ACTOR_AUDIENCE, type IdentityFixture } from '../support/identity.js'
 import { POLICY_DIR } from '../../packages/txn-token-service/test/support/tts.js'
 import { CLI_BIN } from '../support/run-cli.js'
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
+import { freePort, gatewayExchangeForm } from '../support/tts-cli.js'
 
 const pem = () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
 
@@ -70,16 +62,7 @@ describe('meshguard tts', () => {
     const response = await fetch(`${issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: TOKEN_EXCHANGE_GRANT_TYPE,
-        requested_token_type: TOKEN_TYPES.txnToken,
-        audience: TRUST_DOMAIN,
-        scope: 'review.read',
-        subject_token: await ids.mintActorToken('alice', { claims: { scope: 'review.read' } }),
-        subject_token_type: TOKEN_TYPES.accessToken,
-        client_assertion_type: JWT_BEARER_ASSERTION_TYPE,
-        client_assertion: await ids.mintWorkloadToken('gateway', { audience: `${issuer}/token` }),
-      }),
+      body: new URLSearchParams(await gatewayExchangeForm(ids, issuer)),
     })
     expect(await response.json()).toMatchObject({ token_type: 'N_A', issued_token_type: TOKEN_TYPES.txnToken })
     expect(response.status).toBe(200)

@@ -2,11 +2,13 @@
  * `meshguard tts --config FILE`: runs the Txn-Token Service standalone until SIGINT/SIGTERM.
  * SIGHUP reloads the issuance policies (the last good set stays on failure) and, when the first
  * signing key in the file has a new kid, rotates it in (published now, signing after the delay);
- * the same for the first WIT signing key when the WIT issuer is on.
+ * the same for the first WIT signing key when the WIT issuer is on. With a `sharedState` section the
+ * replicas share used `jti`s and replacement counts in Redis (connected at start-up, closed at exit).
  */
 import { parseArgs } from 'node:util'
 import { ConfigError, toMeshguardError } from '@meshguard/core'
 import type * as TxnTokenServicePackage from '@meshguard/txn-token-service'
+import type { LoadedTxnTokenServiceConfig } from '@meshguard/txn-token-service'
 import { write, UsageError, type CliIo } from './io.js'
 
 /** The service package, an optional peer: only `meshguard tts` needs it. */
@@ -27,12 +29,24 @@ export async function runTts(args: readonly string[], io: CliIo): Promise<number
   })
   if (values.config === undefined) throw new UsageError('tts: --config FILE is required')
   const configFile = values.config
-  const { createTxnTokenService, loadTxnTokenServiceConfig, readSigningKeys, readWitSigningKeys } = await txnTokenService()
+  const { loadTxnTokenServiceConfig } = await txnTokenService()
+  const port = values.port === undefined ? undefined : Number(values.port)
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) throw new UsageError('tts: --port must be a port number')
   const loaded = await loadTxnTokenServiceConfig(configFile)
-  const port = values.port === undefined ? loaded.listen.port : Number(values.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('tts: --port must be a port number')
+  try {
+    return await serve(loaded, { port: port ?? loaded.listen.port, host: values.host ?? loaded.listen.host }, configFile, io)
+  } finally {
+    loaded.disconnect()
+  }
+}
+
+/** Serves a loaded configuration until SIGINT/SIGTERM; reloads on SIGHUP. */
+async function serve(loaded: LoadedTxnTokenServiceConfig, at: { port: number; host: string }, configFile: string, io: CliIo): Promise<number> {
+  const { createTxnTokenService, readSigningKeys, readWitSigningKeys } = await txnTokenService()
   const service = createTxnTokenService(loaded.options)
-  const url = await service.listen(port, values.host ?? loaded.listen.host)
+  const sharedAt = loaded.sharedStateAt
+  await write(io.stderr, sharedAt === undefined ? 'meshguard tts: state per process (run one replica, or configure sharedState)\n' : `meshguard tts: state shared in Redis at ${sharedAt}\n`)
+  const url = await service.listen(at.port, at.host)
   await write(io.stderr, `meshguard tts: issuer ${service.issuer}, trust domain ${service.trustDomain}, listening on ${url}\n`)
   if (service.wit !== undefined) await write(io.stderr, `meshguard tts: issuing WITs at ${service.wit.endpoint}\n`)
 

@@ -6,14 +6,12 @@
  */
 import { createIdentityVerifier, createTrustBundle, TrustBundle, type TrustBundleOptions, type VerifiedCaller } from '@meshguard/core'
 import { fromVerifierError, refuse } from './errors.js'
-import { ExpiringCounter } from './expiring-set.js'
 import { checkCompactToken } from './request.js'
 import type { ClientAuthentication } from './service-api.js'
+import type { ServiceState, SingleUseKind } from './state/shared-state.js'
 import { JWT_BEARER_ASSERTION_TYPE } from './token-format.js'
 import { bearerBesideProofs, WimseClientAuthenticator } from './wimse-client-auth.js'
 
-/** Assertions whose `jti` is remembered at once; more fail closed until older ones expire. */
-const REPLAY_CAPACITY = 100_000
 /** Longest assertion lifetime accepted (RFC 7523 assertions are meant to be short). */
 const MAX_ASSERTION_LIFETIME = 600
 
@@ -25,12 +23,14 @@ export interface ClientAuthSettings {
   readonly clockTolerance: number
   readonly maxTokenBytes: number
   readonly clock: () => number
+  /** Where used `jti`s are recorded, under which kind. */
+  readonly state: ServiceState
+  readonly kind: SingleUseKind
 }
 
 /** Verifies client assertions and remembers their `jti`s. */
 export class ClientAuthenticator {
   private readonly verifier
-  private readonly seen = new ExpiringCounter(REPLAY_CAPACITY)
   /** WIT + WPT authentication, when the trust configuration names workload issuers. */
   private readonly wimse: WimseClientAuthenticator | undefined
 
@@ -61,7 +61,7 @@ export class ClientAuthenticator {
   /**
    * The authenticated workload.
    * @throws TokenExchangeError `invalid_client` (401) for a missing, bad or replayed assertion;
-   *   `temporarily_unavailable` (503) when the workload keys cannot be fetched
+   *   `temporarily_unavailable` (503) when the workload keys cannot be fetched or the used ids cannot be recorded
    */
   async authenticate(client: ClientAuthentication): Promise<VerifiedCaller> {
     if (client.workloadProof !== undefined) {
@@ -97,12 +97,11 @@ export class ClientAuthenticator {
     }
     const jti = claims['jti']
     if (typeof jti !== 'string' || jti === '' || jti.length > 256) throw refuse.client('client_assertion_jti', 'client assertion needs a jti')
-    const now = this.settings.clock()
-    const until = caller.expiresAt + this.settings.clockTolerance * 1000
-    // Length-prefixed so no two (workload, jti) pairs share a key.
-    const count = this.seen.increment(`${caller.workload.id.length}:${caller.workload.id}${jti}`, until, now)
-    if (count === undefined) throw refuse.unavailable('replay_cache_full', 'too many client assertions in flight')
-    if (count > 1) throw refuse.client('client_assertion_replayed', 'client assertion was already used')
+    const { state, kind, clock, clockTolerance } = this.settings
+    // Kept as long as the assertion could still be accepted.
+    const until = caller.expiresAt + clockTolerance * 1000
+    const first = await state.firstUse(kind, [caller.workload.id, jti], until, clock())
+    if (!first) throw refuse.client('client_assertion_replayed', 'client assertion was already used')
     return caller
   }
 }

@@ -13,13 +13,30 @@ import {
   type TrustBundleOptions,
 } from '@meshguard/core'
 import { fileSink } from '@meshguard/core/node'
+import { bounded } from './option-checks.js'
 import type { SubjectIssuerOptions, TxnTokenAlgorithm, TxnTokenServiceLimits, TxnTokenServiceOptions, TxnTokenSigningKeyInput } from './options.js'
+import { checkRedisUrl, connectRedis, type RedisConnection } from './state/redis-connection.js'
+import { redisSharedState } from './state/shared-state.js'
 import type { WitIssuerOptions } from './wit/wit-options.js'
 
 /** The `wit` section: the options of the WIT issuer with files instead of objects (paths relative to the file). */
 export interface WitIssuerConfigFile extends Omit<WitIssuerOptions, 'signingKeys'> {
   /** PEM files of the WIT signing keys (ES256 or EdDSA); the first signs. */
   signingKeys: Array<{ file: string; kid: string; alg?: 'ES256' | 'EdDSA' }>
+}
+
+/** The `sharedState` section: the Redis every replica of the service shares. */
+export interface SharedStateConfigFile {
+  redis: {
+    /** `rediss://…` (TLS), or `redis://…` on a loopback host; credentials may go in the URL. */
+    url: string
+    /** Put before every key. @defaultValue `'meshguard:tts:'` */
+    prefix?: string
+    /** A command that has not answered by then fails the request with 503. @defaultValue 250 */
+    timeoutMs?: number
+    /** Start-up gives up when Redis cannot be reached this long. @defaultValue 5000 */
+    connectTimeoutMs?: number
+  }
 }
 
 /** The file's shape. */
@@ -46,6 +63,8 @@ export interface TxnTokenServiceConfigFile {
   audit?: 'stdout' | { file: string } | 'off'
   /** The WIT issuer. @defaultValue off */
   wit?: WitIssuerConfigFile
+  /** State shared by replicas (used `jti`s, replacement counts). @defaultValue per process */
+  sharedState?: SharedStateConfigFile
 }
 
 /** A loaded configuration: service options plus where to listen. */
@@ -56,6 +75,10 @@ export interface LoadedTxnTokenServiceConfig {
   signingKeys: TxnTokenSigningKeyInput[]
   /** The WIT signing keys as configured, when the WIT issuer is on. */
   witSigningKeys: TxnTokenSigningKeyInput[] | undefined
+  /** `host:port` of the shared Redis, when `sharedState` is configured. */
+  sharedStateAt: string | undefined
+  /** Closes what loading opened (the Redis connection); call it once the service has stopped. */
+  disconnect(): void
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -126,6 +149,24 @@ function auditOf(audit: TxnTokenServiceConfigFile['audit'], base: string): Audit
   throw new ConfigError('audit', 'must be "stdout", "off" or { file }')
 }
 
+/** The `sharedState` section, checked (nothing contacted yet); undefined without one. */
+interface SharedStateSection {
+  readonly url: URL
+  readonly connectTimeoutMs: number
+  readonly options: { prefix?: string; timeoutMs: number }
+}
+
+function sharedStateOf(section: SharedStateConfigFile | undefined): SharedStateSection | undefined {
+  if (section === undefined) return undefined
+  if (!isObject(section) || !isObject(section.redis)) throw new ConfigError('sharedState', 'must be { redis: { url } }')
+  const { redis } = section
+  const url = checkRedisUrl(redis.url, 'sharedState.redis.url')
+  if (redis.prefix !== undefined && typeof redis.prefix !== 'string') throw new ConfigError('sharedState.redis.prefix', 'must be a string')
+  const timeoutMs = bounded(redis.timeoutMs, 250, 1, 10_000, 'sharedState.redis.timeoutMs')
+  const connectTimeoutMs = bounded(redis.connectTimeoutMs, 5000, 1, 60_000, 'sharedState.redis.connectTimeoutMs')
+  return { url, connectTimeoutMs, options: { ...(redis.prefix === undefined ? {} : { prefix: redis.prefix }), timeoutMs } }
+}
+
 /**
  * Loads a configuration file: keys, trust files and policies are read now, so a mistake stops
  * the service at startup with the option named.
@@ -139,6 +180,16 @@ export async function loadTxnTokenServiceConfig(file: string): Promise<LoadedTxn
   const wit = witOf(config.wit, base)
   const listen = config.listen ?? {}
   if (!isObject(listen)) throw new ConfigError('listen', 'must be { port, host }')
+  const sharedSection = sharedStateOf(config.sharedState)
+  const audit = auditOf(config.audit, base)
+  // Last: nothing is contacted unless the rest of the file is sound.
+  let connection: RedisConnection | undefined
+  try {
+    connection = sharedSection === undefined ? undefined : await connectRedis(sharedSection.url, 'sharedState.redis', sharedSection.connectTimeoutMs)
+  } catch (err) {
+    await audit?.close()
+    throw err
+  }
   return {
     options: {
       issuer: config.issuer,
@@ -154,11 +205,14 @@ export async function loadTxnTokenServiceConfig(file: string): Promise<LoadedTxn
       clockTolerance: config.clockTolerance,
       keyActivationDelay: config.keyActivationDelay,
       limits: config.limits,
-      audit: auditOf(config.audit, base),
+      audit,
       wit: wit?.options,
+      ...(connection === undefined || sharedSection === undefined ? {} : { sharedState: redisSharedState(connection.client, sharedSection.options) }),
     },
     listen: { port: listen.port ?? 8080, host: listen.host ?? '127.0.0.1' },
     signingKeys,
     witSigningKeys: wit?.signingKeys,
+    sharedStateAt: sharedSection?.url.host,
+    disconnect: () => connection?.close(),
   }
 }

@@ -9,7 +9,6 @@ import type { ClientAuthenticator } from './client-auth.js'
 import { mergeContext } from './context-merge.js'
 import { refuse, type TokenExchangeError } from './errors.js'
 import { auditedRun, type ExchangeAudit } from './exchange-audit.js'
-import { ExpiringCounter } from './expiring-set.js'
 import type { FormParams } from './form.js'
 import { putOwn } from './plain-data.js'
 import type { RevocationCheck, SubjectInfo, UserLookup } from './options.js'
@@ -18,6 +17,7 @@ import { checkGrantType, parseExchangeRequest, type ExchangeRequest, type Reques
 import { checkNarrowing } from './scope.js'
 import type { ClientAuthentication } from './service-api.js'
 import type { SigningKeyRing } from './signing-keys.js'
+import type { ServiceState } from './state/shared-state.js'
 import type { SubjectIssuers } from './subject-issuers.js'
 import {
   TOKEN_TYPES,
@@ -29,9 +29,6 @@ import {
   type TxnTokenUser,
 } from './token-format.js'
 import { completeUser, userFromClaims } from './user.js'
-
-/** Transactions whose replacement count is kept at once; more fail closed until older ones end. */
-const LEDGER_CAPACITY = 100_000
 
 /** Everything an exchange needs, resolved once by the service. */
 export interface ExchangeSettings {
@@ -49,6 +46,8 @@ export interface ExchangeSettings {
   readonly lookupUser: UserLookup | undefined
   readonly isRevoked: RevocationCheck | undefined
   readonly audit: ExchangeAudit
+  /** Where replacement counts are kept (this process, or shared by the replicas). */
+  readonly state: ServiceState
   readonly clock: () => number
 }
 
@@ -76,8 +75,6 @@ interface Subject {
 
 /** Runs token exchanges for one service. */
 export class Exchanger {
-  private readonly replacements = new ExpiringCounter(LEDGER_CAPACITY)
-
   constructor(private readonly settings: ExchangeSettings) {}
 
   /**
@@ -144,8 +141,7 @@ export class Exchanger {
     if (replaced !== undefined) {
       // A replacement never outlives the token it replaces, and a transaction is replaced a bounded number of times.
       exp = Math.min(exp, replaced.exp)
-      const count = this.replacements.increment(txn, replaced.exp * 1000 + 1000, now)
-      if (count === undefined) throw refuse.unavailable('replacement_ledger_full', 'too many transactions are being replaced')
+      const count = await settings.state.replaced(txn, replaced.exp * 1000 + 1000, now)
       if (count > settings.maxReplacements) throw refuse.grant('replacement_limit', 'this transaction was replaced too many times')
     }
     const claims: TxnTokenClaims = {

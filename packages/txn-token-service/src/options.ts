@@ -3,6 +3,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { AuditLog, DecisionEngine, JsonWebKeySet, Telemetry, TrustBundle, TrustBundleOptions } from '@meshguard/core'
+import type { TxnTokenSharedState } from './state/shared-state.js'
 import type { SubjectTokenKind, TxnTokenUser } from './token-format.js'
 import type { WitIssuerOptions } from './wit/wit-options.js'
 
@@ -126,7 +127,7 @@ export interface TxnTokenServiceOptions {
   engine: DecisionEngine
   /** Lifetime of issued tokens, 10 to 3600. @defaultValue 300 */
   tokenLifetime?: number | undefined
-  /** Most replacements per transaction (counted per service process). @defaultValue 10 */
+  /** Most replacements per transaction (counted where `sharedState` says: per process by default). @defaultValue 10 */
   maxReplacements?: number | undefined
   /** Adds roles and attributes of the user from a directory or database. */
   lookupUser?: UserLookup | undefined
@@ -151,6 +152,14 @@ export interface TxnTokenServiceOptions {
    * decided by the same engine (resource kind `workload_identity`). @defaultValue off
    */
   wit?: WitIssuerOptions | undefined
+  /**
+   * Stores the replicas of this service share: used client-assertion and WIT proof `jti`s, and
+   * replacement counts (e.g. {@link redisSharedState}). Without it each process keeps its own, in
+   * bounded memory: run one replica then, or an assertion refused by one is accepted by the next
+   * and each replica allows `maxReplacements`. A store that fails or times out refuses the request
+   * with 503 (`temporarily_unavailable`); nothing is issued unrecorded. @defaultValue per process
+   */
+  sharedState?: TxnTokenSharedState | undefined
   /** Milliseconds clock. @defaultValue `Date.now` */
   clock?: (() => number) | undefined
 }

@@ -12,6 +12,7 @@ import type { TxnTokenServiceOptions } from './options.js'
 import { SelfSignedSubjects, TxnTokenSubjects } from './own-subjects.js'
 import type { TxnTokenService } from './service-api.js'
 import { SigningKeyRing } from './signing-keys.js'
+import { ServiceState } from './state/shared-state.js'
 import { SubjectIssuers } from './subject-issuers.js'
 import { JWT_BEARER_ASSERTION_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES, TXN_TOKEN_SERVICE_PATHS } from './token-format.js'
 import { createWitIssuer } from './wit/wit-issuer.js'
@@ -71,7 +72,8 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     retainMs: (lifetime + clockTolerance) * 1000,
     activationDelayMs: activationDelay * 1000,
   })
-  const clients = new ClientAuthenticator({ trust, tokenEndpoint, clockTolerance, maxTokenBytes, clock })
+  const state = new ServiceState(options.sharedState, { issuer, trustDomain })
+  const clients = new ClientAuthenticator({ trust, tokenEndpoint, clockTolerance, maxTokenBytes, clock, state, kind: 'client_assertion' })
   const telemetry = options.telemetry ?? createTelemetry()
   const auditTarget = { service: issuer, telemetry, log: options.audit, engineKind: engine.kind, policyDigest: () => engine.policyDigest }
   const audit = new ExchangeAudit(auditTarget)
@@ -86,6 +88,7 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
           keyActivationDelay: activationDelay,
           maxTokenBytes,
           audit: auditTarget,
+          state,
           clock,
         })
   const exchanger = new Exchanger({
@@ -110,6 +113,7 @@ export function createTxnTokenService(options: TxnTokenServiceOptions): TxnToken
     lookupUser: options.lookupUser,
     isRevoked: options.isRevoked,
     audit,
+    state,
     clock,
   })
   const metadata = Object.freeze({

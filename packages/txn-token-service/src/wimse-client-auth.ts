@@ -9,6 +9,7 @@
 import { createIdentityVerifier, type IdentityVerifier, type TrustBundle, type VerifiedCaller } from '@meshguard/core'
 import { fromVerifierError, refuse } from './errors.js'
 import type { WorkloadProof } from './service-api.js'
+import type { ServiceState } from './state/shared-state.js'
 
 /** Longest WPT lifetime accepted at the token endpoint (a proof is made for one request). */
 const MAX_PROOF_LIFETIME = 120
@@ -30,6 +31,8 @@ export interface WimseClientAuthSettings {
   readonly clockTolerance: number
   readonly maxTokenBytes: number
   readonly clock: () => number
+  /** Where used proof `jti`s are recorded (this process, or the replicas' shared store). */
+  readonly state: ServiceState
 }
 
 /** Verifies WIT + WPT client authentication. */
@@ -40,8 +43,8 @@ export class WimseClientAuthenticator {
     this.verifier = createIdentityVerifier({
       trust: settings.trust,
       wimse: { audiences: [settings.tokenEndpoint], maxWptTtl: MAX_PROOF_LIFETIME, clockSkew: settings.clockTolerance },
-      // Each proof is single-use (in this process's memory, as client assertions are).
-      replay: {},
+      // Each proof is single-use, recorded where client assertions are (this process, or shared).
+      replay: settings.state.verifierReplay,
       maxTokenBytes: settings.maxTokenBytes,
       signatureCheck: 'inline',
       clock: settings.clock,

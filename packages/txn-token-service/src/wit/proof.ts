@@ -8,14 +8,11 @@
 import { createHash } from 'node:crypto'
 import { WIT_PROOF_TYP } from '@meshguard/core/wimse'
 import { refuse } from '../errors.js'
-import { ExpiringCounter } from '../expiring-set.js'
 import { ownMember } from '../plain-data.js'
 import { checkCompactToken } from '../request.js'
 import { verifyBytes } from '../signing-keys.js'
+import type { ServiceState } from '../state/shared-state.js'
 import { checkCnfKey, type CnfKey } from './cnf-key.js'
-
-/** Proofs whose `jti` is remembered at once; more fail closed until older ones age out. */
-const REPLAY_CAPACITY = 100_000
 
 /** Settings of the proof check. */
 export interface ProofSettings {
@@ -26,6 +23,8 @@ export interface ProofSettings {
   readonly clockTolerance: number
   readonly maxTokenBytes: number
   readonly clock: () => number
+  /** Where used proof `jti`s are recorded. */
+  readonly state: ServiceState
 }
 
 /** A JSON object from a base64url part, or undefined. */
@@ -40,15 +39,13 @@ function jsonObject(part: string): Record<string, unknown> | undefined {
 
 /** Verifies proofs and remembers their `jti`s. */
 export class ProofVerifier {
-  private readonly seen = new ExpiringCounter(REPLAY_CAPACITY)
-
   constructor(private readonly settings: ProofSettings) {}
 
   /**
    * The workload key the proof proves possession of, for this attestation.
-   * @throws TokenExchangeError `invalid_request` (`proof_*`, `cnf_key_*`); `temporarily_unavailable` when the replay set is full
+   * @throws TokenExchangeError `invalid_request` (`proof_*`, `cnf_key_*`); `temporarily_unavailable` when used ids cannot be recorded
    */
-  verify(proof: unknown, attestation: string): CnfKey {
+  async verify(proof: unknown, attestation: string): Promise<CnfKey> {
     const { settings } = this
     const token = checkCompactToken(typeof proof === 'string' ? proof : undefined, 'proof', settings.maxTokenBytes)
     const [headerPart = '', payloadPart = '', signaturePart = ''] = token.split('.')
@@ -83,10 +80,9 @@ export class ProofVerifier {
     }
     const jti = ownMember(claims, 'jti')
     if (typeof jti !== 'string' || jti.length < 16 || jti.length > 256) throw refuse.request('proof_jti', 'proof needs a jti of at least 16 characters')
-    const nowMs = settings.clock()
-    const count = this.seen.increment(jti, (iat + settings.maxAge + settings.clockTolerance) * 1000, nowMs)
-    if (count === undefined) throw refuse.unavailable('replay_cache_full', 'too many proofs in flight')
-    if (count > 1) throw refuse.request('proof_replayed', 'proof was already used')
+    // Kept as long as a proof of this iat could still be accepted.
+    const first = await settings.state.firstUse('wit_proof', [jti], (iat + settings.maxAge + settings.clockTolerance) * 1000, settings.clock())
+    if (!first) throw refuse.request('proof_replayed', 'proof was already used')
     return cnf
   }
 }

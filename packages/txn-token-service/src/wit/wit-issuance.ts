@@ -70,7 +70,7 @@ export class WitIssuance {
     if (verifier === undefined) throw refuse.request('attestation_type_not_configured', 'this issuer accepts no attestation of this type')
     const attestation = await verifier.verify(request.attestation)
     trace.attestation = attestation
-    const cnf = settings.proofs.verify(request.proof, request.attestation)
+    const cnf = await settings.proofs.verify(request.proof, request.attestation)
 
     const roles = await this.authorize(request, attestation, trace)
     trace.roles = roles

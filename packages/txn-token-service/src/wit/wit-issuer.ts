@@ -6,6 +6,7 @@ import type { AuditTarget } from '../exchange-audit.js'
 import { bounded } from '../option-checks.js'
 import type { TxnTokenSigningKeyInput } from '../options.js'
 import { SigningKeyRing } from '../signing-keys.js'
+import type { ServiceState } from '../state/shared-state.js'
 import type { AttestationVerifier } from './attestation.js'
 import { KubernetesAttestations } from './kubernetes.js'
 import { ProofVerifier } from './proof.js'
@@ -45,6 +46,8 @@ export interface WitIssuerContext {
   readonly keyActivationDelay: number
   readonly maxTokenBytes: number
   readonly audit: AuditTarget
+  /** Where used proof and attestation `jti`s are recorded (the service's stores). */
+  readonly state: ServiceState
   readonly clock: () => number
 }
 
@@ -73,7 +76,7 @@ function listOf<T>(value: T[] | undefined, option: string): T[] {
  */
 export function createWitIssuer(options: WitIssuerOptions, context: WitIssuerContext): WitIssuerParts {
   if (typeof options !== 'object' || options === null) throw new ConfigError('wit', 'must be an object')
-  const { issuer, clock, clockTolerance, maxTokenBytes } = context
+  const { issuer, clock, clockTolerance, maxTokenBytes, state } = context
   const trustDomain = options.trustDomain ?? context.trustDomain
   if (typeof trustDomain !== 'string' || !/^[a-z0-9._-]+$/.test(trustDomain)) throw new ConfigError('wit.trustDomain', 'must be a SPIFFE trust domain name')
   const lifetime = bounded(options.lifetime, 3600, 60, 86_400, 'wit.lifetime')
@@ -91,7 +94,7 @@ export function createWitIssuer(options: WitIssuerOptions, context: WitIssuerCon
   const kubernetes = listOf(options.kubernetes, 'wit.kubernetes')
   if (kubernetes.length > 0) verifiers.set(WIT_ATTESTATION_TYPES.kubernetes, new KubernetesAttestations(kubernetes, shared))
   const registered = listOf(options.registeredKeys, 'wit.registeredKeys')
-  if (registered.length > 0) verifiers.set(WIT_ATTESTATION_TYPES.privateKeyJwt, new RegisteredKeyAttestations(registered, shared))
+  if (registered.length > 0) verifiers.set(WIT_ATTESTATION_TYPES.privateKeyJwt, new RegisteredKeyAttestations(registered, shared, state))
   const spiffe = listOf(options.spiffe, 'wit.spiffe')
   if (spiffe.length > 0) verifiers.set(WIT_ATTESTATION_TYPES.jwtSvid, new JwtSvidAttestations(spiffe, shared))
   if (verifiers.size === 0) throw new ConfigError('wit', 'needs at least one attestation source (kubernetes, registeredKeys or spiffe)')
@@ -105,7 +108,7 @@ export function createWitIssuer(options: WitIssuerOptions, context: WitIssuerCon
     attributes: names(options.attributes, 'wit.attributes'),
     maxTokenBytes,
     verifiers,
-    proofs: new ProofVerifier({ issuer, maxAge: maxProofAge, clockTolerance, maxTokenBytes, clock }),
+    proofs: new ProofVerifier({ issuer, maxAge: maxProofAge, clockTolerance, maxTokenBytes, clock, state }),
     keys,
     engine,
     audit: new WitAudit(context.audit),

@@ -8,6 +8,7 @@ import { ConfigError, createIdentityVerifier, isSpiffeId, MeshguardError, type V
 import { WIT_ATTESTATION_TYPES } from '@meshguard/core/wimse'
 import { ClientAuthenticator } from '../client-auth.js'
 import { fromVerifierError, refuse } from '../errors.js'
+import type { ServiceState } from '../state/shared-state.js'
 import { JWT_BEARER_ASSERTION_TYPE } from '../token-format.js'
 import { checkWorkloadId, factsOf, type Attestation, type AttestationVerifier } from './attestation.js'
 import type { RegisteredWorkloadKey, SpiffeBundleOptions } from './wit-options.js'
@@ -42,7 +43,11 @@ function attestationReason(reason: string | undefined): string {
 export class RegisteredKeyAttestations implements AttestationVerifier {
   private readonly clients: ClientAuthenticator
 
-  constructor(list: readonly RegisteredWorkloadKey[], private readonly settings: WorkloadKeySettings) {
+  constructor(
+    list: readonly RegisteredWorkloadKey[],
+    private readonly settings: WorkloadKeySettings,
+    state: ServiceState,
+  ) {
     const ids = new Set<string>()
     list.forEach((entry, i) => {
       if (typeof entry !== 'object' || entry === null || !isSpiffeId(entry.clientId)) throw new ConfigError(`wit.registeredKeys[${i}].clientId`, 'must be a SPIFFE ID')
@@ -55,6 +60,8 @@ export class RegisteredKeyAttestations implements AttestationVerifier {
       clockTolerance: settings.clockTolerance,
       maxTokenBytes: settings.maxTokenBytes,
       clock: settings.clock,
+      state,
+      kind: 'wit_attestation',
     })
   }
 

@@ -13,11 +13,14 @@ import {
   JWT_BEARER_ASSERTION_TYPE,
   TOKEN_EXCHANGE_GRANT_TYPE,
   TOKEN_TYPES,
+  TXN_TOKEN_SERVICE_PATHS,
   type SubjectIssuerOptions,
   type TxnTokenService,
   type TxnTokenServiceOptions,
 } from '../../src/index.js'
 import { ACTOR_AUDIENCE, createIdentityFixture, serviceId, TRUST_DOMAIN, USER_ISSUER, type IdentityFixture } from '../../../../test/support/identity.js'
+
+const FORM = 'application/x-www-form-urlencoded'
 
 /** The shipped example issuance policy. */
 export const POLICY_DIR = fileURLToPath(new URL('../../policy', import.meta.url))
@@ -40,7 +43,38 @@ export interface TtsFixture {
   form(from: string, subjectToken: string, overrides?: Record<string, string | undefined>): Promise<Record<string, string>>
   /** POSTs a form to the token endpoint. */
   post(form: Record<string, string> | string, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>
+  /**
+   * Another replica of this service, as behind one load balancer: the same options (issuer, keys,
+   * trust, engine, `sharedState`, ...) but its own server, port and audit log; `overrides` replace options.
+   */
+  replica(overrides?: Partial<TxnTokenServiceOptions>): Promise<TtsReplica>
   close(): Promise<void>
+}
+
+/** A second replica of a fixture's service. */
+export interface TtsReplica {
+  service: TxnTokenService
+  /** Where this replica listens (the issuer stays the first replica's URL). */
+  url: string
+  records: AuditRecord[]
+  audit: AuditLog
+  /** POSTs a form to this replica's token endpoint. */
+  post(form: Record<string, string>, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>
+  /** POSTs a JSON body to `path` of this replica. */
+  postJson(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }>
+  close(): Promise<void>
+}
+
+/** POSTs `body` with `contentType` and reads the JSON answer. */
+async function postTo(url: string, contentType: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body })
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+}
+
+/** An audit log whose records the test reads. */
+function recordedAudit(): { records: AuditRecord[]; audit: AuditLog } {
+  const records: AuditRecord[] = []
+  return { records, audit: createAuditLog({ sinks: [functionSink((record) => void records.push(record))], flushIntervalMs: 0 }) }
 }
 
 /**
@@ -49,8 +83,7 @@ export interface TtsFixture {
  */
 export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}, issuer: Partial<SubjectIssuerOptions> = {}): Promise<TtsFixture> {
   const ids = await createIdentityFixture({ services: TTS_SERVICES })
-  const records: AuditRecord[] = []
-  const audit = createAuditLog({ sinks: [functionSink((record) => void records.push(record))], flushIntervalMs: 0 })
+  const { records, audit } = recordedAudit()
   const engine = await EmbeddedEngine.fromDirectory(POLICY_DIR)
   // The issuer URL holds the port: bind first, build the service after.
   const routes: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {}
@@ -58,7 +91,7 @@ export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}, 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const trust = ids.trust()
-  const service = createTxnTokenService({
+  const options: TxnTokenServiceOptions = {
     issuer: url,
     trustDomain: TRUST_DOMAIN,
     signingKeys: [{ key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, kid: 'tts-1' }],
@@ -76,7 +109,8 @@ export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}, 
     engine,
     audit,
     ...overrides,
-  })
+  }
+  const service = createTxnTokenService(options)
   routes.handler = service.handler
 
   const assertion: TtsFixture['assertion'] = (from, o = {}) =>
@@ -97,13 +131,23 @@ export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}, 
     }
     return Object.fromEntries(Object.entries(base).filter((e): e is [string, string] => e[1] !== undefined))
   }
-  const post: TtsFixture['post'] = async (body, headers = {}) => {
-    const response = await fetch(service.tokenEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body: typeof body === 'string' ? body : new URLSearchParams(body).toString(),
-    })
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+  const post: TtsFixture['post'] = (body, headers = {}) =>
+    postTo(service.tokenEndpoint, FORM, typeof body === 'string' ? body : new URLSearchParams(body).toString(), headers)
+  const replica: TtsFixture['replica'] = async (replicaOverrides = {}) => {
+    const own = recordedAudit()
+    const copy = createTxnTokenService({ ...options, audit: own.audit, ...replicaOverrides })
+    const at = await copy.listen(0, '127.0.0.1')
+    return {
+      service: copy,
+      url: at,
+      ...own,
+      post: (body, headers = {}) => postTo(`${at}${TXN_TOKEN_SERVICE_PATHS.token}`, FORM, new URLSearchParams(body).toString(), headers),
+      postJson: (path, body) => postTo(`${at}${path}`, 'application/json', JSON.stringify(body)),
+      close: async () => {
+        await copy.close()
+        await own.audit.close()
+      },
+    }
   }
   return {
     ids,
@@ -115,6 +159,7 @@ export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}, 
     userToken,
     form,
     post,
+    replica,
     close: async () => {
       await audit.close()
       await new Promise<void>((resolve) => {
