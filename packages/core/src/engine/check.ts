@@ -116,9 +116,9 @@ export function checkInput(table: RuleTable, set: CompiledPolicySet, input: Chec
 }
 
 /**
- * One action: principal policies, then resource policies. Within a policy type each role walks the
- * scope chain; the first role whose walk allows decides, and a denial replaces a no-match left by
- * scope permissions.
+ * One action (Cerbos' loop over `policyTypes`, then over the principal's roles): principal policies,
+ * then resource policies. Within a policy type each role walks the scope chain; the first role whose
+ * walk allows decides, and a denial replaces a no-match left by scope permissions.
  */
 function decideAction(c: InputCheck, action: string): EffectInfo {
   const { roles } = c.input.principal
@@ -181,7 +181,10 @@ function walkScopes(c: InputCheck, kind: RowKind, action: string, role: string):
   return roleEffect
 }
 
-/** The bindings of one scope, in order: outputs, allows noted, the first denial ends the walk. */
+/**
+ * The bindings of one scope, in load order (Cerbos' loop over `rt.idx.Query`): outputs, allows
+ * noted, the first denial ends the walk.
+ */
 function applyRows(c: InputCheck, kind: RowKind, scope: string, action: string, role: string, roleEffect: EffectInfo): number {
   for (const b of rowsFor(c, kind, scope, action, role)) {
     if (!c.consulted.includes(b.originKey)) c.consulted.push(b.originKey)
@@ -219,8 +222,9 @@ function applyRows(c: InputCheck, kind: RowKind, scope: string, action: string, 
 }
 
 /**
- * A row's derived-role condition, then its own condition, through Cerbos' condition cache (rows of
- * one rule share an evaluation key). An inactive derived role skips the row, uncached.
+ * A row's derived-role condition, then its own condition, through Cerbos' `conditionCache` (rows of
+ * one rule share an evaluation key). An inactive derived role skips the row: no output, and only a
+ * later cache hit reads it as a condition not met, as in Cerbos.
  */
 function ruleOutcome(c: InputCheck, b: Binding, constants: Record<string, unknown>, variables: Record<string, unknown>): number {
   const cached = b.evalKey === '' ? undefined : c.conditionCache?.get(b.evalKey)
