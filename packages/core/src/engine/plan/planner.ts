@@ -8,7 +8,7 @@ import type { CelAstNode as ASTNode } from '../../cel/types.js'
 import type { CelRequest } from '../../cel/index.js'
 import { cerbosEnvironment } from '../../cel/environment.js'
 import { CelErrorCollector, type EvaluationError } from '../evaluation.js'
-import type { RuleTable, RowKind } from '../rule-table.js'
+import type { PrincipalPlan, ResourcePlan, RuleTable, RowKind } from '../rule-table.js'
 import { validatePlanAttributes } from '../schema-validation.js'
 import type { SchemaEnforcement } from '../types.js'
 import type { CompiledCondition, CompiledParams, CompiledPolicySet } from '../../policy/compiled.js'
@@ -211,6 +211,35 @@ function intersects(parentRoles: readonly string[], roles: ReadonlySet<string>):
 
 const EMPTY_ROLES: RExpr = Object.freeze({ k: 'list', elems: Object.freeze([]) }) as RExpr
 
+/** What one plan carries from step to step (one object per request, no closures). */
+class InputPlan {
+  /** Action → the scope whose rules decided it. */
+  readonly matchedScopes: Record<string, string> = {}
+  /** Derived roles of each scope: the same for every action. */
+  readonly derivedRolesByScope = new Map<string, RExpr>()
+
+  /**
+   * @param allRoles - the principal's roles and their role-policy ancestors at the resource scope
+   */
+  constructor(
+    readonly table: RuleTable,
+    readonly input: PlanInput,
+    readonly rplan: ResourcePlan,
+    readonly pplan: PrincipalPlan,
+    readonly ctx: PlanContext,
+    readonly resourceScope: string,
+    readonly resourceVersion: string,
+    readonly allRoles: ReadonlySet<string>,
+  ) {}
+}
+
+/** The rules of one role over the scope chain, or of one scope: allows, denies, and role-policy denies apart. */
+interface RulesPlan {
+  allow: PlanNode | undefined
+  deny: PlanNode | undefined
+  denyRolePolicy: PlanNode | undefined
+}
+
 /**
  * Plans one request over a rule table.
  *
@@ -228,15 +257,7 @@ export function planInput(table: RuleTable, set: CompiledPolicySet, input: PlanI
   const resourceVersion = resource.policyVersion || DEFAULT_VERSION
   const rplan = table.resourcePlan(resource.kind, resourceVersion, resourceScope, settings.lenientScopeSearch)
   const pplan = table.principalPlan(principal.id, principalVersion, principalScope, resource.kind, resourceVersion, settings.lenientScopeSearch)
-  const matchedScopes: Record<string, string> = {}
-  const denied = (filterDebug: string, validationErrors: ValidationError[] = []): PlanOutput => ({
-    filter: { kind: 'KIND_ALWAYS_DENIED' },
-    filterDebug,
-    matchedScopes,
-    validationErrors,
-    evaluationErrors: [],
-  })
-  if (pplan.principalScopes.length === 0 && rplan.resourceScopes.length === 0) return denied(NO_MATCH)
+  if (pplan.principalScopes.length === 0 && rplan.resourceScopes.length === 0) return denied(NO_MATCH, [])
 
   let validationErrors: ValidationError[] = []
   if (settings.schemaEnforcement !== 'none' && rplan.resourceKey !== '') {
@@ -251,131 +272,13 @@ export function planInput(table: RuleTable, set: CompiledPolicySet, input: PlanI
   }
   const ctx = new PlanContext(request, resource.attr, settings.globals, now, settings.strictEvaluation)
   const allRoles = new Set(table.withParentRoles(resourceScope, principal.roles))
-  const scopePermissions = (scope: string): string => table.scopePermissionsAt(scope) ?? 'SCOPE_PERMISSIONS_OVERRIDE_PARENT'
-
-  // Derived roles of each scope: the same for every action.
-  const derivedRolesByScope = new Map<string, RExpr>()
-  const derivedRolesAt = (scope: string): RExpr => {
-    let expr = derivedRolesByScope.get(scope)
-    if (expr === undefined) {
-      const roles: Array<{ name: string; node: PlanNode }> = []
-      let failed = false
-      for (const [name, dr] of table.derivedRolesAt(resource.kind, resourceVersion, scope) ?? []) {
-        if (!intersects(dr.parentRoles, allRoles)) continue
-        try {
-          roles.push({ name, node: ctx.condition(dr.condition, dr.params, EMPTY_ROLES) })
-        } catch (err) {
-          // Strict evaluation: conditions that read these roles deny their action.
-          if (!(err instanceof StrictFailure)) throw err
-          failed = true
-        }
-      }
-      roles.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      expr = failed ? FAILED_ROLES : derivedRolesExpr(roles)
-      derivedRolesByScope.set(scope, expr)
-    }
-    return expr
-  }
-
-  /** One action's tree: Cerbos's per-policy-type, per-role, per-scope combination of its rules. */
-  const planAction = (action: string): ActionPlan => {
-    let hasAllow = false
-    let root: PlanNode | undefined
-    for (const kind of ['resource', 'principal'] as const satisfies readonly RowKind[]) {
-      let kindAllow: PlanNode | undefined
-      let kindDeny: PlanNode | undefined
-      const scopes = kind === 'principal' ? pplan.principalScopes : rplan.resourceScopes
-      for (let i = 0; i < principal.roles.length; i++) {
-        // Principal rules apply to every role: one pass covers them.
-        if (i > 0 && kind === 'principal') break
-        const role = principal.roles[i]!
-        let roleAllow: PlanNode | undefined
-        let roleDeny: PlanNode | undefined
-        let roleDenyRolePolicy: PlanNode | undefined
-        let pendingAllow = false
-        let childOverrideAllow: PlanNode | undefined
-        const roles = table.withParentRoles(resourceScope, [role])
-        for (const scope of scopes) {
-          // An unconditional ALLOW in a child OVERRIDE_PARENT scope: no parent rule can change it.
-          if (nodeConstBool(childOverrideAllow) === true) break
-          let scopeAllow: PlanNode | undefined
-          let scopeDeny: PlanNode | undefined
-          let scopeDenyRolePolicy: PlanNode | undefined
-          const derivedRoles = kind === 'resource' ? derivedRolesAt(scope) : EMPTY_ROLES
-          const rows = table.query(resourceVersion, rplan.sanitizedResource, scope, action, roles, kind, kind === 'principal' ? principal.id : '')
-          for (const row of rows) {
-            if (row.effect === undefined) continue
-            let node = ctx.condition(row.condition, row.params, derivedRoles)
-            if (row.derivedRoleCondition) {
-              const drNode = ctx.condition(row.derivedRoleCondition, row.derivedRoleParams, derivedRoles)
-              node = row.condition ? { k: 'and', nodes: [node, drNode] } : drNode
-            }
-            if (row.effect === 'EFFECT_ALLOW') {
-              scopeAllow = addNode(scopeAllow, node, orNode)
-            } else {
-              if (nodeConstBool(node) === false) continue
-              if (row.fromRolePolicy) scopeDenyRolePolicy = addNode(scopeDenyRolePolicy, node, orNode)
-              else scopeDeny = addNode(scopeDeny, node, orNode)
-            }
-          }
-          scopeDeny = gateByChildOverrideAllow(childOverrideAllow, scopeDeny)
-          scopeDenyRolePolicy = gateByChildOverrideAllow(childOverrideAllow, scopeDenyRolePolicy)
-          roleDeny = addNode(roleDeny, scopeDeny, orNode)
-          roleDenyRolePolicy = addNode(roleDenyRolePolicy, scopeDenyRolePolicy, orNode)
-          const perms = scopePermissions(scope)
-          if (scopeAllow !== undefined) {
-            if (roleAllow === undefined) roleAllow = scopeAllow
-            else if (pendingAllow) {
-              roleAllow = andNode([roleAllow, scopeAllow])
-              pendingAllow = false
-            } else roleAllow = orNode([roleAllow, scopeAllow])
-            if (perms === CONSENT) pendingAllow = true
-          }
-          if ((scopeDeny !== undefined || scopeDenyRolePolicy !== undefined || scopeAllow !== undefined) && perms !== CONSENT) setOwn(matchedScopes, action, scope)
-          if (scopeAllow !== undefined && perms !== CONSENT) childOverrideAllow = addNode(childOverrideAllow, scopeAllow, orNode)
-        }
-        // An ALLOW from a consent scope that no parent scope confirmed.
-        if (pendingAllow) roleAllow = undefined
-        if (nodeConstBool(roleDeny) === true || nodeConstBool(roleDenyRolePolicy) === true) {
-          // A certain DENY for this role: it contributes a false ALLOW, so other roles can still allow.
-          roleAllow = falseNode()
-          roleDeny = undefined
-          roleDenyRolePolicy = undefined
-        } else if (roleAllow !== undefined && roleDeny === undefined && roleDenyRolePolicy === undefined && nodeConstBool(roleAllow) === true) {
-          kindAllow = roleAllow
-          kindDeny = undefined
-          break
-        }
-        if (roleDenyRolePolicy !== undefined && roleAllow !== undefined) roleAllow = andNode([roleAllow, invert(roleDenyRolePolicy)])
-        kindAllow = addNode(kindAllow, roleAllow, orNode)
-        kindDeny = addNode(kindDeny, roleDeny, orNode)
-      }
-      if (kindAllow !== undefined) {
-        hasAllow = true
-        root = root === undefined ? kindAllow : orNode([kindAllow, root])
-      }
-      // A policy type's denies sit at the top of its subtree: NOT deny AND the rest.
-      if (kindDeny !== undefined) {
-        const inv = invert(kindDeny)
-        root = root === undefined ? inv : andNode([inv, root])
-      }
-    }
-    return { hasAllow, root }
-  }
+  const p = new InputPlan(table, input, rplan, pplan, ctx, resourceScope, resourceVersion, allRoles)
 
   let policyMatch = false
   const filters: PlanFilter[] = []
   for (const action of actions) {
-    setOwn(matchedScopes, action, '')
-    let decided: ActionPlan
-    try {
-      decided = planAction(action)
-    } catch (err) {
-      if (!(err instanceof StrictFailure)) throw err
-      // Strict evaluation: a failed condition denies the action.
-      decided = { hasAllow: false, root: falseNode() }
-    }
-    const { hasAllow, root } = decided
+    setOwn(p.matchedScopes, action, '')
+    const { hasAllow, root } = planActionOrDeny(p, action)
     let node: PlanNode
     if (root !== undefined) {
       policyMatch = true
@@ -389,10 +292,146 @@ export function planInput(table: RuleTable, set: CompiledPolicySet, input: PlanI
   return {
     filter: merged.filter,
     filterDebug: policyMatch ? merged.debug : NO_MATCH,
-    matchedScopes,
+    matchedScopes: p.matchedScopes,
     validationErrors,
     evaluationErrors: ctx.errors.all(),
   }
+}
+
+/** A plan that denies everything (no policy, or attributes rejected by their schemas). */
+function denied(filterDebug: string, validationErrors: ValidationError[]): PlanOutput {
+  return { filter: { kind: 'KIND_ALWAYS_DENIED' }, filterDebug, matchedScopes: {}, validationErrors, evaluationErrors: [] }
+}
+
+/** The scope permissions in force at `scope` (Cerbos' default: a scope overrides its parents). */
+function permissionsAt(table: RuleTable, scope: string): string {
+  return table.scopePermissionsAt(scope) ?? 'SCOPE_PERMISSIONS_OVERRIDE_PARENT'
+}
+
+/** The derived roles of `scope` as a tree (computed once per request and scope). */
+function derivedRolesAt(p: InputPlan, scope: string): RExpr {
+  let expr = p.derivedRolesByScope.get(scope)
+  if (expr === undefined) {
+    const roles: Array<{ name: string; node: PlanNode }> = []
+    let failed = false
+    for (const [name, dr] of p.table.derivedRolesAt(p.input.resource.kind, p.resourceVersion, scope) ?? []) {
+      if (!intersects(dr.parentRoles, p.allRoles)) continue
+      try {
+        roles.push({ name, node: p.ctx.condition(dr.condition, dr.params, EMPTY_ROLES) })
+      } catch (err) {
+        // Strict evaluation: conditions that read these roles deny their action.
+        if (!(err instanceof StrictFailure)) throw err
+        failed = true
+      }
+    }
+    roles.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    expr = failed ? FAILED_ROLES : derivedRolesExpr(roles)
+    p.derivedRolesByScope.set(scope, expr)
+  }
+  return expr
+}
+
+/** One action's tree; under strict evaluation a condition that failed denies the action. */
+function planActionOrDeny(p: InputPlan, action: string): ActionPlan {
+  try {
+    return planAction(p, action)
+  } catch (err) {
+    if (!(err instanceof StrictFailure)) throw err
+    return { hasAllow: false, root: falseNode() }
+  }
+}
+
+/** One action's tree: Cerbos's per-policy-type, per-role combination of the roles' scope walks. */
+function planAction(p: InputPlan, action: string): ActionPlan {
+  const { roles } = p.input.principal
+  let hasAllow = false
+  let root: PlanNode | undefined
+  for (const kind of ['resource', 'principal'] as const satisfies readonly RowKind[]) {
+    let kindAllow: PlanNode | undefined
+    let kindDeny: PlanNode | undefined
+    for (let i = 0; i < roles.length; i++) {
+      // Principal rules apply to every role: one pass covers them.
+      if (i > 0 && kind === 'principal') break
+      const role = planRole(p, kind, action, roles[i]!)
+      if (nodeConstBool(role.deny) === true || nodeConstBool(role.denyRolePolicy) === true) {
+        // A certain DENY for this role: it contributes a false ALLOW, so other roles can still allow.
+        role.allow = falseNode()
+        role.deny = undefined
+        role.denyRolePolicy = undefined
+      } else if (role.allow !== undefined && role.deny === undefined && role.denyRolePolicy === undefined && nodeConstBool(role.allow) === true) {
+        kindAllow = role.allow
+        kindDeny = undefined
+        break
+      }
+      if (role.denyRolePolicy !== undefined && role.allow !== undefined) role.allow = andNode([role.allow, invert(role.denyRolePolicy)])
+      kindAllow = addNode(kindAllow, role.allow, orNode)
+      kindDeny = addNode(kindDeny, role.deny, orNode)
+    }
+    if (kindAllow !== undefined) {
+      hasAllow = true
+      root = root === undefined ? kindAllow : orNode([kindAllow, root])
+    }
+    // A policy type's denies sit at the top of its subtree: NOT deny AND the rest.
+    if (kindDeny !== undefined) {
+      const inv = invert(kindDeny)
+      root = root === undefined ? inv : andNode([inv, root])
+    }
+  }
+  return { hasAllow, root }
+}
+
+/** One role's walk of the scope chain, most specific scope first, under both scope-permission modes. */
+function planRole(p: InputPlan, kind: RowKind, action: string, role: string): RulesPlan {
+  const walked: RulesPlan = { allow: undefined, deny: undefined, denyRolePolicy: undefined }
+  let pendingAllow = false
+  let childOverrideAllow: PlanNode | undefined
+  const roles = p.table.withParentRoles(p.resourceScope, [role])
+  for (const scope of kind === 'principal' ? p.pplan.principalScopes : p.rplan.resourceScopes) {
+    // An unconditional ALLOW in a child OVERRIDE_PARENT scope: no parent rule can change it.
+    if (nodeConstBool(childOverrideAllow) === true) break
+    const here = planScope(p, kind, scope, action, roles)
+    const deny = gateByChildOverrideAllow(childOverrideAllow, here.deny)
+    const denyRolePolicy = gateByChildOverrideAllow(childOverrideAllow, here.denyRolePolicy)
+    walked.deny = addNode(walked.deny, deny, orNode)
+    walked.denyRolePolicy = addNode(walked.denyRolePolicy, denyRolePolicy, orNode)
+    const perms = permissionsAt(p.table, scope)
+    if (here.allow !== undefined) {
+      if (walked.allow === undefined) walked.allow = here.allow
+      else if (pendingAllow) {
+        walked.allow = andNode([walked.allow, here.allow])
+        pendingAllow = false
+      } else walked.allow = orNode([walked.allow, here.allow])
+      if (perms === CONSENT) pendingAllow = true
+    }
+    if ((deny !== undefined || denyRolePolicy !== undefined || here.allow !== undefined) && perms !== CONSENT) setOwn(p.matchedScopes, action, scope)
+    if (here.allow !== undefined && perms !== CONSENT) childOverrideAllow = addNode(childOverrideAllow, here.allow, orNode)
+  }
+  // An ALLOW from a consent scope that no parent scope confirmed.
+  if (pendingAllow) walked.allow = undefined
+  return walked
+}
+
+/** The rules of one scope for the action and roles, each condition as a node. */
+function planScope(p: InputPlan, kind: RowKind, scope: string, action: string, roles: readonly string[]): RulesPlan {
+  const here: RulesPlan = { allow: undefined, deny: undefined, denyRolePolicy: undefined }
+  const derivedRoles = kind === 'resource' ? derivedRolesAt(p, scope) : EMPTY_ROLES
+  const principalId = kind === 'principal' ? p.input.principal.id : ''
+  for (const row of p.table.query(p.resourceVersion, p.rplan.sanitizedResource, scope, action, roles, kind, principalId)) {
+    if (row.effect === undefined) continue
+    let node = p.ctx.condition(row.condition, row.params, derivedRoles)
+    if (row.derivedRoleCondition) {
+      const drNode = p.ctx.condition(row.derivedRoleCondition, row.derivedRoleParams, derivedRoles)
+      node = row.condition ? { k: 'and', nodes: [node, drNode] } : drNode
+    }
+    if (row.effect === 'EFFECT_ALLOW') {
+      here.allow = addNode(here.allow, node, orNode)
+    } else {
+      if (nodeConstBool(node) === false) continue
+      if (row.fromRolePolicy) here.denyRolePolicy = addNode(here.denyRolePolicy, node, orNode)
+      else here.deny = addNode(here.deny, node, orNode)
+    }
+  }
+  return here
 }
 
 /** Narrows a parent scope's DENY to fire only when no child OVERRIDE_PARENT scope allowed. */
