@@ -32,7 +32,7 @@ export function replayRecord(engine: EmbeddedEngine, line: string): string[] | u
     return undefined
   }
   const inputs = record?.checkResources?.inputs
-  const outputs = record?.checkResources?.outputs as CheckResourcesResponse | undefined
+  const outputs = record?.checkResources?.outputs
   if (record?.kind !== 'decision' || inputs === undefined || outputs === undefined || !Array.isArray(outputs.results)) return undefined
   let candidate: CheckResourcesResponse
   try {

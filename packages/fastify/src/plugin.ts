@@ -63,7 +63,7 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
     if (!result.ok) return sendFailure(reply, result)
     request.meshguard = result
     // The handler is called synchronously from `next`, so it runs inside the caller context.
-    guard.run(result.caller, next as () => void)
+    guard.run(result.caller, next)
   }
 
   // Each route's settings are checked once, as it is registered: a bad one stops start-up.

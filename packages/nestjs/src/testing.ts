@@ -67,7 +67,7 @@ export function listRoutes(app: INestApplicationContext): RouteRequirement[] {
         const route = own ?? metadata<NestRouteAuthorization>(AUTHORIZE_METADATA, controller)
         if (isPublic === true) routes.push({ method, path, guard: 'public' })
         else if (list !== undefined) routes.push(requirementOf(method, path, { list }))
-        else if (route !== undefined) routes.push(requirementOf(method, path, route as never))
+        else if (route !== undefined) routes.push(requirementOf(method, path, route))
         else routes.push({ method, path, guard: unconfigured })
       }
     }

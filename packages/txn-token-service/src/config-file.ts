@@ -115,7 +115,7 @@ function signingKeysOf(keys: TxnTokenServiceConfigFile['signingKeys'], base: str
 
 /** A `{ jwksFile }` key source made absolute; other sources as they are. */
 function keysRelativeTo<K>(keys: K, base: string): K {
-  return isObject(keys) && typeof keys['jwksFile'] === 'string' ? ({ ...keys, jwksFile: resolve(base, keys['jwksFile']) } as K) : keys
+  return isObject(keys) && typeof keys['jwksFile'] === 'string' ? { ...keys, jwksFile: resolve(base, keys['jwksFile']) } : keys
 }
 
 function witOf(wit: WitIssuerConfigFile | undefined, base: string): { options: WitIssuerOptions; signingKeys: TxnTokenSigningKeyInput[] } | undefined {

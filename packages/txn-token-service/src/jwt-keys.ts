@@ -93,7 +93,7 @@ export async function verifyIssuerJwt(token: string, keys: () => Promise<JWTVeri
   if (payload['iss'] !== rules.issuer) throw claimFailure('iss', 'check_failed')
   if (!namesAudience(payload['aud'], rules.audience)) throw claimFailure('aud', 'check_failed')
   if (payload['sub'] === undefined) throw claimFailure('sub', 'missing')
-  return payload as Record<string, unknown>
+  return payload
 }
 
 /** Core's time-rule errors as jose's claim errors (expired and too old are both `JWTExpired`). */

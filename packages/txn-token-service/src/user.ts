@@ -9,7 +9,7 @@ import type { TxnTokenUser } from './token-format.js'
 
 const stringList = (value: unknown): string[] | undefined => {
   if (typeof value === 'string') return [value]
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return [...(value as string[])]
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return [...value]
   return undefined
 }
 

@@ -43,7 +43,7 @@ function pick(source: Bag, paths: readonly string[]): Bag {
     let to = out
     parts.forEach((part, i) => {
       if (i === parts.length - 1) to[part] = from
-      else to = isBag(to[part]) ? (to[part] as Bag) : (to[part] = {})
+      else to = isBag(to[part]) ? to[part] : (to[part] = {})
     })
   }
   return out

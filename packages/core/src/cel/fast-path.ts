@@ -318,7 +318,7 @@ function isSelectionPath(node: Node, identifiers: ReadonlySet<string>): boolean 
  * it); otherwise the guard returns {@link FALLBACK} and the library evaluates as usual.
  */
 export function compileLeadingPathGuard(root: ASTNode, identifiers: ReadonlySet<string>): FastPath | undefined {
-  let node: Node | undefined = root as unknown as Node
+  let node: Node | undefined = root
   while (node !== undefined && !isSelectionPath(node, identifiers)) node = firstEvaluated(node)
   if (node === undefined) return undefined
   const generator = new CodeGenerator(identifiers)
@@ -349,7 +349,7 @@ export function compileFastPath(root: ASTNode, identifiers: ReadonlySet<string>)
   const generator = new CodeGenerator(identifiers)
   let result: string
   try {
-    result = generator.emit(root as unknown as Node)
+    result = generator.emit(root)
   } catch (err) {
     if (err instanceof Unsupported) return undefined
     throw err

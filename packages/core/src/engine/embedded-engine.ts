@@ -74,7 +74,7 @@ function auditTrailOf(policies: Readonly<Record<string, string>>): AuditTrail {
   let trail = auditTrails.get(policies)
   if (!trail) {
     const out: Record<string, { attributes: Record<string, string> }> = {}
-    for (const key in policies) out[key] = Object.freeze({ attributes: Object.freeze({ driver: 'disk', source: policies[key]! }) }) as { attributes: Record<string, string> }
+    for (const key in policies) out[key] = Object.freeze({ attributes: Object.freeze({ driver: 'disk', source: policies[key]! }) })
     trail = Object.freeze(out)
     auditTrails.set(policies, trail)
   }
@@ -121,7 +121,7 @@ function answerOf(inputs: readonly CheckInput[], outputs: readonly CheckOutput[]
     results,
     evaluationErrors: errors ? [...errors] : undefined,
     // One resource: its (shared, frozen) trail as it is; several: merged into one record.
-    effectivePolicies: trails.length === 1 ? (trails[0] as AuditTrail) : Object.assign({}, ...trails),
+    effectivePolicies: trails.length === 1 ? trails[0] : Object.assign({}, ...trails),
   }
 }
 

@@ -187,7 +187,7 @@ function recordVerdict(facts: RunFacts, response: CheckResourcesResponse, action
 }
 
 /** A verifier's entry point: `verifyNow` when it has one (no promise for cached callers), else `verify`. */
-type VerifyStep<Caller> = (view: RequestView<unknown>, actor: ActorRequirement, callId: string) => MaybePromise<Caller>
+type VerifyStep<Caller> = (view: RequestView, actor: ActorRequirement, callId: string) => MaybePromise<Caller>
 
 function verifyStepOf<Caller extends VerifiedCallerLike>(identity: IdentityVerifierLike<Caller> | undefined, edge: EdgeGate | undefined): VerifyStep<Caller> {
   // A chain that starts here takes this decision's id as its transaction id (one random id fewer to make).
@@ -285,7 +285,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       const route = compileRoute(given)
       span = this.startSpan(facts, route)
       this.audit?.assertWritable()
-      const caller = this.verifyCaller(view as RequestView<unknown>, route.actor ?? this.defaultActor, facts.callId)
+      const caller = this.verifyCaller(view, route.actor ?? this.defaultActor, facts.callId)
       if (!isPromise(caller)) return this.withCaller(facts, span, view, route, caller)
       const started = span
       return caller.then(
@@ -313,7 +313,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       facts.action = route.action
       span = this.startListSpan(facts, route)
       this.audit?.assertWritable()
-      const caller = this.verifyCaller(view as RequestView<unknown>, route.actor ?? this.defaultActor, facts.callId)
+      const caller = this.verifyCaller(view, route.actor ?? this.defaultActor, facts.callId)
       if (!isPromise(caller)) return this.plan(facts, span, route, caller)
       const started = span
       return caller.then(
@@ -389,7 +389,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     const edge = this.edge
     const verified = (caller: Caller): MaybePromise<GuardOutcome<Caller>> => {
       if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
-        return edge.exchange(caller, view as RequestView<unknown>, scope).then((exchanged) => verified(exchanged as unknown as Caller), refused)
+        return edge.exchange(caller, view as RequestView, scope).then((exchanged) => verified(exchanged as unknown as Caller), refused)
       }
       facts.caller = caller
       facts.principal = caller.principal
@@ -402,7 +402,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     }
     try {
       this.audit?.assertWritable()
-      const caller = this.verifyCaller(view as RequestView<unknown>, opts.actor ?? this.defaultActor, facts.callId)
+      const caller = this.verifyCaller(view, opts.actor ?? this.defaultActor, facts.callId)
       return isPromise(caller) ? caller.then(verified, refused) : verified(caller)
     } catch (err) {
       return refused(err)
@@ -424,7 +424,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       // but the claims: a user who must step up is not worth a Txn-Token Service round trip.
       if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
         checkClaims(caller, route.claims, facts.startedAt)
-        return edge.exchange(caller, view as RequestView<unknown>, scope).then(
+        return edge.exchange(caller, view as RequestView, scope).then(
           (exchanged) => this.withCaller(facts, span, view, route, exchanged as unknown as Caller),
           (err: unknown) => this.failed(facts, caller, span, err),
         )

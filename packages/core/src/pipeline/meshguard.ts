@@ -12,7 +12,6 @@ import {
   TrustBundle,
   type IdentityVerifier,
   type IdentityVerifierOptions,
-  type VerifiedCaller,
   type WorkloadIdentity,
   type WorkloadIdentityOptions,
 } from '../identity/index.js'
@@ -69,7 +68,7 @@ export interface MeshguardConfig {
 /** What {@link createMeshguard} builds. */
 export interface Meshguard {
   /** The guard adapters take. */
-  readonly guard: Guard<VerifiedCaller>
+  readonly guard: Guard
   /** The engine deciding. */
   readonly engine: DecisionEngine
   /** The inbound verifier. */
@@ -176,7 +175,7 @@ export async function createMeshguard(config: MeshguardConfig): Promise<Meshguar
   const stopDigest = telemetry?.observePolicyDigest(engine)
   if (config.audit === undefined) warnNoAudit(config.service)
   const shadow = config.shadow === undefined ? undefined : await openShadow(config)
-  const guard = createGuard<VerifiedCaller>({
+  const guard = createGuard({
     ...config.guard,
     shadow: shadow === undefined ? undefined : { engine: shadow.current },
     engine,

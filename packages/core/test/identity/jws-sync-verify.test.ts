@@ -21,7 +21,7 @@ function signer(alg: string): Signer {
       : alg.startsWith('RS') || alg.startsWith('PS')
         ? generateKeyPairSync('rsa', { modulusLength: 2048 })
         : generateKeyPairSync('ed25519')
-  return { alg, privateKey: pair.privateKey, publicJwk: pair.publicKey.export({ format: 'jwk' }) as JWK }
+  return { alg, privateKey: pair.privateKey, publicJwk: pair.publicKey.export({ format: 'jwk' }) }
 }
 
 const DIGESTS: Record<string, string | null> = {
@@ -38,7 +38,7 @@ function tokenOf(s: Signer, claims: Record<string, unknown> = { sub: 'x' }, alg 
 }
 
 /** The key as the trust bundle hands it out: imported by jose for one algorithm. */
-const imported = async (s: Signer, alg = s.alg): Promise<Key> => (await importJWK(s.publicJwk, alg)) as Key
+const imported = async (s: Signer, alg = s.alg): Promise<Key> => (await importJWK(s.publicJwk, alg))
 
 function reasonOf(fn: () => void): string {
   try {

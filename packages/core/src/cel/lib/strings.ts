@@ -148,7 +148,7 @@ function toFixedHalfEven(x: number, precision: number): string {
 
 function asNumber(value: unknown, verb: string): number | bigint {
   if (typeof value === 'number' || typeof value === 'bigint') return value
-  if (value instanceof UnsignedInt) return value.valueOf() as bigint
+  if (value instanceof UnsignedInt) return value.valueOf()
   throw new ConditionError(`error during formatting: ${verb} expects a number`, { reason: 'invalid_argument' })
 }
 

@@ -12,7 +12,7 @@ const AGENT_TYPE_VALUES = new Set(['agent', 'ai_agent'])
 
 function stringList(value: unknown): string[] | undefined {
   if (typeof value === 'string') return value.split(' ').filter((v) => v.length > 0)
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return [...(value as string[])]
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return [...value]
   return undefined
 }
 

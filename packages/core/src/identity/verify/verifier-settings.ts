@@ -118,7 +118,7 @@ export function resolveVerifierSettings(options: IdentityVerifierOptions): Verif
 
   return Object.freeze({
     trust,
-    audiences: new Set(audiences) as ReadonlySet<string>,
+    audiences: new Set(audiences),
     audienceMode,
     actorHeader,
     transactionHeader,
