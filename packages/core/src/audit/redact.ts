@@ -54,7 +54,7 @@ function omit(source: Bag, path: readonly string[]): Bag {
   const [head, ...rest] = path
   if (head === undefined || !(head in source)) return source
   const copy = { ...source }
-  if (rest.length === 0) delete copy[head]
+  if (rest.length === 0) Reflect.deleteProperty(copy, head)
   else if (isBag(copy[head])) copy[head] = omit(copy[head], rest)
   return copy
 }

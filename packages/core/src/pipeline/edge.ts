@@ -38,8 +38,8 @@ export class EdgeGate {
 
   /** @throws ConfigError naming the bad `edge` option */
   constructor(options: EdgeOptions, clock: () => number) {
-    if (typeof options !== 'object' || options === null) throw new ConfigError('edge', 'must be the edge verifier options ({ trust, origin, … })')
-    if (options.txnTokens !== undefined && typeof options.txnTokens?.exchange !== 'function') {
+    if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('edge', 'must be the edge verifier options ({ trust, origin, … })')
+    if (options.txnTokens !== undefined && typeof (options.txnTokens as typeof options.txnTokens | null)?.exchange !== 'function') {
       throw new ConfigError('edge.txnTokens', 'must be a Txn-Token exchange (createTxnTokenExchange)')
     }
     for (const hook of ['requestContext', 'requestDetails'] as const) {

@@ -71,7 +71,7 @@ function isVerifiedCaller(caller: VerifiedCallerLike): caller is VerifiedCaller 
 
 const ignore = (): void => {}
 
-const NO_OUTPUTS: readonly [] = Object.freeze([]) as readonly []
+const NO_OUTPUTS: readonly [] = Object.freeze<[]>([])
 
 /** What a span nothing observes is ended with: its decision only (no SDK: the rest would be built for nobody). */
 const UNOBSERVED_ENDS: Readonly<Record<AuditOutcome, AuthorizationEnd>> = Object.freeze({
@@ -104,7 +104,7 @@ function hasMethod(value: unknown, name: string): boolean {
 
 /** Validates options once, at construction, naming the option path. */
 function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<Caller>): void {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('options', 'must be an object')
   if (!hasMethod(options.engine, 'checkResources')) {
     throw new ConfigError('engine', 'must be a DecisionEngine with checkResources()')
   }
@@ -159,6 +159,7 @@ const PLAN_KINDS: ReadonlySet<string> = new Set(['KIND_ALWAYS_ALLOWED', 'KIND_AL
  * denial unless the principal holds one of the route's `emptyForRoles` (then an empty list).
  */
 function recordPlan(facts: RunFacts, response: PlanResourcesResponse, route: ListRouteAuthorization): void {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a remote engine's JSON may lack any part; PLAN_KINDS.has fails closed
   const kind = response?.filter?.kind
   if (!PLAN_KINDS.has(kind)) throw new InternalError('engine returned no plan kind', { reason: 'engine_response_invalid' })
   facts.planKind = kind
@@ -604,6 +605,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       const found = shadowOf(engine, facts.request!, facts.response!)
       if (found === undefined) return
       facts.shadow = found.shadow
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called as record.call(this.telemetry) below
       const record = this.telemetry?.recordShadowDisagreement
       if (record === undefined) return
       for (const d of found.all) record.call(this.telemetry, { policy: d.livePolicy, resourceKind: d.resource.kind, action: d.action, live: d.live, candidate: d.candidate })

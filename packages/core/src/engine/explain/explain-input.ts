@@ -155,7 +155,7 @@ class InputExplainer {
               !marked &&
               decided.rule !== undefined &&
               row.ruleId === decided.rule &&
-              (traced.matched === 'error' || (traced.matched === true && row.effect === decided.effect))
+              (traced.matched === 'error' || (traced.matched && row.effect === decided.effect))
             if (isDecider) marked = true
             if (rules.length < budget.limits.rules || isDecider) rules.push(isDecider ? { ...traced, decided: true } : traced)
             else budget.cut()

@@ -97,7 +97,7 @@ const NO_PARAMS: CompiledParams = Object.freeze({ constants: NO_CONSTANTS, varia
 function conditionTree(source: string, params: CompiledParams | undefined): RExpr {
   const key = params ?? NO_PARAMS
   let bySource = residuals.get(key)
-  if (!bySource) residuals.set(key, (bySource = new Map()))
+  if (!bySource) residuals.set(key, (bySource = new Map<string, RExpr>()))
   let tree = bySource.get(source)
   if (!tree) {
     tree = fromAst(parse(source), lookup(variableTrees(params)))
