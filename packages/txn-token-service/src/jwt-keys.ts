@@ -123,7 +123,7 @@ function namesAudience(aud: unknown, accepted: string | readonly string[]): bool
 /** The key lookup of one issuer; `option` names it in configuration errors. */
 export function jwtKeySource(keys: SubjectIssuerKeys, option: string, issuer: string, timeoutDuration: number): () => Promise<JWTVerifyGetKey> {
   const shape = keys as Record<string, unknown> | undefined
-  if (typeof shape !== 'object' || shape === null) throw new ConfigError(option, SHAPES)
+  if (typeof shape !== 'object' || (shape as unknown) === null) throw new ConfigError(option, SHAPES)
   if ('jwks' in shape) {
     const local = createLocalJWKSet(shape['jwks'] as Parameters<typeof createLocalJWKSet>[0])
     return () => Promise.resolve(local)
