@@ -42,6 +42,7 @@ export function readPlanRequest(body: unknown): PlanResourcesRequest {
   if (hasAction === hasActions) fail('invalid_action', "Exactly one of 'action' or 'actions' field must be set")
   return {
     requestId: requestId,
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- Cerbos's single-action form, sent as the request had it
     ...(hasAction ? { action: action } : { actions: actions as string[] }),
     principal: fields(principal, PRINCIPAL_FIELDS, 'principal') as PlanResourcesRequest['principal'],
     resource: fields(resource, RESOURCE_FIELDS, 'resource') as PlanResourcesRequest['resource'],

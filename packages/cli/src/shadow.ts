@@ -25,9 +25,9 @@ const effectWord = (effect: string): string => effect.replace('EFFECT_', '')
 
 /** Replays one audit line against the candidate; `undefined` when the line cannot be replayed. */
 export function replayRecord(engine: EmbeddedEngine, line: string): string[] | undefined {
-  let record: AuditRecord
+  let record: AuditRecord | null // a log line: JSON may be anything
   try {
-    record = JSON.parse(line) as AuditRecord
+    record = JSON.parse(line) as AuditRecord | null
   } catch {
     return undefined
   }
