@@ -38,7 +38,7 @@ describe('witIssuerSource', () => {
     const source = witIssuerSource({ issuerUrl: `${ISSUER}/`, attestationType: 'kubernetes_sa_token', attestation: () => `${ATTESTATION}\n`, fetch: issuer.fetch, clock: () => now, alg: 'EdDSA' })
     const first = await source.current()
     now += 301_000
-    source.current()
+    void source.current() // starts the refresh; the poll below waits for it
     await expect.poll(() => issuer.sent.length).toBe(2)
     const [a, b] = issuer.sent
     expect(a?.body).toMatchObject({ attestation_type: 'kubernetes_sa_token', attestation: ATTESTATION })
