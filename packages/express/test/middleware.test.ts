@@ -128,6 +128,6 @@ describe('@meshguard/express types', () => {
     expectTypeOf(route.resource).not.toBeString()
     // @ts-expect-error an actor requirement outside the three known ones is rejected
     const bad: ExpressRouteAuthorization = { resource: 'review', action: 'read', actor: 'sometimes' }
-    bad
+    void bad
   })
 })

@@ -135,6 +135,6 @@ describe('@meshguard/fastify plugin', () => {
     expectTypeOf<MeshguardFastifyOptions['hook']>().toEqualTypeOf<'onRequest' | 'preValidation' | 'preHandler' | undefined>()
     // @ts-expect-error the action must be a string or a function of the request
     const bad: FastifyRouteAuthorization = { resource: 'review', action: 42 }
-    bad
+    void bad
   })
 })

@@ -154,7 +154,7 @@ describe('verifyJwsSignature', () => {
     const token = tokenOf(es)
     const sig = token.slice(token.lastIndexOf('.') + 1)
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-    for (const [index, char] of [...alphabet].entries()) {
+    for (const [index, char] of Array.from(alphabet).entries()) {
       // 86 characters (64 bytes) leave 4 spare bits; an equal-bytes spelling verifies, others fail as signatures.
       const last86 = `${sig.slice(0, -1)}${char}`
       const sameBytes = Buffer.from(last86, 'base64url').equals(Buffer.from(sig, 'base64url'))

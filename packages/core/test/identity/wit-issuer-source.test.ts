@@ -17,7 +17,7 @@ function fakeIssuer(clock: () => number, lifetime = 600) {
   const sent: Array<{ body: Record<string, unknown>; proofHeader: Record<string, unknown>; proofClaims: Record<string, unknown> }> = []
   let behaviour: 'answer' | 'hang' | 'refuse' = 'answer'
   const fetch: typeof globalThis.fetch = (_url, init) => {
-    const body = JSON.parse(String(init?.body)) as Record<string, unknown>
+    const body = JSON.parse(init?.body as string) as Record<string, unknown>
     const proof = String(body['proof'])
     sent.push({ body, proofHeader: part(proof, 0), proofClaims: part(proof, 1) })
     if (behaviour === 'hang') {

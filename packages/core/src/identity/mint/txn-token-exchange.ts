@@ -188,7 +188,7 @@ export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTok
     throw new ConfigError('txnTokens.clientId', 'must be this workload’s SPIFFE ID', { cause: err })
   }
   const witSource = options.wit
-  if (witSource !== undefined && typeof witSource?.current !== 'function') throw new ConfigError('txnTokens.wit', 'must be a WIT source (current())')
+  if (witSource !== undefined && typeof (witSource as typeof witSource | null)?.current !== 'function') throw new ConfigError('txnTokens.wit', 'must be a WIT source (current())')
   if (witSource !== undefined && (options.key !== undefined || options.kid !== undefined)) {
     throw new ConfigError('txnTokens.wit', 'authenticates in place of key and kid: give one or the other')
   }
