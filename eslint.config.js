@@ -7,6 +7,10 @@ import tseslint from 'typescript-eslint'
 // that the tests' own type errors let in (the test trees are not type-checked by `tsc -b`). They keep
 // typescript-eslint's recommended rules plus the two promise rules until they are worked through.
 const STRICT_PENDING = [
+  'test/txn-token-service/shared-state-redis.test.ts',
+  'test/cli/tts-shared-state.test.ts',
+  'packages/txn-token-service/test/shared-state.test.ts',
+  'packages/txn-token-service/test/counter-store.test.ts',
   'packages/client/test/redirects.test.ts',
   'packages/client/test/support/fake-identity.ts',
   'packages/core/test/audit/log.test.ts',
