@@ -57,7 +57,7 @@ function medianMs(fn, runs) {
 }
 
 // --- Trust configuration and start-up: N callers.
-let started = process.hrtime.bigint()
+const started = process.hrtime.bigint()
 const callerKeys = []
 for (let i = 0; i < N; i++) callerKeys.push(p256())
 const keygenMs = Number(process.hrtime.bigint() - started) / 1e6

@@ -62,7 +62,7 @@ beforeAll(async () => {
   fixture = await createGuardFixture()
   ids = fixture.ids
   const { guard } = fixture
-  for (const [name, framework] of [['express', express], ['express 4', express4 as unknown as typeof express]] as const) {
+  for (const [name, framework] of [['express', express], ['express 4', express4]] as const) {
     const app = expressApp(guard, framework, true)
     tables.set(name, expressTesting.listRoutes(app))
     apps.set(name, await listen(app))

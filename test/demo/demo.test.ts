@@ -221,7 +221,7 @@ describe('the demo scenario (default profile: WIMSE WIT/WPT + Txn-Tokens)', () =
     expect(differences.map((d) => d.line)).toEqual(['review:rv-sales-1 read for hana: live ALLOW, candidate DENY'])
     expect(outcomes.find((o) => o.step.request.includes('rv-sales-1') && o.records.some((r) => r.actorId === 'hana'))?.status).toBe(200)
     const colors = { bold: (t: string) => t, dim: (t: string) => t }
-    const lines = await policyOperations(system as never, colors)
+    const lines = await policyOperations(system, colors)
     expect(lines).toContain('    read: DENY by resource.review.vdefault (no rule matched: denied by default)')
     expect(lines).toContain('  GET     /reviews/:id  authorize  (resolver)  read            required')
   })

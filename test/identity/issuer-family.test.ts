@@ -149,7 +149,7 @@ describe('multi-tenant actor issuers', () => {
     expect(optionOf({ issuerTemplate: 'http://login.example.com/{tenant}' })).toBe('trust.actorIssuerFamilies[0].issuerTemplate')
     expect(optionOf({ tenants: [] })).toBe('trust.actorIssuerFamilies[0].tenants')
     expect(optionOf({ tenants: ['a/b'] })).toBe('trust.actorIssuerFamilies[0].tenants')
-    expect(optionOf({ tenants: undefined as never })).toBe('trust.actorIssuerFamilies[0].tenants')
+    expect(optionOf({ tenants: undefined })).toBe('trust.actorIssuerFamilies[0].tenants')
     expect(optionOf({ actorIdPrefix: '' } as never)).toBe('trust.actorIssuerFamilies[0].actorIdPrefix')
     expect(optionOf({ maxTenants: 0 })).toBe('trust.actorIssuerFamilies[0].maxTenants')
     expect(optionOf({ audiences: [] })).toBe('trust.actorIssuerFamilies[0].audiences')

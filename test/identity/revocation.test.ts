@@ -71,7 +71,7 @@ describe('revocation list polled by every hop', () => {
 
   const callWith = async (headers: Record<string, string>, url = `${employeeUrl}/employees/alice/review`) => {
     const res = await fetch(url, { headers })
-    return { status: res.status, body: (await res.json()) as unknown }
+    return { status: res.status, body: await res.json() }
   }
 
   /** Headers of a hop from `from` to `to` acting for the given actor token. */

@@ -573,7 +573,7 @@ describe('threats found by the attack run (T27 onwards)', () => {
     const remote = createIdentityVerifier({
       audience: REVIEW,
       trust: createTrustBundle({
-        workloads: [{ issuer: EMPLOYEE, keys: { jwksUrl: 'http://127.0.0.1:9/jwks', fetch: jwks as typeof fetch, cacheMaxAgeMs: 60_000 } }],
+        workloads: [{ issuer: EMPLOYEE, keys: { jwksUrl: 'http://127.0.0.1:9/jwks', fetch: jwks, cacheMaxAgeMs: 60_000 } }],
         clock: () => clock,
       }),
       clock: () => clock,

@@ -52,7 +52,7 @@ describe('witIssuerSource against the WIT issuer on loopback', () => {
     const cnf = payload['cnf'] as { jwk: Record<string, unknown> }
     // The WIT binds exactly the private key the source holds, with its algorithm.
     expect(cnf.jwk).toMatchObject({ ...(createPublicKey(credential.privateKey).export({ format: 'jwk' }) as Record<string, unknown>), alg: credential.alg })
-    return payload as Record<string, unknown>
+    return payload
   }
 
   it('obtains a WIT bound to a fresh key and holds it without asking again', async () => {

@@ -41,8 +41,9 @@ export function readPlanRequest(body: unknown): PlanResourcesRequest {
   const hasActions = Array.isArray(actions) && actions.length > 0
   if (hasAction === hasActions) fail('invalid_action', "Exactly one of 'action' or 'actions' field must be set")
   return {
-    requestId: requestId as string | undefined,
-    ...(hasAction ? { action: action as string } : { actions: actions as string[] }),
+    requestId: requestId,
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- Cerbos's single-action form, sent as the request had it
+    ...(hasAction ? { action: action } : { actions: actions as string[] }),
     principal: fields(principal, PRINCIPAL_FIELDS, 'principal') as PlanResourcesRequest['principal'],
     resource: fields(resource, RESOURCE_FIELDS, 'resource') as PlanResourcesRequest['resource'],
     auxData: readAuxData(auxData),

@@ -25,14 +25,14 @@ const effectWord = (effect: string): string => effect.replace('EFFECT_', '')
 
 /** Replays one audit line against the candidate; `undefined` when the line cannot be replayed. */
 export function replayRecord(engine: EmbeddedEngine, line: string): string[] | undefined {
-  let record: AuditRecord
+  let record: AuditRecord | null // a log line: JSON may be anything
   try {
-    record = JSON.parse(line) as AuditRecord
+    record = JSON.parse(line) as AuditRecord | null
   } catch {
     return undefined
   }
   const inputs = record?.checkResources?.inputs
-  const outputs = record?.checkResources?.outputs as CheckResourcesResponse | undefined
+  const outputs = record?.checkResources?.outputs
   if (record?.kind !== 'decision' || inputs === undefined || outputs === undefined || !Array.isArray(outputs.results)) return undefined
   let candidate: CheckResourcesResponse
   try {

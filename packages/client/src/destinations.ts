@@ -72,7 +72,7 @@ export function compileDestinations(map: DestinationMap): DestinationTable {
     const option = `destinations[${JSON.stringify(key)}]`
     const origin = parseOriginKey(key, option)
     if (table.has(origin)) throw new ConfigError(option, `origin ${origin} is mapped twice`)
-    const wptAudience = typeof value === 'object' && value !== null ? value.wptAudience : undefined
+    const wptAudience = typeof value === 'object' && (value as unknown) !== null ? value.wptAudience : undefined
     if (wptAudience !== undefined && (typeof wptAudience !== 'string' || wptAudience === '')) throw new ConfigError(`${option}.wptAudience`, 'must be a non-empty string')
     table.set(origin, Object.freeze(wptAudience === undefined ? { audience: parseAudience(value, option) } : { audience: parseAudience(value, option), wptAudience }))
   }

@@ -48,7 +48,7 @@ export interface MeshguardFetch {
 export function createMeshguardFetch(options: MeshguardFetchOptions): MeshguardFetch {
   const resolved = resolveClientOptions(options)
   const owned = options.dispatcher === undefined ? new Agent() : undefined
-  const dispatcher = (options.dispatcher ?? (owned as Agent)).compose(interceptorFor(resolved))
+  const dispatcher = (options.dispatcher ?? owned!).compose(interceptorFor(resolved))
 
   const meshguardFetch = async (input: RequestInfo, init?: RequestInit): Promise<Response> => {
     // Fix who this call acts for, and the only origin that may get identity, before fetch starts.

@@ -24,6 +24,7 @@ export function copyHeaders(headers: Dispatcher.DispatchOptions['headers'], drop
       out[key] = value
       return
     }
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- undici turns header values into text with String() too
     const values = Array.isArray(value) ? value.map(String) : [String(value)]
     if (existing === undefined) out[key] = values.length === 1 ? (values[0] as string) : values
     else out[key] = [...(Array.isArray(existing) ? existing : [existing]), ...values]

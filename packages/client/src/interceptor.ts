@@ -167,7 +167,7 @@ function identityRequest(resolved: ResolvedClientOptions, step: MintStep, opts: 
 const departedPlans = new WeakSet<OutboundPlan>()
 
 function withMinted(headers: HeaderRecord, minted: Record<string, string>): HeaderRecord {
-  if (typeof minted !== 'object' || minted === null) {
+  if (typeof minted !== 'object' || (minted as unknown) === null) {
     throw new MintError('mint_invalid_result', 'the minting side returned no headers')
   }
   const out: HeaderRecord = { ...headers }

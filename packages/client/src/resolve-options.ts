@@ -25,11 +25,11 @@ const ON_UNMAPPED: readonly OnUnmapped[] = ['send-anonymous', 'refuse']
  * @throws ConfigError (`ERR_AUTHZ_INVALID_CONFIG`) naming the option path.
  */
 export function resolveClientOptions(options: MeshguardClientOptions): ResolvedClientOptions {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object')
-  if (typeof options.identity?.headersFor !== 'function') {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('options', 'must be an object')
+  if (typeof (options.identity as typeof options.identity | undefined)?.headersFor !== 'function') {
     throw new ConfigError('identity', 'must provide headersFor({ audience, actor, transactionId }), e.g. createWorkloadIdentity(...)')
   }
-  if (typeof options.destinations !== 'object' || options.destinations === null) {
+  if (typeof options.destinations !== 'object' || (options.destinations as unknown) === null) {
     throw new ConfigError('destinations', 'must map origins to callee audiences')
   }
   const onUnmapped = options.onUnmapped ?? 'send-anonymous'
@@ -39,7 +39,7 @@ export function resolveClientOptions(options: MeshguardClientOptions): ResolvedC
   if (options.acting !== undefined && typeof options.acting !== 'function') {
     throw new ConfigError('acting', 'must be a function returning who the current call acts for')
   }
-  if (options.propagator !== undefined && typeof options.propagator?.inject !== 'function') {
+  if (options.propagator !== undefined && typeof (options.propagator as typeof options.propagator | null)?.inject !== 'function') {
     throw new ConfigError('propagator', 'must be an OpenTelemetry TextMapPropagator')
   }
   const propagateTraceToUnmapped = options.propagateTraceToUnmapped ?? false

@@ -67,7 +67,7 @@ export function authorize<Req extends Request = Request>(guard: Guard, route: Ex
   const settle = settlerFor(guard)
   return marked(function meshguardAuthorize(req, res, next) {
     void whenDecided(guard, decideRequest(guard, viewOf, req as Req, undefined, compiled), settle, req, res, next)
-  }, { kind: 'authorize', route: compiled as RouteAuthorization<never> })
+  }, { kind: 'authorize', route: compiled })
 }
 
 /**

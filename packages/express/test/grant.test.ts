@@ -103,7 +103,7 @@ describe('@meshguard/express req.meshguard', () => {
     let inContext = false
     await new Promise<void>((resolve, reject) => {
       authenticate(fixture.guard)(req, res, (err?: unknown) => {
-        if (err !== undefined) reject(err as Error)
+        if (err !== undefined) reject(err)
         inContext = callerContext.current() === req.meshguard?.caller
         resolve()
       })

@@ -27,7 +27,7 @@ function sendFailure(reply: FastifyReply, failure: GuardFailure): void {
 type RouteSettings = FastifyRouteAuthorization | FastifyListRoute | FastifyPublicRoute
 
 function isPublic(route: RouteSettings): route is FastifyPublicRoute {
-  return (route as FastifyPublicRoute).public === true
+  return (route as { public?: unknown }).public === true // a service's setting: only a real true opens the route
 }
 
 function isList(route: RouteSettings): route is FastifyListRoute {
@@ -35,7 +35,7 @@ function isList(route: RouteSettings): route is FastifyListRoute {
 }
 
 function checkOptions(options: MeshguardFastifyOptions): void {
-  const guard: Partial<Guard> | undefined = options?.guard
+  const guard: Partial<Guard> | undefined = (options as typeof options | undefined)?.guard
   if (typeof guard?.authorizeNow !== 'function' || typeof guard.authenticateNow !== 'function') {
     throw new ConfigError('guard', 'must be a guard from createGuard()')
   }
@@ -63,7 +63,7 @@ const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify
     if (!result.ok) return sendFailure(reply, result)
     request.meshguard = result
     // The handler is called synchronously from `next`, so it runs inside the caller context.
-    guard.run(result.caller, next as () => void)
+    guard.run(result.caller, next)
   }
 
   // Each route's settings are checked once, as it is registered: a bad one stops start-up.

@@ -17,7 +17,7 @@ function requirementFor(method: string, url: string, setting: FastifyRouteAuthor
     const guard = unconfigured === 'public' ? 'public' : unconfigured === 'refuse' ? 'refused' : 'authenticated'
     return { method, path: url, guard }
   }
-  if ((setting as FastifyPublicRoute).public === true) return { method, path: url, guard: 'public' }
+  if ((setting as { public?: unknown }).public === true) return { method, path: url, guard: 'public' }
   if ((setting as Partial<FastifyListRoute>).list !== undefined) return requirementOf(method, url, setting as FastifyListRoute)
   return requirementOf(method, url, setting as FastifyRouteAuthorization)
 }
@@ -26,7 +26,7 @@ function requirementFor(method: string, url: string, setting: FastifyRouteAuthor
 export function recordRoute(app: FastifyInstance, route: RouteOptions, unconfigured: Unconfigured): void {
   const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD')
   let registry = registries.get(app.server)
-  if (registry === undefined) registries.set(app.server, (registry = new Map()))
+  if (registry === undefined) registries.set(app.server, (registry = new Map<string, RouteRequirement>()))
   const setting = route.config?.meshguard
   for (const method of methods) registry.set(`${method} ${route.url}`, requirementFor(method, route.url, setting, unconfigured))
 }

@@ -34,6 +34,7 @@ export function viewOf(request: NestHttpRequest): RequestView<NestHttpRequest> {
       route: request.routeOptions?.url,
       target: request.raw.url,
       headers: headerViewOf(request.raw),
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- absent before routing, whatever the types say
       params: request.params ?? {},
       body: request.body,
       request,
@@ -46,6 +47,7 @@ export function viewOf(request: NestHttpRequest): RequestView<NestHttpRequest> {
     route: typeof routePath === 'string' ? `${req.baseUrl}${routePath}` : undefined,
     target: req.originalUrl,
     headers: headerViewOf(req),
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- absent before routing, whatever the types say
     params: req.params ?? {},
     body: req.body,
     request,

@@ -21,7 +21,7 @@ import type { MeshguardModuleOptions, NestRouteAuthorization } from './types.js'
 export { formatRouteTable } from '@meshguard/core/adapter'
 export type { RouteRequirement, RouteGuardKind } from '@meshguard/core/adapter'
 
-const metadata = <T>(key: string, target: object): T | undefined => Reflect.getMetadata(key, target) as T | undefined
+const metadata = (key: string, target: object): unknown => Reflect.getMetadata(key, target)
 
 const joinPath = (...parts: Array<string | undefined>): string =>
   `/${parts
@@ -51,23 +51,23 @@ export function listRoutes(app: INestApplicationContext): RouteRequirement[] {
     for (const wrapper of module.controllers.values()) {
       const controller = wrapper.metatype as Type<unknown> | undefined
       if (typeof controller !== 'function') continue
-      const base = metadata<string | string[]>(PATH_METADATA, controller)
+      const base = metadata(PATH_METADATA, controller) as string | string[] | undefined
       const prototype = controller.prototype as Record<string, unknown>
       for (const name of Object.getOwnPropertyNames(prototype)) {
         const handler = prototype[name]
         if (name === 'constructor' || typeof handler !== 'function') continue
-        const requestMethod = metadata<RequestMethod>(METHOD_METADATA, handler)
+        const requestMethod = metadata(METHOD_METADATA, handler) as RequestMethod | undefined
         if (requestMethod === undefined) continue
-        const method = RequestMethod[requestMethod] ?? String(requestMethod)
-        const path = joinPath(...[base].flat(), ...[metadata<string | string[]>(PATH_METADATA, handler)].flat())
-        const isPublic = metadata<boolean>(PUBLIC_METADATA, handler) ?? metadata<boolean>(PUBLIC_METADATA, controller)
-        const own = metadata<NestRouteAuthorization>(AUTHORIZE_METADATA, handler)
-        const ownList = metadata<ListRouteAuthorization>(AUTHORIZE_LIST_METADATA, handler)
-        const list = ownList ?? (own === undefined ? metadata<ListRouteAuthorization>(AUTHORIZE_LIST_METADATA, controller) : undefined)
-        const route = own ?? metadata<NestRouteAuthorization>(AUTHORIZE_METADATA, controller)
+        const method = (RequestMethod[requestMethod] as string | undefined) ?? String(requestMethod) // an unknown number has no name
+        const path = joinPath(...[base].flat(), ...[(metadata(PATH_METADATA, handler) as string | string[] | undefined)].flat())
+        const isPublic = (metadata(PUBLIC_METADATA, handler) as boolean | undefined) ?? (metadata(PUBLIC_METADATA, controller) as boolean | undefined)
+        const own = metadata(AUTHORIZE_METADATA, handler) as NestRouteAuthorization | undefined
+        const ownList = metadata(AUTHORIZE_LIST_METADATA, handler) as ListRouteAuthorization | undefined
+        const list = ownList ?? (own === undefined ? (metadata(AUTHORIZE_LIST_METADATA, controller) as ListRouteAuthorization | undefined) : undefined)
+        const route = own ?? (metadata(AUTHORIZE_METADATA, controller) as NestRouteAuthorization | undefined)
         if (isPublic === true) routes.push({ method, path, guard: 'public' })
         else if (list !== undefined) routes.push(requirementOf(method, path, { list }))
-        else if (route !== undefined) routes.push(requirementOf(method, path, route as never))
+        else if (route !== undefined) routes.push(requirementOf(method, path, route))
         else routes.push({ method, path, guard: unconfigured })
       }
     }

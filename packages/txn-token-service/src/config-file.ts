@@ -115,7 +115,7 @@ function signingKeysOf(keys: TxnTokenServiceConfigFile['signingKeys'], base: str
 
 /** A `{ jwksFile }` key source made absolute; other sources as they are. */
 function keysRelativeTo<K>(keys: K, base: string): K {
-  return isObject(keys) && typeof keys['jwksFile'] === 'string' ? ({ ...keys, jwksFile: resolve(base, keys['jwksFile']) } as K) : keys
+  return isObject(keys) && typeof keys['jwksFile'] === 'string' ? { ...keys, jwksFile: resolve(base, keys['jwksFile']) } : keys
 }
 
 function witOf(wit: WitIssuerConfigFile | undefined, base: string): { options: WitIssuerOptions; signingKeys: TxnTokenSigningKeyInput[] } | undefined {
@@ -134,7 +134,7 @@ function trustOf(trust: TrustBundleOptions, base: string): TrustBundleOptions {
   if (!isObject(trust) || !Array.isArray(trust.workloads)) throw new ConfigError('trust.workloads', 'must be a list of trust anchors')
   return {
     ...trust,
-    workloads: trust.workloads.map((anchor) =>
+    workloads: trust.workloads.map((anchor: NonNullable<TrustBundleOptions['workloads']>[number]) =>
       isObject(anchor) && isObject(anchor.keys) && 'jwksFile' in anchor.keys && typeof anchor.keys.jwksFile === 'string'
         ? { ...anchor, keys: { jwksFile: resolve(base, anchor.keys.jwksFile) } }
         : anchor,

@@ -192,7 +192,7 @@ export class Exchanger {
     } catch (err) {
       throw refuse.unavailable('revocation_check_failed', 'the revocation check is unavailable', err)
     }
-    if (revoked !== false) throw refuse.grant('subject_revoked', 'the subject or its session is revoked')
+    if ((revoked as unknown) !== false) throw refuse.grant('subject_revoked', 'the subject or its session is revoked')
   }
 
   /** Asks the engine whether the requester may get this token; refuses unless it allows. */

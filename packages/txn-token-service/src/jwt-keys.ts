@@ -93,7 +93,7 @@ export async function verifyIssuerJwt(token: string, keys: () => Promise<JWTVeri
   if (payload['iss'] !== rules.issuer) throw claimFailure('iss', 'check_failed')
   if (!namesAudience(payload['aud'], rules.audience)) throw claimFailure('aud', 'check_failed')
   if (payload['sub'] === undefined) throw claimFailure('sub', 'missing')
-  return payload as Record<string, unknown>
+  return payload
 }
 
 /** Core's time-rule errors as jose's claim errors (expired and too old are both `JWTExpired`). */
@@ -123,7 +123,7 @@ function namesAudience(aud: unknown, accepted: string | readonly string[]): bool
 /** The key lookup of one issuer; `option` names it in configuration errors. */
 export function jwtKeySource(keys: SubjectIssuerKeys, option: string, issuer: string, timeoutDuration: number): () => Promise<JWTVerifyGetKey> {
   const shape = keys as Record<string, unknown> | undefined
-  if (typeof shape !== 'object' || shape === null) throw new ConfigError(option, SHAPES)
+  if (typeof shape !== 'object' || (shape as unknown) === null) throw new ConfigError(option, SHAPES)
   if ('jwks' in shape) {
     const local = createLocalJWKSet(shape['jwks'] as Parameters<typeof createLocalJWKSet>[0])
     return () => Promise.resolve(local)

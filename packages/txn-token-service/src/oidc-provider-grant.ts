@@ -57,7 +57,7 @@ const stringParam = (params: Record<string, unknown>, name: string): string | un
  * ```
  */
 export function mountTxnTokenGrant(provider: GrantTypeRegistry, service: TxnTokenService): void {
-  if (typeof provider !== 'object' || provider === null || typeof provider.registerGrantType !== 'function') {
+  if (typeof provider !== 'object' || (provider as unknown) === null || typeof provider.registerGrantType !== 'function') {
     throw new ConfigError('provider', 'must be an oidc-provider Provider')
   }
   provider.registerGrantType(

@@ -40,13 +40,13 @@ function keySet(list: string[] | undefined, option: string): ReadonlySet<string>
  * ```
  */
 export function createTxnTokenService(options: TxnTokenServiceOptions): TxnTokenService {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('txnTokenService', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('txnTokenService', 'must be an object')
   const issuerUrl = checkEndpointUrl(options.issuer, 'issuer')
   if (issuerUrl.search !== '' || issuerUrl.hash !== '') throw new ConfigError('issuer', 'must not have a query or fragment')
   const issuer = options.issuer.replace(/\/$/, '')
   if (typeof options.trustDomain !== 'string' || options.trustDomain === '') throw new ConfigError('trustDomain', 'is required')
   const { trustDomain } = options
-  if (typeof options.engine !== 'object' || options.engine === null || typeof options.engine.checkResources !== 'function') {
+  if (typeof options.engine !== 'object' || (options.engine as unknown) === null || typeof options.engine.checkResources !== 'function') {
     throw new ConfigError('engine', 'must be a decision engine (EmbeddedEngine or RemoteEngine)')
   }
   const { engine } = options

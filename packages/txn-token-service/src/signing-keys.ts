@@ -47,7 +47,7 @@ function algorithmOf(key: KeyObject, wanted: TxnTokenAlgorithm | undefined, opti
 }
 
 function loadEntry(input: TxnTokenSigningKeyInput, option: string, activeFrom: number, allowed: readonly TxnTokenAlgorithm[] | undefined): RingEntry {
-  if (typeof input !== 'object' || input === null) throw new ConfigError(option, 'must be { key, kid }')
+  if (typeof input !== 'object' || (input as unknown) === null) throw new ConfigError(option, 'must be { key, kid }')
   if (typeof input.kid !== 'string' || input.kid === '' || input.kid.length > 256) throw new ConfigError(`${option}.kid`, 'is required')
   let privateKey: KeyObject
   if (input.key instanceof KeyObject) privateKey = input.key
@@ -119,7 +119,7 @@ export class SigningKeyRing {
     const option = timing.option ?? 'signingKeys'
     if (!Array.isArray(inputs) || inputs.length === 0) throw new ConfigError(option, 'must list at least one key')
     // The first key signs from the start; the others are only published (earlier or upcoming keys).
-    this.entries = inputs.map((input, i) => loadEntry(input, `${option}[${i}]`, i === 0 ? -Infinity : Infinity, timing.algorithms))
+    this.entries = inputs.map((input: TxnTokenSigningKeyInput, i: number) => loadEntry(input, `${option}[${i}]`, i === 0 ? -Infinity : Infinity, timing.algorithms))
     const kids = new Set(this.entries.map((e) => e.kid))
     if (kids.size !== this.entries.length) throw new ConfigError(option, 'kids must be unique')
   }

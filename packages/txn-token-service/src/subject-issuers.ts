@@ -42,18 +42,19 @@ interface ResolvedIssuer {
 }
 
 function resolveIssuer(options: SubjectIssuerOptions, option: string, count: number): ResolvedIssuer {
-  if (typeof options !== 'object' || options === null) throw new ConfigError(option, 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError(option, 'must be an object')
   if (typeof options.issuer !== 'string' || options.issuer === '') throw new ConfigError(`${option}.issuer`, 'is required')
   const { audiences } = options
   if (!Array.isArray(audiences) || audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
     throw new ConfigError(`${option}.audiences`, 'must be a non-empty list')
   }
   const kinds = options.tokenTypes ?? ['access_token']
-  if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => k !== 'access_token' && k !== 'jwt' && k !== 'id_token')) {
+  if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => k !== 'access_token' && k !== 'jwt' && (k as string) !== 'id_token')) {
     throw new ConfigError(`${option}.tokenTypes`, 'must list access_token, jwt or id_token')
   }
   const algorithms = options.algorithms ?? [...SUBJECT_ALGORITHMS]
   for (const alg of algorithms) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- alg is the caller's, a string only by its type
     if (!ALLOWED_SUBJECT_ALGORITHMS.has(alg)) throw new ConfigError(`${option}.algorithms`, `"${String(alg)}" is not an allowed asymmetric algorithm`)
   }
   const maxTokenAge = options.maxTokenAge ?? 3600
@@ -93,7 +94,7 @@ export class SubjectIssuers {
   ) {
     const list = options ?? []
     if (!Array.isArray(list)) throw new ConfigError('subjectIssuers', 'must be a list')
-    list.forEach((item, i) => {
+    list.forEach((item: SubjectIssuerOptions, i: number) => {
       const resolved = resolveIssuer(item, `subjectIssuers[${i}]`, list.length)
       if (this.byIssuer.has(resolved.issuer)) throw new ConfigError(`subjectIssuers[${i}].issuer`, 'is listed twice')
       this.byIssuer.set(resolved.issuer, resolved)
@@ -117,7 +118,7 @@ export class SubjectIssuers {
     const issuer = typeof unverifiedIssuer === 'string' ? this.byIssuer.get(unverifiedIssuer) : undefined
     if (issuer === undefined) throw refuse.request('subject_issuer_unknown', 'subject_token issuer is not trusted')
     if (!issuer.kinds.has(kind)) throw refuse.request('subject_token_type_not_allowed', 'this issuer is not trusted for this subject_token_type')
-    if (typeof header !== 'object' || header === null || !typAccepted(header['typ'], kind, issuer)) {
+    if (typeof header !== 'object' || (header as unknown) === null || !typAccepted(header['typ'], kind, issuer)) {
       throw refuse.request('subject_token_typ', 'subject_token type header is not accepted')
     }
     const unavailable = (err: unknown): TokenExchangeError =>

@@ -9,7 +9,7 @@ import type { TxnTokenUser } from './token-format.js'
 
 const stringList = (value: unknown): string[] | undefined => {
   if (typeof value === 'string') return [value]
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return [...(value as string[])]
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return [...value]
   return undefined
 }
 
@@ -38,13 +38,13 @@ export async function completeUser(base: TxnTokenUser, subject: SubjectInfo, loo
     throw refuse.unavailable('user_lookup_failed', 'the user directory is unavailable', err)
   }
   if (found === undefined) return base
-  if (typeof found !== 'object' || found === null) throw refuse.unavailable('user_lookup_invalid', 'the user directory gave an unusable answer')
+  if (typeof found !== 'object' || (found as unknown) === null) throw refuse.unavailable('user_lookup_invalid', 'the user directory gave an unusable answer')
   const roles = found.roles === undefined ? base.roles : stringList(found.roles)
   if (roles === undefined) throw refuse.unavailable('user_lookup_invalid', 'the user directory gave an unusable answer')
   const attr = Object.create(null) as Record<string, unknown>
   for (const [name, value] of Object.entries(base.attr)) putOwn(attr, name, value)
   if (found.attr !== undefined) {
-    if (typeof found.attr !== 'object' || found.attr === null) throw refuse.unavailable('user_lookup_invalid', 'the user directory gave an unusable answer')
+    if (typeof found.attr !== 'object' || (found.attr as unknown) === null) throw refuse.unavailable('user_lookup_invalid', 'the user directory gave an unusable answer')
     for (const [name, value] of Object.entries(found.attr)) putOwn(attr, name, structuredClone(value))
   }
   return { roles, attr }

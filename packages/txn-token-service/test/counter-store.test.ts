@@ -18,17 +18,17 @@ describe('createMemoryCounterStore', () => {
 
   it('keeps a count until the latest time it was asked to, never shorter', () => {
     const store = createMemoryCounterStore()
-    store.increment('a', 5000, 1000)
+    expect(store.increment('a', 5000, 1000)).toBe(1)
     // A shorter keep-until does not cut the count short.
-    store.increment('a', 2000, 1000)
+    expect(store.increment('a', 2000, 1000)).toBe(2)
     expect(store.increment('a', 2000, 4000)).toBe(3)
     expect(store.increment('a', 9000, 5001)).toBe(1)
   })
 
   it('refuses a new key when full of live counts, and takes one again once a count expired', () => {
     const store = createMemoryCounterStore({ maxEntries: 2 })
-    store.increment('a', 2000, 1000)
-    store.increment('b', 3000, 1000)
+    expect(store.increment('a', 2000, 1000)).toBe(1)
+    expect(store.increment('b', 3000, 1000)).toBe(1)
     expect(() => store.increment('c', 3000, 1000)).toThrow('full')
     // Known keys still count while full.
     expect(store.increment('a', 2000, 1500)).toBe(2)

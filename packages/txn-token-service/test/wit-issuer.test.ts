@@ -39,7 +39,7 @@ describe('WIT issuance', () => {
   const verifyWit = async (token: unknown): Promise<Record<string, unknown>> => {
     const jwks = (await (await fetch(`${wit.url}/.well-known/wit-jwks.json`)).json()) as Parameters<typeof createLocalJWKSet>[0]
     const { payload } = await jwtVerify(String(token), createLocalJWKSet(jwks), { issuer: wit.url, typ: WIT_TYP, algorithms: ['ES256', 'EdDSA'] })
-    return payload as Record<string, unknown>
+    return payload
   }
 
   it('issues a WIT for a Kubernetes service-account token: the mapped SPIFFE ID, the proof key, policy-granted roles', async () => {

@@ -106,8 +106,8 @@ export async function runInit(args: readonly string[], io: CliIo): Promise<numbe
   if (!(FRAMEWORKS as readonly string[]).includes(values.framework)) throw new UsageError(`init: --framework must be one of ${FRAMEWORKS.join(', ')}`)
   const name = values.name ?? serviceName(dir)
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new UsageError('init: --name must be lower case letters, digits and dashes')
-  const existing = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return []
+  const existing = await readdir(dir).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return []
     throw err
   })
   if (existing.length > 0) throw new UsageError(`init: ${dir} is not empty`)

@@ -136,11 +136,12 @@ function safely(fn: (() => void) | undefined): void {
  * ```
  */
 export function createAuditLog(options: AuditLogOptions): AuditLog {
-  if (!Array.isArray(options.sinks) || options.sinks.length === 0) {
+  const sinks: unknown = options.sinks // a JavaScript caller's: checked before use
+  if (!Array.isArray(sinks) || sinks.length === 0) {
     throw new ConfigError('audit.sinks', 'at least one sink is required')
   }
-  options.sinks.forEach((sink, index) => {
-    if (typeof sink?.write !== 'function') throw new ConfigError(`audit.sinks[${index}]`, 'must be an AuditSink with write()')
+  sinks.forEach((sink: unknown, index: number) => {
+    if (typeof (sink as Partial<AuditSink> | null | undefined)?.write !== 'function') throw new ConfigError(`audit.sinks[${index}]`, 'must be an AuditSink with write()')
   })
   const bufferSize = positiveInt(options.bufferSize, 4096, 'audit.bufferSize')
   const batchSize = positiveInt(options.batchSize, 256, 'audit.batchSize')
@@ -181,6 +182,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       busyLanes.add(lane)
       if (watchdog === undefined) {
         watchdog = setInterval(expireStalledCalls, Math.min(writeTimeoutMs, 1000))
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a stubbed timer may lack unref
         watchdog.unref?.()
       }
     },

@@ -47,7 +47,7 @@ export const AUDIT_LOG_EVENT_NAME = 'meshguard.authz.audit'
 const loadGlobalProvider = async (): Promise<OtelLoggerProviderLike> => {
   try {
     const api = await import('@opentelemetry/api-logs')
-    return api.logs.getLoggerProvider() as unknown as OtelLoggerProviderLike
+    return api.logs.getLoggerProvider()
   } catch (error) {
     throw new Error('otelLogsSink needs @opentelemetry/api-logs installed or a loggerProvider option', {
       cause: error,

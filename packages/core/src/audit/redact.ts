@@ -43,7 +43,7 @@ function pick(source: Bag, paths: readonly string[]): Bag {
     let to = out
     parts.forEach((part, i) => {
       if (i === parts.length - 1) to[part] = from
-      else to = isBag(to[part]) ? (to[part] as Bag) : (to[part] = {})
+      else to = isBag(to[part]) ? to[part] : (to[part] = {})
     })
   }
   return out
@@ -54,7 +54,7 @@ function omit(source: Bag, path: readonly string[]): Bag {
   const [head, ...rest] = path
   if (head === undefined || !(head in source)) return source
   const copy = { ...source }
-  if (rest.length === 0) delete copy[head]
+  if (rest.length === 0) Reflect.deleteProperty(copy, head)
   else if (isBag(copy[head])) copy[head] = omit(copy[head], rest)
   return copy
 }

@@ -83,6 +83,7 @@ export class SinkLane {
 
   /** Calls the sink's `flush()` once the lane is idle; resolves when it settles or times out. */
   flush(): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called as flush.call(this.sink) below
     const flush = this.sink.flush
     if (flush === undefined || this.busy) return Promise.resolve()
     return new Promise<void>((resolve) => this.call('flush', 0, () => flush.call(this.sink), resolve))
@@ -122,6 +123,7 @@ export class SinkLane {
   private runClose(): void {
     const resolve = this.closeRequested as () => void
     this.closeDone = true
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called as close.call(this.sink) below
     const close = this.sink.close
     if (close === undefined) return resolve()
     this.call('close', 0, () => close.call(this.sink), resolve)

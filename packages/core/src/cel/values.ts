@@ -27,7 +27,7 @@ function mapEntries(value: Map<unknown, unknown> | Record<string, unknown>): Arr
 
 function numericValue(value: unknown): number | bigint | undefined {
   if (typeof value === 'number' || typeof value === 'bigint') return value
-  if (value instanceof UnsignedInt) return value.valueOf() as bigint
+  if (value instanceof UnsignedInt) return value.valueOf()
   return undefined
 }
 

@@ -82,7 +82,7 @@ export class CallerContext {
 
   /** Runs `fn` (a request handler) with `caller` as the current caller. */
   run<T>(caller: VerifiedCaller, fn: () => T): T {
-    if (typeof caller !== 'object' || caller === null || typeof caller.workload?.id !== 'string') {
+    if (typeof caller !== 'object' || (caller as unknown) === null || typeof (caller.workload as typeof caller.workload | undefined)?.id !== 'string') {
       throw new ConfigError('callerContext.run', 'needs a verified caller')
     }
     const scope: Scope = { mode: 'caller', caller }

@@ -25,7 +25,7 @@ export interface ScopedRoles {
   readonly failed: readonly string[] | undefined
 }
 
-const NO_VARIABLES: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+const NO_VARIABLES: Record<string, unknown> = Object.freeze({})
 
 /** The state of one check (fields only: the steps live beside the decision loop in check.ts). */
 export class InputCheck {

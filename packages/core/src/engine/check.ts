@@ -38,11 +38,11 @@ const NO_MATCH_FOR_SCOPE_PERMISSIONS = 'NO_MATCH_FOR_SCOPE_PERMISSIONS'
 
 const DEFAULT_VERSION = 'default'
 
-const NO_VARIABLES: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+const NO_VARIABLES: Record<string, unknown> = Object.freeze({})
 const NO_POLICIES: Readonly<Record<string, string>> = Object.freeze({})
-const NO_CLAIMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+const NO_CLAIMS: Record<string, unknown> = Object.freeze({})
 /** Constants of a row without parameters (never written to). */
-const NO_CONSTANTS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+const NO_CONSTANTS: Record<string, unknown> = Object.freeze({})
 
 /** Both kinds of rows, principal policies first. */
 const ROW_KINDS: readonly RowKind[] = Object.freeze(['principal', 'resource'])
@@ -166,7 +166,7 @@ function walkScopes(c: InputCheck, kind: RowKind, action: string, role: string):
     }
     if (roleEffect.effect !== 'NO_MATCH') break
     if (applyRows(c, kind, scope, action, role, roleEffect) !== WALK_ON) break
-    if (c.hasAllow) {
+    if (c.hasAllow as boolean) { // widened: applyRows sets it, which narrowing cannot see
       const perms = c.table.scopePermissionsAt(scope)
       if (perms === 'SCOPE_PERMISSIONS_REQUIRE_PARENTAL_CONSENT_FOR_ALLOWS') {
         c.hasAllow = false

@@ -116,15 +116,15 @@ const optionalText = (value: unknown): value is string | undefined => value === 
 export function singleCheckOf(request: CheckResourcesRequest): SingleCheck | undefined {
   const { principal, resources, auxData, requestId, includeMeta } = request
   // Only frozen principals are ever remembered: anything else skips the key at once.
-  if (typeof principal !== 'object' || principal === null || !Object.isFrozen(principal)) return undefined
+  if (typeof principal !== 'object' || (principal as unknown) === null || !Object.isFrozen(principal)) return undefined
   if (!Array.isArray(resources) || resources.length !== 1) return undefined
-  if ((auxData !== undefined && auxData !== null) || !optionalText(requestId) || (includeMeta !== undefined && typeof includeMeta !== 'boolean')) {
+  if ((auxData !== undefined && (auxData as unknown) !== null) || !optionalText(requestId) || (includeMeta !== undefined && typeof includeMeta !== 'boolean')) {
     return undefined
   }
   const entry = resources[0]
   const resource = entry?.resource
   const actions = entry?.actions
-  if (typeof resource !== 'object' || resource === null || !Array.isArray(actions) || actions.length !== 1) return undefined
+  if (typeof resource !== 'object' || (resource as unknown) === null || !Array.isArray(actions) || actions.length !== 1) return undefined
   const [action] = actions
   const { kind, id, policyVersion, scope } = resource
   if (typeof action !== 'string' || typeof kind !== 'string' || typeof id !== 'string' || !optionalText(policyVersion) || !optionalText(scope)) {

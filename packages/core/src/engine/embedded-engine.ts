@@ -29,7 +29,7 @@ const ENFORCEMENTS: readonly SchemaEnforcement[] = ['none', 'warn', 'reject']
 
 function assertPolicySet(set: unknown): asserts set is CompiledPolicySet {
   const s = set as Partial<CompiledPolicySet> | undefined
-  if (typeof s !== 'object' || s === null || !Array.isArray(s.policies) || typeof s.digest !== 'string' || typeof s.schemas?.validator !== 'function') {
+  if (typeof s !== 'object' || (s as unknown) === null || !Array.isArray(s.policies) || typeof s.digest !== 'string' || typeof s.schemas?.validator !== 'function') {
     throw new ConfigError('policySet', 'must be a compiled policy set (from loadPolicyDirectory or compilePolicies)')
   }
 }
@@ -37,7 +37,7 @@ function assertPolicySet(set: unknown): asserts set is CompiledPolicySet {
 function settingsFrom(options: EmbeddedEngineOptions): CheckSettings & { now: () => Date; rememberDecisions: boolean } {
   const enforcement = options.schemaEnforcement ?? 'none'
   if (!ENFORCEMENTS.includes(enforcement)) throw new ConfigError('schemaEnforcement', `must be one of ${ENFORCEMENTS.join(', ')}`)
-  if (options.globals !== undefined && (typeof options.globals !== 'object' || options.globals === null || Array.isArray(options.globals))) {
+  if (options.globals !== undefined && (typeof options.globals !== 'object' || (options.globals as unknown) === null || Array.isArray(options.globals))) {
     throw new ConfigError('globals', 'must be an object')
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigError('now', 'must be a function returning a Date')
@@ -74,7 +74,7 @@ function auditTrailOf(policies: Readonly<Record<string, string>>): AuditTrail {
   let trail = auditTrails.get(policies)
   if (!trail) {
     const out: Record<string, { attributes: Record<string, string> }> = {}
-    for (const key in policies) out[key] = Object.freeze({ attributes: Object.freeze({ driver: 'disk', source: policies[key]! }) }) as { attributes: Record<string, string> }
+    for (const key in policies) out[key] = Object.freeze({ attributes: Object.freeze({ driver: 'disk', source: policies[key]! }) })
     trail = Object.freeze(out)
     auditTrails.set(policies, trail)
   }
@@ -121,7 +121,7 @@ function answerOf(inputs: readonly CheckInput[], outputs: readonly CheckOutput[]
     results,
     evaluationErrors: errors ? [...errors] : undefined,
     // One resource: its (shared, frozen) trail as it is; several: merged into one record.
-    effectivePolicies: trails.length === 1 ? (trails[0] as AuditTrail) : Object.assign({}, ...trails),
+    effectivePolicies: trails.length === 1 ? trails[0]! : (Object.assign({}, ...trails) as AuditTrail),
   }
 }
 

@@ -41,7 +41,7 @@ export class CelErrorCollector {
   }
 }
 
-const NOTHING: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+const NOTHING: Record<string, unknown> = Object.freeze({})
 const NO_DERIVED_ROLES: { effectiveDerivedRoles: readonly string[] } = Object.freeze({ effectiveDerivedRoles: Object.freeze([]) })
 
 const failedVariables = new WeakMap<CompiledVariable, PropertyDescriptor>()
@@ -128,7 +128,7 @@ export class EvaluationContext {
   }
 
   private activation(constants: Readonly<Record<string, unknown>>, variables: Record<string, unknown>): CelActivation {
-    this.act.constants = constants as Record<string, unknown>
+    this.act.constants = constants
     this.act.variables = variables
     return this.act
   }

@@ -47,11 +47,11 @@ export function rowsFor(c: InputCheck, kind: RowKind, scope: string, action: str
 function queryAndRemember(c: InputCheck, kind: RowKind, scope: string, action: string, role: string): readonly Binding[] {
   const byScope = kind === 'principal' ? c.pplan.queries : c.plan.queries
   let byAction = byScope.get(scope)
-  if (!byAction) byScope.set(scope, (byAction = new Map()))
+  if (!byAction) byScope.set(scope, (byAction = new Map<string, Map<string, readonly Binding[]>>()))
   let byRole = byAction.get(action)
   if (!byRole) {
     if (byAction.size > 2_000) byAction.clear()
-    byAction.set(action, (byRole = new Map()))
+    byAction.set(action, (byRole = new Map<string, readonly Binding[]>()))
   }
   const { table, plan } = c
   const principalId = kind === 'principal' ? c.input.principal.id : ''

@@ -34,9 +34,9 @@ function messageOf(err: ErrorObject, data: unknown): string {
     case 'maximum':
       return `must be <= ${String(p.limit)} but found ${String(data)}`
     case 'minLength':
-      return `length must be >= ${String(p.limit)}, but got ${typeof data === 'string' ? [...data].length : 0}`
+      return `length must be >= ${String(p.limit)}, but got ${typeof data === 'string' ? Array.from(data).length : 0}`
     case 'maxLength':
-      return `length must be <= ${String(p.limit)}, but got ${typeof data === 'string' ? [...data].length : 0}`
+      return `length must be <= ${String(p.limit)}, but got ${typeof data === 'string' ? Array.from(data).length : 0}`
     case 'pattern':
       return `does not match pattern ${quote(p.pattern)}`
     case 'additionalProperties':

@@ -33,13 +33,13 @@ function originOf(value: string): string {
 /** One guard's edge: the verifier, the public origin proofs are made for, and the Txn-Token exchange. */
 export class EdgeGate {
   readonly verifier: EdgeVerifier
-  private readonly origin: string | ((view: RequestView<unknown>) => string)
+  private readonly origin: string | ((view: RequestView) => string)
   private readonly options: EdgeOptions
 
   /** @throws ConfigError naming the bad `edge` option */
   constructor(options: EdgeOptions, clock: () => number) {
-    if (typeof options !== 'object' || options === null) throw new ConfigError('edge', 'must be the edge verifier options ({ trust, origin, … })')
-    if (options.txnTokens !== undefined && typeof options.txnTokens?.exchange !== 'function') {
+    if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('edge', 'must be the edge verifier options ({ trust, origin, … })')
+    if (options.txnTokens !== undefined && typeof (options.txnTokens as typeof options.txnTokens | null)?.exchange !== 'function') {
       throw new ConfigError('edge.txnTokens', 'must be a Txn-Token exchange (createTxnTokenExchange)')
     }
     for (const hook of ['requestContext', 'requestDetails'] as const) {
@@ -58,7 +58,7 @@ export class EdgeGate {
    *
    * @throws IdentityMissingError, IdentityError (401), UnavailableError (503)
    */
-  async verify(view: RequestView<unknown>, actor: ActorRequirement, transactionId: string): Promise<EdgeCaller> {
+  async verify(view: RequestView, actor: ActorRequirement, transactionId: string): Promise<EdgeCaller> {
     // Every request at the edge acts for the user its access token names: a route for services alone refuses it.
     if (actor === 'forbidden') throw new IdentityError('actor_forbidden', 'this route does not accept a user’s access token', { tokenKind: 'actor' })
     const user = await this.verifier.verify({ method: view.method, url: this.urlOf(view), headers: view.headers })
@@ -66,7 +66,7 @@ export class EdgeGate {
   }
 
   /** The URL the client addressed: the public origin and the request's path (query dropped, RFC 9449 §4.3). */
-  private urlOf(view: RequestView<unknown>): string {
+  private urlOf(view: RequestView): string {
     // A configured origin was checked at start-up; one a function picks is checked each time.
     const origin = typeof this.origin === 'string' ? this.origin : originOf(this.origin(view))
     if (typeof view.target !== 'string') throw new InternalError('the adapter gave no request target to check a DPoP proof against', { reason: 'request_target_unknown' })
@@ -89,7 +89,7 @@ export class EdgeGate {
    *
    * @throws DeniedError `txn_token_denied`, UnavailableError `txn_token_service_unavailable`
    */
-  async exchange(caller: EdgeCaller, view: RequestView<unknown>, scope: readonly string[]): Promise<EdgeCaller> {
+  async exchange(caller: EdgeCaller, view: RequestView, scope: readonly string[]): Promise<EdgeCaller> {
     const { txnTokens, requestContext, requestDetails } = this.options
     const subjectToken = edgeAccessTokenOf(caller)
     if (txnTokens === undefined || subjectToken === undefined) throw new IdentityMissingError('no access token to exchange', { tokenKind: 'actor' })

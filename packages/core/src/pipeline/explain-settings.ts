@@ -12,7 +12,7 @@ import type { ExplainOptions, GuardFailure } from './types.js'
  */
 export function checkExplainOptions(options: ExplainOptions | undefined, env: NodeJS.ProcessEnv = process.env): void {
   if (options === undefined) return
-  if (typeof options !== 'object' || options === null) throw new ConfigError('explain', 'must be { audit?, problem? }')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('explain', 'must be { audit?, problem? }')
   for (const key of ['audit', 'problem'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new ConfigError(`explain.${key}`, 'must be a boolean')
   }

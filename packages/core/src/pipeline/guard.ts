@@ -71,7 +71,7 @@ function isVerifiedCaller(caller: VerifiedCallerLike): caller is VerifiedCaller 
 
 const ignore = (): void => {}
 
-const NO_OUTPUTS: readonly [] = Object.freeze([]) as readonly []
+const NO_OUTPUTS: readonly [] = Object.freeze<[]>([])
 
 /** What a span nothing observes is ended with: its decision only (no SDK: the rest would be built for nobody). */
 const UNOBSERVED_ENDS: Readonly<Record<AuditOutcome, AuthorizationEnd>> = Object.freeze({
@@ -104,7 +104,7 @@ function hasMethod(value: unknown, name: string): boolean {
 
 /** Validates options once, at construction, naming the option path. */
 function checkOptions<Caller extends VerifiedCallerLike>(options: GuardOptions<Caller>): void {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('options', 'must be an object')
   if (!hasMethod(options.engine, 'checkResources')) {
     throw new ConfigError('engine', 'must be a DecisionEngine with checkResources()')
   }
@@ -159,6 +159,7 @@ const PLAN_KINDS: ReadonlySet<string> = new Set(['KIND_ALWAYS_ALLOWED', 'KIND_AL
  * denial unless the principal holds one of the route's `emptyForRoles` (then an empty list).
  */
 function recordPlan(facts: RunFacts, response: PlanResourcesResponse, route: ListRouteAuthorization): void {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a remote engine's JSON may lack any part; PLAN_KINDS.has fails closed
   const kind = response?.filter?.kind
   if (!PLAN_KINDS.has(kind)) throw new InternalError('engine returned no plan kind', { reason: 'engine_response_invalid' })
   facts.planKind = kind
@@ -187,7 +188,7 @@ function recordVerdict(facts: RunFacts, response: CheckResourcesResponse, action
 }
 
 /** A verifier's entry point: `verifyNow` when it has one (no promise for cached callers), else `verify`. */
-type VerifyStep<Caller> = (view: RequestView<unknown>, actor: ActorRequirement, callId: string) => MaybePromise<Caller>
+type VerifyStep<Caller> = (view: RequestView, actor: ActorRequirement, callId: string) => MaybePromise<Caller>
 
 function verifyStepOf<Caller extends VerifiedCallerLike>(identity: IdentityVerifierLike<Caller> | undefined, edge: EdgeGate | undefined): VerifyStep<Caller> {
   // A chain that starts here takes this decision's id as its transaction id (one random id fewer to make).
@@ -285,7 +286,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       const route = compileRoute(given)
       span = this.startSpan(facts, route)
       this.audit?.assertWritable()
-      const caller = this.verifyCaller(view as RequestView<unknown>, route.actor ?? this.defaultActor, facts.callId)
+      const caller = this.verifyCaller(view, route.actor ?? this.defaultActor, facts.callId)
       if (!isPromise(caller)) return this.withCaller(facts, span, view, route, caller)
       const started = span
       return caller.then(
@@ -313,7 +314,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       facts.action = route.action
       span = this.startListSpan(facts, route)
       this.audit?.assertWritable()
-      const caller = this.verifyCaller(view as RequestView<unknown>, route.actor ?? this.defaultActor, facts.callId)
+      const caller = this.verifyCaller(view, route.actor ?? this.defaultActor, facts.callId)
       if (!isPromise(caller)) return this.plan(facts, span, route, caller)
       const started = span
       return caller.then(
@@ -389,7 +390,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     const edge = this.edge
     const verified = (caller: Caller): MaybePromise<GuardOutcome<Caller>> => {
       if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
-        return edge.exchange(caller, view as RequestView<unknown>, scope).then((exchanged) => verified(exchanged as unknown as Caller), refused)
+        return edge.exchange(caller, view as RequestView, scope).then((exchanged) => verified(exchanged as unknown as Caller), refused)
       }
       facts.caller = caller
       facts.principal = caller.principal
@@ -402,7 +403,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     }
     try {
       this.audit?.assertWritable()
-      const caller = this.verifyCaller(view as RequestView<unknown>, opts.actor ?? this.defaultActor, facts.callId)
+      const caller = this.verifyCaller(view, opts.actor ?? this.defaultActor, facts.callId)
       return isPromise(caller) ? caller.then(verified, refused) : verified(caller)
     } catch (err) {
       return refused(err)
@@ -424,7 +425,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       // but the claims: a user who must step up is not worth a Txn-Token Service round trip.
       if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
         checkClaims(caller, route.claims, facts.startedAt)
-        return edge.exchange(caller, view as RequestView<unknown>, scope).then(
+        return edge.exchange(caller, view as RequestView, scope).then(
           (exchanged) => this.withCaller(facts, span, view, route, exchanged as unknown as Caller),
           (err: unknown) => this.failed(facts, caller, span, err),
         )
@@ -604,6 +605,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       const found = shadowOf(engine, facts.request!, facts.response!)
       if (found === undefined) return
       facts.shadow = found.shadow
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called as record.call(this.telemetry) below
       const record = this.telemetry?.recordShadowDisagreement
       if (record === undefined) return
       for (const d of found.all) record.call(this.telemetry, { policy: d.livePolicy, resourceKind: d.resource.kind, action: d.action, live: d.live, candidate: d.candidate })

@@ -32,7 +32,7 @@ export function handlerCheckRequest(
     throw new RequestError(`check() needs 1 to ${MAX_HANDLER_CHECK_ITEMS} actions`, { reason: 'invalid_actions' })
   }
   for (const resource of resourceList) {
-    if (typeof resource !== 'object' || resource === null) throw new RequestError('check() resources must be { kind, id, attr? } objects', { reason: 'invalid_resources' })
+    if (typeof resource !== 'object' || (resource as unknown) === null) throw new RequestError('check() resources must be { kind, id, attr? } objects', { reason: 'invalid_resources' })
   }
   for (const action of actionList) {
     if (typeof action !== 'string' || action === '') throw new RequestError('check() actions must be non-empty strings', { reason: 'invalid_actions' })
@@ -68,8 +68,8 @@ export function handlerCheckResult(
   let primary: PrimaryPair | undefined
   let allowed = true
   request.resources.forEach((entry, index) => {
-    const answer = response.results?.[index]
-    if (answer === undefined || answer.resource?.id !== entry.resource.id) {
+    const answer = (response.results as typeof response.results | undefined)?.[index] // the engine may be remote: its JSON is checked
+    if (answer === undefined || (answer.resource as typeof answer.resource | undefined)?.id !== entry.resource.id) {
       throw new InternalError('engine returned no result for a resource', { reason: 'engine_response_invalid' })
     }
     const actions: Record<string, ActionDecision> = Object.create(null) as Record<string, ActionDecision>
@@ -89,6 +89,7 @@ export function handlerCheckResult(
       if (effect === 'EFFECT_DENY') allowed = false
       if (primary === undefined || (primary.effect === 'EFFECT_ALLOW' && effect === 'EFFECT_DENY')) primary = { index, action, effect }
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the engine may be remote: its JSON is checked
     const outputs: readonly OutputEntry[] = answer.outputs ?? []
     results.push(Object.freeze({ resource: Object.freeze({ kind: entry.resource.kind, id: entry.resource.id }), actions: Object.freeze(actions), outputs }))
   })

@@ -12,7 +12,6 @@ import {
   TrustBundle,
   type IdentityVerifier,
   type IdentityVerifierOptions,
-  type VerifiedCaller,
   type WorkloadIdentity,
   type WorkloadIdentityOptions,
 } from '../identity/index.js'
@@ -69,7 +68,7 @@ export interface MeshguardConfig {
 /** What {@link createMeshguard} builds. */
 export interface Meshguard {
   /** The guard adapters take. */
-  readonly guard: Guard<VerifiedCaller>
+  readonly guard: Guard
   /** The engine deciding. */
   readonly engine: DecisionEngine
   /** The inbound verifier. */
@@ -92,7 +91,7 @@ const isEngine = (value: unknown): value is DecisionEngine =>
 
 /** Verifier options whose trust bundle (when built here) also reports its events to telemetry. */
 function withTrustMetrics(options: IdentityVerifierOptions, telemetry: Telemetry | undefined): IdentityVerifierOptions {
-  if (telemetry === undefined || options.trust instanceof TrustBundle || typeof options.trust !== 'object' || options.trust === null) {
+  if (telemetry === undefined || options.trust instanceof TrustBundle || typeof options.trust !== 'object' || (options.trust as unknown) === null) {
     return options
   }
   const record = recordTrustEvents(telemetry)
@@ -121,7 +120,7 @@ function warnNoAudit(service: string): void {
 /** Loads the candidate directory; its failures are reported, never thrown. */
 function openShadow(config: MeshguardConfig): Promise<ShadowPolicies> {
   const options = config.shadow as ShadowPoliciesOptions
-  if (typeof options !== 'object' || options === null || typeof options.policies !== 'string') {
+  if (typeof options !== 'object' || (options as unknown) === null || typeof options.policies !== 'string') {
     throw new ConfigError('shadow.policies', 'must be a candidate policy directory')
   }
   return openShadowPolicies(options, config.engine, (error) => {
@@ -155,10 +154,10 @@ const isSwappable = (engine: DecisionEngine): engine is DecisionEngine & { swap(
  * ```
  */
 export async function createMeshguard(config: MeshguardConfig): Promise<Meshguard> {
-  if (typeof config !== 'object' || config === null) throw new ConfigError('config', 'must be an object')
-  if (typeof config.identity !== 'object' || config.identity === null) throw new ConfigError('identity', 'is required')
+  if (typeof config !== 'object' || (config as unknown) === null) throw new ConfigError('config', 'must be an object')
+  if (typeof config.identity !== 'object' || (config.identity as unknown) === null) throw new ConfigError('identity', 'is required')
   const { telemetry, watch } = config
-  if (watch !== undefined && typeof watch !== 'boolean' && (typeof watch !== 'object' || watch === null)) {
+  if (watch !== undefined && typeof watch !== 'boolean' && (typeof watch !== 'object' || (watch as unknown) === null)) {
     throw new ConfigError('watch', 'must be a boolean or watchPolicies options')
   }
   if (watch && typeof config.policies !== 'string') throw new ConfigError('watch', 'needs `policies` to be a policy directory')
@@ -176,7 +175,7 @@ export async function createMeshguard(config: MeshguardConfig): Promise<Meshguar
   const stopDigest = telemetry?.observePolicyDigest(engine)
   if (config.audit === undefined) warnNoAudit(config.service)
   const shadow = config.shadow === undefined ? undefined : await openShadow(config)
-  const guard = createGuard<VerifiedCaller>({
+  const guard = createGuard({
     ...config.guard,
     shadow: shadow === undefined ? undefined : { engine: shadow.current },
     engine,

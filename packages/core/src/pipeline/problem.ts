@@ -108,7 +108,7 @@ function customized(problem: ProblemDetails, error: MeshguardError, settings: Pr
   if (!settings.customize) return problem
   try {
     const shaped = settings.customize({ ...problem }, error)
-    if (typeof shaped !== 'object' || shaped === null) return problem
+    if (typeof shaped !== 'object' || (shaped as unknown) === null) return problem
     return { ...shaped, status: problem.status }
   } catch (err) {
     settings.onInternalError(err)

@@ -5,7 +5,7 @@
 import { ConfigError, DeniedError } from '../errors.js'
 import type { ActorRequirement } from '../identity/verify/types.js'
 import { compileRoute } from './route.js'
-import type { ClaimRequirement, ClaimsRequirement, ListRouteAuthorization, RouteAuthorization } from './types.js'
+import type { ClaimRequirement, ClaimsRequirement, ClaimValue, ListRouteAuthorization, RouteAuthorization } from './types.js'
 
 /**
  * How a route is guarded: a policy check (`authorize`), a query plan (`list`), a verified caller
@@ -70,11 +70,13 @@ function requiresOf(route: { scope?: string | readonly string[] | undefined; cla
 /** One claim requirement in a table cell: `acr=x`, `tenant=a|b`, `amr⊇mfa`, `auth_time≤300s`. */
 function claimCell(name: string, requirement: ClaimRequirement): string {
   if (Array.isArray(requirement)) return `${name}=${requirement.join('|')}`
-  if (typeof requirement === 'object' && requirement !== null) {
+  if (typeof requirement === 'object' && (requirement as unknown) !== null) {
     if ('maxAge' in requirement) return `${name}≤${requirement.maxAge}s`
-    return `${name}⊇${[requirement.includes].flat().join('+')}`
+    // Array.isArray above does not narrow readonly arrays away, so name the member this is.
+    const { includes } = requirement as { readonly includes: ClaimValue | readonly ClaimValue[] }
+    return `${name}⊇${[includes].flat().join('+')}`
   }
-  return `${name}=${String(requirement)}`
+  return `${name}=${requirement as ClaimValue}` // validated: what is left is a scalar
 }
 
 function claimsCell(claims: ClaimsRequirement | undefined): string {

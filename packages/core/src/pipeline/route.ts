@@ -28,8 +28,8 @@ function checkActor(actor: unknown, option: string): void {
  * @throws ConfigError naming the bad setting
  */
 export function compileRoute<Req>(route: RouteAuthorization<Req>, at = 'route'): RouteAuthorization<Req> {
-  if (typeof route === 'object' && route !== null && compiled.has(route)) return route
-  if (typeof route !== 'object' || route === null) throw new ConfigError(at, 'must be { resource, action, actor? }')
+  if (typeof route === 'object' && (route as unknown) !== null && compiled.has(route)) return route
+  if (typeof route !== 'object' || (route as unknown) === null) throw new ConfigError(at, 'must be { resource, action, actor? }')
   for (const key of Object.keys(route)) {
     // A misspelt setting (`actors`) would otherwise be ignored without a word.
     if (!ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a route setting (resource, action, actor, scope, claims)')
@@ -63,8 +63,8 @@ const compiledLists = new WeakSet<object>()
  * @throws ConfigError naming the bad setting
  */
 export function compileListRoute(route: ListRouteAuthorization, at = 'list route'): ListRouteAuthorization {
-  if (typeof route === 'object' && route !== null && compiledLists.has(route)) return route
-  if (typeof route !== 'object' || route === null) throw new ConfigError(at, 'must be { resource, action, actor?, emptyForRoles? }')
+  if (typeof route === 'object' && (route as unknown) !== null && compiledLists.has(route)) return route
+  if (typeof route !== 'object' || (route as unknown) === null) throw new ConfigError(at, 'must be { resource, action, actor?, emptyForRoles? }')
   for (const key of Object.keys(route)) {
     if (!LIST_ROUTE_KEYS.has(key)) throw new ConfigError(`${at}.${key}`, 'is not a list route setting (resource, action, actor, emptyForRoles, scope, claims)')
   }
@@ -73,7 +73,8 @@ export function compileListRoute(route: ListRouteAuthorization, at = 'list route
   if (typeof resource !== 'string' || resource === '') throw new ConfigError(`${at}.resource`, 'must be a resource kind')
   if (typeof action !== 'string' || action === '') throw new ConfigError(`${at}.action`, 'must be an action name')
   checkActor(actor, `${at}.actor`)
-  if (emptyForRoles !== undefined && !(Array.isArray(emptyForRoles) && emptyForRoles.every((r) => typeof r === 'string' && r !== ''))) {
+  const roles: unknown = emptyForRoles // a JavaScript caller's: checked before use
+  if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string' && r !== ''))) {
     throw new ConfigError(`${at}.emptyForRoles`, 'must be a list of role names')
   }
   const scope = compileScope(route.scope, `${at}.scope`)
@@ -90,7 +91,7 @@ export function compileListRoute(route: ListRouteAuthorization, at = 'list route
  */
 export function checkAuthenticateOptions(options: AuthenticateOptions | undefined, at = 'authenticate'): void {
   if (options === undefined) return
-  if (typeof options !== 'object' || options === null) throw new ConfigError(at, 'must be { actor?, scope? }')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError(at, 'must be { actor?, scope? }')
   checkActor(options.actor, `${at}.actor`)
   compileScope(options.scope, `${at}.scope`)
 }

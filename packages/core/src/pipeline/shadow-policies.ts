@@ -20,7 +20,7 @@ export interface ShadowPoliciesOptions {
 /** The candidate in force, if any. */
 export interface ShadowPolicies {
   /** The candidate engine, or `undefined` while the directory has never compiled. */
-  current(): EmbeddedEngine | undefined
+  readonly current: () => EmbeddedEngine | undefined // handed to the guard unbound
   /** The last load or reload failure, until a load succeeds. */
   readonly error: MeshguardError | undefined
   /** Stops watching. */

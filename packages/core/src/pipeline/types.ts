@@ -360,7 +360,7 @@ export interface EdgeOptions extends EdgeVerifierOptions {
    * proof's `htu` must be this origin plus the request's path. A function of the request view may pick
    * it per request; never derive it from a header the client controls unless a proxy you run sets it.
    */
-  origin: string | ((view: RequestView<unknown>) => string)
+  origin: string | ((view: RequestView) => string)
   /**
    * The Txn-Token Service client (`createTxnTokenExchange`), authenticating as this edge's workload:
    * every route with a `scope` then exchanges the verified access token for a Txn-Token for that
@@ -371,12 +371,12 @@ export interface EdgeOptions extends EdgeVerifierOptions {
    * `request_context` for the TTS (feeds the Txn-Token's `rctx`): the request environment, e.g.
    * `{ req_ip, transport }`. It reaches every hop, so keep personal data out. @defaultValue none
    */
-  requestContext?: ((view: RequestView<unknown>) => Record<string, unknown> | undefined) | undefined
+  requestContext?: ((view: RequestView) => Record<string, unknown> | undefined) | undefined
   /**
    * `request_details` for the TTS (feeds `tctx`): the route parameters the transaction is fixed to,
    * e.g. `{ review: view.params.id }`. @defaultValue none
    */
-  requestDetails?: ((view: RequestView<unknown>) => Record<string, unknown> | undefined) | undefined
+  requestDetails?: ((view: RequestView) => Record<string, unknown> | undefined) | undefined
 }
 
 /** Options of {@link createGuard}. */

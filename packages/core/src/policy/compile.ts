@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto'
 import { PolicyError, type PolicyIssue } from '../errors.js'
-import type { Effect } from '../types.js'
 import type {
   CompiledDerivedRole,
   CompiledPolicy,
@@ -389,7 +388,7 @@ class SetCompiler {
         actions: [...new Set(rule.actions)],
         roles: roles.includes('*') ? ['*'] : [...new Set(roles)],
         derivedRoles: [...new Set(rule.derivedRoles ?? [])],
-        effect: rule.effect as Effect,
+        effect: rule.effect,
         condition: compileCondition(ctx, rule.condition, [...path, 'condition']),
         output: compileOutput(ctx, rule.output, path),
       })
@@ -428,7 +427,7 @@ class SetCompiler {
           name: action.name || `${rule.resource}_rule-${String(i + 1).padStart(3, '0')}`,
           resource: rule.resource,
           action: action.action,
-          effect: action.effect as Effect,
+          effect: action.effect,
           condition: compileCondition(ctx, action.condition, [...path, 'condition']),
           output: compileOutput(ctx, action.output, path),
         })

@@ -76,7 +76,7 @@ function compileMatch(ctx: ExprContext, match: MatchDef, path: DocPath): Compile
     const list = match[op]
     if (!list) continue
     const items: CompiledCondition[] = []
-    let ok = true
+    let ok = true as boolean // widened: the callback below may clear it
     list.of.forEach((m, i) => {
       const c = compileMatch(ctx, m, [...path, op, 'of', i])
       if (c) items.push(c)

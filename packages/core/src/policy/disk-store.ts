@@ -40,7 +40,7 @@ async function walk(dir: string, visit: (path: string, isDir: boolean) => boolea
   for (const entry of entries) {
     const full = join(dir, entry.name)
     if (entry.isDirectory()) {
-      if (visit(full, true) !== false) await walk(full, visit)
+      if (visit(full, true)) await walk(full, visit)
     } else if (entry.isFile() || (entry.isSymbolicLink() && (await isFileTarget(full)))) {
       // Like Go's fs.WalkDir, symlinked files are read and symlinked directories are not entered.
       visit(full, false)

@@ -35,7 +35,7 @@ export function createSchemaRegistry(schemas: ReadonlyMap<string, unknown>, unre
     const ref = `${SCHEMA_URL_PREFIX}${path}`
     refs.push(ref)
     try {
-      const doc = typeof schema === 'object' && schema !== null ? { ...(schema as object) } : schema
+      const doc = typeof schema === 'object' && schema !== null ? { ...(schema) } : schema
       if (typeof doc === 'object' && doc !== null) delete (doc as { $id?: unknown }).$id
       ajv.addSchema(doc as object, ref)
     } catch (err) {

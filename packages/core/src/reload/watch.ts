@@ -172,6 +172,7 @@ export function watchPolicies<TSet>(
       timer = undefined
       void reload()
     }, debounceMs)
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a stubbed timer may lack unref
     timer.unref?.()
   }
 
@@ -192,6 +193,7 @@ export function watchPolicies<TSet>(
         busy = false
       })
     }, intervalMs)
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a stubbed timer may lack unref
     poller.unref?.()
   }
 

@@ -82,7 +82,7 @@ export class RemoteEngine implements DecisionEngine {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw new ConfigError('remote.timeoutMs', 'must be a positive number')
     }
-    if (options.auxData !== undefined && options.auxData !== 'reject' && options.auxData !== 'drop') {
+    if (options.auxData !== undefined && options.auxData !== 'reject' && (options.auxData as string) !== 'drop') {
       throw new ConfigError('remote.auxData', 'must be "reject" or "drop"')
     }
     this.#timeoutMs = timeoutMs

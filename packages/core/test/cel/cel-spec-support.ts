@@ -95,14 +95,14 @@ export function canonical(value: unknown): unknown {
   if (value instanceof Optional) return { optional: value.hasValue() ? canonical(value.value()) : 'none' }
   if (Array.isArray(value)) return { list: value.map(canonical) }
   if (value instanceof Map || (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)) {
-    if (!(value instanceof Map) && 'celType' in value) return { type: (value as { celType: unknown }).celType }
+    if (!(value instanceof Map) && 'celType' in value) return { type: value.celType }
     const entries = value instanceof Map ? [...value.entries()] : Object.entries(value)
     const pairs = entries.map(([k, v]) => [JSON.stringify(canonical(k)), canonical(v)] as const)
     return { map: pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) }
   }
   if (typeof value === 'object') {
     const name = (value as { name?: unknown }).name
-    const ctor = (value as object).constructor.name
+    const ctor = value.constructor.name
     if (ctor === 'Type' && typeof name === 'string') return { type: name }
     return { [ctor]: String(value) }
   }

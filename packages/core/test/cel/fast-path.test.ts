@@ -71,7 +71,7 @@ const expression: fc.Arbitrary<string> = fc.letrec((tie) => ({
     fc.tuple(tie('expr'), fc.constantFrom('&&', '||'), tie('expr')).map(([l, op, r]) => `(${l}) ${op} (${r})`),
     tie('expr').map((e) => `!(${e})`),
   ),
-})).expr as fc.Arbitrary<string>
+})).expr
 
 function compiles(expr: string): boolean {
   try {

@@ -7,8 +7,8 @@ import { FIXTURE, REJECTED_EXPRESSIONS, TRUE_EXPRESSIONS } from './corpus.js'
 const NOW = new Date('2021-04-22T15:05:20.021Z')
 const A = activation({
   now: NOW,
-  principal: { attr: structuredClone(FIXTURE.principalAttr) as Record<string, unknown> },
-  resource: { attr: structuredClone(FIXTURE.resourceAttr) as Record<string, unknown> },
+  principal: { attr: structuredClone(FIXTURE.principalAttr) },
+  resource: { attr: structuredClone(FIXTURE.resourceAttr) },
 })
 
 function run(expr: string): unknown {

@@ -88,7 +88,7 @@ describe('remote JWKS against a real loopback server', () => {
       onEvent: (e) => own.push(e),
       clock: () => now,
     })
-    verifier = createIdentityVerifier({ audience: ids.services['callee']?.id as string, trust: bundle, cacheSize: 0, clock: () => now })
+    verifier = createIdentityVerifier({ audience: ids.services['callee']?.id, trust: bundle, cacheSize: 0, clock: () => now })
   }
 
   const token = (key: FixtureKey, kid = key.kid): Promise<string> =>
@@ -122,7 +122,7 @@ describe('remote JWKS against a real loopback server', () => {
   })
 
   it('answers without a promise from a fresh key set and from a stale one it revalidates in the background', async () => {
-    const inline = createIdentityVerifier({ audience: ids.services['callee']?.id as string, trust: bundle, cacheSize: 0, clock: () => now, signatureCheck: 'inline' })
+    const inline = createIdentityVerifier({ audience: ids.services['callee']?.id, trust: bundle, cacheSize: 0, clock: () => now, signatureCheck: 'inline' })
     const headers = async () => ({ authorization: `Bearer ${await token(k1)}` })
     // First use: the set is fetched (a promise).
     const first = inline.verifyNow(await headers())
@@ -271,7 +271,7 @@ describe('remote JWKS against a real loopback server', () => {
         onEvent: (e) => events.push(e),
         clock: () => now,
       })
-      const cold = createIdentityVerifier({ audience: ids.services['callee']?.id as string, trust, cacheSize: 0, clock: () => now })
+      const cold = createIdentityVerifier({ audience: ids.services['callee']?.id, trust, cacheSize: 0, clock: () => now })
       const err = await cold.verify({ authorization: `Bearer ${await token(k1)}` }).catch((e: unknown) => e)
       expect((err as MeshguardError).reason).toBe('jwks_unavailable')
       expect(events.filter((e) => e.type === 'jwks_fetch_failed')).toEqual([expect.objectContaining({ error: 'timeout' })])

@@ -19,7 +19,7 @@ describe('verifyNow', () => {
     expect(fresh).not.toBeInstanceOf(Promise)
     expect(fresh).toMatchObject({ principal: { attr: { act: { user: { id: 'alice' } } } } })
     const headers = await ids.headers({ from: 'svc', to: 'callee', actor: 'alice' })
-    verifier.verifyNow(headers)
+    await verifier.verifyNow(headers)
     const cached = verifier.verifyNow(headers)
     expect(cached).not.toBeInstanceOf(Promise)
     expect(verifier.stats().cacheHits).toBeGreaterThanOrEqual(1)
@@ -46,7 +46,7 @@ describe('verifyNow', () => {
     const bad = { ...forged, authorization: `${forged['authorization']?.slice(0, -4)}AAAA` }
     let thrown: unknown
     try {
-      verifier.verifyNow(bad)
+      expect(verifier.verifyNow(bad)).not.toBeInstanceOf(Promise) // it throws before this
     } catch (err) {
       thrown = err
     }

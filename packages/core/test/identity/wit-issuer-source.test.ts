@@ -17,7 +17,7 @@ function fakeIssuer(clock: () => number, lifetime = 600) {
   const sent: Array<{ body: Record<string, unknown>; proofHeader: Record<string, unknown>; proofClaims: Record<string, unknown> }> = []
   let behaviour: 'answer' | 'hang' | 'refuse' = 'answer'
   const fetch: typeof globalThis.fetch = (_url, init) => {
-    const body = JSON.parse(String(init?.body)) as Record<string, unknown>
+    const body = JSON.parse(init?.body as string) as Record<string, unknown>
     const proof = String(body['proof'])
     sent.push({ body, proofHeader: part(proof, 0), proofClaims: part(proof, 1) })
     if (behaviour === 'hang') {
@@ -38,7 +38,7 @@ describe('witIssuerSource', () => {
     const source = witIssuerSource({ issuerUrl: `${ISSUER}/`, attestationType: 'kubernetes_sa_token', attestation: () => `${ATTESTATION}\n`, fetch: issuer.fetch, clock: () => now, alg: 'EdDSA' })
     const first = await source.current()
     now += 301_000
-    source.current()
+    void source.current() // starts the refresh; the poll below waits for it
     await expect.poll(() => issuer.sent.length).toBe(2)
     const [a, b] = issuer.sent
     expect(a?.body).toMatchObject({ attestation_type: 'kubernetes_sa_token', attestation: ATTESTATION })

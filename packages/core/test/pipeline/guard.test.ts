@@ -424,7 +424,7 @@ describe('createGuard: configuration', () => {
     ['audit', { audit: {} }],
   ])('rejects a bad %s at construction', (option, bad) => {
     const good = { engine: engineDouble(), identity, service: 'svc' }
-    const attempt = () => createGuard({ ...good, ...(bad as object) } as unknown as GuardOptions)
+    const attempt = () => createGuard({ ...good, ...(bad as object) })
     expect(attempt).toThrow(ConfigError)
     expect(attempt).toThrow(new RegExp(`^${option}:`))
   })

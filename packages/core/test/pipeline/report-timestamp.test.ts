@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { auditRecordOf, type RunFacts } from '../../src/pipeline/report.js'
+import { auditRecordOf } from '../../src/pipeline/report.js'
 import type { DecisionEngine } from '../../src/types.js'
 
 const engine = { kind: 'embedded', policyDigest: 'd', checkResources: async () => ({ requestId: '', results: [] }) } as DecisionEngine
 
-const timestampAt = (startedAt: number): string => auditRecordOf({ callId: 'c', startedAt, method: 'GET' } as RunFacts, 's', engine, undefined).timestamp
+const timestampAt = (startedAt: number): string => auditRecordOf({ callId: 'c', startedAt, method: 'GET' }, 's', engine, undefined).timestamp
 
 describe('audit record timestamps', () => {
   it('match toISOString for every millisecond, within a second and across seconds', () => {

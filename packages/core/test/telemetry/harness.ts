@@ -46,7 +46,7 @@ export function otelHarness(): {
     meterProvider,
     spans,
     metric,
-    points: async (name) => ((await metric(name))?.dataPoints ?? []) as DataPoint<unknown>[],
+    points: async (name) => ((await metric(name))?.dataPoints ?? []),
     shutdown: async () => {
       await tracerProvider.shutdown()
       await meterProvider.shutdown()

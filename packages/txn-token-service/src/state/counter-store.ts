@@ -77,7 +77,7 @@ return count`
  * ```
  */
 export function redisCounterStore(client: RedisCommandClient, options: RedisCounterStoreOptions = {}): CounterStore {
-  if (typeof client !== 'object' || client === null || typeof client.sendCommand !== 'function') {
+  if (typeof client !== 'object' || (client as unknown) === null || typeof client.sendCommand !== 'function') {
     throw new ConfigError('sharedState.counters', 'needs a Redis client with sendCommand(args)')
   }
   const prefix = options.prefix ?? 'meshguard:tts:'

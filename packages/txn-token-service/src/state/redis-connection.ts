@@ -51,6 +51,7 @@ async function nodeRedis(option: string): Promise<NodeRedisPackage> {
  * @throws ConfigError naming `option` when the package is missing or Redis cannot be reached
  */
 export async function connectRedis(url: URL, option: string, connectTimeoutMs: number): Promise<RedisConnection> {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- a module's exported function, not a method
   const { createClient } = await nodeRedis(option)
   const client = createClient({ url: url.href, disableOfflineQueue: true, socket: { connectTimeout: connectTimeoutMs } })
   // Connection errors surface as refused requests (503, audited); without a listener they would end the process.

@@ -48,7 +48,7 @@ export interface RedisSharedStateOptions {
  * ```
  */
 export function redisSharedState(client: RedisCommandClient, options: RedisSharedStateOptions = {}): TxnTokenSharedState {
-  if (typeof client !== 'object' || client === null || typeof client.sendCommand !== 'function') {
+  if (typeof client !== 'object' || (client as unknown) === null || typeof client.sendCommand !== 'function') {
     throw new ConfigError('sharedState', 'needs a Redis client with sendCommand(args)')
   }
   const prefix = options.prefix ?? 'meshguard:tts:'
@@ -104,12 +104,12 @@ export class ServiceState {
       this.shared = false
       return
     }
-    if (typeof option !== 'object' || option === null) throw new ConfigError('sharedState', 'must be { replay, counters }')
+    if (typeof option !== 'object' || (option as unknown) === null) throw new ConfigError('sharedState', 'must be { replay, counters }')
     const { replay, counters } = option
-    if (typeof replay !== 'object' || replay === null || typeof replay.consume !== 'function') {
+    if (typeof replay !== 'object' || (replay as unknown) === null || typeof replay.consume !== 'function') {
       throw new ConfigError('sharedState.replay', 'must have consume(key, expiresAtMs, nowMs)')
     }
-    if (typeof counters !== 'object' || counters === null || typeof counters.increment !== 'function') {
+    if (typeof counters !== 'object' || (counters as unknown) === null || typeof counters.increment !== 'function') {
       throw new ConfigError('sharedState.counters', 'must have increment(key, untilMs, nowMs)')
     }
     this.replay = () => replay

@@ -59,11 +59,12 @@ export class KubernetesAttestations implements AttestationVerifier {
   ) {
     list.forEach((options, i) => {
       const option = `wit.kubernetes[${i}]`
-      if (typeof options !== 'object' || options === null) throw new ConfigError(option, 'must be an object')
+      if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError(option, 'must be an object')
       if (typeof options.cluster !== 'string' || options.cluster === '') throw new ConfigError(`${option}.cluster`, 'is required')
       if (typeof options.issuer !== 'string' || options.issuer === '') throw new ConfigError(`${option}.issuer`, 'is required')
       if (this.byIssuer.has(options.issuer)) throw new ConfigError(`${option}.issuer`, 'is listed twice')
       const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- alg is the caller's, a string only by its type
       for (const alg of algorithms) if (!ALLOWED_SUBJECT_ALGORITHMS.has(alg)) throw new ConfigError(`${option}.algorithms`, `"${String(alg)}" is not an allowed asymmetric algorithm`)
       const maxTokenAge = options.maxTokenAge ?? 86_400
       if (!Number.isFinite(maxTokenAge) || maxTokenAge <= 0) throw new ConfigError(`${option}.maxTokenAge`, 'must be a positive number of seconds')

@@ -75,7 +75,7 @@ function listOf<T>(value: T[] | undefined, option: string): T[] {
  * Creates the WIT issuer; options are checked once and mistakes throw `ConfigError` naming the option.
  */
 export function createWitIssuer(options: WitIssuerOptions, context: WitIssuerContext): WitIssuerParts {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('wit', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('wit', 'must be an object')
   const { issuer, clock, clockTolerance, maxTokenBytes, state } = context
   const trustDomain = options.trustDomain ?? context.trustDomain
   if (typeof trustDomain !== 'string' || !/^[a-z0-9._-]+$/.test(trustDomain)) throw new ConfigError('wit.trustDomain', 'must be a SPIFFE trust domain name')

@@ -50,7 +50,7 @@ export class RegisteredKeyAttestations implements AttestationVerifier {
   ) {
     const ids = new Set<string>()
     list.forEach((entry, i) => {
-      if (typeof entry !== 'object' || entry === null || !isSpiffeId(entry.clientId)) throw new ConfigError(`wit.registeredKeys[${i}].clientId`, 'must be a SPIFFE ID')
+      if (typeof entry !== 'object' || (entry as unknown) === null || !isSpiffeId(entry.clientId)) throw new ConfigError(`wit.registeredKeys[${i}].clientId`, 'must be a SPIFFE ID')
       if (ids.has(entry.clientId)) throw new ConfigError(`wit.registeredKeys[${i}].clientId`, 'is listed twice')
       ids.add(entry.clientId)
     })
@@ -90,7 +90,7 @@ export class JwtSvidAttestations implements AttestationVerifier {
 
   constructor(list: readonly SpiffeBundleOptions[], private readonly settings: WorkloadKeySettings) {
     list.forEach((entry, i) => {
-      if (typeof entry !== 'object' || entry === null || typeof entry.trustDomain !== 'string' || !/^[a-z0-9._-]+$/.test(entry.trustDomain)) {
+      if (typeof entry !== 'object' || (entry as unknown) === null || typeof entry.trustDomain !== 'string' || !/^[a-z0-9._-]+$/.test(entry.trustDomain)) {
         throw new ConfigError(`wit.spiffe[${i}].trustDomain`, 'must be a SPIFFE trust domain name')
       }
     })

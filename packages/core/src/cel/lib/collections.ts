@@ -5,7 +5,7 @@ import { celEquals, Duration, UnsignedInt, invalidArgument, toIndex } from '../v
 /** Orders two CEL values of the same orderable kind; mixed kinds (other than numbers) are an error. */
 export function celCompare(a: unknown, b: unknown): number {
   const num = (v: unknown): number | bigint | undefined =>
-    typeof v === 'number' || typeof v === 'bigint' ? v : v instanceof UnsignedInt ? (v.valueOf() as bigint) : undefined
+    typeof v === 'number' || typeof v === 'bigint' ? v : v instanceof UnsignedInt ? v.valueOf() : undefined
   const na = num(a)
   const nb = num(b)
   if (na !== undefined && nb !== undefined) return na < nb ? -1 : na > nb ? 1 : 0
@@ -171,7 +171,7 @@ export function registerCollections(env: Environment): void {
   env.registerFunction('MathNamespace.sign(double): double', (_: unknown, x: number) => (Number.isNaN(x) ? x : Math.sign(x)))
   env.registerFunction('MathNamespace.sign(int): int', (_: unknown, x: bigint) => (x > 0n ? 1n : x < 0n ? -1n : 0n))
   const u = (v: bigint): InstanceType<typeof UnsignedInt> => new UnsignedInt(BigInt.asUintN(64, v))
-  const ub = (v: InstanceType<typeof UnsignedInt>): bigint => v.valueOf() as bigint
+  const ub = (v: InstanceType<typeof UnsignedInt>): bigint => v.valueOf()
   type U = InstanceType<typeof UnsignedInt>
   env.registerFunction('MathNamespace.abs(uint): uint', (_: unknown, x: U) => x)
   env.registerFunction('MathNamespace.sign(uint): uint', (_: unknown, x: U) => u(ub(x) > 0n ? 1n : 0n))

@@ -65,6 +65,7 @@ function quantifier(macro: string, decisive: boolean): Fold {
         firstError ??= err
       }
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- the first error a predicate threw, as it was
     if (firstError !== undefined) throw firstError
     return !decisive
   }

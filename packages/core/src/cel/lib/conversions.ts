@@ -58,7 +58,7 @@ export function registerConversions(env: Environment): void {
   env.registerFunction(`${STRING_CONVERSION}(google.protobuf.Timestamp): string`, formatTimestamp)
   env.registerFunction(`${STRING_CONVERSION}(google.protobuf.Duration): string`, (d: InstanceType<typeof Duration>) => d.toString())
   env.registerFunction(`${INT_CONVERSION}(int): int`, (v: bigint) => v)
-  env.registerFunction(`${INT_CONVERSION}(uint): int`, (v: InstanceType<typeof UnsignedInt>) => inRange(v.valueOf() as bigint))
+  env.registerFunction(`${INT_CONVERSION}(uint): int`, (v: InstanceType<typeof UnsignedInt>) => inRange(v.valueOf()))
   env.registerFunction(`${INT_CONVERSION}(double): int`, fromDouble)
   env.registerFunction(`${INT_CONVERSION}(string): int`, fromString)
   env.registerFunction(`${INT_CONVERSION}(google.protobuf.Timestamp): int`, (ts: Date) => BigInt(Math.floor(ts.getTime() / 1000)))

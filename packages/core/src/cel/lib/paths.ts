@@ -148,6 +148,7 @@ function rel(basePath: string, targetPath: string): string {
   }
   if (b.slice(b0, bi) === '..') cantMake()
   if (b0 !== b.length) {
+    // eslint-disable-next-line @typescript-eslint/no-misused-spread -- code points are the units here, as in Go
     const seps = [...b.slice(b0)].filter((c) => c === '/').length
     return `..${'/..'.repeat(seps)}${t0 !== t.length ? `/${t.slice(t0)}` : ''}`
   }
@@ -266,7 +267,9 @@ function scanChunk(pattern: string[]): { star: boolean; chunk: string[]; rest: s
 
 /** Go `filepath.Match` on slash paths. */
 export function globMatch(patternText: string, nameText: string): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- code points are the units here, as in Go
   let pattern = [...patternText]
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- code points are the units here, as in Go
   let name = [...nameText]
   outer: while (pattern.length > 0) {
     const { star, chunk, rest } = scanChunk(pattern)

@@ -85,8 +85,11 @@ export function displayString(value: unknown): string {
     shown.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     return `{${shown.map(([k, v]) => `${k}: ${v}`).join(', ')}}`
   }
-  const typeName = (value as { name?: unknown } | undefined)?.name
-  if (typeof value === 'object' && value.constructor.name === 'Type' && typeof typeName === 'string') return typeName
+  if (typeof value === 'object' && value.constructor.name === 'Type') {
+    const typeName = (value as { name?: unknown }).name
+    if (typeof typeName === 'string') return typeName
+  }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any other value shows as JavaScript prints it
   return String(value)
 }
 
@@ -148,7 +151,7 @@ function toFixedHalfEven(x: number, precision: number): string {
 
 function asNumber(value: unknown, verb: string): number | bigint {
   if (typeof value === 'number' || typeof value === 'bigint') return value
-  if (value instanceof UnsignedInt) return value.valueOf() as bigint
+  if (value instanceof UnsignedInt) return value.valueOf()
   throw new ConditionError(`error during formatting: ${verb} expects a number`, { reason: 'invalid_argument' })
 }
 

@@ -55,7 +55,7 @@ function zoneOffsetMs(ts: Date, zone: string): number {
   for (const part of zoneFormatter(zone).formatToParts(ts)) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value)
   }
-  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!)
+  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day, parts.hour, parts.minute, parts.second)
   return wall - (ts.getTime() - ts.getUTCMilliseconds())
 }
 

@@ -47,8 +47,10 @@ export class ExplainBudget {
     if (value instanceof Date) return value.toISOString()
     let json: string
     try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition, @typescript-eslint/no-base-to-string -- JSON.stringify gives undefined for a function or symbol (lib.d.ts says string); those show as JavaScript prints them
       json = JSON.stringify(value instanceof Map ? Object.fromEntries(value) : value instanceof Set ? [...value] : value) ?? String(value)
     } catch {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- what JSON cannot show is shown as JavaScript prints it
       json = String(value)
     }
     return json.length <= this.limits.text ? JSON.parse(json) as unknown : this.text(json)

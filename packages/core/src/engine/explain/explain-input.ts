@@ -18,8 +18,8 @@ import { heldOf, traceCondition } from './trace-condition.js'
 
 const DEFAULT_VERSION = 'default'
 const ROW_KINDS: readonly RowKind[] = ['principal', 'resource']
-const NO_CONSTANTS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
-const NO_VARIABLES: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+const NO_CONSTANTS: Record<string, unknown> = Object.freeze({})
+const NO_VARIABLES: Record<string, unknown> = Object.freeze({})
 
 /** The derived role a row needs, from its condition-cache key (`derived_roles.<name>#<rule key>`). */
 function derivedRoleOf(row: Binding): string | undefined {
@@ -155,7 +155,7 @@ class InputExplainer {
               !marked &&
               decided.rule !== undefined &&
               row.ruleId === decided.rule &&
-              (traced.matched === 'error' || (traced.matched === true && row.effect === decided.effect))
+              (traced.matched === 'error' || (traced.matched && row.effect === decided.effect))
             if (isDecider) marked = true
             if (rules.length < budget.limits.rules || isDecider) rules.push(isDecider ? { ...traced, decided: true } : traced)
             else budget.cut()

@@ -332,7 +332,7 @@ export class PartialEvaluator {
       case '!_': {
         const arg = this.pe(e.args[0]!, iter)
         if (arg.s === 'known') return typeof arg.v === 'boolean' ? { s: 'known', v: !arg.v, expr: lit(!arg.v) } : { s: 'error', message: 'no such overload', expr: e }
-        return { ...arg, expr: call('!_', [arg.expr]) } as PV
+        return { ...arg, expr: call('!_', [arg.expr]) }
       }
       case '?:': {
         const cond = this.pe(e.args[0]!, iter)
@@ -341,7 +341,7 @@ export class PartialEvaluator {
           return this.pe(cond.v ? e.args[1]! : e.args[2]!, iter)
         }
         // The branches are not evaluated while the condition is unknown: they stay as written.
-        return { ...cond, expr: call('?:', [cond.expr, e.args[1]!, e.args[2]!]) } as PV
+        return { ...cond, expr: call('?:', [cond.expr, e.args[1]!, e.args[2]!]) }
       }
       case 'cel.bind': {
         const name = (e.args[0] as { name: string }).name
@@ -350,7 +350,7 @@ export class PartialEvaluator {
         inner.set(name, init.s === 'known' ? { value: init.v } : undefined)
         const body = this.pe(e.args[2]!, inner)
         if (body.s === 'known' || init.s === 'known') return body
-        return { ...body, expr: call('cel.bind', [e.args[0]!, init.expr, body.expr]) } as PV
+        return { ...body, expr: call('cel.bind', [e.args[0]!, init.expr, body.expr]) }
       }
       default: {
         const target = e.target ? this.pe(e.target, iter) : undefined

@@ -52,7 +52,7 @@ export interface PlanOutput {
 const NO_MATCH = 'NO_MATCH'
 const DEFAULT_VERSION = 'default'
 const CONSENT = 'SCOPE_PERMISSIONS_REQUIRE_PARENTAL_CONSENT_FOR_ALLOWS'
-const NO_CONSTANTS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+const NO_CONSTANTS: Record<string, unknown> = Object.freeze({})
 
 const parsed = new Map<string, ASTNode>()
 
@@ -97,7 +97,7 @@ const NO_PARAMS: CompiledParams = Object.freeze({ constants: NO_CONSTANTS, varia
 function conditionTree(source: string, params: CompiledParams | undefined): RExpr {
   const key = params ?? NO_PARAMS
   let bySource = residuals.get(key)
-  if (!bySource) residuals.set(key, (bySource = new Map()))
+  if (!bySource) residuals.set(key, (bySource = new Map<string, RExpr>()))
   let tree = bySource.get(source)
   if (!tree) {
     tree = fromAst(parse(source), lookup(variableTrees(params)))
@@ -110,7 +110,7 @@ function conditionTree(source: string, params: CompiledParams | undefined): RExp
 class StrictFailure extends Error {}
 
 /** The derived roles of a scope when one of their conditions failed under strict evaluation. */
-const FAILED_ROLES: RExpr = Object.freeze({ k: 'ident', name: '__failed_derived_roles__' }) as RExpr
+const FAILED_ROLES: RExpr = Object.freeze({ k: 'ident', name: '__failed_derived_roles__' })
 
 /** Whether a tree reads `runtime.effectiveDerivedRoles`. */
 function readsRuntimeRoles(e: RExpr): boolean {
@@ -178,7 +178,7 @@ class PlanContext {
     const evaluator = new PartialEvaluator({
       request: this.request,
       resourceAttr: this.resourceAttr,
-      constants: (params?.constants as Record<string, unknown> | undefined) ?? NO_CONSTANTS,
+      constants: params?.constants ?? NO_CONSTANTS,
       globals: this.globals,
       now: this.now,
       derivedRoles,
@@ -209,7 +209,7 @@ function intersects(parentRoles: readonly string[], roles: ReadonlySet<string>):
   return parentRoles.some((r) => r === '*' || roles.has(r))
 }
 
-const EMPTY_ROLES: RExpr = Object.freeze({ k: 'list', elems: Object.freeze([]) }) as RExpr
+const EMPTY_ROLES: RExpr = Object.freeze({ k: 'list', elems: Object.freeze([]) })
 
 /** What one plan carries from step to step (one object per request, no closures). */
 class InputPlan {
@@ -268,7 +268,7 @@ export function planInput(table: RuleTable, set: CompiledPolicySet, input: PlanI
   const request: CelRequest = {
     principal: { id: principal.id, roles: principal.roles, attr: principal.attr ?? {}, policyVersion: principal.policyVersion ?? '', scope: principalScope },
     resource: { kind: resource.kind, id: '', attr: resource.attr, policyVersion: resource.policyVersion, scope: resourceScope },
-    auxData: { jwt: input.auxData.jwt ?? {}, jwts: input.auxData.jwts ?? {} } as CelRequest['auxData'],
+    auxData: { jwt: input.auxData.jwt ?? {}, jwts: input.auxData.jwts ?? {} },
   }
   const ctx = new PlanContext(request, resource.attr, settings.globals, now, settings.strictEvaluation)
   const allRoles = new Set(table.withParentRoles(resourceScope, principal.roles))

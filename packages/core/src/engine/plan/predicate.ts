@@ -141,7 +141,7 @@ export function planPredicate(filter: PlanFilter | { filter: PlanFilter }, optio
   return (resource) => {
     const activation: CelActivation = {
       request: {
-        principal: NO_PRINCIPAL as CelActivation['request']['principal'],
+        principal: NO_PRINCIPAL,
         resource: { kind: resource.kind ?? '', id: resource.id ?? '', attr: resource.attr ?? {}, policyVersion: resource.policyVersion ?? '', scope: resource.scope ?? '' },
         auxData: { jwt: {} },
       },

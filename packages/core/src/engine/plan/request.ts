@@ -53,15 +53,16 @@ export function validatePlanRequest(request: PlanResourcesRequest): ValidatedPla
   const resource = request.resource as unknown
   if (!isRecord(resource)) fail('resource_missing', 'resource must be an object')
   if (typeof resource.kind !== 'string' || resource.kind === '') fail('resource_kind_missing', 'resource.kind must be a non-empty string')
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- validating the deprecated form is how it stays supported
   const single = request.action
-  if (single !== undefined && single !== null && single !== '') {
+  if (single !== undefined && (single as unknown) !== null && single !== '') {
     if (typeof single !== 'string') fail('invalid_action', 'action must be a string')
-    if (request.actions !== undefined && request.actions !== null && (request.actions as unknown[]).length > 0) fail('invalid_action', 'give either action or actions, not both')
+    if (request.actions !== undefined && (request.actions as unknown) !== null && (request.actions as unknown[]).length > 0) fail('invalid_action', 'give either action or actions, not both')
   }
   const singleAction = typeof single === 'string' && single !== '' ? single : undefined
   const actions = singleAction !== undefined ? [singleAction] : validateActions(request.actions, 'actions')
   const requestId = request.requestId
-  if (requestId !== undefined && requestId !== null && typeof requestId !== 'string') fail('invalid_field', 'requestId must be a string')
+  if (requestId !== undefined && (requestId as unknown) !== null && typeof requestId !== 'string') fail('invalid_field', 'requestId must be a string')
   return {
     input: {
       principal,

@@ -50,7 +50,7 @@ function chainTerms(node: ASTNode, op: '&&' | '||'): ASTNode[] {
   const terms: ASTNode[] = []
   let cur: ASTNode = node
   while (cur.op === op) {
-    const [left, right] = cur.args as [ASTNode, ASTNode]
+    const [left, right] = cur.args
     terms.unshift(right)
     cur = left
   }
@@ -76,11 +76,11 @@ export function fromAst(node: ASTNode, variable: (name: string) => RExpr, shadow
       case 'value':
         return lit(n.args)
       case 'id':
-        return ident(n.args as string)
+        return ident(n.args)
       case '.':
       case '.?': {
-        const [operand, field] = n.args as [ASTNode, string]
-        if (n.op === '.' && operand.op === 'id' && (operand.args === 'V' || operand.args === 'variables') && !sh.has(operand.args as string)) return variable(field)
+        const [operand, field] = n.args
+        if (n.op === '.' && operand.op === 'id' && (operand.args === 'V' || operand.args === 'variables') && !sh.has(operand.args)) return variable(field)
         if (n.op === '.' && operand.op === 'id' && operand.args === 'request' && field === 'aux_data') return { k: 'select', operand: ident('request'), field: 'auxData', test: false, opt: false }
         const base = go(operand, sh)
         const renamed =
@@ -94,24 +94,24 @@ export function fromAst(node: ASTNode, variable: (name: string) => RExpr, shadow
       }
       case '!_':
       case '-_':
-        return call(n.op, [go(n.args as ASTNode, sh)])
+        return call(n.op, [go(n.args, sh)])
       case '?:':
         return call('?:', (n.args as ASTNode[]).map((a) => go(a, sh)))
       case 'list':
-        return { k: 'list', elems: (n.args as ASTNode[]).map((a) => go(a, sh)) }
+        return { k: 'list', elems: n.args.map((a) => go(a, sh)) }
       case 'map':
         return { k: 'map', entries: (n.args as Array<[ASTNode, ASTNode]>).map(([key, value]) => [go(key, sh), go(value, sh)] as const) }
       case 'call': {
-        const [name, args] = n.args as [string, ASTNode[]]
+        const [name, args] = n.args
         if (name === 'has' && args.length === 1 && args[0]!.op === '.') {
-          const inner = go(args[0]!, sh)
+          const inner = go(args[0], sh)
           if (inner.k === 'select') return { ...inner, test: true }
           return call('has', [inner])
         }
         return call(name, args.map((a) => go(a, sh)))
       }
       case 'rcall': {
-        const [name, receiver, args] = n.args as [string, ASTNode, ASTNode[]]
+        const [name, receiver, args] = n.args
         if (MACROS.has(name) && args.length >= 2 && args[0]!.op === 'id') {
           const count = iterationVariables(name, args)
           const vars = args.slice(0, count).map((a) => a.args as string)
@@ -119,14 +119,14 @@ export function fromAst(node: ASTNode, variable: (name: string) => RExpr, shadow
           return { k: 'compre', macro: name, range: go(receiver, sh), vars, bodies: args.slice(count).map((a) => go(a, inner)) }
         }
         if (name === 'bind' && receiver.op === 'id' && receiver.args === 'cel' && args.length === 3 && args[0]!.op === 'id') {
-          const inner = new Set([...sh, args[0]!.args as string])
-          return call('cel.bind', [ident(args[0]!.args as string), go(args[1]!, sh), go(args[2]!, inner)])
+          const inner = new Set([...sh, args[0].args])
+          return call('cel.bind', [ident(args[0].args), go(args[1]!, sh), go(args[2]!, inner)])
         }
         return call(name, args.map((a) => go(a, sh)), go(receiver, sh))
       }
       default:
         if (BINARY.has(n.op)) {
-          const [a, b] = n.args as [ASTNode, ASTNode]
+          const [a, b] = n.args
           return call(n.op, [go(a, sh), go(b, sh)])
         }
         throw new Error(`unsupported expression node: ${n.op}`)

@@ -15,7 +15,7 @@ export interface TokenFileSourceOptions {
  * `requireActorBinding: false`, and the token's `aud` must include the callee or minting fails.
  */
 export function tokenFileSource(options: TokenFileSourceOptions): WorkloadTokenSource {
-  if (typeof options?.path !== 'string' || options.path === '') throw new ConfigError('identity.source.path', 'is required')
+  if (typeof (options as typeof options | undefined)?.path !== 'string' || options.path === '') throw new ConfigError('identity.source.path', 'is required')
   let current: { token: string; mtimeMs: number; exp: number; aud: string[] } | undefined
   async function load(): Promise<NonNullable<typeof current>> {
     let mtimeMs: number

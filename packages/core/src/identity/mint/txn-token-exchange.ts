@@ -178,7 +178,7 @@ async function within<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () =
  * @throws ConfigError for bad options
  */
 export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTokenExchange {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('txnTokens', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('txnTokens', 'must be an object')
   const endpoint = trustedFetchUrl(options.tokenEndpoint, 'txnTokens.tokenEndpoint')
   if (typeof options.trustDomain !== 'string' || options.trustDomain === '') throw new ConfigError('txnTokens.trustDomain', 'is required')
   let clientId: string
@@ -188,7 +188,7 @@ export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTok
     throw new ConfigError('txnTokens.clientId', 'must be this workload’s SPIFFE ID', { cause: err })
   }
   const witSource = options.wit
-  if (witSource !== undefined && typeof witSource?.current !== 'function') throw new ConfigError('txnTokens.wit', 'must be a WIT source (current())')
+  if (witSource !== undefined && typeof (witSource as typeof witSource | null)?.current !== 'function') throw new ConfigError('txnTokens.wit', 'must be a WIT source (current())')
   if (witSource !== undefined && (options.key !== undefined || options.kid !== undefined)) {
     throw new ConfigError('txnTokens.wit', 'authenticates in place of key and kid: give one or the other')
   }
@@ -299,6 +299,7 @@ export function createTxnTokenExchange(options: TxnTokenExchangeOptions): TxnTok
   async function exchange(request: TxnTokenRequest): Promise<IssuedTxnToken> {
     if (cache === undefined) return exchangeNow(request)
     const key = JSON.stringify([
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- subjectToken is the caller's, a string only by its type
       sha256Base64url(String(request.subjectToken)),
       request.subjectTokenType ?? 'access_token',
       scopeString(request.scope),

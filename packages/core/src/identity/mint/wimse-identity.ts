@@ -61,11 +61,11 @@ export interface WimseIdentity {
  * @throws ConfigError naming the option
  */
 export function createWimseIdentity(options: WimseIdentityOptions): WimseIdentity {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('identity', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('identity', 'must be an object')
   const { source } = options
-  if (typeof source?.current !== 'function') throw new ConfigError('identity.source', 'must be a WIT source (current())')
+  if (typeof (source as typeof source | undefined)?.current !== 'function') throw new ConfigError('identity.source', 'must be a WIT source (current())')
   const audienceMode = options.audience ?? 'target'
-  if (audienceMode !== 'target' && audienceMode !== 'destination') throw new ConfigError('identity.audience', 'must be "target" or "destination"')
+  if (audienceMode !== 'target' && (audienceMode as string) !== 'destination') throw new ConfigError('identity.audience', 'must be "target" or "destination"')
   const ttl = options.ttl ?? 60
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 300) throw new ConfigError('identity.ttl', 'must be a whole number of seconds from 1 to 300')
   const otherList = options.otherTokens ?? []
@@ -93,7 +93,7 @@ export function createWimseIdentity(options: WimseIdentityOptions): WimseIdentit
   }
 
   async function headersFor(request: OutboundIdentityRequest): Promise<Record<string, string>> {
-    if (typeof request !== 'object' || request === null) throw new MintError('audience_invalid', 'an outbound call needs its target')
+    if (typeof request !== 'object' || (request as unknown) === null) throw new MintError('audience_invalid', 'an outbound call needs its target')
     const aud = audienceOf(request)
     const { caller } = request
     const txnToken = request.txnToken ?? (caller === undefined ? undefined : txnTokenOf(caller))

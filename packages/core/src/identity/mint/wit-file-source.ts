@@ -35,7 +35,7 @@ function readKey(text: string): KeyObject {
 /** Whether the private key is the one `cnf.jwk` publishes (same public members). */
 function keyMatchesCnf(privateKey: KeyObject, cnf: unknown): boolean {
   const jwk = (cnf as { jwk?: Record<string, unknown> } | undefined)?.jwk
-  if (typeof jwk !== 'object' || jwk === null) return false
+  if (typeof jwk !== 'object' || (jwk as unknown) === null) return false
   const ours = createPublicKey(privateKey).export({ format: 'jwk' }) as Record<string, unknown>
   return ['kty', 'crv', 'x', 'y', 'n', 'e'].every((name) => ours[name] === jwk[name])
 }
@@ -63,7 +63,7 @@ async function stampNow(options: WitFileSourceOptions): Promise<string> {
  * @throws ConfigError when the files cannot be read or do not fit together at start-up
  */
 export function witFileSource(options: WitFileSourceOptions): WitSource {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('identity.source', 'must be { witFile, keyFile }')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('identity.source', 'must be { witFile, keyFile }')
   if (typeof options.witFile !== 'string' || options.witFile === '') throw new ConfigError('identity.source.witFile', 'is required')
   if (typeof options.keyFile !== 'string' || options.keyFile === '') throw new ConfigError('identity.source.keyFile', 'is required')
   const clock = options.clock ?? Date.now

@@ -90,13 +90,13 @@ function freshKey(alg: 'ES256' | 'EdDSA'): { privateKey: KeyObject; jwk: Record<
  * @throws ConfigError for bad options
  */
 export function witIssuerSource(options: WitIssuerSourceOptions): WitSource {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('wimse.source', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('wimse.source', 'must be an object')
   const issuer = trustedFetchUrl(options.issuerUrl, 'wimse.source.issuerUrl').href.replace(/\/$/, '')
   const endpoint = `${issuer}${WIT_ISSUANCE_PATH}`
   if (typeof options.attestation !== 'function') throw new ConfigError('wimse.source.attestation', 'must be a function returning the attestation')
   if (!ATTESTATION_TYPES.has(options.attestationType)) throw new ConfigError('wimse.source.attestationType', 'is not a known attestation type')
   const alg = options.alg ?? 'ES256'
-  if (alg !== 'ES256' && alg !== 'EdDSA') throw new ConfigError('wimse.source.alg', 'must be ES256 or EdDSA')
+  if (alg !== 'ES256' && (alg as string) !== 'EdDSA') throw new ConfigError('wimse.source.alg', 'must be ES256 or EdDSA')
   const roles = options.roles === undefined ? undefined : [...options.roles]
   if (roles !== undefined && roles.some((r) => typeof r !== 'string' || r === '')) throw new ConfigError('wimse.source.roles', 'must be a list of role names')
   const timeoutMs = positive(options.timeoutMs, 5000, 'wimse.source.timeoutMs')

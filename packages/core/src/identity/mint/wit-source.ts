@@ -45,7 +45,7 @@ export const MAX_WIT_BYTES = 8192
  */
 export function checkCredential(credential: WorkloadCredential): WorkloadCredential {
   const unusable = (why: string): MintError => new MintError('wit_unavailable', `the workload credential is unusable: ${why}`)
-  if (typeof credential !== 'object' || credential === null) throw unusable('not an object')
+  if (typeof credential !== 'object' || (credential as unknown) === null) throw unusable('not an object')
   const { wit, sub, expiresAt, privateKey, alg } = credential
   const payload = typeof wit === 'string' ? unverifiedPayload(wit, MAX_WIT_BYTES) : undefined
   if (payload === undefined) throw unusable('the WIT is not a compact JWS')
@@ -57,7 +57,7 @@ export function checkCredential(credential: WorkloadCredential): WorkloadCredent
   }
   if (payload['exp'] !== expiresAt || typeof expiresAt !== 'number') throw unusable('"expiresAt" is not the WIT\'s "exp"')
   const cnf = payload['cnf'] as { jwk?: { alg?: unknown } } | undefined
-  if (typeof cnf !== 'object' || cnf === null || cnf.jwk?.alg !== alg) throw unusable('"alg" is not the WIT\'s "cnf.jwk.alg"')
+  if (typeof cnf !== 'object' || (cnf as unknown) === null || cnf.jwk?.alg !== alg) throw unusable('"alg" is not the WIT\'s "cnf.jwk.alg"')
   const spec = JWS_ALGORITHMS_BY_NAME.get(alg)
   if (!(privateKey instanceof KeyObject) || privateKey.type !== 'private' || spec === undefined) throw unusable('no private key for a known algorithm')
   const type = privateKey.asymmetricKeyType

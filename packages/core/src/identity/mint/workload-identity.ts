@@ -86,7 +86,7 @@ export interface WorkloadIdentity {
  * ```
  */
 export function createWorkloadIdentity(options: WorkloadIdentityOptions): WorkloadIdentity {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('identity', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('identity', 'must be an object')
   let id: string
   try {
     id = parseSpiffeId(options.id).id
@@ -94,7 +94,7 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
     throw new ConfigError('identity.id', 'must be a SPIFFE ID', { cause: err })
   }
   const source = options.source
-  if (typeof source?.token !== 'function') throw new ConfigError('identity.source', 'must be a workload token source')
+  if (typeof (source as typeof source | undefined)?.token !== 'function') throw new ConfigError('identity.source', 'must be a workload token source')
   const refreshBeforeMs = (options.refreshBefore ?? 60) * 1000
   if (!Number.isFinite(refreshBeforeMs) || refreshBeforeMs < 0) {
     throw new ConfigError('identity.refreshBefore', 'must be a non-negative number of seconds')
@@ -121,7 +121,7 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
   }
 
   async function headersFor(request: OutboundIdentityRequest): Promise<Record<string, string>> {
-    if (typeof request?.audience !== 'string' || request.audience === '') {
+    if (typeof (request as typeof request | undefined)?.audience !== 'string' || request.audience === '') {
       throw new MintError('audience_invalid', 'an outbound call needs the callee audience')
     }
     const { audience, caller } = request

@@ -67,7 +67,7 @@ export class ProviderDiscovery {
 
   constructor(issuer: string, options: DiscoveryOptions['discovery'], option: string, context: KeyStoreContext) {
     const settings = options === true ? {} : options
-    if (typeof settings !== 'object' || settings === null) throw new ConfigError(option, 'must be true or an object of refresh options')
+    if (typeof settings !== 'object' || (settings as unknown) === null) throw new ConfigError(option, 'must be true or an object of refresh options')
     const url = trustedFetchUrl(discoveryUrl(issuer), `${option}.issuer`)
     this.source = url.origin + url.pathname
     const rules = refreshRules(settings, option, DEFAULT_RULES)

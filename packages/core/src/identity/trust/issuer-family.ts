@@ -38,7 +38,7 @@ export class IssuerFamily {
     private readonly context: KeyStoreContext,
     private readonly resolveActorIssuer: ResolveActorIssuer,
   ) {
-    if (typeof family !== 'object' || family === null) throw new ConfigError(option, 'must be an object')
+    if (typeof family !== 'object' || (family as unknown) === null) throw new ConfigError(option, 'must be an object')
     const template = family.issuerTemplate
     if (typeof template !== 'string' || template.split(TENANT_PLACEHOLDER).length !== 2) {
       throw new ConfigError(`${option}.issuerTemplate`, `must contain ${TENANT_PLACEHOLDER} exactly once`)
@@ -74,7 +74,7 @@ export class IssuerFamily {
     if (known !== undefined) return known.issuer
     let trusted: boolean
     try {
-      trusted = this.allowed(tenant) === true
+      trusted = (this.allowed(tenant) as unknown) === true // a service's rule: only a real true trusts
     } catch {
       // A failing allow rule trusts nobody.
       trusted = false

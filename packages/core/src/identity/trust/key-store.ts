@@ -70,7 +70,7 @@ class FileKeyStore implements KeyStore {
  * configuration mistakes throw `ConfigError` naming `option`.
  */
 export function createKeyStore(keys: KeySourceOptions, option: string, context: KeyStoreContext, issuer?: string): KeyStore {
-  if (typeof keys !== 'object' || keys === null) throw new ConfigError(option, 'must be { jwks }, { jwksFile }, { jwksUrl } or { discovery }')
+  if (typeof keys !== 'object' || (keys as unknown) === null) throw new ConfigError(option, 'must be { jwks }, { jwksFile }, { jwksUrl } or { discovery }')
   if ('discovery' in keys) {
     if (issuer === undefined) throw new ConfigError(`${option}.discovery`, 'needs the issuer of the anchor')
     return new DiscoveredKeyStore(new ProviderDiscovery(issuer, keys.discovery, `${option}.discovery`, context), `${option}.discovery`, context)

@@ -36,7 +36,7 @@ export function refreshRules(
 
 /** What a {@link RemoteDocument} reports. Never contains document contents. */
 export interface RemoteDocumentHooks {
-  clock(): number
+  readonly clock: () => number // passed on unbound
   fetched(durationMs: number): void
   failed(error: string): void
 }
@@ -93,6 +93,7 @@ export function withDeadline(timeoutMs: number, run: (signal: AbortSignal) => Pr
       onTimeout()
       resolve()
     }, timeoutMs)
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a stubbed timer may lack unref
     timer.unref?.()
   })
   return Promise.race([run(controller.signal), deadline]).finally(() => clearTimeout(timer))

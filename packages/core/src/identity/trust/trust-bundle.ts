@@ -47,7 +47,7 @@ function algorithmSet(algorithms: string[] | undefined, option: string): Readonl
   const list = algorithms ?? DEFAULT_ALGORITHMS
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError(option, 'must be a non-empty list')
   for (const alg of list) {
-    if (!ASYMMETRIC_ALGORITHMS.has(alg)) throw new ConfigError(option, `"${String(alg)}" is not an allowed asymmetric algorithm`)
+    if (typeof alg !== 'string' || !ASYMMETRIC_ALGORITHMS.has(alg)) throw new ConfigError(option, `"${String(alg)}" is not an allowed asymmetric algorithm`)
   }
   return new Set(list)
 }
@@ -91,7 +91,7 @@ export class TrustBundle {
 
   /** Use {@link createTrustBundle}. */
   constructor(options: TrustBundleOptions) {
-    if (typeof options !== 'object' || options === null) throw new ConfigError('trust', 'must be an object')
+    if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('trust', 'must be an object')
     const onEvent = options.onEvent
     const clock = options.clock ?? Date.now
     const context: KeyStoreContext = {
@@ -193,7 +193,7 @@ export class TrustBundle {
 }
 
 function resolveWorkloadAnchor(anchor: WorkloadTrustAnchor, option: string, context: KeyStoreContext): ResolvedWorkloadAnchor {
-  if (typeof anchor !== 'object' || anchor === null) throw new ConfigError(option, 'must be an object')
+  if (typeof anchor !== 'object' || (anchor as unknown) === null) throw new ConfigError(option, 'must be an object')
   const { issuer } = anchor
   if (issuer !== undefined && (typeof issuer !== 'string' || issuer.length === 0)) {
     throw new ConfigError(`${option}.issuer`, 'must be a non-empty string')
@@ -250,7 +250,7 @@ function roleList(roles: string[] | undefined, option: string): readonly string[
 function attributeRecord(attributes: Record<string, unknown> | undefined, option: string): Readonly<Record<string, unknown>> {
   const out = bareRecord()
   if (attributes === undefined) return Object.freeze(out)
-  if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) throw new ConfigError(option, 'must be an object')
+  if (typeof attributes !== 'object' || (attributes as unknown) === null || Array.isArray(attributes)) throw new ConfigError(option, 'must be an object')
   for (const name of Object.keys(attributes)) {
     if (name === 'act') throw new ConfigError(`${option}.act`, 'is reserved for the actor')
     out[name] = attributes[name]
@@ -271,7 +271,7 @@ function checkActorIdPrefixes(prefixes: readonly string[]): void {
 
 /** @internal Validates one actor issuer (`issuers`: how many share the bundle, for the id prefix). */
 export function resolveActorIssuer(actor: ActorIssuer, option: string, context: KeyStoreContext, issuers: number): ResolvedActorIssuer {
-  if (typeof actor !== 'object' || actor === null) throw new ConfigError(option, 'must be an object')
+  if (typeof actor !== 'object' || (actor as unknown) === null) throw new ConfigError(option, 'must be an object')
   if (typeof actor.issuer !== 'string' || actor.issuer.length === 0) {
     throw new ConfigError(`${option}.issuer`, 'must be a non-empty string')
   }
@@ -330,7 +330,7 @@ export interface ResolvedTxnTokenService {
 /** Validates the Txn-Token Service trust once (option paths under `trust.txnTokens`). */
 function resolveTxnTokenService(options: TxnTokenServiceTrust, context: KeyStoreContext): ResolvedTxnTokenService {
   const at = 'trust.txnTokens'
-  if (typeof options !== 'object' || options === null) throw new ConfigError(at, 'must be { trustDomain, keys }')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError(at, 'must be { trustDomain, keys }')
   if (typeof options.trustDomain !== 'string' || options.trustDomain === '') throw new ConfigError(`${at}.trustDomain`, 'must name this trust domain')
   if (options.issuer !== undefined && (typeof options.issuer !== 'string' || options.issuer === '')) {
     throw new ConfigError(`${at}.issuer`, 'must be a non-empty string')
@@ -360,7 +360,7 @@ const TRUST_DOMAIN_NAME = /^[a-z0-9._-]{1,255}$/
 
 /** Validates one WIT issuer once (option paths under `trust.workloadIssuers[i]`). */
 function resolveWorkloadIssuer(options: WorkloadIssuerTrust, at: string, context: KeyStoreContext): ResolvedWorkloadIssuer {
-  if (typeof options !== 'object' || options === null) throw new ConfigError(at, 'must be { trustDomain, keys }')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError(at, 'must be { trustDomain, keys }')
   if (typeof options.trustDomain !== 'string' || !TRUST_DOMAIN_NAME.test(options.trustDomain)) {
     throw new ConfigError(`${at}.trustDomain`, 'must be a trust domain name (lower-case [a-z0-9._-])')
   }
@@ -370,7 +370,7 @@ function resolveWorkloadIssuer(options: WorkloadIssuerTrust, at: string, context
   if (options.attributeAuthority !== undefined && typeof options.attributeAuthority !== 'boolean') {
     throw new ConfigError(`${at}.attributeAuthority`, 'must be a boolean')
   }
-  if (typeof options.keys === 'object' && options.keys !== null && 'discovery' in options.keys) {
+  if (typeof options.keys === 'object' && (options.keys as unknown) !== null && 'discovery' in options.keys) {
     throw new ConfigError(`${at}.keys`, 'must be { jwks }, { jwksFile } or { jwksUrl }: a WIT issuer\'s keys are configured, never discovered')
   }
   return Object.freeze({

@@ -293,8 +293,9 @@ export interface KeyStore {
 
 /** Context a key store needs from its bundle. */
 export interface KeyStoreContext {
-  emit(event: TrustEvent): void
-  clock(): number
+  // Function-valued (not methods): stores pass them on unbound.
+  readonly emit: (event: TrustEvent) => void
+  readonly clock: () => number
   /** The JWK `use` values this store's keys may carry. @defaultValue `sig`, `jwt-svid` */
   readonly keyUses?: ReadonlySet<string> | undefined
 }

@@ -42,7 +42,7 @@ export class ActorSides {
     const { authoritativeClaims: named, actorIdPrefix } = verifiedActor.issuer
     // The default mapping reads only the claims the issuer is configured to assert about its actors.
     const mapped = runMapping(() => mapActor(mapsActorPurely && named !== undefined ? actorClaims(claims, named) : claims))
-    if (typeof mapped.id !== 'string' || mapped.id === '' || (mapped.type !== 'user' && mapped.type !== 'agent')) {
+    if (typeof mapped.id !== 'string' || mapped.id === '' || (mapped.type !== 'user' && (mapped.type as string) !== 'agent')) {
       throw new IdentityError('claim_mapping_failed', 'actor mapping returned no id or type')
     }
     // `sub` is unique per issuer only: with several issuers, the id says whose user it is.

@@ -50,7 +50,7 @@ function audienceList(payload: Readonly<Record<string, unknown>>): string[] {
   const aud = payload['aud']
   if (aud === undefined) throw new IdentityError('claim_missing', 'token has no "aud" claim')
   if (typeof aud === 'string') return [aud]
-  if (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string')) return aud as string[]
+  if (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string')) return aud
   throw new IdentityError('claim_invalid', 'token "aud" is not a string or a list of strings')
 }
 

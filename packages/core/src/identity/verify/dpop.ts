@@ -45,9 +45,9 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth']
 /** Validates `dpop` options once. */
 export function resolveDpop(options: DpopOptions | undefined, option: string): DpopSettings {
   const o = options ?? {}
-  if (typeof o !== 'object' || o === null) throw new ConfigError(option, 'must be an object')
+  if (typeof o !== 'object' || (o as unknown) === null) throw new ConfigError(option, 'must be an object')
   const algorithms = o.algorithms ?? DEFAULT_ALGORITHMS
-  if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((a) => !ASYMMETRIC_ALGORITHMS.has(a))) {
+  if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((a) => typeof a !== 'string' || !ASYMMETRIC_ALGORITHMS.has(a))) {
     throw new ConfigError(`${option}.algorithms`, 'must be a non-empty list of asymmetric algorithms')
   }
   const maxProofAge = o.maxProofAge ?? 60
@@ -61,7 +61,7 @@ export function resolveDpop(options: DpopOptions | undefined, option: string): D
     nonceTtl = ttl ?? 300
     if (!Number.isFinite(nonceTtl) || nonceTtl <= 0) throw new ConfigError(`${option}.nonce.ttl`, 'must be a positive number of seconds')
   }
-  if (o.replayStore !== undefined && typeof o.replayStore?.consume !== 'function') throw new ConfigError(`${option}.replayStore`, 'must have consume(key, expiresAtMs, nowMs)')
+  if (o.replayStore !== undefined && typeof (o.replayStore as typeof o.replayStore | null)?.consume !== 'function') throw new ConfigError(`${option}.replayStore`, 'must have consume(key, expiresAtMs, nowMs)')
   return Object.freeze({
     required: o.required === true,
     algorithms: new Set(algorithms),

@@ -111,7 +111,7 @@ function boundThumbprint(claims: Readonly<Record<string, unknown>>): string | un
  * option (`edge.dpop.nonce.secret`, …).
  */
 export function createEdgeVerifier(options: EdgeVerifierOptions): EdgeVerifier {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('edge', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('edge', 'must be an object')
   const trust = options.trust instanceof TrustBundle ? options.trust : new TrustBundle(options.trust)
   const tolerance = options.clockTolerance ?? 30
   if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 60) throw new ConfigError('edge.clockTolerance', 'must be between 0 and 60 seconds')
@@ -150,7 +150,7 @@ export function createEdgeVerifier(options: EdgeVerifierOptions): EdgeVerifier {
 
   async function verify(request: EdgeRequest): Promise<EdgeVerifiedUser> {
     try {
-      if (typeof request !== 'object' || request === null || typeof request.method !== 'string' || typeof request.url !== 'string') {
+      if (typeof request !== 'object' || (request as unknown) === null || typeof request.method !== 'string' || typeof request.url !== 'string') {
         throw new ConfigError('edge.verify', 'needs { method, url, headers }')
       }
       const { headers } = request

@@ -68,7 +68,7 @@ export class Introspection {
     private readonly context: KeyStoreContext,
   ) {
     const option = 'edge.introspection'
-    if (typeof options !== 'object' || options === null) throw new ConfigError(option, 'must be an object')
+    if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError(option, 'must be an object')
     if (typeof options.issuer !== 'string' || trust.actorIssuer(options.issuer) === undefined) {
       throw new ConfigError(`${option}.issuer`, 'must be one of the trusted actor issuers')
     }
@@ -151,7 +151,7 @@ export class Introspection {
     if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof (body as { active?: unknown }).active !== 'boolean') {
       throw new UnavailableError('introspection_unavailable', 'the introspection response has no boolean "active"')
     }
-    if ((body as { active: boolean }).active !== true) throw new IdentityError('token_inactive', 'the access token is not active')
+    if (!(body as { active: boolean }).active) throw new IdentityError('token_inactive', 'the access token is not active')
     // Own members only, on an object without a prototype.
     const claims = bareRecord()
     for (const [name, value] of Object.entries(body)) if (name !== 'active') claims[name] = value

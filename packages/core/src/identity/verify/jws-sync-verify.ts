@@ -73,7 +73,7 @@ function publicKeyObject(key: webcrypto.CryptoKey | KeyObject | Uint8Array): Key
     return key
   }
   // A Uint8Array is an HMAC secret: never a verification key here (HMAC/public-key confusion).
-  if (key instanceof Uint8Array || typeof key !== 'object' || key === null) throw keyMismatch()
+  if (key instanceof Uint8Array || typeof key !== 'object' || (key as unknown) === null) throw keyMismatch()
   let converted = keyObjects.get(key)
   if (converted === undefined) {
     if (key.type !== 'public' || !key.usages.includes('verify')) throw keyMismatch()

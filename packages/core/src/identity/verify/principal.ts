@@ -12,7 +12,7 @@ const AGENT_TYPE_VALUES = new Set(['agent', 'ai_agent'])
 
 function stringList(value: unknown): string[] | undefined {
   if (typeof value === 'string') return value.split(' ').filter((v) => v.length > 0)
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return [...(value as string[])]
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return [...value]
   return undefined
 }
 
@@ -93,11 +93,11 @@ export function runMapping<T extends { roles: string[]; attr: Record<string, unk
   }
   const ok =
     typeof result === 'object' &&
-    result !== null &&
+    (result as unknown) !== null &&
     Array.isArray(result.roles) &&
     result.roles.every((r) => typeof r === 'string') &&
     typeof result.attr === 'object' &&
-    result.attr !== null
+    (result.attr as unknown) !== null
   if (!ok) throw new IdentityError('claim_mapping_failed', 'claim mapping returned no roles/attr')
   return result
 }
@@ -111,7 +111,7 @@ export function runMapping<T extends { roles: string[]; attr: Record<string, unk
 export function buildPrincipal(
   workload: { id: string; roles: string[]; attr: Record<string, unknown> },
   actor: { id: string; roles: string[]; attr: Record<string, unknown>; issuer: string } | undefined,
-  txn?: Readonly<Record<string, unknown>> | undefined,
+  txn?: Readonly<Record<string, unknown>>,
 ): Principal {
   const attr = bareRecord()
   for (const name of Object.keys(workload.attr)) if (name !== 'act' && name !== 'txn') attr[name] = workload.attr[name]

@@ -112,7 +112,7 @@ export interface RedisReplayStoreOptions {
  * ```
  */
 export function redisReplayStore(client: RedisCommandClient, options: RedisReplayStoreOptions = {}): ReplayStore {
-  if (typeof client !== 'object' || client === null || typeof client.sendCommand !== 'function') {
+  if (typeof client !== 'object' || (client as unknown) === null || typeof client.sendCommand !== 'function') {
     throw new ConfigError('identity.replay.store', 'needs a Redis client with sendCommand(args)')
   }
   const prefix = options.prefix ?? 'meshguard:jti:'
@@ -125,6 +125,7 @@ export function redisReplayStore(client: RedisCommandClient, options: RedisRepla
       let timer: ReturnType<typeof setTimeout> | undefined
       const deadline = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs)
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a stubbed timer may lack unref
         timer.unref?.()
       })
       const reply = client.sendCommand(['SET', prefix + createHash('sha256').update(key).digest('base64url'), '1', 'PX', ttl, 'NX'])
@@ -167,10 +168,10 @@ export class ReplayGuard {
     audiences: ReadonlySet<string>,
     private readonly toleranceMs: number,
   ) {
-    if (typeof options !== 'object' || options === null) throw new ConfigError('identity.replay', 'must be an object')
+    if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('identity.replay', 'must be an object')
     const onStoreError = options.onStoreError ?? 'reject'
-    if (onStoreError !== 'reject' && onStoreError !== 'accept') throw new ConfigError('identity.replay.onStoreError', 'must be "reject" or "accept"')
-    if (options.store !== undefined && (typeof options.store !== 'object' || options.store === null || typeof options.store.consume !== 'function')) {
+    if (onStoreError !== 'reject' && (onStoreError as string) !== 'accept') throw new ConfigError('identity.replay.onStoreError', 'must be "reject" or "accept"')
+    if (options.store !== undefined && (typeof options.store !== 'object' || (options.store as unknown) === null || typeof options.store.consume !== 'function')) {
       throw new ConfigError('identity.replay.store', 'must have consume(key, expiresAtMs, nowMs)')
     }
     if (options.store !== undefined && options.maxEntries !== undefined) {

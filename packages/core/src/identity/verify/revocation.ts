@@ -190,7 +190,7 @@ export class RevocationGuard {
     options: RevocationOptions,
     private readonly context: KeyStoreContext,
   ) {
-    if (typeof options !== 'object' || options === null) throw new ConfigError('identity.revocation', 'must be an object')
+    if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('identity.revocation', 'must be an object')
     if (options.list === undefined && options.check === undefined) throw new ConfigError('identity.revocation', 'needs a list, a check, or both')
     if (options.check !== undefined && typeof options.check !== 'function') throw new ConfigError('identity.revocation.check', 'must be a function')
     this.hook = options.check
@@ -202,7 +202,7 @@ export class RevocationGuard {
   }
 
   private listDocument(options: RevocationListOptions): RemoteDocument<RevocationIndex> {
-    if (typeof options !== 'object' || options === null) throw new ConfigError('identity.revocation.list', 'must be an object')
+    if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('identity.revocation.list', 'must be an object')
     const url = trustedFetchUrl(options.url, 'identity.revocation.list.url')
     const refreshMs = milliseconds(options.refreshMs, 30_000, 'identity.revocation.list.refreshMs')
     const maxAgeMs = milliseconds(options.maxAgeMs, 120_000, 'identity.revocation.list.maxAgeMs')

@@ -160,7 +160,7 @@ export class TokenPairVerifier {
     }
     // The chain a workload writes into its own token is no evidence of where an actor token came from.
     const provenChain = !selfSigned && anchor.authoritativeClaims?.has('act') === true ? workloadChain : NO_CHAIN
-    const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn as string | undefined, mappedWorkload, actorDigest, selfSigned }
+    const parts = { workload, workloadToken, workloadChain, tokenTxn: tokenTxn, mappedWorkload, actorDigest, selfSigned }
     if (actorToken === undefined) return this.assemble(parts, undefined, [])
     if (txnToken) return this.withTxnToken(parts, actorToken, base, () => {
       if (knownDigest === undefined) actorDigests.set(actorToken, actorDigest as string, digestKey)

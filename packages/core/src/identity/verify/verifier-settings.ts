@@ -56,7 +56,7 @@ function positiveInteger(value: number | undefined, fallback: number, option: st
  * @throws ConfigError naming the option (`identity.audience`, `identity.clockTolerance`, …)
  */
 export function resolveVerifierSettings(options: IdentityVerifierOptions): VerifierSettings {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('identity', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('identity', 'must be an object')
   const trust = options.trust instanceof TrustBundle ? options.trust : new TrustBundle(options.trust)
   if (trust.acceptsWorkloadProofs && options.wimse === undefined) {
     throw new ConfigError('identity.wimse', 'is required with trust.workloadIssuers: name this service\'s origins (the WPT "aud")')
@@ -73,7 +73,7 @@ export function resolveVerifierSettings(options: IdentityVerifierOptions): Verif
     throw new ConfigError('identity.audience', 'must name this service')
   }
   const audienceMode = options.audienceMode ?? 'exact'
-  if (audienceMode !== 'exact' && audienceMode !== 'contains') {
+  if (audienceMode !== 'exact' && (audienceMode as string) !== 'contains') {
     throw new ConfigError('identity.audienceMode', 'must be "exact" or "contains"')
   }
   const actorHeader = (options.actorHeader ?? DEFAULT_ACTOR_HEADER).toLowerCase()
@@ -107,7 +107,7 @@ export function resolveVerifierSettings(options: IdentityVerifierOptions): Verif
   const maxActDepth = positiveInteger(options.maxActDepth, 5, 'identity.maxActDepth', 0)
   const cacheSize = positiveInteger(options.cacheSize, 10_000, 'identity.cacheSize', 0)
   const signatureCheck = options.signatureCheck ?? 'threadpool'
-  if (signatureCheck !== 'threadpool' && signatureCheck !== 'inline') {
+  if (signatureCheck !== 'threadpool' && (signatureCheck as string) !== 'inline') {
     throw new ConfigError('identity.signatureCheck', 'must be "threadpool" or "inline"')
   }
   const offload = signatureCheck === 'threadpool'
@@ -118,7 +118,7 @@ export function resolveVerifierSettings(options: IdentityVerifierOptions): Verif
 
   return Object.freeze({
     trust,
-    audiences: new Set(audiences) as ReadonlySet<string>,
+    audiences: new Set(audiences),
     audienceMode,
     actorHeader,
     transactionHeader,

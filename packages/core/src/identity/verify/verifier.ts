@@ -174,14 +174,14 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
 
   function requirementOf(callOptions: VerifyCallOptions): ActorRequirement {
     const requirement = callOptions.actor ?? 'optional'
-    if (requirement !== 'required' && requirement !== 'forbidden' && requirement !== 'optional') {
+    if (requirement !== 'required' && requirement !== 'forbidden' && (requirement as string) !== 'optional') {
       throw new ConfigError('route.actor', 'must be "required", "forbidden" or "optional"')
     }
     return requirement
   }
 
   function verifyNow(headers: HeaderView, callOptions: VerifyCallOptions = {}): MaybePromise<VerifiedCaller> {
-    if (typeof headers !== 'object' || headers === null) throw new IdentityMissingError('no credentials')
+    if (typeof headers !== 'object' || (headers as unknown) === null) throw new IdentityMissingError('no credentials')
     const requirement = requirementOf(callOptions)
     return verifyBearer(headers, singleHeader(headers, 'authorization', 'workload', maxHeaderBytes), callOptions, requirement)
   }
@@ -196,7 +196,7 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     let challenge: 'WPT' | 'WPT, Bearer' = acceptBearer ? 'WPT, Bearer' : 'WPT'
     let bearer: { authorization: string; requirement: ActorRequirement }
     try {
-      if (typeof headers !== 'object' || headers === null) throw new IdentityMissingError('no credentials')
+      if (typeof headers !== 'object' || (headers as unknown) === null) throw new IdentityMissingError('no credentials')
       const requirement = requirementOf(callOptions)
       const authorization = singleHeader(headers, 'authorization', 'workload', maxHeaderBytes)
       const wptRequest = authorization === undefined ? headers[WIT_HEADER] !== undefined : isWptAuthorization(authorization.trimStart())

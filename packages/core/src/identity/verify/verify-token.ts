@@ -130,6 +130,7 @@ export function findKey(stores: readonly KeyStore[], kid: string, from = 0, notF
       },
     )
   }
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- a store's own unknown-key error, as it was
   throw notFound ?? new IdentityError('unknown_key', 'no trusted key matches the token kid')
 }
 

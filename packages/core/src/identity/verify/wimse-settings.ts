@@ -47,7 +47,7 @@ function canonicalOrigin(value: unknown, option: string): string {
  * @throws ConfigError naming the option (`identity.wimse.origins`, `identity.wimse.maxWptTtl`, …)
  */
 export function resolveWimseSettings(options: WimseReceiverOptions): WimseSettings {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('identity.wimse', 'must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError('identity.wimse', 'must be an object')
   const originList = options.origins ?? []
   if (!Array.isArray(originList)) throw new ConfigError('identity.wimse.origins', 'must be a list of origins')
   const origins = originList.map((o, i) => canonicalOrigin(o, `identity.wimse.origins[${i}]`))
@@ -59,7 +59,7 @@ export function resolveWimseSettings(options: WimseReceiverOptions): WimseSettin
     throw new ConfigError('identity.wimse.origins', 'name this service\'s external origins (or `audiences` aliases): a WPT "aud" is checked against them, never against Host')
   }
   const accept = options.accept ?? 'wpt'
-  if (accept !== 'wpt' && accept !== 'wpt-and-bearer') throw new ConfigError('identity.wimse.accept', 'must be "wpt" or "wpt-and-bearer"')
+  if (accept !== 'wpt' && (accept as string) !== 'wpt-and-bearer') throw new ConfigError('identity.wimse.accept', 'must be "wpt" or "wpt-and-bearer"')
   const otherList = options.otherTokens ?? []
   if (!Array.isArray(otherList) || otherList.some((n) => typeof n !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(n))) {
     throw new ConfigError('identity.wimse.otherTokens', 'must be a list of header names')
