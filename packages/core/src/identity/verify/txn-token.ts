@@ -50,8 +50,8 @@ const TXN_REASONS: Readonly<Record<string, string>> = {
 /** Marks an identity failure as one of the Txn-Token's (other failures, e.g. a JWKS outage, pass unchanged). */
 export function asTxnTokenFailure(err: unknown): unknown {
   if (err instanceof IdentityError && !err.reason.startsWith('txn_token_')) {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it tsc sees string | undefined (the rule misreads the ??)
-    const reason = TXN_REASONS[err.reason] ?? (TXN_REASONS['other'] as string)
+    // Own entries only: a reason such as `constructor` must not read an inherited member.
+    const reason = Object.hasOwn(TXN_REASONS, err.reason) ? (TXN_REASONS[err.reason] as string) : (TXN_REASONS['other'] as string)
     return new IdentityError(reason, `Txn-Token rejected: ${err.message}`, { tokenKind: 'actor', cause: err })
   }
   if (err instanceof MeshguardError && err.tokenKind === undefined) err.tokenKind = 'actor'
