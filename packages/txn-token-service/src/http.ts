@@ -4,10 +4,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JsonWebKeySet } from '@meshguard/core'
-import { WIT_HEADER, WIT_ISSUANCE_PATH, WIT_JWKS_PATH, type WitIssuanceResponse } from '@meshguard/core/wimse'
+import { isWptAuthorization, WIT_HEADER, WIT_ISSUANCE_PATH, WIT_JWKS_PATH, type WitIssuanceResponse } from '@meshguard/core/wimse'
 import { refuse, TokenExchangeError } from './errors.js'
 import { isFormContentType, parseForm, type FormParams } from './form.js'
-import type { ClientAuthentication } from './service-api.js'
+import type { ClientAuthentication, WorkloadProof } from './service-api.js'
 import { TXN_TOKEN_SERVICE_PATHS, type TxnTokenResponse } from './token-format.js'
 import { parseJsonBody } from './wit/wit-request.js'
 
@@ -74,12 +74,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 async function tokenRequest(req: IncomingMessage, res: ServerResponse, endpoints: HttpEndpoints): Promise<void> {
+  const workloadProof = workloadProofOf(req)
   let params: FormParams
   try {
     if (!isFormContentType(req.headers['content-type'])) {
       throw new TokenExchangeError('invalid_request', 'content_type_unsupported', 'the body must be application/x-www-form-urlencoded', { status: 415 })
     }
-    if (req.headers.authorization !== undefined && !isWptRequest(req)) {
+    if (req.headers.authorization !== undefined && workloadProof === undefined) {
       throw refuse.client('client_authentication_method', 'client authentication is private_key_jwt, or a WIT with "Authorization: WPT"')
     }
     params = parseForm(await readBody(req, endpoints.maxBodyBytes))
@@ -93,7 +94,7 @@ async function tokenRequest(req: IncomingMessage, res: ServerResponse, endpoints
     assertion: params.get('client_assertion'),
     assertionType: params.get('client_assertion_type'),
     clientId: params.get('client_id'),
-    workloadProof: isWptRequest(req) ? { wit: req.headers[WIT_HEADER], authorization: req.headers.authorization } : undefined,
+    workloadProof,
   }
   try {
     const response = await endpoints.exchange(params, client)
@@ -129,10 +130,15 @@ async function witRequest(req: IncomingMessage, res: ServerResponse, wit: WitEnd
   }
 }
 
-/** Whether a token request authenticates the WIMSE way (a WIT, or an `Authorization: WPT` proof). */
-function isWptRequest(req: IncomingMessage): boolean {
+/**
+ * The WIMSE headers of a token request that authenticates that way (a WIT, or an `Authorization: WPT`
+ * proof, recognised as core's verifier recognises it), else undefined.
+ */
+function workloadProofOf(req: IncomingMessage): WorkloadProof | undefined {
   const { authorization } = req.headers
-  return req.headers[WIT_HEADER] !== undefined || (typeof authorization === 'string' && /^wpt /i.test(authorization.trimStart()))
+  const wit = req.headers[WIT_HEADER]
+  if (wit === undefined && (typeof authorization !== 'string' || !isWptAuthorization(authorization.trimStart()))) return undefined
+  return { wit, authorization }
 }
 
 /** The request handler of a service. */

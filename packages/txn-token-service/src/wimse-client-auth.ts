@@ -7,6 +7,7 @@
  * from the trust configuration and, only from an attribute-authority issuer, from the WIT.
  */
 import { createIdentityVerifier, type IdentityVerifier, type TrustBundle, type VerifiedCaller } from '@meshguard/core'
+import { WIT_HEADER } from '@meshguard/core/wimse'
 import { fromVerifierError, refuse } from './errors.js'
 import type { WorkloadProof } from './service-api.js'
 import type { ServiceState } from './state/shared-state.js'
@@ -59,7 +60,7 @@ export class WimseClientAuthenticator {
   async authenticate(proof: WorkloadProof, clientId: string | undefined): Promise<VerifiedCaller> {
     let caller: VerifiedCaller
     try {
-      caller = await this.verifier.verify({ authorization: proof.authorization, 'workload-identity-token': proof.wit }, { actor: 'forbidden' })
+      caller = await this.verifier.verify({ authorization: proof.authorization, [WIT_HEADER]: proof.wit }, { actor: 'forbidden' })
     } catch (err) {
       throw fromVerifierError(err, (reason) => refuse.client(reason ?? 'wpt_invalid', 'the workload identity token or its proof is not valid', err))
     }

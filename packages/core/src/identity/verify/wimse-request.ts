@@ -47,6 +47,13 @@ const NO_OTHER_TOKENS: ReadonlyMap<string, string | undefined> = new Map()
 /** A WIMSE caller has no workload chain: each hop proves only itself. */
 const NO_DELEGATION: Delegation = deepFreeze({ workloads: [], actorChain: [] })
 
+/** The context-token headers this receiver understands → the value received, if any. */
+function otherTokensOf(headers: HeaderView, names: readonly string[], maxHeaderBytes: number): ReadonlyMap<string, string | undefined> {
+  const found = new Map<string, string | undefined>()
+  for (const name of names) found.set(name, singleHeader(headers, name, 'actor', maxHeaderBytes))
+  return found
+}
+
 /** A replay refusal reads as the WPT's (`wpt_replay`); any other failure is about the workload credential. */
 function renamed(err: unknown): never {
   if (err instanceof IdentityError && err.reason === 'token_replayed') {
@@ -114,8 +121,7 @@ export class WimseRequestVerifier {
     const txnToken = readTxnTokenHeader(headers, settings.txnTokenHeader, maxHeaderBytes)
     const knownTxnDigest = txnToken === undefined ? undefined : this.txnDigests.get(txnToken)
     const txnTokenDigest = txnToken === undefined ? undefined : (knownTxnDigest ?? sha256Base64url(txnToken))
-    const otherTokens = wimse.otherTokens.length === 0 ? NO_OTHER_TOKENS : new Map<string, string | undefined>()
-    for (const name of wimse.otherTokens) (otherTokens as Map<string, string | undefined>).set(name, singleHeader(headers, name, 'actor', maxHeaderBytes))
+    const otherTokens = wimse.otherTokens.length === 0 ? NO_OTHER_TOKENS : otherTokensOf(headers, wimse.otherTokens, maxHeaderBytes)
     const now = Math.floor(nowMs / 1000)
     // 2–5. The WIT, from the cache when a fresh check would accept it too.
     const cached = this.wits.get(witValue, now, wimse.skew)
