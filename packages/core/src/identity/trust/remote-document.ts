@@ -1,4 +1,5 @@
 import { ConfigError } from '../../errors.js'
+import { SingleFlightFetch } from './single-flight-fetch.js'
 
 export { trustedFetchUrl } from '../trusted-url.js'
 
@@ -74,31 +75,6 @@ export async function fetchJson(request: DocumentRequest, signal: AbortSignal): 
   return JSON.parse(text)
 }
 
-/** The short cause of a failed fetch, for events. */
-export function fetchFailure(err: unknown): string {
-  return err instanceof Error ? (err.name === 'TimeoutError' ? 'timeout' : err.message) : 'fetch failed'
-}
-
-/**
- * Runs one fetch and settles by `timeoutMs` at the latest: the abort signal stops a standard fetch,
- * and the deadline releases waiters even from a fetch implementation that ignores it (`onTimeout`
- * runs then; a result arriving later must be discarded by the caller).
- */
-export function withDeadline(timeoutMs: number, run: (signal: AbortSignal) => Promise<void>, onTimeout: () => void): Promise<void> {
-  const controller = new AbortController()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(new DOMException(`fetch exceeded ${timeoutMs} ms`, 'TimeoutError'))
-      onTimeout()
-      resolve()
-    }, timeoutMs)
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a stubbed timer may lack unref
-    timer.unref?.()
-  })
-  return Promise.race([run(controller.signal), deadline]).finally(() => clearTimeout(timer))
-}
-
 /**
  * A JSON document fetched over HTTP and kept under the same rules as a remote JWKS: one fetch at a
  * time, aborted at `timeoutMs`; fresh for `cacheMaxAgeMs`; then stale-while-revalidate (the last
@@ -111,16 +87,25 @@ export class RemoteDocument<T> {
   private document: T | undefined
   private fetchedAt = 0
   private attemptedAt = Number.NEGATIVE_INFINITY
-  private inflight: Promise<void> | undefined
-  /** Counts fetches, so a fetch that outlived its deadline cannot overwrite a newer result. */
-  private generation = 0
+  private readonly fetcher: SingleFlightFetch<T>
 
   constructor(
-    private readonly request: DocumentRequest,
+    request: DocumentRequest,
     private readonly rules: RefreshRules,
-    private readonly parse: (json: unknown) => T,
+    parse: (json: unknown) => T,
     private readonly hooks: RemoteDocumentHooks,
-  ) {}
+  ) {
+    this.fetcher = new SingleFlightFetch(rules.timeoutMs, async (signal) => parse(await fetchJson(request, signal)), {
+      loaded: (document, durationMs) => {
+        this.document = document
+        this.fetchedAt = hooks.clock()
+        hooks.fetched(durationMs)
+      },
+      failed: (error) => {
+        hooks.failed(error)
+      },
+    })
+  }
 
   /** The document while fresh, without fetching; undefined otherwise. */
   fresh(): T | undefined {
@@ -150,41 +135,12 @@ export class RemoteDocument<T> {
 
   /** Fetches unless a fetch is running (then shares it) or one failed within the cooldown. */
   refresh(): Promise<void> {
-    if (this.inflight !== undefined) return this.inflight
+    if (this.fetcher.running) return this.fetcher.start()
     const now = this.hooks.clock()
     // After a failure, wait out the cooldown (at most a second while there is no document at all).
     const cooldown = this.document === undefined ? Math.min(this.rules.cooldownMs, 1000) : this.rules.cooldownMs
     if (this.attemptedAt > this.fetchedAt && now - this.attemptedAt < cooldown) return Promise.resolve()
     this.attemptedAt = now
-    this.inflight = this.fetchWithDeadline().finally(() => {
-      this.inflight = undefined
-    })
-    return this.inflight
-  }
-
-  private fetchWithDeadline(): Promise<void> {
-    const generation = ++this.generation
-    return withDeadline(
-      this.rules.timeoutMs,
-      (signal) => this.fetchOnce(signal, generation),
-      () => {
-        if (generation === this.generation) this.generation++
-        this.hooks.failed('timeout')
-      },
-    )
-  }
-
-  private async fetchOnce(signal: AbortSignal, generation: number): Promise<void> {
-    const started = performance.now()
-    try {
-      const document = this.parse(await fetchJson(this.request, signal))
-      if (generation !== this.generation) return
-      this.document = document
-      this.fetchedAt = this.hooks.clock()
-      this.hooks.fetched(performance.now() - started)
-    } catch (err) {
-      if (generation !== this.generation) return
-      this.hooks.failed(fetchFailure(err))
-    }
+    return this.fetcher.start()
   }
 }

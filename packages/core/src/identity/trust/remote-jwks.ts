@@ -1,15 +1,12 @@
-import { ConfigError, IdentityError, UnavailableError } from '../../errors.js'
+import { IdentityError, UnavailableError } from '../../errors.js'
 import { toKeyMap } from './jwk.js'
-import { fetchFailure, fetchJson, trustedFetchUrl, withDeadline } from './remote-document.js'
+import { fetchJson, refreshRules, trustedFetchUrl, type RefreshRules } from './remote-document.js'
+import { SingleFlightFetch } from './single-flight-fetch.js'
 import type { KeyEntry, KeyStore, KeyStoreContext, RemoteJwksOptions } from './types.js'
 
 const MAX_JWKS_BYTES = 512 * 1024
 
-function positive(value: number | undefined, fallback: number, option: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value < 0) throw new ConfigError(option, 'must be a non-negative number of milliseconds')
-  return value
-}
+const DEFAULT_RULES: RefreshRules = Object.freeze({ timeoutMs: 5000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000, staleIfErrorMs: 3_600_000 })
 
 /**
  * A JWKS fetched over HTTP with the limits a verifier needs under attack and outage:
@@ -28,21 +25,15 @@ export class RemoteJwks implements KeyStore {
   readonly source: string
   /** The JWKS URL as configured (normalized). */
   readonly href: string
-  private readonly url: URL
-  private readonly timeoutMs: number
   private readonly cooldownMs: number
   private readonly cacheMaxAgeMs: number
   private readonly staleIfErrorMs: number
-  private readonly headers: Record<string, string>
-  private readonly fetchImpl: typeof fetch
   private keys: Map<string, KeyEntry> | undefined
   /** When the current keys were fetched (epoch ms). */
   private fetchedAt = 0
   /** When the last fetch was started, successful or not. */
   private attemptedAt = Number.NEGATIVE_INFINITY
-  private inflight: Promise<void> | undefined
-  /** Counts fetches, so a fetch that outlived its deadline cannot overwrite a newer result. */
-  private generation = 0
+  private readonly fetcher: SingleFlightFetch<Map<string, KeyEntry>>
 
   constructor(
     options: RemoteJwksOptions,
@@ -50,15 +41,26 @@ export class RemoteJwks implements KeyStore {
     private readonly context: KeyStoreContext,
   ) {
     const url = trustedFetchUrl(options.jwksUrl, option)
-    this.url = url
     this.href = url.href
     this.source = url.origin + url.pathname
-    this.timeoutMs = positive(options.timeoutMs, 5000, option.replace(/jwksUrl$/, 'timeoutMs'))
-    this.cooldownMs = positive(options.cooldownMs, 30_000, option.replace(/jwksUrl$/, 'cooldownMs'))
-    this.cacheMaxAgeMs = positive(options.cacheMaxAgeMs, 600_000, option.replace(/jwksUrl$/, 'cacheMaxAgeMs'))
-    this.staleIfErrorMs = positive(options.staleIfErrorMs, 3_600_000, option.replace(/jwksUrl$/, 'staleIfErrorMs'))
-    this.headers = { accept: 'application/jwk-set+json, application/json', ...options.headers }
-    this.fetchImpl = options.fetch ?? globalThis.fetch
+    const rules = refreshRules(options, option.replace(/\.?jwksUrl$/, ''), DEFAULT_RULES)
+    this.cooldownMs = rules.cooldownMs
+    this.cacheMaxAgeMs = rules.cacheMaxAgeMs
+    this.staleIfErrorMs = rules.staleIfErrorMs
+    const request = { url, headers: { accept: 'application/jwk-set+json, application/json', ...options.headers }, fetch: options.fetch ?? globalThis.fetch, maxBytes: MAX_JWKS_BYTES, label: 'JWKS' }
+    const ignored = (reason: string): void => {
+      context.emit({ type: 'jwk_ignored', source: this.source, reason })
+    }
+    this.fetcher = new SingleFlightFetch(rules.timeoutMs, async (signal) => toKeyMap(await fetchJson(request, signal), ignored, context.keyUses), {
+      loaded: (keys, durationMs) => {
+        this.keys = keys
+        this.fetchedAt = context.clock()
+        context.emit({ type: 'jwks_fetched', source: this.source, keys: keys.size, durationMs })
+      },
+      failed: (error) => {
+        context.emit({ type: 'jwks_fetch_failed', source: this.source, error })
+      },
+    })
   }
 
   getKey(kid: string): Promise<KeyEntry> | KeyEntry {
@@ -97,7 +99,7 @@ export class RemoteJwks implements KeyStore {
     } else if (now - this.fetchedAt >= this.cacheMaxAgeMs) {
       await this.refresh(false)
     } else if (!this.keys.has(kid)) {
-      if (this.inflight !== undefined || now - this.attemptedAt >= this.cooldownMs) await this.refresh(false)
+      if (this.fetcher.running || now - this.attemptedAt >= this.cooldownMs) await this.refresh(false)
       else this.context.emit({ type: 'jwks_refresh_suppressed', source: this.source })
     }
     return this.lookup(kid)
@@ -118,7 +120,7 @@ export class RemoteJwks implements KeyStore {
 
   /** Fetches unless a fetch is running (then waits for it) or failed within the cooldown. */
   private refresh(initial: boolean): Promise<void> {
-    if (this.inflight !== undefined) return this.inflight
+    if (this.fetcher.running) return this.fetcher.start()
     const now = this.context.clock()
     // After a failure, wait out the cooldown instead of hammering a struggling endpoint.
     if (!initial && now - this.attemptedAt < this.cooldownMs) {
@@ -129,38 +131,6 @@ export class RemoteJwks implements KeyStore {
       return Promise.resolve()
     }
     this.attemptedAt = now
-    this.inflight = this.fetchWithDeadline().finally(() => {
-      this.inflight = undefined
-    })
-    return this.inflight
-  }
-
-  /** Runs one fetch, settled by `timeoutMs` at the latest; a result after the deadline is discarded. */
-  private fetchWithDeadline(): Promise<void> {
-    const generation = ++this.generation
-    return withDeadline(
-      this.timeoutMs,
-      (signal) => this.fetchKeys(signal, generation),
-      () => {
-        if (generation === this.generation) this.generation++
-        this.context.emit({ type: 'jwks_fetch_failed', source: this.source, error: 'timeout' })
-      },
-    )
-  }
-
-  private async fetchKeys(signal: AbortSignal, generation: number): Promise<void> {
-    const started = performance.now()
-    try {
-      const json = await fetchJson({ url: this.url, headers: this.headers, fetch: this.fetchImpl, maxBytes: MAX_JWKS_BYTES, label: 'JWKS' }, signal)
-      const keys = toKeyMap(json, (reason) => this.context.emit({ type: 'jwk_ignored', source: this.source, reason }), this.context.keyUses)
-      // Past its deadline this fetch was already reported as failed; a newer one may be running.
-      if (generation !== this.generation) return
-      this.keys = keys
-      this.fetchedAt = this.context.clock()
-      this.context.emit({ type: 'jwks_fetched', source: this.source, keys: keys.size, durationMs: performance.now() - started })
-    } catch (err) {
-      if (generation !== this.generation) return
-      this.context.emit({ type: 'jwks_fetch_failed', source: this.source, error: fetchFailure(err) })
-    }
+    return this.fetcher.start()
   }
 }
