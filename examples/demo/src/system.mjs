@@ -124,7 +124,9 @@ function newKey(/** @type {string} */ name) {
 
 /**
  * Starts a Txn-Token Service for `trustDomain` on 127.0.0.1 (the issuer URL needs the port first).
- * With `registeredKeys`, it is also the WIT issuer: those workloads attest with `private_key_jwt`.
+ * With `registeredKeys`, it is also the WIT issuer: those workloads attest with `private_key_jwt`,
+ * and its token endpoint then authenticates workloads by the WITs it issued (WIT + WPT) instead of
+ * `options.trust`: it holds its own WIT key set, not one key per caller.
  * @param {{ trustDomain: string, trust: import('@meshguard/core').TrustBundleOptions, idp: { issuer: string, jwksUri: string, audience: string }, clock: () => number, auditSinks: any[], registeredKeys?: { clientId: string, keys: import('@meshguard/core').KeySourceOptions }[] }} options
  */
 async function startTts(options) {
@@ -138,11 +140,12 @@ async function startTts(options) {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const kid = `tts-${randomBytes(4).toString('hex')}`
   const audit = createAuditLog({ sinks: options.auditSinks })
+  const witJwksUri = `${issuer}${WIT_JWKS_PATH}`
   const tts = createTxnTokenService({
     issuer,
     trustDomain: options.trustDomain,
     signingKeys: [{ key: privateKey, kid }],
-    trust: options.trust,
+    trust: options.registeredKeys ? { workloadIssuers: [{ trustDomain: options.trustDomain, issuer, keys: { jwksUrl: witJwksUri } }] } : options.trust,
     subjectIssuers: [
       {
         issuer: options.idp.issuer,
@@ -180,7 +183,7 @@ async function startTts(options) {
     issuer,
     tokenEndpoint: `${issuer}/token`,
     jwksUri: tts.jwksUri,
-    witJwksUri: `${issuer}${WIT_JWKS_PATH}`,
+    witJwksUri,
     close: async () => {
       await tts.close()
       await new Promise((resolve) => {
@@ -306,9 +309,36 @@ export async function startSystem(options) {
     // minted an hour ago), or a look-alike signed with a key of their own.
     const employeeIdentity = (/** @type {import('node:crypto').KeyObject} */ key, /** @type {() => number} */ clock = Date.now) =>
       createWorkloadIdentity({ id: ids.employees, source: selfSignedTokenSource({ key, kid: keys.employees.kid }), clock })
+    /**
+     * A WIT source and WIMSE identity of workload `name`, attested with its registered key (as the
+     * service itself does, in service-kit); one per workload, closed with the system.
+     */
+    const witOf = (() => {
+      /** @type {Map<string, { source: import('@meshguard/core/wimse').WitSource, identity: import('@meshguard/core/wimse').WimseIdentity }>} */
+      const made = new Map()
+      return (/** @type {keyof typeof ids} */ name, /** @type {string} */ issuerUrl) => {
+        const known = made.get(name)
+        if (known) return known
+        const registered = selfSignedTokenSource({ key: keys[name].privateKey, kid: keys[name].kid, lifetime: 60 })
+        const source = witIssuerSource({
+          issuerUrl,
+          attestationType: 'private_key_jwt',
+          attestation: async () => (await registered.token({ id: ids[name], audience: issuerUrl, now: Date.now() })).token,
+        })
+        const wit = { source, identity: createWimseIdentity({ source, audience: 'destination' }) }
+        made.set(name, wit)
+        stops.push(async () => source.close?.())
+        return wit
+      }
+    })()
     // Genuine Txn-Tokens as the gateway obtains them (what an attacker inside could capture in flight).
-    const exchangeAs = (/** @type {keyof typeof ids} */ name, /** @type {{ tokenEndpoint: string }} */ at = /** @type {any} */ (tts)) =>
-      createTxnTokenExchange({ tokenEndpoint: at.tokenEndpoint, trustDomain: at === partnerTts ? 'partner.example' : TRUST_DOMAIN, clientId: ids[name], key: keys[name].privateKey, kid: keys[name].kid })
+    // The sample TTS authenticates its own trust domain's workloads by their WITs in the WIMSE profile;
+    // the partner's TTS by their keys.
+    const exchangeAs = (/** @type {keyof typeof ids} */ name, /** @type {{ tokenEndpoint: string, issuer: string }} */ at = /** @type {any} */ (tts)) => {
+      const partner = at === partnerTts
+      const credential = wimse && !partner ? { wit: witOf(name, at.issuer).source } : { key: keys[name].privateKey, kid: keys[name].kid }
+      return createTxnTokenExchange({ tokenEndpoint: at.tokenEndpoint, trustDomain: partner ? 'partner.example' : TRUST_DOMAIN, clientId: ids[name], ...credential })
+    }
     const txnTokenFor = async (/** @type {string} */ accessToken, /** @type {string} */ scope = 'review.read') =>
       (await exchangeAs('gateway').exchange({ subjectToken: accessToken, scope })).token
     /** What a TTS refusal looks like to the caller. */
@@ -321,24 +351,9 @@ export async function startSystem(options) {
         return { status: e.httpStatus ?? 500, body: { reason: e.reason, detail: e.message } }
       }
     }
-    /**
-     * A WIT source and WIMSE identity of employee-service, attested with its registered key (as the
-     * service itself does, in service-kit).
-     * @param {string} issuerUrl
-     */
-    const employeeWit = (issuerUrl) => {
-      const registered = selfSignedTokenSource({ key: keys.employees.privateKey, kid: keys.employees.kid, lifetime: 60 })
-      const source = witIssuerSource({
-        issuerUrl,
-        attestationType: 'private_key_jwt',
-        attestation: async () => (await registered.token({ id: ids.employees, audience: issuerUrl, now: Date.now() })).token,
-      })
-      return { source, identity: createWimseIdentity({ source, audience: 'destination' }) }
-    }
     // WIMSE: a genuine WIT of employee-service (what an attacker who holds its registered key, or
     // captured a WIT in flight, has) and proofs signed by hand, as an attacker would.
-    const employeeWimse = wimse && tts ? employeeWit(tts.issuer) : undefined
-    if (employeeWimse) stops.push(async () => employeeWimse.source.close?.())
+    const employeeWimse = wimse && tts ? witOf('employees', tts.issuer) : undefined
     /**
      * employee-service's WIT with a WPT for review-service bound to `txnToken`, signed by hand.
      * @param {string} txnToken

@@ -55,9 +55,10 @@ export async function start(config) {
   const workload = wimse?.identity ?? createWorkloadIdentity({ id, source: selfSignedTokenSource({ key: config.signingKey, kid: config.kid }) })
   const destinations = Object.fromEntries(Object.values(config.upstreams).map((u) => [new URL(u.url).origin, u.id]))
   const fetch = createMeshguardFetch({ identity: workload, destinations, onUnmapped: 'refuse' })
-  // Authenticates to the TTS with the gateway's own workload key (private_key_jwt).
+  // Authenticates to the TTS with the gateway's WIT and a proof for the token endpoint (WIMSE), or
+  // with a client assertion signed by its own workload key (private_key_jwt).
   const txnTokens = config.txnTokens
-    ? createTxnTokenExchange({ ...config.txnTokens, clientId: id, key: config.signingKey, kid: config.kid })
+    ? createTxnTokenExchange({ ...config.txnTokens, clientId: id, ...(wimse ? { wit: wimse.source } : { key: config.signingKey, kid: config.kid }) })
     : undefined
 
   /**
