@@ -216,25 +216,51 @@ export const EDGE_CASES: readonly EdgeCase[] = [
   { name: 'edge claims: a DPoP-bound token meeting them', method: 'GET', path: '/claimed/r-eng', headers: async (edge, url) => dpopWith(edge, url, { tenant: 'globex', amr: ['mfa'] }), status: 200, answer: alice },
   { name: 'edge claims: an introspected token meeting them', method: 'GET', path: '/claimed/r-eng', headers: async () => [['authorization', `Bearer ${OPAQUE.active}`]], status: 200, answer: alice },
   {
-    name: 'edge claims: a token without them',
+    // RFC 9449 §7.1: a DPoP-bound token's refusal is challenged in the scheme its client uses.
+    name: 'edge claims: a DPoP-bound token without them',
     method: 'GET',
     path: '/claimed/r-eng',
     headers: (edge, url) => dpopWith(edge, url, { tenant: 'initech', amr: ['mfa'] }),
     status: 403,
     reason: 'insufficient_claims',
+    wwwAuthenticate: asDpop(CLAIMS_CHALLENGE),
+  },
+  {
+    name: 'edge claims: a bearer token without them',
+    method: 'GET',
+    path: '/claimed/r-eng',
+    headers: async (edge) => [['authorization', `Bearer ${await accessToken(edge, { tenant: 'initech', amr: ['mfa'] }, false)}`]],
+    status: 403,
+    reason: 'insufficient_claims',
     wwwAuthenticate: CLAIMS_CHALLENGE,
   },
   {
-    name: 'edge step-up: a password login',
+    name: 'edge step-up: a password login with a DPoP-bound token',
     method: 'GET',
     path: '/step-up/r-eng',
     headers: (edge, url) => dpopWith(edge, url, { acr: 'urn:example:pwd', auth_time: Math.floor(Date.now() / 1000) }),
     status: 401,
     reason: 'insufficient_user_authentication',
     tokenKind: 'actor',
+    wwwAuthenticate: asDpop(stepUpChallenge('acr_values="urn:example:mfa"')),
+  },
+  {
+    name: 'edge step-up: a password login with a bearer token',
+    method: 'GET',
+    path: '/step-up/r-eng',
+    headers: async (edge) => [['authorization', `Bearer ${await accessToken(edge, { acr: 'urn:example:pwd', auth_time: Math.floor(Date.now() / 1000) }, false)}`]],
+    status: 401,
+    reason: 'insufficient_user_authentication',
+    tokenKind: 'actor',
     wwwAuthenticate: stepUpChallenge('acr_values="urn:example:mfa"'),
   },
 ]
+
+/** A Bearer refusal challenge in the DPoP scheme, with the algorithms the edge accepts. */
+function asDpop(bearerChallenge: string): string {
+  if (!bearerChallenge.startsWith('Bearer ')) throw new Error(`not a Bearer challenge: ${bearerChallenge}`)
+  return `DPoP ${bearerChallenge.slice('Bearer '.length)}, ${ALGS}`
+}
 
 /** A DPoP-bound token carrying `claims`, with a valid proof for `GET url`. */
 async function dpopWith(edge: EdgeFixture, url: string, claims: Record<string, unknown>): Promise<[string, string][]> {

@@ -5,7 +5,7 @@
  * the access (actor) token's claims, or the actor context a Txn-Token carries (`tctx.user.attr`).
  */
 import { ConfigError, DeniedError, IdentityError } from '../errors.js'
-import { isEdgeCaller } from '../identity/verify/edge-caller.js'
+import { isEdgeCaller, tokenSchemeOf } from '../identity/verify/edge-caller.js'
 import type { ClaimRequirement, ClaimsRequirement, ClaimValue, VerifiedCallerLike } from './types.js'
 
 /** One compiled requirement. */
@@ -25,9 +25,12 @@ const compiledClaims = new WeakMap<ClaimsRequirement, readonly CompiledClaim[]>(
 export class InsufficientClaimsError extends DeniedError {
   /** The names of the claims that did not meet the route's requirements. */
   readonly unmetClaims: readonly string[]
-  constructor(unmet: readonly string[]) {
+  /** The scheme of the request's token, which the challenge names (`DPoP` for a DPoP-bound access token). */
+  readonly scheme: 'Bearer' | 'DPoP'
+  constructor(unmet: readonly string[], scheme: 'Bearer' | 'DPoP' = 'Bearer') {
     super('the verified claims do not meet this route’s requirements', { reason: 'insufficient_claims' })
     this.unmetClaims = unmet
+    this.scheme = scheme
   }
 }
 
@@ -40,10 +43,13 @@ export class InsufficientUserAuthenticationError extends IdentityError {
   readonly acrValues: readonly string[] | undefined
   /** The largest accepted authentication age in seconds, when `auth_time` failed. */
   readonly maxAge: number | undefined
-  constructor(acrValues: readonly string[] | undefined, maxAge: number | undefined) {
+  /** The scheme of the request's token, which the challenge names (`DPoP` for a DPoP-bound access token). */
+  readonly scheme: 'Bearer' | 'DPoP'
+  constructor(acrValues: readonly string[] | undefined, maxAge: number | undefined, scheme: 'Bearer' | 'DPoP' = 'Bearer') {
     super('insufficient_user_authentication', 'the user must authenticate again to meet this route’s requirements', { tokenKind: 'actor' })
     this.acrValues = acrValues
     this.maxAge = maxAge
+    this.scheme = scheme
   }
 }
 
@@ -149,6 +155,6 @@ export function checkClaims(caller: VerifiedCallerLike, required: ClaimsRequirem
     else (unmet ??= []).push(requirement.name)
   }
   // Authenticating again cannot fix a claim such as a tenant: that refusal comes first.
-  if (unmet !== undefined) throw new InsufficientClaimsError(unmet)
-  if (acrValues !== undefined || maxAge !== undefined) throw new InsufficientUserAuthenticationError(acrValues, maxAge)
+  if (unmet !== undefined) throw new InsufficientClaimsError(unmet, tokenSchemeOf(caller))
+  if (acrValues !== undefined || maxAge !== undefined) throw new InsufficientUserAuthenticationError(acrValues, maxAge, tokenSchemeOf(caller))
 }

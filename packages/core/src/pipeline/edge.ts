@@ -79,9 +79,9 @@ export class EdgeGate {
     return this.options.txnTokens !== undefined
   }
 
-  /** The challenge headers of a 401 about the access token. */
-  challenge(error: unknown, realm: string): Readonly<Record<string, string>> {
-    return this.verifier.challenge(error, realm)
+  /** The challenge headers of a 401 about the access token, or of a refusal of a DPoP-bound token (`refusal`). */
+  challenge(error: unknown, realm: string, refusal?: readonly string[]): Readonly<Record<string, string>> {
+    return this.verifier.challenge(error, realm, refusal)
   }
 
   /**

@@ -269,7 +269,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       realm: options.service,
       customize: options.problem?.customize,
       onInternalError: this.onInternalError,
-      challenge: edge === undefined ? undefined : (error: MeshguardError, realm: string) => edge.challenge(error, realm),
+      challenge: edge === undefined ? undefined : (error: MeshguardError, realm: string, refusal?: readonly string[]) => edge.challenge(error, realm, refusal),
     })
     this.verifyCaller = verifyStepOf(options.identity, edge)
     const explainAudit = options.explain?.audit ?? true

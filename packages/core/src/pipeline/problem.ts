@@ -37,9 +37,10 @@ export interface ProblemSettings {
   readonly onInternalError: (error: unknown) => void
   /**
    * At the edge: the challenge headers of a 401 about the access token (`WWW-Authenticate` naming
-   * `Bearer` and `DPoP`, RFC 9449 §7.1, and a fresh `DPoP-Nonce`), replacing the plain Bearer one.
+   * `Bearer` and `DPoP`, RFC 9449 §7.1, and a fresh `DPoP-Nonce`), replacing the plain Bearer one;
+   * with `refusal` (the auth-params of a scope or step-up refusal of a DPoP-bound token), its DPoP challenge.
    */
-  readonly challenge?: ((error: MeshguardError, realm: string) => Readonly<Record<string, string>>) | undefined
+  readonly challenge?: ((error: MeshguardError, realm: string, refusal?: readonly string[]) => Readonly<Record<string, string>>) | undefined
 }
 
 /** `ERR_AUTHZ_IDENTITY_INVALID` → `identity-invalid`. */
@@ -66,24 +67,43 @@ function bearerChallenge(error: MeshguardError, realm: string): string {
   return `Bearer realm=${quoted(realm)}, error="invalid_token"`
 }
 
+/** What a refusal the token's holder can fix is about, and the scheme its challenge names. */
+interface Refusal {
+  /** The auth-params after `realm`: `error=…` and what would satisfy the route. */
+  readonly params: readonly string[]
+  readonly scheme: 'Bearer' | 'DPoP'
+}
+
+const schemeOf = (error: MeshguardError): 'Bearer' | 'DPoP' => ((error as { scheme?: unknown }).scheme === 'DPoP' ? 'DPoP' : 'Bearer')
+
 /**
  * RFC 6750 §3.1: a request whose token lacks what the route requires gets `insufficient_scope`,
  * naming the scope when a scope is missing (RFC 6750 has no finer code for claims).
  */
-function scopeChallenge(error: MeshguardError, realm: string): string | undefined {
-  if (error.reason === 'insufficient_claims') return `Bearer realm=${quoted(realm)}, error="insufficient_scope", error_description="required claims are missing"`
+function scopeRefusal(error: MeshguardError): Refusal | undefined {
+  if (error.reason === 'insufficient_claims') return { params: ['error="insufficient_scope"', 'error_description="required claims are missing"'], scheme: schemeOf(error) }
   const required = (error as { requiredScope?: unknown }).requiredScope
   if (error.reason !== 'insufficient_scope' || !Array.isArray(required)) return undefined
-  return `Bearer realm=${quoted(realm)}, error="insufficient_scope", scope=${quoted(required.join(' '))}`
+  return { params: ['error="insufficient_scope"', `scope=${quoted(required.join(' '))}`], scheme: schemeOf(error) }
 }
 
 /** RFC 9470 §3: step-up names the authentication context classes and/or the maximum age that would do. */
-function stepUpChallenge(error: MeshguardError, realm: string): string | undefined {
+function stepUpRefusal(error: MeshguardError): Refusal | undefined {
   if (error.reason !== 'insufficient_user_authentication') return undefined
   const { acrValues, maxAge } = error as { acrValues?: readonly string[] | undefined; maxAge?: number | undefined }
-  const acr = acrValues === undefined ? '' : `, acr_values=${quoted(acrValues.join(' '))}`
-  const age = maxAge === undefined ? '' : `, max_age="${maxAge}"`
-  return `Bearer realm=${quoted(realm)}, error="insufficient_user_authentication", error_description="a stronger or more recent authentication is required"${acr}${age}`
+  const params = ['error="insufficient_user_authentication"', 'error_description="a stronger or more recent authentication is required"']
+  if (acrValues !== undefined) params.push(`acr_values=${quoted(acrValues.join(' '))}`)
+  if (maxAge !== undefined) params.push(`max_age="${maxAge}"`)
+  return { params, scheme: schemeOf(error) }
+}
+
+/**
+ * The challenge of a refusal: at a DPoP edge, a DPoP-bound token's refusal is challenged in the DPoP
+ * scheme by the edge (RFC 9449 §7.1, with its `algs`); otherwise in Bearer.
+ */
+function refusalChallenge(refusal: Refusal, error: MeshguardError, settings: ProblemSettings): Readonly<Record<string, string>> {
+  if (refusal.scheme === 'DPoP' && settings.challenge !== undefined) return settings.challenge(error, settings.realm, refusal.params)
+  return { 'www-authenticate': `Bearer realm=${quoted(settings.realm)}, ${refusal.params.join(', ')}` }
 }
 
 /** The default problem body for an error. */
@@ -124,12 +144,12 @@ export function failureFor(error: MeshguardError, decisionId: string, settings: 
     'cache-control': 'no-store',
   }
   if (problem.status === 401) {
-    const stepUp = stepUpChallenge(error, settings.realm)
-    if (stepUp !== undefined) headers['www-authenticate'] = stepUp
+    const stepUp = stepUpRefusal(error)
+    if (stepUp !== undefined) Object.assign(headers, refusalChallenge(stepUp, error, settings))
     else if (settings.challenge !== undefined) Object.assign(headers, settings.challenge(error, settings.realm))
     else headers['www-authenticate'] = wwwAuthenticate(error, settings.realm)
   }
-  const challenge = problem.status === 403 ? scopeChallenge(error, settings.realm) : undefined
-  if (challenge !== undefined) headers['www-authenticate'] = challenge
+  const scope = problem.status === 403 ? scopeRefusal(error) : undefined
+  if (scope !== undefined) Object.assign(headers, refusalChallenge(scope, error, settings))
   return Object.freeze({ ok: false, status: problem.status, headers: Object.freeze(headers), problem, error })
 }

@@ -5,6 +5,7 @@
  * the RFC 6750 §3.1 `WWW-Authenticate` error naming the scope.
  */
 import { ConfigError, DeniedError } from '../errors.js'
+import { tokenSchemeOf } from '../identity/verify/edge-caller.js'
 import type { VerifiedCallerLike } from './types.js'
 
 /** A scope token of RFC 6749 §3.3: printable ASCII without space, `"` or `\`. */
@@ -14,9 +15,12 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
 export class InsufficientScopeError extends DeniedError {
   /** The scopes the route requires, for the `WWW-Authenticate` challenge. */
   readonly requiredScope: readonly string[]
-  constructor(required: readonly string[]) {
+  /** The scheme of the request's token, which the challenge names (`DPoP` for a DPoP-bound access token). */
+  readonly scheme: 'Bearer' | 'DPoP'
+  constructor(required: readonly string[], scheme: 'Bearer' | 'DPoP' = 'Bearer') {
     super('the transaction does not hold the scope this route requires', { reason: 'insufficient_scope' })
     this.requiredScope = required
+    this.scheme = scheme
   }
 }
 
@@ -57,5 +61,5 @@ export function scopesOf(caller: VerifiedCallerLike): readonly string[] {
 export function checkScope(caller: VerifiedCallerLike, required: readonly string[] | undefined): void {
   if (required === undefined) return
   const held = scopesOf(caller)
-  if (!required.every((s) => held.includes(s))) throw new InsufficientScopeError(required)
+  if (!required.every((s) => held.includes(s))) throw new InsufficientScopeError(required, tokenSchemeOf(caller))
 }

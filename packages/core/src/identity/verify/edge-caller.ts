@@ -77,6 +77,14 @@ export function edgeCallerOf(user: EdgeVerifiedUser, transactionId: string): Edg
   return new EdgeCallerRecord(parts, user.token, undefined)
 }
 
+/**
+ * The scheme a caller's access token came with: `DPoP` for a DPoP-bound token at the edge, so a
+ * refusal its holder can fix (scope, step-up) challenges in the scheme the client uses.
+ */
+export function tokenSchemeOf(caller: unknown): 'Bearer' | 'DPoP' {
+  return caller instanceof EdgeCallerRecord && caller.boundKey !== undefined ? 'DPoP' : 'Bearer'
+}
+
 /** Whether a caller is an edge caller. */
 export function isEdgeCaller(caller: unknown): caller is EdgeCaller {
   return caller instanceof EdgeCallerRecord

@@ -83,8 +83,11 @@ export interface EdgeVerifier {
    * server nonces, a fresh `DPoP-Nonce`.
    *
    * @param realm - the `realm` auth-param of each challenge (e.g. the service name) @defaultValue none
+   * @param refusal - for a refusal of a DPoP-bound token that its holder can fix (403
+   *   `insufficient_scope`, a 401 step-up): its auth-params (`error="insufficient_scope"`, `scope=…`),
+   *   which then make the challenge, in the DPoP scheme with `algs`
    */
-  challenge(err: unknown, realm?: string): Record<string, string>
+  challenge(err: unknown, realm?: string, refusal?: readonly string[]): Record<string, string>
   /** A fresh server nonce to send as `DPoP-Nonce` (only with `dpop.nonce`). */
   nonce(): string | undefined
   readonly trust: TrustBundle
@@ -178,7 +181,7 @@ export function createEdgeVerifier(options: EdgeVerifierOptions): EdgeVerifier {
     return dpop.nonceSecret === undefined ? undefined : issueNonce(dpop.nonceSecret, clock())
   }
 
-  function challenge(err: unknown, realm?: string): Record<string, string> {
+  function challenge(err: unknown, realm?: string, refusal?: readonly string[]): Record<string, string> {
     const reason = err instanceof MeshguardError ? err.reason : undefined
     const algs = `algs="${[...dpop.algorithms].join(' ')}"`
     const fresh = nonce()
@@ -187,7 +190,8 @@ export function createEdgeVerifier(options: EdgeVerifierOptions): EdgeVerifier {
       const all = [...(realm === undefined ? [] : [`realm=${quoted(realm)}`]), ...params]
       return all.length === 0 ? name : `${name} ${all.join(', ')}`
     }
-    if (reason === 'dpop_nonce_required') headers['www-authenticate'] = scheme('DPoP', 'error="use_dpop_nonce"', algs)
+    if (refusal !== undefined) headers['www-authenticate'] = scheme('DPoP', ...refusal, algs)
+    else if (reason === 'dpop_nonce_required') headers['www-authenticate'] = scheme('DPoP', 'error="use_dpop_nonce"', algs)
     else if (reason === 'dpop_proof_invalid' || reason === 'dpop_proof_replayed' || reason === 'dpop_key_mismatch') {
       headers['www-authenticate'] = scheme('DPoP', 'error="invalid_dpop_proof"', algs)
     } else {
