@@ -106,8 +106,7 @@ export function authorizeList(guard: Guard, route: ListRouteAuthorization): Requ
 export function authenticate(guard: Guard, options: ExpressAuthenticateOptions = {}): RequestHandler {
   const publicPaths = typeof options.public === 'function' ? undefined : new Set(options.public ?? [])
   const isPublic = typeof options.public === 'function' ? options.public : (req: Request) => publicPaths?.has(req.path) === true
-  const authOptions = { actor: options.actor, scope: options.scope }
-  checkAuthenticateOptions(authOptions, 'authenticate()')
+  const authOptions = checkAuthenticateOptions({ actor: options.actor, scope: options.scope, claims: options.claims }, 'authenticate()')
   const settle = settlerFor(guard)
   return marked(function meshguardAuthenticate(req, res, next) {
     if (isPublic(req)) {

@@ -34,7 +34,8 @@ function isList(route: RouteSettings): route is FastifyListRoute {
   return (route as Partial<FastifyListRoute>).list !== undefined
 }
 
-function checkOptions(options: MeshguardFastifyOptions): void {
+/** Checks the plugin's options; returns the compiled options of routes without settings. */
+function checkOptions(options: MeshguardFastifyOptions): AuthenticateOptions {
   const guard: Partial<Guard> | undefined = (options as typeof options | undefined)?.guard
   if (typeof guard?.authorizeNow !== 'function' || typeof guard.authenticateNow !== 'function') {
     throw new ConfigError('guard', 'must be a guard from createGuard()')
@@ -42,19 +43,20 @@ function checkOptions(options: MeshguardFastifyOptions): void {
   if (options.hook !== undefined && !HOOKS.includes(options.hook)) {
     throw new ConfigError('hook', `must be one of ${HOOKS.join(', ')}`)
   }
-  if (options.unconfigured !== 'public' && options.unconfigured !== 'refuse') checkAuthenticateOptions(options.unconfigured, 'unconfigured')
+  const unconfigured = options.unconfigured
+  return unconfigured === 'public' || unconfigured === 'refuse' ? checkAuthenticateOptions(undefined) : checkAuthenticateOptions(unconfigured, 'unconfigured')
 }
 
 const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify, options, done) => {
+  let authenticateOptions: AuthenticateOptions
   try {
-    checkOptions(options)
+    authenticateOptions = checkOptions(options)
   } catch (err) {
     done(err as Error)
     return
   }
   const { guard } = options
   const unconfigured = options.unconfigured ?? {}
-  const authenticateOptions: AuthenticateOptions = typeof unconfigured === 'string' ? {} : unconfigured
   // Routes without settings: authenticated (default), public, or refused (403 route_unguarded).
   const unconfiguredRoute = unconfigured === 'refuse' ? UNGUARDED_ROUTE : undefined
 

@@ -1,5 +1,5 @@
 /** The Nest guard and the interceptor that runs handlers as the verified caller. */
-import { type Guard, type ListRouteAuthorization } from '@meshguard/core'
+import { type AuthenticateOptions, type Guard, type ListRouteAuthorization } from '@meshguard/core'
 import {
   attachRequestGrant,
   checkAuthenticateOptions,
@@ -32,12 +32,15 @@ import type { MeshguardModuleOptions, NestHttpRequest, NestRouteAuthorization } 
 export class MeshguardGuard implements CanActivate {
   private readonly reflector: Reflector
   private readonly options: MeshguardModuleOptions
+  /** The compiled options of routes without settings (unless they are public or refused). */
+  private readonly authenticateOptions: AuthenticateOptions
 
   constructor(@Inject(Reflector) reflector: Reflector, @Inject(MESHGUARD_OPTIONS) options: MeshguardModuleOptions) {
     this.reflector = reflector
     this.options = options
     // Checked once, when Nest builds the guard: a bad setting stops start-up.
-    if (options.unconfigured !== 'public' && options.unconfigured !== 'refuse') checkAuthenticateOptions(options.unconfigured, 'MeshguardModule.unconfigured')
+    const unconfigured = options.unconfigured
+    this.authenticateOptions = unconfigured === 'public' || unconfigured === 'refuse' ? checkAuthenticateOptions(undefined) : checkAuthenticateOptions(unconfigured, 'MeshguardModule.unconfigured')
   }
 
   /**
@@ -56,7 +59,7 @@ export class MeshguardGuard implements CanActivate {
     if (context.getType() !== 'http') return false
     const targets = [context.getHandler(), context.getClass()]
     if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, targets) === true) return true
-    const { guard, unconfigured = {} } = this.options
+    const { guard, unconfigured } = this.options
     const list = this.listRouteOf(context)
     if (list !== undefined) {
       const http = context.switchToHttp()
@@ -65,13 +68,12 @@ export class MeshguardGuard implements CanActivate {
     }
     const route = this.reflector.getAllAndOverride<NestRouteAuthorization | undefined>(AUTHORIZE_METADATA, targets)
     if (route === undefined && unconfigured === 'public') return true
-    const authenticateOptions = typeof unconfigured === 'string' ? {} : unconfigured
     const http = context.switchToHttp()
     const request = http.getRequest<NestHttpRequest>()
     // Without settings: authenticated, or (`'refuse'`) 403 route_unguarded once the caller is verified.
     const effective = route ?? (unconfigured === 'refuse' ? UNGUARDED_ROUTE : undefined)
     // The synchronous forms answer a warm request without a promise.
-    const outcome = decideRequest(guard, viewOf, request, undefined, effective, authenticateOptions)
+    const outcome = decideRequest(guard, viewOf, request, undefined, effective, this.authenticateOptions)
     return whenDecided(guard, outcome, admit, request, http.getResponse<unknown>(), undefined)
   }
 }

@@ -1,5 +1,6 @@
 import 'reflect-metadata'
 import { ConfigError, type Principal, type VerifiedCaller } from '@meshguard/core'
+import type { ClaimsRequirement } from '@meshguard/core/edge'
 import { type GuardDecision } from '@meshguard/core/adapter'
 import { Controller, Get, Module, Req, UseGuards, type INestApplication } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
@@ -148,7 +149,7 @@ describe('@meshguard/nestjs global guard', () => {
 describe('@meshguard/nestjs types', () => {
   it('types the decorators and options', () => {
     expectTypeOf(Authorize).returns.toEqualTypeOf<MethodDecorator & ClassDecorator>()
-    expectTypeOf<MeshguardModuleOptions['unconfigured']>().toEqualTypeOf<{ actor?: 'required' | 'forbidden' | 'optional' | undefined; scope?: string | readonly string[] | undefined } | 'public' | 'refuse' | undefined>()
+    expectTypeOf<MeshguardModuleOptions['unconfigured']>().toEqualTypeOf<{ actor?: 'required' | 'forbidden' | 'optional' | undefined; scope?: string | readonly string[] | undefined; claims?: ClaimsRequirement | undefined } | 'public' | 'refuse' | undefined>()
     // An unknown actor requirement is refused by the compiler and, where types are not checked, when declared.
     // @ts-expect-error an unknown actor requirement is rejected
     expect(() => Authorize('review', 'read', { actor: 'maybe' })).toThrow(ConfigError)

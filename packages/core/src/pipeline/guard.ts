@@ -389,9 +389,20 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     }
     const edge = this.edge
     const verified = (caller: Caller): MaybePromise<GuardOutcome<Caller>> => {
-      if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
-        return edge.exchange(caller, view as RequestView, scope).then((exchanged) => verified(exchanged as unknown as Caller), refused)
+      facts.caller = caller
+      facts.principal = caller.principal
+      try {
+        // Claims first, as on a route: a user who must step up is not worth a Txn-Token Service round trip.
+        checkClaims(caller, opts.claims, facts.startedAt)
+      } catch (err) {
+        return refused(err)
       }
+      if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
+        return edge.exchange(caller, view as RequestView, scope).then((exchanged) => authenticated(exchanged as unknown as Caller), refused)
+      }
+      return authenticated(caller)
+    }
+    const authenticated = (caller: Caller): GuardOutcome<Caller> => {
       facts.caller = caller
       facts.principal = caller.principal
       try {

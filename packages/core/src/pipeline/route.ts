@@ -84,14 +84,20 @@ export function compileListRoute(route: ListRouteAuthorization, at = 'list route
   return frozen
 }
 
+const NO_AUTHENTICATE_OPTIONS: AuthenticateOptions = Object.freeze({})
+
 /**
- * Checks the options of an authentication-only route (or of unconfigured routes).
+ * Checks the options of an authentication-only route (or of unconfigured routes), once, where they
+ * are registered.
  *
+ * @returns the options to pass on every request: frozen, with `scope` and `claims` compiled
  * @throws ConfigError naming the bad setting
  */
-export function checkAuthenticateOptions(options: AuthenticateOptions | undefined, at = 'authenticate'): void {
-  if (options === undefined) return
-  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError(at, 'must be { actor?, scope? }')
+export function checkAuthenticateOptions(options: AuthenticateOptions | undefined, at = 'authenticate'): AuthenticateOptions {
+  if (options === undefined) return NO_AUTHENTICATE_OPTIONS
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError(at, 'must be { actor?, scope?, claims? }')
   checkActor(options.actor, `${at}.actor`)
-  compileScope(options.scope, `${at}.scope`)
+  const scope = compileScope(options.scope, `${at}.scope`)
+  const claims = compileClaims(options.claims, `${at}.claims`)
+  return Object.freeze({ actor: options.actor, scope, claims })
 }

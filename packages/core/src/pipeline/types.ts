@@ -180,6 +180,11 @@ export interface AuthenticateOptions {
   actor?: ActorRequirement | undefined
   /** Scopes the request must hold (at the edge: the purpose to get a Txn-Token for). @defaultValue none */
   scope?: string | readonly string[] | undefined
+  /**
+   * Requirements on the verified actor's claims, as a route's `claims` (unmet: 403
+   * `insufficient_claims`, or the RFC 9470 step-up 401 for `acr` / `auth_time`). @defaultValue none
+   */
+  claims?: ClaimsRequirement | undefined
 }
 
 /**
