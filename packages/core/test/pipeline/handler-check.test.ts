@@ -25,7 +25,7 @@ const identity: IdentityVerifierLike<VerifiedCallerLike> = { verify: async () =>
 const view = { method: 'GET', route: '/x', headers: {}, params: {}, request: {} }
 const review = (id: string, department: string) => ({ kind: 'review', id, attr: { department } })
 
-async function grantOf(options: Partial<GuardOptions<VerifiedCallerLike>> = {}): Promise<{ grant: GuardSuccess<VerifiedCallerLike>; records: AuditRecord[] }> {
+async function grantOf(options: Partial<GuardOptions<VerifiedCallerLike>> = {}): Promise<{ grant: GuardSuccess<VerifiedCallerLike>; records: AuditRecord[] & { flush(): Promise<void> } }> {
   const records: AuditRecord[] = []
   const audit = createAuditLog({ sinks: [functionSink((r) => void records.push(r))], flushIntervalMs: 0 })
   const guard = createGuard({ engine: EmbeddedEngine.fromSources(sources), identity, service: 'review-service', audit, ...options })
@@ -64,7 +64,7 @@ describe('handler checks (grant.check)', () => {
     }
     const second = await grantOf({ engine: silent })
     await expect(second.grant.check(review('r1', 'engineering'), 'read')).rejects.toBeInstanceOf(InternalError)
-    await (records as unknown as { flush(): Promise<void> }).flush()
+    await records.flush()
     expect(records.map((r) => [r.outcome, r.metadata?.['check']])).toEqual([['error', 'handler']])
   })
 
