@@ -12,8 +12,7 @@ import type { IdentityVerifierLike, RequestView, VerifiedCallerLike } from '../.
 // engine with checkResourcesSync) gets its outcome without a promise; anything asynchronous on the
 // way turns the answer into a promise of the same outcome; nothing ever throws.
 
-// Principal's roles are a mutable array in its type, so the array is frozen in place rather than
-// replaced by Object.freeze's readonly result.
+// Principal types roles as a mutable array and Object.freeze returns a readonly one: the array is frozen in place.
 const roles = ['service']
 Object.freeze(roles)
 const caller: VerifiedCallerLike = Object.freeze({ principal: Object.freeze({ id: 'svc', roles, attr: Object.freeze({}) }) })
