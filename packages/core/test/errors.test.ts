@@ -14,7 +14,7 @@ describe('error family', () => {
     expect(err.name).toBe('IdentityError')
   })
   it('recognises an error built by another copy of the module through its brand', () => {
-    const foreign = Object.create({ [Symbol.for('@meshguard/error')]: true, [Symbol.for('@meshguard/error.ERR_AUTHZ_DENIED')]: true })
+    const foreign: unknown = Object.create({ [Symbol.for('@meshguard/error')]: true, [Symbol.for('@meshguard/error.ERR_AUTHZ_DENIED')]: true })
     expect(foreign instanceof DeniedError).toBe(true)
     expect(foreign instanceof IdentityError).toBe(false)
   })

@@ -17,7 +17,7 @@ describe('newRequestId', () => {
 
   it('draws every free hex digit from the whole range, the variant digit from 8–b only', () => {
     const seen = Array.from({ length: 36 }, () => new Set<string>())
-    for (const id of ids) [...id].forEach((char, at) => seen[at]?.add(char))
+    for (const id of ids) id.split('').forEach((char, at) => seen[at]?.add(char))
     seen.forEach((chars, at) => {
       if ([8, 13, 18, 23].includes(at)) expect([...chars], `position ${at}`).toEqual(['-'])
       else if (at === 14) expect([...chars], 'version').toEqual(['4'])

@@ -213,7 +213,7 @@ describe('createAuditLog', () => {
 
   it('drops after close() and closes sinks once', async () => {
     let closes = 0
-    const sink: AuditSink = { name: 's', write: () => undefined, close: () => void closes++ }
+    const sink: AuditSink = { name: 's', write: () => undefined, close: () => { closes++ } }
     const log = createAuditLog({ sinks: [sink] })
     log.record(decisionRecord())
     await log.close()

@@ -104,9 +104,12 @@ export function canonical(value: unknown): unknown {
     const name = (value as { name?: unknown }).name
     const ctor = value.constructor.name
     if (ctor === 'Type' && typeof name === 'string') return { type: name }
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a class instance other than the kinds above: its class's own toString, if it has one, is its value
     return { [ctor]: String(value) }
   }
-  return { other: String(value) }
+  // Left: undefined, a symbol or a function (every other typeof is handled above).
+  if (value === undefined || typeof value === 'symbol' || typeof value === 'function') return { other: String(value) }
+  throw new TypeError(`canonical: unexpected ${typeof value}`)
 }
 
 function bindingsOf(test: TextMessage): Record<string, unknown> {

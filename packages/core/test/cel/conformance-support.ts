@@ -67,7 +67,8 @@ export function readStoreExpressions(dir = join(CONFORMANCE_ROOT, 'cerbos/store'
       return
     }
     if (typeof value !== 'object' || value === null) return
-    for (const [k, v] of Object.entries(value)) {
+    const entries: Array<[string, unknown]> = Object.entries(value)
+    for (const [k, v] of entries) {
       // Constants are values, not expressions.
       if (k === 'constants' || k === 'exportConstants') continue
       if ((k === 'local' || k === 'definitions') && typeof v === 'object' && v !== null && !Array.isArray(v)) {

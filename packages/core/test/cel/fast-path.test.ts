@@ -62,7 +62,7 @@ const operand = fc.oneof(path, literal)
 const comparison = fc
   .tuple(operand, fc.constantFrom('==', '!=', '<', '<=', '>', '>=', 'in'), operand)
   .map(([l, op, r]) => `${l} ${op} ${r}`)
-const expression: fc.Arbitrary<string> = fc.letrec((tie) => ({
+const expression: fc.Arbitrary<string> = fc.letrec<{ expr: string }>((tie) => ({
   expr: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     comparison,

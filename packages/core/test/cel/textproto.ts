@@ -34,11 +34,11 @@ function readString(source: string, start: number): { bytes: number[]; end: numb
     if (next in simple) bytes.push(simple[next]!)
     else if (/[0-7]/.test(next)) {
       let digits = next
-      while (digits.length < 3 && /[0-7]/.test(source[i] ?? '')) digits += source[i++]
+      while (digits.length < 3 && /[0-7]/.test(source[i] ?? '')) digits += source.charAt(i++)
       bytes.push(parseInt(digits, 8) & 0xff)
     } else if (next === 'x' || next === 'X') {
       let digits = ''
-      while (digits.length < 2 && /[0-9a-fA-F]/.test(source[i] ?? '')) digits += source[i++]
+      while (digits.length < 2 && /[0-9a-fA-F]/.test(source[i] ?? '')) digits += source.charAt(i++)
       bytes.push(parseInt(digits, 16))
     } else if (next === 'u' || next === 'U') {
       const length = next === 'u' ? 4 : 8

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MintError } from '../../src/errors.js'
 import { clientCredentialsSource, createIdentityVerifier, createWorkloadIdentity } from '../../src/identity/index.js'
 import { serviceId } from '../../../../test/support/identity.js'
+import { rejectionOf } from '../../../../test/support/failures.js'
 
 const AGENT_ID = serviceId('ai-reporting-agent')
 const CALLEE = serviceId('review-service')
@@ -76,8 +77,8 @@ describe('clientCredentialsSource against oidc-provider on loopback', () => {
     })
     const before = tokenRequests
     const headers = await identity.headersFor({ audience: CALLEE })
-    const header = JSON.parse(Buffer.from((headers['authorization'] ?? '').split(' ')[1]?.split('.')[0] ?? '', 'base64url').toString())
-    expect(header.typ).toBe('at+jwt')
+    const header: unknown = JSON.parse(Buffer.from((headers['authorization'] ?? '').split(' ')[1]?.split('.')[0] ?? '', 'base64url').toString())
+    expect(header).toHaveProperty('typ', 'at+jwt')
     const caller = await verifier.verify(headers)
     expect(caller.workload.id).toBe(AGENT_ID)
     expect(caller.workload.issuer).toBe(issuer)
@@ -101,8 +102,8 @@ describe('clientCredentialsSource against oidc-provider on loopback', () => {
       audience: other,
       trust: { workloads: [{ issuer, identities: [AGENT_ID], keys: { jwksUrl: `${issuer}/jwks` }, typ: ['at+jwt'] }] },
     })
-    const err = await verifier.verify(await identity.headersFor({ audience: CALLEE })).catch((e: unknown) => e)
-    expect((err as MintError).reason).toBe('aud_mismatch')
+    const err = await rejectionOf(verifier.verify(await identity.headersFor({ audience: CALLEE })))
+    expect(err.reason).toBe('aud_mismatch')
   })
 
   it('turns a refused client into a MintError without echoing the secret', async () => {
@@ -110,11 +111,11 @@ describe('clientCredentialsSource against oidc-provider on loopback', () => {
       id: AGENT_ID,
       source: clientCredentialsSource({ tokenEndpoint: `${issuer}/token`, clientId: AGENT_ID, clientSecret: 'wrong-secret' }),
     })
-    const err = await identity.headersFor({ audience: CALLEE }).catch((e: unknown) => e)
+    const err = await rejectionOf(identity.headersFor({ audience: CALLEE }))
     expect(err).toBeInstanceOf(MintError)
-    expect((err as MintError).reason).toBe('token_endpoint_rejected')
-    expect((err as MintError).message).toContain('invalid_client')
-    expect((err as MintError).message).not.toContain('wrong-secret')
+    expect(err.reason).toBe('token_endpoint_rejected')
+    expect(err.message).toContain('invalid_client')
+    expect(err.message).not.toContain('wrong-secret')
   })
 
   it('reports an unreachable token endpoint as a MintError', async () => {
@@ -122,7 +123,7 @@ describe('clientCredentialsSource against oidc-provider on loopback', () => {
       id: AGENT_ID,
       source: clientCredentialsSource({ tokenEndpoint: 'http://127.0.0.1:1/token', clientId: AGENT_ID, clientSecret: SECRET, timeoutMs: 500 }),
     })
-    const err = await identity.headersFor({ audience: CALLEE }).catch((e: unknown) => e)
-    expect((err as MintError).reason).toBe('token_endpoint_unavailable')
+    const err = await rejectionOf(identity.headersFor({ audience: CALLEE }))
+    expect(err.reason).toBe('token_endpoint_unavailable')
   })
 })

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { MeshguardError } from '../../src/errors.js'
+import type { Principal } from '../../src/types.js'
 import { createIdentityVerifier, type IdentityVerifier, type IdentityVerifierOptions } from '../../src/identity/index.js'
 import { createWimseIdentity, staticWitSource } from '../../src/wimse.js'
 import { witFileSource } from '../../src/node.js'
@@ -32,6 +33,12 @@ function verifierWith(options: Partial<IdentityVerifierOptions> = {}, trust: Rec
     signatureCheck: 'inline',
     ...options,
   })
+}
+
+/** A verified principal's attributes, which it always has (fails the test if it has none). */
+function attrOf(principal: Principal): Record<string, unknown> {
+  if (principal.attr === undefined) throw new Error('principal without attributes')
+  return principal.attr
 }
 
 async function refusal(verifier: IdentityVerifier, headers: Record<string, string | string[]>, target = PATH): Promise<MeshguardError> {
@@ -180,10 +187,10 @@ describe('WIMSE receiving', () => {
     const cred = await fx.credential('orders', { asserted })
     const fromPlain = await plain.verify(wimseHeaders(cred, await rawWpt(cred, { aud: AUD })), { target: PATH })
     expect(fromPlain.principal.roles).toEqual(['orders'])
-    expect(fromPlain.principal.attr['wit']).toBeUndefined()
+    expect(attrOf(fromPlain.principal)['wit']).toBeUndefined()
     const fromAuthority = await authority.verify(wimseHeaders(cred, await rawWpt(cred, { aud: AUD })), { target: PATH })
     expect(fromAuthority.principal.roles).toEqual(['orders', 'mesh', 'billing-admin'])
-    expect(fromAuthority.principal.attr['wit']).toEqual({ tier: 'gold' })
+    expect(attrOf(fromAuthority.principal)['wit']).toEqual({ tier: 'gold' })
     // A WPT cannot add roles: its claims never reach the principal.
     const loud = await fx.credential('orders')
     const withRoles = await authority.verify(wimseHeaders(loud, await rawWpt(loud, { aud: AUD, claims: { roles: ['root'], [`https://meshguard.dev/wit`]: { roles: ['root'] } } })), { target: PATH })

@@ -16,11 +16,8 @@ import {
   type CheckResourcesResponse,
   type DecisionEngine,
   type GuardOptions,
-  type HeaderView,
-  type IdentityVerifierLike,
-  type RequestView,
-  type VerifiedCallerLike,
 } from '../../src/index.js'
+import type { HeaderView, IdentityVerifierLike, RequestView, VerifiedCallerLike } from '../../src/adapter.js'
 
 // Pipeline unit tests use small in-file doubles for identity and engine: they exercise how the pipeline
 // maps each kind of failure, which the real modules cannot be made to produce on demand.
@@ -75,7 +72,7 @@ function engineDouble(overrides: Partial<DecisionEngine> = {}): DecisionEngine &
       const allowed = check?.resource.attr?.['department'] === act?.user?.attr?.department
       return {
         requestId: request.requestId ?? '',
-        results: (request.resources ?? []).map(({ resource, actions }) => ({
+        results: request.resources.map(({ resource, actions }) => ({
           resource: { id: resource.id, kind: resource.kind, policyVersion: 'default', scope: '' },
           actions: Object.fromEntries(actions.map((a) => [a, allowed && a === 'read' ? 'EFFECT_ALLOW' : 'EFFECT_DENY'])),
           validationErrors: [],
@@ -322,7 +319,7 @@ describe('createGuard: audit, telemetry and problem customisation', () => {
     expect(ends[0]).toEqual([{ decision: 'allowed' }, { decision: 'unauthenticated' }])
     for (const full of [ends[1], ends[2]]) {
       expect(full).toEqual([
-        expect.objectContaining({ decision: 'allowed', resourceKind: 'review', action: 'read', workloadId: expect.any(String) }),
+        expect.objectContaining<Record<string, unknown>>({ decision: 'allowed', resourceKind: 'review', action: 'read', workloadId: expect.any(String) }),
         expect.objectContaining({ decision: 'unauthenticated', reason: 'token_missing' }),
       ])
     }

@@ -12,10 +12,8 @@ import {
   type CheckResourcesRequest,
   type DecisionEngine,
   type GuardOptions,
-  type GuardSuccess,
-  type IdentityVerifierLike,
-  type VerifiedCallerLike,
 } from '../../src/index.js'
+import type { GuardSuccess, IdentityVerifierLike, VerifiedCallerLike } from '../../src/adapter.js'
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/adapters/fixtures/outputs/', import.meta.url))
 const sources = ['resources/review.yaml', 'derived_roles/hr_roles.yaml'].map((file) => ({ file, text: readFileSync(`${FIXTURE}${file}`, 'utf8') }))
@@ -27,7 +25,7 @@ const identity: IdentityVerifierLike<VerifiedCallerLike> = { verify: async () =>
 const view = { method: 'GET', route: '/x', headers: {}, params: {}, request: {} }
 const review = (id: string, department: string) => ({ kind: 'review', id, attr: { department } })
 
-async function grantOf(options: Partial<GuardOptions<VerifiedCallerLike>> = {}): Promise<{ grant: GuardSuccess<VerifiedCallerLike>; records: AuditRecord[] }> {
+async function grantOf(options: Partial<GuardOptions<VerifiedCallerLike>> = {}): Promise<{ grant: GuardSuccess<VerifiedCallerLike>; records: AuditRecord[] & { flush(): Promise<void> } }> {
   const records: AuditRecord[] = []
   const audit = createAuditLog({ sinks: [functionSink((r) => void records.push(r))], flushIntervalMs: 0 })
   const guard = createGuard({ engine: EmbeddedEngine.fromSources(sources), identity, service: 'review-service', audit, ...options })
@@ -66,7 +64,7 @@ describe('handler checks (grant.check)', () => {
     }
     const second = await grantOf({ engine: silent })
     await expect(second.grant.check(review('r1', 'engineering'), 'read')).rejects.toBeInstanceOf(InternalError)
-    await (records as unknown as { flush(): Promise<void> }).flush()
+    await records.flush()
     expect(records.map((r) => [r.outcome, r.metadata?.['check']])).toEqual([['error', 'handler']])
   })
 
@@ -87,7 +85,7 @@ describe('explained denials', () => {
     const route = { resource: () => review('r1', 'people'), action: 'read' }
     const quiet = createGuard({ engine, identity, service: 's' })
     const refused = await quiet.authorize(view, route)
-    expect(refused.ok === false && refused.problem).not.toHaveProperty('explanation')
+    expect(!refused.ok && refused.problem).not.toHaveProperty('explanation')
     const talkative = createGuard({ engine, identity, service: 's', explain: { problem: true } })
     const explained = await talkative.authorize(view, route)
     if (explained.ok) throw new Error('allowed')
@@ -133,7 +131,7 @@ describe('explained denials', () => {
     const errors: unknown[] = []
     const guard = createGuard({ engine: failing, identity, service: 's', explain: { problem: true }, onInternalError: (e) => errors.push(e) })
     const refused = await guard.authorize(view, { resource: () => review('r1', 'people'), action: 'read' })
-    expect(refused.ok === false && [refused.status, refused.problem.reason, refused.problem['explanation']]).toEqual([403, 'denied', undefined])
+    expect(!refused.ok && [refused.status, refused.problem.reason, refused.problem['explanation']]).toEqual([403, 'denied', undefined])
     expect(errors).toHaveLength(1)
     const allowed = await guard.authorize(view, { resource: () => review('r1', 'engineering'), action: 'read' })
     expect(allowed.ok).toBe(true)

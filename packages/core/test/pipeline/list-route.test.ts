@@ -16,11 +16,9 @@ import {
   PlanUnsupportedError,
   type AuditRecord,
   type DecisionEngine,
-  type IdentityVerifierLike,
   type PlanResourcesResponse,
-  type RequestView,
-  type VerifiedCallerLike,
 } from '../../src/index.js'
+import type { IdentityVerifierLike, RequestView, VerifiedCallerLike } from '../../src/adapter.js'
 
 const POLICY = `
 apiVersion: api.cerbos.dev/v1
@@ -40,12 +38,12 @@ resourcePolicy:
 `
 
 /** Callers by bearer token: the token names the role. */
-const identity: IdentityVerifierLike = {
+const identity: IdentityVerifierLike<VerifiedCallerLike> = {
   async verify(headers) {
     const auth = headers['authorization']
     if (typeof auth !== 'string') throw new IdentityMissingError('no workload token', { tokenKind: 'workload' })
     const role = auth.replace(/^Bearer /, '')
-    return { principal: { id: `svc-${role}`, roles: [role], attr: { department: 'eng' } } } as unknown as VerifiedCallerLike as never
+    return { principal: { id: `svc-${role}`, roles: [role], attr: { department: 'eng' } } }
   },
 }
 

@@ -18,10 +18,10 @@ import {
   DEVELOPMENT_ACTOR_ISSUER,
   EmbeddedEngine,
   PolicyError,
-  type RequestView,
   type Telemetry,
   type TrustBundleOptions,
 } from '../../src/index.js'
+import type { RequestView } from '../../src/adapter.js'
 
 const POLICIES = fileURLToPath(new URL('../../../../examples/policies', import.meta.url))
 
@@ -93,16 +93,16 @@ function spiedTelemetry() {
   const exporter = new InMemorySpanExporter()
   const telemetry = createTelemetry({ tracerProvider: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }) })
   const unsubscribe = vi.fn()
-  const spied: Telemetry = {
-    ...telemetry,
-    recordJwksRefresh: vi.fn(),
-    recordReload: vi.fn(),
-    observePolicyDigest: vi.fn((source: Parameters<Telemetry['observePolicyDigest']>[0]) => {
+  const spies = {
+    recordJwksRefresh: vi.fn<Telemetry['recordJwksRefresh']>(),
+    recordReload: vi.fn<Telemetry['recordReload']>(),
+    observePolicyDigest: vi.fn<Telemetry['observePolicyDigest']>((source) => {
       telemetry.observePolicyDigest(source)
       return unsubscribe
     }),
   }
-  return { telemetry: spied, exporter, unsubscribe }
+  const spied: Telemetry = { ...telemetry, ...spies }
+  return { telemetry: spied, spies, exporter, unsubscribe }
 }
 
 const reviewRoute = { resource: (req: { id: string }) => ({ kind: 'review', id: req.id, attr: { department: 'engineering' } }), action: 'read', actor: 'required' as const }
@@ -144,7 +144,7 @@ describe('createMeshguard with telemetry and watch', () => {
   })
 
   it('counts JWKS refreshes of the trust bundle it builds, keeping the caller\'s own onEvent', async () => {
-    const { telemetry } = spiedTelemetry()
+    const { telemetry, spies } = spiedTelemetry()
     const jwksFile = join(dir, '..', `${dir.split('/').pop()}-idp.json`)
     writeFileSync(jwksFile, JSON.stringify({ keys: [ids.userIssuer.publicJwk] }))
     let now = Date.now()
@@ -157,7 +157,7 @@ describe('createMeshguard with telemetry and watch', () => {
       now += 2000
       const alice = await ids.headers({ from: 'employee-service', to: 'review-service', actor: 'alice' })
       expect((await meshguard.guard.authorize(view(alice, 'r1'), reviewRoute)).ok).toBe(true)
-      expect(telemetry.recordJwksRefresh).toHaveBeenCalledWith('success', jwksFile)
+      expect(spies.recordJwksRefresh).toHaveBeenCalledWith('success', jwksFile)
       expect(own).toHaveBeenCalledWith(expect.objectContaining({ type: 'jwks_file_reloaded' }))
       await meshguard.close()
     } finally {
@@ -166,17 +166,17 @@ describe('createMeshguard with telemetry and watch', () => {
   })
 
   it('watches the policy directory with watch: true, reports the digest, and stops on close()', async () => {
-    const { telemetry, unsubscribe } = spiedTelemetry()
+    const { telemetry, spies, unsubscribe } = spiedTelemetry()
     const meshguard = await createMeshguard({ service: 'review-service', policies: dir, identity: ids.verifierOptions('review-service'), telemetry, watch: { poll: { intervalMs: 60_000 } } })
     expect(meshguard.watcher?.mode).toBe('poll')
-    expect(telemetry.observePolicyDigest).toHaveBeenCalledWith(meshguard.engine)
+    expect(spies.observePolicyDigest).toHaveBeenCalledWith(meshguard.engine)
     const before = meshguard.engine.policyDigest
     const file = join(dir, 'resources', 'review.yaml')
     writeFileSync(file, `${readFileSync(file, 'utf8')}\n# changed\n`)
     const event = await meshguard.watcher!.reload()
     expect(event).toMatchObject({ ok: true, changed: true, previousDigest: before })
     expect(meshguard.engine.policyDigest).not.toBe(before)
-    expect(vi.mocked(telemetry.recordReload).mock.calls.map((call) => call[0])).toEqual(['success'])
+    expect(spies.recordReload.mock.calls.map((call) => call[0])).toEqual(['success'])
     await meshguard.close()
     expect(unsubscribe).toHaveBeenCalledOnce()
   })

@@ -5,16 +5,17 @@ import {
   type CheckResourcesRequest,
   type CheckResourcesResponse,
   type DecisionEngine,
-  type IdentityVerifierLike,
-  type RequestView,
-  type VerifiedCallerLike,
 } from '../../src/index.js'
+import type { IdentityVerifierLike, RequestView, VerifiedCallerLike } from '../../src/adapter.js'
 
 // The synchronous forms of the guard: a warm request (identity answers now, a sync resolver, an
 // engine with checkResourcesSync) gets its outcome without a promise; anything asynchronous on the
 // way turns the answer into a promise of the same outcome; nothing ever throws.
 
-const caller: VerifiedCallerLike = Object.freeze({ principal: Object.freeze({ id: 'svc', roles: Object.freeze(['service']), attr: Object.freeze({}) }) })
+// Principal types roles as a mutable array and Object.freeze returns a readonly one: the array is frozen in place.
+const roles = ['service']
+Object.freeze(roles)
+const caller: VerifiedCallerLike = Object.freeze({ principal: Object.freeze({ id: 'svc', roles, attr: Object.freeze({}) }) })
 
 function response(request: CheckResourcesRequest, allow: boolean): CheckResourcesResponse {
   const [check] = request.resources
@@ -25,7 +26,9 @@ function response(request: CheckResourcesRequest, allow: boolean): CheckResource
       {
         resource: { id: check?.resource.id ?? '', kind: check?.resource.kind ?? '', policyVersion: 'default', scope: '' },
         actions: { [action]: allow ? 'EFFECT_ALLOW' : 'EFFECT_DENY' },
+        validationErrors: [],
         meta: { actions: { [action]: { matchedPolicy: 'resource.review.vdefault', matchedScope: '' } }, effectiveDerivedRoles: [] },
+        outputs: [],
       },
     ],
   }
@@ -39,7 +42,7 @@ function syncEngine(allow = true): DecisionEngine & { checkResourcesSync(r: Chec
   }
 }
 
-const nowIdentity = (answer: () => VerifiedCallerLike | Promise<VerifiedCallerLike>): IdentityVerifierLike => ({
+const nowIdentity = (answer: () => VerifiedCallerLike | Promise<VerifiedCallerLike>): IdentityVerifierLike<VerifiedCallerLike> => ({
   verify: async () => answer(),
   verifyNow: () => answer(),
 })

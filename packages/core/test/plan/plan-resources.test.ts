@@ -50,6 +50,7 @@ describe('EmbeddedEngine.planResources', () => {
   })
 
   it('echoes the deprecated single action and its matched scope', () => {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- this test covers the deprecated single-action form
     const res = engine().planResourcesSync({ action: 'list', principal, resource: { kind: 'doc' }, includeMeta: true })
     expect(res.action).toBe('list')
     expect(res.actions).toBeUndefined()

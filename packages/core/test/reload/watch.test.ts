@@ -105,7 +105,8 @@ describe('watchPolicies', () => {
     expect(failed.ok).toBe(false)
     if (failed.ok) return
     expect(failed.error).toBeInstanceOf(PolicyError)
-    expect((failed.error as PolicyError).issues[0]).toMatchObject({ file: join('resources', 'a.yaml'), line: 1 })
+    if (!(failed.error instanceof PolicyError)) throw new Error('expected a PolicyError')
+    expect(failed.error.issues[0]).toMatchObject({ file: join('resources', 'a.yaml'), line: 1 })
     expect(failed.digest).toBe(good)
     expect(engine.policyDigest).toBe(good)
     expect(engine.set).toContain('v1')
