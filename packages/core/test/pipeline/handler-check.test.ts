@@ -66,6 +66,8 @@ describe('handler checks (grant.check)', () => {
     await expect(second.grant.check(review('r1', 'engineering'), 'read')).rejects.toBeInstanceOf(InternalError)
     await records.flush()
     expect(records.map((r) => [r.outcome, r.metadata?.['check']])).toEqual([['error', 'handler']])
+    await second.records.flush()
+    expect(second.records.map((r) => [r.outcome, r.metadata?.['check']])).toEqual([['error', 'handler']])
   })
 
   it('refuses when a fail-closed audit log cannot take the record', async () => {
