@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { callerContext, createGuard, createIdentityVerifier, EmbeddedEngine, type Guard } from '@meshguard/core'
 import { createTxnTokenExchange, type TxnTokenExchange } from '@meshguard/core/txn-tokens'
-import { authenticate, authorize } from '@meshguard/express'
+import { authenticate, authorize, authorizeList } from '@meshguard/express'
 import { createMeshguardFetch, withTxnScope } from '@meshguard/client'
 import { createIdentityFixture, serviceId, type IdentityFixture } from '../support/identity.js'
 import { startStubTts, type StubTts } from '../support/stub-tts.js'
@@ -139,6 +139,17 @@ describe('Txn-Tokens end to end over HTTP', () => {
       authorize(decidingGuard, { resource: (req) => ({ kind: 'edge_review', id: String(req.params['id']) }), action: 'read', actor: 'required', scope: 'review.read' }),
       (req, res) => void relay(res, () => gatewayFetch(`${employeeApp.url}/reviews/${req.params['id']}`)),
     )
+    // A list route at the edge: the purpose is exchanged for before the plan, so the handler's
+    // inward calls carry the Txn-Token.
+    for (const [path, scope] of [['/listed', 'review.read'], ['/listed-admin', 'admin.write']] as const) {
+      gateway.get(path, authorizeList(decidingGuard, { resource: 'edge_review', action: 'read', actor: 'required', scope }), (req, res) => {
+        const plan = req.meshguard?.plan?.kind
+        void relay(res, async () => {
+          const inner = await gatewayFetch(`${employeeApp.url}/reviews/r-eng`)
+          return new Response(JSON.stringify({ plan, inner: await inner.json() }), { status: inner.status, headers: { 'content-type': 'application/json' } })
+        })
+      })
+    }
     gatewayUrl = (await listen(gateway)).url
     servers.push(...[reviewApp, employeeApp].map((a) => a.server))
   })
@@ -212,6 +223,30 @@ describe('Txn-Tokens end to end over HTTP', () => {
     for (const mode of ['down', 'hang'] as const) {
       tts.mode = mode
       const { status, body } = await asUser('/decided/r-eng')
+      expect([mode, status, body['reason']]).toEqual([mode, 503, 'txn_token_service_unavailable'])
+    }
+    expect(recorded).toEqual([])
+  })
+
+  it('exchanges on a list route at the edge before planning, and carries only the Txn-Token inward', async () => {
+    const { status, body, accessToken } = await asUser('/listed')
+    expect(status, JSON.stringify(body)).toBe(200)
+    expect(body['plan']).toBe('KIND_ALWAYS_ALLOWED')
+    expect(body['inner']).toMatchObject({ user: 'alice', scope: ['review.read'] })
+    expect(tts.requests.at(-1)?.['scope']).toBe('review.read')
+    expect(recorded.map((r) => r.service)).toEqual(['employee-service', 'review-service'])
+    for (const { headers } of recorded) {
+      expect(JSON.stringify(headers)).not.toContain(accessToken)
+      expect(typeof headers['txn-token']).toBe('string')
+    }
+  })
+
+  it('refuses a list route at the edge when the TTS refuses the purpose or fails, and sends nothing inward', async () => {
+    const denied = await asUser('/listed-admin')
+    expect([denied.status, denied.body['reason']]).toEqual([403, 'txn_token_denied'])
+    for (const mode of ['down', 'hang'] as const) {
+      tts.mode = mode
+      const { status, body } = await asUser('/listed')
       expect([mode, status, body['reason']]).toEqual([mode, 503, 'txn_token_service_unavailable'])
     }
     expect(recorded).toEqual([])

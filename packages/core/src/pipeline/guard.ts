@@ -315,10 +315,10 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       span = this.startListSpan(facts, route)
       this.audit?.assertWritable()
       const caller = this.verifyCaller(view, route.actor ?? this.defaultActor, facts.callId)
-      if (!isPromise(caller)) return this.plan(facts, span, route, caller)
+      if (!isPromise(caller)) return this.plan(facts, span, view, route, caller)
       const started = span
       return caller.then(
-        (verified) => this.plan(facts, started, route, verified),
+        (verified) => this.plan(facts, started, view, route, verified),
         (err: unknown) => this.failed(facts, undefined, started, err),
       )
     } catch (err) {
@@ -327,14 +327,25 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   }
 
   /** Identity answered: plan for the verified principal (synchronously when the engine can). */
-  private plan(facts: RunFacts, span: AuthorizationSpan | undefined, route: ListRouteAuthorization, caller: Caller): MaybePromise<GuardOutcome<Caller>> {
+  private plan<Req>(facts: RunFacts, span: AuthorizationSpan | undefined, view: RequestView<Req>, route: ListRouteAuthorization, caller: Caller): MaybePromise<GuardOutcome<Caller>> {
     try {
+      const scope = route.scope as readonly string[] | undefined
+      const edge = this.edge
+      // At the edge, as on a single-resource route: claims, then the Txn-Token for the route's purpose,
+      // so the handler's inward calls carry the Txn-Token and never the access token.
+      if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
+        checkClaims(caller, route.claims, facts.startedAt)
+        return edge.exchange(caller, view as RequestView, scope).then(
+          (exchanged) => this.plan(facts, span, view, route, exchanged as unknown as Caller),
+          (err: unknown) => this.failed(facts, caller, span, err),
+        )
+      }
       facts.caller = caller
       facts.principal = caller.principal
       if (span) tokenEventsOf(span, caller)
       facts.resource = { kind: route.resource, id: UNSPECIFIED_RESOURCE_ID }
       checkClaims(caller, route.claims, facts.startedAt)
-      checkScope(caller, route.scope as readonly string[] | undefined)
+      checkScope(caller, scope)
       // Fail closed: an engine that cannot plan must never let a list through unfiltered.
       if (!this.planStep) throw new PlanUnsupportedError()
       const request: PlanResourcesRequest = {
