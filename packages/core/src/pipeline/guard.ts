@@ -24,11 +24,12 @@ import { handlerCheckRequest, handlerCheckResult } from './handler-check.js'
 import { checkScope, compileScope } from './scope.js'
 import { EdgeGate, needsExchange } from './edge.js'
 import { checkClaims } from './claims.js'
-import { isEdgeCaller } from '../identity/verify/edge-caller.js'
+import { isEdgeCaller, type EdgeCaller } from '../identity/verify/edge-caller.js'
 import { txnTokenOf } from '../identity/caller.js'
 import type {
   AuthenticateOptions,
   CallerContextLike,
+  ClaimsRequirement,
   Guard,
   GuardFailure,
   ExplainingEngine,
@@ -326,19 +327,34 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     }
   }
 
+  /**
+   * At the edge, the route's purpose is what the access token is exchanged for, before anything else
+   * but the claims (a user who must step up is not worth a Txn-Token Service round trip); `next` goes
+   * on with the caller holding the Txn-Token.
+   */
+  private exchangeThen<Req>(
+    facts: RunFacts,
+    span: AuthorizationSpan | undefined,
+    view: RequestView<Req>,
+    scope: readonly string[],
+    claims: ClaimsRequirement | undefined,
+    caller: Caller & EdgeCaller,
+    next: (exchanged: Caller) => MaybePromise<GuardOutcome<Caller>>,
+  ): Promise<GuardOutcome<Caller>> {
+    checkClaims(caller, claims, facts.startedAt)
+    return this.edge!.exchange(caller, view as RequestView, scope).then(
+      (exchanged) => next(exchanged as unknown as Caller),
+      (err: unknown) => this.failed(facts, caller, span, err),
+    )
+  }
+
   /** Identity answered: plan for the verified principal (synchronously when the engine can). */
   private plan<Req>(facts: RunFacts, span: AuthorizationSpan | undefined, view: RequestView<Req>, route: ListRouteAuthorization, caller: Caller): MaybePromise<GuardOutcome<Caller>> {
     try {
       const scope = route.scope as readonly string[] | undefined
-      const edge = this.edge
-      // At the edge, as on a single-resource route: claims, then the Txn-Token for the route's purpose,
-      // so the handler's inward calls carry the Txn-Token and never the access token.
-      if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
-        checkClaims(caller, route.claims, facts.startedAt)
-        return edge.exchange(caller, view as RequestView, scope).then(
-          (exchanged) => this.plan(facts, span, view, route, exchanged as unknown as Caller),
-          (err: unknown) => this.failed(facts, caller, span, err),
-        )
+      if (scope !== undefined && this.edge?.exchanges === true && needsExchange(caller)) {
+        // As on a single-resource route, so the handler's inward calls carry only the Txn-Token.
+        return this.exchangeThen(facts, span, view, scope, route.claims, caller, (exchanged) => this.plan(facts, span, view, route, exchanged))
       }
       facts.caller = caller
       facts.principal = caller.principal
@@ -442,15 +458,8 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
   ): MaybePromise<GuardOutcome<Caller>> {
     try {
       const scope = route.scope as readonly string[] | undefined
-      const edge = this.edge
-      // At the edge, the route's purpose is what the access token is exchanged for, before anything else
-      // but the claims: a user who must step up is not worth a Txn-Token Service round trip.
-      if (edge?.exchanges === true && scope !== undefined && needsExchange(caller)) {
-        checkClaims(caller, route.claims, facts.startedAt)
-        return edge.exchange(caller, view as RequestView, scope).then(
-          (exchanged) => this.withCaller(facts, span, view, route, exchanged as unknown as Caller),
-          (err: unknown) => this.failed(facts, caller, span, err),
-        )
+      if (scope !== undefined && this.edge?.exchanges === true && needsExchange(caller)) {
+        return this.exchangeThen(facts, span, view, scope, route.claims, caller, (exchanged) => this.withCaller(facts, span, view, route, exchanged))
       }
       facts.caller = caller
       facts.principal = caller.principal
