@@ -160,7 +160,7 @@ describe('DPoP at the edge', () => {
       audience: serviceId('review-service'),
       trust: {
         ...ids.trust(),
-        workloads: ids.trust().workloads.map((w) => ({ ...w, requireActorBinding: false })),
+        workloads: (ids.trust().workloads ?? []).map((w) => ({ ...w, requireActorBinding: false })),
       },
     })
     const headers = { authorization: `Bearer ${await ids.mintWorkloadToken('employee-service', { audience: 'review-service' })}`, 'x-meshguard-actor': token }

@@ -64,6 +64,7 @@ describe('multi-tenant actor issuers', () => {
   /** Headers for a user of `tenant`, signed with `signer`'s key (default: the tenant's own). */
   async function userOf(tenant: string, sub: string, options: { signer?: string; claims?: Record<string, unknown> } = {}) {
     const key = provider.keys[options.signer ?? tenant] as FixtureKey
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- false positive: `sub` is the claim; the rule looks it up on ActorSpec's string members too (String.prototype.sub)
     const actor = await ids.mintActorToken({ sub }, { signWith: key, header: { kid: key.kid }, claims: { iss: `${provider.origin}/${tenant}`, ...options.claims } })
     const workload = await ids.mintWorkloadToken('gateway', { audience: 'review-service', actorToken: actor })
     return { authorization: `Bearer ${workload}`, 'x-meshguard-actor': actor }
@@ -95,6 +96,7 @@ describe('multi-tenant actor issuers', () => {
     expect(await reason(verifier.verify(await userOf('initech', 'mallory')))).toBe('unknown_issuer')
     expect(provider.discoveries('initech')).toBe(before)
     // Nor does anything look like a tenant that is not one path segment of the template.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- false positive: `sub` is the claim; the rule looks it up on ActorSpec's string members too (String.prototype.sub)
     const nested = await ids.mintActorToken({ sub: 'x' }, { claims: { iss: `${provider.origin}/acme/extra` } })
     const workload = await ids.mintWorkloadToken('gateway', { audience: 'review-service', actorToken: nested })
     expect(await reason(verifier.verify({ authorization: `Bearer ${workload}`, 'x-meshguard-actor': nested }))).toBe('unknown_issuer')

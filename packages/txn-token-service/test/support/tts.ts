@@ -96,7 +96,7 @@ export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}, 
     trustDomain: TRUST_DOMAIN,
     signingKeys: [{ key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, kid: 'tts-1' }],
     // The job's role comes from this trust configuration (the authority), never from its token.
-    trust: { workloads: trust.workloads.map((anchor) => (anchor.issuer === serviceId('report-job') ? { ...anchor, roles: ['job'] } : anchor)) },
+    trust: { workloads: (trust.workloads ?? []).map((anchor) => (anchor.issuer === serviceId('report-job') ? { ...anchor, roles: ['job'] } : anchor)) },
     subjectIssuers: [
       {
         issuer: USER_ISSUER,
