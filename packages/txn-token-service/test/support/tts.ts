@@ -91,12 +91,13 @@ export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}, 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const trust = ids.trust()
+  if (trust.workloads === undefined) throw new Error('the identity fixture trusts its workloads')
   const options: TxnTokenServiceOptions = {
     issuer: url,
     trustDomain: TRUST_DOMAIN,
     signingKeys: [{ key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, kid: 'tts-1' }],
     // The job's role comes from this trust configuration (the authority), never from its token.
-    trust: { workloads: (trust.workloads ?? []).map((anchor) => (anchor.issuer === serviceId('report-job') ? { ...anchor, roles: ['job'] } : anchor)) },
+    trust: { workloads: trust.workloads.map((anchor) => (anchor.issuer === serviceId('report-job') ? { ...anchor, roles: ['job'] } : anchor)) },
     subjectIssuers: [
       {
         issuer: USER_ISSUER,
