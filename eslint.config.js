@@ -7,10 +7,6 @@ import tseslint from 'typescript-eslint'
 // that the tests' own type errors let in (the test trees are not type-checked by `tsc -b`). They keep
 // typescript-eslint's recommended rules plus the two promise rules until they are worked through.
 const STRICT_PENDING = [
-  'test/txn-token-service/shared-state-redis.test.ts',
-  'test/cli/tts-shared-state.test.ts',
-  'packages/txn-token-service/test/shared-state.test.ts',
-  'packages/txn-token-service/test/counter-store.test.ts',
   'packages/client/test/redirects.test.ts',
   'packages/client/test/support/fake-identity.ts',
   'packages/express/test/grant.test.ts',
@@ -23,7 +19,6 @@ const STRICT_PENDING = [
   'test/adapters/route-coverage.test.ts',
   'test/adapters/shadow.test.ts',
   'test/adapters/typecheck.test.ts',
-  'test/cli/cli.test.ts',
   'test/client/e2e.test.ts',
   'test/client/support/services.ts',
   'test/client/support/trace.ts',
@@ -32,22 +27,10 @@ const STRICT_PENDING = [
   'test/conformance/schema.test.ts',
   'test/conformance/support/cerbos-cases.ts',
   'test/conformance/verify.test.ts',
-  'test/demo/demo.test.ts',
-  'test/demo/idp.test.ts',
-  'test/demo/render.test.ts',
-  'test/demo/run-cli.test.ts',
-  'test/demo/samples.test.ts',
-  'test/demo/typecheck.test.ts',
   'test/differential/plan-sdk-shape.test.ts',
   'test/differential/requests.ts',
   'test/differential/vocabulary.ts',
   'test/docs/code-blocks.test.ts',
-  'test/identity/discovery.test.ts',
-  'test/identity/introspection.test.ts',
-  'test/identity/issuer-family.test.ts',
-  'test/identity/replay-redis.test.ts',
-  'test/identity/txn-hop.test.ts',
-  'test/identity/wimse-hop.test.ts',
   'test/install/init.test.ts',
   'test/operations/crash-safety.test.ts',
   'test/operations/hot-reload.test.ts',
@@ -63,11 +46,6 @@ const STRICT_PENDING = [
   'test/support/plan-compare.ts',
   'test/support/stub-tts.ts',
   'test/support/token-mutations.ts',
-  'test/txn-token-service/oidc-provider.test.ts',
-  'test/txn-token-service/request-fuzz.test.ts',
-  'test/txn-token-service/wimse-client-auth.test.ts',
-  'test/txn-token-service/wimse-end-to-end.test.ts',
-  'test/txn-token-service/wit-issuer-source.test.ts',
 ]
 const strictOnly = (() => {
   const rulesOf = (configs) => Object.assign({}, ...configs.map((c) => c.rules ?? {}))

@@ -3,7 +3,7 @@
  * spawned as users and CI run it. `check` responses are compared with the real Cerbos PDP's HTTP
  * responses to the same requests, field by field.
  */
-import { createPublicKey, verify } from 'node:crypto'
+import { createPublicKey, verify, type JsonWebKey } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -259,7 +259,9 @@ describe('meshguard keys and token (development helpers)', () => {
     const decode = (part: string): Record<string, unknown> => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>
     expect(decode(header)).toEqual({ alg: 'EdDSA', kid: 'dev-1', typ: 'workload+jwt' })
     expect(decode(payload)).toMatchObject({ iss: 'spiffe://example/ns/a/sa/gateway', sub: 'spiffe://example/ns/a/sa/gateway', aud: 'review-service', roles: ['gateway'] })
-    const publicKey = createPublicKey({ key: jwks.keys[0] as JsonWebKey, format: 'jwk' })
+    const jwk = jwks.keys[0]
+    if (jwk === undefined) throw new Error('jwks.json has no key')
+    const publicKey = createPublicKey({ key: jwk, format: 'jwk' })
     expect(verify(null, Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature, 'base64url'))).toBe(true)
   })
 

@@ -62,7 +62,7 @@ describe('meshguard user-token', () => {
     const caller = await verifyPair(await workloadToken(['--actor', alice]), alice)
     if (typeof caller === 'string') throw new Error(`expected a verified caller, got ${caller}`)
     expect(caller.actor).toMatchObject({ id: 'alice', type: 'user', roles: ['employee', 'manager'] })
-    expect(caller.principal.attr['act']).toMatchObject({ user: { id: 'alice', roles: ['employee', 'manager'], attr: { department: 'engineering', level: 3 } } })
+    expect(caller.principal.attr?.['act']).toMatchObject({ user: { id: 'alice', roles: ['employee', 'manager'], attr: { department: 'engineering', level: 3 } } })
   })
 
   it('mints an AI agent token with --agent', async () => {

@@ -21,7 +21,7 @@ function startTts(config: string, port: number, nodeOptions: string[] = []): Pro
   const child = spawn(process.execPath, [...nodeOptions, CLI_BIN, 'tts', '--config', config, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   return new Promise((resolve, reject) => {
-    child.stderr?.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString()
       if (stderr.includes('listening on')) resolve({ child, stderr: () => stderr })
     })

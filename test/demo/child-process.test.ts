@@ -25,11 +25,14 @@ describe('a sample service as a child process', () => {
     const started = launchReviewService(auditFile)
     child = started
     const exit = new Promise<number | null>((resolve) => started.once('exit', (code) => resolve(code)))
+    // launchReviewService spawns with every stdio piped (its ChildProcess type does not say so).
+    const { stdout, stderr } = started
+    if (stdout === null || stderr === null) throw new Error('the launcher pipes stdout and stderr')
     let errors = ''
-    started.stderr.on('data', (d: Buffer) => (errors += d.toString('utf8')))
+    stderr.on('data', (d: Buffer) => (errors += d.toString('utf8')))
     const line = await new Promise<string>((resolve, reject) => {
       let out = ''
-      started.stdout.on('data', (d: Buffer) => {
+      stdout.on('data', (d: Buffer) => {
         out += d.toString('utf8')
         if (out.includes('\n')) resolve(out.split('\n')[0] ?? '')
       })

@@ -6,44 +6,22 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error -- plain ESM JavaScript sample without type declarations
-import { startSystem } from '../../examples/demo/src/system.mjs'
-// @ts-expect-error -- plain ESM JavaScript sample without type declarations
-import { runScenario } from '../../examples/demo/src/run-scenario.mjs'
-// @ts-expect-error -- plain ESM JavaScript sample without type declarations
-import { SCENARIO, scenarioFor } from '../../examples/demo/src/scenario.mjs'
+import { startSystem, type Mode, type System } from '../../examples/demo/src/system.mjs'
+import { runScenario, type StepOutcome as Outcome } from '../../examples/demo/src/run-scenario.mjs'
+import { SCENARIO, scenarioFor, type Step } from '../../examples/demo/src/scenario.mjs'
 import { candidateEngine, policyOperations, shadowRun } from '../../examples/demo/src/operations.mjs'
 
-interface AuditRecordView {
-  kind: string
-  service: string
-  workloadId?: string
-  actorId?: string
-  outcome: string
-  policy?: string
-  reason?: string
-  transactionId?: string
-  traceId?: string
-  resource?: { kind: string; id: string }
-  action?: string
-  planKind?: string
+/** Closes what beforeAll started: it may have failed before starting it. */
+const closeStarted = async (started: System | undefined): Promise<void> => {
+  await started?.close()
 }
-interface Outcome {
-  step: { request: string; expected: number; point: string }
-  status: number
-  body: unknown
-  records: AuditRecordView[]
-  received: { service: string; headers: Record<string, string | string[] | undefined> }[]
-  passed: boolean
-  decidedBy: string
-}
-interface System {
-  mode: string
-  tokens: Record<string, string>
-  audit: AuditRecordView[]
-  auditFile: string
-  nameOf(id: string | undefined): string
-  close(): Promise<void>
+
+/** The scenario's step at `index` (the scenario has it). */
+const stepAt = (index: number): Step => {
+  const step = SCENARIO[index]
+  expect(step, `scenario step ${index}`).toBeDefined()
+  if (step === undefined) throw new Error(`no scenario step ${index}`)
+  return step
 }
 
 let dir: string
@@ -52,12 +30,12 @@ let outcomes: Outcome[]
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'meshguard-demo-test-'))
-  system = (await startSystem({ auditFile: join(dir, 'audit.jsonl') })) as System
-  outcomes = (await runScenario(system)) as Outcome[]
+  system = await startSystem({ auditFile: join(dir, 'audit.jsonl') })
+  outcomes = await runScenario(system)
 })
 
 afterAll(async () => {
-  await system?.close()
+  await closeStarted(system)
   await rm(dir, { recursive: true, force: true })
 })
 
@@ -87,12 +65,12 @@ describe('the demo scenario (default profile: WIMSE WIT/WPT + Txn-Tokens)', () =
   it('runs the WIMSE profile by default, with the rows only it has', () => {
     expect(system.mode).toBe('wimse')
     expect(outcomes.map((o) => o.step)).toEqual(scenarioFor('wimse'))
-    expect((scenarioFor('wimse') as unknown[]).length).toBe((SCENARIO as unknown[]).length)
-    expect((scenarioFor('self-signed') as unknown[]).length).toBe((SCENARIO as unknown[]).length - 2)
+    expect(scenarioFor('wimse').length).toBe(SCENARIO.length)
+    expect(scenarioFor('self-signed').length).toBe(SCENARIO.length - 2)
   })
 
   it('meets every expectation', () => {
-    expect(outcomes).toHaveLength((SCENARIO as unknown[]).length)
+    expect(outcomes).toHaveLength(SCENARIO.length)
     for (const o of outcomes) expect({ request: o.step.request, point: o.step.point, status: o.status }).toEqual({ request: o.step.request, point: o.step.point, status: o.step.expected })
   })
 
@@ -161,7 +139,7 @@ describe('the demo scenario (default profile: WIMSE WIT/WPT + Txn-Tokens)', () =
   })
 
   it('sends inner services a WIT and a fresh WPT per hop, never a Bearer workload token', () => {
-    const users = outcomes.filter((o) => ['browser', 'scheduler'].includes((o.step as { caller?: string }).caller ?? ''))
+    const users = outcomes.filter((o) => ['browser', 'scheduler'].includes(o.step.caller))
     const received = users.flatMap((o) => o.received)
     expect(received.length).toBeGreaterThan(15)
     const proofs = new Set<string>()
@@ -173,7 +151,7 @@ describe('the demo scenario (default profile: WIMSE WIT/WPT + Txn-Tokens)', () =
     expect(proofs.size).toBe(received.length)
     // Every WIT comes from the one issuer (the Txn-Token Service), for the sender's own identifier.
     const issuers = new Set(received.map(({ headers }) => (JSON.parse(Buffer.from(String(headers['workload-identity-token']).split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss: string }).iss))
-    expect(issuers).toEqual(new Set([(system as System & { ttsUrl: string }).ttsUrl]))
+    expect(issuers).toEqual(new Set([system.ttsUrl]))
   })
 
   it('refuses, at the Txn-Token Service, a wider replacement and an exchange by a workload the policy does not allow', () => {
@@ -189,7 +167,7 @@ describe('the demo scenario (default profile: WIMSE WIT/WPT + Txn-Tokens)', () =
   })
 
   it('proves from the recorded request headers that no inner service ever received a user access token', () => {
-    const users = outcomes.filter((o) => ['browser', 'scheduler'].includes((o.step as { caller?: string }).caller ?? ''))
+    const users = outcomes.filter((o) => ['browser', 'scheduler'].includes(o.step.caller))
     const received = users.flatMap((o) => o.received)
     expect(received.length).toBeGreaterThan(15)
     const accessTokens = Object.values(system.tokens)
@@ -201,8 +179,8 @@ describe('the demo scenario (default profile: WIMSE WIT/WPT + Txn-Tokens)', () =
   })
 
   it('reports a step whose answer differs from its expectation as failed', async () => {
-    const wrong = { ...(SCENARIO as Array<Outcome['step']>)[1], expected: 200 }
-    const [result] = (await runScenario(system, [wrong])) as Outcome[]
+    const wrong = { ...stepAt(1), expected: 200 }
+    const [result] = await runScenario(system, [wrong])
     expect(result).toMatchObject({ status: 403, passed: false })
   })
 
@@ -230,9 +208,9 @@ describe('the demo scenario (default profile: WIMSE WIT/WPT + Txn-Tokens)', () =
 describe('the sample system in the self-signed profile', () => {
   it('runs the same scenario with self-signed workload tokens, and refuses the attacks with its own reasons', async () => {
     const modeDir = await mkdtemp(join(tmpdir(), 'meshguard-demo-ss-'))
-    const ssSystem = (await startSystem({ auditFile: join(modeDir, 'audit.jsonl'), mode: 'self-signed' })) as System
+    const ssSystem = await startSystem({ auditFile: join(modeDir, 'audit.jsonl'), mode: 'self-signed' })
     try {
-      const ssOutcomes = (await runScenario(ssSystem)) as Outcome[]
+      const ssOutcomes = await runScenario(ssSystem)
       expect(ssSystem.mode).toBe('self-signed')
       expect(ssOutcomes.map((o) => o.step)).toEqual(scenarioFor('self-signed'))
       for (const o of ssOutcomes) expect({ point: o.step.point, status: o.status }).toEqual({ point: o.step.point, status: o.step.expected })
@@ -250,16 +228,18 @@ describe('the sample system in the self-signed profile', () => {
   })
 
   it('refuses a mode it does not know', async () => {
-    await expect(startSystem({ auditFile: join(tmpdir(), 'never.jsonl'), mode: 'txn-token' })).rejects.toThrow(/unknown mode "txn-token"/)
+    // A mode outside Mode on purpose: what a caller from plain JavaScript could pass.
+    const unknownMode = 'txn-token' as unknown as Mode
+    await expect(startSystem({ auditFile: join(tmpdir(), 'never.jsonl'), mode: unknownMode })).rejects.toThrow(/unknown mode "txn-token"/)
   })
 })
 
 describe('the sample system in access-token mode', () => {
   it('still forwards the access token itself, bound to each workload token, when no TTS is configured', async () => {
     const modeDir = await mkdtemp(join(tmpdir(), 'meshguard-demo-at-'))
-    const atSystem = (await startSystem({ auditFile: join(modeDir, 'audit.jsonl'), mode: 'access-token' })) as System & { received: Outcome['received'] }
+    const atSystem = await startSystem({ auditFile: join(modeDir, 'audit.jsonl'), mode: 'access-token' })
     try {
-      const [first] = (await runScenario(atSystem, [(SCENARIO as unknown[])[0]])) as Outcome[]
+      const [first] = await runScenario(atSystem, [stepAt(0)])
       expect(first?.status).toBe(200)
       expect(first?.received.length).toBeGreaterThan(0)
       for (const { headers } of first?.received ?? []) {

@@ -4,22 +4,12 @@
  */
 import { createPublicKey, verify } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error -- plain ESM JavaScript sample without type declarations
-import { startIdp } from '../../examples/idp/src/index.mjs'
-
-interface Idp {
-  issuer: string
-  jwksUri: string
-  audience: string
-  userToken(username: string): Promise<string>
-  agentToken(clientId: string): Promise<string>
-  close(): Promise<void>
-}
+import { startIdp, type Idp } from '../../examples/idp/src/index.mjs'
 
 let idp: Idp
 
 beforeAll(async () => {
-  idp = (await startIdp()) as Idp
+  idp = await startIdp()
 })
 afterAll(async () => {
   await idp.close()

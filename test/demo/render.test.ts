@@ -1,6 +1,5 @@
 /** The demo's terminal rendering: aligned columns with or without colour, and call trees. */
 import { describe, expect, it } from 'vitest'
-// @ts-expect-error -- plain ESM JavaScript sample without type declarations
 import { callTree, palette, resultsTable, visibleWidth } from '../../examples/demo/src/render.mjs'
 
 const results = [
@@ -11,7 +10,7 @@ const results = [
 describe('demo rendering', () => {
   it('aligns every column, with and without colours', () => {
     for (const color of [false, true]) {
-      const lines = (resultsTable(results, palette(color)) as string).split('\n')
+      const lines = resultsTable(results, palette(color)).split('\n')
       const columnStarts = (line: string): number[] => {
         // eslint-disable-next-line no-control-regex -- strips ANSI colour codes
         const plain = line.replace(/\u001b\[[0-9;]*m/g, '')
@@ -25,7 +24,7 @@ describe('demo rendering', () => {
   })
 
   it('marks failures and counts visible width without escape codes', () => {
-    const text = resultsTable(results, palette(false)) as string
+    const text = resultsTable(results, palette(false))
     expect(text).toContain('✘ 200 allow')
     expect(text).toContain('✔ 200 allow')
     expect(visibleWidth('\u001b[31mabc\u001b[0m')).toBe(3)
@@ -37,7 +36,7 @@ describe('demo rendering', () => {
       { service: 'svc:gateway', actorId: 'alice', outcome: 'allowed', timestamp: '2026-01-01T00:00:00.001Z', workloadId: 'user:alice' },
       { service: 'svc:employee', workloadId: 'svc:gateway', actorId: 'alice', outcome: 'allowed', policy: 'resource.employee_review.vdefault', resource: { kind: 'employee_review', id: 'r1' }, action: 'read', timestamp: '2026-01-01T00:00:00.002Z' },
     ]
-    const lines = callTree(hops, palette(false), (id: string | undefined) => (id ?? '').replace(/^\w+:/, '')) as string[]
+    const lines = callTree(hops, palette(false), (id: string | undefined) => (id ?? '').replace(/^\w+:/, ''))
     expect(lines).toEqual([
       '  alice → gateway for alice: authenticate ALLOW',
       '  └─ gateway → employee for alice: read employee_review/r1 ALLOW (resource.employee_review.vdefault)',
@@ -52,7 +51,7 @@ describe('call tree with an edge root', () => {
       { service: 'svc:employee', workloadId: 'svc:gateway', actorId: 'alice', outcome: 'allowed', policy: 'p1', resource: { kind: 'employee_review', id: 'r1' }, action: 'read', timestamp: '2026-01-01T00:00:00.002Z' },
       { service: 'svc:review', workloadId: 'svc:employee', actorId: 'alice', outcome: 'denied', policy: 'p2', resource: { kind: 'review', id: 'r1' }, action: 'read', timestamp: '2026-01-01T00:00:00.003Z' },
     ]
-    const lines = callTree(hops, palette(false), (id: string | undefined) => (id ?? '').replace(/^\w+:/, ''), 'alice → gateway: verified') as string[]
+    const lines = callTree(hops, palette(false), (id: string | undefined) => (id ?? '').replace(/^\w+:/, ''), 'alice → gateway: verified')
     expect(lines).toEqual([
       '  alice → gateway: verified',
       '  └─ gateway → employee for alice: read employee_review/r1 ALLOW (p1)',

@@ -18,8 +18,8 @@ function launch(args: string[]): { child: ChildProcess; output: () => string; ex
   const child = spawn(process.execPath, [runner, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '' } })
   children.push(child)
   let out = ''
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
-  child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   return { child, output: () => out, exit }
 }

@@ -16,7 +16,11 @@ describe('examples type-check', () => {
   it('tsc -p examples reports no error', async () => {
     const result = await run(process.execPath, [tsc, '-p', project], { maxBuffer: 16 * 1024 * 1024 }).then(
       () => '',
-      (err: { stdout?: string }) => err.stdout ?? String(err),
+      (err: unknown) => {
+        // execFile rejects with an Error carrying the child's stdout (tsc prints its diagnostics there).
+        const stdout: unknown = typeof err === 'object' && err !== null && 'stdout' in err ? err.stdout : undefined
+        return typeof stdout === 'string' ? stdout : String(err)
+      },
     )
     expect(result).toBe('')
   }, 120_000)

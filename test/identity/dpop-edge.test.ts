@@ -156,11 +156,13 @@ describe('DPoP at the edge', () => {
 
   it('past the edge, a bound actor token passes only bound (ath) to the workload token', async () => {
     const token = await bound()
+    const { workloads } = ids.trust()
+    if (workloads === undefined) throw new Error('the identity fixture trusts its workloads')
     const unbindingAnchor = createIdentityVerifier({
       audience: serviceId('review-service'),
       trust: {
         ...ids.trust(),
-        workloads: ids.trust().workloads.map((w) => ({ ...w, requireActorBinding: false })),
+        workloads: workloads.map((w) => ({ ...w, requireActorBinding: false })),
       },
     })
     const headers = { authorization: `Bearer ${await ids.mintWorkloadToken('employee-service', { audience: 'review-service' })}`, 'x-meshguard-actor': token }

@@ -10,7 +10,7 @@ import Provider from 'oidc-provider'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MeshguardError } from '../../packages/core/src/errors.js'
 import { createEdgeVerifier, type EdgeVerifierOptions, type IntrospectionOptions } from '../../packages/core/src/identity/index.js'
-import { configOptionOf } from '../support/failures.js'
+import { configOptionOf, rejectionOf } from '../support/failures.js'
 
 const AUDIENCE = 'https://api.meshguard.example'
 const AGENT = { id: 'hr-reporting-agent', secret: 'an-agent-secret-long-enough-for-tests' }
@@ -131,7 +131,7 @@ describe('introspection of opaque access tokens at the edge', () => {
   it('fails closed when the server cannot be asked or refuses the edge', async () => {
     const token = await agentToken()
     const wrongSecret = edgeWith({ clientSecret: 'not-the-secret' })
-    const err = await wrongSecret.verify(request(token)).catch((e: unknown) => e as MeshguardError)
+    const err = await rejectionOf(wrongSecret.verify(request(token)))
     expect([err.reason, err.httpStatus]).toEqual(['introspection_unavailable', 503])
     const down = edgeWith({ endpoint: 'http://127.0.0.1:1/introspect', timeoutMs: 2000 })
     expect(await reason(down.verify(request(token)))).toBe('introspection_unavailable')

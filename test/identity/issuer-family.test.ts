@@ -8,8 +8,11 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MeshguardError } from '../../packages/core/src/errors.js'
 import { createIdentityVerifier, type ActorIssuerFamily, type TrustEvent } from '../../packages/core/src/identity/index.js'
-import { createIdentityFixture, generateFixtureKey, serviceId, type FixtureKey, type IdentityFixture } from '../support/identity.js'
+import { createIdentityFixture, generateFixtureKey, serviceId, type ActorSpec, type FixtureKey, type IdentityFixture } from '../support/identity.js'
 import { configOptionOf } from '../support/failures.js'
+
+/** An actor given by its claims (the object member of ActorSpec, so `sub` is the claim, not String's method). */
+type ActorClaims = Exclude<ActorSpec, string>
 
 const TENANTS = ['acme', 'globex', 'initech'] as const
 
@@ -64,7 +67,7 @@ describe('multi-tenant actor issuers', () => {
   /** Headers for a user of `tenant`, signed with `signer`'s key (default: the tenant's own). */
   async function userOf(tenant: string, sub: string, options: { signer?: string; claims?: Record<string, unknown> } = {}) {
     const key = provider.keys[options.signer ?? tenant] as FixtureKey
-    const actor = await ids.mintActorToken({ sub }, { signWith: key, header: { kid: key.kid }, claims: { iss: `${provider.origin}/${tenant}`, ...options.claims } })
+    const actor = await ids.mintActorToken({ sub } satisfies ActorClaims, { signWith: key, header: { kid: key.kid }, claims: { iss: `${provider.origin}/${tenant}`, ...options.claims } })
     const workload = await ids.mintWorkloadToken('gateway', { audience: 'review-service', actorToken: actor })
     return { authorization: `Bearer ${workload}`, 'x-meshguard-actor': actor }
   }
@@ -95,7 +98,7 @@ describe('multi-tenant actor issuers', () => {
     expect(await reason(verifier.verify(await userOf('initech', 'mallory')))).toBe('unknown_issuer')
     expect(provider.discoveries('initech')).toBe(before)
     // Nor does anything look like a tenant that is not one path segment of the template.
-    const nested = await ids.mintActorToken({ sub: 'x' }, { claims: { iss: `${provider.origin}/acme/extra` } })
+    const nested = await ids.mintActorToken({ sub: 'x' } satisfies ActorClaims, { claims: { iss: `${provider.origin}/acme/extra` } })
     const workload = await ids.mintWorkloadToken('gateway', { audience: 'review-service', actorToken: nested })
     expect(await reason(verifier.verify({ authorization: `Bearer ${workload}`, 'x-meshguard-actor': nested }))).toBe('unknown_issuer')
   })

@@ -22,7 +22,10 @@ class ListServer {
   down = false
   url = ''
   private readonly server: Server = createServer((_req, res) => {
-    if (this.down) return res.writeHead(503).end()
+    if (this.down) {
+      res.writeHead(503).end()
+      return
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ revoked: this.revoked }))
   })
   async start(): Promise<void> {
@@ -41,12 +44,12 @@ describe('revocation list polled by every hop', () => {
   let employeeUrl: string
   let reviewUrl: string
   let now = Date.now()
-  const fetched: Record<string, number> = { employee: 0, review: 0 }
+  const fetched = { employee: 0, review: 0 }
 
   beforeAll(async () => {
     ids = await createIdentityFixture({ services: ['gateway', 'employee-service', 'review-service'] })
     await list.start()
-    const verifierFor = (name: string, hop: string): IdentityVerifier =>
+    const verifierFor = (name: string, hop: keyof typeof fetched): IdentityVerifier =>
       createIdentityVerifier({
         ...ids.verifierOptions(name),
         clock: () => now,
@@ -94,7 +97,7 @@ describe('revocation list polled by every hop', () => {
     now += 31_000
     const before = { ...fetched }
     await callWith(otherHeaders)
-    await until(() => fetched['employee'] === (before['employee'] ?? 0) + 1 && fetched['review'] === (before['review'] ?? 0) + 1)
+    await until(() => fetched.employee === before.employee + 1 && fetched.review === before.review + 1)
     expect(await callWith(headers)).toEqual({ status: 401, body: { reason: 'token_revoked' } })
     // The second hop refuses it too, on its own: employee-service's call for the revoked session.
     expect(await callWith(await hop('employee-service', 'review-service', session), `${reviewUrl}/reviews/1`)).toEqual({

@@ -9,10 +9,12 @@ import express, { type Request } from 'express'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { callerContext, createGuard, createIdentityVerifier, EmbeddedEngine, type Guard } from '@meshguard/core'
+import { callerContext, createGuard, EmbeddedEngine, type Guard } from '@meshguard/core'
 import { createTxnTokenExchange, type TxnTokenExchange } from '@meshguard/core/txn-tokens'
 import { authenticate, authorize, authorizeList } from '@meshguard/express'
 import { createMeshguardFetch, withTxnScope } from '@meshguard/client'
+// From source like the fixture's verifier options (vitest resolves @meshguard/core to the same source).
+import { createIdentityVerifier } from '../../packages/core/src/identity/index.js'
 import { createIdentityFixture, serviceId, type IdentityFixture } from '../support/identity.js'
 import { startStubTts, type StubTts } from '../support/stub-tts.js'
 import { POLICY_DIR } from '../adapters/contract.js'
@@ -122,8 +124,9 @@ describe('Txn-Tokens end to end over HTTP', () => {
     const gateway = express()
     for (const [path, scope] of [['/reviews/:id', 'review.read'], ['/admin/:id', 'admin.write']] as const) {
       gateway.get(path, authenticate(gatewayGuard, { actor: 'required', scope }), (req, res) => {
-        const target = String(req.query['via'] ?? 'reviews')
-        void relay(res, () => gatewayFetch(`${employeeApp.url}/${target}/${req.params['id']}`))
+        const via = req.query['via']
+        const target = typeof via === 'string' ? via : 'reviews'
+        void relay(res, () => gatewayFetch(`${employeeApp.url}/${target}/${String(req.params['id'])}`))
       })
     }
     // A policy route at the edge (authorize, not authenticate): the purpose is exchanged for before
@@ -137,7 +140,7 @@ describe('Txn-Tokens end to end over HTTP', () => {
     gateway.get(
       '/decided/:id',
       authorize(decidingGuard, { resource: (req) => ({ kind: 'edge_review', id: String(req.params['id']) }), action: 'read', actor: 'required', scope: 'review.read' }),
-      (req, res) => void relay(res, () => gatewayFetch(`${employeeApp.url}/reviews/${req.params['id']}`)),
+      (req, res) => void relay(res, () => gatewayFetch(`${employeeApp.url}/reviews/${String(req.params['id'])}`)),
     )
     // A list route at the edge: the purpose is exchanged for before the plan, so the handler's
     // inward calls carry the Txn-Token.

@@ -20,7 +20,12 @@ beforeAll(async () => {
   tts = createTxnTokenFixture(await createIdentityFixture({ services: ['gateway'] }))
   callee = await startWimseService((origin) => ({ trust: { workloadIssuers: [fx.trust()], txnTokens: tts.trust() }, wimse: { origins: [origin] } }))
 })
-afterAll(async () => callee?.close())
+/** Closes what beforeAll started: it may have failed before starting the callee. */
+async function closeStarted(started: WimseService | undefined): Promise<void> {
+  await started?.close()
+}
+
+afterAll(() => closeStarted(callee))
 
 describe('a WIMSE hop', () => {
   it('authorizes the caller by its WIT and the user by the bound Txn-Token, request after request', async () => {

@@ -90,8 +90,8 @@ describe('Txn-Token Service with a real oidc-provider', () => {
         },
         workloadClient('gateway'),
         workloadClient('orders'),
-      ] as never,
-      jwks: { keys: [signingKey as never] },
+      ],
+      jwks: { keys: [signingKey] },
       cookies: { keys: [randomBytes(16).toString('hex')] },
       features: {
         devInteractions: { enabled: false },
@@ -119,7 +119,7 @@ describe('Txn-Token Service with a real oidc-provider', () => {
     standaloneTts = createTxnTokenService(options(standalone.url))
     standalone.route(standaloneTts.handler)
     mountedTts = createTxnTokenService(options(idp.url))
-    mountTxnTokenGrant(provider as never, mountedTts)
+    mountTxnTokenGrant(provider, mountedTts)
     const providerHandler = provider.callback()
     // The provider keeps /jwks for its own keys; the Txn-Token keys are published beside them.
     idp.route((req, res) => (req.url === TXN_TOKEN_SERVICE_PATHS.jwks ? mountedTts.handler(req, res) : providerHandler(req, res)))

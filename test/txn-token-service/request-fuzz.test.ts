@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TOKEN_TYPES } from '@meshguard/txn-token-service'
 import { startTts, type TtsFixture } from '../../packages/txn-token-service/test/support/tts.js'
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+// The base64url alphabet, one entry per character (all ASCII).
+const B64URL = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_')
 const REQUIRED = [
   'grant_type',
   'requested_token_type',

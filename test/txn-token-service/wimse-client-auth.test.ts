@@ -33,9 +33,14 @@ beforeAll(async () => {
   exchange = createTxnTokenExchange({ tokenEndpoint: tts.service.tokenEndpoint, trustDomain: TRUST_DOMAIN, clientId: GATEWAY, wit: source })
 })
 
+/** Closes what beforeAll started: it may have failed before starting everything. */
+async function closeStarted(started: { close?: (() => void | Promise<void>) | undefined } | undefined): Promise<void> {
+  await started?.close?.()
+}
+
 afterAll(async () => {
-  await source?.close?.()
-  await Promise.all([tts?.close(), keyOnly?.close(), issuer?.close()])
+  await closeStarted(source)
+  await Promise.all([closeStarted(tts), closeStarted(keyOnly), closeStarted(issuer)])
 })
 
 /** The exchange form without client authentication. */
@@ -44,7 +49,7 @@ async function bareForm(fixture: TtsFixture): Promise<Record<string, string>> {
 }
 
 /** WIMSE headers for `endpoint` (the token endpoint unless told otherwise). */
-function proofHeaders(credential: WorkloadCredential, endpoint: string, claims: Record<string, unknown> = {}): Record<string, string> {
+function proofHeaders(credential: WorkloadCredential, endpoint: string, claims: Record<string, unknown> = {}): { 'workload-identity-token': string; authorization: string } {
   return { 'workload-identity-token': credential.wit, authorization: `WPT ${signWpt(credential, { aud: endpoint, exp: now() + 60, ...claims })}` }
 }
 

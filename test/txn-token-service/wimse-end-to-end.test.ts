@@ -32,11 +32,16 @@ beforeAll(async () => {
   plainCallee = await startWimseService((origin) => ({ trust: { workloadIssuers: [issuerTrust] }, wimse: { origins: [origin] } }))
 })
 
+/** Closes what beforeAll started: it may have failed before starting everything. */
+async function closeStarted(started: { close?: (() => void | Promise<void>) | undefined } | undefined): Promise<void> {
+  await started?.close?.()
+}
+
 afterAll(async () => {
-  await source?.close?.()
-  await callee?.close()
-  await plainCallee?.close()
-  await wit?.close()
+  await closeStarted(source)
+  await closeStarted(callee)
+  await closeStarted(plainCallee)
+  await closeStarted(wit)
 })
 
 describe('WIT issuer → client → WIMSE callee', () => {

@@ -82,7 +82,7 @@ describe('witIssuerSource against the WIT issuer on loopback', () => {
     const held = await source.current()
     failIssuer = true
     offset = (held.expiresAt + 1) * 1000 - base
-    const first = await source.current().then(
+    const first = await Promise.resolve(source.current()).then(
       () => undefined,
       (err: unknown) => err,
     )

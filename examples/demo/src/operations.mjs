@@ -77,7 +77,7 @@ export async function policyOperations(system, colors) {
 
   const denial = system.audit.find((r) => r.outcome === 'denied' && r.explanation)
   lines.push('', `${colors.bold('Why one request was denied')} ${colors.dim(`(the explanation in its audit record, decision ${denial?.callId ?? 'none'})`)}`)
-  if (denial) for (const line of formatExplanation(denial.explanation).trimEnd().split('\n')) lines.push(`  ${line}`)
+  if (denial?.explanation) for (const line of formatExplanation(denial.explanation).trimEnd().split('\n')) lines.push(`  ${line}`)
 
   lines.push('', `${colors.bold('review-service routes')} ${colors.dim('(@meshguard/fastify/testing listRoutes)')}`)
   for (const line of formatRouteTable(system.reviewRoutes()).trimEnd().split('\n')) lines.push(`  ${line}`)

@@ -251,8 +251,8 @@ describe('WIT signing keys', () => {
 
   const kids = (path: string): Promise<string[]> =>
     fetch(`${wit.url}${path}`)
-      .then((r) => r.json())
-      .then((jwks: { keys: Array<{ kid: string }> }) => jwks.keys.map((k) => k.kid))
+      .then((r) => r.json() as Promise<{ keys: Array<{ kid: string }> }>)
+      .then((jwks) => jwks.keys.map((k) => k.kid))
   const issue = async (): Promise<string> => {
     const { body } = await wit.postWit(await wit.request(TYPES.jwtSvid, await wit.svid(REVIEWS)))
     return String(body['wit'])

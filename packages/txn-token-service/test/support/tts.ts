@@ -91,6 +91,7 @@ export async function startTts(overrides: Partial<TxnTokenServiceOptions> = {}, 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const trust = ids.trust()
+  if (trust.workloads === undefined) throw new Error('the identity fixture trusts its workloads')
   const options: TxnTokenServiceOptions = {
     issuer: url,
     trustDomain: TRUST_DOMAIN,
