@@ -6,7 +6,8 @@
 import { readFile, readdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import type * as YamlModule from 'yaml'
+// Core's own yaml (the root has no yaml dependency), loaded through core's package below.
+import type * as YamlModule from '../../packages/core/node_modules/yaml/dist/index.js'
 
 // yaml is a dependency of core, not of the workspace root.
 const { parse } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('yaml') as typeof YamlModule

@@ -22,7 +22,6 @@ import {
   PolicyError,
   createAuditLog,
   createGuard,
-  createIdentityVerifier,
   createTelemetry,
   functionSink,
   policyInfo,
@@ -35,6 +34,9 @@ import { watchPolicies, type PolicyWatcher, type ReloadEvent } from '@meshguard/
 import { ATTR_AUTHZ_OUTCOME, METRIC_POLICY_RELOADS } from '@meshguard/core/telemetry'
 import { authorize } from '@meshguard/express'
 import { otelHarness } from '../../packages/core/test/telemetry/harness.js'
+// Core's verifier from source, like test/support/identity.ts: the fixture's options carry the source's TrustBundle,
+// a class the built declarations accept only from themselves (private members). At run time it is @meshguard/core's.
+import { createIdentityVerifier } from '../../packages/core/src/identity/index.js'
 import { createIdentityFixture } from '../support/identity.js'
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/hot-reload/${name}`, import.meta.url))
