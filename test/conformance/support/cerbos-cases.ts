@@ -185,7 +185,7 @@ export async function loadPlanSuites(dir: string): Promise<PlanSuite[]> {
   const files = (await readdir(root)).filter((f) => f.endsWith('.yaml')).sort()
   return await Promise.all(
     files.map(async (file) => {
-      const raw = parse(await readFile(join(root, file), 'utf8'), { merge: true }) as Omit<PlanSuite, 'name'>
+      const raw = parse(await readFile(join(root, file), 'utf8'), { merge: true }) as Omit<PlanSuite, 'name' | 'description' | 'tests'> & Partial<Pick<PlanSuite, 'description' | 'tests'>>
       return { ...raw, name: `${dir}/${file}`, description: raw.description ?? '', tests: raw.tests ?? [] }
     }),
   )
