@@ -2,7 +2,6 @@
 import {
   createAuditLog,
   createGuard,
-  createIdentityVerifier,
   EmbeddedEngine,
   functionSink,
   type AuditLog,
@@ -11,6 +10,9 @@ import {
   type Guard,
   type GuardOptions,
 } from '@meshguard/core'
+// Core's verifier from source, like test/support/identity.ts: the fixture's options carry the source's TrustBundle,
+// a class the built declarations accept only from themselves (private members). At run time it is @meshguard/core's.
+import { createIdentityVerifier } from '../../packages/core/src/identity/index.js'
 import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
 import { contractEngine, POLICY_DIR, SERVICE } from './contract.js'
 import { txnTokensFor } from './txn-cases.js'

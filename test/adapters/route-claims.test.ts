@@ -8,7 +8,7 @@ import type { ClaimsRequirement } from '@meshguard/core/edge'
 import { authorize, authorizeList } from '@meshguard/express'
 import meshguard from '@meshguard/fastify'
 import { Authorize, AuthorizeList } from '@meshguard/nestjs'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configOptionOf } from '../support/failures.js'
 import { createGuardFixture } from './guard-fixture.js'
@@ -35,7 +35,7 @@ const BAD: readonly [string, unknown, string][] = [
 ]
 
 describe('claims requirements at registration', () => {
-  const fastifyApps: ReturnType<typeof Fastify>[] = []
+  const fastifyApps: FastifyInstance[] = []
   afterAll(async () => {
     await Promise.all(fastifyApps.map((app) => app.close()))
   })

@@ -80,7 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(running.map((app) => app.close()))
-  await fixture?.audit.close()
+  await fixture.audit.close()
 })
 
 async function get(app: RunningApp, path: string, actor?: 'alice'): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -16,7 +16,8 @@ describe('adapter type tests', () => {
   it('tsc reports no error over the adapter tests, their type assertions included', async () => {
     const result = await run(process.execPath, [tsc, '-p', project], { maxBuffer: 16 * 1024 * 1024 }).then(
       () => '',
-      (err: { stdout?: string }) => err.stdout ?? String(err),
+      // A failed run rejects with tsc's report on the error's stdout.
+      (err: unknown) => (typeof err === 'object' && err !== null && 'stdout' in err && typeof err.stdout === 'string' ? err.stdout : String(err)),
     )
     expect(result).toBe('')
   }, 120_000)

@@ -54,7 +54,9 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all([edge?.close(), gateway?.close(), employee?.close(), review?.close(), outside?.close()])
+  // Whichever were started: beforeAll may have failed part-way.
+  const started: ({ close(): Promise<void> } | undefined)[] = [edge, gateway, employee, review, outside]
+  await Promise.all(started.map(async (service) => service?.close()))
   context.disable()
 })
 

@@ -55,10 +55,10 @@ function failure(c: Extract<SpecCase, { run: true }>): string | undefined {
     const program = env.parse(c.expr)
     prepareAst(program.ast)
     const checked = program.check()
-    if (!checked.valid) throw checked.error
+    if (!checked.valid) throw checked.error ?? new Error('type check failed without an error')
     result = program(c.bindings)
   } catch (err) {
-    return c.expect.kind === 'error' ? undefined : `error: ${String((err as Error).message).split('\n')[0]}`
+    return c.expect.kind === 'error' ? undefined : `error: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`
   }
   if (c.expect.kind === 'error') return `expected an error, got ${JSON.stringify(canonical(result))}`
   const got = JSON.stringify(canonical(result))

@@ -47,7 +47,7 @@ describe('explain agrees with the decision (Cerbos engine cases)', () => {
             const id = `${run.dir} ${JSON.stringify(run.options)} ${c.name} ${input.resource.kind}:${input.resource.id} ${action.action}`
             const meta = plain.meta?.actions[action.action]
             if (action.effect !== plain.actions[action.action] || action.effect !== response.results[0]!.actions[action.action]) disagreements.push(`${id}: effect`)
-            if (action.policy !== meta?.matchedPolicy || action.rule !== meta?.matchedRule) disagreements.push(`${id}: attribution`)
+            if (meta === undefined || action.policy !== meta.matchedPolicy || action.rule !== meta.matchedRule) disagreements.push(`${id}: attribution`)
             const decided = action.rules.filter((r) => r.decided === true)
             if (action.rule === undefined) {
               if (decided.length !== 0) disagreements.push(`${id}: marks a rule without naming one`)

@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadPolicyDirectory } from '@meshguard/core'
 import { embeddedTestEngines, runPolicyTests, type TestEngineFactory, type PolicyTestFilter, type TestResults } from '@meshguard/core/testing'
-import type * as YamlModule from 'yaml'
+// Core's own yaml (the root has no yaml dependency), loaded through core's package below.
+import type * as YamlModule from '../../packages/core/node_modules/yaml/dist/index.js'
 import { CERBOS_CASES_DIR, CERBOS_STORE_DIR, parseTxtar } from './support/cerbos-cases.js'
 
 // yaml is a dependency of core, not of the workspace root.

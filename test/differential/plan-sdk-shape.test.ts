@@ -15,8 +15,10 @@ import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
 const PLAN_POLICIES = join(fileURLToPath(new URL('../../conformance/cerbos/plan', import.meta.url)), 'policies')
 const MAGGIE = { id: 'maggie', roles: ['employee', 'manager'], attr: { geography: 'US', managed_geographies: ['US', 'CA'] } }
 
-const REQUESTS: PlanResourcesRequest[] = [
+/** Requests both sides take: meshguard's, and (less `includeMeta`) the SDK's, which takes JSON attributes and one of `actions` or `action`. */
+const REQUESTS: (PlanResourcesRequest & Parameters<HTTP['planResources']>[0])[] = [
   { requestId: 'r1', includeMeta: true, actions: ['approve'], principal: MAGGIE, resource: { kind: 'leave_request', policyVersion: 'default' } },
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- the single-action form is one of the requests compared
   { requestId: 'r2', includeMeta: true, action: 'report:allow-deny-deny', principal: MAGGIE, resource: { kind: 'leave_request' } },
   { requestId: 'r3', actions: ['approve:false-in-and-condition'], principal: MAGGIE, resource: { kind: 'leave_request' } },
   { requestId: 'r4', includeMeta: true, actions: ['edit', 'debug'], principal: { id: 'u', roles: ['USER'], attr: { userQid: 'z0' } }, resource: { kind: 'x', scope: 'acme.hr.uk' } },
@@ -40,7 +42,7 @@ describe('toCerbosSdkPlan', () => {
     const sdk = new HTTP(pdp!.httpUrl)
     for (const request of REQUESTS) {
       const { includeMeta, ...rest } = request
-      const theirs = await sdk.planResources({ ...(rest as never), includeMetadata: includeMeta === true })
+      const theirs = await sdk.planResources({ ...rest, includeMetadata: includeMeta === true })
       const ours = toCerbosSdkPlan(engine.planResourcesSync(request))
       expect({ ...ours, cerbosCallId: undefined }, request.requestId).toEqual({ ...JSON.parse(JSON.stringify(theirs)), cerbosCallId: undefined })
     }

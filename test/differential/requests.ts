@@ -112,16 +112,25 @@ export function requestArbitrary(vocab: Vocabulary): fc.Arbitrary<CheckResources
  * string (both the PDP and the CLI turn it into a list); time claims are left out.
  */
 function wellTypedRegisteredClaims(claims: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...claims }
-  for (const name of ['iss', 'sub', 'jti']) {
-    if (name in out && typeof out[name] !== 'string') delete out[name]
+  return Object.fromEntries(Object.entries(claims).filter(([name, value]) => keepsClaim(name, value)))
+}
+
+/** Whether {@link wellTypedRegisteredClaims} keeps claim `name` with this value. */
+function keepsClaim(name: string, value: unknown): boolean {
+  switch (name) {
+    case 'iss':
+    case 'sub':
+    case 'jti':
+      return typeof value === 'string'
+    case 'aud':
+      return typeof value === 'string' || (Array.isArray(value) && value.length > 0 && value.every((a) => typeof a === 'string'))
+    case 'exp':
+    case 'nbf':
+    case 'iat':
+      return false
+    default:
+      return true
   }
-  if ('aud' in out) {
-    const aud = out['aud']
-    if (typeof aud !== 'string' && (!Array.isArray(aud) || aud.length === 0 || !aud.every((a) => typeof a === 'string'))) delete out['aud']
-  }
-  for (const name of ['exp', 'nbf', 'iat']) delete out[name]
-  return out
 }
 
 const BREAKAGES: ((request: CheckResourcesRequest) => CheckResourcesRequest)[] = [

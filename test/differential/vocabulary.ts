@@ -6,7 +6,8 @@
 import { readFile, readdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import type * as YamlModule from 'yaml'
+// Core's own yaml (the root has no yaml dependency), loaded through core's package below.
+import type * as YamlModule from '../../packages/core/node_modules/yaml/dist/index.js'
 
 // yaml is a dependency of core, not of the workspace root.
 const { parse } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('yaml') as typeof YamlModule
@@ -67,6 +68,10 @@ const entry = (map: Vocabulary['resources'], key: string): PolicyNames => {
 }
 
 const asList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object'
+/** A policy's version or scope as text (YAML may give an unquoted one as a number); `fallback` when absent. */
+const scalarText = (v: unknown, fallback: string): string =>
+  v === undefined || v === null ? fallback : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v)
 
 /** Reads the vocabulary of a policy directory. */
 export async function readVocabulary(dir: string): Promise<Vocabulary> {
@@ -85,18 +90,18 @@ export async function readVocabulary(dir: string): Promise<Vocabulary> {
   const derivedParents = new Map<string, string[]>()
   const imports: [string, string][] = []
   for (const file of await yamlFiles(dir)) {
-    let doc: Record<string, unknown>
+    let doc: unknown
     try {
-      doc = parse(await readFile(file, 'utf8')) as Record<string, unknown>
+      doc = parse(await readFile(file, 'utf8'))
     } catch {
       continue
     }
-    if (doc === null || typeof doc !== 'object') continue
+    if (!isRecord(doc)) continue
     const rp = doc['resourcePolicy'] as Record<string, unknown> | undefined
     if (rp && typeof rp['resource'] === 'string') {
       const e = entry(vocab.resources, rp['resource'])
-      e.versions.add(String(rp['version'] ?? 'default'))
-      e.scopes.add(String(rp['scope'] ?? ''))
+      e.versions.add(scalarText(rp['version'], 'default'))
+      e.scopes.add(scalarText(rp['scope'], ''))
       for (const rule of (rp['rules'] as Record<string, unknown>[] | undefined) ?? []) {
         asList(rule['actions']).forEach((a) => (vocab.actions.add(a), e.actions.add(a)))
         asList(rule['roles']).forEach((r) => (vocab.roles.add(r), e.roles.add(r)))
@@ -106,8 +111,8 @@ export async function readVocabulary(dir: string): Promise<Vocabulary> {
     const pp = doc['principalPolicy'] as Record<string, unknown> | undefined
     if (pp && typeof pp['principal'] === 'string') {
       const e = entry(vocab.principals, pp['principal'])
-      e.versions.add(String(pp['version'] ?? 'default'))
-      e.scopes.add(String(pp['scope'] ?? ''))
+      e.versions.add(scalarText(pp['version'], 'default'))
+      e.scopes.add(scalarText(pp['scope'], ''))
       for (const rule of (pp['rules'] as Record<string, unknown>[] | undefined) ?? []) {
         const kind = typeof rule['resource'] === 'string' && !rule['resource'].includes('*') ? entry(vocab.resources, rule['resource']) : undefined
         for (const action of (rule['actions'] as Record<string, unknown>[] | undefined) ?? []) {

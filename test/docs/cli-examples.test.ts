@@ -92,7 +92,7 @@ describe('docs/cli.md', () => {
         },
       })
       const caller = await verifier.verify({ authorization: `Bearer ${workload.stdout.trim()}`, 'x-meshguard-actor': user.stdout.trim() }, { actor: 'required' })
-      expect(caller.principal.attr['act']).toMatchObject({ user: { id: 'alice', roles: ['employee', 'manager'], attr: { department: 'engineering' } } })
+      expect(caller.principal.attr?.['act']).toMatchObject({ user: { id: 'alice', roles: ['employee', 'manager'], attr: { department: 'engineering' } } })
     } finally {
       process.chdir(cwd)
       await rm(dir, { recursive: true, force: true })

@@ -98,7 +98,8 @@ describe('code blocks in the docs', () => {
     )
     const output = await run(process.execPath, [tsc, '-p', join(scratch, 'tsconfig.json')], { maxBuffer: 16 * 1024 * 1024 }).then(
       () => '',
-      (err: { stdout?: string }) => err.stdout ?? String(err),
+      // A failed run rejects with tsc's report on the error's stdout.
+      (err: unknown) => (typeof err === 'object' && err !== null && 'stdout' in err && typeof err.stdout === 'string' ? err.stdout : String(err)),
     )
     // Name each error by the page and line of its block, so the failure says what to fix.
     const located = output.replace(/block-\d{3}\.m[tj]s/g, (file) => {

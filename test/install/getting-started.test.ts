@@ -56,7 +56,7 @@ const children: ChildProcess[] = []
 const outputs: Array<{ step: Step; stdout: string; expected?: string | undefined }> = []
 
 /** The page's text with this run's ports (services listen on free ports, not 3000 and 3001). */
-const withPorts = (text: string): string => text.replace(/localhost:(300[01])\b/g, (all, port: string) => `localhost:${ports.get(port) ?? port}`)
+const withPorts = (text: string): string => text.replace(/localhost:(300[01])\b/g, (_all, port: string) => `localhost:${ports.get(port) ?? port}`)
 
 /** Starts a background block (`npm run dev`); resolves to its port and what it printed once it listens. */
 function startInBackground(step: Step, env: NodeJS.ProcessEnv): Promise<{ port: string; printed: string }> {

@@ -49,8 +49,8 @@ function startDev(dir: string): Promise<{ child: ChildProcess; port: number; out
       const port = /listening on http:\/\/localhost:(\d+)/.exec(output)?.[1]
       if (port) resolve({ child, port: Number(port), output: () => output })
     }
-    child.stdout?.on('data', onData)
-    child.stderr?.on('data', onData)
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
     child.on('exit', (code) => reject(new Error(`npm run dev exited with ${code}:\n${output}`)))
   })
 }

@@ -38,14 +38,16 @@ interface Launched {
 function launch(policyDir: string, auditFile: string): Launched {
   const child = launchReviewService(auditFile, { policyDir, audit: AUDIT })
   children.push(child)
+  const { stdout, stderr } = child
+  if (stdout === null || stderr === null) throw new Error('the review service must be spawned with piped stdout and stderr')
   let out = ''
   let err = ''
-  child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')))
+  stderr.on('data', (d: Buffer) => (err += d.toString('utf8')))
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   )
   const ready = new Promise<{ url: string } | undefined>((resolve) => {
-    child.stdout.on('data', (d: Buffer) => {
+    stdout.on('data', (d: Buffer) => {
       out += d.toString('utf8')
       if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0] ?? '') as { url: string })
     })
@@ -85,6 +87,8 @@ describe('crash safety of a service with a file audit sink', () => {
         } catch {
           return
         }
+        // Another loop may have killed the service while this one awaited its answer.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `killed` is set by the other loops, across the awaits above
         if (answers.length >= 1500 && !killed) {
           killed = true
           service.child.kill('SIGKILL')

@@ -22,7 +22,6 @@ import {
   PolicyError,
   createAuditLog,
   createGuard,
-  createIdentityVerifier,
   createTelemetry,
   functionSink,
   policyInfo,
@@ -35,6 +34,9 @@ import { watchPolicies, type PolicyWatcher, type ReloadEvent } from '@meshguard/
 import { ATTR_AUTHZ_OUTCOME, METRIC_POLICY_RELOADS } from '@meshguard/core/telemetry'
 import { authorize } from '@meshguard/express'
 import { otelHarness } from '../../packages/core/test/telemetry/harness.js'
+// Core's verifier from source, like test/support/identity.ts: the fixture's options carry the source's TrustBundle,
+// a class the built declarations accept only from themselves (private members). At run time it is @meshguard/core's.
+import { createIdentityVerifier } from '../../packages/core/src/identity/index.js'
 import { createIdentityFixture } from '../support/identity.js'
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/hot-reload/${name}`, import.meta.url))
@@ -53,10 +55,10 @@ const WORKERS = 8
 let base: string
 let policies: string
 let engine: EmbeddedEngine
-let watcher: PolicyWatcher
-let server: Server
-let pool: Pool
-let audit: AuditLog
+let watcher: PolicyWatcher | undefined
+let server: Server | undefined
+let pool: Pool | undefined
+let audit: AuditLog | undefined
 let headers: Record<string, string>
 const auditRecords: AuditRecord[] = []
 const SERVICE = 'documents-api'
@@ -151,7 +153,7 @@ describe('hot reload under load', () => {
     const worker = async (): Promise<void> => {
       while (!stop && !stopped) {
         try {
-          const { statusCode, body } = await pool.request({ method: 'GET', path: '/documents/d1', headers })
+          const { statusCode, body } = await pool!.request({ method: 'GET', path: '/documents/d1', headers })
           const text = await body.text()
           responses++
           if (statusCode !== 200) {
@@ -210,16 +212,18 @@ describe('hot reload under load', () => {
     const rejected = events.filter((e): e is Extract<ReloadEvent, { ok: false }> => !e.ok)
     expect(rejected.length).toBeGreaterThanOrEqual(brokenWrites)
     for (const event of rejected) {
-      expect(event.error).toBeInstanceOf(PolicyError)
-      expect((event.error as PolicyError).issues.length).toBeGreaterThan(0)
-      expect((event.error as PolicyError).issues[0]?.file).toMatch(/document\.yaml$/)
+      const { error } = event
+      expect(error).toBeInstanceOf(PolicyError)
+      if (!(error instanceof PolicyError)) throw new Error('not a PolicyError')
+      expect(error.issues.length).toBeGreaterThan(0)
+      expect(error.issues[0]?.file).toMatch(/document\.yaml$/)
     }
     // The two versions have two digests, and only those were ever served.
     expect(digests.size).toBe(2)
     expect(policyInfo(engine)).toMatchObject({ digest: engine.policyDigest, engine: 'embedded' })
     // The guard's own decisions: every one audited as allowed, under one of the two digests, and the
     // digest change is visible in the audit log.
-    await audit.flush()
+    await audit!.flush()
     expect(auditRecords.length).toBe(responses)
     expect(auditRecords.every((r) => r.outcome === 'allowed' && r.action === 'view')).toBe(true)
     expect(new Set(auditRecords.map((r) => r.policyDigest))).toEqual(digests)

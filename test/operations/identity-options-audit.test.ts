@@ -4,9 +4,12 @@
  * record and one span carrying their reason code (injected in-memory OpenTelemetry exporters).
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createAuditLog, createGuard, createIdentityVerifier, createTelemetry, functionSink, type AuditRecord, type DecisionEngine } from '@meshguard/core'
+import { createAuditLog, createGuard, createTelemetry, functionSink, type AuditRecord, type DecisionEngine } from '@meshguard/core'
 import { ATTR_AUTHZ_DECISION, ATTR_AUTHZ_REASON } from '@meshguard/core/telemetry'
 import { otelHarness } from '../../packages/core/test/telemetry/harness.js'
+// Core's verifier from source, like test/support/identity.ts: the fixture's options carry the source's TrustBundle,
+// a class the built declarations accept only from themselves (private members). At run time it is @meshguard/core's.
+import { createIdentityVerifier } from '../../packages/core/src/identity/index.js'
 import { createIdentityFixture } from '../support/identity.js'
 
 /** Allows everything: these tests are about identity. */

@@ -16,7 +16,7 @@ import {
 import { otelHarness } from '../../packages/core/test/telemetry/harness.js'
 import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
 
-let server: Server
+let server: Server | undefined
 let jwksUrl: string
 let failing = false
 let ids: IdentityFixture
@@ -25,7 +25,7 @@ const harness = otelHarness()
 beforeAll(async () => {
   ids = await createIdentityFixture({ services: ['caller', 'api'] })
   const caller = ids.services['caller']!
-  server = createServer((_req, res) => {
+  const jwks = createServer((_req, res) => {
     if (failing) {
       res.writeHead(503)
       res.end()
@@ -34,8 +34,9 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ keys: [caller.publicJwk] }))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`
+  server = jwks
+  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve))
+  jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`
 })
 
 afterAll(async () => {

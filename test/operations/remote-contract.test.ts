@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createAuditLog,
   createGuard,
-  createIdentityVerifier,
   functionSink,
   type AuditLog,
   type AuditRecord,
@@ -20,6 +19,9 @@ import type { RunningApp } from '../adapters/drivers.js'
 import { startExpressApp } from '../adapters/express-app.js'
 import { startFastifyApp } from '../adapters/fastify-app.js'
 import { startCerbosPdp, type CerbosPdp } from '../support/cerbos-pdp.js'
+// Core's verifier from source, like test/support/identity.ts: the fixture's options carry the source's TrustBundle,
+// a class the built declarations accept only from themselves (private members). At run time it is @meshguard/core's.
+import { createIdentityVerifier } from '../../packages/core/src/identity/index.js'
 import { createIdentityFixture, type IdentityFixture } from '../support/identity.js'
 
 let pdp: CerbosPdp | undefined

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MeshguardError } from '../../packages/core/src/errors.js'
 import { createIdentityVerifier, createTrustBundle, type IdentityVerifier } from '../../packages/core/src/identity/index.js'
 import type { HeaderView } from '../../packages/core/src/identity/headers.js'
-import { ACTOR_AUDIENCE, createIdentityFixture, generateFixtureKey, serviceId, USER_ISSUER, type FixtureKey, type IdentityFixture } from '../support/identity.js'
+import { ACTOR_AUDIENCE, createIdentityFixture, generateFixtureKey, serviceId, USER_ISSUER, type ActorSpec, type FixtureKey, type IdentityFixture } from '../support/identity.js'
 
 const CALLER = serviceId('caller')
 const CALLEE = serviceId('callee')
@@ -41,7 +41,8 @@ interface TokenSpec {
 
 type Step =
   | { kind: 'advance'; seconds: number }
-  | { kind: 'workloadKeys' | 'actorKeys'; present: [boolean, boolean] }
+  | { kind: 'workloadKeys'; present: [boolean, boolean] }
+  | { kind: 'actorKeys'; present: [boolean, boolean] }
   | { kind: 'present'; workload: number; actor: number | undefined }
 
 // Mostly tokens that start out valid, some already outside a limit or not yet valid.
@@ -102,12 +103,16 @@ describe('the verification cache agrees with a fresh verification', () => {
 
         const base = start / 1000
         const actors = await Promise.all(
-          actorSpecs.map((t, i) =>
-            ids.mintActorToken(
-              { sub: `user-${i}`, roles: ['employee'] },
-              { signWith: actorKeys[t.key], header: { kid: actorKeys[t.key]!.kid }, now: base + t.iatOffset, lifetime: t.lifetime, claims: t.withIat ? {} : { iat: undefined } },
-            ),
-          ),
+          actorSpecs.map((t, i) => {
+            const actor: Exclude<ActorSpec, string> = { sub: `user-${i}`, roles: ['employee'] }
+            return ids.mintActorToken(actor, {
+              signWith: actorKeys[t.key],
+              header: { kid: actorKeys[t.key]!.kid },
+              now: base + t.iatOffset,
+              lifetime: t.lifetime,
+              claims: t.withIat ? {} : { iat: undefined },
+            })
+          }),
         )
         const headersFor = async (workload: number, actor: number | undefined): Promise<HeaderView> => {
           const t = workloadSpecs[workload] as TokenSpec

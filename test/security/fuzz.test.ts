@@ -124,7 +124,9 @@ describe('fuzzing', () => {
           // Allowed: then every rule really held.
           const claims = (outcome as { workload: { claims: Record<string, unknown> } }).workload.claims
           expect(claims['sub']).toBe(ids.services['caller']?.id)
-          expect([claims['aud'], (claims['aud'] as unknown[])?.[0]]).toContain(ids.services['callee']?.id)
+          const aud = claims['aud']
+          const firstAud: unknown = Array.isArray(aud) ? aud[0] : undefined
+          expect([aud, firstAud]).toContain(ids.services['callee']?.id)
           expect(typeof claims['exp'] === 'number' && claims['exp'] > nowS() - 31).toBe(true)
         },
       ),

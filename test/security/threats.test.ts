@@ -28,6 +28,7 @@ import {
   createTrustBundle,
   type IdentityVerifier,
   type IdentityVerifierOptions,
+  type TrustBundleOptions,
 } from '../../packages/core/src/identity/index.js'
 import type { HeaderView } from '../../packages/core/src/identity/headers.js'
 import {
@@ -35,6 +36,7 @@ import {
   generateFixtureKey,
   serviceId,
   USER_ISSUER,
+  type ActorSpec,
   type IdentityFixture,
 } from '../support/identity.js'
 
@@ -53,6 +55,12 @@ const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toStr
 const parts = (token: string): [string, string, string] => token.split('.') as [string, string, string]
 const claimsOf = (token: string): Record<string, unknown> =>
   JSON.parse(Buffer.from(parts(token)[1], 'base64url').toString()) as Record<string, unknown>
+
+/** The workload anchors of fixture trust options (the fixture always lists them), the same array. */
+function workloadsOf(trust: TrustBundleOptions): NonNullable<TrustBundleOptions['workloads']> {
+  if (trust.workloads === undefined) throw new Error('fixture trust without workload anchors')
+  return trust.workloads
+}
 
 let ids: IdentityFixture
 let atReview: IdentityVerifier
@@ -467,7 +475,7 @@ describe('threats found by the attack run (T27 onwards)', () => {
     }
     // Roles the callee grants in its own configuration do count.
     const trust = ids.trust()
-    const orders = trust.workloads.find((a) => a.issuer === serviceId('orders'))
+    const orders = workloadsOf(trust).find((a) => a.issuer === serviceId('orders'))
     if (orders === undefined) throw new Error('fixture')
     orders.roles = ['billing']
     const granting = createIdentityVerifier(ids.verifierOptions('payments', { trust }))
@@ -490,7 +498,8 @@ describe('threats found by the attack run (T27 onwards)', () => {
     // A chain signed by a token service configured as the authority for `act` is evidence.
     const tts = generateFixtureKey('ES256', 'tts-1')
     const trust = ids.trust()
-    trust.workloads.push({ issuer: 'https://tts.example.org', identities: ['spiffe://example.org/*'], keys: { jwks: { keys: [tts.publicJwk] } }, authoritativeClaims: ['act'] })
+    const workloads = workloadsOf(trust)
+    workloads.push({ issuer: 'https://tts.example.org', identities: ['spiffe://example.org/*'], keys: { jwks: { keys: [tts.publicJwk] } }, authoritativeClaims: ['act'] })
     const withTts = createIdentityVerifier(ids.verifierOptions('review-service', { trust }))
     const vouched = await wl(
       { audience: 'review-service', actorToken: forGateway, chain: [serviceId('gateway')], signWith: tts, header: { kid: 'tts-1' }, claims: { iss: 'https://tts.example.org' } },
@@ -500,14 +509,15 @@ describe('threats found by the attack run (T27 onwards)', () => {
     expect(caller.workload.selfSigned).toBe(false)
     expect(caller.delegation.workloads).toEqual([serviceId('gateway')])
     // The same token service's chain without `act` authority proves nothing.
-    trust.workloads[trust.workloads.length - 1] = { ...trust.workloads[trust.workloads.length - 1]!, authoritativeClaims: [] }
+    workloads[workloads.length - 1] = { ...workloads[workloads.length - 1]!, authoritativeClaims: [] }
     const noAct = createIdentityVerifier(ids.verifierOptions('review-service', { trust }))
     expect(await reason(noAct.verify(bearer(vouched, { 'x-meshguard-actor': forGateway })))).toBe('actor_workload_mismatch')
   })
 
   it('T29 prototype keys: a claim named __proto__ is inert data, never a prototype', async () => {
     const polluted = JSON.parse('{"__proto__": {"department": "engineering", "isAdmin": true}, "constructor": {"prototype": {"x": 1}}}') as Record<string, unknown>
-    const actor = await ids.mintActorToken({ sub: 'mallory', roles: ['employee'], ...polluted })
+    const claims: Exclude<ActorSpec, string> = { sub: 'mallory', roles: ['employee'], ...polluted }
+    const actor = await ids.mintActorToken(claims)
     const caller = await atReview.verify(await (async () => {
       const w = await wl({ audience: 'review-service', actorToken: actor, claims: polluted })
       return bearer(w, { 'x-meshguard-actor': actor })
@@ -685,7 +695,7 @@ describe('threats of issue 18: replay, revocation, sender constraint, discovery,
     const mtls = await ids.mintActorToken('alice', { claims: { cnf: { 'x5t#S256': 'abc' } } })
     expect(await reason(edge.verify({ ...request, headers: { authorization: `Bearer ${mtls}` } }))).toBe('cnf_unsupported')
     // Past the edge, only an ath-bound workload token may carry it.
-    const unbinding = createIdentityVerifier({ ...ids.verifierOptions('review-service'), trust: { ...ids.trust(), workloads: ids.trust().workloads.map((w) => ({ ...w, requireActorBinding: false })) } })
+    const unbinding = createIdentityVerifier({ ...ids.verifierOptions('review-service'), trust: { ...ids.trust(), workloads: workloadsOf(ids.trust()).map((w) => ({ ...w, requireActorBinding: false })) } })
     expect(await reason(unbinding.verify(bearer(await wl({ audience: 'review-service' }), { 'x-meshguard-actor': bound })))).toBe('actor_binding_mismatch')
   })
 

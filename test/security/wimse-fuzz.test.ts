@@ -95,7 +95,10 @@ describe('WIMSE fuzzing', () => {
         const body = { ...raw, ...(raw.wth === 'WTH' ? { wth: realWth } : {}) }
         const wpt = await sign(key, { alg: 'ES256', typ: 'wpt+jwt' }, body)
         const result = await outcome(cred.wit, wpt)
-        if (result !== 'allowed') return refused(result)
+        if (result !== 'allowed') {
+          refused(result)
+          return
+        }
         expect(body.aud).toBe(AUD)
         expect(typeof body.exp === 'number' && body.exp > now - 30 && body.exp <= now + 90).toBe(true)
         expect(typeof body.jti === 'string' && body.jti.length > 0).toBe(true)

@@ -37,8 +37,9 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await callee?.close()
-  await authorityCallee?.close()
+  // Whichever were started: beforeAll may have failed part-way.
+  const started: (WimseService | undefined)[] = [callee, authorityCallee]
+  for (const service of started) await service?.close()
 })
 
 interface Answer {

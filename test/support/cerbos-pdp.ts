@@ -146,8 +146,8 @@ async function startOnce(options: CerbosPdpOptions): Promise<CerbosPdp> {
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-8000)
   }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
 
   let stopped = false

@@ -24,17 +24,16 @@ export function proof(
   request: { method: string; url: string; token: string },
   overrides: { header?: Record<string, unknown>; claims?: Record<string, unknown>; signWith?: KeyObject } = {},
 ): string {
-  const header = Object.fromEntries(Object.entries({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk, ...overrides.header }).filter(([, v]) => v !== undefined))
-  const claims = Object.fromEntries(
-    Object.entries({
-      jti: randomUUID(),
-      htm: request.method,
-      htu: request.url,
-      iat: Math.floor(Date.now() / 1000),
-      ath: createHash('sha256').update(request.token).digest('base64url'),
-      ...overrides.claims,
-    }).filter(([, v]) => v !== undefined),
-  )
+  const defined = (fields: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))
+  const header = defined({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk, ...overrides.header })
+  const claims = defined({
+    jti: randomUUID(),
+    htm: request.method,
+    htu: request.url,
+    iat: Math.floor(Date.now() / 1000),
+    ath: createHash('sha256').update(request.token).digest('base64url'),
+    ...overrides.claims,
+  })
   const input = `${b64(header)}.${b64(claims)}`
   const signature = sign('sha256', Buffer.from(input), { key: overrides.signWith ?? key.privateKey, dsaEncoding: 'ieee-p1363' })
   return `${input}.${signature.toString('base64url')}`

@@ -40,7 +40,7 @@ export function stabilisePlanResponse(response: unknown, flatten = false): unkno
   delete r['cerbosCallId']
   if ('filter' in r) r['filter'] = stabiliseFilter(r['filter'], flatten)
   const meta = r['meta'] as { filterDebug?: string } | undefined
-  if (meta?.filterDebug !== undefined) meta.filterDebug = [...meta.filterDebug].sort().join('')
+  if (meta?.filterDebug !== undefined) meta.filterDebug = Array.from(meta.filterDebug).sort().join('')
   // Validation errors in (source, path, message) order, as Cerbos's own harness compares them.
   const errors = r['validationErrors'] as Array<{ source: string; path: string; message: string }> | undefined
   if (errors) r['validationErrors'] = [...errors].sort((a, b) => (`${a.source}\0${a.path}\0${a.message}` < `${b.source}\0${b.path}\0${b.message}` ? -1 : 1))

@@ -101,6 +101,8 @@ export async function startStubTts(ids: IdentityFixture, options: StubTtsOptions
     let txn: string
     let granted: Set<string>
     let tctx: Record<string, unknown>
+    // The request's own context (`request_details`, JSON), merged into the Txn-Token's.
+    const details = (): Record<string, unknown> => JSON.parse(form['request_details'] ?? '{}') as Record<string, unknown>
     try {
       if (form['subject_token_type'] === 'urn:ietf:params:oauth:token-type:access_token') {
         if (!edgeClients.has(client)) return { status: 400, body: { error: 'unauthorized_client' } }
@@ -110,14 +112,14 @@ export async function startStubTts(ids: IdentityFixture, options: StubTtsOptions
         granted = allowedScopes
         const attr: Record<string, unknown> = {}
         if (typeof payload['department'] === 'string') attr['department'] = payload['department']
-        tctx = { user: { roles: Array.isArray(payload['roles']) ? payload['roles'] : [], attr }, ...JSON.parse(form['request_details'] ?? '{}') }
+        tctx = { user: { roles: Array.isArray(payload['roles']) ? payload['roles'] : [], attr }, ...details() }
       } else if (form['subject_token_type'] === TXN_TYPE) {
         const payload = verifyJws(form['subject_token'] ?? '', [key], { aud: trustDomain, typ: TXN_TOKEN_TYP })
         sub = String(payload['sub'])
         txn = String(payload['txn'])
         // A replacement never widens: only scopes the subject Txn-Token holds.
         granted = new Set(String(payload['scope']).split(' '))
-        tctx = { ...(payload['tctx'] as Record<string, unknown>), ...JSON.parse(form['request_details'] ?? '{}') }
+        tctx = { ...(payload['tctx'] as Record<string, unknown>), ...details() }
       } else {
         return { status: 400, body: { error: 'invalid_request' } }
       }

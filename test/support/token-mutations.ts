@@ -6,6 +6,7 @@ import fc from 'fast-check'
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
 
 /** True when `mutated` decodes to exactly the same JWS as `original` (same signing input, same signature bytes). */
 export function sameJws(original: string, mutated: string): boolean {
@@ -17,7 +18,7 @@ export function sameJws(original: string, mutated: string): boolean {
 
 export type Mutation = (token: string) => string
 export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.tuple(fc.nat(), fc.constantFrom(...B64URL)).map(([i, c]): Mutation => (t) => {
+  fc.tuple(fc.nat(), fc.constantFrom(...Array.from(B64URL))).map(([i, c]): Mutation => (t) => {
     const at = i % t.length
     return t.slice(0, at) + c + t.slice(at + 1)
   }),
@@ -36,13 +37,13 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     ([header, key, value]): Mutation =>
       (t) => {
         const [h = '', p = '', s = ''] = t.split('.')
-        let part: Record<string, unknown>
+        let part: unknown
         try {
-          part = JSON.parse(Buffer.from(header ? h : p, 'base64url').toString()) as Record<string, unknown>
+          part = JSON.parse(Buffer.from(header ? h : p, 'base64url').toString())
         } catch {
           return t // an earlier mutation already broke this part
         }
-        if (typeof part !== 'object' || part === null) return t
+        if (!isRecord(part)) return t
         part[key] = value
         return header ? `${b64(part)}.${p}.${s}` : `${h}.${b64(part)}.${s}`
       },

@@ -1,4 +1,4 @@
-import { callerContext, createIdentityVerifier, MintError, type VerifiedCaller } from '@meshguard/core'
+import { callerContext, createIdentityVerifier, MintError, type IdentityVerifierOptions, type VerifiedCaller } from '@meshguard/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { createIdentityFixture, type IdentityFixture } from '../../../test/support/identity.js'
@@ -7,6 +7,11 @@ import { startVerifyingServer } from './support/verifying-server.js'
 
 // employee-service (this client) calls review-service (a verifying callee) while serving gateway.
 let ids: IdentityFixture
+/**
+ * The fixture's verifier options for `name` with its trust as plain options: the fixture types the trust with
+ * core's source, whose TrustBundle class the built declarations do not accept (private members); same options.
+ */
+const verifierOptions = (name: string): IdentityVerifierOptions => ({ ...ids.verifierOptions(name), trust: ids.trust() })
 let callee: Awaited<ReturnType<typeof startVerifyingServer>>
 let fetch: MeshguardFetch
 let servingAlice: VerifiedCaller
@@ -15,14 +20,14 @@ let verifyInbound: () => Promise<VerifiedCaller>
 
 beforeAll(async () => {
   ids = await createIdentityFixture({ services: ['gateway', 'employee-service', 'review-service'] })
-  callee = await startVerifyingServer(ids.verifierOptions('review-service'))
+  callee = await startVerifyingServer(verifierOptions('review-service'))
   fetch = createMeshguardFetch({
     identity: ids.workloadIdentity('employee-service'),
     destinations: { [callee.origin]: ids.services['review-service']!.id },
   })
   // What employee-service's adapter would have verified for an inbound call from gateway for alice.
   const inbound = await ids.headers({ from: 'gateway', to: 'employee-service', actor: 'alice', transactionId: 'txn-alice-1' })
-  const verifier = createIdentityVerifier(ids.verifierOptions('employee-service'))
+  const verifier = createIdentityVerifier(verifierOptions('employee-service'))
   verifyInbound = () => verifier.verify(inbound, { actor: 'required' })
   servingAlice = await verifyInbound()
 })

@@ -9,9 +9,9 @@ import { closeServer, urlOf } from '../../../test/adapters/drivers.js'
 import { authenticate, authorize } from '../src/index.js'
 
 let fixture: GuardFixture
-let server: Server
+let server: Server | undefined
 let url: string
-let nestedServer: Server
+let nestedServer: Server | undefined
 let nestedUrl: string
 
 const report = (req: Request, res: Response): void => {
@@ -67,7 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (server) await closeServer(server)
   if (nestedServer) await closeServer(nestedServer)
-  await fixture?.audit.close()
+  await fixture.audit.close()
 })
 
 const get = async (path: string, headers: Record<string, string>, base = url) => {
@@ -99,11 +99,12 @@ describe('@meshguard/express req.meshguard', () => {
     const headers = await fixture.headers()
     const rawHeaders = Object.entries(headers).flat()
     const req = { method: 'GET', headers, rawHeaders, params: {}, baseUrl: '' } as unknown as Request
-    const res = {} as Response
+    // Never written to: the middleware only needs an object in the response position.
+    const res = {} as unknown as Response
     let inContext = false
     await new Promise<void>((resolve, reject) => {
       authenticate(fixture.guard)(req, res, (err?: unknown) => {
-        if (err !== undefined) reject(err)
+        if (err !== undefined) reject(err instanceof Error ? err : new Error('next() was called with a non-Error', { cause: err }))
         inContext = callerContext.current() === req.meshguard?.caller
         resolve()
       })

@@ -8,7 +8,7 @@ import { closeServer, urlOf } from '../../../test/adapters/drivers.js'
 import { authenticate, authorize, authorizeList, type ExpressRouteAuthorization } from '../src/index.js'
 
 let fixture: GuardFixture
-let server: Server
+let server: Server | undefined
 let url: string
 
 const answer = (req: Request, res: Response): void => {
@@ -52,7 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (server) await closeServer(server)
-  await fixture?.audit.close()
+  await fixture.audit.close()
 })
 
 const get = async (path: string, headers: Record<string, string> = {}) => {
@@ -128,6 +128,6 @@ describe('@meshguard/express types', () => {
     expectTypeOf(route.resource).not.toBeString()
     // @ts-expect-error an actor requirement outside the three known ones is rejected
     const bad: ExpressRouteAuthorization = { resource: 'review', action: 'read', actor: 'sometimes' }
-    void bad
+    expectTypeOf(bad).toEqualTypeOf<ExpressRouteAuthorization>()
   })
 })

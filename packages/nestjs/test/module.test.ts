@@ -61,6 +61,7 @@ const apps: INestApplication[] = []
 async function start(options: Omit<MeshguardModuleOptions, 'guard'>, useGlobalGuard: boolean): Promise<string> {
   @Module({ imports: [MeshguardModule.forRoot({ guard: fixture.guard, ...options, useGlobalGuard })], controllers: [GuardedController, OpenController] })
   class AppModule {}
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class (NestApplicationContextOptions) but takes and reads a plain object
   const app = await NestFactory.create(AppModule, { logger: false })
   apps.push(app)
   await app.listen(0, '127.0.0.1')
@@ -73,7 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(apps.map((app) => app.close()))
-  await fixture?.audit.close()
+  await fixture.audit.close()
 })
 
 const get = async (url: string, headers: Record<string, string> = {}) => {
@@ -104,6 +105,7 @@ describe('@meshguard/nestjs list routes', () => {
   it("takes a controller's @AuthorizeList for its handlers, unless a handler has its own @Authorize", async () => {
     @Module({ imports: [MeshguardModule.forRoot({ guard: fixture.guard })], controllers: [ListedController] })
     class ListedModule {}
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class (NestApplicationContextOptions) but takes and reads a plain object
     const app = await NestFactory.create(ListedModule, { logger: false })
     apps.push(app)
     await app.listen(0, '127.0.0.1')
@@ -118,6 +120,7 @@ describe('@meshguard/nestjs request.meshguard', () => {
   const startOn = async (platform: 'express' | 'fastify'): Promise<string> => {
     @Module({ imports: [MeshguardModule.forRoot({ guard: fixture.guard })], controllers: [GrantController] })
     class GrantModule {}
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class (NestApplicationContextOptions) but takes and reads a plain object
     const app = await NestFactory.create(GrantModule, platform === 'express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: false })
     apps.push(app)
     await app.listen(0, '127.0.0.1')

@@ -49,7 +49,9 @@ export interface ServiceDeps {
 export async function guardFor(ids: IdentityFixture, name: string, policies: string[]): Promise<Guard> {
   const engine = EmbeddedEngine.fromSources(policies.map((text, i) => ({ file: `${name}-${i}.yaml`, text })))
   // These test services record nothing on purpose (audit: false keeps the start-up warning out).
-  const { guard } = await createMeshguard({ service: name, policies: engine, identity: ids.verifierOptions(name), audit: false })
+  // The fixture's trust as plain options: its verifierOptions type the trust with core's source, whose TrustBundle
+  // class the built declarations do not accept (private members); the options are the same.
+  const { guard } = await createMeshguard({ service: name, policies: engine, identity: { ...ids.verifierOptions(name), trust: ids.trust() }, audit: false })
   return guard
 }
 
@@ -193,6 +195,7 @@ export async function startReviewService(deps: ServiceDeps, outsideOrigin: strin
   Module({ imports: [MeshguardModule.forRoot({ guard })], controllers: [ReportsController] })(ReviewModule)
 
   const expressApp = express()
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class (NestApplicationContextOptions) but takes and reads a plain object
   const app = await NestFactory.create(ReviewModule, new ExpressAdapter(expressApp), { logger: false })
   await app.init()
   const { server, origin } = await listen(withInboundTrace('review-service', deps.propagator, deps.traces, expressApp))

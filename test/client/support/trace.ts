@@ -9,11 +9,11 @@ export type TraceLog = Map<string, string[]>
  * Wraps a Node request listener so that each request runs in the trace context it arrived with, as
  * OpenTelemetry's HTTP server instrumentation would, and records the inbound trace id.
  */
-export function withInboundTrace<L extends (req: IncomingMessage, res: ServerResponse) => unknown>(
+export function withInboundTrace(
   service: string,
   propagator: TextMapPropagator,
   log: TraceLog,
-  listener: L,
+  listener: (req: IncomingMessage, res: ServerResponse) => unknown,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const inbound = propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter)

@@ -7,7 +7,8 @@ import { readdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type * as YamlModule from 'yaml'
+// Core's own yaml (the root has no yaml dependency), loaded through core's package below.
+import type * as YamlModule from '../../../packages/core/node_modules/yaml/dist/index.js'
 
 // yaml is a dependency of core, not of the workspace root.
 const { parse } = createRequire(new URL('../../../packages/core/package.json', import.meta.url))('yaml') as typeof YamlModule
@@ -184,7 +185,7 @@ export async function loadPlanSuites(dir: string): Promise<PlanSuite[]> {
   const files = (await readdir(root)).filter((f) => f.endsWith('.yaml')).sort()
   return await Promise.all(
     files.map(async (file) => {
-      const raw = parse(await readFile(join(root, file), 'utf8'), { merge: true }) as Omit<PlanSuite, 'name'>
+      const raw = parse(await readFile(join(root, file), 'utf8'), { merge: true }) as Omit<PlanSuite, 'name' | 'description' | 'tests'> & Partial<Pick<PlanSuite, 'description' | 'tests'>>
       return { ...raw, name: `${dir}/${file}`, description: raw.description ?? '', tests: raw.tests ?? [] }
     }),
   )

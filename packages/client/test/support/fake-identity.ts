@@ -12,7 +12,7 @@ export const TXN_HEADER = 'x-meshguard-txn'
  */
 export class RecordingIdentity implements OutboundIdentity {
   readonly calls: OutboundHeadersRequest[] = []
-  failure: unknown = undefined
+  failure: Error | undefined = undefined
 
   async headersFor(request: OutboundHeadersRequest): Promise<Record<string, string>> {
     this.calls.push({ ...request })

@@ -116,6 +116,7 @@ export async function startNestApp(guard: Guard, platform: NestPlatform): Promis
   class AppModule {}
 
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter()
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class (NestApplicationContextOptions) but takes and reads a plain object
   const app: INestApplication = await NestFactory.create(AppModule, adapter, { logger: false })
   await app.listen(0, '127.0.0.1')
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1')

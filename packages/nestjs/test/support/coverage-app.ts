@@ -35,6 +35,7 @@ class CoverageController {
 export async function startNestCoverageApp(guard: Guard, unconfigured: MeshguardModuleOptions['unconfigured']): Promise<RunningApp & { app: INestApplication }> {
   @Module({ imports: [MeshguardModule.forRoot({ guard, unconfigured })], controllers: [CoverageController] })
   class AppModule {}
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class (NestApplicationContextOptions) but takes and reads a plain object
   const app: INestApplication = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false })
   await app.listen(0, '127.0.0.1')
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1')
