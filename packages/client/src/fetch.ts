@@ -27,8 +27,11 @@ export interface MeshguardFetch {
   (input: RequestInfo, init?: RequestInit): Promise<Response>
   /** The composed dispatcher, usable with undici's `request`, `stream`, ... as well. */
   readonly dispatcher: Dispatcher
-  /** Closes the dispatcher if this fetch created it; a dispatcher passed in is left to its owner. */
-  close(): Promise<void>
+  /**
+   * Closes the dispatcher if this fetch created it; a dispatcher passed in is left to its owner.
+   * Bound: it may be passed on as it is (`closers.push(fetch.close)`).
+   */
+  readonly close: () => Promise<void>
 }
 
 /**
