@@ -1,6 +1,5 @@
 /** The cross-adapter contract app on Express 4 (the adapter supports Express 4.21+ and 5). */
-// The alias module has no types of its own; tsconfigs that reach this file from other folders need the reference.
-// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the alias module has no types of its own, and tsconfigs that reach this file from other folders need the reference
 /// <reference path="./express4.d.ts" />
 import type { Guard } from '@meshguard/core'
 import express4 from 'express4'
