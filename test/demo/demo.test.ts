@@ -120,8 +120,8 @@ describe('the demo scenario (default profile: WIMSE WIT/WPT + Txn-Tokens)', () =
   it('refuses an edited user token at the edge, before any service is reached', () => {
     const o = outcomeOf('GET gateway /api/reviews/rv-sales-1', /tampered/)
     expect(o.records).toEqual([])
-    expect(o.body).toMatchObject({ status: 401, code: 'ERR_AUTHZ_IDENTITY_INVALID', reason: 'token_invalid' })
-    expect(o.decidedBy).toBe('token_invalid')
+    expect(o.body).toMatchObject({ status: 401, code: 'ERR_AUTHZ_IDENTITY_INVALID', reason: 'signature_invalid' })
+    expect(o.decidedBy).toBe('signature_invalid')
   })
 
   it('rejects the attacks on inner services with the reason that names the check (WIT/WPT rows included)', () => {

@@ -1,19 +1,28 @@
 /**
- * gateway (Express): the edge. It verifies the user's (or agent's) access token, then calls inward
- * **on their behalf**. With a Txn-Token Service configured (`txnTokens`, the default of the sample
- * system) it exchanges the access token for a Txn-Token scoped to the route's purpose and forwards
- * only that: the access token stops here. Without one (access-token mode) it forwards the access
- * token as the actor. Either way meshguard's fetch mints a workload token for each callee, bound to
- * what travels with it. The gateway holds no business rules; every inner hop decides itself.
+ * gateway (Express): the edge. meshguard's edge guard verifies the user's (or agent's) access token
+ * (issuer, audience, `typ: at+jwt`, signature against the IdP's JWKS; Bearer or DPoP-bound), then the
+ * gateway calls inward **on their behalf**. With a Txn-Token Service configured (`txnTokens`, the
+ * default of the sample system) the guard exchanges the access token for a Txn-Token scoped to the
+ * route's purpose and the handler forwards only that: the access token stops here. Without one
+ * (access-token mode) the access token travels as the actor. Either way meshguard's fetch mints a
+ * workload token for each callee, bound to what travels with it. The gateway holds no business
+ * rules; every inner hop decides itself.
  */
 import { createServer } from 'node:http'
 import express from 'express'
 import { SpanStatusCode, trace } from '@opentelemetry/api'
-import { callerContext, createWorkloadIdentity, MeshguardError, selfSignedTokenSource } from '@meshguard/core'
+import { callerContext, createGuard, createWorkloadIdentity, EmbeddedEngine, selfSignedTokenSource } from '@meshguard/core'
 import { createTxnTokenExchange } from '@meshguard/core/txn-tokens'
 import { createMeshguardFetch } from '@meshguard/client'
-import { createEdgeAuthenticator, EdgeAuthError } from './edge.mjs'
+import { authenticate } from '@meshguard/express'
 import { relay, serve, wimseIdentity } from '@meshguard-examples/service-kit'
+
+/**
+ * @typedef {object} IdpSettings  the IdP whose access tokens users present
+ * @property {string} issuer
+ * @property {string} jwksUri
+ * @property {string} audience  the `aud` the gateway's access tokens carry
+ */
 
 /** This service's workload identity. */
 export const SERVICE_ID = 'spiffe://meshguard.example/ns/edge/sa/gateway'
@@ -23,13 +32,15 @@ export const SERVICE_ID = 'spiffe://meshguard.example/ns/edge/sa/gateway'
  * @property {string} [id]
  * @property {import('node:crypto').KeyObject | string} signingKey
  * @property {string} kid
- * @property {import('./edge.mjs').IdpSettings} idp  the IdP whose access tokens users present
+ * @property {IdpSettings} idp  the IdP whose access tokens users present
  * @property {Record<string, import('@meshguard-examples/service-kit').Upstream>} upstreams
  *   `employee-service`, `ai-reporting-agent` and `orders`
  * @property {{ tokenEndpoint: string, trustDomain: string }} [txnTokens]  the Txn-Token Service:
  *   with it, only Txn-Tokens go inward
  * @property {import('@meshguard-examples/service-kit').WimseConfig} [wimse]  the WIMSE profile: a WIT
  *   from the issuer and a WPT per request instead of a self-signed token per callee
+ * @property {string} [origin]  the origin clients address (DPoP proofs name it): behind a proxy, its
+ *   public origin; by default the address the gateway listens on
  * @property {string} [host]
  * @property {number} [port]
  */
@@ -50,7 +61,6 @@ export async function start(config) {
   const agent = upstream('ai-reporting-agent')
   const orders = upstream('orders')
 
-  const authenticate = createEdgeAuthenticator(config.idp)
   const wimse = config.wimse ? wimseIdentity({ id, signingKey: config.signingKey, kid: config.kid, issuerUrl: config.wimse.issuerUrl }) : undefined
   const workload = wimse?.identity ?? createWorkloadIdentity({ id, source: selfSignedTokenSource({ key: config.signingKey, kid: config.kid }) })
   const destinations = Object.fromEntries(Object.values(config.upstreams).map((u) => [new URL(u.url).origin, u.id]))
@@ -61,74 +71,73 @@ export async function start(config) {
     ? createTxnTokenExchange({ ...config.txnTokens, clientId: id, ...(wimse ? { wit: wimse.source } : { key: config.signingKey, kid: config.kid }) })
     : undefined
 
+  /** @type {string | undefined} */
+  let origin = config.origin
+  const guard = createGuard({
+    // The gateway decides nothing itself: its routes only authenticate (and exchange), which never
+    // asks the engine, so it loads no policy.
+    engine: EmbeddedEngine.fromSources([]),
+    service: 'gateway',
+    edge: {
+      trust: { workloads: [], actors: [{ issuer: config.idp.issuer, keys: { jwksUrl: config.idp.jwksUri }, audiences: [config.idp.audience] }] },
+      // Known once the server listens (a configured origin wins); never taken from the Host header.
+      origin: () => {
+        if (origin === undefined) throw new Error('the gateway is not listening yet')
+        return origin
+      },
+      // With a TTS: every route's purpose is exchanged for a Txn-Token before its handler runs; a
+      // refusal is 403 `txn_token_denied`, a TTS down or slow 503, never the access token instead.
+      txnTokens,
+      requestContext: () => ({ transport: 'http' }),
+    },
+  })
+
   /**
-   * Runs `fn` with the outbound calls acting for the user: with a Txn-Token for `purpose` when a TTS
-   * is configured (a refusal is 403, a TTS down or slow 503, never the access token instead), else
-   * with the access token itself.
-   * @template T
-   * @param {{ token: string }} user
-   * @param {string} purpose
-   * @param {() => Promise<T>} fn
+   * Access-token mode only: the edge guard never forwards an access token by itself (with a TTS the
+   * handler runs with the Txn-Token), so this profile forwards the Bearer token the guard has just
+   * verified, as the actor, on purpose.
+   * @param {import('express').Request} req
    */
-  const actingFor = async (user, purpose, fn) => {
-    if (!txnTokens) return callerContext.runWithActor(user.token, fn)
-    const issued = await txnTokens.exchange({ subjectToken: user.token, scope: purpose, requestContext: { transport: 'http' } })
-    return callerContext.runWithTxnToken(issued.token, fn)
+  const verifiedBearerToken = (req) => {
+    const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(req.get('authorization') ?? '')
+    // The sample IdP issues Bearer tokens only; anything else is a 500, never a call without the user.
+    if (!match?.[1]) throw new Error('access-token mode forwards a Bearer access token only')
+    return match[1]
   }
 
   /**
-   * Verifies the user, then forwards to `target` acting for them, for the route's purpose.
-   * @param {string} purpose  the scope a Txn-Token is obtained for (Txn-Token mode)
+   * Verifies the user and (with a TTS) gets a Txn-Token for `purpose`; then forwards to the route's
+   * target acting for them: meshguard's fetch sends the Txn-Token (or, in access-token mode, the
+   * access token), bound to a workload token the gateway mints per callee.
+   * @param {string} purpose  the scope the route serves
    * @param {(req: import('express').Request) => { url: string, method?: string, body?: unknown }} route
-   * @returns {import('express').RequestHandler}
+   * @returns {import('express').RequestHandler[]}
    */
-  const forward = (purpose, route) => async (req, res, next) => {
-    let user
-    try {
-      user = await authenticate(req.get('authorization'))
-    } catch (err) {
-      if (!(err instanceof EdgeAuthError)) return next(err)
-      const missing = err.reason === 'token_missing'
-      res
-        .status(401)
-        .type('application/problem+json')
-        .json({
-          type: `urn:meshguard:problem:${missing ? 'identity-missing' : 'identity-invalid'}`,
-          title: 'Unauthorized',
-          status: 401,
-          detail: missing ? 'Sign in first: no access token was sent.' : 'The access token was rejected.',
-          code: missing ? 'ERR_AUTHZ_IDENTITY_MISSING' : 'ERR_AUTHZ_IDENTITY_INVALID',
-          reason: err.reason,
-        })
-      return
-    }
-    try {
-      const target = route(req)
-      // Everything called inside acts for this user; the client forwards their Txn-Token (or, in
-      // access-token mode, their access token), bound to a token the gateway mints per callee.
-      const answer = await actingFor(user, purpose, async () =>
-        relay(
-          await fetch(target.url, {
-            method: target.method ?? 'GET',
-            headers: target.body === undefined ? {} : { 'content-type': 'application/json' },
-            body: target.body === undefined ? undefined : JSON.stringify(target.body),
-          }),
-        ),
-      )
-      res.status(answer.status).type(answer.contentType).send(answer.body)
-    } catch (err) {
-      // The TTS refused (403 txn_token_denied) or is down or slow (503): answered as such, closed.
-      if (!(err instanceof MeshguardError) || res.headersSent) return next(err)
-      res.status(err.httpStatus).type('application/problem+json').json({
-        type: `urn:meshguard:problem:${err.code.replace(/^ERR_AUTHZ_/, '').toLowerCase().replaceAll('_', '-')}`,
-        title: err.httpStatus === 403 ? 'Forbidden' : 'Service Unavailable',
-        status: err.httpStatus,
-        detail: err.httpStatus === 403 ? 'No Txn-Token is issued for this purpose.' : 'The Txn-Token Service is unavailable; try again later.',
-        code: err.code,
-        reason: err.reason,
-      })
-    }
-  }
+  const forward = (purpose, route) => [
+    // The purpose is what a Txn-Token is asked for. Without a TTS the access token itself travels
+    // inward, and the purposes the IdP allows it (`api_scope`) are read by the TTS policy only.
+    authenticate(guard, { actor: 'required', ...(txnTokens ? { scope: purpose } : {}) }),
+    async (req, res, next) => {
+      try {
+        const target = route(req)
+        const call = async () =>
+          relay(
+            await fetch(target.url, {
+              method: target.method ?? 'GET',
+              headers: target.body === undefined ? {} : { 'content-type': 'application/json' },
+              body: target.body === undefined ? undefined : JSON.stringify(target.body),
+            }),
+          )
+        const answer = txnTokens ? await call() : await callerContext.runWithActor(verifiedBearerToken(req), call)
+        res.status(answer.status).type(answer.contentType).send(answer.body)
+      } catch (err) {
+        // The client refused to send (e.g. no token could be minted): the guard's problem answer.
+        if (res.headersSent) return next(err)
+        const failure = guard.fail(err)
+        res.status(failure.status).set(failure.headers).json(failure.problem)
+      }
+    },
+  ]
 
   // The edge starts each request's trace; every inner hop continues it (see continueTrace).
   const tracer = trace.getTracer('meshguard-example-gateway')
@@ -156,6 +165,7 @@ export async function start(config) {
   app.post('/api/orders/:id/cancel', forward('order.write', (req) => ({ url: `${orders}/orders/${encodeURIComponent(String(req.params['id']))}/cancel`, method: 'POST' })))
 
   const http = await serve(createServer(app), config)
+  origin ??= new URL(http.url).origin
   return {
     url: http.url,
     id,
