@@ -39,7 +39,8 @@ interface AuditRecord {
 async function records(dir: string, count: number): Promise<AuditRecord[]> {
   for (let attempt = 0; ; attempt++) {
     const text = await readFile(join(dir, 'audit.jsonl'), 'utf8').catch(() => '')
-    const lines = text.split('\n').filter((l) => l !== '')
+    // Only complete lines: the file may be read while a record is half written.
+    const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== '')
     if (lines.length >= count || attempt === 100) return lines.map((l) => JSON.parse(l) as AuditRecord)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
