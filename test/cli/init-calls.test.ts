@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { untilListening } from '../support/listening.js'
 import { runCliInProcess } from '../support/run-cli.js'
+import { auditRecordsOf } from '../support/audit-file.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const scratch = join(root, '.tmp', 'init-calls')
@@ -35,15 +36,9 @@ interface AuditRecord {
   actorId?: string
 }
 
-/** The audit records in `dir`, once `count` are written (the log writes after answering). */
-async function records(dir: string, count: number): Promise<AuditRecord[]> {
-  for (let attempt = 0; ; attempt++) {
-    const text = await readFile(join(dir, 'audit.jsonl'), 'utf8').catch(() => '')
-    // Only complete lines: the file may be read while a record is half written.
-    const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== '')
-    if (lines.length >= count || attempt === 100) return lines.map((l) => JSON.parse(l) as AuditRecord)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+/** The audit records in `dir`, once `count` are written. */
+function records(dir: string, count: number): Promise<AuditRecord[]> {
+  return auditRecordsOf<AuditRecord>(join(dir, 'audit.jsonl'), count)
 }
 
 /** Runs a scaffold's `npm run <script>` (a `meshguard` command) in-process, in its directory. */

@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { auditRecordsOf } from '../support/audit-file.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -101,7 +102,7 @@ describe.each(['express', 'fastify', 'nestjs'])('meshguard init --framework %s',
       const { stdout } = await run('bash', ['-c', script], { cwd: dir, env: cleanEnv })
       expect(stdout.trim().split('\n')).toEqual(expected)
       // The 403 is in the audit log under the decisionId the response carried.
-      const audit = (await readFile(join(dir, 'audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      const audit = await auditRecordsOf(join(dir, 'audit.jsonl'), 3)
       expect(audit.map((r) => r['outcome'])).toEqual(['allowed', 'denied', 'unauthenticated'])
     } finally {
       stop(dev.child)
