@@ -11,7 +11,7 @@
 import { createServer } from 'node:http'
 import express from 'express'
 import { SpanStatusCode, trace } from '@opentelemetry/api'
-import { callerContext, createGuard, createWorkloadIdentity, EmbeddedEngine, selfSignedTokenSource } from '@meshguard/core'
+import { createGuard, createWorkloadIdentity, EmbeddedEngine, selfSignedTokenSource } from '@meshguard/core'
 import { createTxnTokenExchange } from '@meshguard/core/txn-tokens'
 import { createMeshguardFetch } from '@meshguard/client'
 import { authenticate } from '@meshguard/express'
@@ -88,22 +88,11 @@ export async function start(config) {
       // With a TTS: every route's purpose is exchanged for a Txn-Token before its handler runs; a
       // refusal is 403 `txn_token_denied`, a TTS down or slow 503, never the access token instead.
       txnTokens,
+      // Without one (access-token mode): the verified access token travels inward as the actor.
+      forwardAccessToken: txnTokens === undefined,
       requestContext: () => ({ transport: 'http' }),
     },
   })
-
-  /**
-   * Access-token mode only: the edge guard never forwards an access token by itself (with a TTS the
-   * handler runs with the Txn-Token), so this profile forwards the Bearer token the guard has just
-   * verified, as the actor, on purpose.
-   * @param {import('express').Request} req
-   */
-  const verifiedBearerToken = (req) => {
-    const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(req.get('authorization') ?? '')
-    // The sample IdP issues Bearer tokens only; anything else is a 500, never a call without the user.
-    if (!match?.[1]) throw new Error('access-token mode forwards a Bearer access token only')
-    return match[1]
-  }
 
   /**
    * Verifies the user and (with a TTS) gets a Txn-Token for `purpose`; then forwards to the route's
@@ -120,15 +109,13 @@ export async function start(config) {
     async (req, res, next) => {
       try {
         const target = route(req)
-        const call = async () =>
-          relay(
-            await fetch(target.url, {
-              method: target.method ?? 'GET',
-              headers: target.body === undefined ? {} : { 'content-type': 'application/json' },
-              body: target.body === undefined ? undefined : JSON.stringify(target.body),
-            }),
-          )
-        const answer = txnTokens ? await call() : await callerContext.runWithActor(verifiedBearerToken(req), call)
+        const answer = await relay(
+          await fetch(target.url, {
+            method: target.method ?? 'GET',
+            headers: target.body === undefined ? {} : { 'content-type': 'application/json' },
+            body: target.body === undefined ? undefined : JSON.stringify(target.body),
+          }),
+        )
         res.status(answer.status).type(answer.contentType).send(answer.body)
       } catch (err) {
         // The client refused to send (e.g. no token could be minted): the guard's problem answer.

@@ -42,6 +42,10 @@ export class EdgeGate {
     if (options.txnTokens !== undefined && typeof (options.txnTokens as typeof options.txnTokens | null)?.exchange !== 'function') {
       throw new ConfigError('edge.txnTokens', 'must be a Txn-Token exchange (createTxnTokenExchange)')
     }
+    if (options.forwardAccessToken !== undefined && typeof options.forwardAccessToken !== 'boolean') throw new ConfigError('edge.forwardAccessToken', 'must be true or false')
+    if (options.forwardAccessToken === true && options.txnTokens !== undefined) {
+      throw new ConfigError('edge.forwardAccessToken', 'forwards the access token inward, which a Txn-Token Service (edge.txnTokens) replaces: choose one')
+    }
     for (const hook of ['requestContext', 'requestDetails'] as const) {
       if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new ConfigError(`edge.${hook}`, 'must be a function of the request view')
     }
@@ -72,6 +76,20 @@ export class EdgeGate {
     if (typeof view.target !== 'string') throw new InternalError('the adapter gave no request target to check a DPoP proof against', { reason: 'request_target_unknown' })
     // Only the path is taken from the request: an absolute-form target must not choose the origin.
     return `${origin}${new URL(view.target, PATH_BASE).pathname}`
+  }
+
+  /** Whether handlers forward the verified access token as the actor (access-token mode). */
+  get forwardsAccessTokens(): boolean {
+    return this.options.forwardAccessToken === true
+  }
+
+  /**
+   * The access token a handler forwards as the actor in access-token mode: the unbound one of an edge
+   * caller without a Txn-Token; undefined for anything else.
+   */
+  forwardedActorOf(caller: unknown): string | undefined {
+    if (this.options.forwardAccessToken !== true || !isEdgeCaller(caller) || caller.txn !== undefined || caller.boundKey !== undefined) return undefined
+    return edgeAccessTokenOf(caller)
   }
 
   /** Whether routes with a `scope` exchange the access token for a Txn-Token. */

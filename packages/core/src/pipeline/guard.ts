@@ -65,6 +65,16 @@ const DEFAULT_CONTEXT: CallerContextLike<VerifiedCallerLike> = {
   },
 }
 
+/** The edge's context in access-token mode: the verified access token travels as the actor. */
+function accessTokenForwarding(edge: EdgeGate): CallerContextLike<VerifiedCallerLike> {
+  return {
+    run: (caller, fn) => {
+      const actor = edge.forwardedActorOf(caller)
+      return actor === undefined ? DEFAULT_CONTEXT.run(caller, fn) : callerContext.runWithActor(actor, fn, { transactionId: caller.transactionId })
+    },
+  }
+}
+
 function isVerifiedCaller(caller: VerifiedCallerLike): caller is VerifiedCaller {
   const workload = (caller as { workload?: { id?: unknown } }).workload
   return typeof workload?.id === 'string'
@@ -259,12 +269,12 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     this.planStep = planStepOf(options.engine)
     this.audit = options.audit
     this.telemetry = options.telemetry
-    this.context = options.context ?? DEFAULT_CONTEXT
     this.defaultActor = options.defaultActor ?? 'optional'
     this.onInternalError = options.onInternalError ?? ignore
     this.clock = options.clock ?? Date.now
     const edge = options.edge === undefined ? undefined : new EdgeGate(options.edge, this.clock)
     this.edge = edge
+    this.context = options.context ?? (edge?.forwardsAccessTokens === true ? accessTokenForwarding(edge) : DEFAULT_CONTEXT)
     this.problemSettings = Object.freeze({
       typeBase: options.problem?.typeBase ?? DEFAULT_PROBLEM_TYPE_BASE,
       realm: options.service,

@@ -373,6 +373,14 @@ export interface EdgeOptions extends EdgeVerifierOptions {
    */
   txnTokens?: Pick<TxnTokenExchange, 'exchange' | 'clientId'> | undefined
   /**
+   * Access-token mode, for services not yet behind a Txn-Token Service: handlers' outbound calls carry
+   * the verified Bearer access token as the actor (bound to the workload token minted per callee),
+   * as `callerContext.runWithActor` would. Never beside `txnTokens` (a ConfigError), and never for a
+   * DPoP-bound token (its handler runs without an actor: the proof cannot travel with it).
+   * @defaultValue false (the access token stops at the edge)
+   */
+  forwardAccessToken?: boolean | undefined
+  /**
    * `request_context` for the TTS (feeds the Txn-Token's `rctx`): the request environment, e.g.
    * `{ req_ip, transport }`. It reaches every hop, so keep personal data out. @defaultValue none
    */
