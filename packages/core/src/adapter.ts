@@ -11,6 +11,7 @@ export {
   compileRoute,
   compileListRoute,
   checkAuthenticateOptions,
+  unconfiguredOptionsOf,
   attachRequestGrant,
   buildProblem,
   PROBLEM_CONTENT_TYPE,

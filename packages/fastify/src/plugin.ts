@@ -4,7 +4,7 @@
  */
 import { ConfigError, type AuthenticateOptions, type Guard } from '@meshguard/core'
 import {
-  checkAuthenticateOptions,
+  unconfiguredOptionsOf,
   decideListRequest,
   decideRequest,
   whenDecided,
@@ -43,8 +43,7 @@ function checkOptions(options: MeshguardFastifyOptions): AuthenticateOptions {
   if (options.hook !== undefined && !HOOKS.includes(options.hook)) {
     throw new ConfigError('hook', `must be one of ${HOOKS.join(', ')}`)
   }
-  const unconfigured = options.unconfigured
-  return unconfigured === 'public' || unconfigured === 'refuse' ? checkAuthenticateOptions(undefined) : checkAuthenticateOptions(unconfigured, 'unconfigured')
+  return unconfiguredOptionsOf(options.unconfigured, 'unconfigured')
 }
 
 const meshguardPlugin: FastifyPluginCallback<MeshguardFastifyOptions> = (fastify, options, done) => {

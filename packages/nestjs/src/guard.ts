@@ -2,7 +2,7 @@
 import { type AuthenticateOptions, type Guard, type ListRouteAuthorization } from '@meshguard/core'
 import {
   attachRequestGrant,
-  checkAuthenticateOptions,
+  unconfiguredOptionsOf,
   decideListRequest,
   decideRequest,
   whenDecided,
@@ -39,8 +39,7 @@ export class MeshguardGuard implements CanActivate {
     this.reflector = reflector
     this.options = options
     // Checked once, when Nest builds the guard: a bad setting stops start-up.
-    const unconfigured = options.unconfigured
-    this.authenticateOptions = unconfigured === 'public' || unconfigured === 'refuse' ? checkAuthenticateOptions(undefined) : checkAuthenticateOptions(unconfigured, 'MeshguardModule.unconfigured')
+    this.authenticateOptions = unconfiguredOptionsOf(options.unconfigured, 'MeshguardModule.unconfigured')
   }
 
   /**

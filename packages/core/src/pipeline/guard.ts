@@ -17,11 +17,11 @@ import { checkShadowOptions, shadowEngineOf, shadowOf, type ShadowEngine } from 
 import { failureFor, type ProblemSettings } from './problem.js'
 import { auditRecordOf, outcomeOf as auditOutcomeOf, spanEndOf, type RunFacts } from './report.js'
 import { resolveAction, resolveResource, UNSPECIFIED_RESOURCE_ID } from './resolve.js'
-import { compileListRoute, compileRoute } from './route.js'
+import { checkAuthenticateOptions, compileListRoute, compileRoute } from './route.js'
 import { listPlanOf } from './list-plan.js'
 import { Granted, type GrantOrigin, type HandlerChecker } from './grant.js'
 import { handlerCheckRequest, handlerCheckResult } from './handler-check.js'
-import { checkScope, compileScope } from './scope.js'
+import { checkScope } from './scope.js'
 import { EdgeGate, needsExchange } from './edge.js'
 import { checkClaims } from './claims.js'
 import { isEdgeCaller, type EdgeCaller } from '../identity/verify/edge-caller.js'
@@ -418,19 +418,21 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
       facts.error = toMeshguardError(err)
       return this.outcomeOf(facts, undefined, undefined, true)
     }
-    let scope: readonly string[] | undefined
+    // Adapters pass options compiled at registration; others are checked here (a bad one is a 500).
+    let options: AuthenticateOptions
     try {
-      scope = compileScope(opts.scope, 'authenticate.scope')
+      options = checkAuthenticateOptions(opts)
     } catch (err) {
       return refused(err)
     }
+    const scope = options.scope as readonly string[] | undefined
     const edge = this.edge
     const verified = (caller: Caller): MaybePromise<GuardOutcome<Caller>> => {
       facts.caller = caller
       facts.principal = caller.principal
       try {
         // Claims first, as on a route: a user who must step up is not worth a Txn-Token Service round trip.
-        checkClaims(caller, opts.claims, facts.startedAt)
+        checkClaims(caller, options.claims, facts.startedAt)
       } catch (err) {
         return refused(err)
       }
@@ -451,7 +453,7 @@ class GuardPipeline<Caller extends VerifiedCallerLike> {
     }
     try {
       this.audit?.assertWritable()
-      const caller = this.verifyCaller(view, opts.actor ?? this.defaultActor, facts.callId)
+      const caller = this.verifyCaller(view, options.actor ?? this.defaultActor, facts.callId)
       return isPromise(caller) ? caller.then(verified, refused) : verified(caller)
     } catch (err) {
       return refused(err)

@@ -84,11 +84,14 @@ export function compileListRoute(route: ListRouteAuthorization, at = 'list route
   return frozen
 }
 
+/** Authentication options {@link checkAuthenticateOptions} made: per request they are used as they are. */
+const compiledAuthenticateOptions = new WeakSet<object>()
 const NO_AUTHENTICATE_OPTIONS: AuthenticateOptions = Object.freeze({})
+compiledAuthenticateOptions.add(NO_AUTHENTICATE_OPTIONS)
 
 /**
  * Checks the options of an authentication-only route (or of unconfigured routes), once, where they
- * are registered.
+ * are registered. Options it returned come back unchanged.
  *
  * @returns the options to pass on every request: frozen, with `scope` and `claims` compiled
  * @throws ConfigError naming the bad setting
@@ -96,8 +99,22 @@ const NO_AUTHENTICATE_OPTIONS: AuthenticateOptions = Object.freeze({})
 export function checkAuthenticateOptions(options: AuthenticateOptions | undefined, at = 'authenticate'): AuthenticateOptions {
   if (options === undefined) return NO_AUTHENTICATE_OPTIONS
   if (typeof options !== 'object' || (options as unknown) === null) throw new ConfigError(at, 'must be { actor?, scope?, claims? }')
+  if (compiledAuthenticateOptions.has(options)) return options
   checkActor(options.actor, `${at}.actor`)
   const scope = compileScope(options.scope, `${at}.scope`)
   const claims = compileClaims(options.claims, `${at}.claims`)
-  return Object.freeze({ actor: options.actor, scope, claims })
+  const frozen: AuthenticateOptions = Object.freeze({ actor: options.actor, scope, claims })
+  compiledAuthenticateOptions.add(frozen)
+  return frozen
+}
+
+/**
+ * The options of routes without settings, from an adapter's `unconfigured` setting: none for
+ * `'public'` and `'refuse'` (those routes are let through or refused elsewhere), else checked as
+ * {@link checkAuthenticateOptions} does.
+ *
+ * @throws ConfigError naming the bad setting under `at`
+ */
+export function unconfiguredOptionsOf(unconfigured: AuthenticateOptions | 'public' | 'refuse' | undefined, at: string): AuthenticateOptions {
+  return unconfigured === 'public' || unconfigured === 'refuse' ? NO_AUTHENTICATE_OPTIONS : checkAuthenticateOptions(unconfigured, at)
 }
